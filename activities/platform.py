@@ -1,0 +1,88 @@
+"""Platform activities: the policy snapshot a workflow starts with, and the human-task read model."""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects.postgresql import insert
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from core.records import PolicyRef, TaskEvent
+from core.sla import PolicySnapshot
+from db import audit as audit_journal
+from db.models import Notification, SlaBreach, TaskRow, utcnow
+from db.policies import latest_calendar, latest_policy
+from db.session import Database
+from workflows.common import LOAD_POLICY_SNAPSHOT, RECORD_TASK_EVENT
+
+
+def task_row_values(event: TaskEvent) -> dict:
+    """Column values of the task read-model row for the task carried by the event."""
+    task = event.task
+    assert task is not None
+    return dict(
+        task_id=task.task_id,
+        workflow_id=task.workflow_id,
+        kind=task.kind,
+        subject=task.subject,
+        business_ref=task.business_ref,
+        candidate_roles=[r.value for r in task.candidates.roles],
+        candidate_department=task.candidates.department,
+        assignee=task.candidates.assignee,
+        requested_by=task.requested_by,
+        outcomes=list(task.outcomes),
+        priority=task.priority,
+        status=task.status.value,
+        claimed_by=task.claimed_by,
+        opened_at=task.opened_at,
+        due_at=task.due_at,
+        escalation_level=task.escalation_level,
+        outcome=task.outcome,
+        decided_by=task.decided_by,
+        decided_at=task.decided_at,
+        comment=task.comment,
+        revision=task.revision,
+        updated_at=utcnow(),
+    )
+
+
+class PlatformActivities:
+    """Activities bound to the application database; every write is idempotent."""
+
+    def __init__(self, db: Database, *, default_calendar: str, default_policy: str) -> None:
+        self._db = db
+        self._default_calendar = default_calendar
+        self._default_policy = default_policy
+
+    @activity.defn(name=LOAD_POLICY_SNAPSHOT)
+    async def load_policy_snapshot(self, ref: PolicyRef) -> PolicySnapshot:
+        """The latest versions of the requested (or default) calendar and SLA policy."""
+        calendar_name = ref.calendar or self._default_calendar
+        policy_name = ref.policy or self._default_policy
+        async with self._db.session() as session:
+            calendar = await latest_calendar(session, calendar_name)
+            policy = await latest_policy(session, policy_name)
+        if calendar is None or policy is None:
+            missing = f"calendar {calendar_name}" if calendar is None else f"SLA policy {policy_name}"
+            raise ApplicationError(f"{missing} does not exist", type="PolicyMissing", non_retryable=True)
+        return PolicySnapshot(calendar=calendar, policy=policy)
+
+    @activity.defn(name=RECORD_TASK_EVENT)
+    async def record_task_event(self, event: TaskEvent) -> None:
+        """Write a task change, its audit row, notifications and breach in one transaction; retries write nothing twice."""
+        async with self._db.session() as session:
+            if event.task is not None:
+                values = task_row_values(event)
+                stmt = insert(TaskRow).values(**values)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=[TaskRow.task_id],
+                    set_={k: stmt.excluded[k] for k in values if k != "task_id"},
+                    where=TaskRow.revision < stmt.excluded.revision,  # an older state never overwrites a newer one
+                )
+                await session.execute(stmt)
+            if event.audit is not None:
+                await audit_journal.append(session, event.audit)
+            for notice in event.notifications:
+                await session.execute(insert(Notification).values(**notice.model_dump()).on_conflict_do_nothing(index_elements=["key"]))
+            if event.breach is not None:
+                await session.execute(insert(SlaBreach).values(**event.breach.model_dump()).on_conflict_do_nothing(index_elements=["key"]))
+            await session.commit()

@@ -1,0 +1,110 @@
+"""FastAPI dependencies: database session, Temporal gateway, the signed-in user and role gates."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+from uuid import uuid4
+
+import jwt
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.gateway import TemporalGateway
+from core.records import AuditRecord
+from core.roles import Actor, Role
+from db import audit as audit_journal
+from db.models import User, utcnow
+from db.session import Database
+from infra.security import actor_of, read_token
+from infra.settings import Settings
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was built with."""
+    return request.app.state.settings
+
+
+def get_db(request: Request) -> Database:
+    """The application database."""
+    return request.app.state.db
+
+
+async def get_session(db: Annotated[Database, Depends(get_db)]) -> AsyncIterator[AsyncSession]:
+    """A database session per request."""
+    async with db.session() as session:
+        yield session
+
+
+def get_gateway(request: Request) -> TemporalGateway:
+    """The Temporal gateway."""
+    return request.app.state.gateway
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+GatewayDep = Annotated[TemporalGateway, Depends(get_gateway)]
+
+_UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+
+async def current_actor(
+    token: Annotated[str | None, Depends(oauth2)], settings: SettingsDep, session: SessionDep
+) -> Actor:
+    """The signed-in, active user, with roles read fresh from the database."""
+    if not token:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not authenticated: send a bearer token", _UNAUTHORIZED)
+    try:
+        username = read_token(token, secret=settings.token_secret)
+    except jwt.InvalidTokenError:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token", _UNAUTHORIZED) from None
+    user = await session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "user is unknown or deactivated", _UNAUTHORIZED)
+    return actor_of(user.username, user.roles, user.department)
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+async def record_refusal(
+    db: Database, actor: Actor, *, action: str, subject_type: str, subject_id: str, reason: str,
+    workflow_id: str | None = None, request_id: str | None = None,
+) -> None:
+    """Journal a refused act in its own transaction (the refused request itself changes nothing)."""
+    record = AuditRecord(
+        at=utcnow(), actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action=action,
+        subject_type=subject_type, subject_id=subject_id, workflow_id=workflow_id, outcome="refused",
+        reason=reason, request_id=f"refused:{request_id or uuid4()}",
+    )
+    async with db.session() as session:
+        await audit_journal.append(session, record)
+        await session.commit()
+
+
+def require_roles(*roles: Role):
+    """A dependency admitting only holders of one of `roles`; a refused write is journaled."""
+
+    async def gate(request: Request, actor: CurrentActor, db: Annotated[Database, Depends(get_db)]) -> Actor:
+        if actor.has_role(*roles):
+            return actor
+        needed = " or ".join(r.value for r in roles)
+        reason = f"role {needed} required"
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            await record_refusal(
+                db, actor, action=f"{request.method} {request.url.path}", subject_type="endpoint",
+                subject_id=request.url.path, reason=reason,
+            )
+        raise HTTPException(status.HTTP_403_FORBIDDEN, reason)
+
+    return gate
+
+
+STAFF_ROLES = tuple(r for r in Role if r != Role.AUDITOR)
+Staff = Annotated[Actor, Depends(require_roles(*STAFF_ROLES))]
+Admin = Annotated[Actor, Depends(require_roles(Role.ADMIN))]
+Reader = Annotated[Actor, Depends(require_roles(*Role))]

@@ -1,0 +1,106 @@
+"""The API's door to Temporal: starts and updates that fail fast with clear errors, never hang."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from core.tasks import RefusalCode
+
+T = TypeVar("T")
+
+# A live worker re-polls at least every ~70 s (60 s long polls); older pollers are gone.
+_POLLER_FRESH_SECONDS = 75.0
+_POLLER_CACHE_SECONDS = 2.0
+
+
+class TemporalUnavailable(Exception):
+    """Temporal or the worker cannot serve the call right now (HTTP 503)."""
+
+
+class ActRefused(Exception):
+    """The workflow refused a human act (HTTP 403/404/409/422 by code)."""
+
+    def __init__(self, code: RefusalCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class TemporalGateway:
+    """Wraps the Temporal client with a worker-liveness check and error mapping."""
+
+    def __init__(self, client: Client, *, task_queue: str, rpc_timeout: float) -> None:
+        self.client = client
+        self.task_queue = task_queue
+        self.rpc_timeout = timedelta(seconds=rpc_timeout)
+        self._worker_seen_at = 0.0
+
+    async def worker_alive(self) -> bool:
+        """True when some worker polled the task queue recently (cached briefly)."""
+        if time.monotonic() - self._worker_seen_at < _POLLER_CACHE_SECONDS:
+            return True
+        try:
+            response = await self.client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace=self.client.namespace,
+                    task_queue=TaskQueue(name=self.task_queue),
+                    task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+                ),
+                timeout=self.rpc_timeout,
+            )
+        except RPCError:
+            return False
+        now = time.time()
+        fresh = any(now - p.last_access_time.ToSeconds() < _POLLER_FRESH_SECONDS for p in response.pollers)
+        if fresh:
+            self._worker_seen_at = time.monotonic()
+        return fresh
+
+    async def _require_worker(self) -> None:
+        if not await self.worker_alive():
+            raise TemporalUnavailable("no kexiang worker is polling; try again shortly")
+
+    async def start(self, workflow: str, arg: Any, *, workflow_id: str, **options: Any) -> None:
+        """Start a workflow; raises TemporalUnavailable when it cannot be started now."""
+        await self._require_worker()
+        try:
+            await self.client.start_workflow(
+                workflow, arg, id=workflow_id, task_queue=self.task_queue, rpc_timeout=self.rpc_timeout, **options
+            )
+        except WorkflowAlreadyStartedError:
+            raise
+        except RPCError as err:
+            raise TemporalUnavailable(f"Temporal did not accept the start: {err.message}") from err
+
+    async def update(self, workflow_id: str, update: str, arg: Any, *, request_id: str, result_type: type[T]) -> T:
+        """Send a human act as an update deduplicated on request_id; map refusals and outages."""
+        await self._require_worker()
+        handle = self.client.get_workflow_handle(workflow_id)
+        try:
+            return await handle.execute_update(
+                update, arg, id=request_id, result_type=result_type, rpc_timeout=self.rpc_timeout
+            )
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type in RefusalCode._value2member_map_:
+                raise ActRefused(RefusalCode(cause.type), cause.message) from err
+            raise ActRefused(RefusalCode.CONFLICT, str(cause or err)) from err
+        except WorkflowUpdateRPCTimeoutOrCancelledError as err:
+            raise TemporalUnavailable("the workflow did not answer in time; try again") from err
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise ActRefused(RefusalCode.CONFLICT, "the workflow is no longer running") from err
+            raise TemporalUnavailable(f"Temporal is unavailable: {err.message}") from err

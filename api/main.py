@@ -1,0 +1,61 @@
+"""The kexiang HTTP API: `uvicorn api.main:app`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+from temporalio.client import Client
+
+from api.gateway import TemporalGateway, TemporalUnavailable
+from api.routers import approvals, auth, config, health, journal, tasks, users
+from db.session import Database
+from infra.logging import configure_logging
+from infra.settings import Settings, get_settings
+from infra.temporal import connect
+
+
+def create_app(settings: Settings | None = None, *, db: Database | None = None, client: Client | None = None) -> FastAPI:
+    """Build the app; tests pass their own database and Temporal client, production builds both from settings."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned_db = db is None
+        if owned_db:
+            configure_logging()
+        if owned_db and not settings.database_url:
+            raise RuntimeError("DATABASE_URL is not set")
+        app.state.db = db or Database(settings.database_url)
+        # Lazy: the API starts (and /readyz reports) even while Temporal is still coming up.
+        temporal = client or await connect(settings, lazy=True)
+        app.state.gateway = TemporalGateway(
+            temporal, task_queue=settings.temporal_task_queue, rpc_timeout=settings.temporal_rpc_timeout_seconds
+        )
+        yield
+        if owned_db:
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title="kexiang",
+        summary="Enterprise customer response center orchestrator (tickets, resource checks, provisioning)",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+
+    @app.exception_handler(TemporalUnavailable)
+    async def _temporal_unavailable(request: Request, exc: TemporalUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
+
+    for router in (
+        health.router, auth.router, users.router, config.calendars, config.sla_policies,
+        tasks.router, approvals.router, journal.router,
+    ):
+        app.include_router(router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,13 @@
+"""Business calendars and SLA policies as versioned, admin-edited data."""
+
+from api.routers.versioned import versioned_router
+from core.calendar import BusinessCalendar
+from core.sla import SlaPolicy
+from db.models import CalendarVersion, SlaPolicyVersion
+
+calendars = versioned_router(
+    prefix="/api/calendars", tag="calendars", table=CalendarVersion, model=BusinessCalendar, noun="calendar"
+)
+sla_policies = versioned_router(
+    prefix="/api/sla-policies", tag="sla-policies", table=SlaPolicyVersion, model=SlaPolicy, noun="SLA policy"
+)

@@ -1,0 +1,93 @@
+"""Read-only views: my notifications, and the audit journal for overseers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import and_, func, or_, select
+
+from api.deps import Reader, SessionDep, require_roles
+from api.schemas import Page
+from core.roles import Actor, Role
+from db.models import AuditEntry, Notification
+
+router = APIRouter(tags=["journal"])
+
+
+class NotificationView(BaseModel):
+    """A notification addressed to me, my role or my department."""
+
+    id: int
+    kind: str
+    message: str
+    task_id: str | None
+    workflow_id: str | None
+    recipient_user: str | None
+    recipient_role: str | None
+    recipient_department: str | None
+    created_at: datetime
+
+
+class AuditView(BaseModel):
+    """One audit-journal row."""
+
+    id: int
+    at: datetime
+    actor: str
+    actor_roles: list[str]
+    action: str
+    subject_type: str
+    subject_id: str
+    workflow_id: str | None
+    outcome: str
+    reason: str | None
+    request_id: str | None
+    details: dict[str, Any]
+
+
+@router.get("/api/notifications", response_model=Page[NotificationView], tags=["notifications"], summary="My notifications")
+async def my_notifications(
+    actor: Reader, session: SessionDep, workflow_id: str | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[NotificationView]:
+    """Reminders, escalations and assignments for me, my roles or my department, newest first."""
+    mine = [Notification.recipient_user == actor.username, Notification.recipient_role.in_([r.value for r in actor.roles])]
+    if actor.department:
+        mine.append(Notification.recipient_department == actor.department)
+    where = or_(*mine)
+    if workflow_id:
+        where = and_(where, Notification.workflow_id == workflow_id)
+    total = await session.scalar(select(func.count()).select_from(Notification).where(where)) or 0
+    rows = await session.scalars(select(Notification).where(where).order_by(Notification.id.desc()).offset(offset).limit(limit))
+    return Page(items=[NotificationView.model_validate(r, from_attributes=True) for r in rows], total=total, offset=offset, limit=limit)
+
+
+Overseer = Annotated[Actor, Depends(require_roles(Role.AUDITOR, Role.ADMIN, Role.SUPERVISOR))]
+
+
+@router.get("/api/audit", response_model=Page[AuditView], tags=["audit"], summary="Query the audit journal")
+async def audit_journal(
+    actor: Overseer, session: SessionDep,
+    by: str | None = Query(default=None, description="actor username"),
+    action: str | None = None, subject_id: str | None = None, workflow_id: str | None = None,
+    outcome: str | None = Query(default=None, pattern="^(accepted|refused)$"),
+    since: datetime | None = None, until: datetime | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Page[AuditView]:
+    """Journal rows in time order, filtered by actor, action, subject, workflow, outcome and time range."""
+    filters = [
+        AuditEntry.actor == by if by else None,
+        AuditEntry.action == action if action else None,
+        AuditEntry.subject_id == subject_id if subject_id else None,
+        AuditEntry.workflow_id == workflow_id if workflow_id else None,
+        AuditEntry.outcome == outcome if outcome else None,
+        AuditEntry.at >= since if since else None,
+        AuditEntry.at < until if until else None,
+    ]
+    where = and_(True, *[f for f in filters if f is not None])
+    total = await session.scalar(select(func.count()).select_from(AuditEntry).where(where)) or 0
+    rows = await session.scalars(select(AuditEntry).where(where).order_by(AuditEntry.at, AuditEntry.id).offset(offset).limit(limit))
+    return Page(items=[AuditView.model_validate(r, from_attributes=True) for r in rows], total=total, offset=offset, limit=limit)

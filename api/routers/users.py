@@ -1,0 +1,120 @@
+"""User administration (admin only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import select
+
+from api.deps import Admin, SessionDep
+from core.records import AuditRecord
+from core.roles import Role
+from db import audit as audit_journal
+from db.models import User, utcnow
+from infra.security import hash_password
+
+router = APIRouter(prefix="/api/users", tags=["users"])
+
+
+class UserOut(BaseModel):
+    """A user without secrets."""
+
+    username: str
+    full_name: str
+    roles: list[Role]
+    department: str | None
+    active: bool
+    created_at: datetime
+
+
+class UserCreate(BaseModel):
+    """A new user."""
+
+    username: str = Field(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    full_name: str = Field(min_length=1, max_length=128)
+    password: str = Field(min_length=10, max_length=256)
+    roles: list[Role] = Field(min_length=1)
+    department: str | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="after")
+    def _department_role_needs_department(self) -> "UserCreate":
+        if Role.DEPARTMENT in self.roles and not self.department:
+            raise ValueError("department: required for the department role")
+        return self
+
+
+class UserUpdate(BaseModel):
+    """Changes to a user; omitted fields stay as they are."""
+
+    full_name: str | None = Field(default=None, min_length=1, max_length=128)
+    password: str | None = Field(default=None, min_length=10, max_length=256)
+    roles: list[Role] | None = Field(default=None, min_length=1)
+    department: str | None = Field(default=None, max_length=64)
+    active: bool | None = None
+
+
+def _out(user: User) -> UserOut:
+    return UserOut(
+        username=user.username, full_name=user.full_name, roles=[Role(r) for r in user.roles],
+        department=user.department, active=user.active, created_at=user.created_at,
+    )
+
+
+async def _journal(session: SessionDep, admin: Admin, action: str, username: str, details: dict) -> None:
+    await audit_journal.append(
+        session,
+        AuditRecord(
+            at=utcnow(), actor=admin.username, actor_roles=tuple(r.value for r in admin.roles), action=action,
+            subject_type="user", subject_id=username, request_id=f"{action}:{username}:{utcnow().isoformat()}",
+            details=details,
+        ),
+    )
+
+
+@router.get("", response_model=list[UserOut], summary="List users")
+async def list_users(admin: Admin, session: SessionDep) -> list[UserOut]:
+    """Every user, by username."""
+    return [_out(u) for u in await session.scalars(select(User).order_by(User.username))]
+
+
+@router.post("", response_model=UserOut, status_code=status.HTTP_201_CREATED, summary="Create a user")
+async def create_user(body: UserCreate, admin: Admin, session: SessionDep) -> UserOut:
+    """Create a user with a hashed password."""
+    if await session.scalar(select(User).where(User.username == body.username)):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"username: {body.username} already exists")
+    user = User(
+        username=body.username, full_name=body.full_name, password_hash=hash_password(body.password),
+        roles=[r.value for r in body.roles], department=body.department,
+    )
+    session.add(user)
+    await _journal(session, admin, "user.create", body.username, {"roles": user.roles, "department": user.department})
+    await session.commit()
+    return _out(user)
+
+
+@router.patch("/{username}", response_model=UserOut, summary="Change a user")
+async def update_user(username: str, body: UserUpdate, admin: Admin, session: SessionDep) -> UserOut:
+    """Change name, password, roles, department or active flag."""
+    user = await session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {username} does not exist")
+    changes = body.model_dump(exclude_unset=True)
+    if username == admin.username and (changes.get("active") is False or ("roles" in changes and Role.ADMIN not in changes["roles"])):
+        raise HTTPException(status.HTTP_409_CONFLICT, "an administrator cannot deactivate or demote themselves")
+    roles = changes.get("roles", [Role(r) for r in user.roles])
+    if Role.DEPARTMENT in roles and not changes.get("department", user.department):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "department: required for the department role")
+    if "password" in changes:
+        user.password_hash = hash_password(changes.pop("password"))
+        changes["password"] = "changed"
+    for field in ("full_name", "department", "active"):
+        if field in changes:
+            setattr(user, field, changes[field])
+    if "roles" in changes:
+        user.roles = [r.value for r in changes["roles"]]
+    session.add(user)
+    await _journal(session, admin, "user.update", username, {k: str(v) for k, v in changes.items()})
+    await session.commit()
+    return _out(user)

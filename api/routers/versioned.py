@@ -1,0 +1,107 @@
+"""One router shape for versioned configuration documents (calendars, SLA policies).
+
+Each edit creates a new immutable version; running workflows keep the version they started with.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from api.deps import Admin, Reader, SessionDep
+from core.records import AuditRecord
+from db import audit as audit_journal
+from db.models import CalendarVersion, SlaPolicyVersion, utcnow
+from db.policies import next_version
+
+
+class VersionOut(BaseModel):
+    """One stored version of a document."""
+
+    name: str
+    version: int
+    spec: dict[str, Any]
+    created_by: str
+    created_at: datetime
+
+
+class VersionSummary(BaseModel):
+    """A document name with its latest version number."""
+
+    name: str
+    latest_version: int
+
+
+def versioned_router(
+    *, prefix: str, tag: str, table: type[CalendarVersion] | type[SlaPolicyVersion], model: type[BaseModel], noun: str
+) -> APIRouter:
+    """List, read and create versions of one kind of document stored in `table` and validated by `model`."""
+    router = APIRouter(prefix=prefix, tags=[tag])
+
+    def out(row: Any) -> VersionOut:
+        return VersionOut(name=row.name, version=row.version, spec=row.spec, created_by=row.created_by, created_at=row.created_at)
+
+    async def get_row(session: SessionDep, name: str, version: int | None) -> Any:
+        query = select(table).where(table.name == name)
+        query = query.where(table.version == version) if version else query.order_by(table.version.desc()).limit(1)
+        row = await session.scalar(query)
+        if row is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"{noun} {name}{f' v{version}' if version else ''} does not exist")
+        return row
+
+    @router.get("", response_model=list[VersionSummary], summary=f"List {noun}s")
+    async def list_documents(actor: Reader, session: SessionDep) -> list[VersionSummary]:
+        """Every name with its latest version."""
+        rows = await session.execute(select(table.name, func.max(table.version)).group_by(table.name).order_by(table.name))
+        return [VersionSummary(name=name, latest_version=version) for name, version in rows]
+
+    @router.get("/{name}", response_model=VersionOut, summary=f"Latest version of a {noun}")
+    async def latest(name: str, actor: Reader, session: SessionDep) -> VersionOut:
+        """The version new workflows start with."""
+        return out(await get_row(session, name, None))
+
+    @router.get("/{name}/versions", response_model=list[VersionOut], summary=f"Every version of a {noun}")
+    async def versions(name: str, actor: Reader, session: SessionDep) -> list[VersionOut]:
+        """All versions, newest first."""
+        rows = list(await session.scalars(select(table).where(table.name == name).order_by(table.version.desc())))
+        if not rows:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"{noun} {name} does not exist")
+        return [out(r) for r in rows]
+
+    @router.get("/{name}/versions/{version}", response_model=VersionOut, summary=f"One version of a {noun}")
+    async def one_version(name: str, version: int, actor: Reader, session: SessionDep) -> VersionOut:
+        """A specific version, as running workflows may still use it."""
+        return out(await get_row(session, name, version))
+
+    @router.post("/{name}", response_model=VersionOut, status_code=status.HTTP_201_CREATED, summary=f"Publish a new {noun} version")
+    async def publish(name: str, body: dict[str, Any], admin: Admin, session: SessionDep) -> VersionOut:
+        """Validate the document and store it as the next version; workflows already running are unaffected."""
+        version = await next_version(session, table, name)
+        try:
+            document = model.model_validate({**body, "name": name, "version": version})
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "body"
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{where}: {first['msg']}") from None
+        row = table(name=name, version=version, spec=document.model_dump(mode="json"), created_by=admin.username)
+        session.add(row)
+        await audit_journal.append(
+            session,
+            AuditRecord(
+                at=utcnow(), actor=admin.username, actor_roles=tuple(r.value for r in admin.roles),
+                action=f"{tag}.publish", subject_type=noun, subject_id=f"{name}@v{version}",
+                request_id=f"{tag}.publish:{name}:{version}",
+            ),
+        )
+        try:
+            await session.commit()
+        except IntegrityError:
+            raise HTTPException(status.HTTP_409_CONFLICT, f"{noun} {name} v{version} was published concurrently; retry") from None
+        return out(row)
+
+    return router

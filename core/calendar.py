@@ -1,0 +1,403 @@
+"""Business calendar: working days, working hours and SLA deadline arithmetic.
+
+Pure and deterministic (no I/O, no clock, no settings) so that Temporal workflow
+code can import it through ``workflow.unsafe.imports_passed_through()``.
+
+Conventions:
+- every datetime argument must be timezone-aware; every result is an aware UTC datetime;
+- weekdays, holidays and working hours are evaluated in the calendar's ``timezone``;
+- working time is a union of half-open intervals ``[start, end)``;
+- durations are handled internally as whole microseconds, so the arithmetic is exact.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+__all__ = [
+    "CN_2026_HOLIDAYS",
+    "CN_2026_MAKEUP_WORKDAYS",
+    "Budget",
+    "BusinessCalendar",
+    "WorkingPeriod",
+    "deadline",
+    "default_cn_calendar",
+    "shift_by_working_seconds",
+    "threshold_instants",
+]
+
+_DAY = timedelta(days=1)
+_MICROSECOND = timedelta(microseconds=1)
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+# Searching forward gives up after this many consecutive days without working time.
+_MAX_IDLE_DAYS = 3660
+
+
+def _aware_utc(value: datetime, name: str = "datetime") -> datetime:
+    """Return `value` converted to UTC; raise ValueError if it is naive."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"{name} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
+    return value.astimezone(UTC)
+
+
+def _to_microseconds(seconds: float, what: str) -> int:
+    """Convert a non-negative, finite number of seconds to whole microseconds."""
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"{what} must be a finite number >= 0, got {seconds!r}")
+    return round(seconds * 1_000_000)
+
+
+class WorkingPeriod(BaseModel):
+    """A local wall-clock interval [start, end) of a working day; end == 00:00 means midnight (end of day)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _check(self) -> WorkingPeriod:
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("working period times must be naive wall-clock times")
+        start, end = self.offsets()
+        if start >= end:
+            raise ValueError(f"working period must start before it ends: {self.start}-{self.end}")
+        return self
+
+    def offsets(self) -> tuple[timedelta, timedelta]:
+        """Return (start, end) as wall-clock offsets from local midnight; an end of 00:00 is 24 h."""
+        start = _since_midnight(self.start)
+        end = _since_midnight(self.end)
+        return start, end if end else _DAY
+
+
+def _since_midnight(t: time) -> timedelta:
+    return timedelta(hours=t.hour, minutes=t.minute, seconds=t.second, microseconds=t.microsecond)
+
+
+class BusinessCalendar(BaseModel):
+    """Working days and hours of an organisation, with SLA time arithmetic.
+
+    Derived lookup sets are cached lazily on the instance; build changed calendars
+    with ``model_validate`` (or the constructor), not ``model_copy(update=...)``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = "default"
+    version: int = 1
+    timezone: str = "Asia/Shanghai"
+    weekend: tuple[int, ...] = (5, 6)
+    holidays: tuple[date, ...] = ()
+    makeup_workdays: tuple[date, ...] = ()
+    # Empty means the whole working day (00:00-24:00) counts.
+    working_hours: tuple[WorkingPeriod, ...] = ()
+    always_open: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("weekend")
+    @classmethod
+    def _check_weekend(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(not 0 <= day <= 6 for day in value):
+            raise ValueError(f"weekend days must be 0 (Monday) .. 6 (Sunday), got {value}")
+        return tuple(sorted(set(value)))
+
+    @field_validator("holidays", "makeup_workdays")
+    @classmethod
+    def _normalise_dates(cls, value: tuple[date, ...]) -> tuple[date, ...]:
+        return tuple(sorted(set(value)))
+
+    @field_validator("working_hours")
+    @classmethod
+    def _check_working_hours(cls, value: tuple[WorkingPeriod, ...]) -> tuple[WorkingPeriod, ...]:
+        periods = tuple(sorted(value, key=lambda period: period.offsets()))
+        for before, after in zip(periods, periods[1:]):
+            if after.offsets()[0] < before.offsets()[1]:
+                raise ValueError(f"working periods overlap: {before.start}-{before.end} and {after.start}-{after.end}")
+        return periods
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> BusinessCalendar:
+        clash = sorted(set(self.holidays) & set(self.makeup_workdays))
+        if clash:
+            raise ValueError(f"{clash[0].isoformat()} is both a holiday and a make-up workday")
+        if len(self.weekend) == 7 and not self.makeup_workdays and not self.always_open:
+            raise ValueError("calendar has no working day: every weekday is weekend and there are no make-up workdays")
+        return self
+
+    @cached_property
+    def _tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @cached_property
+    def _weekend_set(self) -> frozenset[int]:
+        return frozenset(self.weekend)
+
+    @cached_property
+    def _holiday_set(self) -> frozenset[date]:
+        return frozenset(self.holidays)
+
+    @cached_property
+    def _makeup_set(self) -> frozenset[date]:
+        return frozenset(self.makeup_workdays)
+
+    @cached_property
+    def _period_offsets(self) -> tuple[tuple[timedelta, timedelta], ...]:
+        return tuple(period.offsets() for period in self.working_hours) or ((timedelta(0), _DAY),)
+
+    # ----------------------------------------------------------------- queries
+
+    def is_working_day(self, day: date) -> bool:
+        """Return whether the local calendar date `day` is a working day."""
+        if self.always_open or day in self._makeup_set:
+            return True
+        return day not in self._holiday_set and day.weekday() not in self._weekend_set
+
+    def is_working_time(self, at: datetime) -> bool:
+        """Return whether the instant `at` falls within working time."""
+        at = _aware_utc(at, "at")
+        return any(True for _ in self._spans(at, at + _MICROSECOND))
+
+    def working_seconds_between(self, start: datetime, end: datetime) -> float:
+        """Return the working time in [start, end) in seconds; 0 if end <= start."""
+        return self._working_microseconds(_aware_utc(start, "start"), _aware_utc(end, "end")) / 1_000_000
+
+    # -------------------------------------------------------------- arithmetic
+
+    def add_hours(self, start: datetime, hours: float) -> datetime:
+        """Return `start` plus `hours` of plain elapsed time (calendar-independent)."""
+        return _aware_utc(start, "start") + timedelta(microseconds=_to_microseconds(hours * 3600, "hours"))
+
+    def add_working_hours(self, start: datetime, hours: float) -> datetime:
+        """Return the earliest instant at which `hours` of working time have elapsed since `start`.
+
+        A positive result therefore lies in working time or exactly on the end of a working
+        period (Friday 17:00 + 2 h with 09:00-18:00 is Monday 10:00); zero hours returns `start`.
+        """
+        return self._advance(_aware_utc(start, "start"), _to_microseconds(hours * 3600, "hours"))
+
+    def add_working_days(self, start: datetime, days: int) -> datetime:
+        """Return `start` plus `days` whole working days.
+
+        Rule: the clock starts at the first working instant at/after `start` (`start` itself
+        when it is working time); call it S, lying on working day D at local time-of-day T.
+        The result is the first working instant at/after local time T on the `days`-th working
+        day after D (S itself for 0 days). Examples on a Mon-Fri calendar: Friday 15:00 + 3 is
+        Wednesday 15:00; Saturday 10:00 + 1 is Tuesday 00:00 (or 09:00 with 09:00-18:00
+        working hours), because the clock starts on Monday. T is always inside the working
+        hours, so the snap-forward only matters for wall times skipped by a DST change.
+        With ``always_open`` the result is simply `start` + `days` * 24 h.
+        """
+        start = _aware_utc(start, "start")
+        if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+            raise ValueError(f"days must be an integer >= 0, got {days!r}")
+        if self.always_open:
+            return start + days * _DAY
+        day, clock_start = self._first_working(start)
+        if days == 0:
+            return clock_start
+        target = self._nth_working_day_after(day, days)
+        wall_time = clock_start.astimezone(self._tz).time()
+        return self._first_working(self._local_instant(target, _since_midnight(wall_time)))[1]
+
+    def point_at_fraction(self, start: datetime, end: datetime, fraction: float) -> datetime:
+        """Return the instant at which `fraction` of the working time in [start, end) has elapsed from `start`.
+
+        Fraction 0 (or no working time at all) gives the first working instant at/after `start`;
+        fractions above 1 continue past `end` in working time.
+        """
+        start = _aware_utc(start, "start")
+        return self._point_at(start, self._working_microseconds(start, _aware_utc(end, "end")), fraction)
+
+    # -------------------------------------------------------------- internals
+
+    def _local_instant(self, day: date, offset: timedelta) -> datetime:
+        # Wall-clock arithmetic on an aware datetime; times skipped by DST resolve with fold=0.
+        return (datetime.combine(day, time(0), tzinfo=self._tz) + offset).astimezone(UTC)
+
+    def _day_intervals(self, day: date) -> list[tuple[datetime, datetime]]:
+        """Working intervals of local date `day` as sorted, non-overlapping UTC pairs."""
+        if not self.is_working_day(day):
+            return []
+        offsets = ((timedelta(0), _DAY),) if self.always_open else self._period_offsets
+        intervals = []
+        floor = _EARLIEST
+        for start_offset, end_offset in offsets:
+            # Clamp so that DST gaps can never produce inverted or overlapping intervals.
+            start = max(self._local_instant(day, start_offset), floor)
+            end = max(self._local_instant(day, end_offset), start)
+            if start < end:
+                intervals.append((start, end))
+            floor = end
+        return intervals
+
+    def _spans(self, start: datetime, end: datetime | None = None) -> Iterator[tuple[date, datetime, datetime]]:
+        """Yield (working day, span start, span end) for working time within [start, end), in order.
+
+        Without `end` the iteration is endless, but raises ValueError after ~10 years without working time.
+        """
+        day = start.astimezone(self._tz).date() - _DAY
+        last_day = None if end is None else end.astimezone(self._tz).date() + _DAY
+        idle_days = 0
+        while last_day is None or day <= last_day:
+            intervals = self._day_intervals(day)
+            idle_days = 0 if intervals else idle_days + 1
+            if end is None and idle_days > _MAX_IDLE_DAYS:
+                raise ValueError(f"calendar {self.name!r} has no working time within ~10 years after {start:%Y-%m-%d}")
+            for span_start, span_end in intervals:
+                span_start = max(span_start, start)
+                if end is not None:
+                    span_end = min(span_end, end)
+                if span_start < span_end:
+                    yield day, span_start, span_end
+            day += _DAY
+
+    def _first_working(self, start: datetime) -> tuple[date, datetime]:
+        """Return (working day, instant) of the first working instant at/after `start`."""
+        day, instant, _ = next(self._spans(start))
+        return day, instant
+
+    def _working_microseconds(self, start: datetime, end: datetime) -> int:
+        return sum((span_end - span_start) // _MICROSECOND for _, span_start, span_end in self._spans(start, end))
+
+    def _advance(self, start: datetime, microseconds: int) -> datetime:
+        """Return the earliest instant with `microseconds` of working time in [start, instant)."""
+        if microseconds == 0:
+            return start
+        remaining = microseconds
+        for _, span_start, span_end in self._spans(start):
+            span = (span_end - span_start) // _MICROSECOND
+            if remaining <= span:
+                return span_start + timedelta(microseconds=remaining)
+            remaining -= span
+        raise AssertionError("unreachable: _spans without an end never stops")  # pragma: no cover
+
+    def _point_at(self, start: datetime, total: int, fraction: float) -> datetime:
+        """Return the instant at which `fraction` of `total` working microseconds have elapsed from `start`."""
+        if not math.isfinite(fraction) or fraction < 0:
+            raise ValueError(f"fraction must be a finite number >= 0, got {fraction!r}")
+        target = round(total * fraction)
+        return self._advance(start, target) if target else self._first_working(start)[1]
+
+    def _nth_working_day_after(self, day: date, count: int) -> date:
+        """Return the `count`-th (>= 1) day after `day` that has working time."""
+        for span_day, _, _ in self._spans(self._local_instant(day + _DAY, timedelta(0))):
+            if span_day > day:
+                day, count = span_day, count - 1
+                if not count:
+                    return day
+        raise AssertionError("unreachable: _spans without an end never stops")  # pragma: no cover
+
+
+class Budget(BaseModel):
+    """An SLA time budget: an amount in plain hours, working hours or whole working days."""
+
+    model_config = ConfigDict(frozen=True)
+
+    amount: float
+    unit: Literal["hours", "working_hours", "working_days"]
+
+    @model_validator(mode="after")
+    def _check(self) -> Budget:
+        if not math.isfinite(self.amount) or self.amount <= 0:
+            raise ValueError(f"budget amount must be a finite number > 0, got {self.amount!r}")
+        if self.unit == "working_days" and not self.amount.is_integer():
+            raise ValueError(f"a working-day budget must be a whole number of days, got {self.amount!r}")
+        return self
+
+    def label(self) -> str:
+        """Return a short human label such as "24 h", "8 working h" or "3 working days"."""
+        amount = int(self.amount) if self.amount.is_integer() else self.amount
+        if self.unit == "hours":
+            return f"{amount} h"
+        if self.unit == "working_hours":
+            return f"{amount} working h"
+        return f"{amount} working day" + ("" if amount == 1 else "s")
+
+
+def deadline(calendar: BusinessCalendar, start: datetime, budget: Budget) -> datetime:
+    """Return the instant at which `budget`, started at `start`, runs out under `calendar`."""
+    if budget.unit == "hours":
+        return calendar.add_hours(start, budget.amount)
+    if budget.unit == "working_hours":
+        return calendar.add_working_hours(start, budget.amount)
+    return calendar.add_working_days(start, int(budget.amount))
+
+
+def threshold_instants(
+    calendar: BusinessCalendar, start: datetime, due: datetime, percents: Sequence[int]
+) -> list[datetime]:
+    """Return, for each percent p, the instant at which p% of the working time from `start` to `due` has elapsed.
+
+    Each instant is ``calendar.point_at_fraction(start, due, p / 100)``, except that 100 maps to
+    exactly `due` and the others are kept on the correct side of `due` (which only matters when
+    [start, due) holds no working time at all).
+    """
+    start, due_utc = _aware_utc(start, "start"), _aware_utc(due, "due")
+    total = calendar._working_microseconds(start, due_utc)
+    instants = []
+    for percent in percents:
+        if percent == 100:
+            instants.append(due_utc)
+            continue
+        instant = calendar._point_at(start, total, percent / 100)
+        instants.append(min(instant, due_utc) if percent < 100 else max(instant, due_utc))
+    return instants
+
+
+def shift_by_working_seconds(calendar: BusinessCalendar, instant: datetime, seconds: float) -> datetime:
+    """Return `instant` moved later by exactly `seconds` (>= 0) of working time, e.g. a deadline by a paused span."""
+    return calendar._advance(_aware_utc(instant, "instant"), _to_microseconds(seconds, "seconds"))
+
+
+def _date_range(first: date, last: date) -> tuple[date, ...]:
+    return tuple(first + timedelta(days=offset) for offset in range((last - first).days + 1))
+
+
+# State Council arrangement of public holidays for 2026 (mainland China).
+CN_2026_HOLIDAYS: tuple[date, ...] = (
+    *_date_range(date(2026, 1, 1), date(2026, 1, 3)),  # New Year
+    *_date_range(date(2026, 2, 15), date(2026, 2, 23)),  # Spring Festival
+    *_date_range(date(2026, 4, 4), date(2026, 4, 6)),  # Qingming
+    *_date_range(date(2026, 5, 1), date(2026, 5, 5)),  # Labour Day
+    *_date_range(date(2026, 6, 19), date(2026, 6, 21)),  # Dragon Boat
+    *_date_range(date(2026, 9, 25), date(2026, 9, 27)),  # Mid-Autumn
+    *_date_range(date(2026, 10, 1), date(2026, 10, 7)),  # National Day
+)
+# 调休: weekend days worked to make up for the holidays above.
+CN_2026_MAKEUP_WORKDAYS: tuple[date, ...] = (
+    date(2026, 1, 4),
+    date(2026, 2, 14),
+    date(2026, 2, 28),
+    date(2026, 5, 9),
+    date(2026, 9, 20),
+    date(2026, 10, 10),
+)
+
+
+def default_cn_calendar() -> BusinessCalendar:
+    """Return the mainland-China calendar: Asia/Shanghai, Mon-Fri, 2026 holidays and make-up days, whole days."""
+    return BusinessCalendar(
+        name="cn-mainland",
+        timezone="Asia/Shanghai",
+        weekend=(5, 6),
+        holidays=CN_2026_HOLIDAYS,
+        makeup_workdays=CN_2026_MAKEUP_WORKDAYS,
+    )

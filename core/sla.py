@@ -1,0 +1,102 @@
+"""SLA policies as versioned data: per-priority budgets, task budgets and the reminder ladder."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from core.calendar import Budget, BusinessCalendar
+from core.roles import Role
+
+
+class Priority(StrEnum):
+    """Ticket priority (DOMAIN.md §1)."""
+
+    URGENT = "urgent"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class PriorityBudgets(BaseModel):
+    """The three deadlines a ticket of one priority runs against."""
+
+    model_config = ConfigDict(frozen=True)
+
+    response: Budget
+    plan: Budget
+    resolution: Budget
+
+
+class LadderStep(BaseModel):
+    """One rung of a task's reminder and escalation ladder, at a share of its business-time budget."""
+
+    model_config = ConfigDict(frozen=True)
+
+    percent: int = Field(gt=0, le=1000)
+    action: Literal["remind", "escalate"]
+    notify_roles: tuple[Role, ...] = ()
+    reassign_to_role: Role | None = None
+
+
+def default_ladder() -> tuple[LadderStep, ...]:
+    """Remind at 50 % and 75 % (supervisor copied at 75 %), escalate to the supervisor at the breach."""
+    return (
+        LadderStep(percent=50, action="remind"),
+        LadderStep(percent=75, action="remind", notify_roles=(Role.SUPERVISOR,)),
+        LadderStep(percent=100, action="escalate", notify_roles=(Role.SUPERVISOR,)),
+    )
+
+
+class SlaPolicy(BaseModel):
+    """A versioned SLA policy; a workflow keeps the version it started with."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1, max_length=64)
+    version: int = 1
+    priorities: dict[Priority, PriorityBudgets]
+    task_budgets: dict[str, Budget] = Field(default_factory=dict)
+    ladder: tuple[LadderStep, ...] = Field(default_factory=default_ladder)
+
+    @model_validator(mode="after")
+    def _complete(self) -> "SlaPolicy":
+        """Every priority needs budgets, and ladder rungs must rise."""
+        missing = [p.value for p in Priority if p not in self.priorities]
+        if missing:
+            raise ValueError(f"priorities: budgets missing for {', '.join(missing)}")
+        percents = [step.percent for step in self.ladder]
+        if percents != sorted(set(percents)):
+            raise ValueError("ladder: percents must be strictly increasing")
+        return self
+
+    def task_budget(self, kind: str) -> Budget:
+        """The budget for a human task of this kind, falling back to the policy's default task budget."""
+        return self.task_budgets.get(kind) or self.task_budgets.get("default") or Budget(amount=1, unit="working_days")
+
+
+def default_sla_policy() -> SlaPolicy:
+    """The budgets of DOMAIN.md §1 (response / plan / resolution per priority)."""
+    hours = lambda n: Budget(amount=n, unit="hours")  # noqa: E731
+    days = lambda n: Budget(amount=n, unit="working_days")  # noqa: E731
+    return SlaPolicy(
+        name="standard",
+        priorities={
+            Priority.URGENT: PriorityBudgets(response=hours(2), plan=hours(4), resolution=hours(24)),
+            Priority.HIGH: PriorityBudgets(response=hours(4), plan=hours(8), resolution=hours(48)),
+            Priority.MEDIUM: PriorityBudgets(response=hours(8), plan=hours(24), resolution=days(3)),
+            Priority.LOW: PriorityBudgets(response=hours(24), plan=days(3), resolution=days(5)),
+        },
+        task_budgets={"default": days(1), "approval": days(1)},
+    )
+
+
+class PolicySnapshot(BaseModel):
+    """The calendar and SLA policy a workflow runs under, read once and kept in its history."""
+
+    model_config = ConfigDict(frozen=True)
+
+    calendar: BusinessCalendar
+    policy: SlaPolicy

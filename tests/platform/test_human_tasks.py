@@ -1,0 +1,149 @@
+"""The human-task mechanism on the time-skipping server: ladder timing, decisions, refusals."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from core.approvals import ApprovalInput, ApprovalResult
+from core.calendar import Budget
+from core.roles import Actor, Role
+from core.tasks import DecisionInput, HumanTask
+from db.models import AuditEntry, Notification, SlaBreach, TaskRow
+from tests.support import eventually
+
+AGENT = Actor(username="agent1", roles=(Role.AGENT,))
+SUPERVISOR = Actor(username="supervisor1", roles=(Role.SUPERVISOR,))
+
+
+async def start_approval(env: WorkflowEnvironment, task_queue: str, *, budget: Budget | None = None, requester: Actor = AGENT):
+    """Start an approval workflow and wait until its task is recorded and the workflow is idle."""
+    workflow_id = f"approval-test-{uuid.uuid4().hex[:10]}"
+    handle = await env.client.start_workflow(
+        "Approval",
+        ApprovalInput(subject="Raise bandwidth quota", reason="customer asked", requested_by=requester,
+                      request_id=f"req-{workflow_id}", budget=budget),
+        id=workflow_id, task_queue=task_queue, result_type=ApprovalResult,
+    )
+
+    async def open_task() -> HumanTask | None:
+        tasks = await handle.query("tasks", result_type=list[HumanTask])
+        return tasks[0] if tasks else None
+
+    task = await eventually(open_task, what="approval task opened")
+
+    async def idle() -> bool:  # the task's read-model write completed and the ladder's first timer is set
+        last = (await handle.fetch_history()).events[-1]
+        return last.event_type == EventType.EVENT_TYPE_TIMER_STARTED
+
+    await eventually(idle, what="workflow idle after opening its task")
+    return handle, task
+
+
+_WORKFLOW_TASK_EVENTS = {
+    EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+}
+
+
+async def business_events(handle) -> list[int]:
+    """History event types other than workflow-task bookkeeping (which a rejected update may add on the test server)."""
+    return [e.event_type for e in (await handle.fetch_history()).events if e.event_type not in _WORKFLOW_TASK_EVENTS]
+
+
+async def test_decision_completes_workflow_and_writes_read_model(env, worker, task_queue, sync_session):
+    handle, task = await start_approval(env, task_queue)
+    decision = DecisionInput(task_id=task.task_id, request_id=f"d-{uuid.uuid4()}", actor=SUPERVISOR, outcome="approve")
+    result = await handle.execute_update("decide", decision, id=decision.request_id)
+    assert result["status"] == "done" if isinstance(result, dict) else result
+    outcome = await handle.result()
+    assert outcome.outcome == "approve" and outcome.decided_by == "supervisor1"
+    with sync_session() as s:
+        row = s.get(TaskRow, task.task_id)
+        assert (row.status, row.outcome, row.decided_by) == ("done", "approve", "supervisor1")
+        audit = s.scalars(select(AuditEntry).where(AuditEntry.workflow_id == handle.id).order_by(AuditEntry.id)).all()
+        assert [a.action for a in audit] == ["approval.request", "task.approve"]
+        assert audit[1].actor == "supervisor1" and audit[1].actor_roles == ["supervisor"]
+
+
+@pytest.mark.parametrize(
+    ("actor", "outcome", "comment", "code"),
+    [
+        (Actor(username="engineer1", roles=(Role.ENGINEER,)), "approve", None, "forbidden"),  # wrong role
+        (Actor(username="agent1", roles=(Role.AGENT, Role.SUPERVISOR)), "approve", None, "forbidden"),  # four-eyes
+        (SUPERVISOR, "maybe", None, "invalid"),  # malformed: unknown outcome
+        (SUPERVISOR, "reject", "  ", "invalid"),  # malformed: reject without a reason
+    ],
+)
+async def test_refused_decisions_change_nothing(env, worker, task_queue, sync_session, actor, outcome, comment, code):
+    handle, task = await start_approval(env, task_queue)
+    before = await business_events(handle)
+    decision = DecisionInput(task_id=task.task_id, request_id=f"d-{uuid.uuid4()}", actor=actor, outcome=outcome, comment=comment)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update("decide", decision, id=decision.request_id)
+    assert refused.value.cause.type == code
+    # A refused update never reaches history, and the task is still open for the right person.
+    assert await business_events(handle) == before
+    tasks = await handle.query("tasks", result_type=list[HumanTask])
+    assert tasks[0].status == "open" and tasks[0].revision == task.revision
+    with sync_session() as s:
+        assert s.get(TaskRow, task.task_id).status == "open"
+    await handle.terminate("test done")
+
+
+async def test_closed_task_and_duplicate_request(env, worker, task_queue):
+    handle, task = await start_approval(env, task_queue)
+    first = DecisionInput(task_id=task.task_id, request_id="dup-1", actor=SUPERVISOR, outcome="reject", comment="no budget")
+    await handle.execute_update("decide", first, id=first.request_id)
+    # The same request again (a client retry) is deduplicated: same answer, no second effect.
+    again = await handle.execute_update("decide", first, id=first.request_id)
+    assert again["outcome"] == "reject"
+    assert (await handle.result()).outcome == "reject"
+    # A second decision after the approval closed cannot reach the finished workflow (the API answers 409).
+    other = DecisionInput(task_id=task.task_id, request_id="dup-2",
+                          actor=Actor(username="supervisor2", roles=(Role.SUPERVISOR,)), outcome="approve")
+    with pytest.raises(RPCError):
+        await handle.execute_update("decide", other, id=other.request_id)
+    history = await handle.fetch_history()
+    accepted = [e for e in history.events if e.HasField("workflow_execution_update_accepted_event_attributes")]
+    assert len(accepted) == 1
+
+
+async def test_ladder_reminds_then_escalates_at_business_thresholds(env, worker, task_queue, sync_session):
+    """A 4-working-hour approval on a 24/7-free weekday calendar: reminders at 2 h and 3 h, breach at 4 h."""
+    handle, task = await start_approval(env, task_queue, budget=Budget(amount=4, unit="hours"))
+    opened = task.opened_at
+    assert task.due_at == opened + timedelta(hours=4)
+    assert list(task.ladder_at) == [opened + timedelta(hours=2), opened + timedelta(hours=3), opened + timedelta(hours=4)]
+
+    def notices():
+        with sync_session() as s:
+            return s.scalars(select(Notification).where(Notification.workflow_id == handle.id).order_by(Notification.id)).all()
+
+    await env.sleep(timedelta(hours=1, minutes=59))
+    assert [n.kind for n in notices()] == ["assigned"]
+    await env.sleep(timedelta(minutes=2))
+    await eventually(lambda: _async(len([n for n in notices() if n.kind == "remind"]) == 1), what="50% reminder")
+    await env.sleep(timedelta(hours=2))
+    await eventually(lambda: _async(any(n.kind == "escalate" for n in notices())), what="escalation")
+    kinds = [(n.kind, n.recipient_role) for n in notices()]
+    assert ("remind", "supervisor") in kinds and ("escalate", "supervisor") in kinds
+    with sync_session() as s:
+        row = s.get(TaskRow, task.task_id)
+        assert row.escalation_level == 1 and row.status == "open"
+        breach = s.scalars(select(SlaBreach).where(SlaBreach.task_id == task.task_id)).one()
+        assert breach.due_at == task.due_at
+        escalation = s.scalars(select(AuditEntry).where(AuditEntry.subject_id == task.task_id, AuditEntry.action == "task.escalate")).one()
+        assert escalation.actor == "system"
+    await handle.terminate("test done")
+
+
+async def _async(value):
+    return value

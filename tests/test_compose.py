@@ -1,0 +1,268 @@
+"""Static checks of the Docker Compose deployment.
+
+There is no Docker engine on the development machines or in CI, so `docker compose config`
+cannot run. These tests parse docker-compose.yml and the files it mounts instead, and pin
+the wiring that code and docs rely on: service names, images, start-up order, the shared
+application environment, published ports and the Temporal search attributes.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+INIT_NAMESPACE_SCRIPT = ROOT / "deploy/temporal/scripts/init-namespace.sh"
+SHELL_SCRIPTS = sorted((ROOT / "deploy").rglob("*.sh"))
+
+APP_SERVICES = ("migrate", "api", "worker")
+
+EXPECTED_IMAGES = {
+    "postgresql": "postgres:16",
+    "temporal-schema": "temporalio/admin-tools:1.30.1",
+    "temporal": "temporalio/server:1.30.1",
+    "temporal-init": "temporalio/admin-tools:1.30.1",
+    "temporal-ui": "temporalio/ui:2.34.0",
+}
+
+SERVICES = set(EXPECTED_IMAGES) | set(APP_SERVICES)
+
+AFTER_JOBS = {
+    "migrate": "service_completed_successfully",
+    "temporal-init": "service_completed_successfully",
+}
+EXPECTED_DEPENDS_ON = {
+    "postgresql": {},
+    "temporal-schema": {"postgresql": "service_healthy"},
+    "temporal": {"temporal-schema": "service_completed_successfully"},
+    "temporal-init": {"temporal": "service_healthy"},
+    "temporal-ui": {"temporal": "service_healthy"},
+    "migrate": {"postgresql": "service_healthy"},
+    "api": AFTER_JOBS,
+    "worker": AFTER_JOBS,
+}
+
+EXPECTED_COMMANDS = {
+    "migrate": ["python", "-m", "db.migrate", "--seed"],
+    "api": ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000"],
+    "worker": ["python", "worker.py"],
+    "temporal-schema": ["/scripts/setup-postgres.sh"],
+    "temporal-init": ["/scripts/init-namespace.sh"],
+}
+
+EXPECTED_PORTS = {"temporal": 7233, "temporal-ui": 8080, "api": 8000}
+
+APP_ENV = {
+    "KEXIANG_ENV": "production",
+    "DATABASE_URL": "postgresql+psycopg://kexiang:kexiang@postgresql:5432/kexiang",
+    "TEMPORAL_ADDRESS": "temporal:7233",
+    "TEMPORAL_NAMESPACE": "default",
+    "TEMPORAL_TASK_QUEUE": "kexiang",
+    "TOKEN_SECRET": "${TOKEN_SECRET:?set TOKEN_SECRET}",
+    "PAYLOAD_ENCRYPTION_KEYS": "${PAYLOAD_ENCRYPTION_KEYS:?set key-id:base64key pairs}",
+    "DEFAULT_TIMEZONE": "Asia/Shanghai",
+}
+
+# Hard-coded for now. Once workflows/common.py defines the typed search attribute keys,
+# compare this list with them instead.
+EXPECTED_SEARCH_ATTRIBUTES = {
+    "BusinessRef": "Keyword",
+    "OrderKind": "Keyword",
+    "WorkStatus": "Keyword",
+    "SlaDueAt": "Datetime",
+    "Escalated": "Bool",
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict) -> dict:
+    return compose["services"]
+
+
+def _environment(service: dict) -> dict[str, str]:
+    """A service's environment as a dict, whichever of the two compose syntaxes it uses."""
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {key: str(value) for key, value in env.items()}
+
+
+def _depends_on(service: dict) -> dict[str, str]:
+    """Dependency -> condition; the short list syntax means `service_started`."""
+    deps = service.get("depends_on") or {}
+    if isinstance(deps, list):
+        return {name: "service_started" for name in deps}
+    return {name: (spec or {}).get("condition", "service_started") for name, spec in deps.items()}
+
+
+def _volume_mounts(service: dict) -> list[tuple[str | None, str]]:
+    """(source, target) per volume entry; source is None for an anonymous volume."""
+    mounts = []
+    for entry in service.get("volumes") or []:
+        if isinstance(entry, dict):
+            mounts.append((entry.get("source"), entry["target"]))
+        else:
+            parts = entry.split(":")
+            mounts.append((None, parts[0]) if len(parts) == 1 else (parts[0], parts[1]))
+    return mounts
+
+
+def _published_ports(service: dict) -> set[tuple[int, int]]:
+    """(host port, container port) pairs from short ("[ip:]host:container") or long syntax."""
+    pairs = set()
+    for entry in service.get("ports") or []:
+        if isinstance(entry, dict):
+            pairs.add((int(entry["published"]), int(entry["target"])))
+        else:
+            *_, host, container = str(entry).split(":")
+            pairs.add((int(host), int(container.split("/")[0])))
+    return pairs
+
+
+def _search_attributes_in_script() -> dict[str, str]:
+    assignments = re.findall(
+        r'^SEARCH_ATTRIBUTES="([^"]*)"', INIT_NAMESPACE_SCRIPT.read_text(encoding="utf-8"), re.MULTILINE
+    )
+    assert len(assignments) == 1, "init-namespace.sh must define SEARCH_ATTRIBUTES exactly once"
+    pairs = [pair.split("=", 1) for pair in assignments[0].split()]
+    names = [name for name, _ in pairs]
+    assert len(names) == len(set(names)), f"duplicate search attributes: {names}"
+    return dict(pairs)
+
+
+def test_service_set(services: dict) -> None:
+    assert set(services) == SERVICES
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_IMAGES))
+def test_infrastructure_images_are_pinned(services: dict, name: str) -> None:
+    image = services[name]["image"]
+    assert image == EXPECTED_IMAGES[name]
+    assert not image.endswith(":latest") and "auto-setup" not in image
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_build_the_repo_image(services: dict, name: str) -> None:
+    assert services[name].get("build") == "."
+    assert "image" not in services[name]
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_depends_on_conditions(services: dict, name: str) -> None:
+    assert _depends_on(services[name]) == EXPECTED_DEPENDS_ON[name]
+
+
+@pytest.mark.parametrize(
+    ("name", "probe"),
+    [
+        ("postgresql", "pg_isready"),
+        ("temporal", "7233"),
+        ("api", "urlopen('http://localhost:8000/healthz'"),
+    ],
+)
+def test_healthchecks(services: dict, name: str, probe: str) -> None:
+    test = services[name]["healthcheck"]["test"]
+    command = test if isinstance(test, str) else " ".join(test)
+    assert probe in command
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_environment(services: dict, name: str) -> None:
+    env = _environment(services[name])
+    assert {key: env.get(key) for key in APP_ENV} == APP_ENV
+
+
+def test_temporal_init_uses_the_app_namespace(services: dict) -> None:
+    env = _environment(services["temporal-init"])
+    assert env["TEMPORAL_NAMESPACE"] == APP_ENV["TEMPORAL_NAMESPACE"]
+    assert env["TEMPORAL_ADDRESS"] == APP_ENV["TEMPORAL_ADDRESS"]
+
+
+def test_ui_talks_to_temporal_and_the_codec_endpoint(services: dict) -> None:
+    env = _environment(services["temporal-ui"])
+    assert env["TEMPORAL_ADDRESS"] == "temporal:7233"
+    assert env["TEMPORAL_CODEC_ENDPOINT"] == "http://localhost:8000/api/codec"
+
+
+@pytest.mark.parametrize(("name", "port"), sorted(EXPECTED_PORTS.items()))
+def test_published_ports(services: dict, name: str, port: int) -> None:
+    assert (port, port) in _published_ports(services[name])
+
+
+@pytest.mark.parametrize(("name", "command"), sorted(EXPECTED_COMMANDS.items()))
+def test_commands(services: dict, name: str, command: list[str]) -> None:
+    assert services[name]["command"] == command
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_bind_mounts_exist(services: dict, name: str) -> None:
+    for source, _ in _volume_mounts(services[name]):
+        if source and source.startswith("."):
+            assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+
+
+def test_only_declared_named_volumes(compose: dict, services: dict) -> None:
+    declared = set(compose.get("volumes") or {})
+    assert "pgdata" in declared
+    for name, service in services.items():
+        for source, target in _volume_mounts(service):
+            assert source is not None, f"{name} has an anonymous volume at {target}"
+            if not source.startswith((".", "/")):
+                assert source in declared, f"{name} uses undeclared volume {source}"
+    assert ("pgdata", "/var/lib/postgresql/data") in _volume_mounts(services["postgresql"])
+
+
+def test_dynamic_config_file_is_mounted(services: dict) -> None:
+    temporal = services["temporal"]
+    # The server resolves the relative path against its working directory, /etc/temporal.
+    in_container = Path("/etc/temporal") / _environment(temporal)["DYNAMIC_CONFIG_FILE_PATH"]
+    for source, target in _volume_mounts(temporal):
+        if in_container.is_relative_to(target):
+            host_file = ROOT / source / in_container.relative_to(target)
+            assert isinstance(yaml.safe_load(host_file.read_text(encoding="utf-8")), dict)
+            return
+    pytest.fail(f"{in_container} is not inside any volume mounted into temporal")
+
+
+def test_app_database_matches_init_sql() -> None:
+    sql = (ROOT / "deploy/postgres/init-app-db.sql").read_text(encoding="utf-8")
+    assert "CREATE ROLE kexiang LOGIN PASSWORD 'kexiang'" in sql
+    assert "CREATE DATABASE kexiang OWNER kexiang" in sql
+
+
+def test_search_attributes() -> None:
+    assert _search_attributes_in_script() == EXPECTED_SEARCH_ATTRIBUTES
+
+
+@pytest.mark.parametrize("script", SHELL_SCRIPTS, ids=lambda path: path.name)
+def test_shell_script_syntax(script: Path) -> None:
+    sh = shutil.which("sh")
+    assert sh, "no sh on PATH"
+    result = subprocess.run([sh, "-n", str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert script.read_text(encoding="utf-8").startswith("#!/bin/sh\n")
+
+
+def test_expected_shell_scripts_exist() -> None:
+    assert {path.name for path in SHELL_SCRIPTS} >= {"setup-postgres.sh", "init-namespace.sh"}
+
+
+def test_dockerfile() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^FROM python:3\.11-slim$", dockerfile, re.MULTILINE)
+    users = re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE)
+    assert users and users[-1] not in {"root", "0"}
+    assert dockerfile.rstrip().endswith('CMD ["python", "worker.py"]')
+    ignored = set((ROOT / ".dockerignore").read_text(encoding="utf-8").split())
+    assert {".git", ".venv", ".data", ".env"} <= ignored

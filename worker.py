@@ -1,0 +1,39 @@
+"""The kexiang worker process: `python worker.py`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from db.session import Database
+from infra.logging import configure_logging
+from infra.settings import get_settings
+from infra.temporal import connect
+from infra.worker_factory import build_worker
+
+log = logging.getLogger("kexiang.worker")
+
+
+async def main() -> None:
+    """Run the worker until SIGINT/SIGTERM, then drain and stop."""
+    settings = get_settings()
+    configure_logging()
+    if not settings.database_url:
+        raise SystemExit("DATABASE_URL is not set")
+    db = Database(settings.database_url)
+    client = await connect(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    worker = build_worker(client, db, settings)
+    log.info("worker polling task queue %s on %s", settings.temporal_task_queue, settings.temporal_address)
+    async with worker:
+        await stop.wait()
+    await db.dispose()
+    log.info("worker stopped")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

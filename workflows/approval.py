@@ -1,0 +1,53 @@
+"""ApprovalWorkflow: a stand-alone request decided by someone else holding the approver role."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+from workflows.human_tasks import HumanTaskBook
+
+with workflow.unsafe.imports_passed_through():
+    from core.approvals import ApprovalInput, ApprovalResult
+    from core.records import AuditRecord
+    from core.sla import PolicySnapshot
+    from core.tasks import Candidates, TaskRequest
+    from workflows.common import DB_WRITE_RETRY, DB_WRITE_TIMEOUT, LOAD_POLICY_SNAPSHOT
+
+
+@workflow.defn(name="Approval")
+class ApprovalWorkflow(HumanTaskBook):
+    """Opens one approval task (reminders at the ladder's thresholds, escalation at breach) and returns its decision."""
+
+    @workflow.run
+    async def run(self, request: ApprovalInput) -> ApprovalResult:
+        """Load the policy, open the task, wait for the decision."""
+        snapshot = await workflow.execute_activity(
+            LOAD_POLICY_SNAPSHOT,
+            request.policy,
+            result_type=PolicySnapshot,
+            start_to_close_timeout=DB_WRITE_TIMEOUT,
+            retry_policy=DB_WRITE_RETRY,
+        )
+        self.use_policy(snapshot)
+        requester = request.requested_by
+        audit = AuditRecord(
+            at=workflow.now(), actor=requester.username, actor_roles=tuple(r.value for r in requester.roles),
+            action="approval.request", subject_type="workflow", subject_id=workflow.info().workflow_id,
+            workflow_id=workflow.info().workflow_id, reason=request.reason, request_id=request.request_id,
+        )
+        task = await self.open_task(
+            TaskRequest(
+                kind="approval",
+                subject=request.subject,
+                candidates=Candidates(roles=(request.approver_role,)),
+                requested_by=requester.username,
+                budget=request.budget,
+            ),
+            audit=audit,
+        )
+        task = await self.wait_task(task.task_id)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return ApprovalResult(
+            task_id=task.task_id, outcome=task.outcome or task.status.value,
+            decided_by=task.decided_by, decided_at=task.decided_at, comment=task.comment,
+        )

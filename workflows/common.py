@@ -1,0 +1,23 @@
+"""Names shared by workflows, the worker and the API: activity names, search attributes, options."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy, SearchAttributeKey
+
+# Search attributes: opaque references only, never customer data (they are not encrypted).
+BUSINESS_REF = SearchAttributeKey.for_keyword("BusinessRef")
+ORDER_KIND = SearchAttributeKey.for_keyword("OrderKind")
+WORK_STATUS = SearchAttributeKey.for_keyword("WorkStatus")
+SLA_DUE_AT = SearchAttributeKey.for_datetime("SlaDueAt")
+ESCALATED = SearchAttributeKey.for_bool("Escalated")
+ALL_SEARCH_ATTRIBUTES = (BUSINESS_REF, ORDER_KIND, WORK_STATUS, SLA_DUE_AT, ESCALATED)
+
+# Activities are called by name so workflow modules never import database code.
+LOAD_POLICY_SNAPSHOT = "load_policy_snapshot"
+RECORD_TASK_EVENT = "record_task_event"
+
+# Read-model writes retry until the database is back: a workflow must never fail because of an outage.
+DB_WRITE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+DB_WRITE_TIMEOUT = timedelta(seconds=15)

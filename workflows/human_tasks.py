@@ -1,0 +1,292 @@
+"""HumanTaskBook: the one human-task mechanism every workflow mixes in.
+
+A workflow opens tasks with `open_task`, waits with `wait_task`, and may move a due time with
+`move_due` (approved extension, SLA pause). People act through two updates, `claim` and `decide`,
+whose validators run the pure checks of `core.tasks`, so a refused act never enters history.
+Each open task has a watcher coroutine that fires the reminder/escalation ladder as durable
+timers at business-time thresholds computed once from the workflow's calendar snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from core.calendar import deadline, threshold_instants
+    from core.records import AuditRecord, BreachRecord, NotificationRecord, TaskEvent
+    from core.roles import SYSTEM_ACTOR, Actor
+    from core.sla import LadderStep, PolicySnapshot
+    from core.tasks import (
+        ActResult,
+        Candidates,
+        ClaimInput,
+        DecisionInput,
+        HumanTask,
+        TaskRefused,
+        TaskRequest,
+        TaskStatus,
+        check_claim,
+        check_decision,
+    )
+    from workflows.common import DB_WRITE_RETRY, DB_WRITE_TIMEOUT, RECORD_TASK_EVENT
+
+
+class HumanTaskBook:
+    """Mixin holding a workflow's human tasks, their ladders and the claim/decide handlers."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, HumanTask] = {}
+        self._decisions: dict[str, DecisionInput] = {}
+        self._task_seq = 0
+        self._snapshot: PolicySnapshot | None = None
+
+    # ---- used by workflow code -------------------------------------------------------------
+
+    def use_policy(self, snapshot: PolicySnapshot) -> None:
+        """Adopt the calendar and SLA policy this run keeps for its whole life."""
+        self._snapshot = snapshot
+
+    @property
+    def snapshot(self) -> PolicySnapshot:
+        """The policy snapshot; workflows load it before opening any task."""
+        if self._snapshot is None:
+            raise RuntimeError("use_policy() must run before tasks are opened")
+        return self._snapshot
+
+    async def open_task(self, request: TaskRequest, *, audit: AuditRecord | None = None) -> HumanTask:
+        """Open a task, record it in the read model, notify its candidates and start its ladder."""
+        self._task_seq += 1
+        workflow_id = workflow.info().workflow_id
+        now = workflow.now()
+        policy = self.snapshot.policy
+        due = request.due_at or deadline(self.snapshot.calendar, now, request.budget or policy.task_budget(request.kind))
+        ladder = policy.ladder if request.ladder is None else request.ladder
+        task = HumanTask(
+            task_id=f"{workflow_id}/{request.kind}/{self._task_seq}",
+            workflow_id=workflow_id,
+            kind=request.kind,
+            subject=request.subject,
+            candidates=request.candidates,
+            outcomes=request.outcomes,
+            requested_by=request.requested_by,
+            business_ref=request.business_ref,
+            priority=request.priority,
+            comment_required_for=request.comment_required_for,
+            opened_at=now,
+            due_at=due,
+            ladder=ladder,
+            ladder_at=self._ladder_instants(now, due, ladder),
+            revision=1,
+        )
+        self._tasks[task.task_id] = task
+        notice = self._notices(task, "assigned", f"New task: {task.subject}", task.candidates, suffix="open")
+        await self._record(task, audit=audit, notifications=notice)
+        asyncio.create_task(self._watch(task.task_id))  # noqa: RUF006 - lives as long as the workflow
+        return task
+
+    async def wait_task(self, task_id: str) -> HumanTask:
+        """Wait until the task is decided or cancelled."""
+        await workflow.wait_condition(lambda: self._tasks[task_id].status != TaskStatus.OPEN)
+        return self._tasks[task_id]
+
+    def decision_of(self, task_id: str) -> DecisionInput | None:
+        """The accepted decision on a task, with its payload."""
+        return self._decisions.get(task_id)
+
+    async def move_due(self, task_id: str, new_due: datetime, *, reason: str) -> HumanTask:
+        """Move an open task's due time (extension, pause) and re-plan the rungs not yet due."""
+        task = self._tasks[task_id]
+        now = workflow.now()
+        task.due_at = new_due
+        task.ladder_at = self._ladder_instants(task.opened_at, new_due, task.ladder)
+        task.rungs_fired = min(task.rungs_fired, sum(1 for at in task.ladder_at if at <= now))
+        task.due_version += 1
+        task.revision += 1
+        await self._record(task)
+        workflow.logger.info("task %s due moved to %s (%s)", task_id, new_due.isoformat(), reason)
+        return task
+
+    async def cancel_open_tasks(self, reason: str) -> None:
+        """Close every open task as cancelled (workflow cancelled or superseded)."""
+        for task in list(self._tasks.values()):
+            if task.status == TaskStatus.OPEN:
+                task.status = TaskStatus.CANCELLED
+                task.comment = reason
+                task.decided_at = workflow.now()
+                task.revision += 1
+                await self._record(task)
+
+    def open_tasks(self) -> list[HumanTask]:
+        """Tasks still waiting for someone."""
+        return [t for t in self._tasks.values() if t.status == TaskStatus.OPEN]
+
+    async def on_rung(self, task: HumanTask, rung: LadderStep) -> None:
+        """Hook for workflows: called after a ladder rung fired (e.g. raise a ticket's tier)."""
+
+    def check_decision_data(self, task: HumanTask, decision: DecisionInput) -> None:
+        """Hook for workflows: refuse a malformed decision payload by raising TaskRefused."""
+
+    # ---- messages ----------------------------------------------------------------------------
+
+    @workflow.query(name="tasks")
+    def tasks(self) -> list[HumanTask]:
+        """Every task of this workflow, open or closed."""
+        return list(self._tasks.values())
+
+    @workflow.update(name="claim")
+    async def claim(self, claim: ClaimInput) -> ActResult:
+        """Claim a task (or release a claim) so colleagues see who is on it."""
+        task = self._tasks.get(claim.task_id)
+        self._refuse_unless(check_claim, task, claim)  # re-check: another act may have won the race
+        assert task is not None
+        task.claimed_by = None if claim.release else claim.actor.username
+        task.revision += 1
+        action = "task.release" if claim.release else "task.claim"
+        await self._record(task, audit=self._audit(claim.actor, action, task, claim.request_id))
+        return self._result(task, claim.actor)
+
+    @claim.validator
+    def _validate_claim(self, claim: ClaimInput) -> None:
+        self._refuse_unless(check_claim, self._tasks.get(claim.task_id), claim)
+
+    @workflow.update(name="decide")
+    async def decide(self, decision: DecisionInput) -> ActResult:
+        """Decide a task; the workflow continues from the decision."""
+        task = self._tasks.get(decision.task_id)
+        self._refuse_unless(self._full_decision_check, task, decision)  # re-check: races
+        assert task is not None
+        # State changes before the first await, so a concurrent act sees the task closed.
+        task.status = TaskStatus.DONE
+        task.outcome = decision.outcome
+        task.decided_by = decision.actor.username
+        task.decided_at = workflow.now()
+        task.comment = decision.comment
+        task.revision += 1
+        self._decisions[task.task_id] = decision
+        audit = self._audit(decision.actor, f"task.{decision.outcome}", task, decision.request_id, reason=decision.comment)
+        await self._record(task, audit=audit)
+        return self._result(task, decision.actor)
+
+    @decide.validator
+    def _validate_decide(self, decision: DecisionInput) -> None:
+        self._refuse_unless(self._full_decision_check, self._tasks.get(decision.task_id), decision)
+
+    # ---- internals ---------------------------------------------------------------------------
+
+    def _full_decision_check(self, task: HumanTask | None, decision: DecisionInput) -> None:
+        check_decision(task, decision)
+        assert task is not None
+        self.check_decision_data(task, decision)
+
+    @staticmethod
+    def _refuse_unless(check: Callable[..., None], *args: object) -> None:
+        """Run a pure check; turn a refusal into an ApplicationError whose type is the refusal code."""
+        try:
+            check(*args)
+        except TaskRefused as refused:
+            raise ApplicationError(refused.message, type=refused.code.value, non_retryable=True) from None
+
+    def _ladder_instants(self, start: datetime, due: datetime, ladder: tuple[LadderStep, ...]) -> tuple[datetime, ...]:
+        return tuple(threshold_instants(self.snapshot.calendar, start, due, [rung.percent for rung in ladder]))
+
+    async def _watch(self, task_id: str) -> None:
+        """Fire each ladder rung at its instant unless the task closes first; re-plan when the due moves."""
+        task = self._tasks[task_id]
+        while task.status == TaskStatus.OPEN:
+            version = task.due_version
+            changed = lambda: task.status != TaskStatus.OPEN or task.due_version != version  # noqa: E731
+            if task.rungs_fired >= len(task.ladder):
+                await workflow.wait_condition(changed)
+                continue
+            rung = task.ladder[task.rungs_fired]
+            remaining = (task.ladder_at[task.rungs_fired] - workflow.now()).total_seconds()
+            if remaining > 0:  # a zero or negative timeout would misbehave (P10): fire late rungs at once
+                try:
+                    await workflow.wait_condition(
+                        changed, timeout=remaining, timeout_summary=f"{rung.action} {rung.percent}% {task_id}"
+                    )
+                    continue
+                except asyncio.TimeoutError:
+                    pass
+            await self._fire(task, rung)
+
+    async def _fire(self, task: HumanTask, rung: LadderStep) -> None:
+        """Send a reminder or escalate: notify, record a breach at 100 %, optionally reassign."""
+        index = task.rungs_fired
+        task.rungs_fired += 1
+        key = f"{task.task_id}:rung{index}:v{task.due_version}"
+        responsible = task.claimed_by or task.candidates.assignee or task.candidates.describe()
+        late = rung.percent >= 100
+        what = "overdue" if late else f"{rung.percent}% of its time used"
+        message = f"{'Escalated' if rung.action == 'escalate' else 'Reminder'}: {task.subject} ({what})"
+        owner = Candidates(assignee=task.claimed_by) if task.claimed_by else task.candidates
+        notifications = self._notices(task, rung.action, message, owner, suffix=f"{key}:owner")
+        for role in rung.notify_roles:
+            notifications += self._notices(task, rung.action, message, Candidates(roles=(role,)), suffix=f"{key}:{role}")
+        audit = breach = None
+        if rung.action == "escalate":
+            task.escalation_level += 1
+            if rung.reassign_to_role:
+                task.candidates = Candidates(roles=(rung.reassign_to_role,))
+                task.claimed_by = None
+            system = Actor(username=SYSTEM_ACTOR)
+            audit = self._audit(system, "task.escalate", task, key, reason=f"{rung.percent}% of the budget elapsed")
+        if late:
+            breach = BreachRecord(
+                key=key, workflow_id=task.workflow_id, task_id=task.task_id, kind=task.kind,
+                responsible=responsible, due_at=task.due_at, breached_at=workflow.now(),
+            )
+        task.revision += 1
+        await self._record(task, audit=audit, notifications=notifications, breach=breach)
+        await self.on_rung(task, rung)
+
+    def _notices(
+        self, task: HumanTask, kind: str, message: str, to: Candidates, *, suffix: str
+    ) -> tuple[NotificationRecord, ...]:
+        """One notification per recipient named by `to`."""
+        now = workflow.now()
+        base = dict(kind=kind, message=message, task_id=task.task_id, workflow_id=task.workflow_id, created_at=now)
+        out = []
+        if to.assignee:
+            out.append(NotificationRecord(key=f"{task.task_id}:{suffix}:u", recipient_user=to.assignee, **base))
+        if to.department:
+            out.append(NotificationRecord(key=f"{task.task_id}:{suffix}:d", recipient_department=to.department, **base))
+        for role in to.roles:
+            out.append(NotificationRecord(key=f"{task.task_id}:{suffix}:r:{role.value}", recipient_role=role.value, **base))
+        return tuple(out)
+
+    def _audit(
+        self, actor: Actor, action: str, task: HumanTask, request_id: str, *, reason: str | None = None
+    ) -> AuditRecord:
+        return AuditRecord(
+            at=workflow.now(), actor=actor.username, actor_roles=tuple(r.value for r in actor.roles),
+            action=action, subject_type="task", subject_id=task.task_id, workflow_id=task.workflow_id,
+            reason=reason, request_id=request_id,
+            details={"kind": task.kind, "business_ref": task.business_ref, "outcome": task.outcome},
+        )
+
+    async def _record(
+        self,
+        task: HumanTask,
+        *,
+        audit: AuditRecord | None = None,
+        notifications: tuple[NotificationRecord, ...] = (),
+        breach: BreachRecord | None = None,
+    ) -> None:
+        """Write the task's current state (and what came with the change) to the read model."""
+        event = TaskEvent(task=task.model_copy(), audit=audit, notifications=notifications, breach=breach)
+        await workflow.execute_activity(
+            RECORD_TASK_EVENT, event, start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY
+        )
+
+    @staticmethod
+    def _result(task: HumanTask, actor: Actor) -> ActResult:
+        return ActResult(
+            task_id=task.task_id, workflow_id=task.workflow_id, status=task.status,
+            outcome=task.outcome, claimed_by=task.claimed_by, actor=actor.username,
+        )
