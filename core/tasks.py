@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -106,6 +106,7 @@ class HumanTask(BaseModel):
     due_at: datetime
     ladder: tuple[LadderStep, ...] = ()
     ladder_at: tuple[datetime, ...] = ()  # the instant of each ladder rung, from the calendar
+    ladder_clock: Literal["elapsed", "business"] = "business"  # elapsed for budgets in plain hours
     rungs_fired: int = 0
     due_version: int = 0
     status: TaskStatus = TaskStatus.OPEN

@@ -64,7 +64,9 @@ class HumanTaskBook:
         workflow_id = workflow.info().workflow_id
         now = workflow.now()
         policy = self.snapshot.policy
-        due = request.due_at or deadline(self.snapshot.calendar, now, request.budget or policy.task_budget(request.kind))
+        budget = request.budget or policy.task_budget(request.kind)
+        due = request.due_at or deadline(self.snapshot.calendar, now, budget)
+        clock = "elapsed" if request.due_at is None and budget.unit == "hours" else "business"
         ladder = policy.ladder if request.ladder is None else request.ladder
         task = HumanTask(
             task_id=f"{workflow_id}/{request.kind}/{self._task_seq}",
@@ -80,7 +82,8 @@ class HumanTaskBook:
             opened_at=now,
             due_at=due,
             ladder=ladder,
-            ladder_at=self._ladder_instants(now, due, ladder),
+            ladder_at=self._ladder_instants(now, due, ladder, clock),
+            ladder_clock=clock,
             revision=1,
         )
         self._tasks[task.task_id] = task
@@ -103,7 +106,7 @@ class HumanTaskBook:
         task = self._tasks[task_id]
         now = workflow.now()
         task.due_at = new_due
-        task.ladder_at = self._ladder_instants(task.opened_at, new_due, task.ladder)
+        task.ladder_at = self._ladder_instants(task.opened_at, new_due, task.ladder, task.ladder_clock)
         task.rungs_fired = min(task.rungs_fired, sum(1 for at in task.ladder_at if at <= now))
         task.due_version += 1
         task.revision += 1
@@ -191,8 +194,14 @@ class HumanTaskBook:
         except TaskRefused as refused:
             raise ApplicationError(refused.message, type=refused.code.value, non_retryable=True) from None
 
-    def _ladder_instants(self, start: datetime, due: datetime, ladder: tuple[LadderStep, ...]) -> tuple[datetime, ...]:
-        return tuple(threshold_instants(self.snapshot.calendar, start, due, [rung.percent for rung in ladder]))
+    def _ladder_instants(
+        self, start: datetime, due: datetime, ladder: tuple[LadderStep, ...], clock: str
+    ) -> tuple[datetime, ...]:
+        """Rung instants: shares of the elapsed span for plain-hour budgets, of business time otherwise."""
+        percents = [rung.percent for rung in ladder]
+        if clock == "elapsed":
+            return tuple(start + (due - start) * p / 100 for p in percents)
+        return tuple(threshold_instants(self.snapshot.calendar, start, due, percents))
 
     async def _watch(self, task_id: str) -> None:
         """Fire each ladder rung at its instant unless the task closes first; re-plan when the due moves."""

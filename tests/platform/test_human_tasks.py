@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,11 +13,12 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from core.approvals import ApprovalInput, ApprovalResult
-from core.calendar import Budget
+from core.calendar import Budget, BusinessCalendar, WorkingPeriod
+from core.records import PolicyRef
 from core.roles import Actor, Role
 from core.tasks import DecisionInput, HumanTask
-from db.models import AuditEntry, Notification, SlaBreach, TaskRow
-from tests.support import eventually
+from db.models import AuditEntry, CalendarVersion, Notification, SlaBreach, TaskRow
+from tests.support import eventually, next_weekday_at, skip_to
 
 AGENT = Actor(username="agent1", roles=(Role.AGENT,))
 SUPERVISOR = Actor(username="supervisor1", roles=(Role.SUPERVISOR,))
@@ -147,3 +148,53 @@ async def test_ladder_reminds_then_escalates_at_business_thresholds(env, worker,
 
 async def _async(value):
     return value
+
+
+OFFICE = BusinessCalendar(
+    name="kx-test-office-hours", timezone="Asia/Shanghai",
+    working_hours=(WorkingPeriod(start=time(9), end=time(18)),),
+)
+
+
+async def test_ladder_follows_business_hours_across_a_weekend(env, worker, task_queue, sync_session):
+    """8 working hours opened Friday 16:00: reminders Monday 11:00 and 13:00, breach and escalation Monday 15:00."""
+    with sync_session() as s:
+        if s.scalars(select(CalendarVersion).where(CalendarVersion.name == OFFICE.name)).first() is None:
+            s.add(CalendarVersion(name=OFFICE.name, version=1, spec=OFFICE.model_dump(mode="json"), created_by="test"))
+            s.commit()
+    friday = next_weekday_at(await env.get_current_time(), 4, 16)
+    # Keep clear of public holidays: this calendar has none, so any Friday works.
+    await skip_to(env, friday)
+    workflow_id = f"approval-biz-{uuid.uuid4().hex[:8]}"
+    handle = await env.client.start_workflow(
+        "Approval",
+        ApprovalInput(subject="Office-hours approval", reason="test", requested_by=AGENT, request_id=workflow_id,
+                      budget=Budget(amount=8, unit="working_hours"), policy=PolicyRef(calendar=OFFICE.name)),
+        id=workflow_id, task_queue=task_queue,
+    )
+    task = await eventually(lambda: _first_task(handle), what="task opened")
+    monday = friday + timedelta(days=3)
+    drift = task.opened_at - friday  # the start lands a few milliseconds after Friday 16:00
+    assert timedelta(0) <= drift < timedelta(seconds=5)
+    expected = [monday.replace(hour=11), monday.replace(hour=13), monday.replace(hour=15)]
+    assert [at - drift for at in task.ladder_at] == expected
+    assert task.due_at - drift == monday.replace(hour=15)
+
+    def kinds() -> list[str]:
+        with sync_session() as s:
+            rows = s.scalars(select(Notification).where(Notification.workflow_id == workflow_id, Notification.recipient_role.is_(None) | (Notification.recipient_role == "supervisor"))).all()
+            return sorted({n.kind for n in rows})
+
+    await skip_to(env, monday.replace(hour=10, minute=59))
+    assert kinds() == ["assigned"]
+    await skip_to(env, monday.replace(hour=11, minute=1))
+    await eventually(lambda: _async("remind" in kinds()), what="reminder at 50 % of business time")
+    assert "escalate" not in kinds()
+    await skip_to(env, monday.replace(hour=15, minute=1))
+    await eventually(lambda: _async("escalate" in kinds()), what="escalation at the breach")
+    await handle.terminate("test done")
+
+
+async def _first_task(handle) -> HumanTask | None:
+    tasks = await handle.query("tasks", result_type=list[HumanTask])
+    return tasks[0] if tasks else None

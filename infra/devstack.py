@@ -1,0 +1,170 @@
+"""`make run`: the whole system on embedded defaults, in one terminal; Ctrl-C stops everything it started.
+
+Starts the Temporal dev server (file-backed under .data/, search attributes registered, web UI on),
+an embedded PostgreSQL unless DATABASE_URL is set, migrations and seed data, the worker and the API.
+Data survives restarts: open workflows and their timers carry on after the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from temporalio.client import Client
+
+from db.migrate import migrate_and_seed
+from db.seed import DEMO_PASSWORD, DEMO_USERS
+from infra.embedded_pg import ensure_database, sqlalchemy_url, start_embedded_postgres
+from infra.settings import get_settings
+from workflows.common import ALL_SEARCH_ATTRIBUTES
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+_SA_TYPES = {"KEYWORD": "Keyword", "DATETIME": "Datetime", "BOOL": "Bool", "TEXT": "Text", "INT": "Int", "FLOAT": "Double"}
+
+
+def temporal_command(data_dir: Path, port: int, ui_port: int) -> list[str]:
+    """The dev-server command line: SQLite file with WAL, our search attributes, the web UI."""
+    command = [
+        str(BIN / "temporal"), "server", "start-dev",
+        "--db-filename", str(data_dir / "temporal.db"),
+        "--sqlite-pragma", "journal_mode=wal",
+        "--port", str(port), "--ui-port", str(ui_port),
+        "--log-level", "warn",
+    ]
+    for key in ALL_SEARCH_ATTRIBUTES:
+        command += ["--search-attribute", f"{key.name}={_SA_TYPES[key.indexed_value_type.name]}"]
+    return command
+
+
+def wait_until(check, *, timeout: float, what: str) -> None:
+    """Poll `check` until it is true or fail with a clear message."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"devstack: {what} did not come up within {timeout:.0f} s")
+        time.sleep(0.3)
+
+
+def temporal_healthy(address: str) -> bool:
+    """True when the Temporal frontend answers."""
+    async def probe() -> bool:
+        try:
+            client = await Client.connect(address)
+            return await client.service_client.check_health()
+        except Exception:  # noqa: BLE001 - not up yet
+            return False
+    return asyncio.run(probe())
+
+
+def http_ok(url: str) -> bool:
+    """True when the URL answers 200."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except Exception:  # noqa: BLE001
+        return False
+
+
+class Stack:
+    """The processes this command started, stopped in reverse order."""
+
+    def __init__(self) -> None:
+        self.processes: list[tuple[str, subprocess.Popen]] = []
+        self.postgres = None
+
+    def spawn(self, name: str, command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+        """Start a child in its own process group, logging to a file under .data/logs."""
+        log.parent.mkdir(parents=True, exist_ok=True)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.processes.append((name, process))
+        return process
+
+    def stop(self) -> None:
+        """SIGTERM every child (newest first), then SIGKILL stragglers, then stop PostgreSQL."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not abandon the cleanup
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for name, process in reversed(self.processes):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for name, process in reversed(self.processes):
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        if self.postgres is not None:
+            self.postgres.cleanup()
+
+
+def _interrupt(*_: object) -> None:
+    """SIGTERM stops the stack the same way Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    """Bring the stack up, print where everything is, and wait for Ctrl-C."""
+    settings = get_settings()
+    data_dir = (ROOT / settings.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    temporal_port = int(os.environ.get("KX_TEMPORAL_PORT", "7233"))
+    ui_port = int(os.environ.get("KX_TEMPORAL_UI_PORT", "8233"))
+    api_port = int(os.environ.get("KX_API_PORT", "8000"))
+    address = f"127.0.0.1:{temporal_port}"
+    stack = Stack()
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        env = dict(os.environ, TEMPORAL_ADDRESS=address, PYTHONUNBUFFERED="1")
+        if not settings.database_url:
+            stack.postgres = start_embedded_postgres(data_dir / "pg")
+            ensure_database(stack.postgres.get_uri(), "kexiang")
+            env["DATABASE_URL"] = sqlalchemy_url(stack.postgres.get_uri(), "kexiang")
+        database_url = env.get("DATABASE_URL") or settings.database_url
+        stack.spawn("temporal", temporal_command(data_dir, temporal_port, ui_port), env, data_dir / "logs" / "temporal.log")
+        for line in migrate_and_seed(
+            database_url, calendar_name=settings.default_calendar, policy_name=settings.default_sla_policy,
+            demo_users=settings.kexiang_env != "production",
+        ):
+            print(f"devstack: seeded {line}")
+        wait_until(lambda: temporal_healthy(address), timeout=60, what="Temporal dev server")
+        stack.spawn("worker", [sys.executable, "worker.py"], env, data_dir / "logs" / "worker.log")
+        stack.spawn(
+            "api",
+            [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(api_port)],
+            env, data_dir / "logs" / "api.log",
+        )
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{api_port}/readyz"), timeout=90, what="API readiness (/readyz)")
+        print(BANNER.format(api=api_port, ui=ui_port, temporal=address, logs=data_dir / "logs", password=DEMO_PASSWORD,
+                            users=", ".join(u[0] for u in DEMO_USERS)), flush=True)
+        while True:
+            for name, process in stack.processes:
+                if process.poll() is not None:
+                    raise SystemExit(f"devstack: {name} exited with {process.returncode}; see {data_dir / 'logs'}")
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\ndevstack: stopping…", flush=True)
+    finally:
+        stack.stop()
+        print("devstack: stopped; data kept under", data_dir, flush=True)
+
+
+BANNER = """
+kexiang is running
+  API docs     http://127.0.0.1:{api}/docs
+  readiness    http://127.0.0.1:{api}/readyz
+  Temporal UI  http://127.0.0.1:{ui}   (frontend {temporal})
+  logs         {logs}
+  demo logins  {users}
+               password: {password}   e.g. POST /api/auth/token username=supervisor1
+Ctrl-C stops everything; data is kept for the next start.
+"""
+
+if __name__ == "__main__":
+    main()
