@@ -36,12 +36,12 @@ def seed_defaults(session: Session, *, calendar_name: str, policy_name: str, dem
     """Insert whatever default rows are missing; returns what it created. Safe to run repeatedly."""
     created: list[str] = []
     if session.scalar(select(CalendarVersion).where(CalendarVersion.name == calendar_name).limit(1)) is None:
-        calendar = default_cn_calendar().model_copy(update={"name": calendar_name, "version": 1})
-        session.add(CalendarVersion(name=calendar_name, version=1, spec=calendar.model_dump(mode="json"), created_by="system"))
+        spec = default_cn_calendar().model_dump(mode="json") | {"name": calendar_name, "version": 1}
+        session.add(CalendarVersion(name=calendar_name, version=1, spec=spec, created_by="system"))
         created.append(f"calendar {calendar_name} v1")
     if session.scalar(select(SlaPolicyVersion).where(SlaPolicyVersion.name == policy_name).limit(1)) is None:
-        policy = default_sla_policy().model_copy(update={"name": policy_name, "version": 1})
-        session.add(SlaPolicyVersion(name=policy_name, version=1, spec=policy.model_dump(mode="json"), created_by="system"))
+        spec = default_sla_policy().model_dump(mode="json") | {"name": policy_name, "version": 1}
+        session.add(SlaPolicyVersion(name=policy_name, version=1, spec=spec, created_by="system"))
         created.append(f"sla policy {policy_name} v1")
     if demo_users:
         existing = set(session.scalars(select(User.username)))
