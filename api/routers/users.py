@@ -54,6 +54,14 @@ class UserUpdate(BaseModel):
     department: str | None = Field(default=None, max_length=64)
     active: bool | None = None
 
+    @model_validator(mode="after")
+    def _no_null_for_required_fields(self) -> "UserUpdate":
+        # Only department may be cleared; null elsewhere used to reach the database (500).
+        for field in ("full_name", "password", "roles", "active"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field}: may not be null (omit it to keep the current value)")
+        return self
+
 
 def _out(user: User) -> UserOut:
     return UserOut(

@@ -114,16 +114,21 @@ async def test_token_good_login(http, settings):
 
 @pytest.mark.parametrize(
     ("username", "password"),
-    [("supervisor1", "wrong-password"), ("supervisor1", ""), ("nobody-such-user", "kexiang-demo"), ("SUPERVISOR1", "kexiang-demo")],
+    [("supervisor1", "wrong-password"), ("supervisor1", "kexiang-demo "), ("nobody-such-user", "kexiang-demo"),
+     ("SUPERVISOR1", "kexiang-demo")],
+    ids=["wrong-password", "password-with-trailing-space", "unknown-user", "username-case-differs"],
 )
 async def test_token_refused(http, username, password):
     response = await token_for(http, username, password)
-    assert response.status_code in (401, 422), response.text
-    if password:  # an empty password is a malformed form (422); the others are wrong credentials
-        assert response.status_code == 401
-        assert response.headers["www-authenticate"] == "Bearer"
-        assert response.json()["detail"] == "wrong username or password"  # same answer for unknown users
-        assert "access_token" not in response.json()
+    assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.json() == {"detail": "wrong username or password"}  # same answer for unknown users
+
+
+async def test_token_without_password_is_malformed(http):
+    response = await http.post("/api/auth/token", data={"username": "supervisor1"})
+    assert response.status_code == 422
+    assert any(err["loc"][-1] == "password" for err in response.json()["detail"])
 
 
 async def test_deactivated_user_cannot_sign_in_and_loses_open_sessions(http, login):
@@ -403,3 +408,18 @@ async def test_auditor_cannot_act_on_tasks(http, login, sync_session, open_task,
     assert count_audit(sync_session, subject_id=task_id, outcome="accepted") == 0
     view = await http.get(f"/api/tasks/{task_id}/view", headers=await login("auditor1"))  # reading is fine
     assert view.status_code == 200 and view.json()["status"] == "open"
+
+
+async def test_refused_act_with_a_long_outcome_is_journaled(http, login, sync_session, open_task):
+    """A refusal whose action name exceeds the journal's column is still answered and journaled (not a 500)."""
+    task_id = open_task["task_id"]
+    outcome = "x" * 64  # the longest outcome the API accepts; "task." + outcome is wider than the action column
+    before = count_audit(sync_session, actor="supervisor1", subject_id=task_id, outcome="refused")
+    response = await http.post(f"/api/tasks/{task_id}/decision", json={"outcome": outcome}, headers=await login("supervisor1"))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"].startswith("outcome:")
+    rows = audit_rows(sync_session, actor="supervisor1", subject_id=task_id, outcome="refused")
+    assert len(rows) == before + 1
+    assert rows[-1].subject_type == "task" and rows[-1].workflow_id == open_task["workflow_id"]
+    assert rows[-1].action.startswith("task.xxx") and len(rows[-1].action) <= 64
+    assert task_row(sync_session, task_id).status == "open"
