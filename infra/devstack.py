@@ -22,11 +22,10 @@ from db.migrate import migrate_and_seed
 from db.seed import DEMO_PASSWORD, DEMO_USERS
 from infra.embedded_pg import ensure_database, sqlalchemy_url, start_embedded_postgres
 from infra.settings import get_settings
-from workflows.common import ALL_SEARCH_ATTRIBUTES
+from workflows.common import search_attribute_types
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-_SA_TYPES = {"KEYWORD": "Keyword", "DATETIME": "Datetime", "BOOL": "Bool", "TEXT": "Text", "INT": "Int", "FLOAT": "Double"}
 
 
 def temporal_command(data_dir: Path, port: int, ui_port: int) -> list[str]:
@@ -38,8 +37,8 @@ def temporal_command(data_dir: Path, port: int, ui_port: int) -> list[str]:
         "--port", str(port), "--ui-port", str(ui_port),
         "--log-level", "warn",
     ]
-    for key in ALL_SEARCH_ATTRIBUTES:
-        command += ["--search-attribute", f"{key.name}={_SA_TYPES[key.indexed_value_type.name]}"]
+    for name, kind in search_attribute_types().items():
+        command += ["--search-attribute", f"{name}={kind}"]
     return command
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from workflows.common import search_attribute_types
+
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 INIT_NAMESPACE_SCRIPT = ROOT / "deploy/temporal/scripts/init-namespace.sh"
@@ -69,15 +71,8 @@ APP_ENV = {
     "DEFAULT_TIMEZONE": "Asia/Shanghai",
 }
 
-# Hard-coded for now. Once workflows/common.py defines the typed search attribute keys,
-# compare this list with them instead.
-EXPECTED_SEARCH_ATTRIBUTES = {
-    "BusinessRef": "Keyword",
-    "OrderKind": "Keyword",
-    "WorkStatus": "Keyword",
-    "SlaDueAt": "Datetime",
-    "Escalated": "Bool",
-}
+# The one definition of our search attributes; the compose init script must register exactly these.
+EXPECTED_SEARCH_ATTRIBUTES = search_attribute_types()
 
 
 @pytest.fixture(scope="module")

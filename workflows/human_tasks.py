@@ -69,7 +69,7 @@ class HumanTaskBook:
         clock = "elapsed" if request.due_at is None and budget.unit == "hours" else "business"
         ladder = policy.ladder if request.ladder is None else request.ladder
         task = HumanTask(
-            task_id=f"{workflow_id}/{request.kind}/{self._task_seq}",
+            task_id=f"{workflow_id}:{request.kind}:{self._task_seq}",
             workflow_id=workflow_id,
             kind=request.kind,
             subject=request.subject,

@@ -87,7 +87,7 @@ async def _row(session: SessionDep, task_id: str) -> TaskRow:
     return row
 
 
-@router.get("/{task_id:path}/view", response_model=TaskView, summary="One task")
+@router.get("/{task_id}", response_model=TaskView, summary="One task")
 async def get_task(task_id: str, actor: Reader, session: SessionDep) -> TaskView:
     """A task by id."""
     return task_view(await _row(session, task_id))
@@ -137,7 +137,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.post("/{task_id:path}/decision", response_model=TaskView, summary="Decide a task (approve, reject, …)")
+@router.post("/{task_id}/decision", response_model=TaskView, summary="Decide a task (approve, reject, …)")
 async def decide(
     task_id: str, body: DecisionBody, actor: Staff, session: SessionDep, gateway: GatewayDep, db: DbDep,
     request_id: IdempotencyKey = None,
@@ -152,7 +152,7 @@ async def decide(
     )
 
 
-@router.post("/{task_id:path}/claim", response_model=TaskView, summary="Claim a task, or release it")
+@router.post("/{task_id}/claim", response_model=TaskView, summary="Claim a task, or release it")
 async def claim(
     task_id: str, actor: Staff, session: SessionDep, gateway: GatewayDep, db: DbDep,
     body: ClaimBody | None = None, request_id: IdempotencyKey = None,

@@ -47,7 +47,7 @@ PATH_VALUES = {
     "username": "agent1",
     "name": "standard",
     "version": "1",
-    "task_id": "approval-no-such-workflow/approval/1",
+    "task_id": "approval-no-such-workflow:approval:1",
     "workflow_id": "approval-no-such-workflow",
 }
 _PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::[A-Za-z_]+)?}")
@@ -88,7 +88,7 @@ def test_route_discovery_found_every_router():
         ("GET", "/api/calendars"), ("POST", "/api/calendars/{name}"), ("GET", "/api/calendars/{name}/versions/{version}"),
         ("GET", "/api/sla-policies"), ("POST", "/api/sla-policies/{name}"), ("GET", "/api/tasks"),
         ("POST", "/api/tasks/{task_id}/decision"), ("POST", "/api/tasks/{task_id}/claim"),
-        ("GET", "/api/tasks/{task_id}/view"), ("POST", "/api/approvals"), ("GET", "/api/approvals/{workflow_id}"),
+        ("GET", "/api/tasks/{task_id}"), ("POST", "/api/approvals"), ("GET", "/api/approvals/{workflow_id}"),
         ("GET", "/api/notifications"), ("GET", "/api/audit"),
     ]:
         assert expected in found, f"{expected} not discovered"
@@ -400,13 +400,13 @@ async def test_auditor_cannot_act_on_tasks(http, login, sync_session, open_task,
     assert "required" in response.json()["detail"]
     assert_one_refusal(
         sync_session, before, actor="auditor1", method="POST", path=path,
-        template=f"/api/tasks/{{task_id:path}}/{act}", reason=response.json()["detail"],
+        template=f"/api/tasks/{{task_id}}/{act}", reason=response.json()["detail"],
     )
     row = task_row(sync_session, task_id)
     assert (row.status, row.claimed_by, row.outcome, row.decided_by) == ("open", None, None, None)
     # The workflow saw nothing either: no accepted act on the task.
     assert count_audit(sync_session, subject_id=task_id, outcome="accepted") == 0
-    view = await http.get(f"/api/tasks/{task_id}/view", headers=await login("auditor1"))  # reading is fine
+    view = await http.get(f"/api/tasks/{task_id}", headers=await login("auditor1"))  # reading is fine
     assert view.status_code == 200 and view.json()["status"] == "open"
 
 

@@ -16,8 +16,9 @@ from core.approvals import ApprovalInput, ApprovalResult
 from core.calendar import Budget, BusinessCalendar, WorkingPeriod
 from core.records import PolicyRef
 from core.roles import Actor, Role
-from core.tasks import DecisionInput, HumanTask
-from db.models import AuditEntry, CalendarVersion, Notification, SlaBreach, TaskRow
+from core.sla import default_sla_policy
+from core.tasks import ClaimInput, DecisionInput, HumanTask
+from db.models import AuditEntry, CalendarVersion, Notification, SlaBreach, SlaPolicyVersion, TaskRow
 from tests.support import eventually, next_weekday_at, skip_to
 
 AGENT = Actor(username="agent1", roles=(Role.AGENT,))
@@ -198,3 +199,44 @@ async def test_ladder_follows_business_hours_across_a_weekend(env, worker, task_
 async def _first_task(handle) -> HumanTask | None:
     tasks = await handle.query("tasks", result_type=list[HumanTask])
     return tasks[0] if tasks else None
+
+
+async def test_breach_can_reassign_to_the_next_level(env, worker, task_queue, sync_session):
+    """A policy whose ladder reassigns at the breach: the task moves to the admin role and loses its claim."""
+    policy = default_sla_policy().model_dump(mode="json") | {
+        "name": "kx-test-reassign", "version": 1,
+        "ladder": [{"percent": 100, "action": "escalate", "notify_roles": ["admin"], "reassign_to_role": "admin"}],
+    }
+    with sync_session() as s:
+        if s.scalars(select(SlaPolicyVersion).where(SlaPolicyVersion.name == "kx-test-reassign")).first() is None:
+            s.add(SlaPolicyVersion(name="kx-test-reassign", version=1, spec=policy, created_by="test"))
+            s.commit()
+    workflow_id = f"approval-reassign-{uuid.uuid4().hex[:8]}"
+    handle = await env.client.start_workflow(
+        "Approval",
+        ApprovalInput(subject="Reassigned at breach", reason="test", requested_by=AGENT, request_id=workflow_id,
+                      budget=Budget(amount=1, unit="hours"), policy=PolicyRef(policy="kx-test-reassign")),
+        id=workflow_id, task_queue=task_queue, result_type=ApprovalResult,
+    )
+    task = await eventually(lambda: _first_task(handle), what="task opened")
+    claim = ClaimInput(task_id=task.task_id, request_id=f"c-{workflow_id}", actor=SUPERVISOR)
+    await handle.execute_update("claim", claim, id=claim.request_id)
+    await env.sleep(timedelta(hours=1, minutes=1))
+
+    async def reassigned() -> HumanTask | None:
+        current = await _first_task(handle)
+        return current if current.escalation_level == 1 else None
+
+    moved = await eventually(reassigned, what="escalation with reassignment")
+    assert moved.candidates.roles == (Role.ADMIN,) and moved.claimed_by is None
+    # The supervisor no longer may decide; an admin may.
+    late = DecisionInput(task_id=task.task_id, request_id=f"d1-{workflow_id}", actor=SUPERVISOR, outcome="approve")
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update("decide", late, id=late.request_id)
+    admin = DecisionInput(task_id=task.task_id, request_id=f"d2-{workflow_id}",
+                          actor=Actor(username="admin", roles=(Role.ADMIN,)), outcome="approve")
+    await handle.execute_update("decide", admin, id=admin.request_id)
+    assert (await handle.result()).decided_by == "admin"
+    with sync_session() as s:
+        row = s.get(TaskRow, task.task_id)
+        assert row.candidate_roles == ["admin"] and row.decided_by == "admin"

@@ -31,7 +31,7 @@ def test_models_and_migrations_agree(database_url):
 
 def _task(revision: int, status: TaskStatus = TaskStatus.OPEN, key: str = "kx-idem") -> HumanTask:
     return HumanTask(
-        task_id=f"{key}/approval/1", workflow_id=key, kind="approval", subject="idempotency",
+        task_id=f"{key}:approval:1", workflow_id=key, kind="approval", subject="idempotency",
         candidates=Candidates(roles=(Role.SUPERVISOR,)), outcomes=("approve", "reject"),
         opened_at=NOW, due_at=NOW + timedelta(hours=4), status=status, revision=revision,
     )
@@ -43,7 +43,7 @@ async def test_task_event_activity_run_twice_writes_one_row(db, sync_session):
     event = TaskEvent(
         task=_task(2, TaskStatus.DONE),
         audit=AuditRecord(at=NOW, actor="supervisor1", action="task.approve", subject_type="task",
-                          subject_id="kx-idem/approval/1", workflow_id="kx-idem", request_id="kx-idem-req"),
+                          subject_id="kx-idem:approval:1", workflow_id="kx-idem", request_id="kx-idem-req"),
         notifications=(NotificationRecord(key="kx-idem-n1", kind="remind", message="m", recipient_role="supervisor", created_at=NOW),),
         breach=BreachRecord(key="kx-idem-b1", workflow_id="kx-idem", kind="approval", responsible="supervisor1",
                             due_at=NOW, breached_at=NOW),
@@ -56,7 +56,7 @@ async def test_task_event_activity_run_twice_writes_one_row(db, sync_session):
         assert s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.request_id == "kx-idem-req")) == 1
         assert s.scalar(select(func.count()).select_from(Notification).where(Notification.key == "kx-idem-n1")) == 1
         assert s.scalar(select(func.count()).select_from(SlaBreach).where(SlaBreach.key == "kx-idem-b1")) == 1
-        row = s.get(TaskRow, "kx-idem/approval/1")
+        row = s.get(TaskRow, "kx-idem:approval:1")
         assert (row.status, row.revision) == ("done", 2)
 
 

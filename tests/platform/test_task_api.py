@@ -29,7 +29,7 @@ async def open_approval(http, login, requester: str = "agent1", **body) -> dict:
 
 def refusals(sync_session, task_id: str) -> list[AuditEntry]:
     with sync_session() as s:
-        return s.scalars(select(AuditEntry).where(AuditEntry.subject_id == task_id, AuditEntry.outcome == "refused")).all()
+        return s.scalars(select(AuditEntry).where(AuditEntry.subject_id == task_id, AuditEntry.outcome == "refused").order_by(AuditEntry.id)).all()
 
 
 async def test_inbox_claim_and_decide_over_http(http, login, sync_session):
@@ -65,7 +65,7 @@ async def test_inbox_claim_and_decide_over_http(http, login, sync_session):
     second = await http.post(f"/api/tasks/{tid}/decision", json={"outcome": "reject", "comment": "no"}, headers=await login("supervisor2"))
     assert second.status_code == 409
     with sync_session() as s:
-        accepted = s.scalars(select(AuditEntry).where(AuditEntry.subject_id == tid, AuditEntry.outcome == "accepted")).all()
+        accepted = s.scalars(select(AuditEntry).where(AuditEntry.subject_id == tid, AuditEntry.outcome == "accepted").order_by(AuditEntry.id)).all()
         assert [a.action for a in accepted] == ["task.claim", "task.approve"]
     assert [r.actor for r in refusals(sync_session, tid)] == ["supervisor2", "supervisor2"]
 
