@@ -10,7 +10,7 @@ from core.records import PolicyRef, TaskEvent
 from core.sla import PolicySnapshot
 from db import audit as audit_journal
 from db.models import Notification, SlaBreach, TaskRow, utcnow
-from db.policies import latest_calendar, latest_policy
+from db.policies import latest_assignment_rules, latest_calendar, latest_policy
 from db.session import Database
 from workflows.common import LOAD_POLICY_SNAPSHOT, RECORD_TASK_EVENT
 
@@ -61,10 +61,11 @@ class PlatformActivities:
         async with self._db.session() as session:
             calendar = await latest_calendar(session, calendar_name)
             policy = await latest_policy(session, policy_name)
+            assignment = await latest_assignment_rules(session, ref.assignment or "default")
         if calendar is None or policy is None:
             missing = f"calendar {calendar_name}" if calendar is None else f"SLA policy {policy_name}"
             raise ApplicationError(f"{missing} does not exist", type="PolicyMissing", non_retryable=True)
-        return PolicySnapshot(calendar=calendar, policy=policy)
+        return PolicySnapshot(calendar=calendar, policy=policy, assignment=assignment)
 
     @activity.defn(name=RECORD_TASK_EVENT)
     async def record_task_event(self, event: TaskEvent) -> None:

@@ -48,6 +48,7 @@ def get_gateway(request: Request) -> TemporalGateway:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 GatewayDep = Annotated[TemporalGateway, Depends(get_gateway)]
+DbDep = Annotated[Database, Depends(get_db)]
 
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 

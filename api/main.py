@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
 
     for router in (
-        health.router, auth.router, users.router, config.calendars, config.sla_policies,
+        health.router, auth.router, users.router, config.calendars, config.sla_policies, config.assignment_rules,
         tasks.router, approvals.router, journal.router,
     ):
         app.include_router(router)

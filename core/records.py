@@ -76,3 +76,4 @@ class PolicyRef(BaseModel):
 
     calendar: str | None = None
     policy: str | None = None
+    assignment: str | None = None

@@ -60,6 +60,9 @@ class SlaPolicy(BaseModel):
     priorities: dict[Priority, PriorityBudgets]
     task_budgets: dict[str, Budget] = Field(default_factory=dict)
     ladder: tuple[LadderStep, ...] = Field(default_factory=default_ladder)
+    complaint_resolution: Budget = Budget(amount=48, unit="hours")
+    rating_wait: Budget = Budget(amount=3, unit="working_days")
+    reopen_window: Budget = Budget(amount=7, unit="working_days")
 
     @model_validator(mode="after")
     def _complete(self) -> "SlaPolicy":
@@ -89,7 +92,21 @@ def default_sla_policy() -> SlaPolicy:
             Priority.MEDIUM: PriorityBudgets(response=hours(8), plan=hours(24), resolution=days(3)),
             Priority.LOW: PriorityBudgets(response=hours(24), plan=days(3), resolution=days(5)),
         },
-        task_budgets={"default": days(1), "approval": days(1)},
+        task_budgets={
+            "default": days(1),
+            "approval": days(1),
+            "complete_intake": hours(2),
+            "coordinate": hours(2),
+            "extension": hours(4),
+            "escalation": hours(2),
+            "complaint_forward": Budget(amount=10 / 60, unit="hours"),  # 10 minutes
+            "callback": hours(72),  # within 3 days
+            "onsite_visit": hours(48),
+            "rating_followup": days(1),
+            "followup_assignment": days(1),
+            "second_followup": days(3),
+            "support": days(1),
+        },
     )
 
 
@@ -100,3 +117,4 @@ class PolicySnapshot(BaseModel):
 
     calendar: BusinessCalendar
     policy: SlaPolicy
+    assignment: dict | None = None  # AssignmentRules as data; core.tickets parses it (no import cycle)

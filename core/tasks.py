@@ -58,7 +58,7 @@ class Candidates(BaseModel):
         """True when the actor is one of the candidates."""
         if self.assignee and actor.username == self.assignee:
             return True
-        if self.department and actor.department == self.department and actor.has_role(Role.DEPARTMENT):
+        if self.department and actor.department == self.department and not actor.has_role(Role.AUDITOR):
             return True
         return actor.has_role(*self.roles)
 
@@ -87,6 +87,8 @@ class TaskRequest(BaseModel):
     priority: int = 0  # higher first in every inbox (the urgent "green channel")
     business_ref: str | None = None  # ticket number or order id, never customer data
     comment_required_for: tuple[str, ...] = ("reject",)
+    notify_roles: tuple[Role, ...] = ()  # told at once when the task opens (green channel)
+    ladder_clock: Literal["elapsed", "business"] | None = None  # None: elapsed for budgets in plain hours
 
 
 class HumanTask(BaseModel):
@@ -107,6 +109,7 @@ class HumanTask(BaseModel):
     ladder: tuple[LadderStep, ...] = ()
     ladder_at: tuple[datetime, ...] = ()  # the instant of each ladder rung, from the calendar
     ladder_clock: Literal["elapsed", "business"] = "business"  # elapsed for budgets in plain hours
+    suspended: bool = False  # SLA paused: no reminders or escalations until resumed
     rungs_fired: int = 0
     due_version: int = 0
     status: TaskStatus = TaskStatus.OPEN
@@ -187,6 +190,8 @@ def check_claim(task: HumanTask | None, claim: ClaimInput) -> None:
 def check_decision(task: HumanTask | None, decision: DecisionInput) -> None:
     """Refuse a decision the rules do not allow: unknown/closed task, wrong person, four-eyes, bad payload."""
     task = _open_task(task, decision.task_id)
+    if not task.outcomes:
+        raise TaskRefused(RefusalCode.CONFLICT, f"task {task.task_id} ({task.kind}) is completed by its own act, not by a decision")
     if decision.outcome not in task.outcomes:
         raise TaskRefused(
             RefusalCode.INVALID, f"outcome: {decision.outcome!r} is not one of {', '.join(task.outcomes)}"

@@ -5,11 +5,11 @@ Only the API and activities import this module; workflows never do (tables are n
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, String, UniqueConstraint, text
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy import BigInteger, Column, Computed, DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlmodel import Field, SQLModel
 
 
@@ -163,3 +163,124 @@ class SlaBreach(SQLModel, table=True):
     responsible: str = Field(max_length=64, index=True)
     due_at: datetime = _ts()
     breached_at: datetime = _ts()
+
+
+class AssignmentRulesVersion(SQLModel, table=True):
+    """One immutable version of the ticket assignment rules."""
+
+    __tablename__ = "assignment_rules_version"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    version: int
+    spec: dict[str, Any] = _json()
+    created_by: str = Field(max_length=64)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class TicketSerial(SQLModel, table=True):
+    """The last ticket serial handed out per (Asia/Shanghai) day: CS + YYYYMMDD + serial."""
+
+    __tablename__ = "ticket_serial"
+
+    day: date = Field(primary_key=True)
+    last: int = 0
+
+
+class TicketRow(SQLModel, table=True):
+    """Read model of a service ticket: lists and filters read this, never Temporal visibility."""
+
+    __tablename__ = "ticket"
+    __table_args__ = (
+        Index("ix_ticket_status_priority", "status", "priority", "created_at"),
+        Index("ix_ticket_categories", "categories", postgresql_using="gin"),
+        Index("ix_ticket_handler_status", "handler", "status"),
+    )
+
+    ticket_no: str = Field(primary_key=True, max_length=20)
+    workflow_id: str = Field(max_length=64, unique=True)
+    status: str = Field(max_length=32)
+    tmf_status: str = Field(max_length=32, index=True)
+    priority: str | None = Field(default=None, max_length=16)
+    categories: list[str] = _strings()
+    customer_id: str | None = Field(default=None, max_length=64, index=True)
+    customer_name: str | None = Field(default=None, max_length=200)
+    industry: str | None = Field(default=None, max_length=100)
+    contact: str | None = Field(default=None, max_length=200)  # whole; every response masks it
+    channel: str | None = Field(default=None, max_length=32)
+    complaint_type: str | None = Field(default=None, max_length=32)
+    description: str | None = Field(default=None, max_length=4000)
+    handler: str | None = Field(default=None, max_length=64)
+    candidate_department: str | None = Field(default=None, max_length=64)
+    candidate_role: str | None = Field(default=None, max_length=32)
+    lead_department: str | None = Field(default=None, max_length=64)
+    tier: int = 1
+    green_channel: bool = False
+    created_by: str = Field(max_length=64)
+    created_at: datetime = _ts(index=True)
+    occurred_at: datetime | None = _ts(default=None)
+    response_due: datetime | None = _ts(default=None)
+    resolution_due: datetime | None = _ts(default=None)
+    resolved_at: datetime | None = _ts(default=None)
+    closed_at: datetime | None = _ts(default=None)
+    rating: str | None = Field(default=None, max_length=16)
+    revision: int = 0
+    detail: dict[str, Any] = _json()  # the workflow's whole ticket state (log, cycles, pauses, resolution)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class Survey(SQLModel, table=True):
+    """A satisfaction survey link: only the token's hash is stored, and nothing about who answers."""
+
+    __tablename__ = "survey"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    workflow_id: str = Field(max_length=64, index=True)
+    ticket_no: str = Field(max_length=20)
+    cycle: int = 1
+    created_at: datetime = _ts(default_factory=utcnow)
+    answered_at: datetime | None = _ts(default=None)
+
+
+class CustomerMessage(SQLModel, table=True):
+    """Outbox of messages to a customer by their preferred channel (resolution feedback, survey link)."""
+
+    __tablename__ = "customer_message"
+
+    key: str = Field(primary_key=True, max_length=200)
+    ticket_no: str = Field(max_length=20, index=True)
+    channel: str = Field(max_length=32)
+    kind: str = Field(max_length=32)
+    body: str = Field(max_length=8000)
+    created_at: datetime = _ts(default_factory=utcnow)
+    sent_at: datetime | None = _ts(default=None)
+
+
+class KnowledgeEntry(SQLModel, table=True):
+    """An archived ticket in the knowledge base, searchable by number, customer, category, time and text."""
+
+    __tablename__ = "knowledge_entry"
+    __table_args__ = (
+        Index("ix_knowledge_categories", "categories", postgresql_using="gin"),
+        Index("ix_knowledge_search", "search_vector", postgresql_using="gin"),
+    )
+
+    ticket_no: str = Field(primary_key=True, max_length=20)
+    customer_id: str | None = Field(default=None, max_length=64, index=True)
+    customer_name: str | None = Field(default=None, max_length=200)
+    categories: list[str] = _strings()
+    priority: str | None = Field(default=None, max_length=16)
+    title: str = Field(max_length=500)
+    symptom: str = Field(max_length=4000)
+    cause: str = Field(max_length=2000)
+    solution: str = Field(max_length=4000)
+    advice: str = Field(default="", max_length=2000)
+    handler: str | None = Field(default=None, max_length=64)
+    opened_at: datetime = _ts()
+    closed_at: datetime = _ts(index=True)
+    search_terms: str = Field(default="", sa_type=Text)  # words and CJK bigrams, see db/knowledge.py
+    search_vector: Any = Field(
+        default=None,
+        sa_column=Column(TSVECTOR, Computed("to_tsvector('simple'::regconfig, search_terms)", persisted=True)),
+    )

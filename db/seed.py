@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 from core.calendar import default_cn_calendar
 from core.roles import Role
 from core.sla import default_sla_policy
-from db.models import CalendarVersion, SlaPolicyVersion, User
+from core.tickets import default_assignment_rules
+from db.models import AssignmentRulesVersion, CalendarVersion, SlaPolicyVersion, User
 from infra.security import hash_password
 
 DEMO_PASSWORD = "kexiang-demo"
@@ -17,8 +18,9 @@ DEMO_PASSWORD = "kexiang-demo"
 DEMO_USERS: tuple[tuple[str, str, tuple[Role, ...], str | None], ...] = (
     ("admin", "Administrator", (Role.ADMIN,), None),
     ("agent1", "客服专员 Agent One", (Role.AGENT,), None),
-    ("engineer1", "处理人 Engineer One", (Role.ENGINEER,), "technical-support"),
-    ("engineer2", "处理人 Engineer Two", (Role.ENGINEER,), "technical-support"),
+    ("engineer1", "硬件工程师 Engineer One", (Role.ENGINEER,), "hardware-engineering"),
+    ("engineer2", "软件工程师 Engineer Two", (Role.ENGINEER,), "software-engineering"),
+    ("presales1", "产品支持专员 Product Support", (Role.ENGINEER,), "product-support"),
     ("supervisor1", "服务主管 Supervisor One", (Role.SUPERVISOR,), None),
     ("supervisor2", "服务主管 Supervisor Two", (Role.SUPERVISOR,), None),
     ("coordinator1", "客户响应岗 Coordinator One", (Role.COORDINATOR,), None),
@@ -43,6 +45,10 @@ def seed_defaults(session: Session, *, calendar_name: str, policy_name: str, dem
         spec = default_sla_policy().model_dump(mode="json") | {"name": policy_name, "version": 1}
         session.add(SlaPolicyVersion(name=policy_name, version=1, spec=spec, created_by="system"))
         created.append(f"sla policy {policy_name} v1")
+    if session.scalar(select(AssignmentRulesVersion).where(AssignmentRulesVersion.name == "default").limit(1)) is None:
+        spec = default_assignment_rules().model_dump(mode="json")
+        session.add(AssignmentRulesVersion(name="default", version=1, spec=spec, created_by="system"))
+        created.append("assignment rules default v1")
     if demo_users:
         existing = set(session.scalars(select(User.username)))
         password_hash = hash_password(DEMO_PASSWORD)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from infra.codec import DEV_KEY, DEV_KEY_ID, parse_key_ring
 
 DEV_TOKEN_SECRET = "dev-only-insecure-token-secret-change-me"
+# Where the Temporal web UI runs (compose, then `make run`): browsers there call the codec endpoint.
+DEFAULT_CODEC_ORIGINS = ["http://localhost:8080", "http://127.0.0.1:8080", "http://localhost:8233", "http://127.0.0.1:8233"]
 
 
 class Settings(BaseSettings):
@@ -29,6 +33,9 @@ class Settings(BaseSettings):
     default_sla_policy: str = "standard"
     temporal_rpc_timeout_seconds: float = 5.0
     data_dir: str = ".data"
+    public_base_url: str = "http://127.0.0.1:8000"  # where customers reach survey links
+    payload_encryption_keys: str | None = None  # "kid:base64key,kid2:base64key"; the first one encrypts
+    codec_cors_origins: Annotated[list[str], NoDecode] = DEFAULT_CODEC_ORIGINS
 
     @field_validator("database_url")
     @classmethod
@@ -51,6 +58,32 @@ class Settings(BaseSettings):
             raise ValueError(f"DEFAULT_TIMEZONE {value!r} is not an IANA time zone") from exc
         return value
 
+    @field_validator("payload_encryption_keys")
+    @classmethod
+    def _valid_key_ring(cls, value: str | None) -> str | None:
+        """Refuse a malformed key ring at start rather than at the first payload."""
+        if value is not None:
+            try:
+                parse_key_ring(value)
+            except ValueError as exc:
+                raise ValueError(f"PAYLOAD_ENCRYPTION_KEYS: {exc}") from None
+        return value
+
+    @field_validator("codec_cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """CODEC_CORS_ORIGINS is a comma-separated list of origins."""
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def payload_key_ring(self) -> dict[str, bytes]:
+        """Key id -> AES key; the first encrypts. The well-known dev key when unset (dev and test only)."""
+        if self.payload_encryption_keys is None:
+            return {DEV_KEY_ID: DEV_KEY}
+        return parse_key_ring(self.payload_encryption_keys)
+
     @model_validator(mode="after")
     def _secret_outside_dev(self) -> "Settings":
         """A default or short token secret is only acceptable in dev and test."""
@@ -58,6 +91,15 @@ class Settings(BaseSettings):
             self.token_secret == DEV_TOKEN_SECRET or len(self.token_secret) < 32
         ):
             raise ValueError("TOKEN_SECRET must be set to a random value of 32+ characters outside dev mode")
+        return self
+
+    @model_validator(mode="after")
+    def _payload_keys_outside_dev(self) -> "Settings":
+        """Production needs its own payload keys: the dev key is public."""
+        if self.kexiang_env == "production" and (
+            self.payload_encryption_keys is None or DEV_KEY in self.payload_key_ring.values()
+        ):
+            raise ValueError("PAYLOAD_ENCRYPTION_KEYS must be set to your own key(s) outside dev mode")
         return self
 
 

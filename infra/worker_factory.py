@@ -6,6 +6,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.platform import PlatformActivities
+from activities.tickets import TicketActivities
 from db.session import Database
 from infra.settings import Settings
 from workflows.registry import ALL_WORKFLOWS
@@ -16,9 +17,13 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
     platform = PlatformActivities(
         db, default_calendar=settings.default_calendar, default_policy=settings.default_sla_policy
     )
+    tickets = TicketActivities(db, survey_base_url=f"{settings.public_base_url}/api/survey")
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=ALL_WORKFLOWS,
-        activities=[platform.load_policy_snapshot, platform.record_task_event],
+        activities=[
+            platform.load_policy_snapshot, platform.record_task_event,
+            tickets.record_ticket, tickets.issue_survey, tickets.archive_ticket,
+        ],
     )

@@ -20,6 +20,7 @@ import pytest_asyncio
 from sqlalchemy.orm import Session
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
@@ -78,11 +79,17 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     await database.dispose()
 
 
+@pytest.fixture(scope="session")
+def converter() -> DataConverter:
+    """The converter (pydantic + payload encryption) of every test client, worker and replayer."""
+    return data_converter(Settings(kexiang_env="test"))
+
+
 @pytest_asyncio.fixture(scope="session")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
+async def env(converter: DataConverter) -> AsyncIterator[WorkflowEnvironment]:
     """The Temporal time-skipping test server with kexiang's search attributes registered."""
     async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=_bin("temporal-test-server"), data_converter=data_converter()
+        test_server_existing_path=_bin("temporal-test-server"), data_converter=converter
     ) as environment:
         await environment.client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(
@@ -94,10 +101,10 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+async def dev_env(converter: DataConverter) -> AsyncIterator[WorkflowEnvironment]:
     """A real Temporal CLI dev server (in memory): visibility and task-queue APIs the test server lacks."""
     async with await WorkflowEnvironment.start_local(
-        dev_server_existing_path=_bin("temporal"), data_converter=data_converter(),
+        dev_server_existing_path=_bin("temporal"), data_converter=converter,
         search_attributes=ALL_SEARCH_ATTRIBUTES, ui=False, dev_server_log_level="error",
     ) as environment:
         yield environment

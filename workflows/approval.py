@@ -10,8 +10,11 @@ with workflow.unsafe.imports_passed_through():
     from core.approvals import ApprovalInput, ApprovalResult
     from core.records import AuditRecord
     from core.sla import PolicySnapshot
-    from core.tasks import Candidates, TaskRequest
+    from core.tasks import Candidates, HumanTask, TaskRequest
     from workflows.common import DB_WRITE_RETRY, DB_WRITE_TIMEOUT, LOAD_POLICY_SNAPSHOT
+
+
+NOTIFY_REQUESTER_PATCH = "approval-notify-requester"
 
 
 @workflow.defn(name="Approval")
@@ -46,8 +49,19 @@ class ApprovalWorkflow(HumanTaskBook):
             audit=audit,
         )
         task = await self.wait_task(task.task_id)
+        # Added after workflows were already running: histories from before the change carry no marker
+        # and replay without the extra activity (docs/versioning.md).
+        if workflow.patched(NOTIFY_REQUESTER_PATCH):
+            await self.tell_requester(task)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return ApprovalResult(
             task_id=task.task_id, outcome=task.outcome or task.status.value,
             decided_by=task.decided_by, decided_at=task.decided_at, comment=task.comment,
         )
+
+    async def tell_requester(self, task: HumanTask) -> None:
+        """Notify the requester (in-app) of how their request was decided."""
+        outcome = task.outcome or task.status.value
+        message = f"Your request was decided: {outcome} by {task.decided_by or 'nobody'} ({task.subject})"
+        to = Candidates(assignee=task.requested_by)
+        await self._record(task, notifications=self._notices(task, "decided", message, to, suffix="decided"))

@@ -23,6 +23,9 @@ def search_attribute_types() -> dict[str, str]:
 # Activities are called by name so workflow modules never import database code.
 LOAD_POLICY_SNAPSHOT = "load_policy_snapshot"
 RECORD_TASK_EVENT = "record_task_event"
+RECORD_TICKET = "record_ticket"
+ISSUE_SURVEY = "issue_survey"
+ARCHIVE_TICKET = "archive_ticket"
 
 # Read-model writes retry until the database is back: a workflow must never fail because of an outage.
 DB_WRITE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))

@@ -66,7 +66,7 @@ class HumanTaskBook:
         policy = self.snapshot.policy
         budget = request.budget or policy.task_budget(request.kind)
         due = request.due_at or deadline(self.snapshot.calendar, now, budget)
-        clock = "elapsed" if request.due_at is None and budget.unit == "hours" else "business"
+        clock = request.ladder_clock or ("elapsed" if request.due_at is None and budget.unit == "hours" else "business")
         ladder = policy.ladder if request.ladder is None else request.ladder
         task = HumanTask(
             task_id=f"{workflow_id}:{request.kind}:{self._task_seq}",
@@ -88,6 +88,9 @@ class HumanTaskBook:
         )
         self._tasks[task.task_id] = task
         notice = self._notices(task, "assigned", f"New task: {task.subject}", task.candidates, suffix="open")
+        if request.notify_roles:
+            urgent = Candidates(roles=request.notify_roles)
+            notice += self._notices(task, "urgent", f"Green channel: {task.subject}", urgent, suffix="notify")
         await self._record(task, audit=audit, notifications=notice)
         asyncio.create_task(self._watch(task.task_id))  # noqa: RUF006 - lives as long as the workflow
         return task
@@ -106,6 +109,7 @@ class HumanTaskBook:
         task = self._tasks[task_id]
         now = workflow.now()
         task.due_at = new_due
+        task.suspended = False
         task.ladder_at = self._ladder_instants(task.opened_at, new_due, task.ladder, task.ladder_clock)
         task.rungs_fired = min(task.rungs_fired, sum(1 for at in task.ladder_at if at <= now))
         task.due_version += 1
@@ -113,6 +117,25 @@ class HumanTaskBook:
         await self._record(task)
         workflow.logger.info("task %s due moved to %s (%s)", task_id, new_due.isoformat(), reason)
         return task
+
+    async def close_task(self, task_id: str, outcome: str, actor: Actor, *, audit: AuditRecord | None = None) -> HumanTask:
+        """Close a task the workflow itself completes because a domain act fulfilled it (e.g. accept)."""
+        task = self._tasks[task_id]
+        task.status = TaskStatus.DONE
+        task.outcome = outcome
+        task.decided_by = actor.username
+        task.decided_at = workflow.now()
+        task.revision += 1
+        await self._record(task, audit=audit)
+        return task
+
+    async def suspend(self, task_id: str) -> None:
+        """Stop a task's ladder while the SLA is paused; `move_due` resumes it."""
+        task = self._tasks[task_id]
+        task.suspended = True
+        task.due_version += 1  # wakes the watcher, which then waits for the resume
+        task.revision += 1
+        await self._record(task)
 
     async def cancel_open_tasks(self, reason: str) -> None:
         """Close every open task as cancelled (workflow cancelled or superseded)."""
@@ -133,6 +156,9 @@ class HumanTaskBook:
 
     def check_decision_data(self, task: HumanTask, decision: DecisionInput) -> None:
         """Hook for workflows: refuse a malformed decision payload by raising TaskRefused."""
+
+    async def on_decided(self, task: HumanTask, decision: DecisionInput) -> None:
+        """Hook for workflows: apply a decision's effect (runs inside the `decide` update, after it is recorded)."""
 
     # ---- messages ----------------------------------------------------------------------------
 
@@ -173,6 +199,7 @@ class HumanTaskBook:
         self._decisions[task.task_id] = decision
         audit = self._audit(decision.actor, f"task.{decision.outcome}", task, decision.request_id, reason=decision.comment)
         await self._record(task, audit=audit)
+        await self.on_decided(task, decision)
         return self._result(task, decision.actor)
 
     @decide.validator
@@ -209,7 +236,7 @@ class HumanTaskBook:
         while task.status == TaskStatus.OPEN:
             version = task.due_version
             changed = lambda: task.status != TaskStatus.OPEN or task.due_version != version  # noqa: E731
-            if task.rungs_fired >= len(task.ladder):
+            if task.suspended or task.rungs_fired >= len(task.ladder):
                 await workflow.wait_condition(changed)
                 continue
             rung = task.ladder[task.rungs_fired]

@@ -1,5 +1,6 @@
 """Every workflow type the worker runs (and the replayer checks)."""
 
 from workflows.approval import ApprovalWorkflow
+from workflows.service_ticket import ServiceTicketWorkflow
 
-ALL_WORKFLOWS = [ApprovalWorkflow]
+ALL_WORKFLOWS = [ApprovalWorkflow, ServiceTicketWorkflow]

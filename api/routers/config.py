@@ -3,10 +3,15 @@
 from api.routers.versioned import versioned_router
 from core.calendar import BusinessCalendar
 from core.sla import SlaPolicy
-from db.models import CalendarVersion, SlaPolicyVersion
+from core.tickets import AssignmentRules
+from db.models import AssignmentRulesVersion, CalendarVersion, SlaPolicyVersion
 
 calendars = versioned_router(
     prefix="/api/calendars", tag="calendars", table=CalendarVersion, model=BusinessCalendar, noun="calendar"
+)
+assignment_rules = versioned_router(
+    prefix="/api/assignment-rules", tag="assignment-rules", table=AssignmentRulesVersion, model=AssignmentRules,
+    noun="assignment rules",
 )
 sla_policies = versioned_router(
     prefix="/api/sla-policies", tag="sla-policies", table=SlaPolicyVersion, model=SlaPolicy, noun="SLA policy"

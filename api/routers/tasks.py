@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from uuid import uuid4
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy import and_, false, func, or_, select
 
-from api.deps import GatewayDep, Reader, SessionDep, Staff, get_db, record_refusal
+from api.acts import IdempotencyKey, Subject, deliver
+from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
 from api.gateway import ActRefused
 from api.schemas import Page, TaskView
 from core.roles import Actor, Role
 from core.tasks import ActResult, ClaimInput, DecisionInput, RefusalCode
-from db.models import AuditEntry, TaskRow, utcnow
+from db.models import TaskRow, utcnow
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
-REFUSAL_STATUS = {
-    RefusalCode.NOT_FOUND: status.HTTP_404_NOT_FOUND,
-    RefusalCode.FORBIDDEN: status.HTTP_403_FORBIDDEN,
-    RefusalCode.CONFLICT: status.HTTP_409_CONFLICT,
-    RefusalCode.INVALID: status.HTTP_422_UNPROCESSABLE_CONTENT,
-}
 OVERSEERS = (Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR)
 
 
@@ -109,32 +103,23 @@ class ClaimBody(BaseModel):
 
 async def _act(
     *, task_id: str, action: str, update: str, build: Any, actor: Actor, request_id: str | None,
-    session: SessionDep, gateway: GatewayDep, db: Any,
+    session: SessionDep, gateway: GatewayDep, db: DbDep,
 ) -> TaskView:
     """Send one human act to the task's workflow; journal a refusal; replay a duplicate request."""
     row = await _row(session, task_id)
-    request_id = request_id or str(uuid4())
-    done = await session.scalar(select(AuditEntry).where(AuditEntry.request_id == request_id, AuditEntry.outcome == "accepted"))
-    if done is not None:  # a retried request that already took effect: answer as before, change nothing
-        return task_view(row)
-    try:
-        if row.status != "open":  # the workflow may have finished with its task: refuse without asking it
+
+    def still_open() -> None:  # the workflow may have finished with its task: refuse without asking it
+        if row.status != "open":
             raise ActRefused(RefusalCode.CONFLICT, f"task {task_id} is already {row.status}")
-        await gateway.update(row.workflow_id, update, build(request_id), request_id=request_id, result_type=ActResult)
-    except ActRefused as refused:
-        await record_refusal(
-            db, actor, action=action, subject_type="task", subject_id=task_id, workflow_id=row.workflow_id,
-            reason=refused.message, request_id=request_id,
-        )
-        raise HTTPException(REFUSAL_STATUS[refused.code], refused.message) from None
+
+    await deliver(
+        gateway=gateway, db=db, session=session, actor=actor, action=action, update=update, build=build,
+        subject=Subject(type="task", id=task_id, workflow_id=row.workflow_id), result_type=ActResult,
+        request_id=request_id, precheck=still_open,
+    )
     await session.refresh(row)
     return task_view(row)
 
-
-DbDep = Annotated[Any, Depends(get_db)]
-IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", max_length=128, description="repeat it to retry safely")
-]
 
 
 @router.post("/{task_id}/decision", response_model=TaskView, summary="Decide a task (approve, reject, …)")

@@ -16,7 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from api.deps import Admin, Reader, SessionDep
 from core.records import AuditRecord
 from db import audit as audit_journal
-from db.models import CalendarVersion, SlaPolicyVersion, utcnow
+from sqlmodel import SQLModel
+
+from db.models import utcnow
 from db.policies import next_version
 
 
@@ -38,7 +40,7 @@ class VersionSummary(BaseModel):
 
 
 def versioned_router(
-    *, prefix: str, tag: str, table: type[CalendarVersion] | type[SlaPolicyVersion], model: type[BaseModel], noun: str
+    *, prefix: str, tag: str, table: type[SQLModel], model: type[BaseModel], noun: str
 ) -> APIRouter:
     """List, read and create versions of one kind of document stored in `table` and validated by `model`."""
     router = APIRouter(prefix=prefix, tags=[tag])

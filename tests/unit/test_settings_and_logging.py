@@ -7,6 +7,7 @@ import logging
 import pytest
 from pydantic import ValidationError
 
+from infra.codec import new_key_entry
 from infra.logging import ContactMaskingFilter, mask_contact
 from infra.settings import DEV_TOKEN_SECRET, Settings
 
@@ -16,7 +17,8 @@ def test_default_secret_refused_outside_dev():
         Settings(kexiang_env="production", token_secret=DEV_TOKEN_SECRET)
     with pytest.raises(ValidationError, match="TOKEN_SECRET"):
         Settings(kexiang_env="production", token_secret="short")
-    assert Settings(kexiang_env="production", token_secret="x" * 40).token_secret == "x" * 40
+    production = Settings(kexiang_env="production", token_secret="x" * 40, payload_encryption_keys=new_key_entry("k1"))
+    assert production.token_secret == "x" * 40
     assert Settings(kexiang_env="dev").token_secret == DEV_TOKEN_SECRET
 
 

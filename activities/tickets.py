@@ -1,0 +1,58 @@
+"""Ticket activities: the ticket read model, the survey link and resolution message, the knowledge-base archive."""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects.postgresql import insert
+from temporalio import activity
+
+from core.tickets import SurveyIssue, Ticket, TicketSave
+from db import audit as audit_journal
+from db import knowledge
+from db.models import CustomerMessage, Survey
+from db.session import Database
+from db.surveys import token_hash
+from db.tickets import upsert_ticket
+from workflows.common import ARCHIVE_TICKET, ISSUE_SURVEY, RECORD_TICKET
+
+
+class TicketActivities:
+    """Activities bound to the application database; every write is idempotent."""
+
+    def __init__(self, db: Database, *, survey_base_url: str) -> None:
+        self._db = db
+        self._survey_base_url = survey_base_url.rstrip("/")
+
+    @activity.defn(name=RECORD_TICKET)
+    async def record_ticket(self, save: TicketSave) -> None:
+        """Write the ticket state (newer revisions only) and the act's audit row in one transaction."""
+        async with self._db.session() as session:
+            await upsert_ticket(session, save.ticket)
+            if save.audit is not None:
+                await audit_journal.append(session, save.audit)
+            await session.commit()
+
+    @activity.defn(name=ISSUE_SURVEY)
+    async def issue_survey(self, issue: SurveyIssue) -> None:
+        """Store the survey token's hash and queue the resolution message with the link to the customer."""
+        digest = token_hash(issue.token)
+        link = f"{self._survey_base_url}/{issue.token}"
+        async with self._db.session() as session:
+            await session.execute(
+                insert(Survey).values(token_hash=digest, workflow_id=issue.workflow_id, ticket_no=issue.ticket_no, cycle=issue.cycle)
+                .on_conflict_do_nothing(index_elements=["token_hash"])
+            )
+            await session.execute(
+                insert(CustomerMessage).values(
+                    key=f"{issue.workflow_id}:resolution:{issue.cycle}", ticket_no=issue.ticket_no,
+                    channel=issue.channel.value, kind="resolution",
+                    body=f"{issue.body}\n\nHow did we do? {link}",
+                ).on_conflict_do_nothing(index_elements=["key"])
+            )
+            await session.commit()
+
+    @activity.defn(name=ARCHIVE_TICKET)
+    async def archive_ticket(self, ticket: Ticket) -> None:
+        """Archive the closed ticket into the knowledge base."""
+        async with self._db.session() as session:
+            await knowledge.upsert_entry(session, ticket)
+            await session.commit()

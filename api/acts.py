@@ -1,0 +1,82 @@
+"""Delivering one person's act to a workflow: Idempotency-Key replay, refusal journaling and refusal → HTTP status.
+
+Task decisions and claims (api/routers/tasks.py), ticket acts (api/routers/tickets.py, the TMF PATCH) and
+survey answers all go through `deliver`, so they refuse, journal and deduplicate the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+from uuid import uuid4
+
+from fastapi import Header, HTTPException, status
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.deps import record_refusal
+from api.gateway import ActRefused, TemporalGateway
+from core.roles import Actor
+from core.tasks import RefusalCode
+from db.models import AuditEntry
+from db.session import Database
+
+T = TypeVar("T")
+
+REFUSAL_STATUS = {
+    RefusalCode.NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    RefusalCode.FORBIDDEN: status.HTTP_403_FORBIDDEN,
+    RefusalCode.CONFLICT: status.HTTP_409_CONFLICT,
+    RefusalCode.INVALID: status.HTTP_422_UNPROCESSABLE_CONTENT,
+}
+
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", max_length=128, description="repeat it to retry safely")
+]
+
+
+class Subject(BaseModel):
+    """What an act is about, as the audit journal names it."""
+
+    type: str
+    id: str
+    workflow_id: str
+
+
+async def already_done(session: AsyncSession, request_id: str) -> bool:
+    """True when an act with this request id was already accepted (the workflow journaled it)."""
+    found = await session.scalar(
+        select(AuditEntry.id).where(AuditEntry.request_id == request_id, AuditEntry.outcome == "accepted")
+    )
+    return found is not None
+
+
+async def journal_refusal(db: Database, actor: Actor, subject: Subject, action: str, refused: ActRefused, request_id: str | None) -> HTTPException:
+    """Journal a refused act and return the HTTP error that answers it."""
+    await record_refusal(
+        db, actor, action=action, subject_type=subject.type, subject_id=subject.id, workflow_id=subject.workflow_id,
+        reason=refused.message, request_id=request_id,
+    )
+    return HTTPException(REFUSAL_STATUS[refused.code], refused.message)
+
+
+async def deliver(
+    *, gateway: TemporalGateway, db: Database, session: AsyncSession, actor: Actor, subject: Subject, action: str,
+    update: str, build: Callable[[str], Any], result_type: type[T], request_id: str | None,
+    precheck: Callable[[], None] | None = None,
+) -> T | None:
+    """Send one act as an update deduplicated on its request id; None when that request already took effect.
+
+    A refusal (by `precheck` or by the workflow's validator) changes nothing, is journaled, and is raised as
+    HTTPException 403/404/409/422.
+    """
+    request_id = request_id or str(uuid4())
+    if await already_done(session, request_id):
+        return None
+    try:
+        if precheck is not None:
+            precheck()
+        return await gateway.update(subject.workflow_id, update, build(request_id), request_id=request_id, result_type=result_type)
+    except ActRefused as refused:
+        raise await journal_refusal(db, actor, subject, action, refused, request_id) from None

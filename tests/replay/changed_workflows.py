@@ -1,0 +1,26 @@
+"""Deliberately incompatible versions of real workflows, for divergence tests (never registered with a worker).
+
+Workflow classes live in a module of their own (no side effects), as the sandbox requires.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+from workflows.approval import ApprovalWorkflow
+
+with workflow.unsafe.imports_passed_through():
+    from core.approvals import ApprovalInput, ApprovalResult
+
+
+@workflow.defn(name="Approval")
+class ApprovalWithUnpatchedPause(ApprovalWorkflow):
+    """Approval that now pauses before loading its policy, without `workflow.patched`: breaks every old history."""
+
+    @workflow.run
+    async def run(self, request: ApprovalInput) -> ApprovalResult:
+        """Sleep a second first, then behave as before."""
+        await workflow.sleep(timedelta(seconds=1))
+        return await super().run(request)

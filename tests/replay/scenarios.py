@@ -1,0 +1,86 @@
+"""The main scenarios of each workflow type, driven through the Temporal client on the time-skipping server.
+
+The golden histories under tests/replay/histories/<WorkflowType>/ are recordings of these scenarios
+(tests/replay/test_scenarios.py runs them on every test run; scripts/record_golden_histories.py
+records them). A new workflow type adds its scenarios to SCENARIOS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from core.calendar import Budget
+from core.roles import Actor, Role
+from core.tasks import ClaimInput, DecisionInput, HumanTask
+from tests.platform.test_human_tasks import start_approval
+from tests.support import eventually
+
+Scenario = Callable[[WorkflowEnvironment, str], Awaitable[WorkflowHandle]]
+
+APPROVER = Actor(username="supervisor1", roles=(Role.SUPERVISOR,))
+OTHER_APPROVER = Actor(username="supervisor2", roles=(Role.SUPERVISOR,))
+FOUR_HOURS = Budget(amount=4, unit="hours")
+
+
+async def _decide(handle: WorkflowHandle, task: HumanTask, actor: Actor, outcome: str, comment: str | None = None) -> None:
+    decision = DecisionInput(
+        task_id=task.task_id, request_id=f"{handle.id}:{outcome}", actor=actor, outcome=outcome, comment=comment
+    )
+    await handle.execute_update("decide", decision, id=decision.request_id)
+    await handle.result()
+
+
+async def _claim(handle: WorkflowHandle, task: HumanTask, actor: Actor, *, release: bool = False) -> None:
+    claim = ClaimInput(task_id=task.task_id, request_id=f"{handle.id}:claim:{release}", actor=actor, release=release)
+    await handle.execute_update("claim", claim, id=claim.request_id)
+
+
+async def approval_approved(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """The approver approves at once."""
+    handle, task = await start_approval(env, task_queue, budget=FOUR_HOURS)
+    await _decide(handle, task, APPROVER, "approve")
+    return handle
+
+
+async def approval_rejected(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """The approver rejects, with the reason the rules require."""
+    handle, task = await start_approval(env, task_queue, budget=FOUR_HOURS)
+    await _decide(handle, task, APPROVER, "reject", "no budget left this quarter")
+    return handle
+
+
+async def approval_escalated_then_approved(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Nobody acts: reminders at 50 % and 75 %, escalation at the breach, then the approver approves."""
+    handle, task = await start_approval(env, task_queue, budget=FOUR_HOURS)
+    await env.sleep(timedelta(hours=4, minutes=1))
+
+    async def escalated() -> bool:
+        tasks = await handle.query("tasks", result_type=list[HumanTask])
+        return tasks[0].escalation_level == 1
+
+    await eventually(escalated, what="escalation at the breach")
+    await _decide(handle, task, APPROVER, "approve")
+    return handle
+
+
+async def approval_claimed_and_released(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """One approver claims and hands the task back; another approves it."""
+    handle, task = await start_approval(env, task_queue, budget=FOUR_HOURS)
+    await _claim(handle, task, APPROVER)
+    await _claim(handle, task, APPROVER, release=True)
+    await _decide(handle, task, OTHER_APPROVER, "approve")
+    return handle
+
+
+SCENARIOS: dict[str, dict[str, Scenario]] = {
+    "Approval": {
+        "approved": approval_approved,
+        "rejected": approval_rejected,
+        "escalated-then-approved": approval_escalated_then_approved,
+        "claimed-and-released": approval_claimed_and_released,
+    },
+}

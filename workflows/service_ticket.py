@@ -1,0 +1,523 @@
+"""ServiceTicketWorkflow: one durable workflow per service ticket (DOMAIN.md §1).
+
+Statuses: intake_incomplete → pending_assignment → in_progress (⇄ waiting_customer / held, SLA paused)
+→ pending_feedback → resolved → closed, then a reopen window; cancelled at any point before resolution.
+
+Deadlines (response, plan, resolution) come from the SLA policy and business calendar pinned at start
+(one cycle per reopen). Each deadline is a human task with a reminder/escalation ladder: `accept`
+(first response), `plan`, `resolve`. Approvals and follow-ups are human tasks too (extension,
+escalation, coordination of cross-department tickets, complaint forwarding/callback/on-site visit,
+rating follow-up, second follow-up). Every person's act arrives through the `act` update and is
+checked by `core.tickets.check_act` before it can enter history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+from workflows.human_tasks import HumanTaskBook
+
+with workflow.unsafe.imports_passed_through():
+    from core.calendar import Budget, deadline, shift_by_working_seconds
+    from core.records import AuditRecord
+    from core.roles import Actor, Role
+    from core.sla import LadderStep, PolicySnapshot, Priority
+    from core.tasks import Candidates, DecisionInput, HumanTask, RefusalCode, TaskRefused, TaskRequest, TaskStatus
+    from core.tickets import (
+        Accept,
+        ActOutcome,
+        AmendIntake,
+        AssignmentRules,
+        Cancel,
+        Category,
+        Close,
+        CustomerFeedback,
+        LogProgress,
+        Pause,
+        PauseSpan,
+        ProgressEntry,
+        ProgressKind,
+        Rating,
+        RequestEscalation,
+        RequestExtension,
+        Reopen,
+        Resolve,
+        Resume,
+        SlaCycle,
+        SurveyIssue,
+        Ticket,
+        TicketAct,
+        TicketInput,
+        TicketSave,
+        TicketStatus,
+        VerifyResolution,
+        check_act,
+        default_assignment_rules,
+        missing_intake,
+        route,
+    )
+    from workflows.common import (
+        ARCHIVE_TICKET,
+        DB_WRITE_RETRY,
+        DB_WRITE_TIMEOUT,
+        ESCALATED,
+        ISSUE_SURVEY,
+        LOAD_POLICY_SNAPSHOT,
+        RECORD_TICKET,
+        WORK_STATUS,
+    )
+
+TASK_PRIORITY = {Priority.URGENT: 100, Priority.HIGH: 50, Priority.MEDIUM: 20, Priority.LOW: 0}
+SLA_TASKS = ("accept", "plan", "resolve")
+TERMINAL = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
+
+
+@workflow.defn(name="ServiceTicket")
+class ServiceTicketWorkflow(HumanTaskBook):
+    """One service ticket from intake to archive (and through its reopen window)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._ticket: Ticket | None = None
+        self._rules: AssignmentRules = default_assignment_rules()
+        self._lock = asyncio.Lock()  # acts, decisions and ladder hooks change the ticket one at a time
+        self._sla_task: dict[str, str] = {}  # "accept" / "plan" / "resolve" / "intake" → open task id
+        self._requests: dict[str, RequestExtension | RequestEscalation] = {}  # approval task id → request
+
+    @property
+    def ticket(self) -> Ticket:
+        """The ticket state (set before any message is accepted)."""
+        assert self._ticket is not None
+        return self._ticket
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, start: TicketInput) -> ActOutcome:
+        """Register, complete intake, route, then live until closed and past the reopen window."""
+        snapshot = await workflow.execute_activity(
+            LOAD_POLICY_SNAPSHOT, start.policy, result_type=PolicySnapshot,
+            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+        )
+        self.use_policy(snapshot)
+        if snapshot.assignment:
+            self._rules = AssignmentRules.model_validate(snapshot.assignment)
+        self._ticket = Ticket(
+            ticket_no=start.ticket_no, workflow_id=workflow.info().workflow_id, intake=start.intake,
+            status=TicketStatus.INTAKE_INCOMPLETE, created_at=start.created_at or workflow.now(),
+            created_by=start.created_by.username, first_responder=start.created_by.username,
+            policy_name=snapshot.policy.name, policy_version=snapshot.policy.version,
+            calendar_name=snapshot.calendar.name, calendar_version=snapshot.calendar.version,
+        )
+        missing = missing_intake(start.intake)
+        self._set_status(TicketStatus.INTAKE_INCOMPLETE if missing else TicketStatus.PENDING_ASSIGNMENT, "registered")
+        await self._save(self._ticket_audit(start.created_by, "ticket.create", start.request_id))
+        if missing:
+            task = await self.open_task(self._request(
+                "complete_intake", f"complete the intake: {', '.join(missing)}",
+                Candidates(assignee=start.created_by.username, roles=(Role.AGENT,)), outcomes=(),
+            ))
+            self._sla_task["intake"] = task.task_id
+            await workflow.wait_condition(lambda: self.ticket.status != TicketStatus.INTAKE_INCOMPLETE)
+        if self.ticket.status == TicketStatus.PENDING_ASSIGNMENT:
+            async with self._lock:
+                self._start_cycle(self.ticket.created_at)
+                await self._route()
+                await self._save()
+        while True:
+            await workflow.wait_condition(lambda: self.ticket.status in TERMINAL)
+            if self.ticket.status == TicketStatus.CANCELLED:
+                break
+            window = (self.ticket.reopen_until - workflow.now()).total_seconds()  # type: ignore[operator]
+            try:
+                if window <= 0:
+                    break
+                await workflow.wait_condition(
+                    lambda: self.ticket.status != TicketStatus.CLOSED, timeout=window, timeout_summary="reopen window"
+                )
+            except asyncio.TimeoutError:
+                break
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self.cancel_open_tasks(f"ticket {self.ticket.status.value}")
+        return self._outcome("finished")
+
+    # ---- messages ----------------------------------------------------------------------------
+
+    @workflow.query(name="ticket")
+    def ticket_state(self) -> Ticket:
+        """The whole ticket: status, deadlines, log, pauses, resolution, rating."""
+        return self.ticket
+
+    @workflow.update(name="act")
+    async def act(self, act: TicketAct) -> ActOutcome:
+        """Apply one person's act to the ticket."""
+        async with self._lock:
+            self._refuse_unless(check_act, self.ticket, act, workflow.now())  # re-check: an earlier act may have won
+            await getattr(self, f"_on_{act.type}")(act)
+            reason = getattr(act, "reason", None) or getattr(act, "note", None)
+            await self._save(self._ticket_audit(act.actor, f"ticket.{act.type}", act.request_id, reason=reason))
+        return self._outcome(act.type)
+
+    @act.validator
+    def _validate_act(self, act: TicketAct) -> None:
+        if self._ticket is None:
+            raise ApplicationError("the ticket is still being registered; retry shortly", type=RefusalCode.CONFLICT.value)
+        self._refuse_unless(check_act, self.ticket, act, workflow.now())
+
+    # ---- acts --------------------------------------------------------------------------------
+
+    async def _on_amend_intake(self, act: AmendIntake) -> None:
+        self.ticket.intake = self.ticket.intake.merged(act.changes)
+        if self.ticket.status == TicketStatus.INTAKE_INCOMPLETE and not missing_intake(self.ticket.intake):
+            await self.close_task(self._sla_task.pop("intake"), "completed", act.actor)
+            self._set_status(TicketStatus.PENDING_ASSIGNMENT, "intake complete")
+
+    async def _on_accept(self, act: Accept) -> None:
+        ticket, cycle, now = self.ticket, self.ticket.cycle, workflow.now()
+        await self.close_task(self._sla_task.pop("accept"), "accepted", act.actor)
+        ticket.handler = act.actor.username
+        ticket.expected_resolution_at = act.expected_resolution_at
+        cycle.responded_at, cycle.resolution_due = now, act.expected_resolution_at
+        self._set_status(TicketStatus.IN_PROGRESS, f"accepted by {act.actor.username}")
+        if cycle.planned_at is None:
+            await self._open_sla_task("plan", "send the handling plan", cycle.plan_due, self._budgets().plan)
+        await self._open_sla_task("resolve", "resolve", act.expected_resolution_at, self._budgets().resolution)
+
+    async def _on_log_progress(self, act: LogProgress) -> None:
+        self._log(act.actor.username, act.kind, act.text, outcome=act.outcome, is_plan=act.is_plan)
+        if act.is_plan and "plan" in self._sla_task:
+            self.ticket.cycle.planned_at = workflow.now()
+            await self.close_task(self._sla_task.pop("plan"), "planned", act.actor)
+
+    async def _on_request_extension(self, act: RequestExtension) -> None:
+        task = await self._open_request(act, "extension", f"extend the resolution deadline to {act.new_expected_at.isoformat()}")
+        self.ticket.pending_extension_task = task.task_id
+
+    async def _on_request_escalation(self, act: RequestEscalation) -> None:
+        subject = f"escalate to tier {self.ticket.tier + 1}, new deadline {act.new_expected_at.isoformat()}"
+        task = await self._open_request(act, "escalation", subject)
+        self.ticket.pending_escalation_task = task.task_id
+
+    async def _on_pause(self, act: Pause) -> None:
+        self.ticket.pauses.append(PauseSpan(started_at=workflow.now(), kind=act.kind, reason=act.reason, started_by=act.actor.username))
+        for task_id in self._open_sla_tasks():
+            await self.suspend(task_id)
+        status = TicketStatus.WAITING_CUSTOMER if act.kind == "customer" else TicketStatus.HELD
+        self._set_status(status, act.reason)
+
+    async def _on_resume(self, act: Resume) -> None:
+        pause = self.ticket.open_pause
+        assert pause is not None
+        pause.ended_at, pause.ended_by = workflow.now(), act.actor.username
+        for task_id in self._open_sla_tasks():
+            task = self._tasks[task_id]
+            await self.move_due(task_id, self._after_pause(task, pause), reason="SLA resumed")
+        cycle = self.ticket.cycle
+        if "resolve" in self._sla_task:
+            cycle.resolution_due = self._tasks[self._sla_task["resolve"]].due_at
+        if "plan" in self._sla_task:
+            cycle.plan_due = self._tasks[self._sla_task["plan"]].due_at
+        self._set_status(TicketStatus.IN_PROGRESS, "resumed")
+
+    async def _on_resolve(self, act: Resolve) -> None:
+        ticket, resolution = self.ticket, act.resolution
+        await self.close_task(self._sla_task.pop("resolve"), "resolved", act.actor)
+        if "plan" in self._sla_task:  # resolved before a plan was sent: the plan is moot
+            await self.close_task(self._sla_task.pop("plan"), "superseded", act.actor)
+        ticket.resolution = resolution
+        ticket.cycle.resolved_at = workflow.now()
+        ticket.customer_confirmed, ticket.verified_by = False, None
+        self._set_status(TicketStatus.PENDING_FEEDBACK, "resolved by the handler")
+        message = f"Cause: {resolution.cause}\nSolution: {resolution.solution}\nAdvice: {resolution.advice}"
+        self._log(act.actor.username, ProgressKind.CUSTOMER_CONTACT, f"Resolution sent by {resolution.channel.value}", outcome="sent")
+        token = workflow.uuid4().hex + workflow.uuid4().hex  # the survey link's secret; only its hash is stored
+        await workflow.execute_activity(
+            ISSUE_SURVEY,
+            SurveyIssue(token=token, ticket_no=ticket.ticket_no, workflow_id=ticket.workflow_id,
+                        cycle=ticket.cycle.number, channel=resolution.channel, body=message),
+            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+        )
+        asyncio.create_task(self._await_rating(ticket.cycle.number))  # noqa: RUF006
+
+    async def _on_verify_resolution(self, act: VerifyResolution) -> None:
+        self.ticket.verified_by = act.actor.username
+        self._log(act.actor.username, ProgressKind.ACTION, f"Resolution verified: {act.note}")
+        self._set_status(TicketStatus.RESOLVED, "verified by the handler")
+
+    async def _on_customer_feedback(self, act: CustomerFeedback) -> None:
+        ticket = self.ticket
+        if act.rating is not None:
+            await self._record_rating(act.rating, act.comment, act.actor)
+        if act.resolved:
+            ticket.customer_confirmed = True
+            if ticket.status == TicketStatus.PENDING_FEEDBACK:
+                self._set_status(TicketStatus.RESOLVED, "customer confirmed")
+        elif ticket.status == TicketStatus.PENDING_FEEDBACK:
+            self._set_status(TicketStatus.IN_PROGRESS, "customer says the problem is not resolved")
+            due = deadline(self.snapshot.calendar, workflow.now(), self._budgets().resolution)
+            ticket.cycle.resolution_due = due
+            await self._open_sla_task("resolve", "resolve (customer not satisfied with the fix)", due, self._budgets().resolution)
+
+    async def _on_close(self, act: Close) -> None:
+        ticket, now = self.ticket, workflow.now()
+        ticket.closed_at, ticket.closed_by = now, act.actor.username
+        ticket.reopen_until = deadline(self.snapshot.calendar, now, self.snapshot.policy.reopen_window)
+        self._set_status(TicketStatus.CLOSED, f"closed by {act.actor.username}")
+        await workflow.execute_activity(
+            ARCHIVE_TICKET, ticket.model_copy(deep=True), start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY
+        )
+
+    async def _on_reopen(self, act: Reopen) -> None:
+        ticket, now = self.ticket, workflow.now()
+        ticket.closed_at = ticket.closed_by = ticket.reopen_until = None
+        ticket.resolution, ticket.customer_confirmed, ticket.verified_by = None, False, None
+        ticket.rating, ticket.rating_followup_done = None, False
+        ticket.second_followup_required = ticket.second_followup_done = False
+        self._start_cycle(now)
+        due = ticket.cycle.resolution_cap
+        ticket.cycle.responded_at, ticket.cycle.resolution_due = now, due
+        self._set_status(TicketStatus.IN_PROGRESS, f"reopened: {act.reason}")
+        await self._open_sla_task("resolve", "resolve (reopened)", due, self._budgets().resolution)
+
+    async def _on_cancel(self, act: Cancel) -> None:
+        self._set_status(TicketStatus.CANCELLED, act.reason)
+        self._sla_task.clear()
+
+    # ---- decisions on the ticket's tasks --------------------------------------------------------
+
+    def check_decision_data(self, task: HumanTask, decision: DecisionInput) -> None:
+        """Refuse decisions whose payload the ticket cannot use."""
+        data = decision.data
+        if task.kind == "coordinate":
+            if not isinstance(data.get("lead_department"), str) or not data["lead_department"].strip():
+                raise TaskRefused(RefusalCode.INVALID, "data.lead_department: the lead department is required")
+            supporting = data.get("supporting_departments", [])
+            if not isinstance(supporting, list) or not all(isinstance(d, str) and d for d in supporting):
+                raise TaskRefused(RefusalCode.INVALID, "data.supporting_departments: a list of department names")
+        elif task.kind == "followup_assignment":
+            if not isinstance(data.get("assignee"), str) or not data["assignee"].strip():
+                raise TaskRefused(RefusalCode.INVALID, "data.assignee: who revisits the customer is required")
+        elif task.kind == "rating_followup" and data.get("rating") not in (None, *Rating):
+            raise TaskRefused(RefusalCode.INVALID, f"data.rating: one of {', '.join(Rating)}")
+
+    async def on_decided(self, task: HumanTask, decision: DecisionInput) -> None:
+        """Apply a decision on one of the ticket's tasks."""
+        async with self._lock:
+            await self._apply_decision(task, decision)
+            await self._save()
+
+    async def _apply_decision(self, task: HumanTask, decision: DecisionInput) -> None:
+        ticket, who, data = self.ticket, decision.actor.username, decision.data
+        approved = decision.outcome == "approve"
+        if task.kind in ("extension", "escalation"):
+            request = self._requests.pop(task.task_id)
+            if task.kind == "extension":
+                ticket.pending_extension_task = None
+            else:
+                ticket.pending_escalation_task = None
+            if approved:
+                if task.kind == "escalation":
+                    ticket.tier += 1
+                await self._move_resolution(request.new_expected_at, f"{task.kind} approved by {who}")
+        elif task.kind == "coordinate":
+            ticket.lead_department = data["lead_department"].strip()
+            ticket.supporting_departments = tuple(d.strip() for d in data.get("supporting_departments", []))
+            await self._open_accept(ticket.lead_department, None)
+            for department in ticket.supporting_departments:
+                await self.open_task(self._request(
+                    "support", f"support the lead department {ticket.lead_department}", Candidates(department=department),
+                    outcomes=("done",), comment_required_for=("done",),
+                ))
+        elif task.kind == "support":
+            self._log(who, ProgressKind.COLLABORATION, decision.comment or "", outcome="answered")
+        elif task.kind == "complaint_forward":
+            self._log(who, ProgressKind.ACTION, f"Complaint forwarded to the department head. {decision.comment or ''}".strip())
+        elif task.kind in ("callback", "onsite_visit"):
+            ticket.callback_done = ticket.callback_done or task.kind == "callback"
+            self._log(who, ProgressKind.CUSTOMER_CONTACT, f"{task.kind.replace('_', ' ')}: {decision.comment}", outcome="done")
+        elif task.kind == "rating_followup":
+            ticket.rating_followup_done = True
+            self._log(who, ProgressKind.CUSTOMER_CONTACT, f"Rating follow-up: {decision.comment}", outcome=data.get("rating"))
+            if data.get("rating") and ticket.rating is None:
+                await self._record_rating(Rating(data["rating"]), decision.comment or "", decision.actor)
+        elif task.kind == "followup_assignment":
+            assignee = data["assignee"].strip()
+            await self.open_task(self._request(
+                "second_followup", "second follow-up: revisit the customer and record improvement suggestions",
+                Candidates(assignee=assignee), outcomes=("done",), comment_required_for=("done",),
+            ))
+        elif task.kind == "second_followup":
+            ticket.second_followup_done = True
+            self._log(who, ProgressKind.CUSTOMER_CONTACT, f"Second follow-up: {decision.comment}", outcome="done")
+
+    async def on_rung(self, task: HumanTask, rung: LadderStep) -> None:
+        """A missed SLA deadline escalates the ticket a tier and is recorded in the cycle."""
+        if rung.percent < 100 or task.kind not in SLA_TASKS or task.task_id not in self._sla_task.values():
+            return
+        async with self._lock:
+            self.ticket.tier += 1
+            self.ticket.cycle.breaches.append(f"{task.kind}:{task.claimed_by or task.candidates.describe()}")
+            workflow.upsert_search_attributes([ESCALATED.value_set(True)])
+            await self._save()
+
+    # ---- helpers -----------------------------------------------------------------------------
+
+    def _budgets(self):
+        return self.snapshot.policy.priorities[self.ticket.intake.priority or Priority.MEDIUM]
+
+    def _start_cycle(self, start: datetime) -> None:
+        """Open an SLA cycle with deadlines from the pinned policy and calendar."""
+        calendar, budgets, intake = self.snapshot.calendar, self._budgets(), self.ticket.intake
+        cap = deadline(calendar, start, budgets.resolution)
+        if Category.COMPLAINT in intake.categories:
+            cap = min(cap, deadline(calendar, start, self.snapshot.policy.complaint_resolution))
+        self.ticket.cycles.append(SlaCycle(
+            number=len(self.ticket.cycles) + 1, started_at=start,
+            response_due=deadline(calendar, start, budgets.response),
+            plan_due=deadline(calendar, start, budgets.plan), resolution_cap=cap,
+        ))
+        self.ticket.green_channel = intake.priority == Priority.URGENT
+
+    async def _route(self) -> None:
+        """Assign by the rules (or ask a supervisor to coordinate), and open the complaint tasks."""
+        intake, ticket = self.ticket.intake, self.ticket
+        rule = route(intake.categories, self._rules)
+        if rule is None:
+            task = await self.open_task(self._request(
+                "coordinate", "cross-department: name the lead and supporting departments",
+                Candidates(roles=(self._rules.coordinator_role,)), outcomes=("assign",),
+                due_at=ticket.cycle.response_due, clock=self._budgets().response,
+            ))
+            self._sla_task["coordinate"] = task.task_id
+        else:
+            await self._open_accept(rule.department, rule.role)
+        if Category.COMPLAINT in intake.categories:
+            await self.open_task(self._request(
+                "complaint_forward", f"forward the {intake.complaint_type or ''} complaint to the responsible department head",
+                Candidates(roles=(Role.SUPERVISOR,)), outcomes=("forwarded",), comment_required_for=(),
+            ))
+            await self.open_task(self._request(
+                "callback", "call the customer back", Candidates(assignee=ticket.first_responder, roles=(Role.AGENT,)),
+                outcomes=("done",), comment_required_for=("done",),
+            ))
+            if intake.major_complaint:
+                await self.open_task(self._request(
+                    "onsite_visit", "major complaint: visit the customer on site", Candidates(roles=(Role.SUPERVISOR,)),
+                    outcomes=("done",), comment_required_for=("done",),
+                ))
+
+    async def _open_accept(self, department: str | None, role: Role | None) -> None:
+        ticket = self.ticket
+        ticket.candidates_department, ticket.candidates_role = department, role
+        self._sla_task.pop("coordinate", None)
+        candidates = Candidates(department=department, roles=(role,) if role else ())
+        task = await self.open_task(self._request(
+            "accept", "accept the ticket and set the expected resolution time", candidates, outcomes=(),
+            due_at=ticket.cycle.response_due, clock=self._budgets().response,
+            notify_roles=(Role.SUPERVISOR,) if ticket.green_channel else (),
+        ))
+        self._sla_task["accept"] = task.task_id
+
+    async def _open_sla_task(self, kind: str, subject: str, due: datetime, budget: Budget) -> None:
+        task = await self.open_task(self._request(
+            kind, subject, Candidates(assignee=self.ticket.handler), outcomes=(), due_at=due, clock=budget,
+        ))
+        self._sla_task[kind] = task.task_id
+
+    async def _open_request(self, act: RequestExtension | RequestEscalation, kind: str, subject: str) -> HumanTask:
+        task = await self.open_task(self._request(
+            kind, f"{subject}: {act.reason}", Candidates(roles=(Role.SUPERVISOR,)),
+            outcomes=("approve", "reject"), requested_by=act.actor.username,
+        ))
+        self._requests[task.task_id] = act
+        return task
+
+    def _request(
+        self, kind: str, subject: str, candidates: Candidates, *, outcomes: tuple[str, ...],
+        clock: Budget | None = None, **options,
+    ) -> TaskRequest:
+        """A task request on this ticket: subject prefixed with the number, priority from the ticket's."""
+        priority = TASK_PRIORITY.get(self.ticket.intake.priority or Priority.LOW, 0)
+        return TaskRequest(
+            kind=kind, subject=f"{self.ticket.ticket_no}: {subject}", candidates=candidates, outcomes=outcomes,
+            business_ref=self.ticket.ticket_no, priority=priority,
+            ladder_clock=("elapsed" if clock.unit == "hours" else "business") if clock else None, **options,
+        )
+
+    def _open_sla_tasks(self) -> list[str]:
+        return [tid for kind, tid in self._sla_task.items() if kind in SLA_TASKS and self._tasks[tid].status == TaskStatus.OPEN]
+
+    def _after_pause(self, task: HumanTask, pause: PauseSpan) -> datetime:
+        """The task's due moved by exactly the paused time, measured on the task's own clock."""
+        assert pause.ended_at is not None
+        if task.ladder_clock == "elapsed":
+            return task.due_at + (pause.ended_at - pause.started_at)
+        calendar = self.snapshot.calendar
+        paused = calendar.working_seconds_between(pause.started_at, pause.ended_at)
+        return shift_by_working_seconds(calendar, task.due_at, paused)
+
+    async def _move_resolution(self, new_due: datetime, reason: str) -> None:
+        self.ticket.expected_resolution_at = self.ticket.cycle.resolution_due = new_due
+        if "resolve" in self._sla_task:
+            await self.move_due(self._sla_task["resolve"], new_due, reason=reason)
+
+    async def _await_rating(self, cycle: int) -> None:
+        """No rating within the wait (3 working days by default): open the rating follow-up."""
+        wait = deadline(self.snapshot.calendar, workflow.now(), self.snapshot.policy.rating_wait) - workflow.now()
+        try:
+            await workflow.wait_condition(
+                lambda: self.ticket.rating is not None or self.ticket.cycle.number != cycle
+                or self.ticket.status in TERMINAL,
+                timeout=max(wait, timedelta(seconds=1)), timeout_summary="rating wait",
+            )
+        except asyncio.TimeoutError:
+            async with self._lock:
+                await self.open_task(self._request(
+                    "rating_followup", "no rating yet: contact the customer for their satisfaction",
+                    Candidates(assignee=self.ticket.first_responder, roles=(Role.AGENT,)),
+                    outcomes=("done",), comment_required_for=("done",),
+                ))
+
+    async def _record_rating(self, rating: Rating, comment: str, actor: Actor) -> None:
+        """Keep the rating; a neutral or dissatisfied one asks a supervisor to assign a second follow-up."""
+        ticket = self.ticket
+        ticket.rating, ticket.rating_comment, ticket.cycle.rating = rating, comment, rating
+        if rating != Rating.SATISFIED and not ticket.second_followup_required:
+            ticket.second_followup_required = True
+            await self.open_task(self._request(
+                "followup_assignment", f"rated {rating.value}: assign someone for the second follow-up",
+                Candidates(roles=(Role.SUPERVISOR,)), outcomes=("assign",),
+            ))
+
+    def _log(self, author: str, kind: ProgressKind, text: str, *, outcome: str | None = None, is_plan: bool = False) -> None:
+        self.ticket.log.append(ProgressEntry(at=workflow.now(), author=author, kind=kind, text=text, outcome=outcome, is_plan=is_plan))
+
+    def _set_status(self, status: TicketStatus, reason: str) -> None:
+        self.ticket.status = status
+        self.ticket.status_history.append((workflow.now(), status, reason))
+        workflow.upsert_search_attributes([WORK_STATUS.value_set(status.value)])
+
+    def _ticket_audit(self, actor: Actor, action: str, request_id: str, *, reason: str | None = None) -> AuditRecord:
+        workflow_id = self.ticket.workflow_id
+        return AuditRecord(
+            at=workflow.now(), actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action=action,
+            subject_type="ticket", subject_id=self.ticket.ticket_no, workflow_id=workflow_id,
+            reason=reason, request_id=request_id,
+        )
+
+    async def _save(self, audit: AuditRecord | None = None) -> None:
+        """Write the ticket (and the act's audit row) to the read model."""
+        self.ticket.revision += 1
+        await workflow.execute_activity(
+            # A deep copy: the payload is serialised later in this activation, after more changes may follow.
+            RECORD_TICKET, TicketSave(ticket=self.ticket.model_copy(deep=True), audit=audit),
+            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+        )
+
+    def _outcome(self, message: str) -> ActOutcome:
+        return ActOutcome(ticket_no=self.ticket.ticket_no, status=self.ticket.status, revision=self.ticket.revision, message=message)
+
