@@ -112,3 +112,8 @@ STAFF_ROLES = tuple(r for r in Role if r != Role.AUDITOR)
 Staff = Annotated[Actor, Depends(require_roles(*STAFF_ROLES))]
 Admin = Annotated[Actor, Depends(require_roles(Role.ADMIN))]
 Reader = Annotated[Actor, Depends(require_roles(*Role))]
+Auditor = Annotated[Actor, Depends(require_roles(Role.AUDITOR, Role.ADMIN))]
+
+# Marks a POST that changes nothing (decoding payloads, replaying histories), so auditors may call it;
+# tests/audit/test_auditor_read_only.py admits exactly the routes carrying it.
+READ_ONLY = {"x-read-only": True}

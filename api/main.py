@@ -11,6 +11,8 @@ from temporalio.client import Client
 
 from api.gateway import TemporalGateway, TemporalUnavailable
 from api.routers import approvals, auth, config, health, journal, tasks, users
+from api.routers import audit, codec
+from api.routers import knowledge, survey, tickets, trouble_tickets
 from db.session import Database
 from infra.logging import configure_logging
 from infra.settings import Settings, get_settings
@@ -53,8 +55,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     for router in (
         health.router, auth.router, users.router, config.calendars, config.sla_policies, config.assignment_rules,
         tasks.router, approvals.router, journal.router,
+        audit.router, codec.router,
+        trouble_tickets.router, tickets.router, survey.router, knowledge.router,
     ):
         app.include_router(router)
+    codec.allow_ui_origins(app, settings)
     return app
 
 

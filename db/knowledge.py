@@ -1,39 +1,117 @@
-"""Knowledge base: archived tickets, searchable by number, customer, category, time and free text (Chinese too)."""
+"""Knowledge base: archived tickets, searchable by number, customer, category, closing time and free text.
+
+PostgreSQL has no Chinese parser here (and may run in the C locale), so the archive indexes its own terms:
+lower-cased words, the overlapping bigrams of every CJK run in reading order, then the run's single
+characters. `search_vector` is `to_tsvector('simple', search_terms)` (a generated column). A query
+matches all its words, each CJK run as a phrase of its bigrams (so 网络中断 finds …网络中断… but not
+网络…中断 apart), and a single CJK character through the trailing unigrams.
+"""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from functools import reduce
 
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import and_, cast, false, func, or_, select
+from sqlalchemy.dialects.postgresql import REGCONFIG, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.tickets import Ticket
 from db.models import KnowledgeEntry
 
-_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
-_WORD = re.compile(r"[0-9A-Za-z]+")
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TOKEN = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+)")
+_SIMPLE = cast("simple", REGCONFIG)
+
+
+def _bigrams(run: str) -> list[str]:
+    """Overlapping character pairs of a CJK run (the character itself for a run of one)."""
+    return [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
 
 
 def search_terms(text: str) -> str:
-    """Lower-cased words plus overlapping CJK bigrams (and single characters), for the 'simple' text-search config."""
-    terms = [w.lower() for w in _WORD.findall(text)]
-    for run in _CJK_RUN.findall(text):
-        terms += list(run) if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
-    return " ".join(terms)
+    """Index terms for a text: words and CJK bigrams in reading order, then every CJK character once."""
+    terms: list[str] = []
+    singles: dict[str, None] = {}
+    for match in _TOKEN.finditer(text):
+        if run := match.group("cjk"):
+            terms += _bigrams(run)
+            singles.update(dict.fromkeys(run))
+        else:
+            terms.append(match.group("word").lower())
+    return " ".join(terms + list(singles))
+
+
+def _text_query(text: str):
+    """A tsquery matching every word and every CJK run (as a phrase of its bigrams) of the text, or None."""
+    words, phrases = [], []
+    for match in _TOKEN.finditer(text):
+        if run := match.group("cjk"):
+            phrases.append(func.phraseto_tsquery(_SIMPLE, " ".join(_bigrams(run))))
+        else:
+            words.append(match.group("word").lower())
+    parts = ([func.plainto_tsquery(_SIMPLE, " ".join(words))] if words else []) + phrases
+    return reduce(lambda a, b: a.op("&&")(b), parts) if parts else None
+
+
+def _title(ticket: Ticket) -> str:
+    """The entry's title: the ticket's name, else the first line of its description."""
+    intake = ticket.intake
+    first_line = (intake.description or "").strip().splitlines()[0:1]
+    return (intake.name or (first_line[0] if first_line else "") or ticket.ticket_no)[:500]
 
 
 async def upsert_entry(session: AsyncSession, ticket: Ticket) -> None:
-    """Archive a closed ticket (a repeated archive of the same ticket overwrites, never duplicates)."""
+    """Archive a closed ticket; archiving it again (after a reopen) overwrites, never duplicates (the caller commits)."""
     intake, resolution = ticket.intake, ticket.resolution
-    symptom = "\n".join(filter(None, [intake.description, intake.scenario]))
     values = dict(
         ticket_no=ticket.ticket_no, customer_id=intake.customer_id, customer_name=intake.customer_name,
         categories=[c.value for c in intake.categories], priority=intake.priority.value if intake.priority else None,
-        title=(intake.description or ticket.ticket_no)[:200], symptom=symptom,
+        title=_title(ticket), symptom="\n".join(filter(None, [intake.description, intake.scenario]))[:4000],
         cause=resolution.cause if resolution else "", solution=resolution.solution if resolution else "",
         advice=resolution.advice if resolution else "", handler=ticket.handler,
         opened_at=ticket.created_at, closed_at=ticket.closed_at or ticket.created_at,
     )
-    values["search_terms"] = search_terms(" ".join(str(values[k] or "") for k in ("ticket_no", "customer_name", "title", "symptom", "cause", "solution", "advice")))
+    indexed = ("ticket_no", "customer_id", "customer_name", "title", "symptom", "cause", "solution", "advice", "handler")
+    values["search_terms"] = search_terms(" ".join([*(str(values[k] or "") for k in indexed), *values["categories"]]))
     stmt = insert(KnowledgeEntry).values(**values)
-    await session.execute(stmt.on_conflict_do_update(index_elements=["ticket_no"], set_={k: stmt.excluded[k] for k in values if k != "ticket_no"}))
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=["ticket_no"], set_={k: stmt.excluded[k] for k in values if k != "ticket_no"})
+    )
+
+
+def _like(value: str) -> str:
+    """A LIKE pattern matching `value` anywhere, its wildcards escaped."""
+    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+async def search(
+    session: AsyncSession, *, ticket_no: str | None = None, customer: str | None = None, category: str | None = None,
+    closed_from: datetime | None = None, closed_to: datetime | None = None, text: str | None = None,
+    offset: int = 0, limit: int = 50,
+) -> tuple[int, list[KnowledgeEntry]]:
+    """(total, page) of entries matching every given filter; best text matches first, else most recently closed."""
+    conditions = []
+    if ticket_no:
+        conditions.append(KnowledgeEntry.ticket_no == ticket_no.strip().upper())
+    if customer:
+        conditions.append(or_(KnowledgeEntry.customer_id == customer.strip(), KnowledgeEntry.customer_name.ilike(_like(customer.strip()), escape="\\")))
+    if category:
+        conditions.append(KnowledgeEntry.categories.contains([category]))
+    if closed_from:
+        conditions.append(KnowledgeEntry.closed_at >= closed_from)
+    if closed_to:
+        conditions.append(KnowledgeEntry.closed_at < closed_to)
+    order = [KnowledgeEntry.closed_at.desc(), KnowledgeEntry.ticket_no]
+    if text and text.strip():
+        query = _text_query(text)
+        if query is None:  # nothing searchable in it (punctuation only): nothing matches
+            conditions.append(false())
+        else:
+            conditions.append(KnowledgeEntry.search_vector.op("@@")(query))
+            order.insert(0, func.ts_rank(KnowledgeEntry.search_vector, query).desc())
+    where = and_(True, *conditions)
+    total = await session.scalar(select(func.count()).select_from(KnowledgeEntry).where(where)) or 0
+    rows = await session.scalars(select(KnowledgeEntry).where(where).order_by(*order).offset(offset).limit(limit))
+    return total, list(rows)

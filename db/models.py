@@ -129,6 +129,9 @@ class AuditEntry(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=2000)
     request_id: str | None = Field(default=None, max_length=200, unique=True)
     details: dict[str, Any] = _json()
+    # Hash chain (db/audit.py): each row seals its content and its predecessor's hash; only appends allowed.
+    prev_hash: str = Field(max_length=64)
+    row_hash: str = Field(max_length=64)
 
 
 class Notification(SQLModel, table=True):

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
+from sqlalchemy import and_, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,3 +82,29 @@ async def upsert_ticket(session: AsyncSession, ticket: Ticket) -> None:
         where=TicketRow.revision < stmt.excluded.revision,
     )
     await session.execute(stmt)
+
+
+async def find_tickets(
+    session: AsyncSession, *, offset: int = 0, limit: int = 50, created_after: datetime | None = None,
+    created_from: datetime | None = None, created_before: datetime | None = None, created_until: datetime | None = None,
+    category: str | None = None, **equal: str | None,
+) -> tuple[int, list[TicketRow]]:
+    """(total, page) of read-model rows, newest first: `equal` holds column == value filters (None: any)."""
+    conditions = [getattr(TicketRow, column) == value for column, value in equal.items() if value is not None]
+    created = TicketRow.created_at
+    if created_after is not None:
+        conditions.append(created > created_after)
+    if created_from is not None:
+        conditions.append(created >= created_from)
+    if created_before is not None:
+        conditions.append(created < created_before)
+    if created_until is not None:
+        conditions.append(created <= created_until)
+    if category is not None:
+        conditions.append(TicketRow.categories.contains([category]))
+    where = and_(True, *conditions)
+    total = await session.scalar(select(func.count()).select_from(TicketRow).where(where)) or 0
+    rows = await session.scalars(
+        select(TicketRow).where(where).order_by(TicketRow.created_at.desc(), TicketRow.ticket_no.desc()).offset(offset).limit(limit)
+    )
+    return total, list(rows)

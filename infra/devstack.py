@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def temporal_command(data_dir: Path, port: int, ui_port: int) -> list[str]:
-    """The dev-server command line: SQLite file with WAL, our search attributes, the web UI."""
+def temporal_command(data_dir: Path, port: int, ui_port: int, *, codec_endpoint: str | None = None) -> list[str]:
+    """The dev-server command line: SQLite file with WAL, our search attributes, the web UI (decoding via our API)."""
     command = [
         str(BIN / "temporal"), "server", "start-dev",
         "--db-filename", str(data_dir / "temporal.db"),
@@ -37,6 +37,8 @@ def temporal_command(data_dir: Path, port: int, ui_port: int) -> list[str]:
         "--port", str(port), "--ui-port", str(ui_port),
         "--log-level", "warn",
     ]
+    if codec_endpoint:
+        command += ["--ui-codec-endpoint", codec_endpoint]
     for name, kind in search_attribute_types().items():
         command += ["--search-attribute", f"{name}={kind}"]
     return command
@@ -121,12 +123,16 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         env = dict(os.environ, TEMPORAL_ADDRESS=address, PYTHONUNBUFFERED="1")
+        # The UI's browser calls the API's codec endpoint from the UI's origin.
+        env.setdefault("CODEC_CORS_ORIGINS", f"http://127.0.0.1:{ui_port},http://localhost:{ui_port}")
         if not settings.database_url:
             stack.postgres = start_embedded_postgres(data_dir / "pg")
             ensure_database(stack.postgres.get_uri(), "kexiang")
             env["DATABASE_URL"] = sqlalchemy_url(stack.postgres.get_uri(), "kexiang")
         database_url = env.get("DATABASE_URL") or settings.database_url
-        stack.spawn("temporal", temporal_command(data_dir, temporal_port, ui_port), env, data_dir / "logs" / "temporal.log")
+        codec = f"http://127.0.0.1:{api_port}/api/codec"
+        stack.spawn("temporal", temporal_command(data_dir, temporal_port, ui_port, codec_endpoint=codec), env,
+                    data_dir / "logs" / "temporal.log")
         for line in migrate_and_seed(
             database_url, calendar_name=settings.default_calendar, policy_name=settings.default_sla_policy,
             demo_users=settings.kexiang_env != "production",

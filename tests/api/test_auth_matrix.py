@@ -40,7 +40,10 @@ from tests.api.helpers import (
 # Route discovery
 # ------------------------------------------------------------------------------------------
 
-PUBLIC_PATHS = {"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc", "/api/auth/token"}
+PUBLIC_PATHS = {
+    "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc", "/api/auth/token",
+    "/api/survey/{token}",  # the customer's survey: the unguessable token in the link is the only credential
+}
 
 # Plausible values for path parameters, by name; anything else gets "x".
 PATH_VALUES = {

@@ -24,3 +24,15 @@ class ApprovalWithUnpatchedPause(ApprovalWorkflow):
         """Sleep a second first, then behave as before."""
         await workflow.sleep(timedelta(seconds=1))
         return await super().run(request)
+
+
+@workflow.defn(name="Approval")
+class ApprovalNotifyingUnguarded(ApprovalWorkflow):
+    """The requester notification added without `workflow.patched`: what the real patch protects against."""
+
+    @workflow.run
+    async def run(self, request: ApprovalInput) -> ApprovalResult:
+        """Run as before, then notify unconditionally (meant for histories recorded before the patch)."""
+        result = await super().run(request)
+        await self.tell_requester(self._tasks[result.task_id])
+        return result

@@ -24,7 +24,7 @@ def patch_ids(history: WorkflowHistory) -> list[str]:
     for event in history.events:
         marker = event.marker_recorded_event_attributes
         if event.HasField("marker_recorded_event_attributes") and marker.marker_name == _PATCH_MARKER:
-            ids.append(json.loads(marker.details["patch_id"].payloads[0].data))
+            ids.append(json.loads(marker.details["patch-data"].payloads[0].data)["id"])
     return ids
 
 

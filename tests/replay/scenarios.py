@@ -84,3 +84,7 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "claimed-and-released": approval_claimed_and_released,
     },
 }
+
+# Registered workflow types whose scenarios are still to be written: the coverage test tolerates these and
+# fails once an entry has scenarios (remove it then). Keep it empty whenever possible.
+AWAITING_SCENARIOS: set[str] = {"ServiceTicket"}

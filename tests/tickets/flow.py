@@ -7,6 +7,7 @@ import random
 import uuid
 from datetime import datetime, timedelta
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -96,11 +97,31 @@ class TicketFlow:
         resolution = Resolution(cause="光模块老化", solution="更换光模块", advice="定期巡检", channel=Channel.PHONE)
         await self.act(Resolve(request_id=rid(), actor=actor, resolution=resolution))
 
+    async def finish(self) -> None:
+        """Terminate once idle: the test server leaks its time-skipping lock if a workflow task is in flight."""
+        await eventually(lambda: idle(self.handle), what="workflow idle")
+        await self.handle.terminate("test done")
+
     async def now(self) -> datetime:
         return await self.env.get_current_time()
 
     async def skip(self, delta: timedelta) -> None:
         await self.env.sleep(delta)
+
+
+_ACTIVITY_ENDS = {
+    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT, EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+}
+_BUSY_LAST = {EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED}
+
+
+async def idle(handle: WorkflowHandle) -> bool:
+    """No workflow task or activity in flight."""
+    events = (await handle.fetch_history()).events
+    scheduled = sum(e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED for e in events)
+    ended = sum(e.event_type in _ACTIVITY_ENDS for e in events)
+    return scheduled == ended and events[-1].event_type not in _BUSY_LAST
 
 
 def rid() -> str:

@@ -53,7 +53,7 @@ async def test_urgent_ticket_nobody_accepts_escalates_at_2h(env, worker, task_qu
     with sync_session() as s:
         breach = s.scalars(select(SlaBreach).where(SlaBreach.workflow_id == ticket.workflow_id)).one()
         assert breach.kind == "accept" and breach.due_at == ticket.created_at + timedelta(hours=2)
-    await flow.handle.terminate("test done")
+    await flow.finish()
 
 
 async def test_medium_ticket_on_friday_before_a_holiday_gets_three_working_days(env, worker, task_queue, sync_session):
@@ -73,7 +73,7 @@ async def test_medium_ticket_on_friday_before_a_holiday_gets_three_working_days(
     state = await flow.ticket()
     assert state.status == TicketStatus.IN_PROGRESS and state.handler == "engineer1"
     assert (await flow.task("resolve")).due_at == ticket.cycle.resolution_cap
-    await flow.handle.terminate("test done")
+    await flow.finish()
 
 
 async def test_extension_approved_moves_the_deadline_rejected_does_not(env, worker, task_queue):
@@ -88,7 +88,7 @@ async def test_extension_approved_moves_the_deadline_rejected_does_not(env, work
     await flow.decide("extension", SUPERVISOR, "approve")
     resolve = await flow.task("resolve")
     assert resolve.due_at == later and (await flow.ticket()).cycle.resolution_due == later
-    await flow.handle.terminate("test done")
+    await flow.finish()
 
 
 async def test_supervisor_cannot_approve_their_own_request(env, worker, task_queue):
@@ -106,7 +106,7 @@ async def test_supervisor_cannot_approve_their_own_request(env, worker, task_que
     await flow.decide("escalation", SUPERVISOR2, "approve")
     state = await flow.ticket()
     assert state.tier == 2 and state.pending_escalation_task is None
-    await flow.handle.terminate("test done")
+    await flow.finish()
 
 
 async def test_pause_of_five_business_hours_moves_resolution_by_five_business_hours(env, worker, task_queue, sync_session):
@@ -130,7 +130,7 @@ async def test_pause_of_five_business_hours_moves_resolution_by_five_business_ho
     moved = (await flow.task("resolve")).due_at
     assert abs((moved - tuesday_11.replace(hour=16)).total_seconds()) < 5, (moved, shifted)
     assert state.status == TicketStatus.IN_PROGRESS and state.cycle.resolution_due == moved
-    await flow.handle.terminate("test done")
+    await flow.finish()
 
 
 async def _value(value):

@@ -1,0 +1,169 @@
+"""Auditors' tools: list workflows, export a history, replay histories against today's code, verify the journal.
+
+Everything here reads; nothing changes a workflow or a journal row. Listing goes to Temporal
+visibility (the read model only knows tickets and tasks); histories come straight from Temporal.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from temporalio.client import WorkflowHistory
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import READ_ONLY, Auditor, DbDep, GatewayDep, SessionDep
+from core.records import AuditRecord
+from core.roles import Actor
+from db import audit as audit_journal
+from db.models import utcnow
+from db.session import Database
+from infra.codec import UnknownKeyError
+from infra.history import SAFE_VALUE, WorkflowFilter, WorkflowRun, decode_history, fetch_history, history_document, list_runs
+from infra.replay import (
+    ReplayReport,
+    histories_closed_between,
+    histories_in,
+    histories_of_workflow,
+    replay,
+)
+
+router = APIRouter(prefix="/api/audit", tags=["audit"])
+
+def _temporal_error(err: RPCError, what: str) -> HTTPException:
+    """Map a Temporal RPC error to the HTTP answer an auditor can act on."""
+    if err.status == RPCStatusCode.NOT_FOUND:
+        return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found in Temporal")
+    if err.status == RPCStatusCode.UNIMPLEMENTED:
+        return HTTPException(status.HTTP_501_NOT_IMPLEMENTED, f"this Temporal server cannot {what}: {err.message}")
+    if err.status == RPCStatusCode.INVALID_ARGUMENT:
+        return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, err.message)
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal is unavailable: {err.message}")
+
+
+class RunPage(BaseModel):
+    """A page of workflow runs; pass next_page_token back for the next one."""
+
+    items: list[WorkflowRun]
+    next_page_token: str | None
+
+
+@router.get("/workflows", response_model=RunPage, summary="List workflows (Temporal visibility)")
+async def list_workflows(
+    actor: Auditor, gateway: GatewayDep, where: Annotated[WorkflowFilter, Query()],
+    page_size: Annotated[int, Query(ge=1, le=500)] = 100, page_token: str | None = None,
+) -> RunPage:
+    """Runs by business reference (ticket number, order id), type, status and start/close time, newest first."""
+    try:
+        token = base64.b64decode(page_token, altchars=b"-_", validate=True) if page_token else None
+    except (binascii.Error, ValueError):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "page_token: not a token this API issued") from None
+    try:
+        runs, next_token = await list_runs(gateway.client, where, page_size=page_size, page_token=token)
+    except RPCError as err:
+        raise _temporal_error(err, "list workflows") from err
+    return RunPage(items=runs, next_page_token=base64.urlsafe_b64encode(next_token).decode() if next_token else None)
+
+
+@router.get("/workflows/{workflow_id}/history", summary="Export a workflow's history (temporal workflow show --output json)")
+async def export_history(
+    workflow_id: str, actor: Auditor, gateway: GatewayDep, db: DbDep,
+    run_id: str | None = Query(default=None, description="a specific run; the latest when omitted"),
+    raw: bool = Query(default=False, description="payloads as stored (encrypted) instead of decoded"),
+) -> JSONResponse:
+    """The full history as JSON; payloads decoded for the auditor unless `raw=true`. Decoded exports are journaled."""
+    try:
+        history = await fetch_history(gateway.client, workflow_id, run_id)
+    except RPCError as err:
+        raise _temporal_error(err, f"workflow {workflow_id}") from err
+    if not raw:
+        codec = gateway.client.data_converter.payload_codec
+        try:
+            history = await decode_history(history, codec) if codec else history
+        except UnknownKeyError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, f"{exc}; export with raw=true") from None
+        await _journal_export(db, actor, history)
+    return JSONResponse(history_document(history), headers={"X-Workflow-Id": workflow_id, "X-Run-Id": history.run_id})
+
+
+async def _journal_export(db: Database, actor: Actor, history: WorkflowHistory) -> None:
+    """Who read which decrypted history, and when: reading customer data is itself auditable."""
+    record = AuditRecord(
+        at=utcnow(), actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action="history.export",
+        subject_type="workflow", subject_id=history.workflow_id[:200], workflow_id=history.workflow_id[:200],
+        request_id=f"export:{history.run_id}:{actor.username}:{utcnow().isoformat()}",
+    )
+    async with db.session() as session:
+        await audit_journal.append(session, record)
+        await session.commit()
+
+
+class LabelledHistory(BaseModel):
+    """A history document and the workflow it belongs to (replay depends on the workflow id)."""
+
+    workflow_id: str = Field(min_length=1, max_length=200)
+    history: dict[str, Any]
+
+
+class ReplayRequest(BaseModel):
+    """What to replay: uploaded histories, one workflow from Temporal, or every workflow closed in a time range."""
+
+    histories: list[LabelledHistory] | None = Field(default=None, max_length=500)
+    workflow_id: str | None = Field(default=None, pattern=SAFE_VALUE, description="fetch this workflow from Temporal")
+    run_id: str | None = None
+    closed_since: AwareDatetime | None = None
+    closed_until: AwareDatetime | None = None
+    workflow_type: str | None = Field(default=None, pattern=SAFE_VALUE, description="with a time range")
+    limit: int = Field(default=200, ge=1, le=1000, description="most runs replayed from a time range")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "ReplayRequest":
+        ranged = self.closed_since is not None or self.closed_until is not None
+        if sum([self.histories is not None, self.workflow_id is not None, ranged]) != 1:
+            raise ValueError("give exactly one of: histories, workflow_id, or closed_since/closed_until")
+        return self
+
+
+@router.post("/replay", response_model=ReplayReport, summary="Replay histories against the current workflow code",
+             openapi_extra=READ_ONLY)
+async def replay_histories(body: ReplayRequest, actor: Auditor, gateway: GatewayDep) -> ReplayReport:
+    """A verdict per run (replays cleanly, or the first diverging event and why) and a summary."""
+    client = gateway.client
+    sources: list[WorkflowHistory] | AsyncIterator[WorkflowHistory]
+    if body.histories is not None:
+        try:
+            sources = [h for item in body.histories for h in histories_in(item.model_dump(), name=item.workflow_id)]
+        except (ValueError, TypeError) as exc:  # protobuf's ParseError is a ValueError
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"histories: {exc}") from None
+    elif body.workflow_id is not None:
+        sources = histories_of_workflow(client, body.workflow_id, body.run_id)
+    else:
+        sources = histories_closed_between(
+            client, body.closed_since, body.closed_until, workflow_type=body.workflow_type, limit=body.limit
+        )
+    try:
+        return await replay(sources, converter=client.data_converter)
+    except RPCError as err:
+        raise _temporal_error(err, "fetch the histories") from err
+
+
+class ChainReport(BaseModel):
+    """The journal's hash chain: intact, or the first broken link; note the head to detect a later truncation."""
+
+    ok: bool
+    checked: int
+    broken_id: int | None = None
+    reason: str | None = None
+    head_id: int | None = None
+    head_hash: str | None = None
+
+
+@router.get("/verify", response_model=ChainReport, summary="Verify the audit journal's hash chain")
+async def verify_journal(actor: Auditor, session: SessionDep) -> ChainReport:
+    """Walk every journal row in order; report the first row whose link or content does not check out."""
+    return ChainReport(**vars(await audit_journal.verify_chain(session)))

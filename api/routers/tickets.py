@@ -1,0 +1,101 @@
+"""Service tickets over plain REST: the handler's acts, the ticket with its tasks, and the audited contact reveal."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Union, get_args
+from uuid import uuid4
+
+from fastapi import APIRouter, Body
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from sqlalchemy import select
+
+from api.acts import IdempotencyKey, Subject, journal_refusal
+from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
+from api.errors import QuietValidationRoute
+from api.gateway import ActRefused
+from api.routers.tasks import task_view
+from api.schemas import TaskView
+from api.ticketing import check_intake, load_row, perform, ticket_of
+from api.tmf import to_tmf
+from core.records import AuditRecord
+from core.roles import Role
+from core.tasks import RefusalCode
+from core.tickets import AmendIntake, CustomerFeedback, TicketAct
+from db import audit as audit_journal
+from db.models import TaskRow, utcnow
+
+router = APIRouter(prefix="/api/tickets", tags=["tickets"], route_class=QuietValidationRoute)
+
+REVEAL_ACTION = "ticket.contact.reveal"
+
+
+def _body_model(act: type[BaseModel]) -> type[BaseModel]:
+    """The request body of an act: its fields without request_id and actor (the server fills those in)."""
+    fields: Any = {name: (f.annotation, f) for name, f in act.model_fields.items() if name not in ("request_id", "actor")}
+    return create_model(f"{act.__name__}Body", __doc__=act.__doc__, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+# The customer's survey answer arrives only through /api/survey/{token}.
+BODIES = {act: _body_model(act) for act in get_args(get_args(TicketAct)[0]) if act is not CustomerFeedback}
+ActBody = Annotated[Union[tuple(BODIES.values())], Field(discriminator="type")]  # noqa: UP007
+
+
+class TicketDetail(BaseModel):
+    """A ticket (its TMF representation, contact masked) and every human task it opened."""
+
+    ticket: dict[str, Any]
+    tasks: list[TaskView]
+
+
+class RevealBody(BaseModel):
+    """Why the contact is needed (kept in the audit journal)."""
+
+    reason: str = Field(default="", max_length=500)
+
+
+class ContactView(BaseModel):
+    """The whole contact of a ticket's customer."""
+
+    ticket_no: str
+    contact: str | None
+
+
+@router.get("/{ticket_no}", response_model=TicketDetail, summary="A ticket with its tasks")
+async def get_ticket(ticket_no: str, actor: Reader, session: SessionDep) -> TicketDetail:
+    """The ticket and its tasks (open and done) from the read models."""
+    row = await load_row(session, ticket_no)
+    tasks = await session.scalars(select(TaskRow).where(TaskRow.business_ref == ticket_no).order_by(TaskRow.opened_at, TaskRow.task_id))
+    return TicketDetail(ticket=to_tmf(ticket_of(row), last_update=row.updated_at), tasks=[task_view(t) for t in tasks])
+
+
+@router.post("/{ticket_no}/acts", summary="Act on a ticket: accept, log progress, request an extension, resolve, close …")
+async def act_on_ticket(
+    ticket_no: str, body: Annotated[ActBody, Body()], actor: Staff, session: SessionDep, gateway: GatewayDep,
+    db: DbDep, request_id: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """Deliver the act to the ticket's workflow; a refusal (403/409/422) changes nothing and is journaled."""
+    row = await load_row(session, ticket_no)
+    if isinstance(body, BODIES[AmendIntake]):
+        check_intake(body.changes, utcnow(), lambda f: f"changes.{f}", amend=True)
+    act = {name: getattr(body, name) for name in type(body).model_fields}
+    ticket = await perform(session=session, gateway=gateway, db=db, actor=actor, row=row, act=act, request_id=request_id)
+    return to_tmf(ticket, last_update=row.updated_at)
+
+
+@router.post("/{ticket_no}/contact/reveal", response_model=ContactView, summary="Reveal the customer's whole contact (audited)")
+async def reveal_contact(
+    ticket_no: str, actor: Staff, session: SessionDep, db: DbDep, body: RevealBody | None = None,
+) -> ContactView:
+    """The ticket's handler, agents and supervisors may see the contact; every reveal and refusal is journaled."""
+    row = await load_row(session, ticket_no)
+    subject = Subject(type="ticket", id=ticket_no, workflow_id=row.workflow_id)
+    if not (actor.username == row.handler or actor.has_role(Role.AGENT, Role.SUPERVISOR)):
+        refused = ActRefused(RefusalCode.FORBIDDEN, "contact: only the ticket's handler, agents and supervisors may reveal it")
+        raise await journal_refusal(db, actor, subject, REVEAL_ACTION, refused, None)
+    await audit_journal.append(session, AuditRecord(
+        at=utcnow(), actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action=REVEAL_ACTION,
+        subject_type=subject.type, subject_id=ticket_no, workflow_id=row.workflow_id,
+        reason=(body.reason or None) if body else None, request_id=f"reveal:{uuid4()}",  # every reveal is its own row
+    ))
+    await session.commit()
+    return ContactView(ticket_no=ticket_no, contact=row.contact)

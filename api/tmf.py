@@ -1,0 +1,334 @@
+"""TMF621 Trouble Ticket ⇄ our service ticket: the one mapping, both ways, and TMF error bodies.
+
+Resource (`/tmf-api/troubleTicket/v4/troubleTicket/{id}`, `id` = ticket number):
+
+| TMF attribute | ours |
+| --- | --- |
+| `description`, `name`, `severity` (kept as given) | intake description, name, severity |
+| `ticketType` | the primary category (`presales`, `aftersales_hardware`, `aftersales_software`, `complaint`, `other`) |
+| `priority` | `urgent` / `high` / `medium` / `low` |
+| `channel` `{id, name}` | intake channel (`phone`, `online_chat`, `email`, `walk_in`, `portal`) |
+| `status` | `core.tickets.TMF_STATUS` of our status; ours in the `ticketStatus` extension |
+| `statusChange[]`, `note[]` | status history, progress log |
+| `expectedResolutionDate`, `resolutionDate` | the handler's promise (else the deadline or cap), the resolution time |
+| `relatedParty[]` | handler, first responder, assigned/lead/supporting departments (no personal data) |
+
+Extensions (camelCase): `customerId`, `customerName`, `industry`, `contact` (always masked on the way out),
+`occurredAt` (with offset, to the minute, not in the future), `scenario`, `categories` (every category,
+the primary first), `complaintType`, `majorComplaint`, `preferredChannel`; read-only `ticketStatus`,
+`missingIntake` (what an agent must still supply), `resolution`, `rating`, `sla` (tier, green channel,
+policy, calendar, cycles with deadlines and breaches, pauses). PATCH also takes `status` with
+`statusChangeReason`, `expectedResolutionDate` (accepting) and `resolution` (`{cause, solution, advice, channel}`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any, Literal
+
+from fastapi import HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+from pydantic_core import to_jsonable_python
+
+from api.errors import field_errors
+from api.gateway import TemporalUnavailable
+from core.sla import Priority
+from core.tickets import (
+    PAUSED,
+    TMF_STATUS,
+    Category,
+    Channel,
+    ComplaintType,
+    Intake,
+    Resolution,
+    Ticket,
+    TicketStatus,
+    masked_contact,
+    missing_intake,
+)
+
+TMF_PATH = "/tmf-api/troubleTicket/v4/troubleTicket"
+TmfStatus = Literal["acknowledged", "rejected", "pending", "held", "inProgress", "cancelled", "closed", "resolved"]
+
+
+def href(ticket_no: str) -> str:
+    """The resource's address."""
+    return f"{TMF_PATH}/{ticket_no}"
+
+
+# ---- errors ------------------------------------------------------------------------------------------
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """A TMF Error body; 422 (our refusal code for invalid input) answers TMF's 400."""
+    status = 400 if status == 422 else status
+    body = {"@type": "Error", "code": str(status), "reason": HTTPStatus(status).phrase, "message": message, "status": str(status)}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class TmfRoute(APIRoute):
+    """Answers every error of a TMF route with a TMF Error body (401 keeps its WWW-Authenticate header)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """The FastAPI handler, wrapped to render errors the TMF way."""
+        handler = super().get_route_handler()
+
+        async def tmf_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as err:
+                return error_response(400, field_errors(err.errors()))
+            except HTTPException as err:
+                return error_response(err.status_code, str(err.detail), dict(err.headers or {}))
+            except TemporalUnavailable as err:
+                return error_response(503, str(err), {"Retry-After": "5"})
+
+        return tmf_handler
+
+
+# ---- TMF → ours ------------------------------------------------------------------------------------------
+
+
+class ChannelRef(BaseModel):
+    """TMF ChannelRef: `id` (or `name`) is one of our channels."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = None
+    name: str | None = None
+
+
+class _TicketFields(BaseModel):
+    """The TMF attributes and extensions that carry our intake."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False)
+
+    description: str | None = None
+    name: str | None = None
+    severity: str | None = Field(default=None, description="kept as given, e.g. critical / major / minor")
+    ticket_type: Category | None = Field(default=None, description="the primary category")
+    priority: Priority | None = None
+    channel: ChannelRef | None = Field(default=None, description="the intake channel: id phone, online_chat, email, walk_in or portal")
+    customer_id: str | None = None
+    customer_name: str | None = None
+    industry: str | None = None
+    contact: str | None = Field(default=None, description="stored whole; every response masks it")
+    occurred_at: AwareDatetime | None = Field(default=None, description="with offset, to the minute, not in the future")
+    scenario: str | None = None
+    categories: list[Category] | None = Field(default=None, description="every category; ticketType is the primary one")
+    complaint_type: ComplaintType | None = None
+    major_complaint: bool | None = None
+    preferred_channel: Channel | None = None
+    type_: str | None = Field(default=None, alias="@type")
+    base_type: str | None = Field(default=None, alias="@baseType")
+    schema_location: str | None = Field(default=None, alias="@schemaLocation")
+
+    @field_validator("priority", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+
+class TroubleTicketCreate(_TicketFields):
+    """TMF621 TroubleTicket_Create: description, severity and ticketType are mandatory; our intake rides as extensions."""
+
+    description: str
+    severity: str
+    ticket_type: Category = Field(description="the primary category")
+
+
+class TroubleTicketPatch(_TicketFields):
+    """TMF621 TroubleTicket_Update: intake corrections, or a status change (not both in one PATCH)."""
+
+    status: TmfStatus | None = Field(default=None, description="cancelled, closed, resolved, pending, held or inProgress")
+    status_change_reason: str | None = None
+    expected_resolution_date: AwareDatetime | None = Field(default=None, description="with status inProgress: accept the ticket")
+    resolution: Resolution | None = Field(default=None, description="with status resolved: cause, solution, advice, channel")
+
+
+_PLAIN_INTAKE = (
+    "description", "name", "severity", "priority", "customer_id", "customer_name", "industry", "contact", "occurred_at",
+    "scenario", "complaint_type", "major_complaint", "preferred_channel",
+)
+STATUS_FIELDS = ("status", "status_change_reason", "expected_resolution_date", "resolution")
+
+
+def tmf_name(field: str) -> str:
+    """The TMF attribute carrying one of our intake fields."""
+    return to_camel(field)
+
+
+def _channel(ref: ChannelRef) -> Channel:
+    value = ref.id or ref.name
+    if value not in Channel._value2member_map_:
+        raise HTTPException(400, f"channel.id: one of {', '.join(Channel)}")
+    return Channel(value)
+
+
+def _categories(body: _TicketFields, current: Intake | None) -> tuple[Category, ...]:
+    """ticketType first, then the `categories` extension (or the current ones), without repeats."""
+    sent = body.model_fields_set
+    old = list(current.categories) if current else []
+    if "categories" in sent:
+        rest = list(body.categories or [])
+        primary = body.ticket_type if "ticket_type" in sent else None
+    else:
+        primary, rest = body.ticket_type, old[1:]
+    merged = tuple(dict.fromkeys(c for c in [primary, *rest] if c is not None))
+    if not merged:
+        raise HTTPException(400, "categories: at least one category is required")
+    return merged
+
+
+def intake_of(body: _TicketFields, current: Intake | None = None) -> Intake:
+    """Our intake fields that a TMF create (current None) or PATCH sets; nothing else is marked as set."""
+    sent = body.model_fields_set
+    values: dict[str, Any] = {name: getattr(body, name) for name in _PLAIN_INTAKE if name in sent}
+    if "channel" in sent:
+        values["channel"] = _channel(body.channel) if body.channel else None
+    if sent & {"ticket_type", "categories"}:
+        values["categories"] = _categories(body, current)
+    if current is None:  # on create, null is the same as absent
+        values = {k: v for k, v in values.items() if v is not None}
+    try:
+        return Intake(**values)
+    except ValidationError as err:
+        raise HTTPException(400, field_errors(err.errors(), tmf_name)) from None
+
+
+def status_act(body: TroubleTicketPatch, ticket: Ticket) -> dict[str, Any]:
+    """The act (without request id and actor) a PATCH of `status` asks for on this ticket."""
+    target, reason, status = body.status, body.status_change_reason, ticket.status
+
+    def reason_required() -> str:
+        if not (reason or "").strip():
+            raise HTTPException(400, f"statusChangeReason: required to set status {target}")
+        return reason  # type: ignore[return-value]
+
+    if body.resolution is not None and target != "resolved":
+        raise HTTPException(400, "resolution: only with status resolved")
+    if body.expected_resolution_date is not None and target != "inProgress":
+        raise HTTPException(400, "expectedResolutionDate: only with status inProgress (accepting the ticket)")
+    match target:
+        case "cancelled":
+            return {"type": "cancel", "reason": reason_required()}
+        case "closed":
+            return {"type": "close"}
+        case "pending" | "held":
+            return {"type": "pause", "kind": "customer" if target == "pending" else "third_party", "reason": reason_required()}
+        case "resolved" if body.resolution is not None:
+            return {"type": "resolve", "resolution": body.resolution}
+        case "resolved" if status == TicketStatus.PENDING_FEEDBACK:
+            return {"type": "verify_resolution", "note": reason_required()}
+        case "resolved":
+            raise HTTPException(400, "resolution: cause, solution, advice and channel are required to resolve")
+        case "inProgress" if status in PAUSED:
+            return {"type": "resume", "note": reason or ""}
+        case "inProgress" if status == TicketStatus.CLOSED:
+            return {"type": "reopen", "reason": reason_required()}
+        case "inProgress" if status == TicketStatus.PENDING_ASSIGNMENT:
+            if body.expected_resolution_date is None:
+                raise HTTPException(400, "expectedResolutionDate: required to accept the ticket (status inProgress)")
+            return {"type": "accept", "expected_resolution_at": body.expected_resolution_date}
+        case "inProgress":
+            raise HTTPException(409, f"status: inProgress accepts (from acknowledged), resumes (from pending/held) or "
+                                     f"reopens (from closed); the ticket is {TMF_STATUS[status]} ({status.value})")
+        case _:
+            raise HTTPException(400, f"status: {target} cannot be set by a client")
+
+
+# ---- ours → TMF ------------------------------------------------------------------------------------------
+
+
+def _camel(data: dict[str, Any]) -> dict[str, Any]:
+    return {to_camel(k): v for k, v in data.items()}
+
+
+def _parties(ticket: Ticket) -> list[dict[str, str]]:
+    """People by username and departments by name, with the part they play; no customer data."""
+    people = [("handler", ticket.handler), ("firstResponder", ticket.first_responder)]
+    groups = [("assignedDepartment", ticket.candidates_department), ("leadDepartment", ticket.lead_department)]
+    groups += [("supportingDepartment", d) for d in ticket.supporting_departments]
+    parties = [{"id": who, "name": who, "role": role, "@referredType": "Individual"} for role, who in people if who]
+    parties += [{"id": d, "name": d, "role": role, "@referredType": "Organization"} for role, d in groups if d]
+    if ticket.candidates_role and not ticket.handler:
+        parties.append({"id": ticket.candidates_role.value, "name": ticket.candidates_role.value, "role": "assignedRole", "@referredType": "PartyRole"})
+    return [{"@type": "RelatedParty", **p} for p in parties]
+
+
+def to_tmf(ticket: Ticket, *, last_update: datetime | None = None) -> dict[str, Any]:
+    """The TMF621 TroubleTicket representation of a ticket, contact masked."""
+    intake, cycle = ticket.intake, (ticket.cycles[-1] if ticket.cycles else None)
+    last_change = ticket.status_history[-1] if ticket.status_history else None
+    expected = ticket.expected_resolution_at or (cycle.resolution_due or cycle.resolution_cap if cycle else None)
+    resource = {
+        "id": ticket.ticket_no,
+        "href": href(ticket.ticket_no),
+        "@type": "TroubleTicket",
+        "name": intake.name,
+        "description": intake.description,
+        "severity": intake.severity,
+        "ticketType": intake.categories[0] if intake.categories else None,
+        "priority": intake.priority,
+        "status": TMF_STATUS[ticket.status],
+        "statusChangeDate": last_change[0] if last_change else None,
+        "statusChangeReason": last_change[2] if last_change else None,
+        "creationDate": ticket.created_at,
+        "lastUpdate": last_update,
+        "expectedResolutionDate": expected,
+        "resolutionDate": cycle.resolved_at if cycle else None,
+        "channel": {"@type": "ChannelRef", "id": intake.channel, "name": intake.channel} if intake.channel else None,
+        "statusChange": [
+            {"@type": "StatusChange", "status": TMF_STATUS[status], "ticketStatus": status, "changeDate": at, "changeReason": why}
+            for at, status, why in ticket.status_history
+        ],
+        "note": [
+            {"@type": "Note", "id": str(i), "author": e.author, "date": e.at, "text": e.text, "noteType": e.kind,
+             "outcome": e.outcome, "isPlan": e.is_plan}
+            for i, e in enumerate(ticket.log, start=1)
+        ],
+        "relatedParty": _parties(ticket),
+        # extensions
+        "ticketStatus": ticket.status,
+        "missingIntake": [tmf_name(f) for f in missing_intake(intake)],
+        "customerId": intake.customer_id,
+        "customerName": intake.customer_name,
+        "industry": intake.industry,
+        "contact": masked_contact(intake.contact),
+        "occurredAt": intake.occurred_at,
+        "scenario": intake.scenario,
+        "categories": list(intake.categories),
+        "complaintType": intake.complaint_type,
+        "majorComplaint": intake.major_complaint,
+        "preferredChannel": intake.preferred_channel,
+        "resolution": ticket.resolution.model_dump() if ticket.resolution else None,
+        "customerConfirmed": ticket.customer_confirmed,
+        "verifiedBy": ticket.verified_by,
+        "rating": ticket.rating,
+        "ratingComment": ticket.rating_comment or None,
+        "closedBy": ticket.closed_by,
+        "reopenUntil": ticket.reopen_until,
+        "sla": {
+            "policy": {"name": ticket.policy_name, "version": ticket.policy_version},
+            "calendar": {"name": ticket.calendar_name, "version": ticket.calendar_version},
+            "tier": ticket.tier,
+            "greenChannel": ticket.green_channel,
+            "cycles": [_camel(c.model_dump()) for c in ticket.cycles],
+            "pauses": [_camel(p.model_dump()) for p in ticket.pauses],
+        },
+    }
+    return to_jsonable_python(resource)
+
+
+def project(resource: dict[str, Any], fields: str | None) -> dict[str, Any]:
+    """TMF `fields=` projection: the listed attributes plus id and href."""
+    if not fields:
+        return resource
+    wanted = {f.strip() for f in fields.split(",") if f.strip()} | {"id", "href"}
+    return {k: v for k, v in resource.items() if k in wanted}

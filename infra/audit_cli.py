@@ -1,0 +1,121 @@
+"""Auditors' command line, talking to Temporal directly (TEMPORAL_ADDRESS, PAYLOAD_ENCRYPTION_KEYS from the environment).
+
+    python -m infra.audit_cli export --workflow-id X [--run-id R] [--raw] [--out FILE]
+    python -m infra.audit_cli replay --file F [--workflow-id X]     # a history, a list of them, or a folder
+    python -m infra.audit_cli replay --workflow-id X [--run-id R]
+    python -m infra.audit_cli replay --closed-since T [--closed-until T] [--workflow-type Approval] [--limit N]
+
+Exports are in the `temporal workflow show --output json` format, payloads decrypted unless --raw.
+Replay prints one line per run as it goes and a summary; the exit code is 1 when any run diverges.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from temporalio.client import Client
+
+from infra.history import decode_history, fetch_history, history_document
+from infra.replay import (
+    Verdict,
+    histories_closed_between,
+    histories_from_path,
+    histories_of_workflow,
+    replay,
+)
+from infra.settings import get_settings
+from infra.temporal import connect, data_converter
+
+
+def _aware(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{value!r} needs a UTC offset, e.g. 2026-05-01T00:00:00+08:00")
+    return parsed
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line grammar."""
+    cli = argparse.ArgumentParser(prog="python -m infra.audit_cli", description=__doc__,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = cli.add_subparsers(dest="command", required=True)
+    export = commands.add_parser("export", help="write one workflow's history as JSON")
+    export.add_argument("--workflow-id", required=True)
+    export.add_argument("--run-id", help="a specific run (default: the latest)")
+    export.add_argument("--raw", action="store_true", help="keep payloads encrypted, as stored")
+    export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    rep = commands.add_parser("replay", help="replay histories against the current workflow code")
+    rep.add_argument("--file", type=Path, help="a history JSON file, a list of {workflow_id, history}, or a folder")
+    rep.add_argument("--workflow-id", help="with --file: the workflow a bare history belongs to; alone: fetch it")
+    rep.add_argument("--run-id")
+    rep.add_argument("--closed-since", type=_aware)
+    rep.add_argument("--closed-until", type=_aware)
+    rep.add_argument("--workflow-type")
+    rep.add_argument("--limit", type=int, help="at most this many runs from the time range")
+    return cli
+
+
+def describe(index: int, verdict: Verdict) -> str:
+    """One progress line."""
+    run = f"{verdict.workflow_type or '?'} {verdict.workflow_id} ({verdict.run_id or 'no run id'})"
+    if verdict.ok:
+        return f"[{index}] ok        {run}"
+    where = f"event {verdict.event_id} ({verdict.event_type or '?'})" if verdict.event_id else "unknown event"
+    return f"[{index}] DIVERGED  {run} at {where}: {verdict.reason}"
+
+
+async def run(
+    argv: Sequence[str], *, client: Client | None = None, workflows: Sequence[type] | None = None,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Execute one command; returns the exit code. `client` defaults to a connection made from settings."""
+    args = parser().parse_args(argv)
+    settings = get_settings()
+    converter = client.data_converter if client is not None else data_converter(settings)
+
+    async def temporal() -> Client:
+        return client or await connect(settings)
+
+    if args.command == "export":
+        history = await fetch_history(await temporal(), args.workflow_id, args.run_id)
+        if not args.raw and converter.payload_codec is not None:
+            history = await decode_history(history, converter.payload_codec)
+        text = json.dumps(history_document(history), indent=2, ensure_ascii=False)
+        if args.out:
+            args.out.write_text(text + "\n", encoding="utf-8")
+            print(f"wrote {args.out} ({len(history.events)} events, run {history.run_id})", file=out)
+        else:
+            print(text, file=out)
+        return 0
+
+    if args.file:
+        sources = histories_from_path(args.file, workflow_id=args.workflow_id)
+    elif args.workflow_id:
+        sources = histories_of_workflow(await temporal(), args.workflow_id, args.run_id)
+    elif args.closed_since or args.closed_until:
+        sources = histories_closed_between(
+            await temporal(), args.closed_since, args.closed_until, workflow_type=args.workflow_type, limit=args.limit
+        )
+    else:
+        parser().error("replay needs --file, --workflow-id, or --closed-since/--closed-until")
+    report = await replay(sources, converter=converter, workflows=workflows,
+                          on_verdict=lambda i, v: print(describe(i, v), file=out, flush=True))
+    s = report.summary
+    print(f"replayed {s.total}: {s.clean} clean, {s.diverged} diverged", file=out)
+    return 1 if s.diverged else 0
+
+
+def main() -> None:
+    """Entry point."""
+    raise SystemExit(asyncio.run(run(sys.argv[1:])))
+
+
+if __name__ == "__main__":
+    main()
