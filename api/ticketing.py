@@ -9,7 +9,7 @@ from uuid import uuid4
 
 from fastapi import HTTPException, status
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
@@ -88,17 +88,11 @@ async def register(
         created_by=actor.username, first_responder=actor.username, status_history=[(now, first, "registered")],
     )
     try:
-        # The journal row claims the request id; a concurrent create with the same key finds the other ticket.
-        await audit_journal.append(session, AuditRecord(
-            at=now, actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action=CREATE_ACTION,
-            subject_type="ticket", subject_id=ticket_no, workflow_id=workflow_id, request_id=request_id,
-        ))
-        owner = await session.scalar(select(AuditEntry.subject_id).where(AuditEntry.request_id == request_id))
-        if owner != ticket_no:
+        # A per-key lock makes a concurrent create with the same Idempotency-Key wait and then find this ticket;
+        # the journal's chain lock is taken only at the end, so intakes never queue behind a Temporal call.
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"intake:{request_id}"})
+        if (known := await _registered(session, request_id)) is not None:
             await session.rollback()
-            known = await _registered(session, request_id)
-            if known is None:
-                raise HTTPException(status.HTTP_409_CONFLICT, "Idempotency-Key: the earlier request is still being registered")
             return known
         await upsert_ticket(session, ticket)
         attributes = TypedSearchAttributes([SearchAttributePair(ORDER_KIND, "ticket"), SearchAttributePair(BUSINESS_REF, ticket_no)])
@@ -106,6 +100,10 @@ async def register(
             "ServiceTicket", TicketInput(ticket_no=ticket_no, intake=intake, created_by=actor, request_id=request_id),
             workflow_id=workflow_id, search_attributes=attributes,
         )
+        await audit_journal.append(session, AuditRecord(
+            at=now, actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action=CREATE_ACTION,
+            subject_type="ticket", subject_id=ticket_no, workflow_id=workflow_id, request_id=request_id,
+        ))
     except BaseException:
         await session.rollback()  # nothing is left behind: no row, no journal entry, no workflow
         raise
