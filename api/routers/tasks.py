@@ -28,9 +28,9 @@ def task_view(row: TaskRow) -> TaskView:
 
 
 def _candidate_filter(actor: Actor) -> Any:
-    """Rows the actor may pick up: named, their department, or one of their roles."""
+    """Rows the actor may pick up: named, their department, or one of their roles (as `Candidates.admits` rules)."""
     clauses = [TaskRow.assignee == actor.username, TaskRow.candidate_roles.overlap([r.value for r in actor.roles])]
-    if actor.department and actor.has_role(Role.DEPARTMENT):
+    if actor.department and not actor.has_role(Role.AUDITOR):
         clauses.append(TaskRow.candidate_department == actor.department)
     return or_(*clauses) if clauses else false()
 
