@@ -105,13 +105,15 @@ def summarise(value: Any) -> str:
     return masked(value) or "done"
 
 
-def _actor_in(value: Any) -> dict[str, Any] | None:
-    """The Actor a message or start input carries (`actor`, `created_by`, `requested_by`, ...), if any."""
-    if not isinstance(value, Mapping):
-        return None
-    if isinstance(value.get("actor"), Mapping):
-        return value["actor"]
-    return next((v for v in value.values() if isinstance(v, Mapping) and "username" in v), None)
+def _who(value: Any, identity: str = "") -> dict[str, Any]:
+    """actor and roles of the Actor a message or start input carries (`actor`, `created_by`, ...), else the identity."""
+    found: Any = None
+    if isinstance(value, Mapping):
+        found = value.get("actor")
+        if not isinstance(found, Mapping):
+            found = next((v for v in value.values() if isinstance(v, Mapping) and "username" in v), None)
+    found = found or {}
+    return {"actor": found.get("username") or identity or None, "roles": list(found.get("roles", ()))}
 
 
 def _reason_in(value: Any) -> str | None:
@@ -149,8 +151,8 @@ class _Reader:
         self.business_ref: str | None = None
 
     def add(self, event: HistoryEvent, kind: str, action: str, **fields: Any) -> TimelineEntry:
-        entry = TimelineEntry(at=event.event_time.ToDatetime(tzinfo=timezone.utc), kind=kind, action=action, source="history",
-                              event_id=event.event_id, **fields)
+        at = event.event_time.ToDatetime(tzinfo=timezone.utc)
+        entry = TimelineEntry(at=at, kind=kind, action=action, source="history", event_id=event.event_id, **fields)
         self.entries.append(entry)
         return entry
 
@@ -172,10 +174,8 @@ class _Reader:
         payload = a.search_attributes.indexed_fields.get(BUSINESS_REF.name)
         self.business_ref = payload_value(payload) if payload is not None else None
         start = _first(a.input)
-        actor = _actor_in(start) or {}
-        self.add(event, "workflow", "workflow.started", actor=actor.get("username") or a.identity or None,
-                 roles=list(actor.get("roles", ())), subject=masked(a.workflow_type.name), reason=_reason_in(start),
-                 details={"business_ref": self.business_ref} if self.business_ref else {})
+        self.add(event, "workflow", "workflow.started", **_who(start, a.identity), subject=masked(a.workflow_type.name),
+                 reason=_reason_in(start), details={"business_ref": self.business_ref} if self.business_ref else {})
 
     def _on_workflow_execution_completed(self, event: HistoryEvent, a: Any) -> None:
         self.add(event, "workflow", "workflow.completed", outcome=summarise(_first(a.result)))
@@ -184,7 +184,8 @@ class _Reader:
         self.add(event, "workflow", "workflow.failed", outcome="failed", reason=masked(a.failure.message))
 
     def _on_workflow_execution_terminated(self, event: HistoryEvent, a: Any) -> None:
-        self.add(event, "workflow", "workflow.terminated", actor=a.identity or None, outcome="terminated", reason=masked(a.reason))
+        self.add(event, "workflow", "workflow.terminated", actor=a.identity or None, outcome="terminated",
+                 reason=masked(a.reason))
 
     def _on_workflow_execution_canceled(self, event: HistoryEvent, a: Any) -> None:
         self.add(event, "workflow", "workflow.canceled", outcome="canceled")
@@ -200,14 +201,11 @@ class _Reader:
     def _on_workflow_execution_update_accepted(self, event: HistoryEvent, a: Any) -> None:
         request = a.accepted_request
         message = _first(request.input.args)
-        actor = _actor_in(message) or {}
-        detail = message.get("type") or message.get("outcome") if isinstance(message, Mapping) else None
-        if isinstance(message, Mapping) and message.get("release"):
-            detail = "release"
+        fields = message if isinstance(message, Mapping) else {}
+        detail = "release" if fields.get("release") else fields.get("type") or fields.get("outcome")
         entry = self.add(
-            event, "act", ".".join(p for p in (request.input.name, detail) if p), actor=actor.get("username") or request.meta.identity or None,
-            roles=list(actor.get("roles", ())), reason=_reason_in(message), outcome="accepted",
-            subject=masked(message.get("task_id")) if isinstance(message, Mapping) else None,
+            event, "act", ".".join(p for p in (request.input.name, detail) if p), **_who(fields, request.meta.identity),
+            reason=_reason_in(fields), outcome="accepted", subject=masked(fields.get("task_id")),
             details={"update_id": request.meta.update_id},
         )
         self.updates[request.meta.update_id] = entry
@@ -219,9 +217,8 @@ class _Reader:
 
     def _on_workflow_execution_signaled(self, event: HistoryEvent, a: Any) -> None:
         message = _first(a.input)
-        actor = _actor_in(message) or {}
-        self.add(event, "act", f"signal.{a.signal_name}", actor=actor.get("username") or a.identity or None,
-                 roles=list(actor.get("roles", ())), reason=_reason_in(message), outcome="received")
+        self.add(event, "act", f"signal.{a.signal_name}", **_who(message, a.identity), reason=_reason_in(message),
+                 outcome="received")
 
     # deadlines: timers and the human tasks' due times
 
@@ -268,10 +265,12 @@ class _Reader:
                  outcome="failed", reason=masked(a.failure.message))
 
     def _on_activity_task_timed_out(self, event: HistoryEvent, a: Any) -> None:
-        self.add(event, "activity", "activity.timed_out", subject=self.activities.get(a.scheduled_event_id), outcome="timed out")
+        self.add(event, "activity", "activity.timed_out", subject=self.activities.get(a.scheduled_event_id),
+                 outcome="timed out")
 
     def _on_activity_task_canceled(self, event: HistoryEvent, a: Any) -> None:
-        self.add(event, "activity", "activity.canceled", subject=self.activities.get(a.scheduled_event_id), outcome="canceled")
+        self.add(event, "activity", "activity.canceled", subject=self.activities.get(a.scheduled_event_id),
+                 outcome="canceled")
 
     def _task_event(self, event: HistoryEvent, change: Mapping[str, Any]) -> None:
         """Deadlines, pauses, closings, reminders, escalations and breaches of one human-task change."""
@@ -303,8 +302,8 @@ class _Reader:
                      details={**base, "recipients": [_recipient(n) for n in reminders]})
         audit = change.get("audit") or {}
         if audit.get("action") == "task.escalate":
-            self.add(event, "escalation", "task.escalate", actor=audit.get("actor"), roles=list(audit.get("actor_roles", ())),
-                     subject=subject, reason=masked(audit.get("reason")),
+            self.add(event, "escalation", "task.escalate", actor=audit.get("actor"),
+                     roles=list(audit.get("actor_roles", ())), subject=subject, reason=masked(audit.get("reason")),
                      details={**base, "reassigned_to": (task.get("candidates") or {}).get("roles")})
         if breach := change.get("breach"):
             self.add(event, "breach", "task.breach", subject=subject, outcome="breached",
@@ -341,7 +340,9 @@ class Timeline(BaseModel):
     entries: list[TimelineEntry]
 
 
-def build_timeline(history: WorkflowHistory, journal: Iterable[JournalRow], *, kinds: Iterable[str] | None = None) -> Timeline:
+def build_timeline(
+    history: WorkflowHistory, journal: Iterable[JournalRow], *, kinds: Iterable[str] | None = None
+) -> Timeline:
     """Merge a decoded history and the workflow's journal rows into one time-ordered list.
 
     A journal row the workflow itself wrote (same request id as an audit record in its history) is
