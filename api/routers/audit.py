@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import WorkflowHistory
+from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import READ_ONLY, Auditor, DbDep, GatewayDep, SessionDep
@@ -34,6 +35,7 @@ from infra.replay import (
     histories_in,
     histories_of_workflow,
     replay,
+    replay_progress,
 )
 from infra.timeline import JournalRow, Kind, Timeline, build_timeline
 
@@ -142,25 +144,32 @@ class ReplayRequest(BaseModel):
 
 @router.post("/replay", response_model=ReplayReport, summary="Replay histories against the current workflow code",
              openapi_extra=READ_ONLY)
-async def replay_histories(body: ReplayRequest, actor: Auditor, gateway: GatewayDep) -> ReplayReport:
+async def replay_histories(
+    body: ReplayRequest, actor: Auditor, gateway: GatewayDep,
+    progress: bool = Query(default=False, description="stream NDJSON: one line per verdict as it is reached, then the summary"),
+) -> ReplayReport | StreamingResponse:
     """A verdict per run (replays cleanly, or the first diverging event and why) and a summary."""
     client = gateway.client
-    sources: list[WorkflowHistory] | AsyncIterator[WorkflowHistory]
-    if body.histories is not None:
-        try:
-            sources = [h for item in body.histories for h in histories_in(item.model_dump(), name=item.workflow_id)]
-        except (ValueError, TypeError) as exc:  # protobuf's ParseError is a ValueError
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"histories: {exc}") from None
-    elif body.workflow_id is not None:
-        sources = histories_of_workflow(client, body.workflow_id, body.run_id)
-    else:
-        sources = histories_closed_between(
-            client, body.closed_since, body.closed_until, workflow_type=body.workflow_type, limit=body.limit
-        )
+    sources = _replay_sources(body, client)
+    if progress:
+        lines = (json.dumps(item, ensure_ascii=False) + "\n" async for item in replay_progress(sources, converter=client.data_converter))
+        return StreamingResponse(lines, media_type="application/x-ndjson")
     try:
         return await replay(sources, converter=client.data_converter)
     except RPCError as err:
         raise _temporal_error(err, "fetch the histories") from err
+
+
+def _replay_sources(body: ReplayRequest, client: Client) -> list[WorkflowHistory] | AsyncIterator[WorkflowHistory]:
+    """The histories a replay request names; malformed uploads are refused with 422."""
+    if body.histories is not None:
+        try:
+            return [h for item in body.histories for h in histories_in(item.model_dump(), name=item.workflow_id)]
+        except (ValueError, TypeError) as exc:  # protobuf's ParseError is a ValueError
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"histories: {exc}") from None
+    if body.workflow_id is not None:
+        return histories_of_workflow(client, body.workflow_id, body.run_id)
+    return histories_closed_between(client, body.closed_since, body.closed_until, workflow_type=body.workflow_type, limit=body.limit)
 
 
 KindsQuery = Annotated[list[Kind] | None, Query(description="only entries of these kinds (default: all)")]
