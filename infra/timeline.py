@@ -19,6 +19,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 
+from core.tickets import masked_contact
 from infra.logging import mask_contact
 from workflows.common import BUSINESS_REF, RECORD_TASK_EVENT
 
@@ -29,6 +30,7 @@ Kind = Literal[
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 _TEXT_LIMIT = 300
 _REASON_KEYS = ("reason", "comment", "note")
+_CONTACT_KEYS = ("contact", "phone", "mobile", "email")
 
 
 class TimelineEntry(BaseModel):
@@ -94,7 +96,9 @@ def summarise(value: Any) -> str:
     if isinstance(value, Mapping):
         parts = []
         for key, item in value.items():
-            if isinstance(item, str | int | float | bool):
+            if isinstance(item, str) and any(word in key.lower() for word in _CONTACT_KEYS):
+                parts.append(f"{key}={masked_contact(item)}")  # a landline is no pattern mask_contact knows
+            elif isinstance(item, str | int | float | bool):
                 parts.append(f"{key}={item}")
             elif isinstance(item, Mapping) and "name" in item:
                 version = f" v{item['version']}" if "version" in item else ""

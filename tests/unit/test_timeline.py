@@ -102,4 +102,5 @@ def test_values_are_summarised_masked_and_never_fail():
     snapshot = {"calendar": {"name": "cn-mainland", "version": 2}, "policy": {"name": "standard"}, "ok": True}
     assert summarise(snapshot) == "calendar=cn-mainland v2, policy=standard, ok=True"
     assert summarise(None) == "done" and summarise([1, 2]) == "2 items"
+    assert summarise({"contact": "010-62345678", "n": 1}) == "contact=010*****5678, n=1"
     assert summarise({"at": datetime(2026, 1, 1, tzinfo=timezone.utc).isoformat()}) == "at=2026-01-01T00:00:00+00:00"
