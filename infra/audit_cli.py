@@ -1,11 +1,13 @@
 """Auditors' command line, talking to Temporal directly (TEMPORAL_ADDRESS, PAYLOAD_ENCRYPTION_KEYS from the environment).
 
+    python -m infra.audit_cli list [--ref CS…] [--type ServiceTicket] [--order-kind K] [--status completed] [--started-since T]
+                                   [--started-until T] [--closed-since T] [--closed-until T] [--limit N]
     python -m infra.audit_cli export --workflow-id X [--run-id R] [--raw] [--out FILE]
     python -m infra.audit_cli replay --file F [--workflow-id X]     # a history, a list of them, or a folder
     python -m infra.audit_cli replay --workflow-id X [--run-id R]
     python -m infra.audit_cli replay --closed-since T [--closed-until T] [--workflow-type Approval] [--limit N]
 
-Exports are in the `temporal workflow show --output json` format, payloads decrypted unless --raw.
+`list` prints one JSON line per run (newest first). Exports are in the `temporal workflow show --output json` format, payloads decrypted unless --raw.
 Replay prints one line per run as it goes and a summary; the exit code is 1 when any run diverges.
 """
 
@@ -20,9 +22,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from pydantic import ValidationError
 from temporalio.client import Client
 
-from infra.history import decode_history, fetch_history, history_document
+from infra.history import STATUSES, WorkflowFilter, decode_history, fetch_history, history_document, list_runs
 from infra.replay import (
     Verdict,
     histories_closed_between,
@@ -46,6 +49,14 @@ def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(prog="python -m infra.audit_cli", description=__doc__,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = cli.add_subparsers(dest="command", required=True)
+    listing = commands.add_parser("list", help="list runs by business reference, type, status and time range")
+    listing.add_argument("--ref", dest="business_ref", help="ticket number or order id")
+    listing.add_argument("--type", dest="workflow_type")
+    listing.add_argument("--order-kind")
+    listing.add_argument("--status", choices=sorted(STATUSES))
+    for bound in ("started-since", "started-until", "closed-since", "closed-until"):
+        listing.add_argument(f"--{bound}", type=_aware)
+    listing.add_argument("--limit", type=int, default=100, help="at most this many runs (default 100)")
     export = commands.add_parser("export", help="write one workflow's history as JSON")
     export.add_argument("--workflow-id", required=True)
     export.add_argument("--run-id", help="a specific run (default: the latest)")
@@ -83,6 +94,9 @@ async def run(
     async def temporal() -> Client:
         return client or await connect(settings)
 
+    if args.command == "list":
+        return await _list(await temporal(), args, out)
+
     if args.command == "export":
         history = await fetch_history(await temporal(), args.workflow_id, args.run_id)
         if not args.raw and converter.payload_codec is not None:
@@ -110,6 +124,25 @@ async def run(
     s = report.summary
     print(f"replayed {s.total}: {s.clean} clean, {s.diverged} diverged", file=out)
     return 1 if s.diverged else 0
+
+
+async def _list(client: Client, args: argparse.Namespace, out: TextIO) -> int:
+    """Print the matching runs, one JSON document per line, following pages up to --limit."""
+    try:
+        wanted = WorkflowFilter(**{name: getattr(args, name) for name in WorkflowFilter.model_fields if name != "workflow_id"})
+    except ValidationError as exc:
+        parser().error(f"list: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+    token: bytes | None = None
+    shown = 0
+    while shown < args.limit:
+        runs, token = await list_runs(client, wanted, page_size=min(100, args.limit - shown), page_token=token)
+        for run in runs[: args.limit - shown]:
+            print(run.model_dump_json(), file=out)
+            shown += 1
+        if token is None:
+            break
+    print(f"listed {shown}", file=out)
+    return 0
 
 
 def main() -> None:

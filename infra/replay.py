@@ -8,6 +8,7 @@ a file or folder of them, one workflow in Temporal, or every workflow closed in 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
@@ -18,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
+from temporalio.service import RPCError
 from temporalio.worker import Replayer, WorkflowReplayResult
 
 from infra.history import WorkflowFilter, fetch_history, list_runs
@@ -105,6 +107,34 @@ async def replay(
             if on_verdict is not None:
                 on_verdict(len(verdicts), verdicts[-1])
     return ReplayReport.of(verdicts)
+
+
+async def replay_progress(
+    histories: AsyncIterable[WorkflowHistory] | Iterable[WorkflowHistory], *, converter: DataConverter,
+    workflows: Sequence[type] | None = None,
+) -> AsyncIterator[dict[str, Any]]:
+    """Replay as `replay` does, yielding {"index", "verdict"} as each run is judged, then {"summary"}.
+
+    A source that fails part-way (Temporal unreachable while fetching) ends the run with {"error"}.
+    """
+    queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+    async def run() -> None:
+        try:
+            report = await replay(histories, converter=converter, workflows=workflows,
+                                  on_verdict=lambda i, v: queue.put_nowait({"index": i, "verdict": v.model_dump(mode="json")}))
+            queue.put_nowait({"summary": report.summary.model_dump()})
+        except RPCError as err:
+            queue.put_nowait({"error": f"fetching the histories failed: {err.message}"})
+        finally:
+            queue.put_nowait(None)
+
+    task = asyncio.create_task(run())
+    try:
+        while (item := await queue.get()) is not None:
+            yield item
+    finally:
+        task.cancel()  # the reader went away: stop replaying
 
 
 async def _aiter(items: AsyncIterable[WorkflowHistory] | Iterable[WorkflowHistory]) -> AsyncIterator[WorkflowHistory]:

@@ -1,4 +1,4 @@
-"""Auditors' tools: list workflows, export a history, replay histories against today's code, verify the journal.
+"""Auditors' tools: list workflows, export a history, a workflow's timeline, replay histories, verify the journal.
 
 Everything here reads; nothing changes a workflow or a journal row. Listing goes to Temporal
 visibility (the read model only knows tickets and tasks); histories come straight from Temporal.
@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
-from temporalio.client import WorkflowHistory
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import READ_ONLY, Auditor, DbDep, GatewayDep, SessionDep
+from api.gateway import TemporalGateway
 from core.records import AuditRecord
 from core.roles import Actor
 from db import audit as audit_journal
-from db.models import utcnow
+from db.models import AuditEntry, TaskRow, TicketRow, utcnow
 from db.session import Database
 from infra.codec import UnknownKeyError
 from infra.history import SAFE_VALUE, WorkflowFilter, WorkflowRun, decode_history, fetch_history, history_document, list_runs
@@ -31,7 +35,9 @@ from infra.replay import (
     histories_in,
     histories_of_workflow,
     replay,
+    replay_progress,
 )
+from infra.timeline import JournalRow, Kind, Timeline, build_timeline
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
@@ -70,6 +76,21 @@ async def list_workflows(
     return RunPage(items=runs, next_page_token=base64.urlsafe_b64encode(next_token).decode() if next_token else None)
 
 
+async def _history(gateway: TemporalGateway, workflow_id: str, run_id: str | None, *, decode: bool) -> WorkflowHistory:
+    """A run's history from Temporal, its payloads decrypted when `decode`; Temporal errors as HTTP answers."""
+    try:
+        history = await fetch_history(gateway.client, workflow_id, run_id)
+    except RPCError as err:
+        raise _temporal_error(err, f"workflow {workflow_id}") from err
+    codec = gateway.client.data_converter.payload_codec
+    if not decode or codec is None:
+        return history
+    try:
+        return await decode_history(history, codec)
+    except UnknownKeyError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{exc}; export with raw=true") from None
+
+
 @router.get("/workflows/{workflow_id}/history", summary="Export a workflow's history (temporal workflow show --output json)")
 async def export_history(
     workflow_id: str, actor: Auditor, gateway: GatewayDep, db: DbDep,
@@ -77,16 +98,8 @@ async def export_history(
     raw: bool = Query(default=False, description="payloads as stored (encrypted) instead of decoded"),
 ) -> JSONResponse:
     """The full history as JSON; payloads decoded for the auditor unless `raw=true`. Decoded exports are journaled."""
-    try:
-        history = await fetch_history(gateway.client, workflow_id, run_id)
-    except RPCError as err:
-        raise _temporal_error(err, f"workflow {workflow_id}") from err
+    history = await _history(gateway, workflow_id, run_id, decode=not raw)
     if not raw:
-        codec = gateway.client.data_converter.payload_codec
-        try:
-            history = await decode_history(history, codec) if codec else history
-        except UnknownKeyError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, f"{exc}; export with raw=true") from None
         await _journal_export(db, actor, history)
     return JSONResponse(history_document(history), headers={"X-Workflow-Id": workflow_id, "X-Run-Id": history.run_id})
 
@@ -131,25 +144,77 @@ class ReplayRequest(BaseModel):
 
 @router.post("/replay", response_model=ReplayReport, summary="Replay histories against the current workflow code",
              openapi_extra=READ_ONLY)
-async def replay_histories(body: ReplayRequest, actor: Auditor, gateway: GatewayDep) -> ReplayReport:
+async def replay_histories(
+    body: ReplayRequest, actor: Auditor, gateway: GatewayDep,
+    progress: bool = Query(default=False, description="stream NDJSON: one line per verdict as it is reached, then the summary"),
+) -> ReplayReport | StreamingResponse:
     """A verdict per run (replays cleanly, or the first diverging event and why) and a summary."""
     client = gateway.client
-    sources: list[WorkflowHistory] | AsyncIterator[WorkflowHistory]
-    if body.histories is not None:
-        try:
-            sources = [h for item in body.histories for h in histories_in(item.model_dump(), name=item.workflow_id)]
-        except (ValueError, TypeError) as exc:  # protobuf's ParseError is a ValueError
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"histories: {exc}") from None
-    elif body.workflow_id is not None:
-        sources = histories_of_workflow(client, body.workflow_id, body.run_id)
-    else:
-        sources = histories_closed_between(
-            client, body.closed_since, body.closed_until, workflow_type=body.workflow_type, limit=body.limit
-        )
+    sources = _replay_sources(body, client)
+    if progress:
+        lines = (json.dumps(item, ensure_ascii=False) + "\n" async for item in replay_progress(sources, converter=client.data_converter))
+        return StreamingResponse(lines, media_type="application/x-ndjson")
     try:
         return await replay(sources, converter=client.data_converter)
     except RPCError as err:
         raise _temporal_error(err, "fetch the histories") from err
+
+
+def _replay_sources(body: ReplayRequest, client: Client) -> list[WorkflowHistory] | AsyncIterator[WorkflowHistory]:
+    """The histories a replay request names; malformed uploads are refused with 422."""
+    if body.histories is not None:
+        try:
+            return [h for item in body.histories for h in histories_in(item.model_dump(), name=item.workflow_id)]
+        except (ValueError, TypeError) as exc:  # protobuf's ParseError is a ValueError
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"histories: {exc}") from None
+    if body.workflow_id is not None:
+        return histories_of_workflow(client, body.workflow_id, body.run_id)
+    return histories_closed_between(client, body.closed_since, body.closed_until, workflow_type=body.workflow_type, limit=body.limit)
+
+
+KindsQuery = Annotated[list[Kind] | None, Query(description="only entries of these kinds (default: all)")]
+
+
+@router.get("/workflows/{workflow_id}/timeline", response_model=Timeline, summary="Who did what, when and why")
+async def workflow_timeline(
+    workflow_id: str, actor: Auditor, gateway: GatewayDep, session: SessionDep,
+    run_id: str | None = Query(default=None, description="a specific run; the latest when omitted"), kinds: KindsQuery = None,
+) -> Timeline:
+    """Human acts (refused ones from the journal), deadlines, reminders, breaches, escalations, pauses and
+    activity results of one workflow run, oldest first; customer contact masked."""
+    history = await _history(gateway, workflow_id, run_id, decode=True)
+    rows = await session.scalars(select(AuditEntry).where(AuditEntry.workflow_id == workflow_id).order_by(AuditEntry.id))
+    journal = [JournalRow.model_validate(row, from_attributes=True) for row in rows]
+    return build_timeline(history, journal, kinds=kinds)
+
+
+@router.get("/timeline", response_model=Timeline, summary="The timeline of a ticket or order, by its business reference")
+async def timeline_by_ref(
+    actor: Auditor, gateway: GatewayDep, session: SessionDep,
+    ref: Annotated[str, Query(pattern=SAFE_VALUE, description="ticket number (CS…) or order id")], kinds: KindsQuery = None,
+) -> Timeline:
+    """Resolve the reference to its workflow, then as GET /api/audit/workflows/{workflow_id}/timeline."""
+    workflow_id = await _workflow_of(session, gateway, ref)
+    return await workflow_timeline(workflow_id, actor, gateway, session, None, kinds)
+
+
+async def _workflow_of(session: AsyncSession, gateway: TemporalGateway, ref: str) -> str:
+    """The one workflow a business reference names: the ticket table, the tasks' references, then visibility."""
+    found = set(await session.scalars(select(TicketRow.workflow_id).where(TicketRow.ticket_no == ref)))
+    found = found or set(await session.scalars(select(TaskRow.workflow_id).where(TaskRow.business_ref == ref).distinct()))
+    if not found:
+        try:
+            runs, _ = await list_runs(gateway.client, WorkflowFilter(business_ref=ref), page_size=10)
+            found = {run.workflow_id for run in runs}
+        except RPCError as err:
+            if err.status != RPCStatusCode.UNIMPLEMENTED:  # the time-skipping test server cannot list
+                raise _temporal_error(err, "list workflows") from err
+    if not found:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"ref: no ticket or order {ref}")
+    if len(found) > 1:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"ref: {ref} names several workflows ({', '.join(sorted(found))}); "
+                                                      "ask for one by /api/audit/workflows/{workflow_id}/timeline")
+    return found.pop()
 
 
 class ChainReport(BaseModel):

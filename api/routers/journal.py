@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 from sqlalchemy import and_, func, or_, select
 
 from api.deps import Reader, SessionDep, require_roles
@@ -72,15 +72,17 @@ Overseer = Annotated[Actor, Depends(require_roles(Role.AUDITOR, Role.ADMIN, Role
 async def audit_journal(
     actor: Overseer, session: SessionDep,
     by: str | None = Query(default=None, description="actor username"),
-    action: str | None = None, subject_id: str | None = None, workflow_id: str | None = None,
-    outcome: str | None = Query(default=None, pattern="^(accepted|refused)$"),
-    since: datetime | None = None, until: datetime | None = None,
+    action: str | None = None, subject_type: str | None = None, subject_id: str | None = None,
+    workflow_id: str | None = None, outcome: str | None = Query(default=None, pattern="^(accepted|refused)$"),
+    since: AwareDatetime | None = Query(default=None, description="from this instant (with a UTC offset)"),
+    until: AwareDatetime | None = Query(default=None, description="before this instant (with a UTC offset)"),
     offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[AuditView]:
-    """Journal rows in time order, filtered by actor, action, subject, workflow, outcome and time range."""
+    """Journal rows in time order, filtered by actor, action, subject, workflow, outcome and time range [since, until)."""
     filters = [
         AuditEntry.actor == by if by else None,
         AuditEntry.action == action if action else None,
+        AuditEntry.subject_type == subject_type if subject_type else None,
         AuditEntry.subject_id == subject_id if subject_id else None,
         AuditEntry.workflow_id == workflow_id if workflow_id else None,
         AuditEntry.outcome == outcome if outcome else None,

@@ -93,6 +93,7 @@ def test_route_discovery_found_every_router():
         ("POST", "/api/tasks/{task_id}/decision"), ("POST", "/api/tasks/{task_id}/claim"),
         ("GET", "/api/tasks/{task_id}"), ("POST", "/api/approvals"), ("GET", "/api/approvals/{workflow_id}"),
         ("GET", "/api/notifications"), ("GET", "/api/audit"),
+        ("GET", "/api/audit/workflows/{workflow_id}/timeline"), ("GET", "/api/audit/timeline"),
     ]:
         assert expected in found, f"{expected} not discovered"
     assert ("POST", "/api/auth/token") not in found and ("GET", "/healthz") not in found

@@ -7,6 +7,7 @@ fixture with a worker and an API of their own.
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -97,6 +98,21 @@ async def test_listing_is_for_auditors_and_admins(visible):
     client, _, _, _ = visible
     assert (await client.get("/api/audit/workflows", headers=await headers_for(client, "supervisor1"))).status_code == 403
     assert (await client.get("/api/audit/workflows", headers=await headers_for(client, "admin"))).status_code == 200
+
+
+async def test_cli_lists_by_business_ref_type_status_and_time(visible, dev_env):
+    client, auditor, (done, running), t0 = visible
+    await _eventually_listed(client, auditor, {done}, business_ref=done, status="completed")
+    out = io.StringIO()
+    argv = ["list", "--ref", done, "--type", "Approval", "--status", "completed", "--started-since", t0.isoformat()]
+    assert await audit_cli.run(argv, client=dev_env.client, out=out) == 0
+    *lines, summary = out.getvalue().splitlines()
+    assert summary == "listed 1" and json.loads(lines[0])["workflow_id"] == done
+    out = io.StringIO()
+    await audit_cli.run(["list", "--started-since", t0.isoformat(), "--limit", "1"], client=dev_env.client, out=out)
+    assert out.getvalue().splitlines()[-1] == "listed 1"
+    with pytest.raises(SystemExit):
+        await audit_cli.run(["list", "--ref", "x' OR WorkflowId != '"], client=dev_env.client, out=io.StringIO())
 
 
 async def test_replay_everything_closed_in_a_time_range(visible, dev_env):

@@ -10,9 +10,11 @@ from datetime import timedelta
 from temporalio import workflow
 
 from workflows.approval import ApprovalWorkflow
+from workflows.service_ticket import ServiceTicketWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from core.approvals import ApprovalInput, ApprovalResult
+    from core.tickets import ActOutcome, TicketInput
 
 
 @workflow.defn(name="Approval")
@@ -36,3 +38,14 @@ class ApprovalNotifyingUnguarded(ApprovalWorkflow):
         result = await super().run(request)
         await self.tell_requester(self._tasks[result.task_id])
         return result
+
+
+@workflow.defn(name="ServiceTicket")
+class ServiceTicketWithUnpatchedPause(ServiceTicketWorkflow):
+    """ServiceTicket that now pauses before loading its policy, without `workflow.patched`: breaks every old history."""
+
+    @workflow.run
+    async def run(self, start: TicketInput) -> ActOutcome:
+        """Sleep a second first, then behave as before."""
+        await workflow.sleep(timedelta(seconds=1))
+        return await super().run(start)

@@ -1,0 +1,45 @@
+"""Replaying a file of many histories: progress as each run is judged, and a summary (API and CLI).
+
+The histories are the committed golden ones (two workflow types); a deliberately changed ServiceTicket
+makes the ticket histories diverge while the approvals still replay cleanly.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+from infra import audit_cli
+from tests.replay.changed_workflows import ServiceTicketWithUnpatchedPause
+from tests.replay.golden import golden_files
+from workflows.approval import ApprovalWorkflow
+
+DOCUMENTS = [json.loads(path.read_text(encoding="utf-8")) for path in golden_files()]
+TICKETS = sum(path.parent.name == "ServiceTicket" for path in golden_files())
+
+
+async def test_api_streams_a_verdict_per_history_then_the_summary(http, login):
+    response = await http.post("/api/audit/replay", params={"progress": "true"}, json={"histories": DOCUMENTS},
+                               headers=await login("auditor1"))
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    *progress, last = [json.loads(line) for line in response.text.splitlines()]
+    assert [p["index"] for p in progress] == list(range(1, len(DOCUMENTS) + 1))
+    assert [p["verdict"]["workflow_id"] for p in progress] == [d["workflow_id"] for d in DOCUMENTS]
+    assert all(p["verdict"]["ok"] for p in progress)
+    assert last == {"summary": {"total": len(DOCUMENTS), "clean": len(DOCUMENTS), "diverged": 0}}
+
+
+async def test_cli_replays_a_file_of_many_histories_with_progress_and_summary(env, tmp_path):
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps(DOCUMENTS), encoding="utf-8")
+    out = io.StringIO()
+    code = await audit_cli.run(["replay", "--file", str(path)], client=env.client, out=out,
+                               workflows=[ApprovalWorkflow, ServiceTicketWithUnpatchedPause])
+    *lines, summary = out.getvalue().splitlines()
+    assert code == 1
+    assert [line.split("]")[0] for line in lines] == [f"[{i}" for i in range(1, len(DOCUMENTS) + 1)]
+    diverged = [line for line in lines if "DIVERGED" in line]
+    assert len(diverged) == TICKETS >= 6 and all("ServiceTicket" in line and "at event 5 (ActivityTaskScheduled)" in line
+                                                 for line in diverged)
+    assert summary == f"replayed {len(DOCUMENTS)}: {len(DOCUMENTS) - TICKETS} clean, {TICKETS} diverged"
