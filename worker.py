@@ -10,7 +10,7 @@ from db.session import Database
 from infra.logging import configure_logging
 from infra.settings import get_settings
 from infra.temporal import connect
-from infra.worker_factory import build_worker
+from infra.worker_factory import build_worker, cache_bytecode
 
 log = logging.getLogger("kexiang.worker")
 
@@ -19,6 +19,7 @@ async def main() -> None:
     """Run the worker until SIGINT/SIGTERM, then drain and stop."""
     settings = get_settings()
     configure_logging()
+    cache_bytecode(settings.data_dir)
     if not settings.database_url:
         raise SystemExit("DATABASE_URL is not set")
     db = Database(settings.database_url)

@@ -158,6 +158,10 @@ def report(figures: Figures) -> str:
         target = f"  <= {DECISION_TARGET:.1f}   {_verdict(ratio <= DECISION_TARGET)}" if share == 0.5 else ""
         lines.append(f"{name:34}{k.decision_ms(share):>10.0f}{b.decision_ms(share):>10.0f}{ratio:>8.2f}{target}")
     lines.append(f"{'decisions/s':34}{k.decisions.rate:>10.1f}{b.decisions.rate:>10.1f}{k.decisions.rate / b.decisions.rate:>8.2f}")
+    for phase in ("intake", "decisions"):
+        for name, side in (("kexiang", k), ("baseline", b)):
+            if failures := getattr(side, phase).failures:
+                lines.append(f"{name} {phase}: {len(failures)} failed (not in the figures), e.g. {failures[0]}")
     return "\n".join(lines)
 
 

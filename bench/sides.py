@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import text
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError
 
 from api.tmf import TMF_PATH
 from api.tmf_examples import complete_intake
@@ -104,7 +105,10 @@ class Baseline:
     async def create(self, created: list[str]) -> None:
         """Start one workflow; returns when the server accepted the start."""
         workflow_id = next(self._ids)
-        await self.client.start_workflow(BASELINE_WORKFLOW, id=workflow_id, task_queue=self.task_queue)
+        try:
+            await self.client.start_workflow(BASELINE_WORKFLOW, id=workflow_id, task_queue=self.task_queue)
+        except RPCError as err:
+            raise BenchError(f"start: {err}") from err
         created.append(workflow_id)
 
     async def settled(self, ids: list[str]) -> int:
@@ -117,4 +121,7 @@ class Baseline:
 
     async def decide(self, item: str) -> None:
         """The `decide` update; returns once the workflow recorded it."""
-        await self.client.get_workflow_handle(item).execute_update("decide", "engineer1", result_type=str)
+        try:
+            await self.client.get_workflow_handle(item).execute_update("decide", "engineer1", result_type=str)
+        except (WorkflowUpdateRPCTimeoutOrCancelledError, RPCError) as err:
+            raise BenchError(f"decide: {type(err).__name__} {err}") from err

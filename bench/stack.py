@@ -24,6 +24,9 @@ from infra.settings import Settings
 from infra.temporal import connect
 
 
+RPC_TIMEOUT_SECONDS = 60
+
+
 def _free_ports(count: int) -> list[int]:
     """Ports nobody listens on right now (held open together so they differ)."""
     sockets = [socket.socket() for _ in range(count)]
@@ -62,7 +65,9 @@ def bench_stack(run_dir: Path, *, dynamic_config: list[str] = ()) -> Iterator[Be
         database_url = sqlalchemy_url(stack.postgres.get_uri(), "kexiang")
         temporal_port, ui_port, api_port = _free_ports(3)
         address = f"127.0.0.1:{temporal_port}"
-        env = dict(os.environ, TEMPORAL_ADDRESS=address, DATABASE_URL=database_url, PYTHONUNBUFFERED="1")
+        # A slow decision is measured rather than cut off by the API's 503 after 5 s (make run's default).
+        env = dict(os.environ, TEMPORAL_ADDRESS=address, DATABASE_URL=database_url, PYTHONUNBUFFERED="1",
+                   TEMPORAL_RPC_TIMEOUT_SECONDS=str(RPC_TIMEOUT_SECONDS))
         command = temporal_command(run_dir, temporal_port, ui_port)
         for value in dynamic_config:
             command += ["--dynamic-config-value", value]

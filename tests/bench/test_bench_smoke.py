@@ -24,6 +24,7 @@ async def test_bench_measures_both_sides_and_prints_figures(env, worker, api_url
     print(report(figures))
 
     for side in (figures.kexiang, figures.baseline):
+        assert not side.intake.failures and not side.decisions.failures
         assert len(side.ids) == len(side.intake.latencies) == len(side.decisions.latencies) == TICKETS
         assert side.settled_seconds >= side.intake.elapsed > 0
     printed = capsys.readouterr().out
