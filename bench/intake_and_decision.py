@@ -18,8 +18,9 @@ import random
 import shutil
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -75,6 +76,7 @@ class Figures:
     decision_concurrency: int
     kexiang: SideFigures
     baseline: SideFigures
+    cpu: dict[str, dict[str, float]] = field(default_factory=dict)  # "kexiang intake" → part → CPU seconds
 
     @property
     def intake_ratio(self) -> float:
@@ -103,9 +105,22 @@ async def _decide(side: Side, ids: list[str], concurrency: int) -> Run:
 
 async def measure(
     target: Target, *, tickets: int, concurrency: int, decisions: int, decision_concurrency: int, warmup: int,
-    say: Callable[[str], None] = print,
+    say: Callable[[str], None] = print, cpu: Callable[[], dict[str, float]] | None = None,
 ) -> Figures:
-    """Run both sides against the target and return the figures (progress lines go to `say`)."""
+    """Run both sides against the target and return the figures (progress lines go to `say`).
+
+    `cpu` (cumulative CPU seconds per part of the stack) is sampled around each phase when given.
+    """
+    used: dict[str, dict[str, float]] = {}
+
+    @asynccontextmanager
+    async def phase(name: str) -> AsyncIterator[None]:
+        before = cpu() if cpu else {}
+        yield
+        if cpu:
+            after = cpu()
+            used[name] = {part: after[part] - before.get(part, 0.0) for part in after}
+
     await ensure_baseline_table(target.db)
     limits = httpx.Limits(max_connections=max(concurrency, decision_concurrency) + 5)
     async with (
@@ -122,17 +137,19 @@ async def measure(
         intake: dict[str, tuple[Run, float, list[str]]] = {}
         for side in sides:
             say(f"intake: {side.name}, {tickets} items at concurrency {concurrency} …")
-            intake[side.name] = await _intake(side, tickets, concurrency)
+            async with phase(f"{side.name} intake"):
+                intake[side.name] = await _intake(side, tickets, concurrency)
         chosen = random.Random(7).sample(range(tickets), min(decisions, tickets))
         runs: dict[str, Run] = {}
         for side in reversed(sides):  # the baseline first: neither side always runs on the fuller server
             say(f"decisions: {side.name}, {len(chosen)} of {tickets} open at concurrency {decision_concurrency} …")
-            runs[side.name] = await _decide(side, [intake[side.name][2][i] for i in chosen], decision_concurrency)
+            async with phase(f"{side.name} decisions"):
+                runs[side.name] = await _decide(side, [intake[side.name][2][i] for i in chosen], decision_concurrency)
     kx, base = intake["kexiang"], intake["baseline"]
     return Figures(
         tickets=tickets, concurrency=concurrency, decision_concurrency=decision_concurrency,
         kexiang=SideFigures(kx[0], kx[1], runs["kexiang"], kx[2]),
-        baseline=SideFigures(base[0], base[1], runs["baseline"], base[2]),
+        baseline=SideFigures(base[0], base[1], runs["baseline"], base[2]), cpu=used,
     )
 
 
@@ -162,6 +179,14 @@ def report(figures: Figures) -> str:
         for name, side in (("kexiang", k), ("baseline", b)):
             if failures := getattr(side, phase).failures:
                 lines.append(f"{name} {phase}: {len(failures)} failed (not in the figures), e.g. {failures[0]}")
+    if figures.cpu:
+        parts = sorted({part for used in figures.cpu.values() for part in used})
+        lines.append("CPU ms per item (intake: until settled)  " + "".join(f"{part:>10}" for part in parts) + f"{'total':>10}")
+        for name, used in figures.cpu.items():
+            side = k if name.startswith("kexiang") else b
+            count = len((side.intake if name.endswith("intake") else side.decisions).latencies) or 1
+            row = "".join(f"{used.get(part, 0.0) * 1000 / count:>10.1f}" for part in parts)
+            lines.append(f"  {name:38}{row}{sum(used.values()) * 1000 / count:>10.1f}")
     return "\n".join(lines)
 
 
@@ -176,6 +201,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--keep-data", action="store_true", help="keep the run's folder (databases, logs)")
     parser.add_argument("--dynamic-config", action="append", default=[], metavar="KEY=VALUE",
                         help="extra Temporal dev-server dynamic config, for experiments (make run sets none)")
+    parser.add_argument("--sqlite-pragma", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra dev-server SQLite pragma, for experiments (make run sets journal_mode=wal)")
     return parser.parse_args()
 
 
@@ -186,7 +213,7 @@ def main() -> None:
     args = _arguments()
     run_dir = (args.data_dir / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")).resolve()
     try:
-        with bench_stack(run_dir, dynamic_config=args.dynamic_config) as stack:
+        with bench_stack(run_dir, dynamic_config=args.dynamic_config, sqlite_pragmas=args.sqlite_pragma) as stack:
             print(f"bench: stack up (logs in {run_dir / 'logs'})", flush=True)
 
             async def go() -> Figures:
@@ -197,7 +224,7 @@ def main() -> None:
                         Target(stack.api_url, client, db, baseline_queue="bench-baseline"), tickets=args.tickets,
                         concurrency=args.concurrency, decisions=args.decisions,
                         decision_concurrency=args.decision_concurrency, warmup=args.warmup,
-                        say=lambda line: print(f"bench: {line}", flush=True),
+                        say=lambda line: print(f"bench: {line}", flush=True), cpu=stack.meter.sample,
                     )
                 finally:
                     await db.dispose()

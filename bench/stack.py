@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +46,7 @@ class BenchStack:
     api_url: str
     temporal_address: str
     database_url: str
+    meter: "CpuMeter"
 
     async def client(self) -> Client:
         """A Temporal client with the product's data converter (payloads encrypted like the API's)."""
@@ -53,7 +54,7 @@ class BenchStack:
 
 
 @contextmanager
-def bench_stack(run_dir: Path, *, dynamic_config: list[str] = ()) -> Iterator[BenchStack]:
+def bench_stack(run_dir: Path, *, dynamic_config: Sequence[str] = (), sqlite_pragmas: Sequence[str] = ()) -> Iterator[BenchStack]:
     """Start everything under run_dir, yield where it answers, stop everything."""
     settings = Settings()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -71,6 +72,8 @@ def bench_stack(run_dir: Path, *, dynamic_config: list[str] = ()) -> Iterator[Be
         command = temporal_command(run_dir, temporal_port, ui_port)
         for value in dynamic_config:
             command += ["--dynamic-config-value", value]
+        for value in sqlite_pragmas:
+            command += ["--sqlite-pragma", value]
         stack.spawn("temporal", command, env, logs / "temporal.log")
         migrate_and_seed(database_url, calendar_name=settings.default_calendar,
                          policy_name=settings.default_sla_policy, demo_users=True)
@@ -80,6 +83,44 @@ def bench_stack(run_dir: Path, *, dynamic_config: list[str] = ()) -> Iterator[Be
                     env, logs / "api.log")
         api_url = f"http://127.0.0.1:{api_port}"
         wait_until(lambda: http_ok(f"{api_url}/readyz"), timeout=90, what="API readiness (/readyz)")
-        yield BenchStack(api_url=api_url, temporal_address=address, database_url=database_url)
+        yield BenchStack(api_url=api_url, temporal_address=address, database_url=database_url,
+                         meter=CpuMeter(stack, run_dir / "pg"))
     finally:
         stack.stop()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a live process has used (Linux /proc); 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of a process (PostgreSQL's backends under its postmaster)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+class CpuMeter:
+    """CPU seconds used by each part of the stack, to say where a phase's work went."""
+
+    def __init__(self, stack: Stack, postgres_dir: Path) -> None:
+        self._pids = {name: process.pid for name, process in stack.processes}
+        self._pids["bench"] = os.getpid()  # load generator, and the baseline's worker
+        self._postmaster = int((postgres_dir / "postmaster.pid").read_text().split()[0])
+
+    def sample(self) -> dict[str, float]:
+        """Cumulative CPU seconds per part (postgres: the postmaster and its live backends)."""
+        usage = {name: _cpu_seconds(pid) for name, pid in self._pids.items()}
+        usage["postgres"] = sum(_cpu_seconds(pid) for pid in [self._postmaster, *_children(self._postmaster)])
+        return usage

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from temporalio.client import WorkflowExecutionStatus
@@ -19,7 +20,7 @@ async def test_bench_measures_both_sides_and_prints_figures(env, worker, api_url
     queue = f"bench-smoke-{uuid.uuid4().hex[:8]}"
     figures = await measure(
         Target(api_url, env.client, db, baseline_queue=queue), tickets=TICKETS, concurrency=2, decisions=TICKETS,
-        decision_concurrency=2, warmup=0, say=print,
+        decision_concurrency=2, warmup=0, say=print, cpu=lambda: {"bench": time.process_time()},
     )
     print(report(figures))
 
@@ -29,7 +30,8 @@ async def test_bench_measures_both_sides_and_prints_figures(env, worker, api_url
         assert side.settled_seconds >= side.intake.elapsed > 0
     printed = capsys.readouterr().out
     assert f"decisions: kexiang, {TICKETS} of {TICKETS} open" in printed
-    for figure in ("intake created/s", "intake settled/s", "decision p50 ms", "decision p95 ms", "decision p99 ms", ">= 0.75", "<= 2.0"):
+    assert set(figures.cpu) == {"kexiang intake", "baseline intake", "baseline decisions", "kexiang decisions"}
+    for figure in ("CPU ms per item", "intake created/s", "intake settled/s", "decision p50 ms", "decision p95 ms", "decision p99 ms", ">= 0.75", "<= 2.0"):
         assert figure in printed
     for workflow_id in figures.baseline.ids:  # the decision completed each baseline run
         assert (await env.client.get_workflow_handle(workflow_id).describe()).status == WorkflowExecutionStatus.COMPLETED
