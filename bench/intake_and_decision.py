@@ -144,7 +144,8 @@ async def measure(
         for side in reversed(sides):  # the baseline first: neither side always runs on the fuller server
             say(f"decisions: {side.name}, {len(chosen)} of {tickets} open at concurrency {decision_concurrency} …")
             async with phase(f"{side.name} decisions"):
-                runs[side.name] = await _decide(side, [intake[side.name][2][i] for i in chosen], decision_concurrency)
+                ids = intake[side.name][2]  # fewer than `tickets` if some intakes failed
+                runs[side.name] = await _decide(side, [ids[i] for i in chosen if i < len(ids)], decision_concurrency)
     kx, base = intake["kexiang"], intake["baseline"]
     return Figures(
         tickets=tickets, concurrency=concurrency, decision_concurrency=decision_concurrency,
