@@ -7,10 +7,11 @@ import logging
 import signal
 
 from db.session import Database
+from infra.bytecode import cache_bytecode
 from infra.logging import configure_logging
 from infra.settings import get_settings
 from infra.temporal import connect
-from infra.worker_factory import build_worker, cache_bytecode
+from infra.worker_factory import build_worker
 
 log = logging.getLogger("kexiang.worker")
 
