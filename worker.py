@@ -7,6 +7,7 @@ import logging
 import signal
 
 from db.session import Database
+from infra.bytecode import cache_bytecode
 from infra.logging import configure_logging
 from infra.settings import get_settings
 from infra.temporal import connect
@@ -19,6 +20,7 @@ async def main() -> None:
     """Run the worker until SIGINT/SIGTERM, then drain and stop."""
     settings = get_settings()
     configure_logging()
+    cache_bytecode(settings.data_dir)
     if not settings.database_url:
         raise SystemExit("DATABASE_URL is not set")
     db = Database(settings.database_url)

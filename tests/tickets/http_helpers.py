@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timedelta
-
 import httpx
 
-from tests.support import SHANGHAI, eventually
+from api.tmf_examples import EXAMPLE_CONTACT as CONTACT
+from api.tmf_examples import complete_intake as full_intake  # noqa: F401 - the tests' name for it
+from tests.support import eventually
 
 TT = "/tmf-api/troubleTicket/v4/troubleTicket"
-CONTACT = "13812345678"
 MASKED = "138****5678"
-
-
-def occurred(minutes_ago: int = 90) -> str:
-    """A past minute in Shanghai time, as an agent would enter it."""
-    at = (datetime.now(SHANGHAI) - timedelta(minutes=minutes_ago)).replace(second=0, microsecond=0)
-    return at.isoformat()
-
-
-def full_intake(**changes) -> dict:
-    """A complete intake (hardware after-sales, medium) for a fresh customer."""
-    body = {
-        "description": "专线中断，路由器告警 LOS", "severity": "major", "ticketType": "aftersales_hardware",
-        "name": "专线中断", "priority": "medium", "channel": {"id": "phone", "name": "phone"},
-        "customerId": f"C-{uuid.uuid4().hex[:8]}", "customerName": "华信物流有限公司", "industry": "logistics",
-        "contact": CONTACT, "occurredAt": occurred(), "scenario": "机房断电后", "preferredChannel": "phone",
-    }
-    return {**body, **changes}
 
 
 async def create(http, headers, body: dict, **extra_headers) -> httpx.Response:

@@ -1,0 +1,126 @@
+"""The bench's own stack on embedded parts, started the way `make run` starts it (infra/devstack.py).
+
+Temporal dev server (SQLite file with WAL, our search attributes), an embedded PostgreSQL, migrations and
+seed, the product worker (`worker.py`) and the API under uvicorn: each in its own process, on free ports,
+with every file under the run's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from temporalio.client import Client
+
+from db.migrate import migrate_and_seed
+from infra.devstack import Stack, http_ok, temporal_command, temporal_healthy, wait_until
+from infra.embedded_pg import ensure_database, sqlalchemy_url, start_embedded_postgres
+from infra.settings import Settings
+from infra.temporal import connect
+
+
+RPC_TIMEOUT_SECONDS = 60
+
+
+def _free_ports(count: int) -> list[int]:
+    """Ports nobody listens on right now (held open together so they differ)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+@dataclass
+class BenchStack:
+    """Where the running stack answers."""
+
+    api_url: str
+    temporal_address: str
+    database_url: str
+    meter: "CpuMeter"
+
+    async def client(self) -> Client:
+        """A Temporal client with the product's data converter (payloads encrypted like the API's)."""
+        return await connect(Settings(temporal_address=self.temporal_address, database_url=self.database_url))
+
+
+@contextmanager
+def bench_stack(run_dir: Path, *, dynamic_config: Sequence[str] = (), sqlite_pragmas: Sequence[str] = ()) -> Iterator[BenchStack]:
+    """Start everything under run_dir, yield where it answers, stop everything."""
+    settings = Settings()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    logs = run_dir / "logs"
+    stack = Stack()
+    try:
+        stack.postgres = start_embedded_postgres(run_dir / "pg")
+        ensure_database(stack.postgres.get_uri(), "kexiang")
+        database_url = sqlalchemy_url(stack.postgres.get_uri(), "kexiang")
+        temporal_port, ui_port, api_port = _free_ports(3)
+        address = f"127.0.0.1:{temporal_port}"
+        # A slow decision is measured rather than cut off by the API's 503 after 5 s (make run's default).
+        env = dict(os.environ, TEMPORAL_ADDRESS=address, DATABASE_URL=database_url, PYTHONUNBUFFERED="1",
+                   TEMPORAL_RPC_TIMEOUT_SECONDS=str(RPC_TIMEOUT_SECONDS))
+        command = temporal_command(run_dir, temporal_port, ui_port)
+        for value in dynamic_config:
+            command += ["--dynamic-config-value", value]
+        for value in sqlite_pragmas:
+            command += ["--sqlite-pragma", value]
+        stack.spawn("temporal", command, env, logs / "temporal.log")
+        migrate_and_seed(database_url, calendar_name=settings.default_calendar,
+                         policy_name=settings.default_sla_policy, demo_users=True)
+        wait_until(lambda: temporal_healthy(address), timeout=60, what="Temporal dev server")
+        stack.spawn("worker", [sys.executable, "worker.py"], env, logs / "worker.log")
+        stack.spawn("api", [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(api_port)],
+                    env, logs / "api.log")
+        api_url = f"http://127.0.0.1:{api_port}"
+        wait_until(lambda: http_ok(f"{api_url}/readyz"), timeout=90, what="API readiness (/readyz)")
+        yield BenchStack(api_url=api_url, temporal_address=address, database_url=database_url,
+                         meter=CpuMeter(stack, run_dir / "pg"))
+    finally:
+        stack.stop()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a live process has used (Linux /proc); 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of a process (PostgreSQL's backends under its postmaster)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+class CpuMeter:
+    """CPU seconds used by each part of the stack, to say where a phase's work went."""
+
+    def __init__(self, stack: Stack, postgres_dir: Path) -> None:
+        self._pids = {name: process.pid for name, process in stack.processes}
+        self._pids["bench"] = os.getpid()  # load generator, and the baseline's worker
+        self._postmaster = int((postgres_dir / "postmaster.pid").read_text().split()[0])
+
+    def sample(self) -> dict[str, float]:
+        """Cumulative CPU seconds per part (postgres: the postmaster and its live backends)."""
+        usage = {name: _cpu_seconds(pid) for name, pid in self._pids.items()}
+        usage["postgres"] = sum(_cpu_seconds(pid) for pid in [self._postmaster, *_children(self._postmaster)])
+        return usage
