@@ -287,3 +287,22 @@ class KnowledgeEntry(SQLModel, table=True):
         default=None,
         sa_column=Column(TSVECTOR, Computed("to_tsvector('simple'::regconfig, search_terms)", persisted=True)),
     )
+
+
+class Reservation(SQLModel, table=True):
+    """Resources held for a resource-check item until claimed by a provisioning order, released or expired."""
+
+    __tablename__ = "reservation"
+    __table_args__ = (Index("ix_reservation_status_expires", "status", "expires_at"),)
+
+    reservation_id: str = Field(primary_key=True, max_length=200)
+    check_id: str = Field(max_length=64, index=True)
+    item_id: str = Field(max_length=64)
+    resources: dict[str, Any] = _json()
+    status: str = Field(default="held", max_length=16)
+    claimed_by_order: str | None = Field(default=None, max_length=64, index=True)
+    expires_at: datetime = _ts()
+    held_at: datetime = _ts(default_factory=utcnow)
+    claimed_at: datetime | None = _ts(default=None)
+    released_at: datetime | None = _ts(default=None)
+    release_reason: str | None = Field(default=None, max_length=500)

@@ -6,6 +6,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.platform import PlatformActivities
+from activities.reservations import ReservationActivities
 from activities.tickets import TicketActivities
 from db.session import Database
 from infra.settings import Settings
@@ -18,6 +19,7 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
         db, default_calendar=settings.default_calendar, default_policy=settings.default_sla_policy
     )
     tickets = TicketActivities(db, survey_base_url=f"{settings.public_base_url}/api/survey")
+    reservations = ReservationActivities(db)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -25,5 +27,6 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
         activities=[
             platform.load_policy_snapshot, platform.record_task_event,
             tickets.record_ticket, tickets.issue_survey, tickets.archive_ticket,
+            reservations.hold_reservation, reservations.claim_reservation, reservations.release_reservation,
         ],
     )

@@ -26,6 +26,9 @@ RECORD_TASK_EVENT = "record_task_event"
 RECORD_TICKET = "record_ticket"
 ISSUE_SURVEY = "issue_survey"
 ARCHIVE_TICKET = "archive_ticket"
+HOLD_RESERVATION = "hold_reservation"
+CLAIM_RESERVATION = "claim_reservation"
+RELEASE_RESERVATION = "release_reservation"
 
 # Read-model writes retry until the database is back: a workflow must never fail because of an outage.
 DB_WRITE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
