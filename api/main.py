@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
+from api.dispatch_simulator import create_dispatch_simulator
 from api.gateway import TemporalGateway, TemporalUnavailable
 from api.routers import approvals, auth, config, health, journal, tasks, users
 from api.routers import audit, codec
@@ -60,6 +61,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     ):
         app.include_router(router)
     codec.allow_ui_origins(app, settings)
+    if settings.kexiang_env != "production" and not settings.group_dispatch_url:
+        app.mount("/sim/group-dispatch", create_dispatch_simulator())  # where the worker reports completions in dev
     return app
 
 

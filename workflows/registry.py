@@ -1,6 +1,7 @@
 """Every workflow type the worker runs (and the replayer checks)."""
 
 from workflows.approval import ApprovalWorkflow
+from workflows.provisioning import ProvisioningOrderWorkflow
 from workflows.service_ticket import ServiceTicketWorkflow
 
-ALL_WORKFLOWS = [ApprovalWorkflow, ServiceTicketWorkflow]
+ALL_WORKFLOWS = [ApprovalWorkflow, ServiceTicketWorkflow, ProvisioningOrderWorkflow]
