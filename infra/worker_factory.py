@@ -7,6 +7,7 @@ from temporalio.worker import Worker
 
 from activities.platform import PlatformActivities
 from activities.reservations import ReservationActivities
+from activities.resource_checks import ResourceCheckActivities
 from activities.tickets import TicketActivities
 from db.session import Database
 from infra.settings import Settings
@@ -20,6 +21,7 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
     )
     tickets = TicketActivities(db, survey_base_url=f"{settings.public_base_url}/api/survey")
     reservations = ReservationActivities(db)
+    checks = ResourceCheckActivities(db)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -28,5 +30,6 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
             platform.load_policy_snapshot, platform.record_task_event,
             tickets.record_ticket, tickets.issue_survey, tickets.archive_ticket,
             reservations.hold_reservation, reservations.claim_reservation, reservations.release_reservation,
+            checks.record_resource_check,
         ],
     )
