@@ -308,6 +308,56 @@ class Reservation(SQLModel, table=True):
     release_reason: str | None = Field(default=None, max_length=500)
 
 
+class ResourceCheckRow(SQLModel, table=True):
+    """Read model of a resource check: TMF645 lists and filters read this, never Temporal visibility."""
+
+    __tablename__ = "resource_check"
+    __table_args__ = (Index("ix_resource_check_state_created", "tmf_state", "created_at"),)
+
+    check_id: str = Field(primary_key=True, max_length=64)
+    workflow_id: str = Field(max_length=100, unique=True)
+    status: str = Field(max_length=32, index=True)
+    tmf_state: str = Field(max_length=32)
+    qualification_result: str | None = Field(default=None, max_length=16)
+    customer_id: str = Field(max_length=64, index=True)
+    customer_name: str = Field(max_length=200)
+    contact: str | None = Field(default=None, max_length=200)  # whole; every response masks it
+    external_id: str | None = Field(default=None, max_length=64, index=True)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = _ts(index=True)
+    due_at: datetime | None = _ts(default=None)
+    finished_at: datetime | None = _ts(default=None)
+    on_time: bool | None = None
+    rounds: int = 0
+    revision: int = 0
+    detail: dict[str, Any] = _json()  # the workflow's whole check state (rounds, lines, Q&A, chases, reservations)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class ResourceCheckLedger(SQLModel, table=True):
+    """台帐: one row per finished resource check: customer, items, results, reservations, dates, timeliness."""
+
+    __tablename__ = "resource_check_ledger"
+
+    check_id: str = Field(primary_key=True, max_length=64)
+    customer_id: str = Field(max_length=64, index=True)
+    customer_name: str = Field(max_length=200)
+    outcome: str = Field(max_length=16)  # accepted | cancelled
+    qualification_result: str | None = Field(default=None, max_length=16)
+    items: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
+    reservations: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
+    requested_at: datetime = _ts()
+    reported_at: datetime | None = _ts(default=None)
+    finished_at: datetime = _ts(index=True)
+    rounds: int = 1
+    on_time: bool | None = None
+    lines_total: int = 0
+    lines_on_time: int = 0
+    cancel_reason: str | None = Field(default=None, max_length=2000)
+    revision: int = 0
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
 class ProvisioningRulesVersion(SQLModel, table=True):
     """One immutable version of the provisioning routing and step-plan rules."""
 

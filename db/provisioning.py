@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.provisioning import TMF_STATE, DocumentRef, LedgerEntry, ProvisioningOrder, ProvisioningRules, default_provisioning_rules
 from db.models import CircuitLedgerRow, OrderDocument, ProvisioningRulesVersion, ServiceOrderRow, utcnow
+from db.readmodel import upsert_newer
 
 NUMBER_ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -51,14 +52,7 @@ def order_row_values(order: ProvisioningOrder) -> dict[str, Any]:
 
 async def upsert_order(session: AsyncSession, order: ProvisioningOrder) -> None:
     """Write the order's state unless a newer revision is already stored (the caller commits)."""
-    values = order_row_values(order)
-    stmt = insert(ServiceOrderRow).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[ServiceOrderRow.order_id],
-        set_={k: stmt.excluded[k] for k in values if k != "order_id"},
-        where=ServiceOrderRow.revision < stmt.excluded.revision,
-    )
-    await session.execute(stmt)
+    await upsert_newer(session, ServiceOrderRow, "order_id", order_row_values(order))
 
 
 async def add_documents(session: AsyncSession, order_id: str, step: str, uploaded_by: str, documents: tuple[DocumentRef, ...]) -> None:

@@ -29,6 +29,10 @@ DEMO_USERS: tuple[tuple[str, str, tuple[Role, ...], str | None], ...] = (
     ("mobile1", "移动网 Mobile Network", (Role.DEPARTMENT,), "mobile-network"),
     ("build1", "网络建设部 Construction", (Role.DEPARTMENT,), "construction"),
     ("procure1", "物资采购部 Procurement", (Role.DEPARTMENT,), "procurement"),
+    ("gcd1", "集团客户部 Group Customers", (Role.DEPARTMENT,), "group-customer"),
+    ("mobilehead", "移动网负责人 Mobile Network Head", (Role.DEPARTMENT,), "mobile-network"),
+    ("fixedhead", "固网负责人 Fixed Network Head", (Role.DEPARTMENT,), "fixed-network"),
+    ("opshead", "运维部负责人 Operations Head", (Role.DEPARTMENT,), "operations"),
     ("reviewer1", "省公司集团客户响应中心 Reviewer", (Role.REVIEWER,), None),
     ("auditor1", "Auditor One", (Role.AUDITOR,), None),
 )

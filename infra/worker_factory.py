@@ -8,6 +8,7 @@ from temporalio.worker import Worker
 from activities.platform import PlatformActivities
 from activities.provisioning import ProvisioningActivities
 from activities.reservations import ReservationActivities
+from activities.resource_checks import ResourceCheckActivities
 from activities.tickets import TicketActivities
 from db.session import Database
 from infra.group_dispatch import HttpGroupDispatch
@@ -24,6 +25,7 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
     reservations = ReservationActivities(db)
     dispatch = HttpGroupDispatch(settings.dispatch_url, token=settings.group_dispatch_token)
     provisioning = ProvisioningActivities(db, dispatch)
+    checks = ResourceCheckActivities(db)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -34,5 +36,6 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
             reservations.hold_reservation, reservations.claim_reservation, reservations.release_reservation,
             provisioning.load_provisioning_rules, provisioning.record_order, provisioning.report_completion,
             provisioning.write_ledger,
+            checks.record_resource_check,
         ],
     )

@@ -29,6 +29,7 @@ ARCHIVE_TICKET = "archive_ticket"
 HOLD_RESERVATION = "hold_reservation"
 CLAIM_RESERVATION = "claim_reservation"
 RELEASE_RESERVATION = "release_reservation"
+RECORD_RESOURCE_CHECK = "record_resource_check"
 
 # Read-model writes retry until the database is back: a workflow must never fail because of an outage.
 DB_WRITE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))

@@ -2,6 +2,7 @@
 
 from workflows.approval import ApprovalWorkflow
 from workflows.provisioning import ProvisioningOrderWorkflow
+from workflows.resource_check import ResourceCheckWorkflow
 from workflows.service_ticket import ServiceTicketWorkflow
 
-ALL_WORKFLOWS = [ApprovalWorkflow, ServiceTicketWorkflow, ProvisioningOrderWorkflow]
+ALL_WORKFLOWS = [ApprovalWorkflow, ServiceTicketWorkflow, ResourceCheckWorkflow, ProvisioningOrderWorkflow]

@@ -1,0 +1,99 @@
+"""ResourceCheck on the time-skipping server: chasing, the TMF result rule, joint review, reservations, rounds, cancel."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.testing import ActivityEnvironment
+
+from activities.reservations import ReservationActivities
+from core.reservations import ClaimReservation
+from core.resource_checks import (
+    AcceptResult, CancelCheck, ChaseLine, Ask, Qualification, Recheck, Reply, qualification_result,
+)
+from db.models import Notification, Reservation, ResourceCheckLedger, ResourceCheckRow
+from tests.resource_checks.flow import COORDINATOR, HEADS, REQUESTER, STAFF, SUPERVISOR, CheckFlow, item
+from tests.support import eventually
+from tests.tickets.flow import rid
+
+Q, A, U = Qualification.QUALIFIED, Qualification.ALTERNATE, Qualification.UNQUALIFIED
+
+
+def test_tmf_qualification_rule():
+    """qualified only when all are; alternate when any is and none is unqualified; unqualified when any is."""
+    assert qualification_result([Q, Q]) == Q
+    assert qualification_result([Q, A, Q]) == A
+    assert qualification_result([A, U, Q]) == U
+    with pytest.raises(ValueError):
+        qualification_result([])
+
+
+async def _refused(flow: CheckFlow, act_or_coro, code: str) -> str:
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await (flow.act(act_or_coro) if not hasattr(act_or_coro, "__await__") else act_or_coro)
+    assert refused.value.cause.type == code, refused.value.cause
+    return str(refused.value.cause)
+
+
+def _rows(sync_session, table, **where):
+    with sync_session() as s:
+        return s.scalars(select(table).filter_by(**where)).all()
+
+
+async def _eventually_rows(sync_session, table, what: str, **where):
+    async def probe():
+        return _rows(sync_session, table, **where)
+    return await eventually(probe, what=what)
+
+
+async def test_late_department_is_reminded_chased_escalated_then_review_reserve_accept(env, worker, task_queue, sync_session):
+    """Three departments; operations is late: ladder reminders, a manual chase, escalation to its head; then
+    the alternate result goes to a joint review (four-eyes), is reserved, accepted and written to the ledger."""
+    flow = await CheckFlow.start(env, task_queue, item("1", service_type="mobile", circuit_type="mpls-vpn"))
+    state = await flow.check()
+    assert [l.department for l in state.round.lines] == ["mobile-network", "fixed-network", "operations"]
+    await flow.answer("1", "mobile-network", Q, resources={"base_station": "SH-PD-0412"})
+    # Another department cannot answer this department's line, nor answer in its name; nobody answers twice.
+    assert "only staff of department mobile-network" in await _refused(
+        flow, flow.answer("1", "mobile-network", Q, actor=STAFF["fixed-network"]), "forbidden")
+    assert "already answered" in await _refused(flow, flow.answer("1", "mobile-network", Q), "conflict")
+    assert "proposal" in await _refused(flow, flow.answer("1", "fixed-network", A), "invalid")
+    await flow.answer("1", "fixed-network", A, proposal="MPLS-VPN via the Zhangjiang PoP, 50M now, 100M after Q2",
+                      resources={"pe_port": "ZJ-PE2 ge-0/0/7"}, new_construction=True)
+
+    ops = await flow.line("1", "operations")
+    await flow.act(Ask(request_id=rid(), actor=COORDINATOR, item_id="1", department="operations", text="机房空间够吗？"))
+    await flow.act(Reply(request_id=rid(), actor=STAFF["operations"], item_id="1", department="operations", text="够，核实中"))
+    await flow.skip((ops.due_at - await env.get_current_time()) * 0.8)
+    await flow.wait(lambda c: len(c.round.line("1", "operations").chases) == 2, "reminders at 50 % and 75 %")
+    await flow.act(ChaseLine(request_id=rid(), actor=COORDINATOR, item_id="1", department="operations", note="今天下班前"))
+    await flow.skip(ops.due_at - await env.get_current_time() + timedelta(minutes=1))
+    state = await flow.wait(lambda c: c.round.line("1", "operations").escalated, "escalated at the breach")
+    line = state.round.line("1", "operations")
+    assert [c.kind for c in line.chases] == ["reminder", "reminder", "manual", "escalation"]
+    assert [m.kind for m in line.messages] == ["question", "answer"]
+    times = [c.at for c in line.chases]  # every chase recorded with its time
+    assert times == sorted(times) and times[0] < line.due_at <= times[-1]
+    await _eventually_rows(sync_session, Notification, "the department head told of the breach",
+                           recipient_user="opshead", workflow_id=flow.handle.id)
+    await flow.answer("1", "operations", Q, actor=HEADS["operations"])  # the head answers in person
+
+    state = await flow.wait(lambda c: c.status == "joint_review", "joint review")
+    assert state.round.item_results == {"1": A} and state.round.result == A and state.round.complex
+    assert "four-eyes" in await _refused(flow, flow.review("operations"), "forbidden")
+    await flow.review("mobile-network")
+    await flow.review("fixed-network")
+    assert (await flow.check()).status == "joint_review"  # operations' head answered, so a supervisor stands in
+    await flow.review("operations", actor=SUPERVISOR)
+    state = await flow.wait(lambda c: c.status == "awaiting_requester", "result reported")
+    assert [r.status for r in state.round.reservations] == ["held"]
+    assert state.round.line("1", "operations").on_time is False
+    assert state.round.line("1", "mobile-network").on_time is True
+    await flow.act(AcceptResult(request_id=rid(), actor=REQUESTER))
+    [ledger] = await _eventually_rows(sync_session, ResourceCheckLedger, "ledger row", check_id=flow.check_id)
+    assert (ledger.outcome, ledger.qualification_result, ledger.lines_total, ledger.lines_on_time) == ("accepted", "alternate", 3, 2)
+    assert ledger.items[0]["results"] == ["alternate"] and ledger.reservations[0]["status"] == "held"
+    await flow.finish()
