@@ -392,6 +392,8 @@ def check_act(order: ProvisioningOrder, act: BaseModel) -> None:
     actor: Actor = act.actor  # type: ignore[attr-defined]
     if order.status in CLOSED or order.status in (OrderStatus.ASSESSING_CANCELLATION, OrderStatus.PENDING_CANCELLATION):
         _refuse(RefusalCode.CONFLICT, f"{act.type}: the order is {order.status.value}")  # type: ignore[attr-defined]
+    if not isinstance(act, CancelOrder) and order.current and order.step(order.current).task_id is None:
+        _refuse(RefusalCode.CONFLICT, f"step: {order.current} is being opened; retry shortly")
     match act:
         case CompleteStep():
             if not order.has_step(act.step) or act.step == REVIEW:

@@ -29,6 +29,7 @@ DEMO_USERS: tuple[tuple[str, str, tuple[Role, ...], str | None], ...] = (
     ("mobile1", "移动网 Mobile Network", (Role.DEPARTMENT,), "mobile-network"),
     ("build1", "网络建设部 Construction", (Role.DEPARTMENT,), "construction"),
     ("procure1", "物资采购部 Procurement", (Role.DEPARTMENT,), "procurement"),
+    ("hqops1", "总部运维部 HQ Operations", (Role.DEPARTMENT,), "hq-operations"),
     ("gcd1", "集团客户部 Group Customers", (Role.DEPARTMENT,), "group-customer"),
     ("mobilehead", "移动网负责人 Mobile Network Head", (Role.DEPARTMENT,), "mobile-network"),
     ("fixedhead", "固网负责人 Fixed Network Head", (Role.DEPARTMENT,), "fixed-network"),

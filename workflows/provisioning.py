@@ -196,7 +196,7 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
         ))
         following = REVIEW if order.back_to_review else order.steps[order.steps.index(step) + 1].step
         order.back_to_review = False
-        order.current = following
+        order.current, order.step(following).task_id = following, None
         if following == REVIEW:
             self._set_status(OrderStatus.IN_REVIEW, "waiting for review")
         elif step.step == DISPATCH:
@@ -222,7 +222,7 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
         step.jeopardy = step.breached = False
         step.due_at = self._fresh_due(step)
         review.due_at = self._fresh_due(review, after=step.due_at)
-        order.current, order.back_to_review = step.step, True
+        order.current, order.back_to_review, step.task_id = step.step, True, None
         self._set_status(OrderStatus.IN_PROGRESS, f"returned to {step.step}: {act.reason}")
         return ()
 

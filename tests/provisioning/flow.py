@@ -81,9 +81,11 @@ class OrderFlow:
         async def probe():
             try:
                 found = await self.tasks(kind)
+                order = await self.order()
             except Exception:  # noqa: BLE001 - the workflow has not started yet
                 return None
-            return found[0] if found else None
+            # Acts are accepted once the order names the task as its step's (a moment after the task opens).
+            return found[0] if found and order.step(kind).task_id == found[0].task_id else None
         return await eventually(probe, what=f"open {kind} task")
 
     async def act(self, act) -> OrderOutcome:

@@ -1,0 +1,118 @@
+"""Provisioning-order operations shared by the TMF641 API and the plain act routes: register, load, act."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+from fastapi import HTTPException, status
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+from api.acts import Subject, deliver
+from api.errors import field_errors
+from api.gateway import ActRefused, TemporalGateway
+from core.provisioning import CLOSED, CircuitSpec, OrderAct, OrderInput, OrderOutcome, ProvisioningOrder
+from core.records import AuditRecord
+from core.roles import Actor
+from core.tasks import RefusalCode
+from db import audit as audit_journal
+from db.models import AuditEntry, ServiceOrderRow, utcnow
+from db.provisioning import new_order_id, order_workflow_id, upsert_order
+from db.session import Database
+from workflows.common import BUSINESS_REF, ORDER_KIND, SLA_DUE_AT
+
+ORDER_ACT: TypeAdapter[Any] = TypeAdapter(OrderAct)
+CREATE_ACTION = "order.create"
+
+
+async def load_row(session: AsyncSession, order_id: str) -> ServiceOrderRow:
+    """The order's read-model row; 404 when there is no such order."""
+    row = await session.get(ServiceOrderRow, order_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"service order {order_id} does not exist")
+    return row
+
+
+def order_of(row: ServiceOrderRow) -> ProvisioningOrder:
+    """The order state a read-model row holds."""
+    return ProvisioningOrder.model_validate(row.detail)
+
+
+async def _registered(session: AsyncSession, request_id: str) -> ProvisioningOrder | None:
+    """The order an earlier create with this request id registered (None when there was none)."""
+    entry = await session.scalar(select(AuditEntry).where(AuditEntry.request_id == request_id))
+    if entry is None:
+        return None
+    if entry.action != CREATE_ACTION:
+        raise HTTPException(status.HTTP_409_CONFLICT, "Idempotency-Key: already used for another request")
+    row = await session.get(ServiceOrderRow, entry.subject_id)
+    return order_of(row) if row is not None else None
+
+
+async def register_order(
+    *, session: AsyncSession, gateway: TemporalGateway, actor: Actor, spec: CircuitSpec, request_id: str | None,
+    description: str | None = None, external_id: str | None = None,
+) -> ProvisioningOrder:
+    """Write the order's first read-model row, start its workflow and journal the create; all or nothing."""
+    request_id = request_id or str(uuid4())
+    now = utcnow()
+    if spec.requested_completion <= now:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "requested_completion: must be in the future")
+    order_id = new_order_id(now)
+    workflow_id = order_workflow_id(order_id)
+    order = ProvisioningOrder(
+        order_id=order_id, workflow_id=workflow_id, spec=spec, description=description, external_id=external_id,
+        scope=spec.scope, created_by=actor.username, created_at=now,
+    )
+    try:
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"order:{request_id}"})
+        if (known := await _registered(session, request_id)) is not None:
+            await session.rollback()
+            return known
+        await upsert_order(session, order)
+        attributes = TypedSearchAttributes([
+            SearchAttributePair(ORDER_KIND, "provisioning"), SearchAttributePair(BUSINESS_REF, order_id),
+            SearchAttributePair(SLA_DUE_AT, spec.requested_completion),
+        ])
+        await gateway.start(
+            "ProvisioningOrder",
+            OrderInput(order_id=order_id, spec=spec, created_by=actor, request_id=request_id, description=description,
+                       external_id=external_id),
+            workflow_id=workflow_id, search_attributes=attributes,
+        )
+        await audit_journal.append(session, AuditRecord(
+            at=now, actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action=CREATE_ACTION,
+            subject_type="service_order", subject_id=order_id, workflow_id=workflow_id, request_id=request_id,
+        ))
+    except BaseException:
+        await session.rollback()  # nothing is left behind: no row, no journal entry, no workflow
+        raise
+    await session.commit()
+    return order
+
+
+async def perform(
+    *, session: AsyncSession, gateway: TemporalGateway, db: Database, actor: Actor, row: ServiceOrderRow,
+    act: dict[str, Any], request_id: str | None,
+) -> ProvisioningOrder:
+    """Send one act (an OrderAct payload without request id and actor) to the order's workflow; the order after it."""
+    request_id = request_id or str(uuid4())
+    try:
+        message = ORDER_ACT.validate_python({**act, "request_id": request_id, "actor": actor})
+    except ValidationError as err:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, field_errors(err.errors(), skip=1)) from None
+
+    def still_open() -> None:
+        if row.status in {s.value for s in CLOSED}:
+            raise ActRefused(RefusalCode.CONFLICT, f"service order {row.order_id} is {row.status}")
+
+    await deliver(
+        gateway=gateway, db=db, session=session, actor=actor, action=f"order.{message.type}", update="act",
+        subject=Subject(type="service_order", id=row.order_id, workflow_id=row.workflow_id), build=lambda _: message,
+        result_type=OrderOutcome, request_id=request_id, precheck=still_open,
+    )
+    await session.refresh(row)  # the workflow wrote the read model before answering
+    return order_of(row)
