@@ -13,6 +13,7 @@ from api.gateway import TemporalGateway, TemporalUnavailable
 from api.routers import approvals, auth, config, health, journal, tasks, users
 from api.routers import audit, codec
 from api.routers import knowledge, survey, tickets, trouble_tickets
+from api.routers import resource_checks, service_qualification
 from db.session import Database
 from infra.logging import configure_logging
 from infra.settings import Settings, get_settings
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         tasks.router, approvals.router, journal.router,
         audit.router, codec.router,
         trouble_tickets.router, tickets.router, survey.router, knowledge.router,
+        service_qualification.router, resource_checks.router,
     ):
         app.include_router(router)
     codec.allow_ui_origins(app, settings)
