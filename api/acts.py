@@ -11,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 from uuid import uuid4
 
 from fastapi import Header, HTTPException, status
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, create_model
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,6 +50,22 @@ async def already_done(session: AsyncSession, request_id: str) -> bool:
         select(AuditEntry.id).where(AuditEntry.request_id == request_id, AuditEntry.outcome == "accepted")
     )
     return found is not None
+
+
+async def registered_subject(session: AsyncSession, request_id: str, action: str) -> str | None:
+    """The subject id an earlier create with this request id registered; 409 when the key served another request."""
+    entry = await session.scalar(select(AuditEntry).where(AuditEntry.request_id == request_id))
+    if entry is None:
+        return None
+    if entry.action != action:
+        raise HTTPException(status.HTTP_409_CONFLICT, "Idempotency-Key: already used for another request")
+    return entry.subject_id
+
+
+def act_body(act: type[BaseModel]) -> type[BaseModel]:
+    """The request body of an act: its fields without request_id and actor (the server fills those in)."""
+    fields: Any = {name: (f.annotation, f) for name, f in act.model_fields.items() if name not in ("request_id", "actor")}
+    return create_model(f"{act.__name__}Body", __doc__=act.__doc__, __config__=ConfigDict(extra="forbid"), **fields)
 
 
 async def journal_refusal(db: Database, actor: Actor, subject: Subject, action: str, refused: ActRefused, request_id: str | None) -> HTTPException:

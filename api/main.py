@@ -14,6 +14,7 @@ from api.gateway import TemporalGateway, TemporalUnavailable
 from api.routers import approvals, auth, config, health, journal, tasks, users
 from api.routers import audit, codec
 from api.routers import knowledge, survey, tickets, trouble_tickets
+from api.routers import resource_checks, service_qualification
 from api.routers import provisioning, service_orders
 from db.session import Database
 from infra.logging import configure_logging
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         tasks.router, approvals.router, journal.router,
         audit.router, codec.router,
         trouble_tickets.router, tickets.router, survey.router, knowledge.router,
+        service_qualification.router, resource_checks.router,
         service_orders.router, service_orders.cancel_router, provisioning.router, provisioning.ledger_router,
         config.provisioning_rules,
     ):

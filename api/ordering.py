@@ -7,11 +7,11 @@ from uuid import uuid4
 
 from fastapi import HTTPException, status
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from api.acts import Subject, deliver
+from api.acts import Subject, deliver, registered_subject
 from api.errors import field_errors
 from api.gateway import ActRefused, TemporalGateway
 from core.provisioning import CLOSED, CircuitSpec, OrderAct, OrderInput, OrderOutcome, ProvisioningOrder
@@ -19,7 +19,7 @@ from core.records import AuditRecord
 from core.roles import Actor
 from core.tasks import RefusalCode
 from db import audit as audit_journal
-from db.models import AuditEntry, ServiceOrderRow, utcnow
+from db.models import ServiceOrderRow, utcnow
 from db.provisioning import new_order_id, order_workflow_id, upsert_order
 from db.session import Database
 from workflows.common import BUSINESS_REF, ORDER_KIND, SLA_DUE_AT
@@ -43,12 +43,8 @@ def order_of(row: ServiceOrderRow) -> ProvisioningOrder:
 
 async def _registered(session: AsyncSession, request_id: str) -> ProvisioningOrder | None:
     """The order an earlier create with this request id registered (None when there was none)."""
-    entry = await session.scalar(select(AuditEntry).where(AuditEntry.request_id == request_id))
-    if entry is None:
-        return None
-    if entry.action != CREATE_ACTION:
-        raise HTTPException(status.HTTP_409_CONFLICT, "Idempotency-Key: already used for another request")
-    row = await session.get(ServiceOrderRow, entry.subject_id)
+    order_id = await registered_subject(session, request_id, CREATE_ACTION)
+    row = await session.get(ServiceOrderRow, order_id) if order_id else None
     return order_of(row) if row is not None else None
 
 

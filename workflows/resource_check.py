@@ -78,6 +78,7 @@ class ResourceCheckWorkflow(HumanTaskBook):
         self._lock = asyncio.Lock()  # acts, decisions and ladder hooks change the check one at a time
         self._line_of: dict[str, Line] = {}  # task id → line
         self._requester_task: str | None = None
+        self._expiries: list[asyncio.Task[None]] = []  # one per reserved round
 
     @property
     def check(self) -> ResourceCheck:
@@ -344,7 +345,7 @@ class ResourceCheckWorkflow(HumanTaskBook):
             )
             current.reservations.append(state)
         if current.reservations:
-            asyncio.create_task(self._expire(current))  # noqa: RUF006 - lives as long as the workflow
+            self._expiries.append(asyncio.create_task(self._expire(current)))
 
     async def _report(self, current: Round) -> None:
         current.reported_at = workflow.now()
@@ -394,10 +395,8 @@ class ResourceCheckWorkflow(HumanTaskBook):
             await self._release(current, reason)
 
     async def _await_expiries(self) -> None:
-        """Stay until every held reservation is claimed or released, so the expiry can still release it."""
-        await workflow.wait_condition(
-            lambda: all(r.status != ReservationStatus.HELD for rnd in self.check.rounds for r in rnd.reservations)
-        )
+        """Stay until every round's expiry is over (released early, or released/kept at the expiry), writes included."""
+        await asyncio.gather(*self._expiries)
         await workflow.wait_condition(workflow.all_handlers_finished)
 
     # ---- helpers -----------------------------------------------------------------------------

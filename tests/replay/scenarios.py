@@ -16,7 +16,9 @@ from temporalio.testing import WorkflowEnvironment
 from core.calendar import Budget
 from core.roles import Actor, Role
 from core.tasks import ClaimInput, DecisionInput, HumanTask
+from core.resource_checks import AcceptResult, CancelCheck, ChaseLine, Qualification, Recheck
 from tests.platform.test_human_tasks import start_approval
+from tests.resource_checks.flow import COORDINATOR, REQUESTER, CheckFlow, item
 from tests.support import eventually
 
 Scenario = Callable[[WorkflowEnvironment, str], Awaitable[WorkflowHandle]]
@@ -76,12 +78,67 @@ async def approval_claimed_and_released(env: WorkflowEnvironment, task_queue: st
     return handle
 
 
+async def _accept_and_expire(flow: CheckFlow) -> WorkflowHandle:
+    """The requester accepts; the reservations run out and the workflow ends."""
+    state = await flow.wait(lambda c: c.status == "awaiting_requester", "result reported")
+    await flow.act(AcceptResult(request_id=f"{flow.check_id}:accept", actor=REQUESTER))
+    if state.round.reservations:
+        await env_sleep_past(flow, state.round.reservations[0].expires_at)
+    await flow.handle.result()
+    return flow.handle
+
+
+async def env_sleep_past(flow: CheckFlow, instant) -> None:
+    await flow.skip(instant - await flow.env.get_current_time() + timedelta(minutes=1))
+
+
+async def check_qualified_accepted(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Operations alone answers qualified; reserved, accepted, released at the expiry."""
+    flow = await CheckFlow.start(env, task_queue, item("1"))
+    await flow.answer("1", "operations", Qualification.QUALIFIED, resources={"olt_port": "OLT-3/1/4"})
+    return await _accept_and_expire(flow)
+
+
+async def check_late_department_escalated_joint_review(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Three departments; operations is reminded, chased and escalated; the alternate solution is jointly reviewed."""
+    flow = await CheckFlow.start(env, task_queue, item("1", service_type="mobile", circuit_type="mpls-vpn"))
+    await flow.answer("1", "mobile-network", Qualification.QUALIFIED)
+    await flow.answer("1", "fixed-network", Qualification.ALTERNATE, proposal="50M now, 100M later", new_construction=True)
+    ops = await flow.line("1", "operations")
+    await flow.act(ChaseLine(request_id=f"{flow.check_id}:chase", actor=COORDINATOR, item_id="1", department="operations"))
+    await env_sleep_past(flow, ops.due_at)
+    await flow.wait(lambda c: c.round.line("1", "operations").escalated, "escalated")
+    await flow.answer("1", "operations", Qualification.QUALIFIED)
+    for department in ("mobile-network", "fixed-network", "operations"):
+        await flow.review(department)
+    return await _accept_and_expire(flow)
+
+
+async def check_rechecked_then_cancelled(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Unqualified, re-checked, qualified and reserved, then cancelled: the reservation is released."""
+    flow = await CheckFlow.start(env, task_queue, item("1"))
+    await flow.answer("1", "operations", Qualification.UNQUALIFIED, reasons="no fibre")
+    await flow.wait(lambda c: c.status == "awaiting_requester", "result reported")
+    await flow.act(Recheck(request_id=f"{flow.check_id}:recheck", actor=REQUESTER, reason="another building"))
+    await flow.wait(lambda c: len(c.rounds) == 2 and c.round.lines[0].task_id, "second round")
+    await flow.answer("1", "operations", Qualification.QUALIFIED)
+    await flow.wait(lambda c: c.round.reservations, "reserved")
+    await flow.act(CancelCheck(request_id=f"{flow.check_id}:cancel", actor=COORDINATOR, reason="withdrawn"))
+    await flow.handle.result()
+    return flow.handle
+
+
 SCENARIOS: dict[str, dict[str, Scenario]] = {
     "Approval": {
         "approved": approval_approved,
         "rejected": approval_rejected,
         "escalated-then-approved": approval_escalated_then_approved,
         "claimed-and-released": approval_claimed_and_released,
+    },
+    "ResourceCheck": {
+        "qualified-accepted": check_qualified_accepted,
+        "late-department-escalated-joint-review": check_late_department_escalated_joint_review,
+        "rechecked-then-cancelled": check_rechecked_then_cancelled,
     },
 }
 

@@ -97,3 +97,56 @@ async def test_late_department_is_reminded_chased_escalated_then_review_reserve_
     assert (ledger.outcome, ledger.qualification_result, ledger.lines_total, ledger.lines_on_time) == ("accepted", "alternate", 3, 2)
     assert ledger.items[0]["results"] == ["alternate"] and ledger.reservations[0]["status"] == "held"
     await flow.finish()
+
+
+async def test_reservation_expires_unless_an_order_claimed_it(env, worker, task_queue, db, sync_session):
+    """Two qualified items are reserved; an order claims one; at the expiry only the other is released."""
+    flow = await CheckFlow.start(env, task_queue, item("1"), item("2"))
+    await flow.answer("1", "operations", Q, resources={"olt_port": "OLT-3/1/4"})
+    await flow.answer("2", "operations", Q, resources={"olt_port": "OLT-3/1/5"})
+    state = await flow.wait(lambda c: c.status == "awaiting_requester", "result reported")
+    assert state.round.result == Q and not state.round.complex  # plain qualified: no joint review
+    first, second = state.round.reservations
+    claimed = await ActivityEnvironment().run(
+        ReservationActivities(db).claim_reservation, ClaimReservation(reservation_id=first.reservation_id, order_id="PO-77"))
+    assert claimed.status == "claimed"
+    await flow.act(AcceptResult(request_id=rid(), actor=REQUESTER))
+    await flow.skip(first.expires_at - await env.get_current_time() + timedelta(minutes=1))
+    outcome = await flow.handle.result()
+    assert outcome.status == "accepted"
+    with sync_session() as s:
+        rows = {r.reservation_id: r for r in s.scalars(select(Reservation).where(Reservation.check_id == flow.check_id))}
+        ledger = s.get(ResourceCheckLedger, flow.check_id)
+    assert (rows[first.reservation_id].status, rows[first.reservation_id].claimed_by_order) == ("claimed", "PO-77")
+    assert rows[second.reservation_id].status == "released" and "expired" in rows[second.reservation_id].release_reason
+    assert sorted(r["status"] for r in ledger.reservations) == ["claimed", "released"]
+    assert ledger.on_time is True and ledger.lines_on_time == ledger.lines_total == 2
+
+
+async def test_recheck_keeps_the_first_round_and_cancel_releases_the_reservation(env, worker, task_queue, sync_session):
+    """Round 1 is unqualified (nothing reserved); the requester asks again; round 2 reserves; a cancel releases it."""
+    flow = await CheckFlow.start(env, task_queue, item("1"))
+    assert "reasons" in await _refused(flow, flow.answer("1", "operations", U), "invalid")
+    await flow.answer("1", "operations", U, reasons="no fibre to the building")
+    state = await flow.wait(lambda c: c.status == "awaiting_requester", "unqualified result reported")
+    assert state.round.result == U and state.round.reservations == []
+    assert "only the requester" in await _refused(flow, AcceptResult(request_id=rid(), actor=COORDINATOR), "forbidden")
+    await flow.act(Recheck(request_id=rid(), actor=REQUESTER, reason="the customer can move to the second building"))
+    state = await flow.wait(lambda c: len(c.rounds) == 2 and c.status == "consulting" and c.round.lines[0].task_id,
+                            "second round")
+    first = state.rounds[0]
+    assert first.line("1", "operations").answer.reasons == "no fibre to the building" and first.requester_decision == "recheck"
+    await flow.answer("1", "operations", Q, resources={"olt_port": "OLT-9/0/1"})
+    state = await flow.wait(lambda c: c.round.reservations, "second round reserved")
+    assert [r.status for r in state.round.reservations] == ["held"]
+    await flow.act(CancelCheck(request_id=rid(), actor=COORDINATOR, reason="the customer withdrew"))
+    outcome = await flow.handle.result()
+    assert outcome.status == "cancelled"
+    with sync_session() as s:
+        held = s.scalars(select(Reservation).where(Reservation.check_id == flow.check_id)).one()
+        ledger = s.get(ResourceCheckLedger, flow.check_id)
+        row = s.get(ResourceCheckRow, flow.check_id)
+    assert held.status == "released" and "cancelled" in held.release_reason
+    assert (ledger.outcome, ledger.rounds, ledger.cancel_reason) == ("cancelled", 2, "the customer withdrew")
+    assert ledger.items[0]["results"] == ["unqualified", "qualified"]
+    assert (row.tmf_state, row.status) == ("terminatedWithError", "cancelled")
