@@ -14,13 +14,13 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from api.acts import Subject, deliver, registered_subject
 from api.errors import field_errors
 from api.gateway import ActRefused, TemporalGateway
-from core.provisioning import CLOSED, CircuitSpec, OrderAct, OrderInput, OrderOutcome, ProvisioningOrder
+from core.provisioning import CLOSED, CircuitSpec, OrderAct, OrderInput, OrderOutcome, ProvisioningOrder, workflow_id_for
 from core.records import AuditRecord
 from core.roles import Actor
 from core.tasks import RefusalCode
 from db import audit as audit_journal
 from db.models import ServiceOrderRow, utcnow
-from db.provisioning import new_order_id, order_workflow_id, upsert_order
+from db.provisioning import new_order_id, upsert_order
 from db.session import Database
 from workflows.common import BUSINESS_REF, ORDER_KIND, SLA_DUE_AT
 
@@ -58,7 +58,7 @@ async def register_order(
     if spec.requested_completion <= now:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "requested_completion: must be in the future")
     order_id = new_order_id(now)
-    workflow_id = order_workflow_id(order_id)
+    workflow_id = workflow_id_for(order_id)
     order = ProvisioningOrder(
         order_id=order_id, workflow_id=workflow_id, spec=spec, description=description, external_id=external_id,
         scope=spec.scope, created_by=actor.username, created_at=now,

@@ -27,6 +27,11 @@ REQUIRED_DOCUMENTS = ("completion_order", "test_report")  # 竣工单 and test r
 GROUP_CUSTOMER_DEPARTMENT = "group-customer"
 
 
+def workflow_id_for(order_id: str) -> str:
+    """The order's workflow id derives from its id (never from customer data)."""
+    return f"provisioning-{order_id}"
+
+
 class CircuitType(StrEnum):
     """Enterprise circuit and data services (DOMAIN.md §3)."""
 

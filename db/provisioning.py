@@ -23,11 +23,6 @@ def new_order_id(at: datetime) -> str:
     return f"SO{at.astimezone(NUMBER_ZONE):%Y%m%d}{uuid.uuid4().hex[:6].upper()}"
 
 
-def order_workflow_id(order_id: str) -> str:
-    """The order's workflow id derives from its id."""
-    return f"provisioning-{order_id}"
-
-
 async def latest_provisioning_rules(session: AsyncSession, name: str) -> ProvisioningRules:
     """The newest version of the named rules; the built-in defaults when none was published."""
     row = await session.scalar(

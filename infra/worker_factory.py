@@ -6,6 +6,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.platform import PlatformActivities
+from activities.presales import PresalesActivities
 from activities.provisioning import ProvisioningActivities
 from activities.reservations import ReservationActivities
 from activities.resource_checks import ResourceCheckActivities
@@ -26,6 +27,7 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
     dispatch = HttpGroupDispatch(settings.dispatch_url, token=settings.group_dispatch_token)
     provisioning = ProvisioningActivities(db, dispatch)
     checks = ResourceCheckActivities(db)
+    presales = PresalesActivities(db)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -37,5 +39,6 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
             provisioning.load_provisioning_rules, provisioning.record_order, provisioning.report_completion,
             provisioning.write_ledger,
             checks.record_resource_check,
+            presales.record_demand, presales.load_check_summary,
         ],
     )

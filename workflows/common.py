@@ -39,6 +39,7 @@ RECORD_ORDER = "record_order"
 REPORT_COMPLETION = "report_completion"
 WRITE_LEDGER = "write_ledger"
 RECORD_DEMAND = "record_demand"
+LOAD_CHECK_SUMMARY = "load_check_summary"
 
 # Calls to outside systems (the group dispatch system) back off longer and never give up: the order waits.
 EXTERNAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5))

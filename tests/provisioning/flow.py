@@ -12,10 +12,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.provisioning import (
     CircuitEnd, CircuitSpec, CircuitType, CompleteStep, DocumentRef, OrderInput, OrderOutcome, ProvisioningOrder, ReviewOrder,
+    workflow_id_for,
 )
 from core.roles import Actor, Role
 from core.tasks import HumanTask
-from db.provisioning import new_order_id, order_workflow_id
+from db.provisioning import new_order_id
 from tests.support import eventually
 from tests.tickets.flow import idle, rid
 from workflows.common import BUSINESS_REF, ORDER_KIND
@@ -62,7 +63,7 @@ class OrderFlow:
         order_id = new_order_id(await env.get_current_time())
         handle = await env.client.start_workflow(
             "ProvisioningOrder", OrderInput(order_id=order_id, spec=circuit, created_by=COORDINATOR, request_id=f"create-{order_id}"),
-            id=order_workflow_id(order_id), task_queue=task_queue, result_type=OrderOutcome,
+            id=workflow_id_for(order_id), task_queue=task_queue, result_type=OrderOutcome,
             search_attributes=TypedSearchAttributes([SearchAttributePair(ORDER_KIND, "provisioning"), SearchAttributePair(BUSINESS_REF, order_id)]),
         )
         flow = cls(env, handle)
