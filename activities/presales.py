@@ -7,8 +7,8 @@ from temporalio import activity
 from core.presales import CheckSummary, DemandSave
 from core.resource_checks import ResourceCheck
 from db import audit as audit_journal
-from db.models import PresalesDemandRow, ResourceCheckRow, utcnow
-from db.readmodel import upsert_newer
+from db.models import ResourceCheckRow
+from db.presales import upsert_demand
 from db.session import Database
 from workflows.common import LOAD_CHECK_SUMMARY, RECORD_DEMAND
 
@@ -22,14 +22,8 @@ class PresalesActivities:
     @activity.defn(name=RECORD_DEMAND)
     async def record_demand(self, save: DemandSave) -> None:
         """Write the demand (newer revisions only) and the act's audit row in one transaction."""
-        demand = save.demand
-        values = dict(
-            demand_id=demand.demand_id, workflow_id=demand.workflow_id, status=demand.status.value,
-            customer_id=demand.request.customer_id, order_id=demand.order_id, created_by=demand.request.created_by.username,
-            created_at=demand.created_at, revision=demand.revision, detail=demand.model_dump(mode="json"), updated_at=utcnow(),
-        )
         async with self._db.session() as session:
-            await upsert_newer(session, PresalesDemandRow, "demand_id", values)
+            await upsert_demand(session, save.demand)
             if save.audit is not None:
                 await audit_journal.append(session, save.audit)
             await session.commit()

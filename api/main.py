@@ -15,7 +15,7 @@ from api.routers import approvals, auth, config, health, journal, tasks, users
 from api.routers import audit, codec
 from api.routers import knowledge, survey, tickets, trouble_tickets
 from api.routers import resource_checks, service_qualification
-from api.routers import provisioning, service_orders
+from api.routers import presales, provisioning, service_orders
 from db.session import Database
 from infra.logging import configure_logging
 from infra.settings import Settings, get_settings
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         trouble_tickets.router, tickets.router, survey.router, knowledge.router,
         service_qualification.router, resource_checks.router,
         service_orders.router, service_orders.cancel_router, provisioning.router, provisioning.ledger_router,
-        config.provisioning_rules,
+        config.provisioning_rules, presales.router,
     ):
         app.include_router(router)
     codec.allow_ui_origins(app, settings)

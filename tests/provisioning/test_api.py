@@ -183,3 +183,43 @@ async def test_tmf_errors_fields_filters_and_roles(http, login, sync_session):
     assert_tmf_error(again, 409, order_id)
     ledger = (await http.get("/api/circuit-ledger", params={"order_id": order_id}, headers=coordinator)).json()
     assert ledger[0]["status"] == "cancelled"
+
+
+async def test_presales_demand_started_and_ended_over_http(http, login):
+    coordinator, presales = await login("coordinator1"), await login("presales1")
+    body = {
+        "customer_id": "C-5001", "customer_name": "华信物流有限公司", "contact": "13812345678", "description": "两地互联",
+        "items": [{"item_id": "1", "sites": ["南京市鼓楼区中山路 1 号"], "service_type": "internet", "circuit_type": "ethernet",
+                   "bandwidth": "100M", "wanted_date": "2027-03-01"}],
+        "circuit_type": "mpls_vpn", "a_end": NANJING.model_dump(), "z_end": SUZHOU.model_dump(), "bandwidth": "100M",
+        "requested_completion": (datetime.now(timezone.utc) + timedelta(days=40)).isoformat(),
+    }
+    refused = await http.post("/api/presales-demands", json=body, headers=presales)
+    assert refused.status_code == 403
+    bad = await http.post("/api/presales-demands", json={**body, "items": []}, headers=coordinator)
+    assert bad.status_code == 422 and "items" in bad.json()["detail"]
+    key = rid()
+    started = await http.post("/api/presales-demands", json=body, headers={**coordinator, "Idempotency-Key": key})
+    assert started.status_code == 201, started.text
+    demand = started.json()["demand"]
+    assert demand["request"]["contact"] == "138****5678" and demand["status"] == "product_fit"
+    again = await http.post("/api/presales-demands", json=body, headers={**coordinator, "Idempotency-Key": key})
+    assert again.status_code == 201 and again.json()["demand"]["demand_id"] == demand["demand_id"]
+
+    async def fit_task():
+        view = (await http.get(f"/api/presales-demands/{demand['demand_id']}", headers=presales)).json()
+        return next((t for t in view["tasks"] if t["kind"] == "product_fit" and t["status"] == "open"), None)
+
+    task = await eventually(fit_task, what="product fit task")
+    assert task["candidate_department"] == "product-support"
+    decided = await http.post(f"/api/tasks/{task['task_id']}/decision", json={"outcome": "no_fit", "comment": "无匹配产品"},
+                              headers=presales)
+    assert decided.status_code == 200, decided.text
+
+    async def ended():
+        view = (await http.get(f"/api/presales-demands/{demand['demand_id']}", headers=coordinator)).json()
+        return view if view["demand"]["status"] == "ended" else None
+
+    view = await eventually(ended, what="demand ended")
+    assert view["demand"]["end_reason"] == "product_fit: 无匹配产品" and view["demand"]["order_id"] is None
+    assert (await http.get("/api/presales-demands/PS-NOPE", headers=coordinator)).status_code == 404
