@@ -6,10 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.calendar import default_cn_calendar
+from core.provisioning import default_provisioning_rules
 from core.roles import Role
 from core.sla import default_sla_policy
 from core.tickets import default_assignment_rules
-from db.models import AssignmentRulesVersion, CalendarVersion, SlaPolicyVersion, User
+from db.models import AssignmentRulesVersion, CalendarVersion, ProvisioningRulesVersion, SlaPolicyVersion, User
 from infra.security import hash_password
 
 DEMO_PASSWORD = "kexiang-demo"
@@ -54,6 +55,10 @@ def seed_defaults(session: Session, *, calendar_name: str, policy_name: str, dem
         spec = default_assignment_rules().model_dump(mode="json")
         session.add(AssignmentRulesVersion(name="default", version=1, spec=spec, created_by="system"))
         created.append("assignment rules default v1")
+    if session.scalar(select(ProvisioningRulesVersion).where(ProvisioningRulesVersion.name == "default").limit(1)) is None:
+        spec = default_provisioning_rules().model_dump(mode="json")
+        session.add(ProvisioningRulesVersion(name="default", version=1, spec=spec, created_by="system"))
+        created.append("provisioning rules default v1")
     if demo_users:
         existing = set(session.scalars(select(User.username)))
         password_hash = hash_password(DEMO_PASSWORD)

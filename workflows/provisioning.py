@@ -14,6 +14,7 @@ closes the open tasks and notes the cancel in the ledger.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -232,7 +233,7 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
         self._set_status(OrderStatus.ASSESSING_CANCELLATION, act.reason)
         return ()
 
-    def _fresh_due(self, step: Step, *, after=None):
+    def _fresh_due(self, step: Step, *, after: datetime | None = None) -> datetime:
         """A reopened step gets its planned business-time budget again, counted from now (or from `after`)."""
         calendar = self.snapshot.calendar
         budget = calendar.working_seconds_between(step.planned_start, step.planned_due)
@@ -246,16 +247,16 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
         step = next((s for s in self.order.steps if s.task_id == task.task_id), None)
         if step is None or self.order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
             return
-        if rung.percent == self._rules.warning_percent:
-            kind, step.jeopardy = "warning", True
-            message = f"{step.title}: {rung.percent}% of the step's time used, due {step.due_at.isoformat()}"
-        elif rung.percent >= 100:
-            kind, step.breached = "breach", True
-            message = f"{step.title}: overdue since {step.due_at.isoformat()}, escalated"
-            workflow.upsert_search_attributes([ESCALATED.value_set(True)])
-        else:
+        if rung.percent != self._rules.warning_percent and rung.percent < 100:
             return
         async with self._lock:
+            if rung.percent == self._rules.warning_percent:
+                kind, step.jeopardy = "warning", True
+                message = f"{step.title}: {rung.percent}% of the step's time used, due {step.due_at.isoformat()}"
+            else:
+                kind, step.breached = "breach", True
+                message = f"{step.title}: overdue since {step.due_at.isoformat()}, escalated"
+                workflow.upsert_search_attributes([ESCALATED.value_set(True)])
             alerts = self.order.jeopardy_alerts
             alerts.append(JeopardyAlert(id=str(len(alerts) + 1), name=f"{step.step}:{kind}", jeopardy_type=kind,
                                         message=message, date=workflow.now(), step=step.step))

@@ -160,6 +160,55 @@ async def circuit_ledger(
     return [LedgerView.model_validate(r, from_attributes=True) for r in rows]
 
 
+class StepTimeliness(BaseModel):
+    """How one kind of step fared across the orders counted."""
+
+    done: int
+    on_time: int
+    rework: int
+
+
+class Timeliness(BaseModel):
+    """Activation timeliness rate and cycle time (DOMAIN.md §6) over the circuits completed in a period."""
+
+    completed: int
+    on_time: int
+    timeliness_rate: float | None
+    average_cycle_hours: float | None
+    cancelled: int
+    steps: dict[str, StepTimeliness]
+
+
+@ledger_router.get("/timeliness", response_model=Timeliness, summary="Activation timeliness rate and cycle time")
+async def timeliness(
+    actor: Reader, session: SessionDep,
+    completed_from: Annotated[datetime | None, Query(description="completed at or after")] = None,
+    completed_before: Annotated[datetime | None, Query(description="completed before")] = None,
+) -> Timeliness:
+    """Share of circuits completed by their requested date, average order-to-completion time, per-step timeliness."""
+    query = select(CircuitLedgerRow)
+    if completed_from is not None:
+        query = query.where(CircuitLedgerRow.completed_at >= completed_from)
+    if completed_before is not None:
+        query = query.where(CircuitLedgerRow.completed_at < completed_before)
+    rows = list(await session.scalars(query))
+    done = [r for r in rows if r.status == "active"]
+    steps: dict[str, StepTimeliness] = {}
+    for row in done:
+        for step in row.steps:
+            tally = steps.setdefault(step["step"], StepTimeliness(done=0, on_time=0, rework=0))
+            tally.done += 1
+            tally.on_time += bool(step.get("on_time"))
+            tally.rework += int(step.get("rework") or 0)
+    on_time = sum(1 for r in done if r.on_time)
+    cycles = [r.cycle_seconds for r in done if r.cycle_seconds is not None]
+    return Timeliness(
+        completed=len(done), on_time=on_time, timeliness_rate=on_time / len(done) if done else None,
+        average_cycle_hours=sum(cycles) / len(cycles) / 3600 if cycles else None,
+        cancelled=sum(1 for r in rows if r.status == "cancelled"), steps=steps,
+    )
+
+
 @ledger_router.get("/{circuit_id}", response_model=LedgerView, summary="One circuit's ledger row")
 async def circuit(circuit_id: str, actor: Reader, session: SessionDep) -> LedgerView:
     """A circuit by id (404 when unknown)."""

@@ -93,6 +93,10 @@ def test_route_discovery_found_every_router():
         ("POST", "/api/tasks/{task_id}/decision"), ("POST", "/api/tasks/{task_id}/claim"),
         ("GET", "/api/tasks/{task_id}"), ("POST", "/api/approvals"), ("GET", "/api/approvals/{workflow_id}"),
         ("GET", "/api/notifications"), ("GET", "/api/audit"),
+        ("POST", "/tmf-api/serviceOrdering/v4/serviceOrder"), ("GET", "/tmf-api/serviceOrdering/v4/serviceOrder/{id}"),
+        ("POST", "/tmf-api/serviceOrdering/v4/cancelServiceOrder"), ("POST", "/api/provisioning-orders/{order_id}/review"),
+        ("POST", "/api/provisioning-orders/{order_id}/steps/{step}/complete"), ("GET", "/api/circuit-ledger"),
+        ("POST", "/api/presales-demands"), ("POST", "/api/provisioning-rules/{name}"),
     ]:
         assert expected in found, f"{expected} not discovered"
     assert ("POST", "/api/auth/token") not in found and ("GET", "/healthz") not in found

@@ -117,3 +117,10 @@ class OrderFlow:
         """Terminate once idle (the test server leaks its time-skipping lock if a workflow task is in flight)."""
         await eventually(lambda: idle(self.handle), what="workflow idle")
         await self.handle.terminate("test done")
+
+
+async def finished(env: WorkflowEnvironment, handle: WorkflowHandle):
+    """The workflow's result, without letting the test server skip time meanwhile (timers of other open
+    workflows, e.g. reservation expiries, would otherwise fire while we wait for a result due any moment)."""
+    with env.auto_time_skipping_disabled():
+        return await handle.result()

@@ -114,6 +114,10 @@ async def test_one_order_from_creation_to_ledger_over_http(http, login, sync_ses
     one = await http.get(f"/api/circuit-ledger/{order['circuitId']}", headers=reviewer)
     assert one.status_code == 200 and one.json()["a_end"]["city"] == "南京"
 
+    rates = (await http.get("/api/circuit-ledger/timeliness", headers=reviewer)).json()
+    assert rates["completed"] >= 1 and 0 < rates["timeliness_rate"] <= 1 and rates["average_cycle_hours"] > 0
+    assert rates["steps"]["review"]["done"] >= 1
+
     url, _ = dispatch_simulator
     async with httpx.AsyncClient() as client:
         received = (await client.get(f"{url}/completions")).json()

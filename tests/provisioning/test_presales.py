@@ -12,6 +12,7 @@ from core.presales import DemandStatus
 from core.provisioning import OrderStatus, ProvisioningOrder, workflow_id_for
 from core.resource_checks import AcceptResult
 from core.resource_checks import workflow_id_for as check_workflow_id
+from tests.provisioning.flow import finished
 from tests.provisioning.presales_flow import COORDINATOR, COORDINATOR2, PRESALES, DemandFlow
 from tests.resource_checks.flow import REQUESTER, STAFF, CheckFlow
 from tests.support import eventually
@@ -24,7 +25,7 @@ async def test_a_no_at_product_fit_ends_the_demand_with_its_reason(env, worker, 
         await flow.decide("product_fit", PRESALES, "no_fit")
     assert "comment" in refused.value.cause.message
     await flow.decide("product_fit", PRESALES, "no_fit", "现有产品不支持该带宽")
-    outcome = await flow.handle.result()
+    outcome = await finished(env, flow.handle)
     assert (outcome.status, outcome.order_id) == ("ended", None) and "现有产品不支持该带宽" in outcome.reason
     demand = await flow.demand()
     assert demand.status == DemandStatus.ENDED and demand.check_id is None and demand.end_reason.startswith("product_fit")
@@ -52,7 +53,7 @@ async def test_a_yes_starts_the_check_and_then_the_order_as_children(env, worker
     assert review.candidates.department == "operations" and review.requested_by == "coordinator1"
     await flow.decide("joint_review", STAFF["operations"], "approve")
     await flow.decide("contract", REQUESTER, "signed", "合同 HT-2026-001")
-    outcome = await flow.handle.result()
+    outcome = await finished(env, flow.handle)
     assert outcome.status == "ordered" and outcome.order_id
     order_handle = env.client.get_workflow_handle(workflow_id_for(outcome.order_id))
     order = await eventually(lambda: _order(order_handle), what="provisioning order started")
@@ -77,7 +78,7 @@ async def test_a_rejected_joint_review_ends_the_demand(env, worker, task_queue):
     await env.sleep(timedelta(hours=1, minutes=1))
     await flow.decide("solution", COORDINATOR2, "proposed", "方案 A")
     await flow.decide("joint_review", STAFF["operations"], "reject", "机房无空余机架")
-    outcome = await flow.handle.result()
+    outcome = await finished(env, flow.handle)
     assert outcome.status == "ended" and "机房无空余机架" in outcome.reason
     assert [s.stage for s in (await flow.demand()).stages][-1] == "joint_review"
     if (await check.handle.describe()).status == WorkflowExecutionStatus.RUNNING:

@@ -13,7 +13,7 @@ from core.provisioning import CancelOrder, OrderStatus, ReviewOrder
 from core.reservations import ReservationStatus
 from core.roles import Actor, Role
 from db.models import CircuitLedgerRow, OrderDocument, Reservation, ServiceOrderRow, SlaBreach
-from tests.provisioning.flow import COORDINATOR, OPS, OrderFlow, spec
+from tests.provisioning.flow import COORDINATOR, OPS, OrderFlow, finished, spec
 from tests.support import eventually, skip_to
 from tests.tickets.flow import rid
 
@@ -104,7 +104,7 @@ async def test_review_return_reopens_the_step_with_a_new_deadline_and_counts_the
     assert order.step("review").due_at > step.due_at
     await flow.complete("testing")  # straight back to review, the later steps stand
     await flow.review("approve")
-    outcome = await flow.handle.result()
+    outcome = await finished(env, flow.handle)
     assert outcome.status == OrderStatus.COMPLETED
     order = await flow.order()
     assert order.step("testing").rework == 1 and [r.outcome for r in order.reviews] == ["return", "approve"]
@@ -133,7 +133,7 @@ async def test_the_doer_of_a_step_cannot_review_it(env, worker, task_queue):
     assert refused.value.cause.type == "forbidden"
     assert (await flow.order()).reviews == []
     await flow.review("approve")
-    assert (await flow.handle.result()).status == OrderStatus.COMPLETED
+    assert (await finished(env, flow.handle)).status == OrderStatus.COMPLETED
 
 
 async def test_cancel_mid_way_releases_the_reservation_and_closes_the_open_tasks(env, worker, task_queue, sync_session):
@@ -149,7 +149,7 @@ async def test_cancel_mid_way_releases_the_reservation_and_closes_the_open_tasks
         await flow.act(CancelOrder(request_id=rid(), actor=OPS, cancel_id="CX-1", reason="客户撤单"))
     assert refused.value.cause.type == "forbidden"
     await flow.act(CancelOrder(request_id=rid(), actor=COORDINATOR, cancel_id=f"CX-{rid()[:8]}", reason="客户撤单"))
-    outcome = await flow.handle.result()
+    outcome = await finished(env, flow.handle)
     assert outcome.status == OrderStatus.CANCELLED
     order = await flow.order()
     assert [h[1] for h in order.status_history][-3:] == ["assessing_cancellation", "pending_cancellation", "cancelled"]

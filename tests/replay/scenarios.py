@@ -22,7 +22,7 @@ from core.resource_checks import AcceptResult, CancelCheck, ChaseLine, Qualifica
 from core.resource_checks import workflow_id_for as check_workflow_id
 from tests.platform.test_human_tasks import start_approval
 from tests.provisioning.flow import COORDINATOR as ORDER_COORDINATOR
-from tests.provisioning.flow import OrderFlow
+from tests.provisioning.flow import OrderFlow, finished
 from tests.provisioning.flow import spec as order_spec
 from tests.provisioning.presales_flow import COORDINATOR as DEMAND_COORDINATOR
 from tests.provisioning.presales_flow import PRESALES, DemandFlow
@@ -144,7 +144,7 @@ async def order_completed_after_rework(env: WorkflowEnvironment, task_queue: str
     await flow.review("return", return_to="testing", reason="丢包率超标，重测")
     await flow.complete("testing")
     await flow.review("approve")
-    await flow.handle.result()
+    await finished(env, flow.handle)
     return flow.handle
 
 
@@ -156,7 +156,7 @@ async def order_jeopardy_escalated_then_completed(env: WorkflowEnvironment, task
     await eventually(lambda: _alerts(flow, 2), what="jeopardy and breach alerts")
     await flow.run_steps()
     await flow.review("approve")
-    await flow.handle.result()
+    await finished(env, flow.handle)
     return flow.handle
 
 
@@ -167,7 +167,7 @@ async def order_cancelled(env: WorkflowEnvironment, task_queue: str) -> Workflow
     await flow.task("data_configuration")
     await flow.act(CancelOrder(request_id=f"{flow.handle.id}:cancel", actor=ORDER_COORDINATOR, cancel_id=f"CSO-{flow.handle.id[-6:]}",
                                reason="客户撤单"))
-    await flow.handle.result()
+    await finished(env, flow.handle)
     return flow.handle
 
 
@@ -179,7 +179,7 @@ async def demand_no_fit(env: WorkflowEnvironment, task_queue: str) -> WorkflowHa
     """Product support finds no existing product fits: the demand ends with the reason."""
     flow = await DemandFlow.start(env, task_queue)
     await flow.decide("product_fit", PRESALES, "no_fit", "现有产品不支持该带宽")
-    await flow.handle.result()
+    await finished(env, flow.handle)
     return flow.handle
 
 
@@ -197,7 +197,7 @@ async def demand_ordered(env: WorkflowEnvironment, task_queue: str) -> WorkflowH
     await flow.decide("solution", DEMAND_COORDINATOR, "proposed", "MPLS-VPN 100M")
     await flow.decide("joint_review", STAFF["operations"], "approve")
     await flow.decide("contract", REQUESTER, "signed", "HT-2026-001")
-    outcome = await flow.handle.result()
+    outcome = await finished(env, flow.handle)
     order = env.client.get_workflow_handle(order_workflow_id(outcome.order_id))
     await eventually(lambda: _order_waiting(order), what="order started")
     for child in (order, check.handle):  # they outlive the demand; stop them once idle
