@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     ):
         app.include_router(router)
     codec.allow_ui_origins(app, settings)
-    if settings.kexiang_env != "production" and not settings.group_dispatch_url:
+    if settings.kexiang_env != "production":
         app.mount("/sim/group-dispatch", create_dispatch_simulator())  # where the worker reports completions in dev
     return app
 

@@ -24,7 +24,6 @@ from workflows.human_tasks import HumanTaskBook
 with workflow.unsafe.imports_passed_through():
     from core.calendar import shift_by_working_seconds
     from core.provisioning import (
-        COMPLETION_ORDER,
         DISPATCH,
         GROUP_CUSTOMER_DEPARTMENT,
         REVIEW,

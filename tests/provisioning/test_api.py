@@ -22,11 +22,12 @@ CANCEL = "/tmf-api/serviceOrdering/v4/cancelServiceOrder"
 PO = "/api/provisioning-orders"
 
 
-def order_body(*, z=SUZHOU, reservation_id: str | None = None, days: int = 20, **characteristics) -> dict:
-    """A TMF641 create for one MPLS-VPN circuit."""
+def order_body(*, z=SUZHOU, reservation_id: str | None = None, days: int = 20, now: datetime | None = None,
+               **characteristics) -> dict:
+    """A TMF641 create for one MPLS-VPN circuit, due `days` after `now` (the real time by default)."""
     values = {"circuitType": "mpls_vpn", "aEnd": NANJING.model_dump(), "zEnd": z.model_dump(), "bandwidth": "100M",
               **({"reservationId": reservation_id} if reservation_id else {}), **characteristics}
-    due = (datetime.now(timezone.utc) + timedelta(days=days)).isoformat()
+    due = ((now or datetime.now(timezone.utc)) + timedelta(days=days)).isoformat()
     return {
         "externalId": f"EXT-{rid()[:8]}", "description": "南京—苏州 MPLS-VPN 专线", "requestedCompletionDate": due,
         "customerId": "C-3001",
@@ -58,7 +59,7 @@ async def complete(http, headers, order_id: str, step: str, **body) -> httpx.Res
     return await http.post(f"{PO}/{order_id}/steps/{step}/complete", json={"note": f"{step} done", **body}, headers=headers)
 
 
-async def test_one_order_from_creation_to_ledger_over_http(http, login, sync_session, dispatch_simulator):
+async def test_one_order_from_creation_to_ledger_over_http(http, login, sync_session, dispatch_simulator, env):
     coordinator, ops, reviewer = await login("coordinator1"), await login("ops1"), await login("reviewer1")
     reservation_id = f"RSV-{rid()}"
     with sync_session() as s:
@@ -66,7 +67,9 @@ async def test_one_order_from_creation_to_ledger_over_http(http, login, sync_ses
                           expires_at=datetime.now(timezone.utc) + timedelta(days=365)))
         s.commit()
 
-    created = await http.post(SO, json=order_body(reservation_id=reservation_id), headers={**coordinator, "Idempotency-Key": rid()})
+    # The workflow runs on the test server's clock, which earlier tests may have moved ahead of the real one.
+    now = max(datetime.now(timezone.utc), await env.get_current_time())
+    created = await http.post(SO, json=order_body(reservation_id=reservation_id, now=now), headers={**coordinator, "Idempotency-Key": rid()})
     assert created.status_code == 201, created.text
     order = created.json()
     order_id = order["id"]
