@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.calendar import Budget
 from core.records import AuditRecord, PolicyRef
@@ -99,6 +99,13 @@ class ResourceCheckRules(BaseModel):
     joint_review_on_alternate: bool = True
     joint_review_on_new_construction: bool = True
     reservation_validity: Budget = Budget(amount=10, unit="working_days")
+
+    @model_validator(mode="after")
+    def _someone_answers(self) -> ResourceCheckRules:
+        """Every item needs at least one department: `always` may not be empty."""
+        if not self.always:
+            raise ValueError("always: name at least one department asked about every item")
+        return self
 
     def departments_for(self, item: CheckItem) -> tuple[str, ...]:
         """Departments consulted about one item, in rule order, without repeats."""

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from core.records import AuditRecord, NotificationRecord, TaskEvent
     from core.reservations import HoldReservation, ReleaseReservation, ReservationState, ReservationStatus
     from core.resource_checks import (
+        FINISHED,
         WORKFLOW_TYPE,
         AcceptResult,
         Answer,
@@ -167,7 +168,8 @@ class ResourceCheckWorkflow(HumanTaskBook):
             self._refuse_unless(check_act, self.check, act, workflow.now())  # re-check: an earlier act may have won
             await getattr(self, f"_on_{act.type}")(act)
             reason = getattr(act, "reason", None) or getattr(act, "note", None) or getattr(act, "text", None)
-            await self._save(audit=self._check_audit(act.actor, f"resource_check.{act.type}", act.request_id, reason=reason))
+            audit = self._check_audit(act.actor, f"resource_check.{act.type}", act.request_id, reason=reason)
+            await self._save(audit=audit, ledger=self.check.status in FINISHED)  # the ledger row is there when the act answers
         return self._outcome(act.type)
 
     @act.validator
@@ -223,6 +225,7 @@ class ResourceCheckWorkflow(HumanTaskBook):
 
     async def _on_cancel(self, act: CancelCheck) -> None:
         self.check.cancel_reason = act.reason
+        self.check.finished_at = workflow.now()
         if self.check.round is not None and self.check.round.requester_decision is None:
             self.check.round.requester_decision = "cancelled"
         self._set_status(CheckStatus.CANCELLED, act.reason)
@@ -377,7 +380,7 @@ class ResourceCheckWorkflow(HumanTaskBook):
         except asyncio.TimeoutError:
             async with self._lock:
                 await self._release(current, "expired: no order claimed it", only_if_unclaimed=True)
-                await self._save(ledger=self.check.status in (CheckStatus.ACCEPTED, CheckStatus.CANCELLED))
+                await self._save(ledger=self.check.status in FINISHED)
 
     async def _release(self, current: Round, reason: str, *, only_if_unclaimed: bool = True) -> None:
         """Release a round's held reservations; one an order claimed stays with the order."""
