@@ -371,6 +371,23 @@ class CheckOutcome(BaseModel):
     message: str = ""
 
 
+REPORT_SIGNAL = "resource_check_report"
+
+
+class CheckReport(BaseModel):
+    """What a ResourceCheck started as a child tells its parent (e.g. a pre-sales order) when it finishes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    check_id: str
+    status: CheckStatus
+    result: Qualification | None = None
+    item_results: dict[str, Qualification] = Field(default_factory=dict)
+    reservations: tuple[ReservationState, ...] = ()  # the accepted round's; claim them before they expire
+    rounds: int = 0
+    on_time: bool | None = None
+
+
 class CheckSave(BaseModel):
     """A check state to write to the read model, with the act's audit row and (once finished) its ledger row."""
 

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from core.reservations import HoldReservation, ReleaseReservation, ReservationState, ReservationStatus
     from core.resource_checks import (
         FINISHED,
+        REPORT_SIGNAL,
         WORKFLOW_TYPE,
         AcceptResult,
         Answer,
@@ -32,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         ChaseLine,
         CheckAct,
         CheckOutcome,
+        CheckReport,
         CheckSave,
         CheckStatus,
         DepartmentAnswer,
@@ -106,11 +108,9 @@ class ResourceCheckWorkflow(HumanTaskBook):
         )
         workflow.upsert_search_attributes([BUSINESS_REF.value_set(start.check_id), ORDER_KIND.value_set("resource_check")])
         self._set_status(CheckStatus.ACKNOWLEDGED, "requested")
-        reason = ""
-        while self.check.status != CheckStatus.CANCELLED:
+        reason: str | None = ""
+        while reason is not None and self.check.status != CheckStatus.CANCELLED:
             reason = await self._run_round(reason)
-            if reason is None:
-                break
         await workflow.wait_condition(workflow.all_handlers_finished)
         async with self._lock:
             await self.cancel_open_tasks(f"check {self.check.status.value}")
@@ -118,6 +118,7 @@ class ResourceCheckWorkflow(HumanTaskBook):
                 await self._release_all(f"check cancelled: {self.check.cancel_reason}")
             self.check.finished_at = self.check.finished_at or workflow.now()
             await self._save(ledger=True)
+        await self._tell_parent()
         await self._await_expiries()
         return self._outcome("finished")
 
@@ -401,6 +402,23 @@ class ResourceCheckWorkflow(HumanTaskBook):
         """Stay until every round's expiry is over (released early, or released/kept at the expiry), writes included."""
         await asyncio.gather(*self._expiries)
         await workflow.wait_condition(workflow.all_handlers_finished)
+
+    async def _tell_parent(self) -> None:
+        """A child check reports its outcome to the parent at once (it lives on until its reservations expire)."""
+        parent = workflow.info().parent
+        if parent is None:
+            return
+        current = self.check.round
+        report = CheckReport(
+            check_id=self.check.check_id, status=self.check.status, result=self.check.result,
+            item_results=dict(current.item_results) if current else {},
+            reservations=tuple(current.reservations) if current else (), rounds=len(self.check.rounds),
+            on_time=self.check.on_time,
+        )
+        try:
+            await workflow.get_external_workflow_handle(parent.workflow_id, run_id=parent.run_id).signal(REPORT_SIGNAL, report)
+        except Exception as err:  # noqa: BLE001 - a parent that is gone must not stop the reservations' expiry
+            workflow.logger.warning("check %s could not report to its parent: %s", self.check.check_id, type(err).__name__)
 
     # ---- helpers -----------------------------------------------------------------------------
 

@@ -93,6 +93,9 @@ def test_route_discovery_found_every_router():
         ("POST", "/api/tasks/{task_id}/decision"), ("POST", "/api/tasks/{task_id}/claim"),
         ("GET", "/api/tasks/{task_id}"), ("POST", "/api/approvals"), ("GET", "/api/approvals/{workflow_id}"),
         ("GET", "/api/notifications"), ("GET", "/api/audit"),
+        ("POST", "/tmf-api/serviceQualificationManagement/v4/checkServiceQualification"),
+        ("GET", "/tmf-api/serviceQualificationManagement/v4/checkServiceQualification/{id}"),
+        ("POST", "/api/resource-checks/{check_id}/acts"), ("GET", "/api/resource-checks/ledger"),
     ]:
         assert expected in found, f"{expected} not discovered"
     assert ("POST", "/api/auth/token") not in found and ("GET", "/healthz") not in found

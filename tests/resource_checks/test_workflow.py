@@ -8,15 +8,18 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import ActivityEnvironment
+from temporalio.worker import Worker
 
 from activities.reservations import ReservationActivities
 from core.reservations import ClaimReservation
 from core.resource_checks import (
     AcceptResult, Ask, CancelCheck, ChaseLine, Qualification, Recheck, Reply, ResourceCheckRules, qualification_result,
 )
+from core.resource_checks import CheckReport, workflow_id_for
 from core.tickets import AssignmentRules, default_assignment_rules
 from db.models import Notification, Reservation, ResourceCheckLedger, ResourceCheckRow
-from tests.resource_checks.flow import COORDINATOR, HEADS, REQUESTER, STAFF, SUPERVISOR, CheckFlow, item
+from tests.resource_checks.flow import COORDINATOR, HEADS, REQUESTER, STAFF, SUPERVISOR, CheckFlow, check_input, item
+from tests.resource_checks.parent_workflow import CheckParentWorkflow
 from tests.support import eventually
 from tests.tickets.flow import rid
 
@@ -174,3 +177,22 @@ async def test_rejected_joint_review_starts_a_new_round(env, worker, task_queue)
     assert state.rounds[0].line("1", "operations").answer.proposal == "a new OLT in the park"
     await flow.act(CancelCheck(request_id=rid(), actor=REQUESTER, reason="customer found another provider"))
     assert (await flow.handle.result()).status == "cancelled"
+
+
+async def test_a_child_check_reports_to_its_parent_when_accepted(env, worker, task_queue):
+    """Started by a parent (pre-sales), the check reports result and reservations at acceptance, before any expiry."""
+    start = check_input(item("1"))
+    async with Worker(env.client, task_queue=f"{task_queue}-parent", workflows=[CheckParentWorkflow]):
+        parent = await env.client.start_workflow(
+            "TestCheckParent", args=[start, task_queue], id=f"parent-{start.check_id}", task_queue=f"{task_queue}-parent",
+            result_type=CheckReport,
+        )
+        flow = CheckFlow(env, env.client.get_workflow_handle(workflow_id_for(start.check_id)), start.check_id)
+        await flow.wait(lambda c: c.status == "consulting" and c.round.lines[0].task_id, "departments asked")
+        await flow.answer("1", "operations", Q, resources={"olt_port": "OLT-1/1/1"})
+        await flow.wait(lambda c: c.status == "awaiting_requester", "result reported")
+        await flow.act(AcceptResult(request_id=rid(), actor=REQUESTER))
+        report = await parent.result()
+    assert (report.status, report.result, report.item_results) == ("accepted", Q, {"1": Q})
+    assert [r.status for r in report.reservations] == ["held"]  # still held: the order claims it next
+    await flow.finish()
