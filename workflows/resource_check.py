@@ -131,16 +131,16 @@ class ResourceCheckWorkflow(HumanTaskBook):
             return None
         current = self.check.round
         assert current is not None
-        async with self._lock:
+        async with self._lock:  # a cancel may have slipped in since the wait: checked again under the lock
+            if self.check.status == CheckStatus.CANCELLED:
+                return None
             self._consolidate(current)
             if current.complex:
                 await self._open_reviews(current)
         if current.complex:
             await workflow.wait_condition(lambda: self._reviews_settled(current))
-            if self.check.status == CheckStatus.CANCELLED:
-                return None
             rejected = next((r for r in current.reviews if r.decision == "reject"), None)
-            if rejected is not None:
+            if rejected is not None and self.check.status != CheckStatus.CANCELLED:
                 async with self._lock:
                     await self.cancel_open_tasks("joint review rejected")
                     current.requester_decision = "review_rejected"
@@ -148,6 +148,8 @@ class ResourceCheckWorkflow(HumanTaskBook):
                     await self._save()
                 return f"joint review rejected by {rejected.department}: {rejected.comment}"
         async with self._lock:
+            if self.check.status == CheckStatus.CANCELLED:
+                return None
             await self._reserve(current)
             await self._report(current)
         await workflow.wait_condition(lambda: current.requester_decision is not None)
