@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.calendar import Budget
 from core.records import AuditRecord, PolicyRef
@@ -99,6 +99,13 @@ class ResourceCheckRules(BaseModel):
     joint_review_on_alternate: bool = True
     joint_review_on_new_construction: bool = True
     reservation_validity: Budget = Budget(amount=10, unit="working_days")
+
+    @model_validator(mode="after")
+    def _someone_answers(self) -> ResourceCheckRules:
+        """Every item needs at least one department: `always` may not be empty."""
+        if not self.always:
+            raise ValueError("always: name at least one department asked about every item")
+        return self
 
     def departments_for(self, item: CheckItem) -> tuple[str, ...]:
         """Departments consulted about one item, in rule order, without repeats."""
@@ -362,6 +369,23 @@ class CheckOutcome(BaseModel):
     status: CheckStatus
     revision: int
     message: str = ""
+
+
+REPORT_SIGNAL = "resource_check_report"
+
+
+class CheckReport(BaseModel):
+    """What a ResourceCheck started as a child tells its parent (e.g. a pre-sales order) when it finishes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    check_id: str
+    status: CheckStatus
+    result: Qualification | None = None
+    item_results: dict[str, Qualification] = Field(default_factory=dict)
+    reservations: tuple[ReservationState, ...] = ()  # the accepted round's; claim them before they expire
+    rounds: int = 0
+    on_time: bool | None = None
 
 
 class CheckSave(BaseModel):

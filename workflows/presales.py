@@ -7,12 +7,10 @@ signed; then a `ProvisioningOrder` child workflow is started and runs on its own
 with its reason recorded. People decide through HumanTaskBook's `decide` update (/api/tasks/{id}/decision).
 
 The check finishes when its requester accepts the result, but its workflow stays open until its reservations
-are claimed or expire, so this workflow polls the check's read model (hourly) instead of awaiting the child.
+are claimed or expire, so instead of awaiting the child this workflow waits for the report it signals on finishing.
 """
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -35,7 +33,8 @@ with workflow.unsafe.imports_passed_through():
     from core.provisioning import CircuitSpec, OrderInput
     from core.provisioning import workflow_id_for as order_workflow_id
     from core.records import AuditRecord
-    from core.resource_checks import WORKFLOW_TYPE as RESOURCE_CHECK, CheckStatus, Qualification, ResourceCheckInput
+    from core.resource_checks import REPORT_SIGNAL, CheckReport, CheckStatus, Qualification, ResourceCheckInput
+    from core.resource_checks import WORKFLOW_TYPE as RESOURCE_CHECK
     from core.resource_checks import workflow_id_for as check_workflow_id
     from core.roles import Role
     from core.sla import PolicySnapshot
@@ -52,9 +51,6 @@ with workflow.unsafe.imports_passed_through():
         WORK_STATUS,
     )
 
-CHECK_POLL = timedelta(hours=1)
-
-
 @workflow.defn(name="PreSalesDemand")
 class PreSalesDemandWorkflow(HumanTaskBook):
     """One pre-sales demand: each stage a human decision or a child workflow; a "no" ends it."""
@@ -62,6 +58,7 @@ class PreSalesDemandWorkflow(HumanTaskBook):
     def __init__(self) -> None:
         super().__init__()
         self._demand: Demand | None = None
+        self._report: CheckReport | None = None
 
     @property
     def demand(self) -> Demand:
@@ -155,15 +152,26 @@ class PreSalesDemandWorkflow(HumanTaskBook):
             search_attributes=TypedSearchAttributes([SearchAttributePair(ORDER_KIND, "resource_check"),
                                                      SearchAttributePair(BUSINESS_REF, check_id)]),
         )
-        while True:
-            summary = await workflow.execute_activity(
-                LOAD_CHECK_SUMMARY, check_id, result_type=CheckSummary | None,
-                start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
-            )
-            if summary is not None and summary.finished:
-                self.demand.check = summary
-                return summary
-            await workflow.sleep(CHECK_POLL, summary="poll the resource check")
+        await workflow.wait_condition(lambda: self._report is not None)
+        # The report says how the check ended; its read model adds what the solution needs (departments, construction).
+        summary = await workflow.execute_activity(
+            LOAD_CHECK_SUMMARY, check_id, result_type=CheckSummary | None,
+            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+        )
+        assert self._report is not None
+        report = self._report
+        self.demand.check = CheckSummary(
+            check_id=check_id, finished=True, status=report.status, result=report.result,
+            reservation_ids=tuple(r.reservation_id for r in report.reservations),
+            new_construction=bool(summary and summary.new_construction), complex=bool(summary and summary.complex),
+            departments=summary.departments if summary else (),
+        )
+        return self.demand.check
+
+    @workflow.signal(name=REPORT_SIGNAL)
+    def check_report(self, report: CheckReport) -> None:
+        """The resource check child reports how it finished (it lives on until its reservations expire)."""
+        self._report = report
 
     async def _joint_review(self, departments: tuple[str, ...]) -> DecisionInput | None:
         """Every department reviews the solution (never its author); the first rejection, if any."""

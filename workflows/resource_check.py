@@ -22,6 +22,8 @@ with workflow.unsafe.imports_passed_through():
     from core.records import AuditRecord, NotificationRecord, TaskEvent
     from core.reservations import HoldReservation, ReleaseReservation, ReservationState, ReservationStatus
     from core.resource_checks import (
+        FINISHED,
+        REPORT_SIGNAL,
         WORKFLOW_TYPE,
         AcceptResult,
         Answer,
@@ -31,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         ChaseLine,
         CheckAct,
         CheckOutcome,
+        CheckReport,
         CheckSave,
         CheckStatus,
         DepartmentAnswer,
@@ -105,11 +108,9 @@ class ResourceCheckWorkflow(HumanTaskBook):
         )
         workflow.upsert_search_attributes([BUSINESS_REF.value_set(start.check_id), ORDER_KIND.value_set("resource_check")])
         self._set_status(CheckStatus.ACKNOWLEDGED, "requested")
-        reason = ""
-        while self.check.status != CheckStatus.CANCELLED:
+        reason: str | None = ""
+        while reason is not None and self.check.status != CheckStatus.CANCELLED:
             reason = await self._run_round(reason)
-            if reason is None:
-                break
         await workflow.wait_condition(workflow.all_handlers_finished)
         async with self._lock:
             await self.cancel_open_tasks(f"check {self.check.status.value}")
@@ -117,6 +118,7 @@ class ResourceCheckWorkflow(HumanTaskBook):
                 await self._release_all(f"check cancelled: {self.check.cancel_reason}")
             self.check.finished_at = self.check.finished_at or workflow.now()
             await self._save(ledger=True)
+        await self._tell_parent()
         await self._await_expiries()
         return self._outcome("finished")
 
@@ -129,16 +131,16 @@ class ResourceCheckWorkflow(HumanTaskBook):
             return None
         current = self.check.round
         assert current is not None
-        async with self._lock:
+        async with self._lock:  # a cancel may have slipped in since the wait: checked again under the lock
+            if self.check.status == CheckStatus.CANCELLED:
+                return None
             self._consolidate(current)
             if current.complex:
                 await self._open_reviews(current)
         if current.complex:
             await workflow.wait_condition(lambda: self._reviews_settled(current))
-            if self.check.status == CheckStatus.CANCELLED:
-                return None
             rejected = next((r for r in current.reviews if r.decision == "reject"), None)
-            if rejected is not None:
+            if rejected is not None and self.check.status != CheckStatus.CANCELLED:
                 async with self._lock:
                     await self.cancel_open_tasks("joint review rejected")
                     current.requester_decision = "review_rejected"
@@ -146,6 +148,8 @@ class ResourceCheckWorkflow(HumanTaskBook):
                     await self._save()
                 return f"joint review rejected by {rejected.department}: {rejected.comment}"
         async with self._lock:
+            if self.check.status == CheckStatus.CANCELLED:
+                return None
             await self._reserve(current)
             await self._report(current)
         await workflow.wait_condition(lambda: current.requester_decision is not None)
@@ -167,7 +171,8 @@ class ResourceCheckWorkflow(HumanTaskBook):
             self._refuse_unless(check_act, self.check, act, workflow.now())  # re-check: an earlier act may have won
             await getattr(self, f"_on_{act.type}")(act)
             reason = getattr(act, "reason", None) or getattr(act, "note", None) or getattr(act, "text", None)
-            await self._save(audit=self._check_audit(act.actor, f"resource_check.{act.type}", act.request_id, reason=reason))
+            audit = self._check_audit(act.actor, f"resource_check.{act.type}", act.request_id, reason=reason)
+            await self._save(audit=audit, ledger=self.check.status in FINISHED)  # the ledger row is there when the act answers
         return self._outcome(act.type)
 
     @act.validator
@@ -223,6 +228,7 @@ class ResourceCheckWorkflow(HumanTaskBook):
 
     async def _on_cancel(self, act: CancelCheck) -> None:
         self.check.cancel_reason = act.reason
+        self.check.finished_at = workflow.now()
         if self.check.round is not None and self.check.round.requester_decision is None:
             self.check.round.requester_decision = "cancelled"
         self._set_status(CheckStatus.CANCELLED, act.reason)
@@ -377,7 +383,7 @@ class ResourceCheckWorkflow(HumanTaskBook):
         except asyncio.TimeoutError:
             async with self._lock:
                 await self._release(current, "expired: no order claimed it", only_if_unclaimed=True)
-                await self._save(ledger=self.check.status in (CheckStatus.ACCEPTED, CheckStatus.CANCELLED))
+                await self._save(ledger=self.check.status in FINISHED)
 
     async def _release(self, current: Round, reason: str, *, only_if_unclaimed: bool = True) -> None:
         """Release a round's held reservations; one an order claimed stays with the order."""
@@ -398,6 +404,23 @@ class ResourceCheckWorkflow(HumanTaskBook):
         """Stay until every round's expiry is over (released early, or released/kept at the expiry), writes included."""
         await asyncio.gather(*self._expiries)
         await workflow.wait_condition(workflow.all_handlers_finished)
+
+    async def _tell_parent(self) -> None:
+        """A child check reports its outcome to the parent at once (it lives on until its reservations expire)."""
+        parent = workflow.info().parent
+        if parent is None:
+            return
+        current = self.check.round
+        report = CheckReport(
+            check_id=self.check.check_id, status=self.check.status, result=self.check.result,
+            item_results=dict(current.item_results) if current else {},
+            reservations=tuple(current.reservations) if current else (), rounds=len(self.check.rounds),
+            on_time=self.check.on_time,
+        )
+        try:
+            await workflow.get_external_workflow_handle(parent.workflow_id, run_id=parent.run_id).signal(REPORT_SIGNAL, report)
+        except Exception as err:  # noqa: BLE001 - a parent that is gone must not stop the reservations' expiry
+            workflow.logger.warning("check %s could not report to its parent: %s", self.check.check_id, type(err).__name__)
 
     # ---- helpers -----------------------------------------------------------------------------
 

@@ -193,7 +193,6 @@ async def demand_ordered(env: WorkflowEnvironment, task_queue: str) -> WorkflowH
     await check.answer("1", "operations", Qualification.QUALIFIED, resources={"olt_port": "OLT-3/1/4"})
     await check.wait(lambda c: c.status == "awaiting_requester", "result reported")
     await check.act(AcceptResult(request_id=f"{check_id}:accept", actor=REQUESTER))
-    await env.sleep(timedelta(hours=1, minutes=1))
     await flow.decide("solution", DEMAND_COORDINATOR, "proposed", "MPLS-VPN 100M")
     await flow.decide("joint_review", STAFF["operations"], "approve")
     await flow.decide("contract", REQUESTER, "signed", "HT-2026-001")

@@ -8,14 +8,18 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import ActivityEnvironment
+from temporalio.worker import Worker
 
 from activities.reservations import ReservationActivities
 from core.reservations import ClaimReservation
 from core.resource_checks import (
-    AcceptResult, CancelCheck, ChaseLine, Ask, Qualification, Recheck, Reply, qualification_result,
+    AcceptResult, Ask, CancelCheck, ChaseLine, Qualification, Recheck, Reply, ResourceCheckRules, qualification_result,
 )
+from core.resource_checks import CheckReport, workflow_id_for
+from core.tickets import AssignmentRules, default_assignment_rules
 from db.models import Notification, Reservation, ResourceCheckLedger, ResourceCheckRow
-from tests.resource_checks.flow import COORDINATOR, HEADS, REQUESTER, STAFF, SUPERVISOR, CheckFlow, item
+from tests.resource_checks.flow import COORDINATOR, HEADS, REQUESTER, STAFF, SUPERVISOR, CheckFlow, check_input, item
+from tests.resource_checks.parent_workflow import CheckParentWorkflow
 from tests.support import eventually
 from tests.tickets.flow import rid
 
@@ -150,3 +154,45 @@ async def test_recheck_keeps_the_first_round_and_cancel_releases_the_reservation
     assert (ledger.outcome, ledger.rounds, ledger.cancel_reason) == ("cancelled", 2, "the customer withdrew")
     assert ledger.items[0]["results"] == ["unqualified", "qualified"]
     assert (row.tmf_state, row.status) == ("terminatedWithError", "cancelled")
+
+
+def test_departments_come_from_the_rules():
+    """Mobile services ask the mobile network, fixed circuits the fixed network; operations is asked about everything."""
+    rules = AssignmentRules.model_validate(default_assignment_rules().model_dump(mode="json")).resource_check
+    assert rules.departments_for(item(service_type="mobile", circuit_type="mpls-vpn")) == ("mobile-network", "fixed-network", "operations")
+    assert rules.departments_for(item(service_type="internet", circuit_type="ddn")) == ("fixed-network", "operations")
+    assert rules.departments_for(item()) == ("operations",)
+    with pytest.raises(ValueError):
+        ResourceCheckRules(always=())
+
+
+async def test_rejected_joint_review_starts_a_new_round(env, worker, task_queue):
+    """A department head rejects the complex solution: the departments are asked again; the first round is kept."""
+    flow = await CheckFlow.start(env, task_queue, item("1"))
+    await flow.answer("1", "operations", A, proposal="a new OLT in the park", new_construction=True)
+    assert "reason is required" in await _refused(flow, flow.review("operations", "reject"), "invalid")
+    await flow.review("operations", "reject", comment="the park OLT is not in this year's plan")
+    state = await flow.wait(lambda c: len(c.rounds) == 2 and c.status == "consulting", "second round")
+    assert state.rounds[0].requester_decision == "review_rejected" and "not in this year's plan" in state.round.reason
+    assert state.rounds[0].line("1", "operations").answer.proposal == "a new OLT in the park"
+    await flow.act(CancelCheck(request_id=rid(), actor=REQUESTER, reason="customer found another provider"))
+    assert (await flow.handle.result()).status == "cancelled"
+
+
+async def test_a_child_check_reports_to_its_parent_when_accepted(env, worker, task_queue):
+    """Started by a parent (pre-sales), the check reports result and reservations at acceptance, before any expiry."""
+    start = check_input(item("1"))
+    async with Worker(env.client, task_queue=f"{task_queue}-parent", workflows=[CheckParentWorkflow]):
+        parent = await env.client.start_workflow(
+            "TestCheckParent", args=[start, task_queue], id=f"parent-{start.check_id}", task_queue=f"{task_queue}-parent",
+            result_type=CheckReport,
+        )
+        flow = CheckFlow(env, env.client.get_workflow_handle(workflow_id_for(start.check_id)), start.check_id)
+        await flow.wait(lambda c: c.status == "consulting" and c.round.lines[0].task_id, "departments asked")
+        await flow.answer("1", "operations", Q, resources={"olt_port": "OLT-1/1/1"})
+        await flow.wait(lambda c: c.status == "awaiting_requester", "result reported")
+        await flow.act(AcceptResult(request_id=rid(), actor=REQUESTER))
+        report = await parent.result()
+    assert (report.status, report.result, report.item_results) == ("accepted", Q, {"1": Q})
+    assert [r.status for r in report.reservations] == ["held"]  # still held: the order claims it next
+    await flow.finish()
