@@ -69,10 +69,13 @@ async def test_one_order_from_creation_to_ledger_over_http(http, login, sync_ses
 
     # The workflow runs on the test server's clock, which earlier tests may have moved ahead of the real one.
     now = max(datetime.now(timezone.utc), await env.get_current_time())
-    created = await http.post(SO, json=order_body(reservation_id=reservation_id, now=now), headers={**coordinator, "Idempotency-Key": rid()})
+    body, key = order_body(reservation_id=reservation_id, now=now), rid()
+    created = await http.post(SO, json=body, headers={**coordinator, "Idempotency-Key": key})
     assert created.status_code == 201, created.text
     order = created.json()
     order_id = order["id"]
+    retried = await http.post(SO, json=body, headers={**coordinator, "Idempotency-Key": key})  # a retry starts nothing new
+    assert retried.status_code == 201 and retried.json()["id"] == order_id
     assert created.headers["location"] == f"{SO}/{order_id}" and order["state"] == "acknowledged"
     assert order["scope"] == "intra_province" and order["serviceOrderItem"][0]["action"] == "add"
 
