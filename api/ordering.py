@@ -7,18 +7,15 @@ from uuid import uuid4
 
 from fastapi import HTTPException, status
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from api.acts import Subject, deliver, registered_subject
+from api.acts import Subject, deliver, start_journaled
 from api.errors import field_errors
 from api.gateway import ActRefused, TemporalGateway
 from core.provisioning import CLOSED, CircuitSpec, OrderAct, OrderInput, OrderOutcome, ProvisioningOrder, workflow_id_for
-from core.records import AuditRecord
 from core.roles import Actor
 from core.tasks import RefusalCode
-from db import audit as audit_journal
 from db.models import ServiceOrderRow, utcnow
 from db.provisioning import new_order_id, upsert_order
 from db.session import Database
@@ -41,13 +38,6 @@ def order_of(row: ServiceOrderRow) -> ProvisioningOrder:
     return ProvisioningOrder.model_validate(row.detail)
 
 
-async def _registered(session: AsyncSession, request_id: str) -> ProvisioningOrder | None:
-    """The order an earlier create with this request id registered (None when there was none)."""
-    order_id = await registered_subject(session, request_id, CREATE_ACTION)
-    row = await session.get(ServiceOrderRow, order_id) if order_id else None
-    return order_of(row) if row is not None else None
-
-
 async def register_order(
     *, session: AsyncSession, gateway: TemporalGateway, actor: Actor, spec: CircuitSpec, request_id: str | None,
     description: str | None = None, external_id: str | None = None,
@@ -58,36 +48,22 @@ async def register_order(
     if spec.requested_completion <= now:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "requested_completion: must be in the future")
     order_id = new_order_id(now)
-    workflow_id = workflow_id_for(order_id)
     order = ProvisioningOrder(
-        order_id=order_id, workflow_id=workflow_id, spec=spec, description=description, external_id=external_id,
-        scope=spec.scope, created_by=actor.username, created_at=now,
+        order_id=order_id, workflow_id=workflow_id_for(order_id), spec=spec, description=description,
+        external_id=external_id, scope=spec.scope, created_by=actor.username, created_at=now,
     )
-    try:
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"order:{request_id}"})
-        if (known := await _registered(session, request_id)) is not None:
-            await session.rollback()
-            return known
-        await upsert_order(session, order)
-        attributes = TypedSearchAttributes([
+    known = await start_journaled(
+        session=session, gateway=gateway, actor=actor, request_id=request_id, action=CREATE_ACTION,
+        subject=Subject(type="service_order", id=order_id, workflow_id=order.workflow_id), workflow="ProvisioningOrder",
+        arg=OrderInput(order_id=order_id, spec=spec, created_by=actor, request_id=request_id, description=description,
+                       external_id=external_id),
+        search_attributes=TypedSearchAttributes([
             SearchAttributePair(ORDER_KIND, "provisioning"), SearchAttributePair(BUSINESS_REF, order_id),
             SearchAttributePair(SLA_DUE_AT, spec.requested_completion),
-        ])
-        await gateway.start(
-            "ProvisioningOrder",
-            OrderInput(order_id=order_id, spec=spec, created_by=actor, request_id=request_id, description=description,
-                       external_id=external_id),
-            workflow_id=workflow_id, search_attributes=attributes,
-        )
-        await audit_journal.append(session, AuditRecord(
-            at=now, actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action=CREATE_ACTION,
-            subject_type="service_order", subject_id=order_id, workflow_id=workflow_id, request_id=request_id,
-        ))
-    except BaseException:
-        await session.rollback()  # nothing is left behind: no row, no journal entry, no workflow
-        raise
-    await session.commit()
-    return order
+        ]),
+        write_row=lambda: upsert_order(session, order),
+    )
+    return order_of(await load_row(session, known)) if known else order
 
 
 async def perform(

@@ -7,10 +7,10 @@ from uuid import uuid4
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import select, text
+from sqlalchemy import select
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from api.acts import IdempotencyKey, registered_subject
+from api.acts import IdempotencyKey, Subject, start_journaled
 from api.deps import GatewayDep, Reader, SessionDep
 from api.errors import QuietValidationRoute
 from api.routers.service_orders import Orderer
@@ -18,10 +18,8 @@ from api.routers.tasks import task_view
 from api.schemas import TaskView
 from core.presales import Demand, DemandInput
 from core.provisioning import CircuitEnd, CircuitType
-from core.records import AuditRecord
 from core.resource_checks import CheckItem
 from core.tickets import masked_contact
-from db import audit as audit_journal
 from db.models import PresalesDemandRow, TaskRow, utcnow
 from db.presales import upsert_demand
 from workflows.common import BUSINESS_REF, ORDER_KIND
@@ -68,27 +66,17 @@ async def start_demand(
     now = utcnow()
     if body.requested_completion <= now:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "requested_completion: must be in the future")
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"demand:{request_id}"})
-    if (known := await registered_subject(session, request_id, CREATE_ACTION)) is not None:
-        await session.rollback()
-        return await get_demand(known, actor, session)
     demand_id = f"PS{now:%Y%m%d}{uuid4().hex[:6].upper()}"
     start = DemandInput(demand_id=demand_id, created_by=actor, request_id=request_id, **{**body.model_dump(), "items": tuple(body.items)})
     demand = Demand(demand_id=demand_id, workflow_id=f"presales-{demand_id}", request=start, created_at=now)
-    try:
-        await upsert_demand(session, demand)
-        await gateway.start(
-            "PreSalesDemand", start, workflow_id=demand.workflow_id,
-            search_attributes=TypedSearchAttributes([SearchAttributePair(ORDER_KIND, "presales"), SearchAttributePair(BUSINESS_REF, demand_id)]),
-        )
-        await audit_journal.append(session, AuditRecord(
-            at=now, actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action=CREATE_ACTION,
-            subject_type="presales_demand", subject_id=demand_id, workflow_id=demand.workflow_id, request_id=request_id,
-        ))
-    except BaseException:
-        await session.rollback()
-        raise
-    await session.commit()
+    known = await start_journaled(
+        session=session, gateway=gateway, actor=actor, request_id=request_id, action=CREATE_ACTION,
+        subject=Subject(type="presales_demand", id=demand_id, workflow_id=demand.workflow_id), workflow="PreSalesDemand",
+        arg=start, write_row=lambda: upsert_demand(session, demand),
+        search_attributes=TypedSearchAttributes([SearchAttributePair(ORDER_KIND, "presales"), SearchAttributePair(BUSINESS_REF, demand_id)]),
+    )
+    if known is not None:
+        return await get_demand(known, actor, session)
     return DemandView(demand=_view(demand), tasks=[])
 
 
