@@ -11,6 +11,7 @@ from core.sla import PolicySnapshot
 from db import audit as audit_journal
 from db.models import Notification, SlaBreach, TaskRow, utcnow
 from db.policies import latest_assignment_rules, latest_calendar, latest_policy
+from db.readmodel import upsert_newer
 from db.session import Database
 from workflows.common import LOAD_POLICY_SNAPSHOT, RECORD_TASK_EVENT
 
@@ -72,14 +73,7 @@ class PlatformActivities:
         """Write a task change, its audit row, notifications and breach in one transaction; retries write nothing twice."""
         async with self._db.session() as session:
             if event.task is not None:
-                values = task_row_values(event)
-                stmt = insert(TaskRow).values(**values)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=[TaskRow.task_id],
-                    set_={k: stmt.excluded[k] for k in values if k != "task_id"},
-                    where=TaskRow.revision < stmt.excluded.revision,  # an older state never overwrites a newer one
-                )
-                await session.execute(stmt)
+                await upsert_newer(session, TaskRow, "task_id", task_row_values(event))
             if event.audit is not None:
                 await audit_journal.append(session, event.audit)
             for notice in event.notifications:

@@ -6,20 +6,22 @@ survey answers all go through `deliver`, so they refuse, journal and deduplicate
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 from uuid import uuid4
 
 from fastapi import Header, HTTPException, status
-from pydantic import BaseModel
-from sqlalchemy import select
+from pydantic import BaseModel, ConfigDict, create_model
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import record_refusal
 from api.gateway import ActRefused, TemporalGateway
+from core.records import AuditRecord
 from core.roles import Actor
 from core.tasks import RefusalCode
-from db.models import AuditEntry
+from db import audit as audit_journal
+from db.models import AuditEntry, utcnow
 from db.session import Database
 
 T = TypeVar("T")
@@ -50,6 +52,49 @@ async def already_done(session: AsyncSession, request_id: str) -> bool:
         select(AuditEntry.id).where(AuditEntry.request_id == request_id, AuditEntry.outcome == "accepted")
     )
     return found is not None
+
+
+async def registered_subject(session: AsyncSession, request_id: str, action: str) -> str | None:
+    """The subject id an earlier create with this request id registered; 409 when the key served another request."""
+    entry = await session.scalar(select(AuditEntry).where(AuditEntry.request_id == request_id))
+    if entry is None:
+        return None
+    if entry.action != action:
+        raise HTTPException(status.HTTP_409_CONFLICT, "Idempotency-Key: already used for another request")
+    return entry.subject_id
+
+
+async def start_journaled(
+    *, session: AsyncSession, gateway: TemporalGateway, actor: Actor, request_id: str, action: str, subject: Subject,
+    workflow: str, arg: Any, search_attributes: Any, write_row: Callable[[], Awaitable[None]],
+) -> str | None:
+    """Write a new subject's first read-model row, start its workflow and journal the create: all or nothing.
+
+    Returns the subject id an earlier request with the same key registered (and does nothing), else None. A per-key
+    lock makes a concurrent retry wait for the first request and then find what it registered.
+    """
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"{action}:{request_id}"})
+    if (known := await registered_subject(session, request_id, action)) is not None:
+        await session.rollback()
+        return known
+    try:
+        await write_row()
+        await gateway.start(workflow, arg, workflow_id=subject.workflow_id, search_attributes=search_attributes)
+        await audit_journal.append(session, AuditRecord(
+            at=utcnow(), actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action=action,
+            subject_type=subject.type, subject_id=subject.id, workflow_id=subject.workflow_id, request_id=request_id,
+        ))
+    except BaseException:
+        await session.rollback()  # nothing is left behind: no row, no journal entry, no workflow
+        raise
+    await session.commit()
+    return None
+
+
+def act_body(act: type[BaseModel]) -> type[BaseModel]:
+    """The request body of an act: its fields without request_id and actor (the server fills those in)."""
+    fields: Any = {name: (f.annotation, f) for name, f in act.model_fields.items() if name not in ("request_id", "actor")}
+    return create_model(f"{act.__name__}Body", __doc__=act.__doc__, __config__=ConfigDict(extra="forbid"), **fields)
 
 
 async def journal_refusal(db: Database, actor: Actor, subject: Subject, action: str, refused: ActRefused, request_id: str | None) -> HTTPException:

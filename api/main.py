@@ -9,10 +9,13 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
+from api.dispatch_simulator import create_dispatch_simulator
 from api.gateway import TemporalGateway, TemporalUnavailable
 from api.routers import approvals, auth, config, health, journal, tasks, users
 from api.routers import audit, codec
 from api.routers import knowledge, survey, tickets, trouble_tickets
+from api.routers import resource_checks, service_qualification
+from api.routers import presales, provisioning, service_orders
 from db.session import Database
 from infra.logging import configure_logging
 from infra.settings import Settings, get_settings
@@ -57,9 +60,14 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
         tasks.router, approvals.router, journal.router,
         audit.router, codec.router,
         trouble_tickets.router, tickets.router, survey.router, knowledge.router,
+        service_qualification.router, resource_checks.router,
+        service_orders.router, service_orders.cancel_router, provisioning.router, provisioning.ledger_router,
+        config.provisioning_rules, presales.router,
     ):
         app.include_router(router)
     codec.allow_ui_origins(app, settings)
+    if settings.kexiang_env != "production":
+        app.mount("/sim/group-dispatch", create_dispatch_simulator())  # where the worker reports completions in dev
     return app
 
 

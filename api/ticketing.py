@@ -9,11 +9,11 @@ from uuid import uuid4
 
 from fastapi import HTTPException, status
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from api.acts import Subject, deliver
+from api.acts import Subject, deliver, registered_subject
 from api.errors import field_errors
 from api.gateway import ActRefused, TemporalGateway
 from core.records import AuditRecord
@@ -21,7 +21,7 @@ from core.roles import Actor
 from core.tasks import RefusalCode
 from core.tickets import ActOutcome, Intake, Ticket, TicketAct, TicketInput, TicketStatus, missing_intake
 from db import audit as audit_journal
-from db.models import AuditEntry, TicketRow, utcnow
+from db.models import TicketRow, utcnow
 from db.session import Database
 from db.tickets import allocate_ticket_no, upsert_ticket, workflow_id_for
 from workflows.common import BUSINESS_REF, ORDER_KIND
@@ -62,12 +62,8 @@ def check_intake(intake: Intake, now: datetime, rename: Callable[[str], str] = s
 
 async def _registered(session: AsyncSession, request_id: str) -> Ticket | None:
     """The ticket an earlier create with this request id registered (None when there was none)."""
-    entry = await session.scalar(select(AuditEntry).where(AuditEntry.request_id == request_id))
-    if entry is None:
-        return None
-    if entry.action != CREATE_ACTION:
-        raise HTTPException(status.HTTP_409_CONFLICT, "Idempotency-Key: already used for another request")
-    row = await session.get(TicketRow, entry.subject_id)
+    ticket_no = await registered_subject(session, request_id, CREATE_ACTION)
+    row = await session.get(TicketRow, ticket_no) if ticket_no else None
     return ticket_of(row) if row is not None else None
 
 

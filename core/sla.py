@@ -106,6 +106,10 @@ def default_sla_policy() -> SlaPolicy:
             "followup_assignment": days(1),
             "second_followup": days(3),
             "support": days(1),
+            "resource_check": days(3),  # the whole round, from request to reported result
+            "rc_answer": days(2),  # one department's answer on one item
+            "rc_review": days(1),  # a department head's joint review
+            "rc_requester": days(3),  # the requester accepts or asks again
         },
     )
 

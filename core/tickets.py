@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from core.records import AuditRecord, PolicyRef
+from core.resource_checks import ResourceCheckRules, default_resource_check_rules
 from core.roles import Actor, Role
 from core.sla import Priority
 from core.tasks import RefusalCode, TaskRefused
@@ -205,6 +206,7 @@ class AssignmentRules(BaseModel):
     version: int = 1
     rules: tuple[AssignmentRule, ...]
     coordinator_role: Role = Role.SUPERVISOR
+    resource_check: ResourceCheckRules = Field(default_factory=default_resource_check_rules)  # DOMAIN.md §2
 
 
 def default_assignment_rules() -> AssignmentRules:

@@ -287,3 +287,173 @@ class KnowledgeEntry(SQLModel, table=True):
         default=None,
         sa_column=Column(TSVECTOR, Computed("to_tsvector('simple'::regconfig, search_terms)", persisted=True)),
     )
+
+
+class Reservation(SQLModel, table=True):
+    """Resources held for a resource-check item until claimed by a provisioning order, released or expired."""
+
+    __tablename__ = "reservation"
+    __table_args__ = (Index("ix_reservation_status_expires", "status", "expires_at"),)
+
+    reservation_id: str = Field(primary_key=True, max_length=200)
+    check_id: str = Field(max_length=64, index=True)
+    item_id: str = Field(max_length=64)
+    resources: dict[str, Any] = _json()
+    status: str = Field(default="held", max_length=16)
+    claimed_by_order: str | None = Field(default=None, max_length=64, index=True)
+    expires_at: datetime = _ts()
+    held_at: datetime = _ts(default_factory=utcnow)
+    claimed_at: datetime | None = _ts(default=None)
+    released_at: datetime | None = _ts(default=None)
+    release_reason: str | None = Field(default=None, max_length=500)
+
+
+class ResourceCheckRow(SQLModel, table=True):
+    """Read model of a resource check: TMF645 lists and filters read this, never Temporal visibility."""
+
+    __tablename__ = "resource_check"
+    __table_args__ = (Index("ix_resource_check_state_created", "tmf_state", "created_at"),)
+
+    check_id: str = Field(primary_key=True, max_length=64)
+    workflow_id: str = Field(max_length=100, unique=True)
+    status: str = Field(max_length=32, index=True)
+    tmf_state: str = Field(max_length=32)
+    qualification_result: str | None = Field(default=None, max_length=16)
+    customer_id: str = Field(max_length=64, index=True)
+    customer_name: str = Field(max_length=200)
+    contact: str | None = Field(default=None, max_length=200)  # whole; every response masks it
+    external_id: str | None = Field(default=None, max_length=64, index=True)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = _ts(index=True)
+    due_at: datetime | None = _ts(default=None)
+    finished_at: datetime | None = _ts(default=None)
+    on_time: bool | None = None
+    rounds: int = 0
+    revision: int = 0
+    detail: dict[str, Any] = _json()  # the workflow's whole check state (rounds, lines, Q&A, chases, reservations)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class ResourceCheckLedger(SQLModel, table=True):
+    """台帐: one row per finished resource check: customer, items, results, reservations, dates, timeliness."""
+
+    __tablename__ = "resource_check_ledger"
+
+    check_id: str = Field(primary_key=True, max_length=64)
+    customer_id: str = Field(max_length=64, index=True)
+    customer_name: str = Field(max_length=200)
+    outcome: str = Field(max_length=16)  # accepted | cancelled
+    qualification_result: str | None = Field(default=None, max_length=16)
+    items: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
+    reservations: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
+    requested_at: datetime = _ts()
+    reported_at: datetime | None = _ts(default=None)
+    finished_at: datetime = _ts(index=True)
+    rounds: int = 1
+    on_time: bool | None = None
+    lines_total: int = 0
+    lines_on_time: int = 0
+    cancel_reason: str | None = Field(default=None, max_length=2000)
+    revision: int = 0
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class ProvisioningRulesVersion(SQLModel, table=True):
+    """One immutable version of the provisioning routing and step-plan rules."""
+
+    __tablename__ = "provisioning_rules_version"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    version: int
+    spec: dict[str, Any] = _json()
+    created_by: str = Field(max_length=64)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class ServiceOrderRow(SQLModel, table=True):
+    """Read model of a circuit-provisioning order (TMF641 service order): lists and filters read this."""
+
+    __tablename__ = "service_order"
+    __table_args__ = (Index("ix_service_order_state_created", "tmf_state", "created_at"),)
+
+    order_id: str = Field(primary_key=True, max_length=32)
+    workflow_id: str = Field(max_length=64, unique=True)
+    status: str = Field(max_length=32)
+    tmf_state: str = Field(max_length=32)
+    circuit_type: str = Field(max_length=32)
+    scope: str = Field(max_length=32)
+    customer_id: str | None = Field(default=None, max_length=64, index=True)
+    bandwidth: str = Field(max_length=32)
+    current_step: str | None = Field(default=None, max_length=64)
+    external_id: str | None = Field(default=None, max_length=100)
+    cancel_id: str | None = Field(default=None, max_length=64, unique=True)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = _ts(index=True)
+    requested_completion: datetime = _ts()
+    completed_at: datetime | None = _ts(default=None)
+    on_time: bool | None = None
+    cycle_seconds: float | None = None
+    revision: int = 0
+    detail: dict[str, Any] = _json()  # the workflow's whole order state (steps, reviews, milestones, alerts)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class OrderDocument(SQLModel, table=True):
+    """An uploaded document of an order step (completion order, test report): metadata and content hash."""
+
+    __tablename__ = "order_document"
+    __table_args__ = (UniqueConstraint("order_id", "step", "kind", "sha256"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: str = Field(max_length=32, index=True)
+    step: str = Field(max_length=64)
+    kind: str = Field(max_length=64)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    uploaded_by: str = Field(max_length=64)
+    uploaded_at: datetime = _ts(default_factory=utcnow)
+
+
+class CircuitLedgerRow(SQLModel, table=True):
+    """The circuit ledger (台帐): one row per circuit, with its dates, documents and timeliness, or its order's cancel."""
+
+    __tablename__ = "circuit_ledger"
+
+    circuit_id: str = Field(primary_key=True, max_length=40)
+    order_id: str = Field(max_length=32, unique=True)
+    status: str = Field(max_length=16)
+    circuit_type: str = Field(max_length=32)
+    a_end: dict[str, Any] = _json()
+    z_end: dict[str, Any] = _json()
+    bandwidth: str = Field(max_length=32)
+    ordered_at: datetime = _ts()
+    requested_completion: datetime = _ts()
+    completed_at: datetime | None = _ts(default=None)
+    cancelled_at: datetime | None = _ts(default=None)
+    cancel_reason: str | None = Field(default=None, max_length=2000)
+    on_time: bool | None = None
+    cycle_seconds: float | None = None
+    documents: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
+    steps: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class PresalesDemandRow(SQLModel, table=True):
+    """Read model of a pre-sales demand (DOMAIN.md §4)."""
+
+    __tablename__ = "presales_demand"
+
+    demand_id: str = Field(primary_key=True, max_length=32)
+    workflow_id: str = Field(max_length=64, unique=True)
+    status: str = Field(max_length=32)
+    customer_id: str | None = Field(default=None, max_length=64, index=True)
+    order_id: str | None = Field(default=None, max_length=32)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = _ts(index=True)
+    revision: int = 0
+    detail: dict[str, Any] = _json()
+    updated_at: datetime = _ts(default_factory=utcnow)

@@ -6,10 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.calendar import default_cn_calendar
+from core.provisioning import default_provisioning_rules
 from core.roles import Role
 from core.sla import default_sla_policy
 from core.tickets import default_assignment_rules
-from db.models import AssignmentRulesVersion, CalendarVersion, SlaPolicyVersion, User
+from db.models import AssignmentRulesVersion, CalendarVersion, ProvisioningRulesVersion, SlaPolicyVersion, User
 from infra.security import hash_password
 
 DEMO_PASSWORD = "kexiang-demo"
@@ -29,6 +30,11 @@ DEMO_USERS: tuple[tuple[str, str, tuple[Role, ...], str | None], ...] = (
     ("mobile1", "移动网 Mobile Network", (Role.DEPARTMENT,), "mobile-network"),
     ("build1", "网络建设部 Construction", (Role.DEPARTMENT,), "construction"),
     ("procure1", "物资采购部 Procurement", (Role.DEPARTMENT,), "procurement"),
+    ("hqops1", "总部运维部 HQ Operations", (Role.DEPARTMENT,), "hq-operations"),
+    ("gcd1", "集团客户部 Group Customers", (Role.DEPARTMENT,), "group-customer"),
+    ("mobilehead", "移动网负责人 Mobile Network Head", (Role.DEPARTMENT,), "mobile-network"),
+    ("fixedhead", "固网负责人 Fixed Network Head", (Role.DEPARTMENT,), "fixed-network"),
+    ("opshead", "运维部负责人 Operations Head", (Role.DEPARTMENT,), "operations"),
     ("reviewer1", "省公司集团客户响应中心 Reviewer", (Role.REVIEWER,), None),
     ("auditor1", "Auditor One", (Role.AUDITOR,), None),
 )
@@ -49,6 +55,10 @@ def seed_defaults(session: Session, *, calendar_name: str, policy_name: str, dem
         spec = default_assignment_rules().model_dump(mode="json")
         session.add(AssignmentRulesVersion(name="default", version=1, spec=spec, created_by="system"))
         created.append("assignment rules default v1")
+    if session.scalar(select(ProvisioningRulesVersion).where(ProvisioningRulesVersion.name == "default").limit(1)) is None:
+        spec = default_provisioning_rules().model_dump(mode="json")
+        session.add(ProvisioningRulesVersion(name="default", version=1, spec=spec, created_by="system"))
+        created.append("provisioning rules default v1")
     if demo_users:
         existing = set(session.scalars(select(User.username)))
         password_hash = hash_password(DEMO_PASSWORD)

@@ -7,11 +7,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.tickets import TMF_STATUS, Ticket
 from db.models import TicketRow, utcnow
+from db.readmodel import upsert_newer
 
 NUMBER_ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -74,14 +74,7 @@ def ticket_row_values(ticket: Ticket) -> dict[str, Any]:
 
 async def upsert_ticket(session: AsyncSession, ticket: Ticket) -> None:
     """Write the ticket's state unless a newer revision is already stored (the caller commits)."""
-    values = ticket_row_values(ticket)
-    stmt = insert(TicketRow).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[TicketRow.ticket_no],
-        set_={k: stmt.excluded[k] for k in values if k != "ticket_no"},
-        where=TicketRow.revision < stmt.excluded.revision,
-    )
-    await session.execute(stmt)
+    await upsert_newer(session, TicketRow, "ticket_no", ticket_row_values(ticket))
 
 
 async def find_tickets(

@@ -125,6 +125,8 @@ def main() -> None:
         env = dict(os.environ, TEMPORAL_ADDRESS=address, PYTHONUNBUFFERED="1")
         # The UI's browser calls the API's codec endpoint from the UI's origin.
         env.setdefault("CODEC_CORS_ORIGINS", f"http://127.0.0.1:{ui_port},http://localhost:{ui_port}")
+        # The worker reports completed circuits to the group dispatch simulator the API mounts.
+        env.setdefault("GROUP_DISPATCH_URL", f"http://127.0.0.1:{api_port}/sim/group-dispatch")
         if not settings.database_url:
             stack.postgres = start_embedded_postgres(data_dir / "pg")
             ensure_database(stack.postgres.get_uri(), "kexiang")

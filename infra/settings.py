@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     temporal_rpc_timeout_seconds: float = 5.0
     data_dir: str = ".data"
     public_base_url: str = "http://127.0.0.1:8000"  # where customers reach survey links
+    group_dispatch_url: str | None = None  # the group dispatch system; unset: the simulator the API mounts (not in production)
+    group_dispatch_token: str | None = None
     payload_encryption_keys: str | None = None  # "kid:base64key,kid2:base64key"; the first one encrypts
     codec_cors_origins: Annotated[list[str], NoDecode] = DEFAULT_CODEC_ORIGINS
 
@@ -83,6 +85,11 @@ class Settings(BaseSettings):
         if self.payload_encryption_keys is None:
             return {DEV_KEY_ID: DEV_KEY}
         return parse_key_ring(self.payload_encryption_keys)
+
+    @property
+    def dispatch_url(self) -> str:
+        """Where completion reports go: the configured system, else the API's own simulator."""
+        return self.group_dispatch_url or f"{self.public_base_url.rstrip('/')}/sim/group-dispatch"
 
     @model_validator(mode="after")
     def _secret_outside_dev(self) -> "Settings":

@@ -6,8 +6,13 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.platform import PlatformActivities
+from activities.presales import PresalesActivities
+from activities.provisioning import ProvisioningActivities
+from activities.reservations import ReservationActivities
+from activities.resource_checks import ResourceCheckActivities
 from activities.tickets import TicketActivities
 from db.session import Database
+from infra.group_dispatch import HttpGroupDispatch
 from infra.settings import Settings
 from workflows.registry import ALL_WORKFLOWS
 
@@ -18,6 +23,11 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
         db, default_calendar=settings.default_calendar, default_policy=settings.default_sla_policy
     )
     tickets = TicketActivities(db, survey_base_url=f"{settings.public_base_url}/api/survey")
+    reservations = ReservationActivities(db)
+    dispatch = HttpGroupDispatch(settings.dispatch_url, token=settings.group_dispatch_token)
+    provisioning = ProvisioningActivities(db, dispatch)
+    checks = ResourceCheckActivities(db)
+    presales = PresalesActivities(db)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -25,5 +35,10 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
         activities=[
             platform.load_policy_snapshot, platform.record_task_event,
             tickets.record_ticket, tickets.issue_survey, tickets.archive_ticket,
+            reservations.hold_reservation, reservations.claim_reservation, reservations.release_reservation,
+            provisioning.load_provisioning_rules, provisioning.record_order, provisioning.report_completion,
+            provisioning.write_ledger,
+            checks.record_resource_check,
+            presales.record_demand, presales.load_check_summary,
         ],
     )

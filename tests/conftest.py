@@ -17,12 +17,14 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+from fastapi import FastAPI
 from sqlalchemy.orm import Session
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
+from api.dispatch_simulator import create_dispatch_simulator
 from api.main import create_app
 from db.migrate import migrate_and_seed
 from db.seed import DEMO_PASSWORD
@@ -110,10 +112,21 @@ async def dev_env(converter: DataConverter) -> AsyncIterator[WorkflowEnvironment
         yield environment
 
 
+@pytest_asyncio.fixture(scope="session")
+async def dispatch_simulator() -> AsyncIterator[tuple[str, FastAPI]]:
+    """The group dispatch system simulator on its own loopback port: (base URL, app with `state.reports`)."""
+    app = create_dispatch_simulator()
+    async with serve(app) as url:
+        yield url, app
+
+
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, dispatch_simulator: tuple[str, FastAPI]) -> Settings:
     """Settings for the in-process worker and API (a task queue of their own)."""
-    return Settings(kexiang_env="test", database_url=database_url, temporal_task_queue=f"kx-test-{uuid.uuid4().hex[:8]}")
+    return Settings(
+        kexiang_env="test", database_url=database_url, temporal_task_queue=f"kx-test-{uuid.uuid4().hex[:8]}",
+        group_dispatch_url=dispatch_simulator[0],
+    )
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -26,7 +26,21 @@ RECORD_TASK_EVENT = "record_task_event"
 RECORD_TICKET = "record_ticket"
 ISSUE_SURVEY = "issue_survey"
 ARCHIVE_TICKET = "archive_ticket"
+HOLD_RESERVATION = "hold_reservation"
+CLAIM_RESERVATION = "claim_reservation"
+RELEASE_RESERVATION = "release_reservation"
+RECORD_RESOURCE_CHECK = "record_resource_check"
 
 # Read-model writes retry until the database is back: a workflow must never fail because of an outage.
 DB_WRITE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 DB_WRITE_TIMEOUT = timedelta(seconds=15)
+LOAD_PROVISIONING_RULES = "load_provisioning_rules"
+RECORD_ORDER = "record_order"
+REPORT_COMPLETION = "report_completion"
+WRITE_LEDGER = "write_ledger"
+RECORD_DEMAND = "record_demand"
+LOAD_CHECK_SUMMARY = "load_check_summary"
+
+# Calls to outside systems (the group dispatch system) back off longer and never give up: the order waits.
+EXTERNAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5))
+EXTERNAL_TIMEOUT = timedelta(seconds=30)

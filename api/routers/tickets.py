@@ -6,10 +6,10 @@ from typing import Annotated, Any, Union, get_args
 from uuid import uuid4
 
 from fastapi import APIRouter, Body
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from api.acts import IdempotencyKey, Subject, journal_refusal
+from api.acts import IdempotencyKey, Subject, act_body, journal_refusal
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
 from api.errors import QuietValidationRoute
 from api.gateway import ActRefused
@@ -29,14 +29,8 @@ router = APIRouter(prefix="/api/tickets", tags=["tickets"], route_class=QuietVal
 REVEAL_ACTION = "ticket.contact.reveal"
 
 
-def _body_model(act: type[BaseModel]) -> type[BaseModel]:
-    """The request body of an act: its fields without request_id and actor (the server fills those in)."""
-    fields: Any = {name: (f.annotation, f) for name, f in act.model_fields.items() if name not in ("request_id", "actor")}
-    return create_model(f"{act.__name__}Body", __doc__=act.__doc__, __config__=ConfigDict(extra="forbid"), **fields)
-
-
 # The customer's survey answer arrives only through /api/survey/{token}.
-BODIES = {act: _body_model(act) for act in get_args(get_args(TicketAct)[0]) if act is not CustomerFeedback}
+BODIES = {act: act_body(act) for act in get_args(get_args(TicketAct)[0]) if act is not CustomerFeedback}
 ActBody = Annotated[Union[tuple(BODIES.values())], Field(discriminator="type")]  # noqa: UP007
 
 

@@ -94,6 +94,13 @@ def test_route_discovery_found_every_router():
         ("GET", "/api/tasks/{task_id}"), ("POST", "/api/approvals"), ("GET", "/api/approvals/{workflow_id}"),
         ("GET", "/api/notifications"), ("GET", "/api/audit"),
         ("GET", "/api/audit/workflows/{workflow_id}/timeline"), ("GET", "/api/audit/timeline"),
+        ("POST", "/tmf-api/serviceQualificationManagement/v4/checkServiceQualification"),
+        ("GET", "/tmf-api/serviceQualificationManagement/v4/checkServiceQualification/{id}"),
+        ("POST", "/api/resource-checks/{check_id}/acts"), ("GET", "/api/resource-checks/ledger"),
+        ("POST", "/tmf-api/serviceOrdering/v4/serviceOrder"), ("GET", "/tmf-api/serviceOrdering/v4/serviceOrder/{id}"),
+        ("POST", "/tmf-api/serviceOrdering/v4/cancelServiceOrder"), ("POST", "/api/provisioning-orders/{order_id}/review"),
+        ("POST", "/api/provisioning-orders/{order_id}/steps/{step}/complete"), ("GET", "/api/circuit-ledger"),
+        ("POST", "/api/presales-demands"), ("POST", "/api/provisioning-rules/{name}"),
     ]:
         assert expected in found, f"{expected} not discovered"
     assert ("POST", "/api/auth/token") not in found and ("GET", "/healthz") not in found

@@ -42,8 +42,12 @@ async def start_approval(env: WorkflowEnvironment, task_queue: str, *, budget: B
     task = await eventually(open_task, what="approval task opened")
 
     async def idle() -> bool:  # the task's read-model write completed and the ladder's first timer is set
-        last = (await handle.fetch_history()).events[-1]
-        return last.event_type == EventType.EVENT_TYPE_TIMER_STARTED
+        kinds = [e.event_type for e in (await handle.fetch_history()).events]
+        # Under load a query can add an empty workflow task after the timer: that is idle too.
+        settled = kinds[-1] in (EventType.EVENT_TYPE_TIMER_STARTED, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+        timer = max((i for i, k in enumerate(kinds) if k == EventType.EVENT_TYPE_TIMER_STARTED), default=-1)
+        write = max((i for i, k in enumerate(kinds) if k == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED), default=-1)
+        return settled and timer > write
 
     await eventually(idle, what="workflow idle after opening its task")
     return handle, task

@@ -14,6 +14,10 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from core.calendar import Budget
+from core.provisioning import CancelOrder
+from core.provisioning import workflow_id_for as order_workflow_id
+from core.resource_checks import AcceptResult, CancelCheck, ChaseLine, Qualification, Recheck
+from core.resource_checks import workflow_id_for as check_workflow_id
 from core.roles import Actor, Role
 from core.sla import Priority
 from core.tasks import ClaimInput, DecisionInput, HumanTask
@@ -21,8 +25,15 @@ from core.tickets import (
     CUSTOMER, Cancel, Close, CustomerFeedback, LogProgress, Pause, ProgressKind, Rating, RequestExtension, Resume,
 )
 from tests.platform.test_human_tasks import start_approval
+from tests.provisioning.flow import COORDINATOR as ORDER_COORDINATOR
+from tests.provisioning.flow import OrderFlow, finished
+from tests.provisioning.flow import spec as order_spec
+from tests.provisioning.presales_flow import COORDINATOR as DEMAND_COORDINATOR
+from tests.provisioning.presales_flow import PRESALES, DemandFlow
+from tests.resource_checks.flow import COORDINATOR, REQUESTER, STAFF, CheckFlow, item
 from tests.support import eventually
 from tests.tickets import flow as tickets
+from tests.tickets.flow import idle
 
 Scenario = Callable[[WorkflowEnvironment, str], Awaitable[WorkflowHandle]]
 
@@ -163,6 +174,141 @@ async def ticket_cancelled(env: WorkflowEnvironment, task_queue: str) -> Workflo
     return flow.handle
 
 
+# ---- ResourceCheck -------------------------------------------------------------------------------
+
+
+async def _accept_and_expire(flow: CheckFlow) -> WorkflowHandle:
+    """The requester accepts; the reservations run out and the workflow ends."""
+    state = await flow.wait(lambda c: c.status == "awaiting_requester", "result reported")
+    await flow.act(AcceptResult(request_id=f"{flow.check_id}:accept", actor=REQUESTER))
+    if state.round.reservations:
+        await env_sleep_past(flow, state.round.reservations[0].expires_at)
+    await flow.handle.result()
+    return flow.handle
+
+
+async def env_sleep_past(flow: CheckFlow, instant) -> None:
+    await flow.skip(instant - await flow.env.get_current_time() + timedelta(minutes=1))
+
+
+async def check_qualified_accepted(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Operations alone answers qualified; reserved, accepted, released at the expiry."""
+    flow = await CheckFlow.start(env, task_queue, item("1"))
+    await flow.answer("1", "operations", Qualification.QUALIFIED, resources={"olt_port": "OLT-3/1/4"})
+    return await _accept_and_expire(flow)
+
+
+async def check_late_department_escalated_joint_review(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Three departments; operations is reminded, chased and escalated; the alternate solution is jointly reviewed."""
+    flow = await CheckFlow.start(env, task_queue, item("1", service_type="mobile", circuit_type="mpls-vpn"))
+    await flow.answer("1", "mobile-network", Qualification.QUALIFIED)
+    await flow.answer("1", "fixed-network", Qualification.ALTERNATE, proposal="50M now, 100M later", new_construction=True)
+    ops = await flow.line("1", "operations")
+    await flow.act(ChaseLine(request_id=f"{flow.check_id}:chase", actor=COORDINATOR, item_id="1", department="operations"))
+    await env_sleep_past(flow, ops.due_at)
+    await flow.wait(lambda c: c.round.line("1", "operations").escalated, "escalated")
+    await flow.answer("1", "operations", Qualification.QUALIFIED)
+    for department in ("mobile-network", "fixed-network", "operations"):
+        await flow.review(department)
+    return await _accept_and_expire(flow)
+
+
+async def check_rechecked_then_cancelled(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Unqualified, re-checked, qualified and reserved, then cancelled: the reservation is released."""
+    flow = await CheckFlow.start(env, task_queue, item("1"))
+    await flow.answer("1", "operations", Qualification.UNQUALIFIED, reasons="no fibre")
+    await flow.wait(lambda c: c.status == "awaiting_requester", "result reported")
+    await flow.act(Recheck(request_id=f"{flow.check_id}:recheck", actor=REQUESTER, reason="another building"))
+    await flow.wait(lambda c: len(c.rounds) == 2 and c.round.lines[0].task_id, "second round")
+    await flow.answer("1", "operations", Qualification.QUALIFIED)
+    await flow.wait(lambda c: c.round.reservations, "reserved")
+    await flow.act(CancelCheck(request_id=f"{flow.check_id}:cancel", actor=COORDINATOR, reason="withdrawn"))
+    await flow.handle.result()
+    return flow.handle
+
+
+async def order_completed_after_rework(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Every step done; the reviewer returns the order to testing, which is redone; then approved and completed."""
+    flow = await OrderFlow.start(env, task_queue, order_spec(await env.get_current_time(), needs_procurement=True))
+    await flow.run_steps()
+    await flow.review("return", return_to="testing", reason="丢包率超标，重测")
+    await flow.complete("testing")
+    await flow.review("approve")
+    await finished(env, flow.handle)
+    return flow.handle
+
+
+async def order_jeopardy_escalated_then_completed(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """A cross-province order whose dispatch passes its warning threshold and its deadline, then completes late."""
+    flow = await OrderFlow.start(env, task_queue, order_spec(await env.get_current_time(), cross=True))
+    task = await flow.task("dispatch")
+    await env.sleep(task.due_at - await env.get_current_time() + timedelta(minutes=1))
+    await eventually(lambda: _alerts(flow, 2), what="jeopardy and breach alerts")
+    await flow.run_steps()
+    await flow.review("approve")
+    await finished(env, flow.handle)
+    return flow.handle
+
+
+async def order_cancelled(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Cancelled after dispatch: the open task is closed and the ledger notes the cancel."""
+    flow = await OrderFlow.start(env, task_queue, order_spec(await env.get_current_time()))
+    await flow.complete("dispatch")
+    await flow.task("data_configuration")
+    await flow.act(CancelOrder(request_id=f"{flow.handle.id}:cancel", actor=ORDER_COORDINATOR, cancel_id=f"CSO-{flow.handle.id[-6:]}",
+                               reason="客户撤单"))
+    await finished(env, flow.handle)
+    return flow.handle
+
+
+async def _alerts(flow: OrderFlow, count: int) -> bool:
+    return len((await flow.order()).jeopardy_alerts) >= count
+
+
+async def demand_no_fit(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Product support finds no existing product fits: the demand ends with the reason."""
+    flow = await DemandFlow.start(env, task_queue)
+    await flow.decide("product_fit", PRESALES, "no_fit", "现有产品不支持该带宽")
+    await finished(env, flow.handle)
+    return flow.handle
+
+
+async def demand_ordered(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Fit; the check child is answered and accepted; a complex solution is jointly reviewed; signed; the order child starts."""
+    flow = await DemandFlow.start(env, task_queue, complex=True)
+    await flow.decide("product_fit", PRESALES, "fit")
+    check_id = await eventually(lambda: _check_id(flow), what="resource check started")
+    check = CheckFlow(env, env.client.get_workflow_handle(check_workflow_id(check_id)), check_id)
+    await check.wait(lambda c: c.status == "consulting" and all(line.task_id for line in c.round.lines), "departments asked")
+    await check.answer("1", "operations", Qualification.QUALIFIED, resources={"olt_port": "OLT-3/1/4"})
+    await check.wait(lambda c: c.status == "awaiting_requester", "result reported")
+    await check.act(AcceptResult(request_id=f"{check_id}:accept", actor=REQUESTER))
+    await flow.decide("solution", DEMAND_COORDINATOR, "proposed", "MPLS-VPN 100M")
+    await flow.decide("joint_review", STAFF["operations"], "approve")
+    await flow.decide("contract", REQUESTER, "signed", "HT-2026-001")
+    outcome = await finished(env, flow.handle)
+    order = env.client.get_workflow_handle(order_workflow_id(outcome.order_id))
+    await eventually(lambda: _order_waiting(order), what="order started")
+    for child in (order, check.handle):  # they outlive the demand; stop them once idle
+        await eventually(lambda: idle(child), what="child idle")
+        await child.terminate("scenario done")
+    return flow.handle
+
+
+async def _check_id(flow: DemandFlow) -> str | None:
+    try:
+        return (await flow.demand()).check_id
+    except Exception:  # noqa: BLE001 - not started yet
+        return None
+
+
+async def _order_waiting(handle: WorkflowHandle) -> bool:
+    try:
+        return bool((await handle.query("tasks", result_type=list[HumanTask])))
+    except Exception:  # noqa: BLE001 - not started yet
+        return False
+
+
 SCENARIOS: dict[str, dict[str, Scenario]] = {
     "Approval": {
         "approved": approval_approved,
@@ -177,6 +323,20 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "paused-and-resumed": ticket_paused_and_resumed,
         "dissatisfied-second-followup": ticket_dissatisfied_second_followup,
         "cancelled": ticket_cancelled,
+    },
+    "ResourceCheck": {
+        "qualified-accepted": check_qualified_accepted,
+        "late-department-escalated-joint-review": check_late_department_escalated_joint_review,
+        "rechecked-then-cancelled": check_rechecked_then_cancelled,
+    },
+    "ProvisioningOrder": {
+        "completed-after-rework": order_completed_after_rework,
+        "jeopardy-escalated-then-completed": order_jeopardy_escalated_then_completed,
+        "cancelled": order_cancelled,
+    },
+    "PreSalesDemand": {
+        "no-fit": demand_no_fit,
+        "ordered": demand_ordered,
     },
 }
 

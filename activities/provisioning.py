@@ -1,0 +1,53 @@
+"""Provisioning-order activities: rules, the order read model with its documents, the completion report, the ledger."""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects.postgresql import insert
+from temporalio import activity
+
+from core.provisioning import CompletionReport, LedgerEntry, OrderSave, ProvisioningRules
+from db import audit as audit_journal
+from db.models import Notification
+from db.provisioning import add_documents, latest_provisioning_rules, upsert_order, write_ledger
+from db.session import Database
+from infra.group_dispatch import GroupDispatch
+from workflows.common import LOAD_PROVISIONING_RULES, RECORD_ORDER, REPORT_COMPLETION, WRITE_LEDGER
+
+
+class ProvisioningActivities:
+    """Activities bound to the application database and the group dispatch system; every write is idempotent."""
+
+    def __init__(self, db: Database, dispatch: GroupDispatch) -> None:
+        self._db = db
+        self._dispatch = dispatch
+
+    @activity.defn(name=LOAD_PROVISIONING_RULES)
+    async def load_provisioning_rules(self, name: str) -> ProvisioningRules:
+        """The latest version of the named provisioning rules (the defaults when none was published)."""
+        async with self._db.session() as session:
+            return await latest_provisioning_rules(session, name)
+
+    @activity.defn(name=RECORD_ORDER)
+    async def record_order(self, save: OrderSave) -> None:
+        """Write the order (newer revisions only), its new documents, the act's audit row and notices in one transaction."""
+        async with self._db.session() as session:
+            await upsert_order(session, save.order)
+            if save.documents:
+                await add_documents(session, save.order.order_id, save.document_step or "", save.uploaded_by or "", save.documents)
+            if save.audit is not None:
+                await audit_journal.append(session, save.audit)
+            for notice in save.notifications:
+                await session.execute(insert(Notification).values(**notice.model_dump()).on_conflict_do_nothing(index_elements=["key"]))
+            await session.commit()
+
+    @activity.defn(name=REPORT_COMPLETION)
+    async def report_completion(self, report: CompletionReport) -> str:
+        """Report the completed circuit (报竣) to the group dispatch system; returns its receipt."""
+        return await self._dispatch.report(report)
+
+    @activity.defn(name=WRITE_LEDGER)
+    async def write_ledger(self, entry: LedgerEntry) -> None:
+        """Write the circuit's ledger row."""
+        async with self._db.session() as session:
+            await write_ledger(session, entry)
+            await session.commit()

@@ -1,0 +1,92 @@
+"""Resource checks over plain REST: the people's acts, the check with its tasks, and the ledger (台帐).
+
+Department answers, questions and replies, chases, the requester's accept / re-check and cancel are acts;
+joint-review decisions go through the generic task route (POST /api/tasks/{task_id}/decision).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Union, get_args
+
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+
+from api.acts import IdempotencyKey, act_body
+from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
+from api.errors import QuietValidationRoute
+from api.resource_checking import check_of, load_row, perform
+from api.routers.tasks import task_view
+from api.schemas import Page, TaskView
+from api.tmf645 import to_tmf
+from core.resource_checks import CheckAct
+from db.models import ResourceCheckLedger, TaskRow
+
+router = APIRouter(prefix="/api/resource-checks", tags=["resource checks"], route_class=QuietValidationRoute)
+
+BODIES = {act: act_body(act) for act in get_args(get_args(CheckAct)[0])}
+ActBody = Annotated[Union[tuple(BODIES.values())], Field(discriminator="type")]  # noqa: UP007
+
+
+class CheckDetail(BaseModel):
+    """A check (its TMF645 representation, contact masked) and every human task it opened."""
+
+    check: dict[str, Any]
+    tasks: list[TaskView]
+
+
+class LedgerView(BaseModel):
+    """One ledger row: customer, items with each round's result, reservations, dates, timeliness."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    check_id: str
+    customer_id: str
+    customer_name: str
+    outcome: str
+    qualification_result: str | None
+    items: list[Any]
+    reservations: list[Any]
+    requested_at: datetime
+    reported_at: datetime | None
+    finished_at: datetime
+    rounds: int
+    on_time: bool | None
+    lines_total: int
+    lines_on_time: int
+    cancel_reason: str | None
+
+
+@router.get("/ledger", response_model=Page[LedgerView], summary="The resource-check ledger (台帐)")
+async def ledger(
+    actor: Reader, session: SessionDep, customer_id: str | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[LedgerView]:
+    """Finished checks, newest first, optionally for one customer."""
+    where = [ResourceCheckLedger.customer_id == customer_id] if customer_id else []
+    total = await session.scalar(select(func.count()).select_from(ResourceCheckLedger).where(*where)) or 0
+    rows = await session.scalars(
+        select(ResourceCheckLedger).where(*where).order_by(ResourceCheckLedger.finished_at.desc()).offset(offset).limit(limit)
+    )
+    return Page(items=[LedgerView.model_validate(r) for r in rows], total=total, offset=offset, limit=limit)
+
+
+@router.get("/{check_id}", response_model=CheckDetail, summary="A resource check with its tasks")
+async def get_check(check_id: str, actor: Reader, session: SessionDep) -> CheckDetail:
+    """The check and its tasks (department answers, joint reviews, the requester's) from the read models."""
+    row = await load_row(session, check_id)
+    tasks = await session.scalars(select(TaskRow).where(TaskRow.business_ref == check_id).order_by(TaskRow.opened_at, TaskRow.task_id))
+    return CheckDetail(check=to_tmf(check_of(row), last_update=row.updated_at), tasks=[task_view(t) for t in tasks])
+
+
+@router.post("/{check_id}/acts", summary="Act on a check: answer, ask, reply, chase, accept, recheck, cancel")
+async def act_on_check(
+    check_id: str, body: Annotated[ActBody, Body()], actor: Staff, session: SessionDep, gateway: GatewayDep,
+    db: DbDep, request_id: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """Deliver the act to the check's workflow; a refusal (403/404/409/422) changes nothing and is journaled."""
+    row = await load_row(session, check_id)
+    act = {name: getattr(body, name) for name in type(body).model_fields}
+    check = await perform(session=session, gateway=gateway, db=db, actor=actor, row=row, act=act, request_id=request_id)
+    return to_tmf(check, last_update=row.updated_at)

@@ -1,0 +1,209 @@
+"""TMF645 Service Qualification ⇄ our resource check: the one mapping, both ways.
+
+Resource (`/tmf-api/serviceQualificationManagement/v4/checkServiceQualification/{id}`, `id` = check id):
+
+| TMF attribute | ours |
+| --- | --- |
+| `relatedParty[]` role `customer` (`id`, `name`) | customer id and name; the requester comes back as role `requester` |
+| `serviceQualificationItem[].id` | item id |
+| `…service.serviceType` | service type (mobile, iot, internet, …) |
+| `…service.serviceCharacteristic[]` `circuitType`, `bandwidth` | circuit type (digital, atm, ddn, frame-relay, mpls-vpn, …), bandwidth |
+| `…service.place[]` (`name` or `id`) | the site(s) |
+| `…expectedServiceAvailabilityDate` | wanted date |
+| `state` | `core.resource_checks.TMF_STATE` of our status; ours in the `checkStatus` extension |
+| `qualificationResult` (check and item) | the TMF rule over the departments' answers of the latest round |
+| `…alternateServiceProposal[]`, `…eligibilityUnavailabilityReason[]` | alternate proposals, unqualified reasons, by department |
+| `estimatedResponseDate`, `effectiveQualificationDate`, `expirationDate` | the round's deadline, when it was reported, when its reservations expire |
+
+Extensions: `contact` (always masked on the way out), read-only `checkStatus`, `onTime`, `rounds` (every round with its
+department lines: answers, Q&A, chases, timeliness; reviews; reservations).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+from pydantic_core import to_jsonable_python
+
+from core.resource_checks import TMF_STATE, CheckItem, CheckStatus, Qualification, ResourceCheck, Round
+from core.tickets import masked_contact
+
+SQ_PATH = "/tmf-api/serviceQualificationManagement/v4/checkServiceQualification"
+
+
+def href(check_id: str) -> str:
+    """The resource's address."""
+    return f"{SQ_PATH}/{check_id}"
+
+
+class _Tmf(BaseModel):
+    model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=False)
+
+    type_: str | None = Field(default=None, alias="@type")
+
+
+class RelatedPartyIn(_Tmf):
+    """A related party; the one with role `customer` names the customer."""
+
+    id: str = Field(min_length=1, max_length=64)
+    name: str | None = Field(default=None, max_length=200)
+    role: str = Field(min_length=1, max_length=32)
+
+
+class CharacteristicIn(_Tmf):
+    """A service characteristic: `circuitType` or `bandwidth`."""
+
+    name: str = Field(min_length=1, max_length=64)
+    value: Any
+
+
+class PlaceIn(_Tmf):
+    """A site: its address (`name`) or place id."""
+
+    id: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=500)
+    role: str | None = None
+
+
+class ServiceIn(_Tmf):
+    """The service to qualify."""
+
+    service_type: str = Field(min_length=1, max_length=64)
+    service_characteristic: list[CharacteristicIn] = Field(default_factory=list)
+    place: list[PlaceIn] = Field(min_length=1)
+
+
+class QualificationItemIn(_Tmf):
+    """One ServiceQualificationItem of the request."""
+
+    id: str = Field(min_length=1, max_length=16)
+    expected_service_availability_date: date | datetime
+    service: ServiceIn
+
+
+class CheckServiceQualificationCreate(_Tmf):
+    """TMF645 CheckServiceQualification_Create: items are mandatory; the customer is a related party."""
+
+    description: str = Field(default="", max_length=4000)
+    external_id: str | None = Field(default=None, max_length=64)
+    related_party: list[RelatedPartyIn] = Field(min_length=1)
+    service_qualification_item: list[QualificationItemIn] = Field(min_length=1)
+    contact: str | None = Field(default=None, max_length=200, description="stored whole; every response masks it")
+
+
+def _characteristic(service: ServiceIn, name: str) -> str | None:
+    value = next((c.value for c in service.service_characteristic if c.name == name), None)
+    return None if value is None else str(value)
+
+
+def request_of(body: CheckServiceQualificationCreate) -> dict[str, Any]:
+    """Our check request (without id, requester and request id) from a TMF create body."""
+    customer = next((p for p in body.related_party if p.role.lower() == "customer"), None)
+    if customer is None or not customer.name:
+        raise HTTPException(400, "relatedParty: a party with role customer, with id and name, is required")
+    items = []
+    for index, item in enumerate(body.service_qualification_item):
+        where = f"serviceQualificationItem[{index}]"
+        bandwidth = _characteristic(item.service, "bandwidth")
+        if not bandwidth:
+            raise HTTPException(400, f"{where}.service.serviceCharacteristic: bandwidth is required")
+        sites = tuple(p.name or p.id for p in item.service.place if p.name or p.id)
+        if not sites:
+            raise HTTPException(400, f"{where}.service.place: each site needs a name (address) or id")
+        wanted = item.expected_service_availability_date
+        try:
+            items.append(CheckItem(
+                item_id=item.id, sites=sites, service_type=item.service.service_type,
+                circuit_type=_characteristic(item.service, "circuitType"), bandwidth=bandwidth,
+                wanted_date=wanted.date() if isinstance(wanted, datetime) else wanted,
+            ))
+        except ValueError as err:
+            raise HTTPException(400, f"{where}: {err}") from None
+    if len({i.item_id for i in items}) != len(items):
+        raise HTTPException(400, "serviceQualificationItem.id: item ids must be unique")
+    return dict(customer_id=customer.id, customer_name=customer.name, contact=body.contact,
+                description=body.description, items=tuple(items), external_id=body.external_id)
+
+
+def _item_state(check: ResourceCheck, current: Round | None, item_id: str) -> str:
+    if check.status == CheckStatus.CANCELLED:
+        return "terminatedWithError"
+    if current is None:
+        return "acknowledged"
+    return "done" if item_id in current.item_results else "inProgress"
+
+
+def _item(check: ResourceCheck, current: Round | None, item: CheckItem) -> dict[str, Any]:
+    lines = [l for l in current.lines if l.item_id == item.item_id and l.answer] if current else []
+    reservation = next((r for r in current.reservations if r.reservation_id.endswith(f"-{item.item_id}")), None) if current else None
+    characteristics = [{"name": "bandwidth", "value": item.bandwidth}]
+    if item.circuit_type:
+        characteristics.append({"name": "circuitType", "value": item.circuit_type})
+    return {
+        "@type": "CheckServiceQualificationItem",
+        "id": item.item_id,
+        "state": _item_state(check, current, item.item_id),
+        "qualificationResult": current.item_results.get(item.item_id) if current else None,
+        "expectedServiceAvailabilityDate": item.wanted_date,
+        "expirationDate": reservation.expires_at if reservation else None,
+        "service": {
+            "@type": "Service", "serviceType": item.service_type, "serviceCharacteristic": characteristics,
+            "place": [{"@type": "RelatedPlaceRefOrValue", "name": site, "role": "site"} for site in item.sites],
+        },
+        "alternateServiceProposal": [
+            {"@type": "AlternateServiceProposal", "id": l.department,
+             "alternateService": {"@type": "Service", "description": l.answer.proposal}}
+            for l in lines if l.answer.result == Qualification.ALTERNATE
+        ],
+        "eligibilityUnavailabilityReason": [
+            {"@type": "EligibilityUnavailabilityReason", "code": l.department, "label": l.answer.reasons}
+            for l in lines if l.answer.result == Qualification.UNQUALIFIED
+        ],
+    }
+
+
+def to_tmf(check: ResourceCheck, *, last_update: datetime | None = None) -> dict[str, Any]:
+    """The TMF645 CheckServiceQualification representation of a check, contact masked."""
+    request, current = check.request, check.round
+    reported = next((r for r in reversed(check.rounds) if r.reported_at), None)
+    expiries = [r.expires_at for r in (current.reservations if current else [])]
+    requester = request.requested_by
+    resource = {
+        "id": check.check_id,
+        "href": href(check.check_id),
+        "@type": "CheckServiceQualification",
+        "description": request.description,
+        "externalId": request.external_id,
+        "checkServiceQualificationDate": check.created_at,
+        "estimatedResponseDate": current.due_at if current else None,
+        "effectiveQualificationDate": reported.reported_at if reported else None,
+        "expirationDate": min(expiries) if expiries else None,
+        "provideAlternative": True,
+        "provideUnavailabilityReason": True,
+        "state": TMF_STATE[check.status],
+        "qualificationResult": check.result,
+        "relatedParty": [
+            {"@type": "RelatedParty", "id": request.customer_id, "name": request.customer_name, "role": "customer",
+             "@referredType": "Organization"},
+            {"@type": "RelatedParty", "id": requester.username, "name": requester.username, "role": "requester",
+             "@referredType": "Individual"},
+        ],
+        "serviceQualificationItem": [_item(check, current, item) for item in request.items],
+        # extensions
+        "checkStatus": check.status,
+        "contact": masked_contact(request.contact),
+        "onTime": check.on_time,
+        "finishedAt": check.finished_at,
+        "cancelReason": check.cancel_reason,
+        "lastUpdate": last_update,
+        "rounds": [
+            {**rnd.model_dump(mode="json", by_alias=False), "onTime": rnd.on_time,
+             "lines": [{**l.model_dump(mode="json"), "onTime": l.on_time} for l in rnd.lines]}
+            for rnd in check.rounds
+        ],
+    }
+    return to_jsonable_python(resource)

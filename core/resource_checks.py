@@ -1,0 +1,469 @@
+"""Resource-check orders (DOMAIN.md §2): contracts, routing rules as data, the TMF645 result rule and act checks.
+
+Pure: the `ResourceCheck` workflow imports this module through `imports_passed_through`, and its update
+validator runs `check_act`, so the API and the workflow refuse exactly the same acts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from core.calendar import Budget
+from core.records import AuditRecord, PolicyRef
+from core.reservations import ReservationState
+from core.roles import Actor, Role
+from core.tasks import RefusalCode, TaskRefused
+
+WORKFLOW_TYPE = "ResourceCheck"
+
+
+def workflow_id_for(check_id: str) -> str:
+    """The check's workflow id derives from its id (never from customer data)."""
+    return f"resource-check-{check_id}"
+
+
+class Qualification(StrEnum):
+    """TMF645 qualification result of an item or a whole check."""
+
+    QUALIFIED = "qualified"
+    ALTERNATE = "alternate"
+    UNQUALIFIED = "unqualified"
+
+
+def qualification_result(results: Iterable[Qualification]) -> Qualification:
+    """TMF645 aggregate: unqualified if any is, else alternate if any is, else qualified (all qualified)."""
+    seen = set(results)
+    if not seen:
+        raise ValueError("qualification_result needs at least one result")
+    if Qualification.UNQUALIFIED in seen:
+        return Qualification.UNQUALIFIED
+    if Qualification.ALTERNATE in seen:
+        return Qualification.ALTERNATE
+    return Qualification.QUALIFIED
+
+
+class CheckStatus(StrEnum):
+    """Our statuses; `TMF_STATE` maps them onto TMF645's task states."""
+
+    ACKNOWLEDGED = "acknowledged"
+    CONSULTING = "consulting"  # departments answer their items
+    JOINT_REVIEW = "joint_review"  # a complex solution waits for every involved department head
+    AWAITING_REQUESTER = "awaiting_requester"  # result reported; the requester accepts or asks again
+    ACCEPTED = "accepted"
+    CANCELLED = "cancelled"
+
+
+TMF_STATE: dict[CheckStatus, str] = {
+    CheckStatus.ACKNOWLEDGED: "acknowledged",
+    CheckStatus.CONSULTING: "inProgress",
+    CheckStatus.JOINT_REVIEW: "inProgress",
+    CheckStatus.AWAITING_REQUESTER: "done",
+    CheckStatus.ACCEPTED: "done",
+    CheckStatus.CANCELLED: "terminatedWithError",
+}
+FINISHED = (CheckStatus.ACCEPTED, CheckStatus.CANCELLED)
+
+
+# ---- routing rules (data, versioned with the assignment rules) --------------------------------------------
+
+
+class ConsultRule(BaseModel):
+    """Items whose service type or circuit type matches go to these departments (empty lists match anything)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    service_types: tuple[str, ...] = ()
+    circuit_types: tuple[str, ...] = ()
+    departments: tuple[str, ...] = Field(min_length=1)
+
+    def matches(self, item: CheckItem) -> bool:
+        """True when the item's service and circuit type fit this rule."""
+        service_ok = not self.service_types or item.service_type in self.service_types
+        circuit_ok = not self.circuit_types or (item.circuit_type or "") in self.circuit_types
+        return service_ok and circuit_ok
+
+
+class ResourceCheckRules(BaseModel):
+    """Which departments answer which items, who heads them, what counts as complex, how long a reservation holds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rules: tuple[ConsultRule, ...] = ()
+    always: tuple[str, ...] = ("operations",)  # asked about every item: can the existing network serve it?
+    department_heads: dict[str, str] = Field(default_factory=dict)  # department → username of its head
+    joint_review_on_alternate: bool = True
+    joint_review_on_new_construction: bool = True
+    reservation_validity: Budget = Budget(amount=10, unit="working_days")
+
+    @model_validator(mode="after")
+    def _someone_answers(self) -> ResourceCheckRules:
+        """Every item needs at least one department: `always` may not be empty."""
+        if not self.always:
+            raise ValueError("always: name at least one department asked about every item")
+        return self
+
+    def departments_for(self, item: CheckItem) -> tuple[str, ...]:
+        """Departments consulted about one item, in rule order, without repeats."""
+        found = [d for rule in self.rules if rule.matches(item) for d in rule.departments]
+        return tuple(dict.fromkeys([*found, *self.always]))
+
+
+def default_resource_check_rules() -> ResourceCheckRules:
+    """DOMAIN.md §2: mobile services → mobile network, fixed circuits → fixed network; operations always."""
+    return ResourceCheckRules(
+        rules=(
+            ConsultRule(service_types=("mobile", "iot", "mobile-private-network"), departments=("mobile-network",)),
+            ConsultRule(
+                circuit_types=("digital", "atm", "ddn", "frame-relay", "mpls-vpn", "internet-dedicated"),
+                departments=("fixed-network",),
+            ),
+        ),
+        department_heads={"mobile-network": "mobilehead", "fixed-network": "fixedhead", "operations": "opshead"},
+    )
+
+
+# ---- the request (the workflow's start input) ---------------------------------------------------------------
+
+
+class CheckItem(BaseModel):
+    """One thing to check: the site(s), service and circuit type, bandwidth and wanted date."""
+
+    model_config = ConfigDict(frozen=True)
+
+    item_id: str = Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")
+    sites: tuple[str, ...] = Field(min_length=1)
+    service_type: str = Field(min_length=1, max_length=64)
+    circuit_type: str | None = Field(default=None, max_length=64)
+    bandwidth: str = Field(min_length=1, max_length=32)
+    wanted_date: date
+
+
+class ResourceCheckInput(BaseModel):
+    """What starts a `ResourceCheck` workflow (also as a child of a pre-sales workflow)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    check_id: str = Field(min_length=1, max_length=64)
+    customer_id: str = Field(min_length=1, max_length=64)
+    customer_name: str = Field(min_length=1, max_length=200)
+    contact: str | None = Field(default=None, max_length=200)  # stored whole; shown masked
+    description: str = Field(default="", max_length=4000)
+    items: tuple[CheckItem, ...] = Field(min_length=1)
+    requested_by: Actor
+    request_id: str = Field(min_length=1, max_length=128)
+    external_id: str | None = Field(default=None, max_length=64)  # e.g. the pre-sales order asking
+    policy: PolicyRef = PolicyRef()
+    created_at: datetime | None = None  # the workflow's start time when absent
+
+
+# ---- state ---------------------------------------------------------------------------------------------------
+
+
+class DepartmentAnswer(BaseModel):
+    """A department's answer on one item."""
+
+    result: Qualification
+    proposal: str | None = None  # the alternate solution
+    reasons: str | None = None  # why not (unqualified) or notes
+    resources: dict[str, Any] = Field(default_factory=dict)  # what the department can provide
+    new_construction: bool = False
+    answered_by: str
+    answered_at: datetime
+
+
+class Message(BaseModel):
+    """A question from the coordinator or an answer from the department, kept on the item."""
+
+    at: datetime
+    author: str
+    kind: Literal["question", "answer"]
+    text: str
+
+
+class Chase(BaseModel):
+    """A chase of a late department: a ladder reminder, the coordinator's notice or the escalation to its head."""
+
+    at: datetime
+    kind: Literal["reminder", "manual", "escalation"]
+    by: str
+    note: str = ""
+
+
+class Line(BaseModel):
+    """One department's part of one item in one round: its task, answer, Q&A, chases and timeliness."""
+
+    item_id: str
+    department: str
+    task_id: str | None = None
+    due_at: datetime | None = None
+    answer: DepartmentAnswer | None = None
+    messages: list[Message] = Field(default_factory=list)
+    chases: list[Chase] = Field(default_factory=list)
+    escalated: bool = False
+    cancelled: bool = False
+
+    @property
+    def on_time(self) -> bool | None:
+        """Whether the answer came by the deadline (None while unanswered)."""
+        if self.answer is None or self.due_at is None:
+            return None
+        return self.answer.answered_at <= self.due_at
+
+
+class Review(BaseModel):
+    """One department head's joint-review decision."""
+
+    department: str
+    task_id: str
+    head: str | None = None
+    decision: Literal["approve", "reject"] | None = None
+    decided_by: str | None = None
+    comment: str | None = None
+
+
+class Round(BaseModel):
+    """One pass of the check; a re-check starts a new one and keeps the old."""
+
+    number: int
+    started_at: datetime
+    reason: str = ""
+    due_at: datetime
+    lines: list[Line] = Field(default_factory=list)
+    item_results: dict[str, Qualification] = Field(default_factory=dict)
+    result: Qualification | None = None
+    complex: bool = False
+    reviews: list[Review] = Field(default_factory=list)
+    reported_at: datetime | None = None
+    reservations: list[ReservationState] = Field(default_factory=list)
+    requester_decision: Literal["accepted", "recheck", "review_rejected", "cancelled"] | None = None
+    decision_reason: str | None = None
+
+    def line(self, item_id: str, department: str) -> Line | None:
+        """The line of one item and department, if consulted."""
+        return next((l for l in self.lines if l.item_id == item_id and l.department == department), None)
+
+    @property
+    def on_time(self) -> bool | None:
+        """Whether the round's result was reported by its deadline (None while open)."""
+        return None if self.reported_at is None else self.reported_at <= self.due_at
+
+
+class ResourceCheck(BaseModel):
+    """A check as its workflow holds it, and as the read model and API show it."""
+
+    check_id: str
+    workflow_id: str
+    request: ResourceCheckInput
+    status: CheckStatus = CheckStatus.ACKNOWLEDGED
+    created_at: datetime
+    created_by: str
+    policy_name: str = ""
+    policy_version: int = 0
+    rounds: list[Round] = Field(default_factory=list)
+    finished_at: datetime | None = None
+    cancel_reason: str | None = None
+    status_history: list[tuple[datetime, CheckStatus, str]] = Field(default_factory=list)
+    revision: int = 0
+
+    @property
+    def round(self) -> Round | None:
+        """The current round."""
+        return self.rounds[-1] if self.rounds else None
+
+    @property
+    def result(self) -> Qualification | None:
+        """The latest consolidated result."""
+        return next((r.result for r in reversed(self.rounds) if r.result is not None), None)
+
+    @property
+    def on_time(self) -> bool | None:
+        """Whether every reported round met its deadline (None before the first report)."""
+        reported = [r.on_time for r in self.rounds if r.on_time is not None]
+        return all(reported) if reported else None
+
+    def requester_side(self, actor: Actor) -> bool:
+        """True for the requester and colleagues of the requesting department."""
+        requester = self.request.requested_by
+        return actor.username == requester.username or bool(requester.department and actor.department == requester.department)
+
+
+# ---- acts --------------------------------------------------------------------------------------------------
+
+
+class _Act(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    request_id: str = Field(min_length=1, max_length=128)
+    actor: Actor
+
+
+class _LineAct(_Act):
+    item_id: str = Field(min_length=1, max_length=16)
+    department: str = Field(min_length=1, max_length=64)
+
+
+class Answer(_LineAct):
+    """A department answers its item: qualified, alternate (with the proposal) or unqualified (with reasons)."""
+
+    type: Literal["answer"] = "answer"
+    result: Qualification
+    proposal: str | None = Field(default=None, max_length=4000)
+    reasons: str | None = Field(default=None, max_length=4000)
+    resources: dict[str, Any] = Field(default_factory=dict)
+    new_construction: bool = False
+
+
+class Ask(_LineAct):
+    """The coordinator asks the department a question about the item."""
+
+    type: Literal["ask"] = "ask"
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class Reply(_LineAct):
+    """The department answers the coordinator's question."""
+
+    type: Literal["reply"] = "reply"
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class ChaseLine(_LineAct):
+    """The coordinator chases a department that has not answered (催办)."""
+
+    type: Literal["chase"] = "chase"
+    note: str = Field(default="", max_length=1000)
+
+
+class AcceptResult(_Act):
+    """The requester accepts the reported result."""
+
+    type: Literal["accept"] = "accept"
+
+
+class Recheck(_Act):
+    """The requester finds the result does not meet the requirement: a new round, the old one kept."""
+
+    type: Literal["recheck"] = "recheck"
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class CancelCheck(_Act):
+    """Withdraw the check; open tasks close and reservations are released."""
+
+    type: Literal["cancel"] = "cancel"
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+CheckAct = Annotated[Answer | Ask | Reply | ChaseLine | AcceptResult | Recheck | CancelCheck, Field(discriminator="type")]
+
+
+class CheckOutcome(BaseModel):
+    """What an accepted act returns."""
+
+    check_id: str
+    status: CheckStatus
+    revision: int
+    message: str = ""
+
+
+REPORT_SIGNAL = "resource_check_report"
+
+
+class CheckReport(BaseModel):
+    """What a ResourceCheck started as a child tells its parent (e.g. a pre-sales order) when it finishes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    check_id: str
+    status: CheckStatus
+    result: Qualification | None = None
+    item_results: dict[str, Qualification] = Field(default_factory=dict)
+    reservations: tuple[ReservationState, ...] = ()  # the accepted round's; claim them before they expire
+    rounds: int = 0
+    on_time: bool | None = None
+
+
+class CheckSave(BaseModel):
+    """A check state to write to the read model, with the act's audit row and (once finished) its ledger row."""
+
+    model_config = ConfigDict(frozen=True)
+
+    check: ResourceCheck
+    audit: AuditRecord | None = None
+    ledger: bool = False
+
+
+# ---- rules ------------------------------------------------------------------------------------------------
+
+
+def _refuse(code: RefusalCode, message: str) -> None:
+    raise TaskRefused(code, message)
+
+
+def _line(check: ResourceCheck, act: _LineAct) -> Line:
+    current = check.round
+    line = current.line(act.item_id, act.department) if current else None
+    if line is None:
+        _refuse(RefusalCode.NOT_FOUND, f"item {act.item_id}: department {act.department} is not consulted on it in this round")
+    assert line is not None
+    return line
+
+
+def _coordinator(actor: Actor, act: str) -> None:
+    if not actor.has_role(Role.COORDINATOR, Role.SUPERVISOR):
+        _refuse(RefusalCode.FORBIDDEN, f"{act}: coordinators or supervisors only")
+
+
+def _member(actor: Actor, department: str, act: str) -> None:
+    if actor.department != department or not actor.has_role(Role.DEPARTMENT):
+        _refuse(RefusalCode.FORBIDDEN, f"{act}: only staff of department {department} may do this")
+
+
+def check_act(check: ResourceCheck, act: BaseModel, now: datetime) -> None:
+    """Refuse an act DOMAIN.md §2 does not allow (pure: the update validator runs it)."""
+    actor: Actor = act.actor  # type: ignore[attr-defined]
+    if actor.has_role(Role.AUDITOR) and not (set(actor.roles) - {Role.AUDITOR}):
+        _refuse(RefusalCode.FORBIDDEN, "auditors read; they do not act on resource checks")
+    if check.status in FINISHED:
+        _refuse(RefusalCode.CONFLICT, f"{getattr(act, 'type', 'act')}: the check is already {check.status.value}")
+    match act:
+        case Answer():
+            if check.status != CheckStatus.CONSULTING:
+                _refuse(RefusalCode.CONFLICT, f"answer: the check is {check.status.value}, not waiting for answers")
+            line = _line(check, act)
+            _member(actor, act.department, "answer")
+            if line.answer is not None:
+                _refuse(RefusalCode.CONFLICT, f"answer: department {act.department} already answered item {act.item_id}")
+            if act.result == Qualification.ALTERNATE and not (act.proposal or "").strip():
+                _refuse(RefusalCode.INVALID, "proposal: an alternate answer needs the proposed solution")
+            if act.result == Qualification.UNQUALIFIED and not (act.reasons or "").strip():
+                _refuse(RefusalCode.INVALID, "reasons: an unqualified answer needs the reasons")
+        case Ask():
+            _coordinator(actor, "ask")
+            _line(check, act)
+        case Reply():
+            _member(actor, act.department, "reply")
+            line = _line(check, act)
+            if not any(m.kind == "question" for m in line.messages):
+                _refuse(RefusalCode.CONFLICT, "reply: there is no question on this item to answer")
+        case ChaseLine():
+            _coordinator(actor, "chase")
+            line = _line(check, act)
+            if line.answer is not None or check.status != CheckStatus.CONSULTING:
+                _refuse(RefusalCode.CONFLICT, f"chase: department {act.department} already answered item {act.item_id}")
+        case AcceptResult() | Recheck():
+            if check.status != CheckStatus.AWAITING_REQUESTER:
+                _refuse(RefusalCode.CONFLICT, f"{act.type}: no result is waiting for the requester (the check is {check.status.value})")
+            if not check.requester_side(actor):
+                _refuse(RefusalCode.FORBIDDEN, f"{act.type}: only the requester ({check.request.requested_by.username}) "
+                        "or the requesting department")
+        case CancelCheck():
+            if not (check.requester_side(actor) or actor.has_role(Role.COORDINATOR, Role.SUPERVISOR)):
+                _refuse(RefusalCode.FORBIDDEN, "cancel: the requester, a coordinator or a supervisor")
+        case _:
+            _refuse(RefusalCode.INVALID, f"unknown act {type(act).__name__}")

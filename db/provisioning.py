@@ -1,0 +1,90 @@
+"""Provisioning orders: order ids, the service-order read model, documents, the circuit ledger, rules versions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.provisioning import TMF_STATE, DocumentRef, LedgerEntry, ProvisioningOrder, ProvisioningRules, default_provisioning_rules
+from db.models import CircuitLedgerRow, OrderDocument, ProvisioningRulesVersion, ServiceOrderRow, utcnow
+from db.readmodel import upsert_newer
+
+NUMBER_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def new_order_id(at: datetime) -> str:
+    """SO + YYYYMMDD + six random hex digits: unique without a serial table, and free of customer data."""
+    return f"SO{at.astimezone(NUMBER_ZONE):%Y%m%d}{uuid.uuid4().hex[:6].upper()}"
+
+
+async def latest_provisioning_rules(session: AsyncSession, name: str) -> ProvisioningRules:
+    """The newest version of the named rules; the built-in defaults when none was published."""
+    row = await session.scalar(
+        select(ProvisioningRulesVersion).where(ProvisioningRulesVersion.name == name)
+        .order_by(ProvisioningRulesVersion.version.desc()).limit(1)
+    )
+    return ProvisioningRules.model_validate(row.spec) if row else default_provisioning_rules()
+
+
+def order_row_values(order: ProvisioningOrder) -> dict[str, Any]:
+    """Read-model columns for an order state."""
+    spec = order.spec
+    return dict(
+        order_id=order.order_id, workflow_id=order.workflow_id, status=order.status.value, tmf_state=TMF_STATE[order.status],
+        circuit_type=spec.circuit_type.value, scope=order.scope.value, customer_id=spec.customer_id, bandwidth=spec.bandwidth,
+        current_step=order.current, external_id=order.external_id, cancel_id=order.cancel.cancel_id if order.cancel else None,
+        created_by=order.created_by, created_at=order.created_at, requested_completion=spec.requested_completion,
+        completed_at=order.completed_at, on_time=order.on_time, cycle_seconds=order.cycle_seconds, revision=order.revision,
+        detail=order.model_dump(mode="json"), updated_at=utcnow(),
+    )
+
+
+async def upsert_order(session: AsyncSession, order: ProvisioningOrder) -> None:
+    """Write the order's state unless a newer revision is already stored (the caller commits)."""
+    await upsert_newer(session, ServiceOrderRow, "order_id", order_row_values(order))
+
+
+async def add_documents(session: AsyncSession, order_id: str, step: str, uploaded_by: str, documents: tuple[DocumentRef, ...]) -> None:
+    """Record document metadata and hashes once each (the caller commits)."""
+    for doc in documents:
+        await session.execute(
+            insert(OrderDocument).values(order_id=order_id, step=step, uploaded_by=uploaded_by, **doc.model_dump())
+            .on_conflict_do_nothing(index_elements=["order_id", "step", "kind", "sha256"])
+        )
+
+
+async def write_ledger(session: AsyncSession, entry: LedgerEntry) -> None:
+    """Insert or update the circuit's ledger row (a completion, or the cancel of its order)."""
+    values = entry.model_dump(mode="json") | {"updated_at": utcnow()}
+    for column in ("ordered_at", "requested_completion", "completed_at", "cancelled_at"):
+        values[column] = getattr(entry, column)
+    values["documents"], values["steps"] = list(values["documents"]), list(values["steps"])
+    stmt = insert(CircuitLedgerRow).values(**values)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[CircuitLedgerRow.circuit_id], set_={k: stmt.excluded[k] for k in values if k != "circuit_id"},
+    ))
+
+
+async def find_orders(
+    session: AsyncSession, *, offset: int = 0, limit: int = 50, created_after: datetime | None = None,
+    created_before: datetime | None = None, **equal: str | None,
+) -> tuple[int, list[ServiceOrderRow]]:
+    """(total, page) of read-model rows, newest first: `equal` holds column == value filters (None: any)."""
+    conditions = [getattr(ServiceOrderRow, column) == value for column, value in equal.items() if value is not None]
+    if created_after is not None:
+        conditions.append(ServiceOrderRow.created_at >= created_after)
+    if created_before is not None:
+        conditions.append(ServiceOrderRow.created_at < created_before)
+    where = and_(True, *conditions)
+    total = await session.scalar(select(func.count()).select_from(ServiceOrderRow).where(where)) or 0
+    rows = await session.scalars(
+        select(ServiceOrderRow).where(where)
+        .order_by(ServiceOrderRow.created_at.desc(), ServiceOrderRow.order_id.desc()).offset(offset).limit(limit)
+    )
+    return total, list(rows)

@@ -1,0 +1,367 @@
+"""ProvisioningOrderWorkflow: one durable workflow per circuit-provisioning order (DOMAIN.md §3).
+
+The dispatcher (HQ operations across provinces, the provincial response center within one) issues the
+dispatch order; then the departments do the steps the rules plan for this circuit (procurement and
+construction when the resource check said so, data configuration, activation, testing, the completion
+order with the test report); a reviewer approves or returns the order to a named step. The requested
+completion date is split into step deadlines on the business calendar by the rules' weights; each step
+is a human task whose ladder reminds, raises a jeopardy alert at the warning threshold and escalates at
+the breach. On approval the reservation is claimed, completion is reported to the group dispatch system,
+the group-customer department is told and the circuit ledger written. A cancel releases the reservation,
+closes the open tasks and notes the cancel in the ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows.human_tasks import HumanTaskBook
+
+with workflow.unsafe.imports_passed_through():
+    from core.calendar import shift_by_working_seconds
+    from core.provisioning import (
+        DISPATCH,
+        GROUP_CUSTOMER_DEPARTMENT,
+        REVIEW,
+        CancelOrder,
+        CancelRequest,
+        CompleteStep,
+        CompletionReport,
+        DocumentRef,
+        JeopardyAlert,
+        LedgerEntry,
+        Milestone,
+        OrderAct,
+        OrderInput,
+        OrderOutcome,
+        OrderSave,
+        OrderStatus,
+        ProvisioningOrder,
+        ProvisioningRules,
+        Review,
+        ReviewOrder,
+        Step,
+        check_act,
+        plan_steps,
+        split_deadline,
+    )
+    from core.records import AuditRecord, NotificationRecord
+    from core.reservations import ClaimReservation, ReleaseReservation
+    from core.roles import Actor
+    from core.sla import LadderStep, PolicySnapshot
+    from core.tasks import HumanTask, RefusalCode, TaskRequest, TaskStatus
+    from workflows.common import (
+        CLAIM_RESERVATION,
+        DB_WRITE_RETRY,
+        DB_WRITE_TIMEOUT,
+        ESCALATED,
+        EXTERNAL_RETRY,
+        EXTERNAL_TIMEOUT,
+        LOAD_POLICY_SNAPSHOT,
+        LOAD_PROVISIONING_RULES,
+        RECORD_ORDER,
+        RELEASE_RESERVATION,
+        REPORT_COMPLETION,
+        SLA_DUE_AT,
+        WORK_STATUS,
+        WRITE_LEDGER,
+    )
+
+
+def circuit_id_for(order_id: str) -> str:
+    """The circuit's ledger id derives from its order."""
+    return f"CIR-{order_id}"
+
+
+@workflow.defn(name="ProvisioningOrder")
+class ProvisioningOrderWorkflow(HumanTaskBook):
+    """One circuit-provisioning order from dispatch to the circuit ledger (or its cancel)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._order: ProvisioningOrder | None = None
+        self._rules: ProvisioningRules | None = None
+        self._lock = asyncio.Lock()  # acts and ladder hooks change the order one at a time
+
+    @property
+    def order(self) -> ProvisioningOrder:
+        """The order state (set before any message is accepted)."""
+        assert self._order is not None
+        return self._order
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, start: OrderInput) -> OrderOutcome:
+        """Plan and split the deadline, run the steps and the review loop, then complete or compensate."""
+        snapshot = await workflow.execute_activity(
+            LOAD_POLICY_SNAPSHOT, start.policy, result_type=PolicySnapshot,
+            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+        )
+        self.use_policy(snapshot)
+        self._rules = await workflow.execute_activity(
+            LOAD_PROVISIONING_RULES, start.rules or "default", result_type=ProvisioningRules,
+            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+        )
+        self._order = self._plan(start)
+        self._set_status(OrderStatus.ACKNOWLEDGED, "order received")
+        await self._save(self._order_audit(start.created_by, "order.create", start.request_id))
+        while self.order.current is not None and self.order.cancel is None:
+            step = self.order.step(self.order.current)
+            task = await self._open_step(step)
+            # Wait for the act that closed the task to finish changing the order (it holds the lock until saved).
+            await workflow.wait_condition(
+                lambda: (self._tasks[task.task_id].status != TaskStatus.OPEN or self.order.cancel is not None)
+                and not self._lock.locked()
+            )
+        if self.order.cancel is not None:
+            await self._compensate()
+        else:
+            await self._complete()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._outcome("finished")
+
+    def _plan(self, start: OrderInput) -> ProvisioningOrder:
+        """The step plan from the rules and each step's share of the requested completion date."""
+        assert self._rules is not None
+        now, spec = workflow.now(), start.spec
+        plan = plan_steps(self._rules, spec)
+        dues = split_deadline(self.snapshot.calendar, now, spec.requested_completion, [r.weight for r in plan])
+        steps, begin = [], now
+        for rule, due in zip(plan, dues):
+            steps.append(Step(step=rule.step, title=rule.title, department=rule.department, role=rule.role, weight=rule.weight,
+                              planned_start=begin, planned_due=due, due_at=due))
+            begin = due
+        return ProvisioningOrder(
+            order_id=start.order_id, workflow_id=workflow.info().workflow_id, spec=spec, description=start.description,
+            external_id=start.external_id, scope=spec.scope, created_by=start.created_by.username, created_at=now,
+            rules_name=self._rules.name, rules_version=self._rules.version,
+            calendar_name=self.snapshot.calendar.name, calendar_version=self.snapshot.calendar.version,
+            steps=steps, current=DISPATCH,
+        )
+
+    async def _open_step(self, step: Step) -> HumanTask:
+        """The step's task, due at its share of the deadline, with the rules' ladder."""
+        assert self._rules is not None
+        async with self._lock:
+            task = await self.open_task(TaskRequest(
+                kind=step.step, subject=f"{self.order.order_id}: {step.title}", candidates=step.candidates, outcomes=(),
+                due_at=step.due_at, ladder=self._rules.ladder(), ladder_clock="business", business_ref=self.order.order_id,
+            ))
+            step.task_id, step.opened_at = task.task_id, task.opened_at
+            workflow.upsert_search_attributes([SLA_DUE_AT.value_set(step.due_at)])
+            await self._save()
+        return task
+
+    # ---- messages ----------------------------------------------------------------------------
+
+    @workflow.query(name="order")
+    def order_state(self) -> ProvisioningOrder:
+        """The whole order: plan, steps, reviews, milestones, jeopardy alerts, cancel."""
+        return self.order
+
+    @workflow.update(name="act")
+    async def act(self, act: OrderAct) -> OrderOutcome:
+        """Apply one person's act to the order."""
+        async with self._lock:
+            self._refuse_unless(check_act, self.order, act)  # re-check: an earlier act may have won
+            documents = await getattr(self, f"_on_{act.type}")(act)
+            reason = getattr(act, "reason", None) or getattr(act, "note", None) or None
+            save = dict(documents=documents, document_step=act.step, uploaded_by=act.actor.username) if documents else {}
+            await self._save(self._order_audit(act.actor, f"order.{act.type}", act.request_id, reason=reason), **save)
+        return self._outcome(act.type)
+
+    @act.validator
+    def _validate_act(self, act: OrderAct) -> None:
+        if self._order is None:
+            raise ApplicationError("the order is still being registered; retry shortly", type=RefusalCode.CONFLICT.value)
+        self._refuse_unless(check_act, self.order, act)
+
+    # ---- acts --------------------------------------------------------------------------------
+
+    async def _on_complete_step(self, act: CompleteStep) -> tuple[DocumentRef, ...]:
+        order, step, now = self.order, self.order.step(act.step), workflow.now()
+        step.done_at, step.done_by, step.note = now, act.actor.username, act.note or None
+        step.doers.append(act.actor.username)
+        step.documents = [*step.documents, *act.documents]
+        step.on_time = now <= step.due_at
+        await self.close_task(step.task_id or "", "done", act.actor)
+        order.milestones.append(Milestone(
+            id=str(len(order.milestones) + 1), name=f"{step.step}Completed", step=step.step, date=now,
+            message=f"{step.title}: done by {act.actor.username}" + ("" if step.on_time else " (late)"),
+        ))
+        following = REVIEW if order.back_to_review else order.steps[order.steps.index(step) + 1].step
+        order.back_to_review = False
+        order.current, order.step(following).task_id = following, None
+        if following == REVIEW:
+            self._set_status(OrderStatus.IN_REVIEW, "waiting for review")
+        elif step.step == DISPATCH:
+            self._set_status(OrderStatus.IN_PROGRESS, f"dispatched by {act.actor.username}")
+        return act.documents
+
+    async def _on_review(self, act: ReviewOrder) -> tuple[DocumentRef, ...]:
+        order, review, now = self.order, self.order.step(REVIEW), workflow.now()
+        order.reviews.append(Review(reviewer=act.actor.username, outcome=act.outcome, return_to=act.return_to,
+                                    reason=act.reason or None, at=now))
+        await self.close_task(review.task_id or "", "approved" if act.outcome == "approve" else "returned", act.actor)
+        if act.outcome == "approve":
+            review.done_at, review.done_by, review.on_time = now, act.actor.username, now <= review.due_at
+            order.current = None
+            order.milestones.append(Milestone(id=str(len(order.milestones) + 1), name="reviewApproved", step=REVIEW,
+                                              date=now, message=f"approved by {act.actor.username}"))
+            self._set_status(OrderStatus.COMPLETING, "review approved")
+            return ()
+        assert act.return_to is not None
+        step = order.step(act.return_to)
+        step.rework += 1
+        step.done_at = step.done_by = step.on_time = None
+        step.jeopardy = step.breached = False
+        step.due_at = self._fresh_due(step)
+        review.due_at = self._fresh_due(review, after=step.due_at)
+        order.current, order.back_to_review, step.task_id = step.step, True, None
+        self._set_status(OrderStatus.IN_PROGRESS, f"returned to {step.step}: {act.reason}")
+        return ()
+
+    async def _on_cancel(self, act: CancelOrder) -> tuple[DocumentRef, ...]:
+        self.order.cancel = CancelRequest(cancel_id=act.cancel_id, reason=act.reason, requested_by=act.actor.username,
+                                          requested_at=workflow.now())
+        self._set_status(OrderStatus.ASSESSING_CANCELLATION, act.reason)
+        return ()
+
+    def _fresh_due(self, step: Step, *, after: datetime | None = None) -> datetime:
+        """A reopened step gets its planned business-time budget again, counted from now (or from `after`)."""
+        calendar = self.snapshot.calendar
+        budget = calendar.working_seconds_between(step.planned_start, step.planned_due)
+        return shift_by_working_seconds(calendar, after or workflow.now(), max(budget, 60.0))
+
+    # ---- ladder --------------------------------------------------------------------------------
+
+    async def on_rung(self, task: HumanTask, rung: LadderStep) -> None:
+        """The warning threshold raises a jeopardy alert; the breach escalates and is recorded."""
+        assert self._rules is not None
+        step = next((s for s in self.order.steps if s.task_id == task.task_id), None)
+        if step is None or self.order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETED):
+            return
+        if rung.percent != self._rules.warning_percent and rung.percent < 100:
+            return
+        async with self._lock:
+            if rung.percent == self._rules.warning_percent:
+                kind, step.jeopardy = "warning", True
+                message = f"{step.title}: {rung.percent}% of the step's time used, due {step.due_at.isoformat()}"
+            else:
+                kind, step.breached = "breach", True
+                message = f"{step.title}: overdue since {step.due_at.isoformat()}, escalated"
+                workflow.upsert_search_attributes([ESCALATED.value_set(True)])
+            alerts = self.order.jeopardy_alerts
+            alerts.append(JeopardyAlert(id=str(len(alerts) + 1), name=f"{step.step}:{kind}", jeopardy_type=kind,
+                                        message=message, date=workflow.now(), step=step.step))
+            await self._save()
+
+    # ---- the end -------------------------------------------------------------------------------
+
+    async def _complete(self) -> None:
+        """Claim the reservation, report completion (报竣), tell the group-customer department, write the ledger."""
+        order, spec, now = self.order, self.order.spec, workflow.now()
+        if spec.reservation_id:
+            try:
+                await workflow.execute_activity(
+                    CLAIM_RESERVATION, ClaimReservation(reservation_id=spec.reservation_id, order_id=order.order_id),
+                    start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+                )
+            except ActivityError as err:
+                order.error = str(err.cause.message if isinstance(err.cause, ApplicationError) else err)
+                self._set_status(OrderStatus.FAILED, f"the reservation could not be claimed: {order.error}")
+                await self._save()
+                return
+        order.circuit_id = circuit_id_for(order.order_id)
+        order.completed_at = now
+        order.on_time = now <= spec.requested_completion
+        order.cycle_seconds = (now - order.created_at).total_seconds()
+        documents = tuple(d for s in order.steps for d in s.documents)
+        order.dispatch_receipt = await workflow.execute_activity(
+            REPORT_COMPLETION,
+            CompletionReport(key=f"{order.order_id}:completion", order_id=order.order_id, circuit_id=order.circuit_id,
+                             circuit_type=spec.circuit_type, a_end=spec.a_end, z_end=spec.z_end, bandwidth=spec.bandwidth,
+                             completed_at=now, documents=documents),
+            result_type=str, start_to_close_timeout=EXTERNAL_TIMEOUT, retry_policy=EXTERNAL_RETRY,
+        )
+        order.milestones.append(Milestone(id=str(len(order.milestones) + 1), name="completionReported", date=now,
+                                          message=f"reported to the group dispatch system ({order.dispatch_receipt})"))
+        await self._ledger(status="active", completed_at=now, on_time=order.on_time, cycle_seconds=order.cycle_seconds,
+                           documents=documents)
+        self._set_status(OrderStatus.COMPLETED, "circuit completed")
+        notice = NotificationRecord(
+            key=f"{order.workflow_id}:completed", kind="completed", recipient_department=GROUP_CUSTOMER_DEPARTMENT,
+            workflow_id=order.workflow_id, created_at=now,
+            message=f"Circuit {order.circuit_id} ({spec.circuit_type.value}, {spec.bandwidth}) of order {order.order_id} is complete",
+        )
+        await self._save(notifications=(notice,))
+
+    async def _compensate(self) -> None:
+        """Cancel: release the reservation, close the open tasks, note the cancel in the ledger."""
+        order, cancel = self.order, self.order.cancel
+        assert cancel is not None
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        cancel.state = "inProgress"
+        self._set_status(OrderStatus.PENDING_CANCELLATION, "releasing what the order holds")
+        await self._save()
+        if order.spec.reservation_id:
+            try:
+                await workflow.execute_activity(
+                    RELEASE_RESERVATION,
+                    ReleaseReservation(reservation_id=order.spec.reservation_id, reason=f"order {order.order_id} cancelled: {cancel.reason}"),
+                    start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+                )
+            except ActivityError as err:  # nothing to release (unknown reservation): the cancel goes on
+                workflow.logger.warning("order %s: reservation not released: %s", order.order_id, err.cause)
+        await self.cancel_open_tasks(f"order cancelled: {cancel.reason}")
+        order.current = None
+        now = workflow.now()
+        await self._ledger(status="cancelled", cancelled_at=now, cancel_reason=cancel.reason)
+        cancel.state, cancel.effective_at = "done", now
+        self._set_status(OrderStatus.CANCELLED, cancel.reason)
+        await self._save()
+
+    async def _ledger(self, **entry) -> None:
+        order, spec = self.order, self.order.spec
+        steps = tuple(
+            dict(step=s.step, due_at=s.due_at.isoformat(), done_at=s.done_at.isoformat() if s.done_at else None,
+                 on_time=s.on_time, rework=s.rework, done_by=s.done_by)
+            for s in order.steps
+        )
+        await workflow.execute_activity(
+            WRITE_LEDGER,
+            LedgerEntry(circuit_id=circuit_id_for(order.order_id), order_id=order.order_id, circuit_type=spec.circuit_type,
+                        a_end=spec.a_end, z_end=spec.z_end, bandwidth=spec.bandwidth, ordered_at=order.created_at,
+                        requested_completion=spec.requested_completion, steps=steps, **entry),
+            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+        )
+
+    # ---- helpers -----------------------------------------------------------------------------
+
+    def _set_status(self, status: OrderStatus, reason: str) -> None:
+        self.order.status = status
+        self.order.status_history.append((workflow.now(), status, reason))
+        workflow.upsert_search_attributes([WORK_STATUS.value_set(status.value)])
+
+    def _order_audit(self, actor: Actor, action: str, request_id: str, *, reason: str | None = None) -> AuditRecord:
+        return AuditRecord(
+            at=workflow.now(), actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action=action,
+            subject_type="service_order", subject_id=self.order.order_id, workflow_id=self.order.workflow_id,
+            reason=reason, request_id=request_id,
+        )
+
+    async def _save(self, audit: AuditRecord | None = None, **extra) -> None:
+        """Write the order (and what came with the change) to the read model."""
+        self.order.revision += 1
+        await workflow.execute_activity(
+            RECORD_ORDER, OrderSave(order=self.order.model_copy(deep=True), audit=audit, **extra),
+            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+        )
+
+    def _outcome(self, message: str) -> OrderOutcome:
+        return OrderOutcome(order_id=self.order.order_id, status=self.order.status, revision=self.order.revision, message=message)
