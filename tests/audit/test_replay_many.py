@@ -1,7 +1,7 @@
 """Replaying a file of many histories: progress as each run is judged, and a summary (API and CLI).
 
-The histories are the committed golden ones (two workflow types); a deliberately changed ServiceTicket
-makes the ticket histories diverge while the approvals still replay cleanly.
+The histories are the committed golden ones (every workflow type); a deliberately changed ServiceTicket
+makes the ticket histories diverge while the others still replay cleanly.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ import json
 from infra import audit_cli
 from tests.replay.changed_workflows import ServiceTicketWithUnpatchedPause
 from tests.replay.golden import golden_files
-from workflows.approval import ApprovalWorkflow
+from workflows.registry import ALL_WORKFLOWS
+from workflows.service_ticket import ServiceTicketWorkflow
 
 DOCUMENTS = [json.loads(path.read_text(encoding="utf-8")) for path in golden_files()]
 TICKETS = sum(path.parent.name == "ServiceTicket" for path in golden_files())
+CHANGED = [ServiceTicketWithUnpatchedPause if w is ServiceTicketWorkflow else w for w in ALL_WORKFLOWS]
 
 
 async def test_api_streams_a_verdict_per_history_then_the_summary(http, login):
@@ -35,7 +37,7 @@ async def test_cli_replays_a_file_of_many_histories_with_progress_and_summary(en
     path.write_text(json.dumps(DOCUMENTS), encoding="utf-8")
     out = io.StringIO()
     code = await audit_cli.run(["replay", "--file", str(path)], client=env.client, out=out,
-                               workflows=[ApprovalWorkflow, ServiceTicketWithUnpatchedPause])
+                               workflows=CHANGED)
     *lines, summary = out.getvalue().splitlines()
     assert code == 1
     assert [line.split("]")[0] for line in lines] == [f"[{i}" for i in range(1, len(DOCUMENTS) + 1)]
