@@ -7,20 +7,19 @@ from uuid import uuid4
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import select
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.acts import IdempotencyKey, Subject, start_journaled
 from api.deps import GatewayDep, Reader, SessionDep
 from api.errors import QuietValidationRoute
 from api.routers.service_orders import Orderer
-from api.routers.tasks import task_view
+from api.routers.tasks import tasks_of
 from api.schemas import TaskView
 from core.presales import Demand, DemandInput
 from core.provisioning import CircuitEnd, CircuitType
 from core.resource_checks import CheckItem
 from core.tickets import masked_contact
-from db.models import PresalesDemandRow, TaskRow, utcnow
+from db.models import PresalesDemandRow, utcnow
 from db.presales import upsert_demand
 from workflows.common import BUSINESS_REF, ORDER_KIND
 
@@ -86,6 +85,5 @@ async def get_demand(demand_id: str, actor: Reader, session: SessionDep) -> Dema
     row = await session.get(PresalesDemandRow, demand_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"pre-sales demand {demand_id} does not exist")
-    tasks = await session.scalars(select(TaskRow).where(TaskRow.business_ref == demand_id).order_by(TaskRow.opened_at, TaskRow.task_id))
-    return DemandView(demand=_view(Demand.model_validate(row.detail)), tasks=[task_view(t) for t in tasks])
+    return DemandView(demand=_view(Demand.model_validate(row.detail)), tasks=await tasks_of(session, demand_id))
 

@@ -16,11 +16,11 @@ from api.acts import IdempotencyKey
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
 from api.errors import QuietValidationRoute
 from api.ordering import load_row, order_of, perform
-from api.routers.tasks import task_view
+from api.routers.tasks import tasks_of
 from api.schemas import TaskView
 from api.tmf641 import to_tmf
 from core.provisioning import DocumentRef
-from db.models import CircuitLedgerRow, OrderDocument, TaskRow
+from db.models import CircuitLedgerRow, OrderDocument
 
 router = APIRouter(prefix="/api/provisioning-orders", tags=["provisioning orders"], route_class=QuietValidationRoute)
 ledger_router = APIRouter(prefix="/api/circuit-ledger", tags=["provisioning orders"], route_class=QuietValidationRoute)
@@ -109,8 +109,7 @@ def _document(index: int, upload: Upload) -> DocumentRef:
 async def get_order(order_id: str, actor: Reader, session: SessionDep) -> OrderDetail:
     """The order and its tasks (open and done) from the read models."""
     row = await load_row(session, order_id)
-    tasks = await session.scalars(select(TaskRow).where(TaskRow.business_ref == order_id).order_by(TaskRow.opened_at, TaskRow.task_id))
-    return OrderDetail(order=to_tmf(order_of(row), last_update=row.updated_at), tasks=[task_view(t) for t in tasks])
+    return OrderDetail(order=to_tmf(order_of(row), last_update=row.updated_at), tasks=await tasks_of(session, order_id))
 
 
 @router.get("/{order_id}/documents", response_model=list[DocumentView], summary="The order's documents")

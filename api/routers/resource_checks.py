@@ -17,11 +17,11 @@ from api.acts import IdempotencyKey, act_body
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
 from api.errors import QuietValidationRoute
 from api.resource_checking import check_of, load_row, perform
-from api.routers.tasks import task_view
+from api.routers.tasks import tasks_of
 from api.schemas import Page, TaskView
 from api.tmf645 import to_tmf
 from core.resource_checks import CheckAct
-from db.models import ResourceCheckLedger, TaskRow
+from db.models import ResourceCheckLedger
 
 router = APIRouter(prefix="/api/resource-checks", tags=["resource checks"], route_class=QuietValidationRoute)
 
@@ -76,8 +76,7 @@ async def ledger(
 async def get_check(check_id: str, actor: Reader, session: SessionDep) -> CheckDetail:
     """The check and its tasks (department answers, joint reviews, the requester's) from the read models."""
     row = await load_row(session, check_id)
-    tasks = await session.scalars(select(TaskRow).where(TaskRow.business_ref == check_id).order_by(TaskRow.opened_at, TaskRow.task_id))
-    return CheckDetail(check=to_tmf(check_of(row), last_update=row.updated_at), tasks=[task_view(t) for t in tasks])
+    return CheckDetail(check=to_tmf(check_of(row), last_update=row.updated_at), tasks=await tasks_of(session, check_id))
 
 
 @router.post("/{check_id}/acts", summary="Act on a check: answer, ask, reply, chase, accept, recheck, cancel")

@@ -27,6 +27,14 @@ def task_view(row: TaskRow) -> TaskView:
     return TaskView(**row.model_dump(exclude={"updated_at", "revision"}), overdue=overdue)
 
 
+async def tasks_of(session: SessionDep, business_ref: str) -> list[TaskView]:
+    """Every task (open and done) of one ticket or order, oldest first, from the read model."""
+    rows = await session.scalars(
+        select(TaskRow).where(TaskRow.business_ref == business_ref).order_by(TaskRow.opened_at, TaskRow.task_id)
+    )
+    return [task_view(r) for r in rows]
+
+
 def _candidate_filter(actor: Actor) -> Any:
     """Rows the actor may pick up: named, their department, or one of their roles (as `Candidates.admits` rules)."""
     clauses = [TaskRow.assignee == actor.username, TaskRow.candidate_roles.overlap([r.value for r in actor.roles])]

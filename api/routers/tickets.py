@@ -7,13 +7,12 @@ from uuid import uuid4
 
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from api.acts import IdempotencyKey, Subject, act_body, journal_refusal
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
 from api.errors import QuietValidationRoute
 from api.gateway import ActRefused
-from api.routers.tasks import task_view
+from api.routers.tasks import tasks_of
 from api.schemas import TaskView
 from api.ticketing import check_intake, load_row, perform, ticket_of
 from api.tmf import to_tmf
@@ -22,7 +21,7 @@ from core.roles import Role
 from core.tasks import RefusalCode
 from core.tickets import AmendIntake, CustomerFeedback, TicketAct
 from db import audit as audit_journal
-from db.models import TaskRow, utcnow
+from db.models import utcnow
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"], route_class=QuietValidationRoute)
 
@@ -58,8 +57,7 @@ class ContactView(BaseModel):
 async def get_ticket(ticket_no: str, actor: Reader, session: SessionDep) -> TicketDetail:
     """The ticket and its tasks (open and done) from the read models."""
     row = await load_row(session, ticket_no)
-    tasks = await session.scalars(select(TaskRow).where(TaskRow.business_ref == ticket_no).order_by(TaskRow.opened_at, TaskRow.task_id))
-    return TicketDetail(ticket=to_tmf(ticket_of(row), last_update=row.updated_at), tasks=[task_view(t) for t in tasks])
+    return TicketDetail(ticket=to_tmf(ticket_of(row), last_update=row.updated_at), tasks=await tasks_of(session, ticket_no))
 
 
 @router.post("/{ticket_no}/acts", summary="Act on a ticket: accept, log progress, request an extension, resolve, close …")

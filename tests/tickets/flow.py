@@ -16,7 +16,7 @@ from core.roles import Actor, Role
 from core.sla import Priority
 from core.tasks import DecisionInput, HumanTask
 from core.tickets import (
-    Accept, ActOutcome, Category, Channel, Intake, Resolution, Resolve, Ticket, TicketInput, TicketStatus,
+    Accept, ActOutcome, Category, Channel, Intake, Resolution, Resolve, Ticket, TicketInput,
 )
 from db.tickets import workflow_id_for
 from tests.support import eventually
