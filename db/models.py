@@ -33,6 +33,20 @@ def _json() -> Any:
     return Field(default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}"))
 
 
+class VersionedSpec(SQLModel):
+    """Columns of every versioned configuration table: one immutable (name, version) row holding a JSON spec."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    version: int
+    # sa_type, not sa_column: a Column object cannot be shared by the tables that inherit these fields.
+    spec: dict[str, Any] = Field(
+        default_factory=dict, sa_type=JSONB, nullable=False, sa_column_kwargs={"server_default": "{}"}
+    )
+    created_by: str = Field(max_length=64)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
 class User(SQLModel, table=True):
     """A person who signs in; roles decide what they may do."""
 
@@ -48,32 +62,18 @@ class User(SQLModel, table=True):
     created_at: datetime = _ts(default_factory=utcnow)
 
 
-class CalendarVersion(SQLModel, table=True):
+class CalendarVersion(VersionedSpec, table=True):
     """One immutable version of a named business calendar."""
 
     __tablename__ = "calendar_version"
     __table_args__ = (UniqueConstraint("name", "version"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=64)
-    version: int
-    spec: dict[str, Any] = _json()
-    created_by: str = Field(max_length=64)
-    created_at: datetime = _ts(default_factory=utcnow)
 
-
-class SlaPolicyVersion(SQLModel, table=True):
+class SlaPolicyVersion(VersionedSpec, table=True):
     """One immutable version of a named SLA policy."""
 
     __tablename__ = "sla_policy_version"
     __table_args__ = (UniqueConstraint("name", "version"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=64)
-    version: int
-    spec: dict[str, Any] = _json()
-    created_by: str = Field(max_length=64)
-    created_at: datetime = _ts(default_factory=utcnow)
 
 
 class TaskRow(SQLModel, table=True):
@@ -168,18 +168,11 @@ class SlaBreach(SQLModel, table=True):
     breached_at: datetime = _ts()
 
 
-class AssignmentRulesVersion(SQLModel, table=True):
+class AssignmentRulesVersion(VersionedSpec, table=True):
     """One immutable version of the ticket assignment rules."""
 
     __tablename__ = "assignment_rules_version"
     __table_args__ = (UniqueConstraint("name", "version"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=64)
-    version: int
-    spec: dict[str, Any] = _json()
-    created_by: str = Field(max_length=64)
-    created_at: datetime = _ts(default_factory=utcnow)
 
 
 class TicketSerial(SQLModel, table=True):
@@ -358,18 +351,11 @@ class ResourceCheckLedger(SQLModel, table=True):
     updated_at: datetime = _ts(default_factory=utcnow)
 
 
-class ProvisioningRulesVersion(SQLModel, table=True):
+class ProvisioningRulesVersion(VersionedSpec, table=True):
     """One immutable version of the provisioning routing and step-plan rules."""
 
     __tablename__ = "provisioning_rules_version"
     __table_args__ = (UniqueConstraint("name", "version"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=64)
-    version: int
-    spec: dict[str, Any] = _json()
-    created_by: str = Field(max_length=64)
-    created_at: datetime = _ts(default_factory=utcnow)
 
 
 class ServiceOrderRow(SQLModel, table=True):
