@@ -77,7 +77,11 @@ class PlatformActivities:
             if event.audit is not None:
                 await audit_journal.append(session, event.audit)
             for notice in event.notifications:
-                await session.execute(insert(Notification).values(**notice.model_dump()).on_conflict_do_nothing(index_elements=["key"]))
+                await session.execute(
+                    insert(Notification).values(**notice.model_dump()).on_conflict_do_nothing(index_elements=["key"])
+                )
             if event.breach is not None:
-                await session.execute(insert(SlaBreach).values(**event.breach.model_dump()).on_conflict_do_nothing(index_elements=["key"]))
+                await session.execute(
+                    insert(SlaBreach).values(**event.breach.model_dump()).on_conflict_do_nothing(index_elements=["key"])
+                )
             await session.commit()

@@ -33,11 +33,15 @@ class ProvisioningActivities:
         async with self._db.session() as session:
             await upsert_order(session, save.order)
             if save.documents:
-                await add_documents(session, save.order.order_id, save.document_step or "", save.uploaded_by or "", save.documents)
+                await add_documents(
+                    session, save.order.order_id, save.document_step or "", save.uploaded_by or "", save.documents
+                )
             if save.audit is not None:
                 await audit_journal.append(session, save.audit)
             for notice in save.notifications:
-                await session.execute(insert(Notification).values(**notice.model_dump()).on_conflict_do_nothing(index_elements=["key"]))
+                await session.execute(
+                    insert(Notification).values(**notice.model_dump()).on_conflict_do_nothing(index_elements=["key"])
+                )
             await session.commit()
 
     @activity.defn(name=REPORT_COMPLETION)

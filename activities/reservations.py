@@ -25,8 +25,10 @@ NOT_FOUND = "ReservationNotFound"
 
 def _state(row: Reservation) -> ReservationState:
     return ReservationState(
-        reservation_id=row.reservation_id, status=ReservationStatus(row.status),
-        claimed_by_order=row.claimed_by_order, expires_at=row.expires_at,
+        reservation_id=row.reservation_id,
+        status=ReservationStatus(row.status),
+        claimed_by_order=row.claimed_by_order,
+        expires_at=row.expires_at,
     )
 
 
@@ -48,11 +50,17 @@ class ReservationActivities:
         """Create the held reservation (a retry finds the row already there and returns it)."""
         async with self._db.session() as session:
             await session.execute(
-                insert(Reservation).values(
-                    reservation_id=hold.reservation_id, check_id=hold.check_id, item_id=hold.item_id,
-                    resources=hold.resources, status=ReservationStatus.HELD.value, expires_at=hold.expires_at,
+                insert(Reservation)
+                .values(
+                    reservation_id=hold.reservation_id,
+                    check_id=hold.check_id,
+                    item_id=hold.item_id,
+                    resources=hold.resources,
+                    status=ReservationStatus.HELD.value,
+                    expires_at=hold.expires_at,
                     held_at=utcnow(),
-                ).on_conflict_do_nothing(index_elements=["reservation_id"])
+                )
+                .on_conflict_do_nothing(index_elements=["reservation_id"])
             )
             await session.commit()
             return _state(await self._current(session, hold.reservation_id))
@@ -83,7 +91,8 @@ class ReservationActivities:
                 why = f"expired at {row.expires_at.isoformat()}"
             raise ApplicationError(
                 f"reservation {claim.reservation_id} is not available to order {claim.order_id}: {why}",
-                type=UNAVAILABLE, non_retryable=True,
+                type=UNAVAILABLE,
+                non_retryable=True,
             )
         return _state(row)
 

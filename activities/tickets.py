@@ -38,15 +38,20 @@ class TicketActivities:
         link = f"{self._survey_base_url}/{issue.token}"
         async with self._db.session() as session:
             await session.execute(
-                insert(Survey).values(token_hash=digest, workflow_id=issue.workflow_id, ticket_no=issue.ticket_no, cycle=issue.cycle)
+                insert(Survey)
+                .values(token_hash=digest, workflow_id=issue.workflow_id, ticket_no=issue.ticket_no, cycle=issue.cycle)
                 .on_conflict_do_nothing(index_elements=["token_hash"])
             )
             await session.execute(
-                insert(CustomerMessage).values(
-                    key=f"{issue.workflow_id}:resolution:{issue.cycle}", ticket_no=issue.ticket_no,
-                    channel=issue.channel.value, kind="resolution",
+                insert(CustomerMessage)
+                .values(
+                    key=f"{issue.workflow_id}:resolution:{issue.cycle}",
+                    ticket_no=issue.ticket_no,
+                    channel=issue.channel.value,
+                    kind="resolution",
                     body=f"{issue.body}\n\nHow did we do? {link}",
-                ).on_conflict_do_nothing(index_elements=["key"])
+                )
+                .on_conflict_do_nothing(index_elements=["key"])
             )
             await session.commit()
 

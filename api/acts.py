@@ -65,8 +65,17 @@ async def registered_subject(session: AsyncSession, request_id: str, action: str
 
 
 async def start_journaled(
-    *, session: AsyncSession, gateway: TemporalGateway, actor: Actor, request_id: str, action: str, subject: Subject,
-    workflow: str, arg: Any, search_attributes: Any, write_row: Callable[[], Awaitable[None]],
+    *,
+    session: AsyncSession,
+    gateway: TemporalGateway,
+    actor: Actor,
+    request_id: str,
+    action: str,
+    subject: Subject,
+    workflow: str,
+    arg: Any,
+    search_attributes: Any,
+    write_row: Callable[[], Awaitable[None]],
 ) -> str | None:
     """Write a new subject's first read-model row, start its workflow and journal the create: all or nothing.
 
@@ -80,10 +89,19 @@ async def start_journaled(
     try:
         await write_row()
         await gateway.start(workflow, arg, workflow_id=subject.workflow_id, search_attributes=search_attributes)
-        await audit_journal.append(session, AuditRecord(
-            at=utcnow(), actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action=action,
-            subject_type=subject.type, subject_id=subject.id, workflow_id=subject.workflow_id, request_id=request_id,
-        ))
+        await audit_journal.append(
+            session,
+            AuditRecord(
+                at=utcnow(),
+                actor=actor.username,
+                actor_roles=tuple(r.value for r in actor.roles),
+                action=action,
+                subject_type=subject.type,
+                subject_id=subject.id,
+                workflow_id=subject.workflow_id,
+                request_id=request_id,
+            ),
+        )
     except BaseException:
         await session.rollback()  # nothing is left behind: no row, no journal entry, no workflow
         raise
@@ -93,22 +111,41 @@ async def start_journaled(
 
 def act_body(act: type[BaseModel]) -> type[BaseModel]:
     """The request body of an act: its fields without request_id and actor (the server fills those in)."""
-    fields: Any = {name: (f.annotation, f) for name, f in act.model_fields.items() if name not in ("request_id", "actor")}
+    fields: Any = {
+        name: (f.annotation, f) for name, f in act.model_fields.items() if name not in ("request_id", "actor")
+    }
     return create_model(f"{act.__name__}Body", __doc__=act.__doc__, __config__=ConfigDict(extra="forbid"), **fields)
 
 
-async def journal_refusal(db: Database, actor: Actor, subject: Subject, action: str, refused: ActRefused, request_id: str | None) -> HTTPException:
+async def journal_refusal(
+    db: Database, actor: Actor, subject: Subject, action: str, refused: ActRefused, request_id: str | None
+) -> HTTPException:
     """Journal a refused act and return the HTTP error that answers it."""
     await record_refusal(
-        db, actor, action=action, subject_type=subject.type, subject_id=subject.id, workflow_id=subject.workflow_id,
-        reason=refused.message, request_id=request_id,
+        db,
+        actor,
+        action=action,
+        subject_type=subject.type,
+        subject_id=subject.id,
+        workflow_id=subject.workflow_id,
+        reason=refused.message,
+        request_id=request_id,
     )
     return HTTPException(REFUSAL_STATUS[refused.code], refused.message)
 
 
 async def deliver(
-    *, gateway: TemporalGateway, db: Database, session: AsyncSession, actor: Actor, subject: Subject, action: str,
-    update: str, build: Callable[[str], Any], result_type: type[T], request_id: str | None,
+    *,
+    gateway: TemporalGateway,
+    db: Database,
+    session: AsyncSession,
+    actor: Actor,
+    subject: Subject,
+    action: str,
+    update: str,
+    build: Callable[[str], Any],
+    result_type: type[T],
+    request_id: str | None,
     precheck: Callable[[], None] | None = None,
 ) -> T | None:
     """Send one act as an update deduplicated on its request id; None when that request already took effect.
@@ -122,6 +159,8 @@ async def deliver(
     try:
         if precheck is not None:
             precheck()
-        return await gateway.update(subject.workflow_id, update, build(request_id), request_id=request_id, result_type=result_type)
+        return await gateway.update(
+            subject.workflow_id, update, build(request_id), request_id=request_id, result_type=result_type
+        )
     except ActRefused as refused:
         raise await journal_refusal(db, actor, subject, action, refused, request_id) from None

@@ -73,15 +73,29 @@ CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
 async def record_refusal(
-    db: Database, actor: Actor, *, action: str, subject_type: str, subject_id: str, reason: str,
-    workflow_id: str | None = None, request_id: str | None = None,
+    db: Database,
+    actor: Actor,
+    *,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    reason: str,
+    workflow_id: str | None = None,
+    request_id: str | None = None,
 ) -> None:
     """Journal a refused act in its own transaction (the refused request itself changes nothing)."""
     # Clip to the journal's column widths: a long path must not turn the refusal into a 500 and lose the row.
     record = AuditRecord(
-        at=utcnow(), actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action=action[:64],
-        subject_type=subject_type, subject_id=subject_id[:200], workflow_id=workflow_id, outcome="refused",
-        reason=reason, request_id=f"refused:{request_id or uuid4()}",
+        at=utcnow(),
+        actor=actor.username,
+        actor_roles=tuple(r.value for r in actor.roles),
+        action=action[:64],
+        subject_type=subject_type,
+        subject_id=subject_id[:200],
+        workflow_id=workflow_id,
+        outcome="refused",
+        reason=reason,
+        request_id=f"refused:{request_id or uuid4()}",
     )
     async with db.session() as session:
         await audit_journal.append(session, record)
@@ -100,8 +114,12 @@ def require_roles(*roles: Role):
             route = request.scope.get("route")
             template = getattr(route, "path", request.url.path)
             await record_refusal(
-                db, actor, action=f"{request.method} {template}"[:64], subject_type="endpoint",
-                subject_id=request.url.path[:200], reason=reason,
+                db,
+                actor,
+                action=f"{request.method} {template}"[:64],
+                subject_type="endpoint",
+                subject_id=request.url.path[:200],
+                reason=reason,
             )
         raise HTTPException(status.HTTP_403_FORBIDDEN, reason)
 

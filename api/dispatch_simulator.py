@@ -22,7 +22,10 @@ def create_dispatch_simulator() -> FastAPI:
         """Record a completion report once per key and answer its receipt."""
         key = idempotency_key or report.key
         if key not in app.state.reports:
-            app.state.reports[key] = {"receipt": f"GD-{len(app.state.reports) + 1:06d}", "report": report.model_dump(mode="json")}
+            app.state.reports[key] = {
+                "receipt": f"GD-{len(app.state.reports) + 1:06d}",
+                "report": report.model_dump(mode="json"),
+            }
         return {"receipt": app.state.reports[key]["receipt"]}
 
     @app.get("/completions")

@@ -22,7 +22,9 @@ from infra.settings import Settings, get_settings
 from infra.temporal import connect
 
 
-def create_app(settings: Settings | None = None, *, db: Database | None = None, client: Client | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, db: Database | None = None, client: Client | None = None
+) -> FastAPI:
     """Build the app; tests pass their own database and Temporal client, production builds both from settings."""
     settings = settings or get_settings()
 
@@ -53,16 +55,34 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
 
     @app.exception_handler(TemporalUnavailable)
     async def _temporal_unavailable(request: Request, exc: TemporalUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
+        return JSONResponse(
+            {"detail": str(exc)}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"}
+        )
 
     for router in (
-        health.router, auth.router, users.router, config.calendars, config.sla_policies, config.assignment_rules,
-        tasks.router, approvals.router, journal.router,
-        audit.router, codec.router,
-        trouble_tickets.router, tickets.router, survey.router, knowledge.router,
-        service_qualification.router, resource_checks.router,
-        service_orders.router, service_orders.cancel_router, provisioning.router, provisioning.ledger_router,
-        config.provisioning_rules, presales.router,
+        health.router,
+        auth.router,
+        users.router,
+        config.calendars,
+        config.sla_policies,
+        config.assignment_rules,
+        tasks.router,
+        approvals.router,
+        journal.router,
+        audit.router,
+        codec.router,
+        trouble_tickets.router,
+        tickets.router,
+        survey.router,
+        knowledge.router,
+        service_qualification.router,
+        resource_checks.router,
+        service_orders.router,
+        service_orders.cancel_router,
+        provisioning.router,
+        provisioning.ledger_router,
+        config.provisioning_rules,
+        presales.router,
     ):
         app.include_router(router)
     codec.allow_ui_origins(app, settings)

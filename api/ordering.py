@@ -13,7 +13,15 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from api.acts import Subject, deliver, start_journaled
 from api.errors import field_errors
 from api.gateway import ActRefused, TemporalGateway
-from core.provisioning import CLOSED, CircuitSpec, OrderAct, OrderInput, OrderOutcome, ProvisioningOrder, workflow_id_for
+from core.provisioning import (
+    CLOSED,
+    CircuitSpec,
+    OrderAct,
+    OrderInput,
+    OrderOutcome,
+    ProvisioningOrder,
+    workflow_id_for,
+)
 from core.roles import Actor
 from core.tasks import RefusalCode
 from db.models import ServiceOrderRow, utcnow
@@ -39,8 +47,14 @@ def order_of(row: ServiceOrderRow) -> ProvisioningOrder:
 
 
 async def register_order(
-    *, session: AsyncSession, gateway: TemporalGateway, actor: Actor, spec: CircuitSpec, request_id: str | None,
-    description: str | None = None, external_id: str | None = None,
+    *,
+    session: AsyncSession,
+    gateway: TemporalGateway,
+    actor: Actor,
+    spec: CircuitSpec,
+    request_id: str | None,
+    description: str | None = None,
+    external_id: str | None = None,
 ) -> ProvisioningOrder:
     """Write the order's first read-model row, start its workflow and journal the create; all or nothing."""
     request_id = request_id or str(uuid4())
@@ -49,26 +63,52 @@ async def register_order(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "requested_completion: must be in the future")
     order_id = new_order_id(now)
     order = ProvisioningOrder(
-        order_id=order_id, workflow_id=workflow_id_for(order_id), spec=spec, description=description,
-        external_id=external_id, scope=spec.scope, created_by=actor.username, created_at=now,
+        order_id=order_id,
+        workflow_id=workflow_id_for(order_id),
+        spec=spec,
+        description=description,
+        external_id=external_id,
+        scope=spec.scope,
+        created_by=actor.username,
+        created_at=now,
     )
     known = await start_journaled(
-        session=session, gateway=gateway, actor=actor, request_id=request_id, action=CREATE_ACTION,
-        subject=Subject(type="service_order", id=order_id, workflow_id=order.workflow_id), workflow="ProvisioningOrder",
-        arg=OrderInput(order_id=order_id, spec=spec, created_by=actor, request_id=request_id, description=description,
-                       external_id=external_id),
-        search_attributes=TypedSearchAttributes([
-            SearchAttributePair(ORDER_KIND, "provisioning"), SearchAttributePair(BUSINESS_REF, order_id),
-            SearchAttributePair(SLA_DUE_AT, spec.requested_completion),
-        ]),
+        session=session,
+        gateway=gateway,
+        actor=actor,
+        request_id=request_id,
+        action=CREATE_ACTION,
+        subject=Subject(type="service_order", id=order_id, workflow_id=order.workflow_id),
+        workflow="ProvisioningOrder",
+        arg=OrderInput(
+            order_id=order_id,
+            spec=spec,
+            created_by=actor,
+            request_id=request_id,
+            description=description,
+            external_id=external_id,
+        ),
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(ORDER_KIND, "provisioning"),
+                SearchAttributePair(BUSINESS_REF, order_id),
+                SearchAttributePair(SLA_DUE_AT, spec.requested_completion),
+            ]
+        ),
         write_row=lambda: upsert_order(session, order),
     )
     return order_of(await load_row(session, known)) if known else order
 
 
 async def perform(
-    *, session: AsyncSession, gateway: TemporalGateway, db: Database, actor: Actor, row: ServiceOrderRow,
-    act: dict[str, Any], request_id: str | None,
+    *,
+    session: AsyncSession,
+    gateway: TemporalGateway,
+    db: Database,
+    actor: Actor,
+    row: ServiceOrderRow,
+    act: dict[str, Any],
+    request_id: str | None,
 ) -> ProvisioningOrder:
     """Send one act (an OrderAct payload without request id and actor) to the order's workflow; the order after it."""
     request_id = request_id or str(uuid4())
@@ -82,9 +122,17 @@ async def perform(
             raise ActRefused(RefusalCode.CONFLICT, f"service order {row.order_id} is {row.status}")
 
     await deliver(
-        gateway=gateway, db=db, session=session, actor=actor, action=f"order.{message.type}", update="act",
-        subject=Subject(type="service_order", id=row.order_id, workflow_id=row.workflow_id), build=lambda _: message,
-        result_type=OrderOutcome, request_id=request_id, precheck=still_open,
+        gateway=gateway,
+        db=db,
+        session=session,
+        actor=actor,
+        action=f"order.{message.type}",
+        update="act",
+        subject=Subject(type="service_order", id=row.order_id, workflow_id=row.workflow_id),
+        build=lambda _: message,
+        result_type=OrderOutcome,
+        request_id=request_id,
+        precheck=still_open,
     )
     await session.refresh(row)  # the workflow wrote the read model before answering
     return order_of(row)

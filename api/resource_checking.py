@@ -16,7 +16,14 @@ from api.errors import field_errors
 from api.gateway import ActRefused, TemporalGateway
 from core.records import AuditRecord
 from core.resource_checks import (
-    FINISHED, WORKFLOW_TYPE, CheckAct, CheckOutcome, CheckStatus, ResourceCheck, ResourceCheckInput, workflow_id_for,
+    FINISHED,
+    WORKFLOW_TYPE,
+    CheckAct,
+    CheckOutcome,
+    CheckStatus,
+    ResourceCheck,
+    ResourceCheckInput,
+    workflow_id_for,
 )
 from core.roles import Actor
 from core.tasks import RefusalCode
@@ -57,12 +64,18 @@ async def register(
         return check_of(await load_row(session, known))
     now, check_id = utcnow(), new_check_id()
     try:
-        start = ResourceCheckInput(check_id=check_id, requested_by=actor, request_id=request_id, created_at=now, **request)
+        start = ResourceCheckInput(
+            check_id=check_id, requested_by=actor, request_id=request_id, created_at=now, **request
+        )
     except ValidationError as err:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, field_errors(err.errors())) from None
     workflow_id = workflow_id_for(check_id)
     check = ResourceCheck(
-        check_id=check_id, workflow_id=workflow_id, request=start, created_at=now, created_by=actor.username,
+        check_id=check_id,
+        workflow_id=workflow_id,
+        request=start,
+        created_at=now,
+        created_by=actor.username,
         status_history=[(now, CheckStatus.ACKNOWLEDGED, "requested")],
     )
     try:
@@ -71,12 +84,23 @@ async def register(
             await session.rollback()
             return check_of(await load_row(session, known))
         await upsert_check(session, check)
-        attributes = TypedSearchAttributes([SearchAttributePair(ORDER_KIND, "resource_check"), SearchAttributePair(BUSINESS_REF, check_id)])
+        attributes = TypedSearchAttributes(
+            [SearchAttributePair(ORDER_KIND, "resource_check"), SearchAttributePair(BUSINESS_REF, check_id)]
+        )
         await gateway.start(WORKFLOW_TYPE, start, workflow_id=workflow_id, search_attributes=attributes)
-        await audit_journal.append(session, AuditRecord(
-            at=now, actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action=CREATE_ACTION,
-            subject_type="resource_check", subject_id=check_id, workflow_id=workflow_id, request_id=request_id,
-        ))
+        await audit_journal.append(
+            session,
+            AuditRecord(
+                at=now,
+                actor=actor.username,
+                actor_roles=tuple(r.value for r in actor.roles),
+                action=CREATE_ACTION,
+                subject_type="resource_check",
+                subject_id=check_id,
+                workflow_id=workflow_id,
+                request_id=request_id,
+            ),
+        )
     except BaseException:
         await session.rollback()  # nothing is left behind: no row, no journal entry, no workflow
         raise
@@ -85,8 +109,14 @@ async def register(
 
 
 async def perform(
-    *, session: AsyncSession, gateway: TemporalGateway, db: Database, actor: Actor, row: ResourceCheckRow,
-    act: dict[str, Any], request_id: str | None,
+    *,
+    session: AsyncSession,
+    gateway: TemporalGateway,
+    db: Database,
+    actor: Actor,
+    row: ResourceCheckRow,
+    act: dict[str, Any],
+    request_id: str | None,
 ) -> ResourceCheck:
     """Send one act (a CheckAct payload without request id and actor) to the check's workflow; the check after it."""
     request_id = request_id or str(uuid4())
@@ -100,9 +130,17 @@ async def perform(
             raise ActRefused(RefusalCode.CONFLICT, f"resource check {row.check_id} is already {row.status}")
 
     await deliver(
-        gateway=gateway, db=db, session=session, actor=actor, action=f"resource_check.{message.type}", update="act",
-        subject=Subject(type="resource_check", id=row.check_id, workflow_id=row.workflow_id), build=lambda _: message,
-        result_type=CheckOutcome, request_id=request_id, precheck=not_finished,
+        gateway=gateway,
+        db=db,
+        session=session,
+        actor=actor,
+        action=f"resource_check.{message.type}",
+        update="act",
+        subject=Subject(type="resource_check", id=row.check_id, workflow_id=row.workflow_id),
+        build=lambda _: message,
+        result_type=CheckOutcome,
+        request_id=request_id,
+        precheck=not_finished,
     )
     await session.refresh(row)  # the workflow wrote the read model before answering
     return check_of(row)

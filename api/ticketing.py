@@ -46,14 +46,19 @@ def ticket_of(row: TicketRow) -> Ticket:
 def check_intake(intake: Intake, now: datetime, rename: Callable[[str], str] = str, *, amend: bool = False) -> None:
     """Refuse what the intake model alone cannot judge: removed fields, and occurred_at to the minute and not in the future."""
     if amend and (removed := [rename(f) for f in sorted(intake.model_fields_set) if getattr(intake, f) in (None, ())]):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{', '.join(removed)}: cannot be removed, only corrected")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"{', '.join(removed)}: cannot be removed, only corrected"
+        )
     at = intake.occurred_at
     if at is None:
         return
     problem = (
-        "include a timezone offset" if at.tzinfo is None
-        else "to the minute, without seconds" if at.second or at.microsecond
-        else "must not be in the future" if at > now
+        "include a timezone offset"
+        if at.tzinfo is None
+        else "to the minute, without seconds"
+        if at.second or at.microsecond
+        else "must not be in the future"
+        if at > now
         else None
     )
     if problem:
@@ -80,8 +85,14 @@ async def register(
     workflow_id = workflow_id_for(ticket_no)
     first = TicketStatus.INTAKE_INCOMPLETE if missing_intake(intake) else TicketStatus.PENDING_ASSIGNMENT
     ticket = Ticket(
-        ticket_no=ticket_no, workflow_id=workflow_id, intake=intake, status=first, created_at=now,
-        created_by=actor.username, first_responder=actor.username, status_history=[(now, first, "registered")],
+        ticket_no=ticket_no,
+        workflow_id=workflow_id,
+        intake=intake,
+        status=first,
+        created_at=now,
+        created_by=actor.username,
+        first_responder=actor.username,
+        status_history=[(now, first, "registered")],
     )
     try:
         # A per-key lock makes a concurrent create with the same Idempotency-Key wait and then find this ticket;
@@ -91,15 +102,28 @@ async def register(
             await session.rollback()
             return known
         await upsert_ticket(session, ticket)
-        attributes = TypedSearchAttributes([SearchAttributePair(ORDER_KIND, "ticket"), SearchAttributePair(BUSINESS_REF, ticket_no)])
-        await gateway.start(
-            "ServiceTicket", TicketInput(ticket_no=ticket_no, intake=intake, created_by=actor, request_id=request_id),
-            workflow_id=workflow_id, search_attributes=attributes,
+        attributes = TypedSearchAttributes(
+            [SearchAttributePair(ORDER_KIND, "ticket"), SearchAttributePair(BUSINESS_REF, ticket_no)]
         )
-        await audit_journal.append(session, AuditRecord(
-            at=now, actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action=CREATE_ACTION,
-            subject_type="ticket", subject_id=ticket_no, workflow_id=workflow_id, request_id=request_id,
-        ))
+        await gateway.start(
+            "ServiceTicket",
+            TicketInput(ticket_no=ticket_no, intake=intake, created_by=actor, request_id=request_id),
+            workflow_id=workflow_id,
+            search_attributes=attributes,
+        )
+        await audit_journal.append(
+            session,
+            AuditRecord(
+                at=now,
+                actor=actor.username,
+                actor_roles=tuple(r.value for r in actor.roles),
+                action=CREATE_ACTION,
+                subject_type="ticket",
+                subject_id=ticket_no,
+                workflow_id=workflow_id,
+                request_id=request_id,
+            ),
+        )
     except BaseException:
         await session.rollback()  # nothing is left behind: no row, no journal entry, no workflow
         raise
@@ -108,8 +132,15 @@ async def register(
 
 
 async def perform(
-    *, session: AsyncSession, gateway: TemporalGateway, db: Database, actor: Actor, row: TicketRow,
-    act: dict[str, Any], request_id: str | None, rename: Callable[[str], str] = str,
+    *,
+    session: AsyncSession,
+    gateway: TemporalGateway,
+    db: Database,
+    actor: Actor,
+    row: TicketRow,
+    act: dict[str, Any],
+    request_id: str | None,
+    rename: Callable[[str], str] = str,
 ) -> Ticket:
     """Send one act (a TicketAct payload without request id and actor) to the ticket's workflow; the ticket after it."""
     request_id = request_id or str(uuid4())
@@ -123,9 +154,17 @@ async def perform(
             raise ActRefused(RefusalCode.CONFLICT, f"ticket {row.ticket_no} is cancelled")
 
     await deliver(
-        gateway=gateway, db=db, session=session, actor=actor, action=f"ticket.{message.type}", update="act",
-        subject=Subject(type="ticket", id=row.ticket_no, workflow_id=row.workflow_id), build=lambda _: message,
-        result_type=ActOutcome, request_id=request_id, precheck=not_cancelled,
+        gateway=gateway,
+        db=db,
+        session=session,
+        actor=actor,
+        action=f"ticket.{message.type}",
+        update="act",
+        subject=Subject(type="ticket", id=row.ticket_no, workflow_id=row.workflow_id),
+        build=lambda _: message,
+        result_type=ActOutcome,
+        request_id=request_id,
+        precheck=not_cancelled,
     )
     await session.refresh(row)  # the workflow wrote the read model before answering
     return ticket_of(row)

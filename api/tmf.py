@@ -68,7 +68,13 @@ def href(ticket_no: str) -> str:
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     """A TMF Error body; 422 (our refusal code for invalid input) answers TMF's 400."""
     status = 400 if status == 422 else status
-    body = {"@type": "Error", "code": str(status), "reason": HTTPStatus(status).phrase, "message": message, "status": str(status)}
+    body = {
+        "@type": "Error",
+        "code": str(status),
+        "reason": HTTPStatus(status).phrase,
+        "message": message,
+        "status": str(status),
+    }
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -114,7 +120,9 @@ class _TicketFields(BaseModel):
     severity: str | None = Field(default=None, description="kept as given, e.g. critical / major / minor")
     ticket_type: Category | None = Field(default=None, description="the primary category")
     priority: Priority | None = None
-    channel: ChannelRef | None = Field(default=None, description="the intake channel: id phone, online_chat, email, walk_in or portal")
+    channel: ChannelRef | None = Field(
+        default=None, description="the intake channel: id phone, online_chat, email, walk_in or portal"
+    )
     customer_id: str | None = None
     customer_name: str | None = None
     industry: str | None = None
@@ -146,15 +154,32 @@ class TroubleTicketCreate(_TicketFields):
 class TroubleTicketPatch(_TicketFields):
     """TMF621 TroubleTicket_Update: intake corrections, or a status change (not both in one PATCH)."""
 
-    status: TmfStatus | None = Field(default=None, description="cancelled, closed, resolved, pending, held or inProgress")
+    status: TmfStatus | None = Field(
+        default=None, description="cancelled, closed, resolved, pending, held or inProgress"
+    )
     status_change_reason: str | None = None
-    expected_resolution_date: AwareDatetime | None = Field(default=None, description="with status inProgress: accept the ticket")
-    resolution: Resolution | None = Field(default=None, description="with status resolved: cause, solution, advice, channel")
+    expected_resolution_date: AwareDatetime | None = Field(
+        default=None, description="with status inProgress: accept the ticket"
+    )
+    resolution: Resolution | None = Field(
+        default=None, description="with status resolved: cause, solution, advice, channel"
+    )
 
 
 _PLAIN_INTAKE = (
-    "description", "name", "severity", "priority", "customer_id", "customer_name", "industry", "contact", "occurred_at",
-    "scenario", "complaint_type", "major_complaint", "preferred_channel",
+    "description",
+    "name",
+    "severity",
+    "priority",
+    "customer_id",
+    "customer_name",
+    "industry",
+    "contact",
+    "occurred_at",
+    "scenario",
+    "complaint_type",
+    "major_complaint",
+    "preferred_channel",
 )
 STATUS_FIELDS = ("status", "status_change_reason", "expected_resolution_date", "resolution")
 
@@ -221,7 +246,11 @@ def status_act(body: TroubleTicketPatch, ticket: Ticket) -> dict[str, Any]:
         case "closed":
             return {"type": "close"}
         case "pending" | "held":
-            return {"type": "pause", "kind": "customer" if target == "pending" else "third_party", "reason": reason_required()}
+            return {
+                "type": "pause",
+                "kind": "customer" if target == "pending" else "third_party",
+                "reason": reason_required(),
+            }
         case "resolved" if body.resolution is not None:
             return {"type": "resolve", "resolution": body.resolution}
         case "resolved" if status == TicketStatus.PENDING_FEEDBACK:
@@ -237,8 +266,11 @@ def status_act(body: TroubleTicketPatch, ticket: Ticket) -> dict[str, Any]:
                 raise HTTPException(400, "expectedResolutionDate: required to accept the ticket (status inProgress)")
             return {"type": "accept", "expected_resolution_at": body.expected_resolution_date}
         case "inProgress":
-            raise HTTPException(409, f"status: inProgress accepts (from acknowledged), resumes (from pending/held) or "
-                                     f"reopens (from closed); the ticket is {TMF_STATUS[status]} ({status.value})")
+            raise HTTPException(
+                409,
+                f"status: inProgress accepts (from acknowledged), resumes (from pending/held) or "
+                f"reopens (from closed); the ticket is {TMF_STATUS[status]} ({status.value})",
+            )
         case _:
             raise HTTPException(400, f"status: {target} cannot be set by a client")
 
@@ -258,7 +290,14 @@ def _parties(ticket: Ticket) -> list[dict[str, str]]:
     parties = [{"id": who, "name": who, "role": role, "@referredType": "Individual"} for role, who in people if who]
     parties += [{"id": d, "name": d, "role": role, "@referredType": "Organization"} for role, d in groups if d]
     if ticket.candidates_role and not ticket.handler:
-        parties.append({"id": ticket.candidates_role.value, "name": ticket.candidates_role.value, "role": "assignedRole", "@referredType": "PartyRole"})
+        parties.append(
+            {
+                "id": ticket.candidates_role.value,
+                "name": ticket.candidates_role.value,
+                "role": "assignedRole",
+                "@referredType": "PartyRole",
+            }
+        )
     return [{"@type": "RelatedParty", **p} for p in parties]
 
 
@@ -285,12 +324,26 @@ def to_tmf(ticket: Ticket, *, last_update: datetime | None = None) -> dict[str, 
         "resolutionDate": cycle.resolved_at if cycle else None,
         "channel": {"@type": "ChannelRef", "id": intake.channel, "name": intake.channel} if intake.channel else None,
         "statusChange": [
-            {"@type": "StatusChange", "status": TMF_STATUS[status], "ticketStatus": status, "changeDate": at, "changeReason": why}
+            {
+                "@type": "StatusChange",
+                "status": TMF_STATUS[status],
+                "ticketStatus": status,
+                "changeDate": at,
+                "changeReason": why,
+            }
             for at, status, why in ticket.status_history
         ],
         "note": [
-            {"@type": "Note", "id": str(i), "author": e.author, "date": e.at, "text": e.text, "noteType": e.kind,
-             "outcome": e.outcome, "isPlan": e.is_plan}
+            {
+                "@type": "Note",
+                "id": str(i),
+                "author": e.author,
+                "date": e.at,
+                "text": e.text,
+                "noteType": e.kind,
+                "outcome": e.outcome,
+                "isPlan": e.is_plan,
+            }
             for i, e in enumerate(ticket.log, start=1)
         ],
         "relatedParty": _parties(ticket),

@@ -35,13 +35,27 @@ from core.provisioning import TMF_STATE, CircuitSpec, ProvisioningOrder
 ORDER_PATH = "/tmf-api/serviceOrdering/v4/serviceOrder"
 CANCEL_PATH = "/tmf-api/serviceOrdering/v4/cancelServiceOrder"
 TmfOrderState = Literal[
-    "acknowledged", "rejected", "pending", "held", "inProgress", "cancelled", "completed", "failed", "partial",
-    "assessingCancellation", "pendingCancellation",
+    "acknowledged",
+    "rejected",
+    "pending",
+    "held",
+    "inProgress",
+    "cancelled",
+    "completed",
+    "failed",
+    "partial",
+    "assessingCancellation",
+    "pendingCancellation",
 ]
 _CHARACTERISTICS = {
-    "circuitType": "circuit_type", "aEnd": "a_end", "zEnd": "z_end", "bandwidth": "bandwidth",
-    "resourceCheckId": "resource_check_id", "reservationId": "reservation_id",
-    "needsProcurement": "needs_procurement", "needsConstruction": "needs_construction",
+    "circuitType": "circuit_type",
+    "aEnd": "a_end",
+    "zEnd": "z_end",
+    "bandwidth": "bandwidth",
+    "resourceCheckId": "resource_check_id",
+    "reservationId": "reservation_id",
+    "needsProcurement": "needs_procurement",
+    "needsConstruction": "needs_construction",
 }
 
 
@@ -108,7 +122,9 @@ def spec_of(body: ServiceOrderCreate) -> CircuitSpec:
     values: dict[str, Any] = {"requested_completion": body.requested_completion_date, "customer_id": body.customer_id}
     for characteristic in item.service.service_characteristic:
         if characteristic.name not in _CHARACTERISTICS:
-            raise HTTPException(400, f"serviceCharacteristic: unknown {characteristic.name!r} (one of {', '.join(_CHARACTERISTICS)})")
+            raise HTTPException(
+                400, f"serviceCharacteristic: unknown {characteristic.name!r} (one of {', '.join(_CHARACTERISTICS)})"
+            )
         values[_CHARACTERISTICS[characteristic.name]] = characteristic.value
     try:
         return CircuitSpec(**values)
@@ -126,7 +142,9 @@ def to_tmf(order: ProvisioningOrder, *, last_update: datetime | None = None) -> 
     spec, state = order.spec, TMF_STATE[order.status]
     started = next((s.done_at for s in order.steps if s.step == "dispatch"), None)
     characteristics = [
-        {"name": name, "value": getattr(spec, field)} for name, field in _CHARACTERISTICS.items() if getattr(spec, field) is not None
+        {"name": name, "value": getattr(spec, field)}
+        for name, field in _CHARACTERISTICS.items()
+        if getattr(spec, field) is not None
     ]
     cancel = order.cancel
     resource = {
@@ -145,24 +163,54 @@ def to_tmf(order: ProvisioningOrder, *, last_update: datetime | None = None) -> 
         "cancellationDate": cancel.effective_at if cancel else None,
         "cancellationReason": cancel.reason if cancel else None,
         "lastUpdate": last_update,
-        "serviceOrderItem": [{
-            "@type": "ServiceOrderItem", "id": order.item_id, "action": "add", "state": state,
-            "service": {"@type": "Service", "id": order.circuit_id, "serviceType": spec.circuit_type,
-                        "serviceCharacteristic": characteristics},
-        }],
+        "serviceOrderItem": [
+            {
+                "@type": "ServiceOrderItem",
+                "id": order.item_id,
+                "action": "add",
+                "state": state,
+                "service": {
+                    "@type": "Service",
+                    "id": order.circuit_id,
+                    "serviceType": spec.circuit_type,
+                    "serviceCharacteristic": characteristics,
+                },
+            }
+        ],
         "milestone": [
-            {"@type": "ServiceOrderMilestone", "id": m.id, "name": m.name, "message": m.message, "milestoneDate": m.date,
-             "status": "completed", "serviceOrderItem": [{"itemId": order.item_id, "serviceOrderId": order.order_id}]}
+            {
+                "@type": "ServiceOrderMilestone",
+                "id": m.id,
+                "name": m.name,
+                "message": m.message,
+                "milestoneDate": m.date,
+                "status": "completed",
+                "serviceOrderItem": [{"itemId": order.item_id, "serviceOrderId": order.order_id}],
+            }
             for m in order.milestones
         ],
         "jeopardyAlert": [
-            {"@type": "ServiceOrderJeopardyAlert", "id": a.id, "name": a.name, "jeopardyType": a.jeopardy_type,
-             "message": a.message, "alertDate": a.date, "exception": a.step,
-             "serviceOrderItem": [{"itemId": order.item_id, "serviceOrderId": order.order_id}]}
+            {
+                "@type": "ServiceOrderJeopardyAlert",
+                "id": a.id,
+                "name": a.name,
+                "jeopardyType": a.jeopardy_type,
+                "message": a.message,
+                "alertDate": a.date,
+                "exception": a.step,
+                "serviceOrderItem": [{"itemId": order.item_id, "serviceOrderId": order.order_id}],
+            }
             for a in order.jeopardy_alerts
         ],
-        "relatedParty": [{"@type": "RelatedParty", "id": order.created_by, "name": order.created_by, "role": "coordinator",
-                          "@referredType": "Individual"}],
+        "relatedParty": [
+            {
+                "@type": "RelatedParty",
+                "id": order.created_by,
+                "name": order.created_by,
+                "role": "coordinator",
+                "@referredType": "Individual",
+            }
+        ],
         # extensions
         "orderStatus": order.status,
         "customerId": spec.customer_id,
@@ -184,13 +232,15 @@ def cancel_to_tmf(order: ProvisioningOrder) -> dict[str, Any]:
     """The TMF641 CancelServiceOrder representation of an order's cancel request."""
     cancel = order.cancel
     assert cancel is not None
-    return to_jsonable_python({
-        "id": cancel.cancel_id,
-        "href": f"{CANCEL_PATH}/{cancel.cancel_id}",
-        "@type": "CancelServiceOrder",
-        "state": cancel.state,
-        "cancellationReason": cancel.reason,
-        "requestedCancellationDate": cancel.requested_at,
-        "effectiveCancellationDate": cancel.effective_at,
-        "serviceOrder": {"@type": "ServiceOrderRef", "id": order.order_id, "href": href(order.order_id)},
-    })
+    return to_jsonable_python(
+        {
+            "id": cancel.cancel_id,
+            "href": f"{CANCEL_PATH}/{cancel.cancel_id}",
+            "@type": "CancelServiceOrder",
+            "state": cancel.state,
+            "cancellationReason": cancel.reason,
+            "requestedCancellationDate": cancel.requested_at,
+            "effectiveCancellationDate": cancel.effective_at,
+            "serviceOrder": {"@type": "ServiceOrderRef", "id": order.order_id, "href": href(order.order_id)},
+        }
+    )

@@ -116,17 +116,28 @@ def request_of(body: CheckServiceQualificationCreate) -> dict[str, Any]:
             raise HTTPException(400, f"{where}.service.place: each site needs a name (address) or id")
         wanted = item.expected_service_availability_date
         try:
-            items.append(CheckItem(
-                item_id=item.id, sites=sites, service_type=item.service.service_type,
-                circuit_type=_characteristic(item.service, "circuitType"), bandwidth=bandwidth,
-                wanted_date=wanted.date() if isinstance(wanted, datetime) else wanted,
-            ))
+            items.append(
+                CheckItem(
+                    item_id=item.id,
+                    sites=sites,
+                    service_type=item.service.service_type,
+                    circuit_type=_characteristic(item.service, "circuitType"),
+                    bandwidth=bandwidth,
+                    wanted_date=wanted.date() if isinstance(wanted, datetime) else wanted,
+                )
+            )
         except ValueError as err:
             raise HTTPException(400, f"{where}: {err}") from None
     if len({i.item_id for i in items}) != len(items):
         raise HTTPException(400, "serviceQualificationItem.id: item ids must be unique")
-    return dict(customer_id=customer.id, customer_name=customer.name, contact=body.contact,
-                description=body.description, items=tuple(items), external_id=body.external_id)
+    return dict(
+        customer_id=customer.id,
+        customer_name=customer.name,
+        contact=body.contact,
+        description=body.description,
+        items=tuple(items),
+        external_id=body.external_id,
+    )
 
 
 def _item_state(check: ResourceCheck, current: Round | None, item_id: str) -> str:
@@ -139,7 +150,11 @@ def _item_state(check: ResourceCheck, current: Round | None, item_id: str) -> st
 
 def _item(check: ResourceCheck, current: Round | None, item: CheckItem) -> dict[str, Any]:
     lines = [l for l in current.lines if l.item_id == item.item_id and l.answer] if current else []
-    reservation = next((r for r in current.reservations if r.reservation_id.endswith(f"-{item.item_id}")), None) if current else None
+    reservation = (
+        next((r for r in current.reservations if r.reservation_id.endswith(f"-{item.item_id}")), None)
+        if current
+        else None
+    )
     characteristics = [{"name": "bandwidth", "value": item.bandwidth}]
     if item.circuit_type:
         characteristics.append({"name": "circuitType", "value": item.circuit_type})
@@ -151,17 +166,24 @@ def _item(check: ResourceCheck, current: Round | None, item: CheckItem) -> dict[
         "expectedServiceAvailabilityDate": item.wanted_date,
         "expirationDate": reservation.expires_at if reservation else None,
         "service": {
-            "@type": "Service", "serviceType": item.service_type, "serviceCharacteristic": characteristics,
+            "@type": "Service",
+            "serviceType": item.service_type,
+            "serviceCharacteristic": characteristics,
             "place": [{"@type": "RelatedPlaceRefOrValue", "name": site, "role": "site"} for site in item.sites],
         },
         "alternateServiceProposal": [
-            {"@type": "AlternateServiceProposal", "id": l.department,
-             "alternateService": {"@type": "Service", "description": l.answer.proposal}}
-            for l in lines if l.answer.result == Qualification.ALTERNATE
+            {
+                "@type": "AlternateServiceProposal",
+                "id": l.department,
+                "alternateService": {"@type": "Service", "description": l.answer.proposal},
+            }
+            for l in lines
+            if l.answer.result == Qualification.ALTERNATE
         ],
         "eligibilityUnavailabilityReason": [
             {"@type": "EligibilityUnavailabilityReason", "code": l.department, "label": l.answer.reasons}
-            for l in lines if l.answer.result == Qualification.UNQUALIFIED
+            for l in lines
+            if l.answer.result == Qualification.UNQUALIFIED
         ],
     }
 
@@ -187,10 +209,20 @@ def to_tmf(check: ResourceCheck, *, last_update: datetime | None = None) -> dict
         "state": TMF_STATE[check.status],
         "qualificationResult": check.result,
         "relatedParty": [
-            {"@type": "RelatedParty", "id": request.customer_id, "name": request.customer_name, "role": "customer",
-             "@referredType": "Organization"},
-            {"@type": "RelatedParty", "id": requester.username, "name": requester.username, "role": "requester",
-             "@referredType": "Individual"},
+            {
+                "@type": "RelatedParty",
+                "id": request.customer_id,
+                "name": request.customer_name,
+                "role": "customer",
+                "@referredType": "Organization",
+            },
+            {
+                "@type": "RelatedParty",
+                "id": requester.username,
+                "name": requester.username,
+                "role": "requester",
+                "@referredType": "Individual",
+            },
         ],
         "serviceQualificationItem": [_item(check, current, item) for item in request.items],
         # extensions
@@ -201,8 +233,11 @@ def to_tmf(check: ResourceCheck, *, last_update: datetime | None = None) -> dict
         "cancelReason": check.cancel_reason,
         "lastUpdate": last_update,
         "rounds": [
-            {**rnd.model_dump(mode="json", by_alias=False), "onTime": rnd.on_time,
-             "lines": [{**l.model_dump(mode="json"), "onTime": l.on_time} for l in rnd.lines]}
+            {
+                **rnd.model_dump(mode="json", by_alias=False),
+                "onTime": rnd.on_time,
+                "lines": [{**l.model_dump(mode="json"), "onTime": l.on_time} for l in rnd.lines],
+            }
             for rnd in check.rounds
         ],
     }

@@ -20,9 +20,18 @@ def occurred(minutes_ago: int = 90) -> str:
 def complete_intake(**changes: Any) -> dict[str, Any]:
     """A complete intake (hardware after-sales, medium) for a fresh customer; TMF attributes overridable."""
     body = {
-        "description": "专线中断，路由器告警 LOS", "severity": "major", "ticketType": "aftersales_hardware",
-        "name": "专线中断", "priority": "medium", "channel": {"id": "phone", "name": "phone"},
-        "customerId": f"C-{uuid.uuid4().hex[:8]}", "customerName": "华信物流有限公司", "industry": "logistics",
-        "contact": EXAMPLE_CONTACT, "occurredAt": occurred(), "scenario": "机房断电后", "preferredChannel": "phone",
+        "description": "专线中断，路由器告警 LOS",
+        "severity": "major",
+        "ticketType": "aftersales_hardware",
+        "name": "专线中断",
+        "priority": "medium",
+        "channel": {"id": "phone", "name": "phone"},
+        "customerId": f"C-{uuid.uuid4().hex[:8]}",
+        "customerName": "华信物流有限公司",
+        "industry": "logistics",
+        "contact": EXAMPLE_CONTACT,
+        "occurredAt": occurred(),
+        "scenario": "机房断电后",
+        "preferredChannel": "phone",
     }
     return {**body, **changes}

@@ -46,7 +46,9 @@ class BaselineActivities:
         """Mark the row decided (a retry changes nothing more)."""
         async with self._db.session() as session:
             await session.execute(
-                text("UPDATE bench.baseline SET status = 'decided', decided_at = now() WHERE workflow_id = :id AND status = 'parked'"),
+                text(
+                    "UPDATE bench.baseline SET status = 'decided', decided_at = now() WHERE workflow_id = :id AND status = 'parked'"
+                ),
                 {"id": workflow_id},
             )
             await session.commit()
@@ -55,5 +57,9 @@ class BaselineActivities:
 def baseline_worker(client: Client, db: Database, task_queue: str) -> Worker:
     """A worker for the baseline workflow alone."""
     activities = BaselineActivities(db)
-    return Worker(client, task_queue=task_queue, workflows=[BenchBaselineWorkflow],
-                  activities=[activities.parked, activities.decided])
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[BenchBaselineWorkflow],
+        activities=[activities.parked, activities.decided],
+    )

@@ -29,7 +29,10 @@ class BenchBaselineWorkflow:
     async def run(self) -> str:
         """Park until decided; the result is who decided."""
         await workflow.execute_activity(
-            BASELINE_PARKED, workflow.info().workflow_id, start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY
+            BASELINE_PARKED,
+            workflow.info().workflow_id,
+            start_to_close_timeout=DB_WRITE_TIMEOUT,
+            retry_policy=DB_WRITE_RETRY,
         )
         await workflow.wait_condition(lambda: self._decided_by is not None)
         return self._decided_by or ""
@@ -39,7 +42,10 @@ class BenchBaselineWorkflow:
         """Record the decision, then let the run complete."""
         self._deciding = True  # a second decide is refused from here on
         await workflow.execute_activity(
-            BASELINE_DECIDED, workflow.info().workflow_id, start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY
+            BASELINE_DECIDED,
+            workflow.info().workflow_id,
+            start_to_close_timeout=DB_WRITE_TIMEOUT,
+            retry_policy=DB_WRITE_RETRY,
         )
         self._decided_by = who
         return "decided"

@@ -104,8 +104,15 @@ async def _decide(side: Side, ids: list[str], concurrency: int) -> Run:
 
 
 async def measure(
-    target: Target, *, tickets: int, concurrency: int, decisions: int, decision_concurrency: int, warmup: int,
-    say: Callable[[str], None] = print, cpu: Callable[[], dict[str, float]] | None = None,
+    target: Target,
+    *,
+    tickets: int,
+    concurrency: int,
+    decisions: int,
+    decision_concurrency: int,
+    warmup: int,
+    say: Callable[[str], None] = print,
+    cpu: Callable[[], dict[str, float]] | None = None,
 ) -> Figures:
     """Run both sides against the target and return the figures (progress lines go to `say`).
 
@@ -127,8 +134,12 @@ async def measure(
         httpx.AsyncClient(base_url=target.api_url, timeout=60, limits=limits) as http,
         baseline_worker(target.client, target.db, target.baseline_queue),
     ):
-        kexiang = Kexiang(http, target.db, agent=await bearer(http, "agent1", DEMO_PASSWORD),
-                          engineer=await bearer(http, "engineer1", DEMO_PASSWORD))
+        kexiang = Kexiang(
+            http,
+            target.db,
+            agent=await bearer(http, "agent1", DEMO_PASSWORD),
+            engineer=await bearer(http, "engineer1", DEMO_PASSWORD),
+        )
         baseline = Baseline(target.client, target.db, task_queue=target.baseline_queue, run_id=uuid.uuid4().hex[:8])
         sides: tuple[Side, Side] = (kexiang, baseline)
         for side in sides:  # warm caches, pools and the workflow sandbox; not counted
@@ -148,9 +159,12 @@ async def measure(
                 runs[side.name] = await _decide(side, [ids[i] for i in chosen if i < len(ids)], decision_concurrency)
     kx, base = intake["kexiang"], intake["baseline"]
     return Figures(
-        tickets=tickets, concurrency=concurrency, decision_concurrency=decision_concurrency,
+        tickets=tickets,
+        concurrency=concurrency,
+        decision_concurrency=decision_concurrency,
         kexiang=SideFigures(kx[0], kx[1], runs["kexiang"], kx[2]),
-        baseline=SideFigures(base[0], base[1], runs["baseline"], base[2]), cpu=used,
+        baseline=SideFigures(base[0], base[1], runs["baseline"], base[2]),
+        cpu=used,
     )
 
 
@@ -175,14 +189,18 @@ def report(figures: Figures) -> str:
         ratio = k.decision_ms(share) / b.decision_ms(share)
         target = f"  <= {DECISION_TARGET:.1f}   {_verdict(ratio <= DECISION_TARGET)}" if share == 0.5 else ""
         lines.append(f"{name:34}{k.decision_ms(share):>10.0f}{b.decision_ms(share):>10.0f}{ratio:>8.2f}{target}")
-    lines.append(f"{'decisions/s':34}{k.decisions.rate:>10.1f}{b.decisions.rate:>10.1f}{k.decisions.rate / b.decisions.rate:>8.2f}")
+    lines.append(
+        f"{'decisions/s':34}{k.decisions.rate:>10.1f}{b.decisions.rate:>10.1f}{k.decisions.rate / b.decisions.rate:>8.2f}"
+    )
     for phase in ("intake", "decisions"):
         for name, side in (("kexiang", k), ("baseline", b)):
             if failures := getattr(side, phase).failures:
                 lines.append(f"{name} {phase}: {len(failures)} failed (not in the figures), e.g. {failures[0]}")
     if figures.cpu:
         parts = sorted({part for used in figures.cpu.values() for part in used})
-        lines.append("CPU ms per item (intake: until settled)  " + "".join(f"{part:>10}" for part in parts) + f"{'total':>10}")
+        lines.append(
+            "CPU ms per item (intake: until settled)  " + "".join(f"{part:>10}" for part in parts) + f"{'total':>10}"
+        )
         for name, used in figures.cpu.items():
             side = k if name.startswith("kexiang") else b
             count = len((side.intake if name.endswith("intake") else side.decisions).latencies) or 1
@@ -200,10 +218,20 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=20, help="items created and decided first, not counted")
     parser.add_argument("--data-dir", type=Path, default=Path(".data/bench"), help="each run gets a fresh folder here")
     parser.add_argument("--keep-data", action="store_true", help="keep the run's folder (databases, logs)")
-    parser.add_argument("--dynamic-config", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra Temporal dev-server dynamic config, for experiments (make run sets none)")
-    parser.add_argument("--sqlite-pragma", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra dev-server SQLite pragma, for experiments (make run sets journal_mode=wal)")
+    parser.add_argument(
+        "--dynamic-config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra Temporal dev-server dynamic config, for experiments (make run sets none)",
+    )
+    parser.add_argument(
+        "--sqlite-pragma",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra dev-server SQLite pragma, for experiments (make run sets journal_mode=wal)",
+    )
     return parser.parse_args()
 
 
@@ -222,10 +250,14 @@ def main() -> None:
                 db = Database(stack.database_url)
                 try:
                     return await measure(
-                        Target(stack.api_url, client, db, baseline_queue="bench-baseline"), tickets=args.tickets,
-                        concurrency=args.concurrency, decisions=args.decisions,
-                        decision_concurrency=args.decision_concurrency, warmup=args.warmup,
-                        say=lambda line: print(f"bench: {line}", flush=True), cpu=stack.meter.sample,
+                        Target(stack.api_url, client, db, baseline_queue="bench-baseline"),
+                        tickets=args.tickets,
+                        concurrency=args.concurrency,
+                        decisions=args.decisions,
+                        decision_concurrency=args.decision_concurrency,
+                        warmup=args.warmup,
+                        say=lambda line: print(f"bench: {line}", flush=True),
+                        cpu=stack.meter.sample,
                     )
                 finally:
                     await db.dispose()

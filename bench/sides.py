@@ -55,7 +55,9 @@ def _expect(response: httpx.Response, status: int, what: str) -> httpx.Response:
 
 async def bearer(http: httpx.AsyncClient, username: str, password: str) -> dict[str, str]:
     """Authorization headers for a user of the API."""
-    response = _expect(await http.post("/api/auth/token", data={"username": username, "password": password}), 200, "sign-in")
+    response = _expect(
+        await http.post("/api/auth/token", data={"username": username, "password": password}), 200, "sign-in"
+    )
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
@@ -64,7 +66,9 @@ class Kexiang:
 
     name = "kexiang"
 
-    def __init__(self, http: httpx.AsyncClient, db: Database, *, agent: dict[str, str], engineer: dict[str, str]) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, db: Database, *, agent: dict[str, str], engineer: dict[str, str]
+    ) -> None:
         self.http, self.db, self.agent, self.engineer = http, db, agent, engineer
 
     async def create(self, created: list[str]) -> None:
@@ -74,13 +78,17 @@ class Kexiang:
 
     async def settled(self, ids: list[str]) -> int:
         """Tickets whose workflow has routed them (an SLA cycle is in the read model)."""
-        return await _count(self.db, "SELECT count(*) FROM ticket WHERE ticket_no = ANY(:ids) AND response_due IS NOT NULL", ids)
+        return await _count(
+            self.db, "SELECT count(*) FROM ticket WHERE ticket_no = ANY(:ids) AND response_due IS NOT NULL", ids
+        )
 
     async def decision_items(self, ids: list[str]) -> list[tuple[str, str]]:
         """Ticket number and the latest resolution time the policy allows (what the engineer promises)."""
         async with self.db.session() as session:
             rows = await session.execute(
-                text("SELECT ticket_no, detail->'cycles'->-1->>'resolution_cap' FROM ticket WHERE ticket_no = ANY(:ids)"),
+                text(
+                    "SELECT ticket_no, detail->'cycles'->-1->>'resolution_cap' FROM ticket WHERE ticket_no = ANY(:ids)"
+                ),
                 {"ids": ids},
             )
             caps = dict(rows.all())

@@ -54,7 +54,9 @@ class BenchStack:
 
 
 @contextmanager
-def bench_stack(run_dir: Path, *, dynamic_config: Sequence[str] = (), sqlite_pragmas: Sequence[str] = ()) -> Iterator[BenchStack]:
+def bench_stack(
+    run_dir: Path, *, dynamic_config: Sequence[str] = (), sqlite_pragmas: Sequence[str] = ()
+) -> Iterator[BenchStack]:
     """Start everything under run_dir, yield where it answers, stop everything."""
     settings = Settings()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -67,24 +69,38 @@ def bench_stack(run_dir: Path, *, dynamic_config: Sequence[str] = (), sqlite_pra
         temporal_port, ui_port, api_port = _free_ports(3)
         address = f"127.0.0.1:{temporal_port}"
         # A slow decision is measured rather than cut off by the API's 503 after 5 s (make run's default).
-        env = dict(os.environ, TEMPORAL_ADDRESS=address, DATABASE_URL=database_url, PYTHONUNBUFFERED="1",
-                   TEMPORAL_RPC_TIMEOUT_SECONDS=str(RPC_TIMEOUT_SECONDS))
+        env = dict(
+            os.environ,
+            TEMPORAL_ADDRESS=address,
+            DATABASE_URL=database_url,
+            PYTHONUNBUFFERED="1",
+            TEMPORAL_RPC_TIMEOUT_SECONDS=str(RPC_TIMEOUT_SECONDS),
+        )
         command = temporal_command(run_dir, temporal_port, ui_port)
         for value in dynamic_config:
             command += ["--dynamic-config-value", value]
         for value in sqlite_pragmas:
             command += ["--sqlite-pragma", value]
         stack.spawn("temporal", command, env, logs / "temporal.log")
-        migrate_and_seed(database_url, calendar_name=settings.default_calendar,
-                         policy_name=settings.default_sla_policy, demo_users=True)
+        migrate_and_seed(
+            database_url,
+            calendar_name=settings.default_calendar,
+            policy_name=settings.default_sla_policy,
+            demo_users=True,
+        )
         wait_until(lambda: temporal_healthy(address), timeout=60, what="Temporal dev server")
         stack.spawn("worker", [sys.executable, "worker.py"], env, logs / "worker.log")
-        stack.spawn("api", [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(api_port)],
-                    env, logs / "api.log")
+        stack.spawn(
+            "api",
+            [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(api_port)],
+            env,
+            logs / "api.log",
+        )
         api_url = f"http://127.0.0.1:{api_port}"
         wait_until(lambda: http_ok(f"{api_url}/readyz"), timeout=90, what="API readiness (/readyz)")
-        yield BenchStack(api_url=api_url, temporal_address=address, database_url=database_url,
-                         meter=CpuMeter(stack, run_dir / "pg"))
+        yield BenchStack(
+            api_url=api_url, temporal_address=address, database_url=database_url, meter=CpuMeter(stack, run_dir / "pg")
+        )
     finally:
         stack.stop()
 

@@ -87,7 +87,8 @@ class CheckSummary(BaseModel):
         return cls(
             check_id=check.check_id,
             finished=check.status in (CheckStatus.ACCEPTED, CheckStatus.CANCELLED),
-            status=check.status, result=check.result,
+            status=check.status,
+            result=check.result,
             reservation_ids=tuple(r.reservation_id for r in current.reservations) if current else (),
             new_construction=any(line.answer is not None and line.answer.new_construction for line in lines),
             complex=bool(current and current.complex),

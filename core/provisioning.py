@@ -160,17 +160,52 @@ def default_provisioning_rules() -> ProvisioningRules:
     """DOMAIN.md §3: HQ or the provincial center dispatches; procurement and construction when needed; operations does the rest."""
     return ProvisioningRules(
         dispatchers={
-            Scope.CROSS_PROVINCE: StepRule(step=DISPATCH, title="issue the dispatch order (HQ operations)", department="hq-operations", weight=1),
-            Scope.INTRA_PROVINCE: StepRule(step=DISPATCH, title="issue the dispatch order (provincial response center)", role=Role.COORDINATOR, weight=1),
+            Scope.CROSS_PROVINCE: StepRule(
+                step=DISPATCH, title="issue the dispatch order (HQ operations)", department="hq-operations", weight=1
+            ),
+            Scope.INTRA_PROVINCE: StepRule(
+                step=DISPATCH,
+                title="issue the dispatch order (provincial response center)",
+                role=Role.COORDINATOR,
+                weight=1,
+            ),
         },
         steps=(
-            StepRule(step="procurement", title="procure equipment and material", department="procurement", weight=3, when="procurement"),
-            StepRule(step="construction", title="build and test the new resources", department="construction", weight=4, when="construction"),
-            StepRule(step="trunk_configuration", title="configure the inter-province trunk", department="hq-operations", weight=1, when="cross_province"),
-            StepRule(step="data_configuration", title="allocate local resources and configure data", department="operations", weight=2),
+            StepRule(
+                step="procurement",
+                title="procure equipment and material",
+                department="procurement",
+                weight=3,
+                when="procurement",
+            ),
+            StepRule(
+                step="construction",
+                title="build and test the new resources",
+                department="construction",
+                weight=4,
+                when="construction",
+            ),
+            StepRule(
+                step="trunk_configuration",
+                title="configure the inter-province trunk",
+                department="hq-operations",
+                weight=1,
+                when="cross_province",
+            ),
+            StepRule(
+                step="data_configuration",
+                title="allocate local resources and configure data",
+                department="operations",
+                weight=2,
+            ),
             StepRule(step="activation", title="activate the circuit", department="operations", weight=1),
             StepRule(step="testing", title="test the circuit end to end", department="operations", weight=1),
-            StepRule(step=COMPLETION_ORDER, title="submit the completion order with the test report", department="operations", weight=1),
+            StepRule(
+                step=COMPLETION_ORDER,
+                title="submit the completion order with the test report",
+                department="operations",
+                weight=1,
+            ),
         ),
         review=StepRule(step=REVIEW, title="review the completed work", role=Role.REVIEWER, weight=1),
     )
@@ -179,8 +214,11 @@ def default_provisioning_rules() -> ProvisioningRules:
 def plan_steps(rules: ProvisioningRules, spec: CircuitSpec) -> list[StepRule]:
     """Dispatch, the steps whose condition holds for this circuit, then review."""
     holds = {
-        "always": True, "procurement": spec.needs_procurement, "construction": spec.needs_construction,
-        "cross_province": spec.scope == Scope.CROSS_PROVINCE, "intra_province": spec.scope == Scope.INTRA_PROVINCE,
+        "always": True,
+        "procurement": spec.needs_procurement,
+        "construction": spec.needs_construction,
+        "cross_province": spec.scope == Scope.CROSS_PROVINCE,
+        "intra_province": spec.scope == Scope.INTRA_PROVINCE,
     }
     return [rules.dispatchers[spec.scope], *(s for s in rules.steps if holds[s.when]), rules.review]
 
@@ -414,11 +452,16 @@ def check_act(order: ProvisioningOrder, act: BaseModel) -> None:
                     _refuse(RefusalCode.INVALID, f"documents: the {' and '.join(missing)} must be uploaded")
         case ReviewOrder():
             if order.current != REVIEW:
-                _refuse(RefusalCode.CONFLICT, f"review: the order is not waiting for review (step in progress: {order.current})")
+                _refuse(
+                    RefusalCode.CONFLICT,
+                    f"review: the order is not waiting for review (step in progress: {order.current})",
+                )
             if not actor.has_role(Role.REVIEWER):
                 _refuse(RefusalCode.FORBIDDEN, "review: reviewers only")
             if actor.username in order.doers:
-                _refuse(RefusalCode.FORBIDDEN, f"four-eyes: {actor.username} did a step of this order and cannot review it")
+                _refuse(
+                    RefusalCode.FORBIDDEN, f"four-eyes: {actor.username} did a step of this order and cannot review it"
+                )
             if act.outcome == "return":
                 if not act.reason.strip():
                     _refuse(RefusalCode.INVALID, "reason: a reason is required to return the order")

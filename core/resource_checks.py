@@ -289,7 +289,9 @@ class ResourceCheck(BaseModel):
     def requester_side(self, actor: Actor) -> bool:
         """True for the requester and colleagues of the requesting department."""
         requester = self.request.requested_by
-        return actor.username == requester.username or bool(requester.department and actor.department == requester.department)
+        return actor.username == requester.username or bool(
+            requester.department and actor.department == requester.department
+        )
 
 
 # ---- acts --------------------------------------------------------------------------------------------------
@@ -359,7 +361,9 @@ class CancelCheck(_Act):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-CheckAct = Annotated[Answer | Ask | Reply | ChaseLine | AcceptResult | Recheck | CancelCheck, Field(discriminator="type")]
+CheckAct = Annotated[
+    Answer | Ask | Reply | ChaseLine | AcceptResult | Recheck | CancelCheck, Field(discriminator="type")
+]
 
 
 class CheckOutcome(BaseModel):
@@ -409,7 +413,10 @@ def _line(check: ResourceCheck, act: _LineAct) -> Line:
     current = check.round
     line = current.line(act.item_id, act.department) if current else None
     if line is None:
-        _refuse(RefusalCode.NOT_FOUND, f"item {act.item_id}: department {act.department} is not consulted on it in this round")
+        _refuse(
+            RefusalCode.NOT_FOUND,
+            f"item {act.item_id}: department {act.department} is not consulted on it in this round",
+        )
     assert line is not None
     return line
 
@@ -438,7 +445,9 @@ def check_act(check: ResourceCheck, act: BaseModel, now: datetime) -> None:
             line = _line(check, act)
             _member(actor, act.department, "answer")
             if line.answer is not None:
-                _refuse(RefusalCode.CONFLICT, f"answer: department {act.department} already answered item {act.item_id}")
+                _refuse(
+                    RefusalCode.CONFLICT, f"answer: department {act.department} already answered item {act.item_id}"
+                )
             if act.result == Qualification.ALTERNATE and not (act.proposal or "").strip():
                 _refuse(RefusalCode.INVALID, "proposal: an alternate answer needs the proposed solution")
             if act.result == Qualification.UNQUALIFIED and not (act.reasons or "").strip():
@@ -458,10 +467,16 @@ def check_act(check: ResourceCheck, act: BaseModel, now: datetime) -> None:
                 _refuse(RefusalCode.CONFLICT, f"chase: department {act.department} already answered item {act.item_id}")
         case AcceptResult() | Recheck():
             if check.status != CheckStatus.AWAITING_REQUESTER:
-                _refuse(RefusalCode.CONFLICT, f"{act.type}: no result is waiting for the requester (the check is {check.status.value})")
+                _refuse(
+                    RefusalCode.CONFLICT,
+                    f"{act.type}: no result is waiting for the requester (the check is {check.status.value})",
+                )
             if not check.requester_side(actor):
-                _refuse(RefusalCode.FORBIDDEN, f"{act.type}: only the requester ({check.request.requested_by.username}) "
-                        "or the requesting department")
+                _refuse(
+                    RefusalCode.FORBIDDEN,
+                    f"{act.type}: only the requester ({check.request.requested_by.username}) "
+                    "or the requesting department",
+                )
         case CancelCheck():
             if not (check.requester_side(actor) or actor.has_role(Role.COORDINATOR, Role.SUPERVISOR)):
                 _refuse(RefusalCode.FORBIDDEN, "cancel: the requester, a coordinator or a supervisor")

@@ -172,7 +172,8 @@ def _may_act(task: HumanTask, actor: Actor) -> None:
         raise TaskRefused(RefusalCode.FORBIDDEN, f"four-eyes: {actor.username} requested this and cannot act on it")
     if not task.candidates.admits(actor):
         raise TaskRefused(
-            RefusalCode.FORBIDDEN, f"{actor.username} is not a candidate for this task (needs {task.candidates.describe()})"
+            RefusalCode.FORBIDDEN,
+            f"{actor.username} is not a candidate for this task (needs {task.candidates.describe()})",
         )
 
 
@@ -191,7 +192,9 @@ def check_decision(task: HumanTask | None, decision: DecisionInput) -> None:
     """Refuse a decision the rules do not allow: unknown/closed task, wrong person, four-eyes, bad payload."""
     task = _open_task(task, decision.task_id)
     if not task.outcomes:
-        raise TaskRefused(RefusalCode.CONFLICT, f"task {task.task_id} ({task.kind}) is completed by its own act, not by a decision")
+        raise TaskRefused(
+            RefusalCode.CONFLICT, f"task {task.task_id} ({task.kind}) is completed by its own act, not by a decision"
+        )
     if decision.outcome not in task.outcomes:
         raise TaskRefused(
             RefusalCode.INVALID, f"outcome: {decision.outcome!r} is not one of {', '.join(task.outcomes)}"

@@ -109,8 +109,16 @@ class Intake(BaseModel):
 
 
 REQUIRED_INTAKE = (
-    "customer_id", "customer_name", "industry", "contact", "channel", "occurred_at", "scenario",
-    "description", "categories", "priority",
+    "customer_id",
+    "customer_name",
+    "industry",
+    "contact",
+    "channel",
+    "occurred_at",
+    "scenario",
+    "description",
+    "categories",
+    "priority",
 )
 
 
@@ -345,8 +353,19 @@ class Cancel(_Act):
 
 
 TicketAct = Annotated[
-    AmendIntake | Accept | LogProgress | RequestExtension | RequestEscalation | Pause | Resume | Resolve
-    | VerifyResolution | CustomerFeedback | Close | Reopen | Cancel,
+    AmendIntake
+    | Accept
+    | LogProgress
+    | RequestExtension
+    | RequestEscalation
+    | Pause
+    | Resume
+    | Resolve
+    | VerifyResolution
+    | CustomerFeedback
+    | Close
+    | Reopen
+    | Cancel,
     Field(discriminator="type"),
 ]
 
@@ -481,39 +500,58 @@ def check_act(ticket: Ticket, act: BaseModel, now: datetime) -> None:
         _refuse(RefusalCode.FORBIDDEN, "customers may only answer the survey")
     match act:
         case AmendIntake():
-            _in_status(ticket, "amend_intake", TicketStatus.INTAKE_INCOMPLETE, TicketStatus.PENDING_ASSIGNMENT, *WORKING)
+            _in_status(
+                ticket, "amend_intake", TicketStatus.INTAKE_INCOMPLETE, TicketStatus.PENDING_ASSIGNMENT, *WORKING
+            )
             if not actor.has_role(Role.AGENT, Role.SUPERVISOR) and actor.username != ticket.handler:
                 _refuse(RefusalCode.FORBIDDEN, "amend_intake: agents, supervisors or the handler only")
         case Accept():
             _in_status(ticket, "accept", TicketStatus.PENDING_ASSIGNMENT)
             if ticket.candidates_department is None and ticket.candidates_role is None:
-                _refuse(RefusalCode.CONFLICT, "accept: the ticket is not assigned yet (a supervisor coordinates the departments)")
+                _refuse(
+                    RefusalCode.CONFLICT,
+                    "accept: the ticket is not assigned yet (a supervisor coordinates the departments)",
+                )
             if not _may_handle(ticket, actor):
                 who = ticket.candidates_department or ticket.candidates_role
                 _refuse(RefusalCode.FORBIDDEN, f"accept: this ticket is assigned to {who}")
             if act.expected_resolution_at <= now:
                 _refuse(RefusalCode.INVALID, "expected_resolution_at: must be in the future")
             if act.expected_resolution_at > ticket.cycle.resolution_cap:
-                _refuse(RefusalCode.INVALID, f"expected_resolution_at: later than the policy allows "
-                        f"({ticket.cycle.resolution_cap.isoformat()}); request an extension instead")
+                _refuse(
+                    RefusalCode.INVALID,
+                    f"expected_resolution_at: later than the policy allows "
+                    f"({ticket.cycle.resolution_cap.isoformat()}); request an extension instead",
+                )
         case LogProgress():
             _in_status(ticket, "log_progress", *WORKING, TicketStatus.PENDING_FEEDBACK, TicketStatus.RESOLVED)
             if act.kind != ProgressKind.COLLABORATION:
                 _handler_only(ticket, actor, "log_progress")
-            elif not (actor.username == ticket.handler or actor.has_role(Role.SUPERVISOR)
-                      or (actor.department and actor.department in ticket.supporting_departments)):
-                _refuse(RefusalCode.FORBIDDEN, "log_progress: collaboration entries come from the handler or a supporting department")
+            elif not (
+                actor.username == ticket.handler
+                or actor.has_role(Role.SUPERVISOR)
+                or (actor.department and actor.department in ticket.supporting_departments)
+            ):
+                _refuse(
+                    RefusalCode.FORBIDDEN,
+                    "log_progress: collaboration entries come from the handler or a supporting department",
+                )
         case RequestExtension() | RequestEscalation():
             name = act.type
             _in_status(ticket, name, *WORKING)
             if actor.username != ticket.handler:
                 _refuse(RefusalCode.FORBIDDEN, f"{name}: only the handler ({ticket.handler}) may request this")
-            pending = ticket.pending_extension_task if isinstance(act, RequestExtension) else ticket.pending_escalation_task
+            pending = (
+                ticket.pending_extension_task if isinstance(act, RequestExtension) else ticket.pending_escalation_task
+            )
             if pending:
                 _refuse(RefusalCode.CONFLICT, f"{name}: a request is already waiting for a supervisor ({pending})")
             due = ticket.cycle.resolution_due
             if isinstance(act, RequestExtension) and due is not None and now >= due:
-                _refuse(RefusalCode.CONFLICT, "request_extension: must be asked in advance; the deadline has passed (request an escalation)")
+                _refuse(
+                    RefusalCode.CONFLICT,
+                    "request_extension: must be asked in advance; the deadline has passed (request an escalation)",
+                )
             if act.new_expected_at <= max(now, due or now):
                 _refuse(RefusalCode.INVALID, "new_expected_at: must be later than the current deadline")
         case Pause():
@@ -530,7 +568,10 @@ def check_act(ticket: Ticket, act: BaseModel, now: datetime) -> None:
             _handler_only(ticket, actor, "verify_resolution")
         case Close():
             _in_status(ticket, "close", TicketStatus.RESOLVED, TicketStatus.PENDING_FEEDBACK)
-            if not (actor.username in (ticket.handler, ticket.first_responder) or actor.has_role(Role.SUPERVISOR, Role.AGENT)):
+            if not (
+                actor.username in (ticket.handler, ticket.first_responder)
+                or actor.has_role(Role.SUPERVISOR, Role.AGENT)
+            ):
                 _refuse(RefusalCode.FORBIDDEN, "close: the handler, the first responder, an agent or a supervisor")
             if blockers := close_blockers(ticket):
                 _refuse(RefusalCode.CONFLICT, "close: " + "; ".join(blockers))

@@ -23,8 +23,19 @@ from core.records import AuditRecord
 from db.models import AuditEntry
 
 GENESIS = "0" * 64
-HASHED = ("at", "actor", "actor_roles", "action", "subject_type", "subject_id", "workflow_id", "outcome", "reason",
-          "request_id", "details")
+HASHED = (
+    "at",
+    "actor",
+    "actor_roles",
+    "action",
+    "subject_type",
+    "subject_id",
+    "workflow_id",
+    "outcome",
+    "reason",
+    "request_id",
+    "details",
+)
 # Serialises appends (transaction-scoped advisory lock) so the chain stays linear under concurrency.
 _CHAIN_LOCK = int.from_bytes(hashlib.sha256(b"kexiang audit_entry chain").digest()[:8], "big", signed=True)
 _BATCH = 1000
@@ -75,9 +86,15 @@ async def verify_chain(session: AsyncSession) -> ChainCheck:
     columns = [AuditEntry.id, AuditEntry.prev_hash, AuditEntry.row_hash, *(getattr(AuditEntry, n) for n in HASHED)]
     previous, last_id, checked = GENESIS, 0, 0
     while True:
-        rows = (await session.execute(
-            select(*columns).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(_BATCH)
-        )).mappings().all()
+        rows = (
+            (
+                await session.execute(
+                    select(*columns).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(_BATCH)
+                )
+            )
+            .mappings()
+            .all()
+        )
         for row in rows:
             checked += 1
             if row["prev_hash"] != previous:
@@ -88,5 +105,6 @@ async def verify_chain(session: AsyncSession) -> ChainCheck:
                 return ChainCheck(ok=False, checked=checked, broken_id=row["id"], reason=reason)
             previous, last_id = row["row_hash"], row["id"]
         if len(rows) < _BATCH:
-            return ChainCheck(ok=True, checked=checked, head_id=last_id or None, head_hash=previous if checked else None)
-
+            return ChainCheck(
+                ok=True, checked=checked, head_id=last_id or None, head_hash=previous if checked else None
+            )

@@ -66,18 +66,37 @@ async def upsert_entry(session: AsyncSession, ticket: Ticket) -> None:
     """Archive a closed ticket; archiving it again (after a reopen) overwrites, never duplicates (the caller commits)."""
     intake, resolution = ticket.intake, ticket.resolution
     values = dict(
-        ticket_no=ticket.ticket_no, customer_id=intake.customer_id, customer_name=intake.customer_name,
-        categories=[c.value for c in intake.categories], priority=intake.priority.value if intake.priority else None,
-        title=_title(ticket), symptom="\n".join(filter(None, [intake.description, intake.scenario]))[:4000],
-        cause=resolution.cause if resolution else "", solution=resolution.solution if resolution else "",
-        advice=resolution.advice if resolution else "", handler=ticket.handler,
-        opened_at=ticket.created_at, closed_at=ticket.closed_at or ticket.created_at,
+        ticket_no=ticket.ticket_no,
+        customer_id=intake.customer_id,
+        customer_name=intake.customer_name,
+        categories=[c.value for c in intake.categories],
+        priority=intake.priority.value if intake.priority else None,
+        title=_title(ticket),
+        symptom="\n".join(filter(None, [intake.description, intake.scenario]))[:4000],
+        cause=resolution.cause if resolution else "",
+        solution=resolution.solution if resolution else "",
+        advice=resolution.advice if resolution else "",
+        handler=ticket.handler,
+        opened_at=ticket.created_at,
+        closed_at=ticket.closed_at or ticket.created_at,
     )
-    indexed = ("ticket_no", "customer_id", "customer_name", "title", "symptom", "cause", "solution", "advice", "handler")
+    indexed = (
+        "ticket_no",
+        "customer_id",
+        "customer_name",
+        "title",
+        "symptom",
+        "cause",
+        "solution",
+        "advice",
+        "handler",
+    )
     values["search_terms"] = search_terms(" ".join([*(str(values[k] or "") for k in indexed), *values["categories"]]))
     stmt = insert(KnowledgeEntry).values(**values)
     await session.execute(
-        stmt.on_conflict_do_update(index_elements=["ticket_no"], set_={k: stmt.excluded[k] for k in values if k != "ticket_no"})
+        stmt.on_conflict_do_update(
+            index_elements=["ticket_no"], set_={k: stmt.excluded[k] for k in values if k != "ticket_no"}
+        )
     )
 
 
@@ -87,16 +106,28 @@ def _like(value: str) -> str:
 
 
 async def search(
-    session: AsyncSession, *, ticket_no: str | None = None, customer: str | None = None, category: str | None = None,
-    closed_from: datetime | None = None, closed_to: datetime | None = None, text: str | None = None,
-    offset: int = 0, limit: int = 50,
+    session: AsyncSession,
+    *,
+    ticket_no: str | None = None,
+    customer: str | None = None,
+    category: str | None = None,
+    closed_from: datetime | None = None,
+    closed_to: datetime | None = None,
+    text: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
 ) -> tuple[int, list[KnowledgeEntry]]:
     """(total, page) of entries matching every given filter; best text matches first, else most recently closed."""
     conditions = []
     if ticket_no:
         conditions.append(KnowledgeEntry.ticket_no == ticket_no.strip().upper())
     if customer:
-        conditions.append(or_(KnowledgeEntry.customer_id == customer.strip(), KnowledgeEntry.customer_name.ilike(_like(customer.strip()), escape="\\")))
+        conditions.append(
+            or_(
+                KnowledgeEntry.customer_id == customer.strip(),
+                KnowledgeEntry.customer_name.ilike(_like(customer.strip()), escape="\\"),
+            )
+        )
     if category:
         conditions.append(KnowledgeEntry.categories.contains([category]))
     if closed_from:

@@ -45,7 +45,9 @@ def main() -> None:
     from infra.settings import get_settings
 
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seed", action="store_true", help="seed the default calendar, SLA policy and (in dev) demo users")
+    parser.add_argument(
+        "--seed", action="store_true", help="seed the default calendar, SLA policy and (in dev) demo users"
+    )
     args = parser.parse_args()
     settings = get_settings()
     if not settings.database_url:

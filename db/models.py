@@ -423,8 +423,12 @@ class CircuitLedgerRow(SQLModel, table=True):
     cancel_reason: str | None = Field(default=None, max_length=2000)
     on_time: bool | None = None
     cycle_seconds: float | None = None
-    documents: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
-    steps: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
+    documents: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
+    )
+    steps: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
+    )
     updated_at: datetime = _ts(default_factory=utcnow)
 
 

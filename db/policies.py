@@ -30,15 +30,15 @@ async def latest_policy(session: AsyncSession, name: str) -> SlaPolicy | None:
 async def latest_assignment_rules(session: AsyncSession, name: str) -> dict | None:
     """The newest version of the named assignment rules, as stored."""
     row = await session.scalar(
-        select(AssignmentRulesVersion).where(AssignmentRulesVersion.name == name)
-        .order_by(AssignmentRulesVersion.version.desc()).limit(1)
+        select(AssignmentRulesVersion)
+        .where(AssignmentRulesVersion.name == name)
+        .order_by(AssignmentRulesVersion.version.desc())
+        .limit(1)
     )
     return row.spec if row else None
 
 
-async def next_version(
-    session: AsyncSession, table: type[SQLModel], name: str
-) -> int:
+async def next_version(session: AsyncSession, table: type[SQLModel], name: str) -> int:
     """The version number the next edit of `name` gets."""
     current = await session.scalar(select(func.max(table.version)).where(table.name == name))
     return (current or 0) + 1

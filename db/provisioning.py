@@ -11,7 +11,14 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.provisioning import TMF_STATE, DocumentRef, LedgerEntry, ProvisioningOrder, ProvisioningRules, default_provisioning_rules
+from core.provisioning import (
+    TMF_STATE,
+    DocumentRef,
+    LedgerEntry,
+    ProvisioningOrder,
+    ProvisioningRules,
+    default_provisioning_rules,
+)
 from db.models import CircuitLedgerRow, OrderDocument, ProvisioningRulesVersion, ServiceOrderRow, utcnow
 from db.readmodel import upsert_newer
 
@@ -26,8 +33,10 @@ def new_order_id(at: datetime) -> str:
 async def latest_provisioning_rules(session: AsyncSession, name: str) -> ProvisioningRules:
     """The newest version of the named rules; the built-in defaults when none was published."""
     row = await session.scalar(
-        select(ProvisioningRulesVersion).where(ProvisioningRulesVersion.name == name)
-        .order_by(ProvisioningRulesVersion.version.desc()).limit(1)
+        select(ProvisioningRulesVersion)
+        .where(ProvisioningRulesVersion.name == name)
+        .order_by(ProvisioningRulesVersion.version.desc())
+        .limit(1)
     )
     return ProvisioningRules.model_validate(row.spec) if row else default_provisioning_rules()
 
@@ -36,12 +45,26 @@ def order_row_values(order: ProvisioningOrder) -> dict[str, Any]:
     """Read-model columns for an order state."""
     spec = order.spec
     return dict(
-        order_id=order.order_id, workflow_id=order.workflow_id, status=order.status.value, tmf_state=TMF_STATE[order.status],
-        circuit_type=spec.circuit_type.value, scope=order.scope.value, customer_id=spec.customer_id, bandwidth=spec.bandwidth,
-        current_step=order.current, external_id=order.external_id, cancel_id=order.cancel.cancel_id if order.cancel else None,
-        created_by=order.created_by, created_at=order.created_at, requested_completion=spec.requested_completion,
-        completed_at=order.completed_at, on_time=order.on_time, cycle_seconds=order.cycle_seconds, revision=order.revision,
-        detail=order.model_dump(mode="json"), updated_at=utcnow(),
+        order_id=order.order_id,
+        workflow_id=order.workflow_id,
+        status=order.status.value,
+        tmf_state=TMF_STATE[order.status],
+        circuit_type=spec.circuit_type.value,
+        scope=order.scope.value,
+        customer_id=spec.customer_id,
+        bandwidth=spec.bandwidth,
+        current_step=order.current,
+        external_id=order.external_id,
+        cancel_id=order.cancel.cancel_id if order.cancel else None,
+        created_by=order.created_by,
+        created_at=order.created_at,
+        requested_completion=spec.requested_completion,
+        completed_at=order.completed_at,
+        on_time=order.on_time,
+        cycle_seconds=order.cycle_seconds,
+        revision=order.revision,
+        detail=order.model_dump(mode="json"),
+        updated_at=utcnow(),
     )
 
 
@@ -50,11 +73,14 @@ async def upsert_order(session: AsyncSession, order: ProvisioningOrder) -> None:
     await upsert_newer(session, ServiceOrderRow, "order_id", order_row_values(order))
 
 
-async def add_documents(session: AsyncSession, order_id: str, step: str, uploaded_by: str, documents: tuple[DocumentRef, ...]) -> None:
+async def add_documents(
+    session: AsyncSession, order_id: str, step: str, uploaded_by: str, documents: tuple[DocumentRef, ...]
+) -> None:
     """Record document metadata and hashes once each (the caller commits)."""
     for doc in documents:
         await session.execute(
-            insert(OrderDocument).values(order_id=order_id, step=step, uploaded_by=uploaded_by, **doc.model_dump())
+            insert(OrderDocument)
+            .values(order_id=order_id, step=step, uploaded_by=uploaded_by, **doc.model_dump())
             .on_conflict_do_nothing(index_elements=["order_id", "step", "kind", "sha256"])
         )
 
@@ -66,14 +92,22 @@ async def write_ledger(session: AsyncSession, entry: LedgerEntry) -> None:
         values[column] = getattr(entry, column)
     values["documents"], values["steps"] = list(values["documents"]), list(values["steps"])
     stmt = insert(CircuitLedgerRow).values(**values)
-    await session.execute(stmt.on_conflict_do_update(
-        index_elements=[CircuitLedgerRow.circuit_id], set_={k: stmt.excluded[k] for k in values if k != "circuit_id"},
-    ))
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[CircuitLedgerRow.circuit_id],
+            set_={k: stmt.excluded[k] for k in values if k != "circuit_id"},
+        )
+    )
 
 
 async def find_orders(
-    session: AsyncSession, *, offset: int = 0, limit: int = 50, created_after: datetime | None = None,
-    created_before: datetime | None = None, **equal: str | None,
+    session: AsyncSession,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    **equal: str | None,
 ) -> tuple[int, list[ServiceOrderRow]]:
     """(total, page) of read-model rows, newest first: `equal` holds column == value filters (None: any)."""
     conditions = [getattr(ServiceOrderRow, column) == value for column, value in equal.items() if value is not None]
@@ -84,7 +118,10 @@ async def find_orders(
     where = and_(True, *conditions)
     total = await session.scalar(select(func.count()).select_from(ServiceOrderRow).where(where)) or 0
     rows = await session.scalars(
-        select(ServiceOrderRow).where(where)
-        .order_by(ServiceOrderRow.created_at.desc(), ServiceOrderRow.order_id.desc()).offset(offset).limit(limit)
+        select(ServiceOrderRow)
+        .where(where)
+        .order_by(ServiceOrderRow.created_at.desc(), ServiceOrderRow.order_id.desc())
+        .offset(offset)
+        .limit(limit)
     )
     return total, list(rows)

@@ -17,12 +17,24 @@ def check_row_values(check: ResourceCheck) -> dict[str, Any]:
     """Read-model columns for a check state."""
     request, current = check.request, check.round
     return dict(
-        check_id=check.check_id, workflow_id=check.workflow_id, status=check.status.value,
-        tmf_state=TMF_STATE[check.status], qualification_result=check.result.value if check.result else None,
-        customer_id=request.customer_id, customer_name=request.customer_name, contact=request.contact,
-        external_id=request.external_id, created_by=check.created_by, created_at=check.created_at,
-        due_at=current.due_at if current else None, finished_at=check.finished_at, on_time=check.on_time,
-        rounds=len(check.rounds), revision=check.revision, detail=check.model_dump(mode="json"), updated_at=utcnow(),
+        check_id=check.check_id,
+        workflow_id=check.workflow_id,
+        status=check.status.value,
+        tmf_state=TMF_STATE[check.status],
+        qualification_result=check.result.value if check.result else None,
+        customer_id=request.customer_id,
+        customer_name=request.customer_name,
+        contact=request.contact,
+        external_id=request.external_id,
+        created_by=check.created_by,
+        created_at=check.created_at,
+        due_at=current.due_at if current else None,
+        finished_at=check.finished_at,
+        on_time=check.on_time,
+        rounds=len(check.rounds),
+        revision=check.revision,
+        detail=check.model_dump(mode="json"),
+        updated_at=utcnow(),
     )
 
 
@@ -35,14 +47,23 @@ def ledger_values(check: ResourceCheck) -> dict[str, Any]:
     ]
     reported = [rnd.reported_at for rnd in check.rounds if rnd.reported_at]
     return dict(
-        check_id=check.check_id, customer_id=check.request.customer_id, customer_name=check.request.customer_name,
+        check_id=check.check_id,
+        customer_id=check.request.customer_id,
+        customer_name=check.request.customer_name,
         outcome="cancelled" if check.status == CheckStatus.CANCELLED else "accepted",
-        qualification_result=check.result.value if check.result else None, items=items,
+        qualification_result=check.result.value if check.result else None,
+        items=items,
         reservations=[r.model_dump(mode="json") for rnd in check.rounds for r in rnd.reservations],
-        requested_at=check.created_at, reported_at=reported[-1] if reported else None,
-        finished_at=check.finished_at or utcnow(), rounds=len(check.rounds), on_time=check.on_time,
-        lines_total=len(lines), lines_on_time=sum(1 for line in lines if line.on_time), cancel_reason=check.cancel_reason,
-        revision=check.revision, updated_at=utcnow(),
+        requested_at=check.created_at,
+        reported_at=reported[-1] if reported else None,
+        finished_at=check.finished_at or utcnow(),
+        rounds=len(check.rounds),
+        on_time=check.on_time,
+        lines_total=len(lines),
+        lines_on_time=sum(1 for line in lines if line.on_time),
+        cancel_reason=check.cancel_reason,
+        revision=check.revision,
+        updated_at=utcnow(),
     )
 
 
@@ -54,8 +75,13 @@ async def upsert_check(session: AsyncSession, check: ResourceCheck, *, ledger: b
 
 
 async def find_checks(
-    session: AsyncSession, *, offset: int = 0, limit: int = 50, created_from: datetime | None = None,
-    created_until: datetime | None = None, **equal: str | None,
+    session: AsyncSession,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    created_from: datetime | None = None,
+    created_until: datetime | None = None,
+    **equal: str | None,
 ) -> tuple[int, list[ResourceCheckRow]]:
     """(total, page) of read-model rows, newest first: `equal` holds column == value filters (None: any)."""
     conditions = [getattr(ResourceCheckRow, column) == value for column, value in equal.items() if value is not None]
@@ -66,7 +92,10 @@ async def find_checks(
     where = and_(True, *conditions)
     total = await session.scalar(select(func.count()).select_from(ResourceCheckRow).where(where)) or 0
     rows = await session.scalars(
-        select(ResourceCheckRow).where(where)
-        .order_by(ResourceCheckRow.created_at.desc(), ResourceCheckRow.check_id.desc()).offset(offset).limit(limit)
+        select(ResourceCheckRow)
+        .where(where)
+        .order_by(ResourceCheckRow.created_at.desc(), ResourceCheckRow.check_id.desc())
+        .offset(offset)
+        .limit(limit)
     )
     return total, list(rows)

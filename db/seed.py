@@ -55,7 +55,10 @@ def seed_defaults(session: Session, *, calendar_name: str, policy_name: str, dem
         spec = default_assignment_rules().model_dump(mode="json")
         session.add(AssignmentRulesVersion(name="default", version=1, spec=spec, created_by="system"))
         created.append("assignment rules default v1")
-    if session.scalar(select(ProvisioningRulesVersion).where(ProvisioningRulesVersion.name == "default").limit(1)) is None:
+    if (
+        session.scalar(select(ProvisioningRulesVersion).where(ProvisioningRulesVersion.name == "default").limit(1))
+        is None
+    ):
         spec = default_provisioning_rules().model_dump(mode="json")
         session.add(ProvisioningRulesVersion(name="default", version=1, spec=spec, created_by="system"))
         created.append("provisioning rules default v1")

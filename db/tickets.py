@@ -78,9 +78,16 @@ async def upsert_ticket(session: AsyncSession, ticket: Ticket) -> None:
 
 
 async def find_tickets(
-    session: AsyncSession, *, offset: int = 0, limit: int = 50, created_after: datetime | None = None,
-    created_from: datetime | None = None, created_before: datetime | None = None, created_until: datetime | None = None,
-    category: str | None = None, **equal: str | None,
+    session: AsyncSession,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    created_after: datetime | None = None,
+    created_from: datetime | None = None,
+    created_before: datetime | None = None,
+    created_until: datetime | None = None,
+    category: str | None = None,
+    **equal: str | None,
 ) -> tuple[int, list[TicketRow]]:
     """(total, page) of read-model rows, newest first: `equal` holds column == value filters (None: any)."""
     conditions = [getattr(TicketRow, column) == value for column, value in equal.items() if value is not None]
@@ -98,6 +105,10 @@ async def find_tickets(
     where = and_(True, *conditions)
     total = await session.scalar(select(func.count()).select_from(TicketRow).where(where)) or 0
     rows = await session.scalars(
-        select(TicketRow).where(where).order_by(TicketRow.created_at.desc(), TicketRow.ticket_no.desc()).offset(offset).limit(limit)
+        select(TicketRow)
+        .where(where)
+        .order_by(TicketRow.created_at.desc(), TicketRow.ticket_no.desc())
+        .offset(offset)
+        .limit(limit)
     )
     return total, list(rows)

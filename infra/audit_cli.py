@@ -46,8 +46,9 @@ def _aware(value: str) -> datetime:
 
 def parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
-    cli = argparse.ArgumentParser(prog="python -m infra.audit_cli", description=__doc__,
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli = argparse.ArgumentParser(
+        prog="python -m infra.audit_cli", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = cli.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="list runs by business reference, type, status and time range")
     listing.add_argument("--ref", dest="business_ref", help="ticket number or order id")
@@ -83,7 +84,10 @@ def describe(index: int, verdict: Verdict) -> str:
 
 
 async def run(
-    argv: Sequence[str], *, client: Client | None = None, workflows: Sequence[type] | None = None,
+    argv: Sequence[str],
+    *,
+    client: Client | None = None,
+    workflows: Sequence[type] | None = None,
     out: TextIO = sys.stdout,
 ) -> int:
     """Execute one command; returns the exit code. `client` defaults to a connection made from settings."""
@@ -119,8 +123,12 @@ async def run(
         )
     else:
         parser().error("replay needs --file, --workflow-id, or --closed-since/--closed-until")
-    report = await replay(sources, converter=converter, workflows=workflows,
-                          on_verdict=lambda i, v: print(describe(i, v), file=out, flush=True))
+    report = await replay(
+        sources,
+        converter=converter,
+        workflows=workflows,
+        on_verdict=lambda i, v: print(describe(i, v), file=out, flush=True),
+    )
     s = report.summary
     print(f"replayed {s.total}: {s.clean} clean, {s.diverged} diverged", file=out)
     return 1 if s.diverged else 0
@@ -129,7 +137,9 @@ async def run(
 async def _list(client: Client, args: argparse.Namespace, out: TextIO) -> int:
     """Print the matching runs, one JSON document per line, following pages up to --limit."""
     try:
-        wanted = WorkflowFilter(**{name: getattr(args, name) for name in WorkflowFilter.model_fields if name != "workflow_id"})
+        wanted = WorkflowFilter(
+            **{name: getattr(args, name) for name in WorkflowFilter.model_fields if name != "workflow_id"}
+        )
     except ValidationError as exc:
         parser().error(f"list: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
     token: bytes | None = None

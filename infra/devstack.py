@@ -31,11 +31,19 @@ BIN = Path(sys.executable).parent
 def temporal_command(data_dir: Path, port: int, ui_port: int, *, codec_endpoint: str | None = None) -> list[str]:
     """The dev-server command line: SQLite file with WAL, our search attributes, the web UI (decoding via our API)."""
     command = [
-        str(BIN / "temporal"), "server", "start-dev",
-        "--db-filename", str(data_dir / "temporal.db"),
-        "--sqlite-pragma", "journal_mode=wal",
-        "--port", str(port), "--ui-port", str(ui_port),
-        "--log-level", "warn",
+        str(BIN / "temporal"),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(data_dir / "temporal.db"),
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--log-level",
+        "warn",
     ]
     if codec_endpoint:
         command += ["--ui-codec-endpoint", codec_endpoint]
@@ -55,12 +63,14 @@ def wait_until(check, *, timeout: float, what: str) -> None:
 
 def temporal_healthy(address: str) -> bool:
     """True when the Temporal frontend answers."""
+
     async def probe() -> bool:
         try:
             client = await Client.connect(address)
             return await client.service_client.check_health()
         except Exception:  # noqa: BLE001 - not up yet
             return False
+
     return asyncio.run(probe())
 
 
@@ -133,10 +143,16 @@ def main() -> None:
             env["DATABASE_URL"] = sqlalchemy_url(stack.postgres.get_uri(), "kexiang")
         database_url = env.get("DATABASE_URL") or settings.database_url
         codec = f"http://127.0.0.1:{api_port}/api/codec"
-        stack.spawn("temporal", temporal_command(data_dir, temporal_port, ui_port, codec_endpoint=codec), env,
-                    data_dir / "logs" / "temporal.log")
+        stack.spawn(
+            "temporal",
+            temporal_command(data_dir, temporal_port, ui_port, codec_endpoint=codec),
+            env,
+            data_dir / "logs" / "temporal.log",
+        )
         for line in migrate_and_seed(
-            database_url, calendar_name=settings.default_calendar, policy_name=settings.default_sla_policy,
+            database_url,
+            calendar_name=settings.default_calendar,
+            policy_name=settings.default_sla_policy,
             demo_users=settings.kexiang_env != "production",
         ):
             print(f"devstack: seeded {line}")
@@ -145,11 +161,21 @@ def main() -> None:
         stack.spawn(
             "api",
             [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(api_port)],
-            env, data_dir / "logs" / "api.log",
+            env,
+            data_dir / "logs" / "api.log",
         )
         wait_until(lambda: http_ok(f"http://127.0.0.1:{api_port}/readyz"), timeout=90, what="API readiness (/readyz)")
-        print(BANNER.format(api=api_port, ui=ui_port, temporal=address, logs=data_dir / "logs", password=DEMO_PASSWORD,
-                            users=", ".join(u[0] for u in DEMO_USERS)), flush=True)
+        print(
+            BANNER.format(
+                api=api_port,
+                ui=ui_port,
+                temporal=address,
+                logs=data_dir / "logs",
+                password=DEMO_PASSWORD,
+                users=", ".join(u[0] for u in DEMO_USERS),
+            ),
+            flush=True,
+        )
         while True:
             for name, process in stack.processes:
                 if process.poll() is not None:

@@ -25,8 +25,13 @@ from workflows.common import BUSINESS_REF, ORDER_KIND, WORK_STATUS
 SAFE_VALUE = r"^[A-Za-z0-9_.:@/\-]{1,200}$"
 Status = Literal["running", "completed", "failed", "canceled", "terminated", "continued_as_new", "timed_out"]
 STATUSES: dict[str, str] = {
-    "running": "Running", "completed": "Completed", "failed": "Failed", "canceled": "Canceled",
-    "terminated": "Terminated", "continued_as_new": "ContinuedAsNew", "timed_out": "TimedOut",
+    "running": "Running",
+    "completed": "Completed",
+    "failed": "Failed",
+    "canceled": "Canceled",
+    "terminated": "Terminated",
+    "continued_as_new": "ContinuedAsNew",
+    "timed_out": "TimedOut",
 }
 # Never decoded: search attributes are not payloads a codec wrote; headers are not encoded by our workers.
 _NOT_ENCODED = {"temporal.api.common.v1.SearchAttributes", "temporal.api.common.v1.Header"}
@@ -57,15 +62,19 @@ def visibility_query(f: WorkflowFilter) -> str:
     clauses = [
         f"{name} = '{value}'"
         for name, value in (
-            (BUSINESS_REF.name, f.business_ref), (ORDER_KIND.name, f.order_kind),
-            ("WorkflowType", f.workflow_type), ("WorkflowId", f.workflow_id),
+            (BUSINESS_REF.name, f.business_ref),
+            (ORDER_KIND.name, f.order_kind),
+            ("WorkflowType", f.workflow_type),
+            ("WorkflowId", f.workflow_id),
             ("ExecutionStatus", STATUSES[f.status] if f.status else None),
         )
         if value is not None
     ]
     for name, op, value in (
-        ("StartTime", ">=", f.started_since), ("StartTime", "<", f.started_until),
-        ("CloseTime", ">=", f.closed_since), ("CloseTime", "<", f.closed_until),
+        ("StartTime", ">=", f.started_since),
+        ("StartTime", "<", f.started_until),
+        ("CloseTime", ">=", f.closed_since),
+        ("CloseTime", "<", f.closed_until),
     ):
         if value is not None:
             clauses.append(f"{name} {op} '{_instant(value)}'")
@@ -94,11 +103,16 @@ class WorkflowRun(BaseModel):
         attributes = execution.typed_search_attributes
         status = execution.status
         return cls(
-            workflow_id=execution.id, run_id=execution.run_id, workflow_type=execution.workflow_type,
+            workflow_id=execution.id,
+            run_id=execution.run_id,
+            workflow_type=execution.workflow_type,
             status=status.name.lower() if status is not None else None,
-            start_time=execution.start_time, close_time=execution.close_time,
-            history_length=execution.history_length, business_ref=attributes.get(BUSINESS_REF),
-            order_kind=attributes.get(ORDER_KIND), work_status=attributes.get(WORK_STATUS),
+            start_time=execution.start_time,
+            close_time=execution.close_time,
+            history_length=execution.history_length,
+            business_ref=attributes.get(BUSINESS_REF),
+            order_kind=attributes.get(ORDER_KIND),
+            work_status=attributes.get(WORK_STATUS),
         )
 
 

@@ -79,7 +79,8 @@ def verdict_of(result: WorkflowReplayResult) -> Verdict:
     history = result.history
     started = history.events[0].workflow_execution_started_event_attributes if history.events else None
     verdict = Verdict(
-        workflow_id=history.workflow_id, ok=result.replay_failure is None,
+        workflow_id=history.workflow_id,
+        ok=result.replay_failure is None,
         run_id=history.run_id if started is not None else None,
         workflow_type=started.workflow_type.name if started is not None else None,
     )
@@ -110,7 +111,9 @@ async def replay(
 
 
 async def replay_progress(
-    histories: AsyncIterable[WorkflowHistory] | Iterable[WorkflowHistory], *, converter: DataConverter,
+    histories: AsyncIterable[WorkflowHistory] | Iterable[WorkflowHistory],
+    *,
+    converter: DataConverter,
     workflows: Sequence[type] | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """Replay as `replay` does, yielding {"index", "verdict"} as each run is judged, then {"summary"}.
@@ -121,8 +124,12 @@ async def replay_progress(
 
     async def run() -> None:
         try:
-            report = await replay(histories, converter=converter, workflows=workflows,
-                                  on_verdict=lambda i, v: queue.put_nowait({"index": i, "verdict": v.model_dump(mode="json")}))
+            report = await replay(
+                histories,
+                converter=converter,
+                workflows=workflows,
+                on_verdict=lambda i, v: queue.put_nowait({"index": i, "verdict": v.model_dump(mode="json")}),
+            )
             queue.put_nowait({"summary": report.summary.model_dump()})
         except RPCError as err:
             queue.put_nowait({"error": f"fetching the histories failed: {err.message}"})
@@ -192,13 +199,19 @@ def labelled(history: WorkflowHistory) -> dict[str, Any]:
     return {"workflow_id": history.workflow_id, "history": history.to_json_dict()}
 
 
-async def histories_of_workflow(client: Client, workflow_id: str, run_id: str | None = None) -> AsyncIterator[WorkflowHistory]:
+async def histories_of_workflow(
+    client: Client, workflow_id: str, run_id: str | None = None
+) -> AsyncIterator[WorkflowHistory]:
     """The history of one run (the latest when run_id is None)."""
     yield await fetch_history(client, workflow_id, run_id)
 
 
 async def histories_closed_between(
-    client: Client, since: datetime | None, until: datetime | None, *, workflow_type: str | None = None,
+    client: Client,
+    since: datetime | None,
+    until: datetime | None,
+    *,
+    workflow_type: str | None = None,
     limit: int | None = None,
 ) -> AsyncIterator[WorkflowHistory]:
     """The history of every run closed in [since, until), fetched one at a time."""

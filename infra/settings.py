@@ -13,7 +13,12 @@ from infra.codec import DEV_KEY, DEV_KEY_ID, parse_key_ring
 
 DEV_TOKEN_SECRET = "dev-only-insecure-token-secret-change-me"
 # Where the Temporal web UI runs (compose, then `make run`): browsers there call the codec endpoint.
-DEFAULT_CODEC_ORIGINS = ["http://localhost:8080", "http://127.0.0.1:8080", "http://localhost:8233", "http://127.0.0.1:8233"]
+DEFAULT_CODEC_ORIGINS = [
+    "http://localhost:8080",
+    "http://127.0.0.1:8080",
+    "http://localhost:8233",
+    "http://127.0.0.1:8233",
+]
 
 
 class Settings(BaseSettings):
@@ -34,7 +39,9 @@ class Settings(BaseSettings):
     temporal_rpc_timeout_seconds: float = 5.0
     data_dir: str = ".data"
     public_base_url: str = "http://127.0.0.1:8000"  # where customers reach survey links
-    group_dispatch_url: str | None = None  # the group dispatch system; unset: the simulator the API mounts (not in production)
+    group_dispatch_url: str | None = (
+        None  # the group dispatch system; unset: the simulator the API mounts (not in production)
+    )
     group_dispatch_token: str | None = None
     payload_encryption_keys: str | None = None  # "kid:base64key,kid2:base64key"; the first one encrypts
     codec_cors_origins: Annotated[list[str], NoDecode] = DEFAULT_CODEC_ORIGINS
@@ -47,7 +54,7 @@ class Settings(BaseSettings):
             return None
         for prefix in ("postgres://", "postgresql://"):
             if value.startswith(prefix):
-                return "postgresql+psycopg://" + value[len(prefix):]
+                return "postgresql+psycopg://" + value[len(prefix) :]
         return value
 
     @field_validator("default_timezone")
@@ -94,9 +101,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _secret_outside_dev(self) -> "Settings":
         """A default or short token secret is only acceptable in dev and test."""
-        if self.kexiang_env == "production" and (
-            self.token_secret == DEV_TOKEN_SECRET or len(self.token_secret) < 32
-        ):
+        if self.kexiang_env == "production" and (self.token_secret == DEV_TOKEN_SECRET or len(self.token_secret) < 32):
             raise ValueError("TOKEN_SECRET must be set to a random value of 32+ characters outside dev mode")
         return self
 

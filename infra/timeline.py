@@ -24,8 +24,19 @@ from infra.logging import mask_contact
 from workflows.common import BUSINESS_REF, RECORD_TASK_EVENT
 
 Kind = Literal[
-    "workflow", "act", "deadline", "timer", "reminder", "escalation", "breach", "pause", "resume", "task",
-    "status", "activity", "patch",
+    "workflow",
+    "act",
+    "deadline",
+    "timer",
+    "reminder",
+    "escalation",
+    "breach",
+    "pause",
+    "resume",
+    "task",
+    "status",
+    "activity",
+    "patch",
 ]
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 _TEXT_LIMIT = 300
@@ -178,8 +189,15 @@ class _Reader:
         payload = a.search_attributes.indexed_fields.get(BUSINESS_REF.name)
         self.business_ref = payload_value(payload) if payload is not None else None
         start = _first(a.input)
-        self.add(event, "workflow", "workflow.started", **_who(start, a.identity), subject=masked(a.workflow_type.name),
-                 reason=_reason_in(start), details={"business_ref": self.business_ref} if self.business_ref else {})
+        self.add(
+            event,
+            "workflow",
+            "workflow.started",
+            **_who(start, a.identity),
+            subject=masked(a.workflow_type.name),
+            reason=_reason_in(start),
+            details={"business_ref": self.business_ref} if self.business_ref else {},
+        )
 
     def _on_workflow_execution_completed(self, event: HistoryEvent, a: Any) -> None:
         self.add(event, "workflow", "workflow.completed", outcome=summarise(_first(a.result)))
@@ -188,8 +206,14 @@ class _Reader:
         self.add(event, "workflow", "workflow.failed", outcome="failed", reason=masked(a.failure.message))
 
     def _on_workflow_execution_terminated(self, event: HistoryEvent, a: Any) -> None:
-        self.add(event, "workflow", "workflow.terminated", actor=a.identity or None, outcome="terminated",
-                 reason=masked(a.reason))
+        self.add(
+            event,
+            "workflow",
+            "workflow.terminated",
+            actor=a.identity or None,
+            outcome="terminated",
+            reason=masked(a.reason),
+        )
 
     def _on_workflow_execution_canceled(self, event: HistoryEvent, a: Any) -> None:
         self.add(event, "workflow", "workflow.canceled", outcome="canceled")
@@ -208,8 +232,13 @@ class _Reader:
         fields = message if isinstance(message, Mapping) else {}
         detail = "release" if fields.get("release") else fields.get("type") or fields.get("outcome")
         entry = self.add(
-            event, "act", ".".join(p for p in (request.input.name, detail) if p), **_who(fields, request.meta.identity),
-            reason=_reason_in(fields), outcome="accepted", subject=masked(fields.get("task_id")),
+            event,
+            "act",
+            ".".join(p for p in (request.input.name, detail) if p),
+            **_who(fields, request.meta.identity),
+            reason=_reason_in(fields),
+            outcome="accepted",
+            subject=masked(fields.get("task_id")),
             details={"update_id": request.meta.update_id},
         )
         self.updates[request.meta.update_id] = entry
@@ -221,8 +250,14 @@ class _Reader:
 
     def _on_workflow_execution_signaled(self, event: HistoryEvent, a: Any) -> None:
         message = _first(a.input)
-        self.add(event, "act", f"signal.{a.signal_name}", **_who(message, a.identity), reason=_reason_in(message),
-                 outcome="received")
+        self.add(
+            event,
+            "act",
+            f"signal.{a.signal_name}",
+            **_who(message, a.identity),
+            reason=_reason_in(message),
+            outcome="received",
+        )
 
     # deadlines: timers and the human tasks' due times
 
@@ -230,8 +265,13 @@ class _Reader:
         summary = payload_value(event.user_metadata.summary) if event.user_metadata.HasField("summary") else None
         self.timers[event.event_id] = summary or a.timer_id
         due = event.event_time.ToDatetime(tzinfo=timezone.utc) + a.start_to_fire_timeout.ToTimedelta()
-        self.add(event, "deadline", "timer.started", subject=masked(summary or f"timer {a.timer_id}"),
-                 details={"due_at": due.isoformat(), "timer_id": a.timer_id})
+        self.add(
+            event,
+            "deadline",
+            "timer.started",
+            subject=masked(summary or f"timer {a.timer_id}"),
+            details={"due_at": due.isoformat(), "timer_id": a.timer_id},
+        )
 
     def _on_timer_fired(self, event: HistoryEvent, a: Any) -> None:
         self.add(event, "timer", "timer.fired", subject=masked(self.timers.get(a.started_event_id)))
@@ -261,20 +301,41 @@ class _Reader:
             self._task_event(event, argument)
 
     def _on_activity_task_completed(self, event: HistoryEvent, a: Any) -> None:
-        self.add(event, "activity", "activity.completed", subject=self.activities.get(a.scheduled_event_id),
-                 outcome=summarise(_first(a.result)))
+        self.add(
+            event,
+            "activity",
+            "activity.completed",
+            subject=self.activities.get(a.scheduled_event_id),
+            outcome=summarise(_first(a.result)),
+        )
 
     def _on_activity_task_failed(self, event: HistoryEvent, a: Any) -> None:
-        self.add(event, "activity", "activity.failed", subject=self.activities.get(a.scheduled_event_id),
-                 outcome="failed", reason=masked(a.failure.message))
+        self.add(
+            event,
+            "activity",
+            "activity.failed",
+            subject=self.activities.get(a.scheduled_event_id),
+            outcome="failed",
+            reason=masked(a.failure.message),
+        )
 
     def _on_activity_task_timed_out(self, event: HistoryEvent, a: Any) -> None:
-        self.add(event, "activity", "activity.timed_out", subject=self.activities.get(a.scheduled_event_id),
-                 outcome="timed out")
+        self.add(
+            event,
+            "activity",
+            "activity.timed_out",
+            subject=self.activities.get(a.scheduled_event_id),
+            outcome="timed out",
+        )
 
     def _on_activity_task_canceled(self, event: HistoryEvent, a: Any) -> None:
-        self.add(event, "activity", "activity.canceled", subject=self.activities.get(a.scheduled_event_id),
-                 outcome="canceled")
+        self.add(
+            event,
+            "activity",
+            "activity.canceled",
+            subject=self.activities.get(a.scheduled_event_id),
+            outcome="canceled",
+        )
 
     def _task_event(self, event: HistoryEvent, change: Mapping[str, Any]) -> None:
         """Deadlines, pauses, closings, reminders, escalations and breaches of one human-task change."""
@@ -287,32 +348,71 @@ class _Reader:
             self.tasks[task_id] = task
             self.business_ref = self.business_ref or task.get("business_ref")
         if task and before is None:
-            self.add(event, "deadline", "task.opened", subject=subject, outcome=task.get("status"),
-                     details={**base, "due_at": task.get("due_at"), "candidates": task.get("candidates")})
+            self.add(
+                event,
+                "deadline",
+                "task.opened",
+                subject=subject,
+                outcome=task.get("status"),
+                details={**base, "due_at": task.get("due_at"), "candidates": task.get("candidates")},
+            )
         elif task and before is not None:
             if task.get("suspended") and not before.get("suspended"):
                 self.add(event, "pause", "task.suspended", subject=subject, details=base)
             elif before.get("suspended") and not task.get("suspended"):
-                self.add(event, "resume", "task.resumed", subject=subject, details={**base, "due_at": task.get("due_at")})
+                self.add(
+                    event, "resume", "task.resumed", subject=subject, details={**base, "due_at": task.get("due_at")}
+                )
             elif task.get("due_at") != before.get("due_at"):
-                self.add(event, "deadline", "task.due_moved", subject=subject,
-                         details={**base, "due_at": task.get("due_at"), "was": before.get("due_at")})
+                self.add(
+                    event,
+                    "deadline",
+                    "task.due_moved",
+                    subject=subject,
+                    details={**base, "due_at": task.get("due_at"), "was": before.get("due_at")},
+                )
             if task.get("status") != before.get("status"):
-                self.add(event, "task", f"task.{task.get('status')}", actor=task.get("decided_by"), subject=subject,
-                         outcome=task.get("outcome") or task.get("status"), reason=masked(task.get("comment")), details=base)
+                self.add(
+                    event,
+                    "task",
+                    f"task.{task.get('status')}",
+                    actor=task.get("decided_by"),
+                    subject=subject,
+                    outcome=task.get("outcome") or task.get("status"),
+                    reason=masked(task.get("comment")),
+                    details=base,
+                )
         reminders = [n for n in change.get("notifications", ()) if n.get("kind") == "remind"]
         if reminders:
-            self.add(event, "reminder", "task.remind", subject=masked(reminders[0].get("message")),
-                     details={**base, "recipients": [_recipient(n) for n in reminders]})
+            self.add(
+                event,
+                "reminder",
+                "task.remind",
+                subject=masked(reminders[0].get("message")),
+                details={**base, "recipients": [_recipient(n) for n in reminders]},
+            )
         audit = change.get("audit") or {}
         if audit.get("action") == "task.escalate":
-            self.add(event, "escalation", "task.escalate", actor=audit.get("actor"),
-                     roles=list(audit.get("actor_roles", ())), subject=subject, reason=masked(audit.get("reason")),
-                     details={**base, "reassigned_to": (task.get("candidates") or {}).get("roles")})
+            self.add(
+                event,
+                "escalation",
+                "task.escalate",
+                actor=audit.get("actor"),
+                roles=list(audit.get("actor_roles", ())),
+                subject=subject,
+                reason=masked(audit.get("reason")),
+                details={**base, "reassigned_to": (task.get("candidates") or {}).get("roles")},
+            )
         if breach := change.get("breach"):
-            self.add(event, "breach", "task.breach", subject=subject, outcome="breached",
-                     reason=masked(f"due {breach.get('due_at')}, responsible: {breach.get('responsible')}"),
-                     details={**base, "due_at": breach.get("due_at"), "responsible": breach.get("responsible")})
+            self.add(
+                event,
+                "breach",
+                "task.breach",
+                subject=subject,
+                outcome="breached",
+                reason=masked(f"due {breach.get('due_at')}, responsible: {breach.get('responsible')}"),
+                details={**base, "due_at": breach.get("due_at"), "responsible": breach.get("responsible")},
+            )
 
 
 def _recipient(notification: Mapping[str, Any]) -> str:
@@ -328,9 +428,16 @@ def _recipient(notification: Mapping[str, Any]) -> str:
 def journal_entry(row: JournalRow) -> TimelineEntry:
     """A journal row as a timeline entry (refused acts, exports and reveals never enter history)."""
     return TimelineEntry(
-        at=row.at, kind="act", actor=row.actor, roles=list(row.actor_roles), action=row.action,
-        subject=masked(f"{row.subject_type} {row.subject_id}"), reason=masked(row.reason), outcome=row.outcome,
-        source="journal", details={"journal_id": row.id},
+        at=row.at,
+        kind="act",
+        actor=row.actor,
+        roles=list(row.actor_roles),
+        action=row.action,
+        subject=masked(f"{row.subject_type} {row.subject_id}"),
+        reason=masked(row.reason),
+        outcome=row.outcome,
+        source="journal",
+        details={"journal_id": row.id},
     )
 
 
@@ -362,7 +469,9 @@ def build_timeline(
     )
     started = history.events[0].workflow_execution_started_event_attributes if history.events else None
     return Timeline(
-        workflow_id=history.workflow_id, run_id=history.run_id if started is not None else None,
+        workflow_id=history.workflow_id,
+        run_id=history.run_id if started is not None else None,
         workflow_type=started.workflow_type.name if started is not None else None,
-        business_ref=reader.business_ref, entries=order,
+        business_ref=reader.business_ref,
+        entries=order,
     )

@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> int:
     """Run tests/replay/test_scenarios.py in recording mode."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--force", action="store_true", help="overwrite existing files (only when no running workflow needs them)")
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite existing files (only when no running workflow needs them)"
+    )
     parser.add_argument("-k", dest="select", help="only scenarios matching this pytest -k expression")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))

@@ -96,7 +96,9 @@ async def env(converter: DataConverter) -> AsyncIterator[WorkflowEnvironment]:
         await environment.client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(
                 namespace=environment.client.namespace,
-                search_attributes={key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in ALL_SEARCH_ATTRIBUTES},
+                search_attributes={
+                    key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in ALL_SEARCH_ATTRIBUTES
+                },
             )
         )
         yield environment
@@ -106,8 +108,11 @@ async def env(converter: DataConverter) -> AsyncIterator[WorkflowEnvironment]:
 async def dev_env(converter: DataConverter) -> AsyncIterator[WorkflowEnvironment]:
     """A real Temporal CLI dev server (in memory): visibility and task-queue APIs the test server lacks."""
     async with await WorkflowEnvironment.start_local(
-        dev_server_existing_path=_bin("temporal"), data_converter=converter,
-        search_attributes=ALL_SEARCH_ATTRIBUTES, ui=False, dev_server_log_level="error",
+        dev_server_existing_path=_bin("temporal"),
+        data_converter=converter,
+        search_attributes=ALL_SEARCH_ATTRIBUTES,
+        ui=False,
+        dev_server_log_level="error",
     ) as environment:
         yield environment
 
@@ -124,7 +129,9 @@ async def dispatch_simulator() -> AsyncIterator[tuple[str, FastAPI]]:
 def settings(database_url: str, dispatch_simulator: tuple[str, FastAPI]) -> Settings:
     """Settings for the in-process worker and API (a task queue of their own)."""
     return Settings(
-        kexiang_env="test", database_url=database_url, temporal_task_queue=f"kx-test-{uuid.uuid4().hex[:8]}",
+        kexiang_env="test",
+        database_url=database_url,
+        temporal_task_queue=f"kx-test-{uuid.uuid4().hex[:8]}",
         group_dispatch_url=dispatch_simulator[0],
     )
 

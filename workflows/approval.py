@@ -34,9 +34,15 @@ class ApprovalWorkflow(HumanTaskBook):
         self.use_policy(snapshot)
         requester = request.requested_by
         audit = AuditRecord(
-            at=workflow.now(), actor=requester.username, actor_roles=tuple(r.value for r in requester.roles),
-            action="approval.request", subject_type="workflow", subject_id=workflow.info().workflow_id,
-            workflow_id=workflow.info().workflow_id, reason=request.reason, request_id=request.request_id,
+            at=workflow.now(),
+            actor=requester.username,
+            actor_roles=tuple(r.value for r in requester.roles),
+            action="approval.request",
+            subject_type="workflow",
+            subject_id=workflow.info().workflow_id,
+            workflow_id=workflow.info().workflow_id,
+            reason=request.reason,
+            request_id=request.request_id,
         )
         task = await self.open_task(
             TaskRequest(
@@ -55,8 +61,11 @@ class ApprovalWorkflow(HumanTaskBook):
             await self.tell_requester(task)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return ApprovalResult(
-            task_id=task.task_id, outcome=task.outcome or task.status.value,
-            decided_by=task.decided_by, decided_at=task.decided_at, comment=task.comment,
+            task_id=task.task_id,
+            outcome=task.outcome or task.status.value,
+            decided_by=task.decided_by,
+            decided_at=task.decided_at,
+            comment=task.comment,
         )
 
     async def tell_requester(self, task: HumanTask) -> None:

@@ -13,12 +13,20 @@ WORK_STATUS = SearchAttributeKey.for_keyword("WorkStatus")
 SLA_DUE_AT = SearchAttributeKey.for_datetime("SlaDueAt")
 ESCALATED = SearchAttributeKey.for_bool("Escalated")
 ALL_SEARCH_ATTRIBUTES = (BUSINESS_REF, ORDER_KIND, WORK_STATUS, SLA_DUE_AT, ESCALATED)
-_CLI_TYPES = {"KEYWORD": "Keyword", "DATETIME": "Datetime", "BOOL": "Bool", "TEXT": "Text", "INT": "Int", "FLOAT": "Double"}
+_CLI_TYPES = {
+    "KEYWORD": "Keyword",
+    "DATETIME": "Datetime",
+    "BOOL": "Bool",
+    "TEXT": "Text",
+    "INT": "Int",
+    "FLOAT": "Double",
+}
 
 
 def search_attribute_types() -> dict[str, str]:
     """Name → type as the `temporal` CLI spells it (dev-server flags, compose init script)."""
     return {key.name: _CLI_TYPES[key.indexed_value_type.name] for key in ALL_SEARCH_ATTRIBUTES}
+
 
 # Activities are called by name so workflow modules never import database code.
 LOAD_POLICY_SNAPSHOT = "load_policy_snapshot"

@@ -118,7 +118,9 @@ class HumanTaskBook:
         workflow.logger.info("task %s due moved to %s (%s)", task_id, new_due.isoformat(), reason)
         return task
 
-    async def close_task(self, task_id: str, outcome: str, actor: Actor, *, audit: AuditRecord | None = None) -> HumanTask:
+    async def close_task(
+        self, task_id: str, outcome: str, actor: Actor, *, audit: AuditRecord | None = None
+    ) -> HumanTask:
         """Close a task the workflow itself completes because a domain act fulfilled it (e.g. accept)."""
         task = self._tasks[task_id]
         task.status = TaskStatus.DONE
@@ -197,7 +199,9 @@ class HumanTaskBook:
         task.comment = decision.comment
         task.revision += 1
         self._decisions[task.task_id] = decision
-        audit = self._audit(decision.actor, f"task.{decision.outcome}", task, decision.request_id, reason=decision.comment)
+        audit = self._audit(
+            decision.actor, f"task.{decision.outcome}", task, decision.request_id, reason=decision.comment
+        )
         await self._record(task, audit=audit)
         await self.on_decided(task, decision)
         return self._result(task, decision.actor)
@@ -263,7 +267,9 @@ class HumanTaskBook:
         owner = Candidates(assignee=task.claimed_by) if task.claimed_by else task.candidates
         notifications = self._notices(task, rung.action, message, owner, suffix=f"{key}:owner")
         for role in rung.notify_roles:
-            notifications += self._notices(task, rung.action, message, Candidates(roles=(role,)), suffix=f"{key}:{role}")
+            notifications += self._notices(
+                task, rung.action, message, Candidates(roles=(role,)), suffix=f"{key}:{role}"
+            )
         audit = breach = None
         if rung.action == "escalate":
             task.escalation_level += 1
@@ -274,8 +280,13 @@ class HumanTaskBook:
             audit = self._audit(system, "task.escalate", task, key, reason=f"{rung.percent}% of the budget elapsed")
         if late:
             breach = BreachRecord(
-                key=key, workflow_id=task.workflow_id, task_id=task.task_id, kind=task.kind,
-                responsible=responsible, due_at=task.due_at, breached_at=workflow.now(),
+                key=key,
+                workflow_id=task.workflow_id,
+                task_id=task.task_id,
+                kind=task.kind,
+                responsible=responsible,
+                due_at=task.due_at,
+                breached_at=workflow.now(),
             )
         task.revision += 1
         await self._record(task, audit=audit, notifications=notifications, breach=breach)
@@ -293,16 +304,24 @@ class HumanTaskBook:
         if to.department:
             out.append(NotificationRecord(key=f"{task.task_id}:{suffix}:d", recipient_department=to.department, **base))
         for role in to.roles:
-            out.append(NotificationRecord(key=f"{task.task_id}:{suffix}:r:{role.value}", recipient_role=role.value, **base))
+            out.append(
+                NotificationRecord(key=f"{task.task_id}:{suffix}:r:{role.value}", recipient_role=role.value, **base)
+            )
         return tuple(out)
 
     def _audit(
         self, actor: Actor, action: str, task: HumanTask, request_id: str, *, reason: str | None = None
     ) -> AuditRecord:
         return AuditRecord(
-            at=workflow.now(), actor=actor.username, actor_roles=tuple(r.value for r in actor.roles),
-            action=action, subject_type="task", subject_id=task.task_id, workflow_id=task.workflow_id,
-            reason=reason, request_id=request_id,
+            at=workflow.now(),
+            actor=actor.username,
+            actor_roles=tuple(r.value for r in actor.roles),
+            action=action,
+            subject_type="task",
+            subject_id=task.task_id,
+            workflow_id=task.workflow_id,
+            reason=reason,
+            request_id=request_id,
             details={"kind": task.kind, "business_ref": task.business_ref, "outcome": task.outcome},
         )
 
@@ -323,6 +342,10 @@ class HumanTaskBook:
     @staticmethod
     def _result(task: HumanTask, actor: Actor) -> ActResult:
         return ActResult(
-            task_id=task.task_id, workflow_id=task.workflow_id, status=task.status,
-            outcome=task.outcome, claimed_by=task.claimed_by, actor=actor.username,
+            task_id=task.task_id,
+            workflow_id=task.workflow_id,
+            status=task.status,
+            outcome=task.outcome,
+            claimed_by=task.claimed_by,
+            actor=actor.username,
         )

@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         WORK_STATUS,
     )
 
+
 @workflow.defn(name="PreSalesDemand")
 class PreSalesDemandWorkflow(HumanTaskBook):
     """One pre-sales demand: each stage a human decision or a child workflow; a "no" ends it."""
@@ -80,34 +81,59 @@ class PreSalesDemandWorkflow(HumanTaskBook):
 
     async def _stages(self, start: DemandInput) -> DemandOutcome:
         snapshot = await workflow.execute_activity(
-            LOAD_POLICY_SNAPSHOT, start.policy, result_type=PolicySnapshot,
-            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+            LOAD_POLICY_SNAPSHOT,
+            start.policy,
+            result_type=PolicySnapshot,
+            start_to_close_timeout=DB_WRITE_TIMEOUT,
+            retry_policy=DB_WRITE_RETRY,
         )
         self.use_policy(snapshot)
-        self._demand = Demand(demand_id=start.demand_id, workflow_id=workflow.info().workflow_id, request=start,
-                              created_at=workflow.now())
+        self._demand = Demand(
+            demand_id=start.demand_id, workflow_id=workflow.info().workflow_id, request=start, created_at=workflow.now()
+        )
         workflow.upsert_search_attributes([WORK_STATUS.value_set(DemandStatus.PRODUCT_FIT.value)])
         creator = start.created_by
-        await self._save(AuditRecord(
-            at=workflow.now(), actor=creator.username, actor_roles=tuple(r.value for r in creator.roles),
-            action="demand.create", subject_type="presales_demand", subject_id=start.demand_id,
-            workflow_id=self.demand.workflow_id, request_id=start.request_id,
-        ))
+        await self._save(
+            AuditRecord(
+                at=workflow.now(),
+                actor=creator.username,
+                actor_roles=tuple(r.value for r in creator.roles),
+                action="demand.create",
+                subject_type="presales_demand",
+                subject_id=start.demand_id,
+                workflow_id=self.demand.workflow_id,
+                request_id=start.request_id,
+            )
+        )
 
-        fit = await self._decide("product_fit", "do existing products fit this demand?", Candidates(department=PRODUCT_SUPPORT),
-                                 ("fit", "no_fit"), comment_required_for=("no_fit",))
+        fit = await self._decide(
+            "product_fit",
+            "do existing products fit this demand?",
+            Candidates(department=PRODUCT_SUPPORT),
+            ("fit", "no_fit"),
+            comment_required_for=("no_fit",),
+        )
         if fit.outcome == "no_fit":
             return await self._end("product_fit", fit, "no existing product fits")
 
         check = await self._resource_check(start)
         if check.status == CheckStatus.CANCELLED or check.result == Qualification.UNQUALIFIED:
-            why = "the resource check was cancelled" if check.status == CheckStatus.CANCELLED else "resources are not available"
+            why = (
+                "the resource check was cancelled"
+                if check.status == CheckStatus.CANCELLED
+                else "resources are not available"
+            )
             return await self._end("resource_check", None, why)
         self._passed("resource_check", check.result.value if check.result else "done", "resource check")
 
         await self._move(DemandStatus.SOLUTION)
-        solution = await self._decide("solution", "draft the solution with the departments", Candidates(roles=(Role.COORDINATOR,)),
-                                      ("proposed", "abandon"), comment_required_for=("proposed", "abandon"))
+        solution = await self._decide(
+            "solution",
+            "draft the solution with the departments",
+            Candidates(roles=(Role.COORDINATOR,)),
+            ("proposed", "abandon"),
+            comment_required_for=("proposed", "abandon"),
+        )
         if solution.outcome == "abandon":
             return await self._end("solution", solution, "no workable solution")
         self.demand.solution, self.demand.solution_by = solution.comment, solution.actor.username
@@ -117,18 +143,33 @@ class PreSalesDemandWorkflow(HumanTaskBook):
                 return await self._end("joint_review", rejected, "the joint review rejected the solution")
 
         await self._move(DemandStatus.CONTRACT)
-        contract = await self._decide("contract", "sign the contract with the customer", Candidates(department=CONTRACT_DEPARTMENT),
-                                      ("signed", "not_signed"), comment_required_for=("not_signed",))
+        contract = await self._decide(
+            "contract",
+            "sign the contract with the customer",
+            Candidates(department=CONTRACT_DEPARTMENT),
+            ("signed", "not_signed"),
+            comment_required_for=("not_signed",),
+        )
         if contract.outcome == "not_signed":
             return await self._end("contract", contract, "the contract was not signed")
         return await self._order(start, check)
 
     # ---- stages ------------------------------------------------------------------------------
 
-    async def _decide(self, kind: str, subject: str, candidates: Candidates, outcomes: tuple[str, ...], *,
-                      comment_required_for: tuple[str, ...] = (), requested_by: str | None = None) -> DecisionInput:
+    async def _decide(
+        self,
+        kind: str,
+        subject: str,
+        candidates: Candidates,
+        outcomes: tuple[str, ...],
+        *,
+        comment_required_for: tuple[str, ...] = (),
+        requested_by: str | None = None,
+    ) -> DecisionInput:
         """Open a task, wait for its decision and record the stage."""
-        task = await self.open_task(self._request(kind, subject, candidates, outcomes, comment_required_for, requested_by))
+        task = await self.open_task(
+            self._request(kind, subject, candidates, outcomes, comment_required_for, requested_by)
+        )
         task = await self.wait_task(task.task_id)
         decision = self.decision_of(task.task_id)
         assert decision is not None
@@ -144,26 +185,42 @@ class PreSalesDemandWorkflow(HumanTaskBook):
         await workflow.start_child_workflow(
             RESOURCE_CHECK,
             ResourceCheckInput(
-                check_id=check_id, customer_id=start.customer_id, customer_name=start.customer_name, contact=start.contact,
-                description=start.description, items=start.items, requested_by=start.created_by,
-                request_id=f"{start.demand_id}:check", external_id=start.demand_id, policy=start.policy,
+                check_id=check_id,
+                customer_id=start.customer_id,
+                customer_name=start.customer_name,
+                contact=start.contact,
+                description=start.description,
+                items=start.items,
+                requested_by=start.created_by,
+                request_id=f"{start.demand_id}:check",
+                external_id=start.demand_id,
+                policy=start.policy,
             ),
-            id=check_workflow_id(check_id), parent_close_policy=ParentClosePolicy.ABANDON,
-            search_attributes=TypedSearchAttributes([SearchAttributePair(ORDER_KIND, "resource_check"),
-                                                     SearchAttributePair(BUSINESS_REF, check_id)]),
+            id=check_workflow_id(check_id),
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            search_attributes=TypedSearchAttributes(
+                [SearchAttributePair(ORDER_KIND, "resource_check"), SearchAttributePair(BUSINESS_REF, check_id)]
+            ),
         )
         await workflow.wait_condition(lambda: self._report is not None)
         # The report says how the check ended; its read model adds what the solution needs (departments, construction).
         summary = await workflow.execute_activity(
-            LOAD_CHECK_SUMMARY, check_id, result_type=CheckSummary | None,
-            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+            LOAD_CHECK_SUMMARY,
+            check_id,
+            result_type=CheckSummary | None,
+            start_to_close_timeout=DB_WRITE_TIMEOUT,
+            retry_policy=DB_WRITE_RETRY,
         )
         assert self._report is not None
         report = self._report
         self.demand.check = CheckSummary(
-            check_id=check_id, finished=True, status=report.status, result=report.result,
+            check_id=check_id,
+            finished=True,
+            status=report.status,
+            result=report.result,
             reservation_ids=tuple(r.reservation_id for r in report.reservations),
-            new_construction=bool(summary and summary.new_construction), complex=bool(summary and summary.complex),
+            new_construction=bool(summary and summary.new_construction),
+            complex=bool(summary and summary.complex),
             departments=summary.departments if summary else (),
         )
         return self.demand.check
@@ -178,10 +235,18 @@ class PreSalesDemandWorkflow(HumanTaskBook):
         await self._move(DemandStatus.JOINT_REVIEW)
         tasks = []
         for department in departments:
-            tasks.append(await self.open_task(self._request(
-                "joint_review", f"jointly review the solution ({department})", Candidates(department=department),
-                ("approve", "reject"), ("reject",), self.demand.solution_by,
-            )))
+            tasks.append(
+                await self.open_task(
+                    self._request(
+                        "joint_review",
+                        f"jointly review the solution ({department})",
+                        Candidates(department=department),
+                        ("approve", "reject"),
+                        ("reject",),
+                        self.demand.solution_by,
+                    )
+                )
+            )
         rejected: list[DecisionInput] = []
 
         def settled() -> bool:
@@ -200,19 +265,36 @@ class PreSalesDemandWorkflow(HumanTaskBook):
         """Start the provisioning order as a child that runs on its own, then finish."""
         order_id = f"SO{start.demand_id.removeprefix('PS')}"
         spec = CircuitSpec(
-            circuit_type=start.circuit_type, a_end=start.a_end, z_end=start.z_end, bandwidth=start.bandwidth,
-            requested_completion=start.requested_completion, customer_id=start.customer_id, resource_check_id=check.check_id,
-            reservation_id=check.reservation_ids[0] if check.reservation_ids else None, needs_construction=check.new_construction,
+            circuit_type=start.circuit_type,
+            a_end=start.a_end,
+            z_end=start.z_end,
+            bandwidth=start.bandwidth,
+            requested_completion=start.requested_completion,
+            customer_id=start.customer_id,
+            resource_check_id=check.check_id,
+            reservation_id=check.reservation_ids[0] if check.reservation_ids else None,
+            needs_construction=check.new_construction,
         )
         await workflow.start_child_workflow(
             "ProvisioningOrder",
-            OrderInput(order_id=order_id, spec=spec, created_by=start.created_by, request_id=f"{start.demand_id}:order",
-                       description=start.description, external_id=start.demand_id, policy=start.policy),
-            id=order_workflow_id(order_id), parent_close_policy=ParentClosePolicy.ABANDON,
-            search_attributes=TypedSearchAttributes([
-                SearchAttributePair(ORDER_KIND, "provisioning"), SearchAttributePair(BUSINESS_REF, order_id),
-                SearchAttributePair(SLA_DUE_AT, start.requested_completion),
-            ]),
+            OrderInput(
+                order_id=order_id,
+                spec=spec,
+                created_by=start.created_by,
+                request_id=f"{start.demand_id}:order",
+                description=start.description,
+                external_id=start.demand_id,
+                policy=start.policy,
+            ),
+            id=order_workflow_id(order_id),
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(ORDER_KIND, "provisioning"),
+                    SearchAttributePair(BUSINESS_REF, order_id),
+                    SearchAttributePair(SLA_DUE_AT, start.requested_completion),
+                ]
+            ),
         )
         self.demand.order_id = order_id
         self._passed("order", "started", f"provisioning order {order_id}")
@@ -231,11 +313,23 @@ class PreSalesDemandWorkflow(HumanTaskBook):
 
     # ---- helpers -----------------------------------------------------------------------------
 
-    def _request(self, kind: str, subject: str, candidates: Candidates, outcomes: tuple[str, ...],
-                 comment_required_for: tuple[str, ...] = (), requested_by: str | None = None) -> TaskRequest:
+    def _request(
+        self,
+        kind: str,
+        subject: str,
+        candidates: Candidates,
+        outcomes: tuple[str, ...],
+        comment_required_for: tuple[str, ...] = (),
+        requested_by: str | None = None,
+    ) -> TaskRequest:
         return TaskRequest(
-            kind=kind, subject=f"{self.demand.demand_id}: {subject}", candidates=candidates, outcomes=outcomes,
-            comment_required_for=comment_required_for, requested_by=requested_by, business_ref=self.demand.demand_id,
+            kind=kind,
+            subject=f"{self.demand.demand_id}: {subject}",
+            candidates=candidates,
+            outcomes=outcomes,
+            comment_required_for=comment_required_for,
+            requested_by=requested_by,
+            business_ref=self.demand.demand_id,
         )
 
     def _passed(self, stage: str, outcome: str, reason: str | None, *, by: str = "system") -> None:
@@ -250,7 +344,8 @@ class PreSalesDemandWorkflow(HumanTaskBook):
         """Write the demand to the read model."""
         self.demand.revision += 1
         await workflow.execute_activity(
-            RECORD_DEMAND, DemandSave(demand=self.demand.model_copy(deep=True), audit=audit),
-            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+            RECORD_DEMAND,
+            DemandSave(demand=self.demand.model_copy(deep=True), audit=audit),
+            start_to_close_timeout=DB_WRITE_TIMEOUT,
+            retry_policy=DB_WRITE_RETRY,
         )
-

@@ -99,13 +99,19 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
     async def run(self, start: OrderInput) -> OrderOutcome:
         """Plan and split the deadline, run the steps and the review loop, then complete or compensate."""
         snapshot = await workflow.execute_activity(
-            LOAD_POLICY_SNAPSHOT, start.policy, result_type=PolicySnapshot,
-            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+            LOAD_POLICY_SNAPSHOT,
+            start.policy,
+            result_type=PolicySnapshot,
+            start_to_close_timeout=DB_WRITE_TIMEOUT,
+            retry_policy=DB_WRITE_RETRY,
         )
         self.use_policy(snapshot)
         self._rules = await workflow.execute_activity(
-            LOAD_PROVISIONING_RULES, start.rules or "default", result_type=ProvisioningRules,
-            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+            LOAD_PROVISIONING_RULES,
+            start.rules or "default",
+            result_type=ProvisioningRules,
+            start_to_close_timeout=DB_WRITE_TIMEOUT,
+            retry_policy=DB_WRITE_RETRY,
         )
         self._order = self._plan(start)
         self._set_status(OrderStatus.ACKNOWLEDGED, "order received")
@@ -115,8 +121,10 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
             task = await self._open_step(step)
             # Wait for the act that closed the task to finish changing the order (it holds the lock until saved).
             await workflow.wait_condition(
-                lambda: (self._tasks[task.task_id].status != TaskStatus.OPEN or self.order.cancel is not None)
-                and not self._lock.locked()
+                lambda: (
+                    (self._tasks[task.task_id].status != TaskStatus.OPEN or self.order.cancel is not None)
+                    and not self._lock.locked()
+                )
             )
         if self.order.cancel is not None:
             await self._compensate()
@@ -133,25 +141,52 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
         dues = split_deadline(self.snapshot.calendar, now, spec.requested_completion, [r.weight for r in plan])
         steps, begin = [], now
         for rule, due in zip(plan, dues):
-            steps.append(Step(step=rule.step, title=rule.title, department=rule.department, role=rule.role, weight=rule.weight,
-                              planned_start=begin, planned_due=due, due_at=due))
+            steps.append(
+                Step(
+                    step=rule.step,
+                    title=rule.title,
+                    department=rule.department,
+                    role=rule.role,
+                    weight=rule.weight,
+                    planned_start=begin,
+                    planned_due=due,
+                    due_at=due,
+                )
+            )
             begin = due
         return ProvisioningOrder(
-            order_id=start.order_id, workflow_id=workflow.info().workflow_id, spec=spec, description=start.description,
-            external_id=start.external_id, scope=spec.scope, created_by=start.created_by.username, created_at=now,
-            rules_name=self._rules.name, rules_version=self._rules.version,
-            calendar_name=self.snapshot.calendar.name, calendar_version=self.snapshot.calendar.version,
-            steps=steps, current=DISPATCH,
+            order_id=start.order_id,
+            workflow_id=workflow.info().workflow_id,
+            spec=spec,
+            description=start.description,
+            external_id=start.external_id,
+            scope=spec.scope,
+            created_by=start.created_by.username,
+            created_at=now,
+            rules_name=self._rules.name,
+            rules_version=self._rules.version,
+            calendar_name=self.snapshot.calendar.name,
+            calendar_version=self.snapshot.calendar.version,
+            steps=steps,
+            current=DISPATCH,
         )
 
     async def _open_step(self, step: Step) -> HumanTask:
         """The step's task, due at its share of the deadline, with the rules' ladder."""
         assert self._rules is not None
         async with self._lock:
-            task = await self.open_task(TaskRequest(
-                kind=step.step, subject=f"{self.order.order_id}: {step.title}", candidates=step.candidates, outcomes=(),
-                due_at=step.due_at, ladder=self._rules.ladder(), ladder_clock="business", business_ref=self.order.order_id,
-            ))
+            task = await self.open_task(
+                TaskRequest(
+                    kind=step.step,
+                    subject=f"{self.order.order_id}: {step.title}",
+                    candidates=step.candidates,
+                    outcomes=(),
+                    due_at=step.due_at,
+                    ladder=self._rules.ladder(),
+                    ladder_clock="business",
+                    business_ref=self.order.order_id,
+                )
+            )
             step.task_id, step.opened_at = task.task_id, task.opened_at
             workflow.upsert_search_attributes([SLA_DUE_AT.value_set(step.due_at)])
             await self._save()
@@ -171,14 +206,18 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
             self._refuse_unless(check_act, self.order, act)  # re-check: an earlier act may have won
             documents = await getattr(self, f"_on_{act.type}")(act)
             reason = getattr(act, "reason", None) or getattr(act, "note", None) or None
-            save = dict(documents=documents, document_step=act.step, uploaded_by=act.actor.username) if documents else {}
+            save = (
+                dict(documents=documents, document_step=act.step, uploaded_by=act.actor.username) if documents else {}
+            )
             await self._save(self._order_audit(act.actor, f"order.{act.type}", act.request_id, reason=reason), **save)
         return self._outcome(act.type)
 
     @act.validator
     def _validate_act(self, act: OrderAct) -> None:
         if self._order is None:
-            raise ApplicationError("the order is still being registered; retry shortly", type=RefusalCode.CONFLICT.value)
+            raise ApplicationError(
+                "the order is still being registered; retry shortly", type=RefusalCode.CONFLICT.value
+            )
         self._refuse_unless(check_act, self.order, act)
 
     # ---- acts --------------------------------------------------------------------------------
@@ -190,10 +229,15 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
         step.documents = [*step.documents, *act.documents]
         step.on_time = now <= step.due_at
         await self.close_task(step.task_id or "", "done", act.actor)
-        order.milestones.append(Milestone(
-            id=str(len(order.milestones) + 1), name=f"{step.step}Completed", step=step.step, date=now,
-            message=f"{step.title}: done by {act.actor.username}" + ("" if step.on_time else " (late)"),
-        ))
+        order.milestones.append(
+            Milestone(
+                id=str(len(order.milestones) + 1),
+                name=f"{step.step}Completed",
+                step=step.step,
+                date=now,
+                message=f"{step.title}: done by {act.actor.username}" + ("" if step.on_time else " (late)"),
+            )
+        )
         following = REVIEW if order.back_to_review else order.steps[order.steps.index(step) + 1].step
         order.back_to_review = False
         order.current, order.step(following).task_id = following, None
@@ -205,14 +249,28 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
 
     async def _on_review(self, act: ReviewOrder) -> tuple[DocumentRef, ...]:
         order, review, now = self.order, self.order.step(REVIEW), workflow.now()
-        order.reviews.append(Review(reviewer=act.actor.username, outcome=act.outcome, return_to=act.return_to,
-                                    reason=act.reason or None, at=now))
+        order.reviews.append(
+            Review(
+                reviewer=act.actor.username,
+                outcome=act.outcome,
+                return_to=act.return_to,
+                reason=act.reason or None,
+                at=now,
+            )
+        )
         await self.close_task(review.task_id or "", "approved" if act.outcome == "approve" else "returned", act.actor)
         if act.outcome == "approve":
             review.done_at, review.done_by, review.on_time = now, act.actor.username, now <= review.due_at
             order.current = None
-            order.milestones.append(Milestone(id=str(len(order.milestones) + 1), name="reviewApproved", step=REVIEW,
-                                              date=now, message=f"approved by {act.actor.username}"))
+            order.milestones.append(
+                Milestone(
+                    id=str(len(order.milestones) + 1),
+                    name="reviewApproved",
+                    step=REVIEW,
+                    date=now,
+                    message=f"approved by {act.actor.username}",
+                )
+            )
             self._set_status(OrderStatus.COMPLETING, "review approved")
             return ()
         assert act.return_to is not None
@@ -227,8 +285,9 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
         return ()
 
     async def _on_cancel(self, act: CancelOrder) -> tuple[DocumentRef, ...]:
-        self.order.cancel = CancelRequest(cancel_id=act.cancel_id, reason=act.reason, requested_by=act.actor.username,
-                                          requested_at=workflow.now())
+        self.order.cancel = CancelRequest(
+            cancel_id=act.cancel_id, reason=act.reason, requested_by=act.actor.username, requested_at=workflow.now()
+        )
         self._set_status(OrderStatus.ASSESSING_CANCELLATION, act.reason)
         return ()
 
@@ -257,8 +316,16 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
                 message = f"{step.title}: overdue since {step.due_at.isoformat()}, escalated"
                 workflow.upsert_search_attributes([ESCALATED.value_set(True)])
             alerts = self.order.jeopardy_alerts
-            alerts.append(JeopardyAlert(id=str(len(alerts) + 1), name=f"{step.step}:{kind}", jeopardy_type=kind,
-                                        message=message, date=workflow.now(), step=step.step))
+            alerts.append(
+                JeopardyAlert(
+                    id=str(len(alerts) + 1),
+                    name=f"{step.step}:{kind}",
+                    jeopardy_type=kind,
+                    message=message,
+                    date=workflow.now(),
+                    step=step.step,
+                )
+            )
             await self._save()
 
     # ---- the end -------------------------------------------------------------------------------
@@ -269,8 +336,10 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
         if spec.reservation_id:
             try:
                 await workflow.execute_activity(
-                    CLAIM_RESERVATION, ClaimReservation(reservation_id=spec.reservation_id, order_id=order.order_id),
-                    start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+                    CLAIM_RESERVATION,
+                    ClaimReservation(reservation_id=spec.reservation_id, order_id=order.order_id),
+                    start_to_close_timeout=DB_WRITE_TIMEOUT,
+                    retry_policy=DB_WRITE_RETRY,
                 )
             except ActivityError as err:
                 order.error = str(err.cause.message if isinstance(err.cause, ApplicationError) else err)
@@ -284,19 +353,43 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
         documents = tuple(d for s in order.steps for d in s.documents)
         order.dispatch_receipt = await workflow.execute_activity(
             REPORT_COMPLETION,
-            CompletionReport(key=f"{order.order_id}:completion", order_id=order.order_id, circuit_id=order.circuit_id,
-                             circuit_type=spec.circuit_type, a_end=spec.a_end, z_end=spec.z_end, bandwidth=spec.bandwidth,
-                             completed_at=now, documents=documents),
-            result_type=str, start_to_close_timeout=EXTERNAL_TIMEOUT, retry_policy=EXTERNAL_RETRY,
+            CompletionReport(
+                key=f"{order.order_id}:completion",
+                order_id=order.order_id,
+                circuit_id=order.circuit_id,
+                circuit_type=spec.circuit_type,
+                a_end=spec.a_end,
+                z_end=spec.z_end,
+                bandwidth=spec.bandwidth,
+                completed_at=now,
+                documents=documents,
+            ),
+            result_type=str,
+            start_to_close_timeout=EXTERNAL_TIMEOUT,
+            retry_policy=EXTERNAL_RETRY,
         )
-        order.milestones.append(Milestone(id=str(len(order.milestones) + 1), name="completionReported", date=now,
-                                          message=f"reported to the group dispatch system ({order.dispatch_receipt})"))
-        await self._ledger(status="active", completed_at=now, on_time=order.on_time, cycle_seconds=order.cycle_seconds,
-                           documents=documents)
+        order.milestones.append(
+            Milestone(
+                id=str(len(order.milestones) + 1),
+                name="completionReported",
+                date=now,
+                message=f"reported to the group dispatch system ({order.dispatch_receipt})",
+            )
+        )
+        await self._ledger(
+            status="active",
+            completed_at=now,
+            on_time=order.on_time,
+            cycle_seconds=order.cycle_seconds,
+            documents=documents,
+        )
         self._set_status(OrderStatus.COMPLETED, "circuit completed")
         notice = NotificationRecord(
-            key=f"{order.workflow_id}:completed", kind="completed", recipient_department=GROUP_CUSTOMER_DEPARTMENT,
-            workflow_id=order.workflow_id, created_at=now,
+            key=f"{order.workflow_id}:completed",
+            kind="completed",
+            recipient_department=GROUP_CUSTOMER_DEPARTMENT,
+            workflow_id=order.workflow_id,
+            created_at=now,
             message=f"Circuit {order.circuit_id} ({spec.circuit_type.value}, {spec.bandwidth}) of order {order.order_id} is complete",
         )
         await self._save(notifications=(notice,))
@@ -313,8 +406,12 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
             try:
                 await workflow.execute_activity(
                     RELEASE_RESERVATION,
-                    ReleaseReservation(reservation_id=order.spec.reservation_id, reason=f"order {order.order_id} cancelled: {cancel.reason}"),
-                    start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+                    ReleaseReservation(
+                        reservation_id=order.spec.reservation_id,
+                        reason=f"order {order.order_id} cancelled: {cancel.reason}",
+                    ),
+                    start_to_close_timeout=DB_WRITE_TIMEOUT,
+                    retry_policy=DB_WRITE_RETRY,
                 )
             except ActivityError as err:  # nothing to release (unknown reservation): the cancel goes on
                 workflow.logger.warning("order %s: reservation not released: %s", order.order_id, err.cause)
@@ -329,16 +426,32 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
     async def _ledger(self, **entry) -> None:
         order, spec = self.order, self.order.spec
         steps = tuple(
-            dict(step=s.step, due_at=s.due_at.isoformat(), done_at=s.done_at.isoformat() if s.done_at else None,
-                 on_time=s.on_time, rework=s.rework, done_by=s.done_by)
+            dict(
+                step=s.step,
+                due_at=s.due_at.isoformat(),
+                done_at=s.done_at.isoformat() if s.done_at else None,
+                on_time=s.on_time,
+                rework=s.rework,
+                done_by=s.done_by,
+            )
             for s in order.steps
         )
         await workflow.execute_activity(
             WRITE_LEDGER,
-            LedgerEntry(circuit_id=circuit_id_for(order.order_id), order_id=order.order_id, circuit_type=spec.circuit_type,
-                        a_end=spec.a_end, z_end=spec.z_end, bandwidth=spec.bandwidth, ordered_at=order.created_at,
-                        requested_completion=spec.requested_completion, steps=steps, **entry),
-            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+            LedgerEntry(
+                circuit_id=circuit_id_for(order.order_id),
+                order_id=order.order_id,
+                circuit_type=spec.circuit_type,
+                a_end=spec.a_end,
+                z_end=spec.z_end,
+                bandwidth=spec.bandwidth,
+                ordered_at=order.created_at,
+                requested_completion=spec.requested_completion,
+                steps=steps,
+                **entry,
+            ),
+            start_to_close_timeout=DB_WRITE_TIMEOUT,
+            retry_policy=DB_WRITE_RETRY,
         )
 
     # ---- helpers -----------------------------------------------------------------------------
@@ -350,18 +463,28 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
 
     def _order_audit(self, actor: Actor, action: str, request_id: str, *, reason: str | None = None) -> AuditRecord:
         return AuditRecord(
-            at=workflow.now(), actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action=action,
-            subject_type="service_order", subject_id=self.order.order_id, workflow_id=self.order.workflow_id,
-            reason=reason, request_id=request_id,
+            at=workflow.now(),
+            actor=actor.username,
+            actor_roles=tuple(r.value for r in actor.roles),
+            action=action,
+            subject_type="service_order",
+            subject_id=self.order.order_id,
+            workflow_id=self.order.workflow_id,
+            reason=reason,
+            request_id=request_id,
         )
 
     async def _save(self, audit: AuditRecord | None = None, **extra) -> None:
         """Write the order (and what came with the change) to the read model."""
         self.order.revision += 1
         await workflow.execute_activity(
-            RECORD_ORDER, OrderSave(order=self.order.model_copy(deep=True), audit=audit, **extra),
-            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+            RECORD_ORDER,
+            OrderSave(order=self.order.model_copy(deep=True), audit=audit, **extra),
+            start_to_close_timeout=DB_WRITE_TIMEOUT,
+            retry_policy=DB_WRITE_RETRY,
         )
 
     def _outcome(self, message: str) -> OrderOutcome:
-        return OrderOutcome(order_id=self.order.order_id, status=self.order.status, revision=self.order.revision, message=message)
+        return OrderOutcome(
+            order_id=self.order.order_id, status=self.order.status, revision=self.order.revision, message=message
+        )

@@ -6,4 +6,10 @@ from workflows.provisioning import ProvisioningOrderWorkflow
 from workflows.resource_check import ResourceCheckWorkflow
 from workflows.service_ticket import ServiceTicketWorkflow
 
-ALL_WORKFLOWS = [ApprovalWorkflow, ServiceTicketWorkflow, ResourceCheckWorkflow, ProvisioningOrderWorkflow, PreSalesDemandWorkflow]
+ALL_WORKFLOWS = [
+    ApprovalWorkflow,
+    ServiceTicketWorkflow,
+    ResourceCheckWorkflow,
+    ProvisioningOrderWorkflow,
+    PreSalesDemandWorkflow,
+]

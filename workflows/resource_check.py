@@ -95,18 +95,27 @@ class ResourceCheckWorkflow(HumanTaskBook):
     async def run(self, start: ResourceCheckInput) -> CheckOutcome:
         """Consult, consolidate, review, reserve and report, round after round, until accepted or cancelled."""
         snapshot = await workflow.execute_activity(
-            LOAD_POLICY_SNAPSHOT, start.policy, result_type=PolicySnapshot,
-            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+            LOAD_POLICY_SNAPSHOT,
+            start.policy,
+            result_type=PolicySnapshot,
+            start_to_close_timeout=DB_WRITE_TIMEOUT,
+            retry_policy=DB_WRITE_RETRY,
         )
         self.use_policy(snapshot)
         if snapshot.assignment:
             self._rules = AssignmentRules.model_validate(snapshot.assignment).resource_check
         self._check = ResourceCheck(
-            check_id=start.check_id, workflow_id=workflow.info().workflow_id, request=start,
-            created_at=start.created_at or workflow.now(), created_by=start.requested_by.username,
-            policy_name=snapshot.policy.name, policy_version=snapshot.policy.version,
+            check_id=start.check_id,
+            workflow_id=workflow.info().workflow_id,
+            request=start,
+            created_at=start.created_at or workflow.now(),
+            created_by=start.requested_by.username,
+            policy_name=snapshot.policy.name,
+            policy_version=snapshot.policy.version,
         )
-        workflow.upsert_search_attributes([BUSINESS_REF.value_set(start.check_id), ORDER_KIND.value_set("resource_check")])
+        workflow.upsert_search_attributes(
+            [BUSINESS_REF.value_set(start.check_id), ORDER_KIND.value_set("resource_check")]
+        )
         self._set_status(CheckStatus.ACKNOWLEDGED, "requested")
         reason: str | None = ""
         while reason is not None and self.check.status != CheckStatus.CANCELLED:
@@ -172,13 +181,17 @@ class ResourceCheckWorkflow(HumanTaskBook):
             await getattr(self, f"_on_{act.type}")(act)
             reason = getattr(act, "reason", None) or getattr(act, "note", None) or getattr(act, "text", None)
             audit = self._check_audit(act.actor, f"resource_check.{act.type}", act.request_id, reason=reason)
-            await self._save(audit=audit, ledger=self.check.status in FINISHED)  # the ledger row is there when the act answers
+            await self._save(
+                audit=audit, ledger=self.check.status in FINISHED
+            )  # the ledger row is there when the act answers
         return self._outcome(act.type)
 
     @act.validator
     def _validate_act(self, act: CheckAct) -> None:
         if self._check is None:
-            raise ApplicationError("the check is still being registered; retry shortly", type=RefusalCode.CONFLICT.value)
+            raise ApplicationError(
+                "the check is still being registered; retry shortly", type=RefusalCode.CONFLICT.value
+            )
         self._refuse_unless(check_act, self.check, act, workflow.now())
 
     # ---- acts --------------------------------------------------------------------------------
@@ -191,8 +204,13 @@ class ResourceCheckWorkflow(HumanTaskBook):
     async def _on_answer(self, act: Answer) -> None:
         line = self._line(act)
         line.answer = DepartmentAnswer(
-            result=act.result, proposal=act.proposal, reasons=act.reasons, resources=act.resources,
-            new_construction=act.new_construction, answered_by=act.actor.username, answered_at=workflow.now(),
+            result=act.result,
+            proposal=act.proposal,
+            reasons=act.reasons,
+            resources=act.resources,
+            new_construction=act.new_construction,
+            answered_by=act.actor.username,
+            answered_at=workflow.now(),
         )
         assert line.task_id is not None
         await self.close_task(line.task_id, act.result.value, act.actor)
@@ -203,7 +221,9 @@ class ResourceCheckWorkflow(HumanTaskBook):
         await self._notify(line, "question", f"Question on item {line.item_id}: {act.text}", f"q{len(line.messages)}")
 
     async def _on_reply(self, act: Reply) -> None:
-        self._line(act).messages.append(Message(at=workflow.now(), author=act.actor.username, kind="answer", text=act.text))
+        self._line(act).messages.append(
+            Message(at=workflow.now(), author=act.actor.username, kind="answer", text=act.text)
+        )
 
     async def _on_chase(self, act: ChaseLine) -> None:
         line = self._line(act)
@@ -241,8 +261,11 @@ class ResourceCheckWorkflow(HumanTaskBook):
         if task.kind == "rc_review" and current is not None:
             answered = {line.answer.answered_by for line in current.lines if line.answer}
             if decision.actor.username in answered:
-                raise TaskRefused(RefusalCode.FORBIDDEN, f"four-eyes: {decision.actor.username} answered an item of this round "
-                                  "and cannot review the solution")
+                raise TaskRefused(
+                    RefusalCode.FORBIDDEN,
+                    f"four-eyes: {decision.actor.username} answered an item of this round "
+                    "and cannot review the solution",
+                )
 
     async def on_decided(self, task: HumanTask, decision: DecisionInput) -> None:
         """Record a joint-review decision on its round."""
@@ -265,14 +288,21 @@ class ResourceCheckWorkflow(HumanTaskBook):
         async with self._lock:
             escalate = rung.action == "escalate"
             kind = "escalation" if escalate else "reminder"
-            line.chases.append(Chase(at=workflow.now(), kind=kind, by=SYSTEM_ACTOR, note=f"{rung.percent}% of the time used"))
+            line.chases.append(
+                Chase(at=workflow.now(), kind=kind, by=SYSTEM_ACTOR, note=f"{rung.percent}% of the time used")
+            )
             if escalate:
                 line.escalated = True
                 head = self._rules.department_heads.get(line.department)
                 if head:
-                    await self._notify(line, "escalate", f"Escalated: {line.department} has not answered item "
-                                       f"{line.item_id} by {line.due_at.isoformat() if line.due_at else 'its deadline'}",
-                                       f"head{len(line.chases)}", to_user=head)
+                    await self._notify(
+                        line,
+                        "escalate",
+                        f"Escalated: {line.department} has not answered item "
+                        f"{line.item_id} by {line.due_at.isoformat() if line.due_at else 'its deadline'}",
+                        f"head{len(line.chases)}",
+                        to_user=head,
+                    )
                 workflow.upsert_search_attributes([ESCALATED.value_set(True)])
             await self._save()
 
@@ -281,7 +311,9 @@ class ResourceCheckWorkflow(HumanTaskBook):
     async def _open_round(self, reason: str) -> None:
         now, calendar, policy = workflow.now(), self.snapshot.calendar, self.snapshot.policy
         current = Round(
-            number=len(self.check.rounds) + 1, started_at=now, reason=reason,
+            number=len(self.check.rounds) + 1,
+            started_at=now,
+            reason=reason,
             due_at=deadline(calendar, now, policy.task_budget("resource_check")),
         )
         self.check.rounds.append(current)
@@ -291,17 +323,22 @@ class ResourceCheckWorkflow(HumanTaskBook):
             for department in self._rules.departments_for(item):
                 line = Line(item_id=item.item_id, department=department)
                 current.lines.append(line)
-                subject = (f"{item.service_type} {item.circuit_type or ''} {item.bandwidth} at "
-                           f"{', '.join(item.sites)} by {item.wanted_date.isoformat()}: can you serve it?")
-                task = await self.open_task(self._request("rc_answer", f"item {item.item_id}: {subject}",
-                                                          Candidates(department=department)))
+                subject = (
+                    f"{item.service_type} {item.circuit_type or ''} {item.bandwidth} at "
+                    f"{', '.join(item.sites)} by {item.wanted_date.isoformat()}: can you serve it?"
+                )
+                task = await self.open_task(
+                    self._request("rc_answer", f"item {item.item_id}: {subject}", Candidates(department=department))
+                )
                 line.task_id, line.due_at = task.task_id, task.due_at
                 self._line_of[task.task_id] = line
         await self._save()
 
     def _answered_or_cancelled(self) -> bool:
         current = self.check.round
-        return self.check.status == CheckStatus.CANCELLED or (current is not None and all(l.answer for l in current.lines))
+        return self.check.status == CheckStatus.CANCELLED or (
+            current is not None and all(l.answer for l in current.lines)
+        )
 
     def _consolidate(self, current: Round) -> None:
         """Per item over its departments, then over the items: the TMF rule; complex by the rules' flags."""
@@ -320,11 +357,17 @@ class ResourceCheckWorkflow(HumanTaskBook):
         for department in dict.fromkeys(l.department for l in current.lines):
             head = self._rules.department_heads.get(department)
             # The head decides; a service supervisor stands in when the head answered an item (four-eyes).
-            candidates = Candidates(assignee=head, roles=(Role.SUPERVISOR,)) if head else Candidates(roles=(Role.SUPERVISOR,))
-            task = await self.open_task(self._request(
-                "rc_review", f"joint review of the {current.result} solution (round {current.number}) for {department}",
-                candidates, outcomes=("approve", "reject"),
-            ))
+            candidates = (
+                Candidates(assignee=head, roles=(Role.SUPERVISOR,)) if head else Candidates(roles=(Role.SUPERVISOR,))
+            )
+            task = await self.open_task(
+                self._request(
+                    "rc_review",
+                    f"joint review of the {current.result} solution (round {current.number}) for {department}",
+                    candidates,
+                    outcomes=("approve", "reject"),
+                )
+            )
             current.reviews.append(Review(department=department, task_id=task.task_id, head=head))
         await self._save()
 
@@ -342,12 +385,18 @@ class ResourceCheckWorkflow(HumanTaskBook):
                 continue
             resources = {l.department: l.answer.resources for l in current.lines if l.item_id == item_id and l.answer}
             hold = HoldReservation(
-                reservation_id=f"{self.check.check_id}-r{current.number}-{item_id}", check_id=self.check.check_id,
-                item_id=item_id, resources=resources, expires_at=expires,
+                reservation_id=f"{self.check.check_id}-r{current.number}-{item_id}",
+                check_id=self.check.check_id,
+                item_id=item_id,
+                resources=resources,
+                expires_at=expires,
             )
             state = await workflow.execute_activity(
-                HOLD_RESERVATION, hold, result_type=ReservationState,
-                start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+                HOLD_RESERVATION,
+                hold,
+                result_type=ReservationState,
+                start_to_close_timeout=DB_WRITE_TIMEOUT,
+                retry_policy=DB_WRITE_RETRY,
             )
             current.reservations.append(state)
         if current.reservations:
@@ -357,10 +406,14 @@ class ResourceCheckWorkflow(HumanTaskBook):
         current.reported_at = workflow.now()
         self._set_status(CheckStatus.AWAITING_REQUESTER, f"result {current.result}: reported to the requester")
         requester = self.check.request.requested_by
-        task = await self.open_task(self._request(
-            "rc_requester", f"result {current.result} (round {current.number}): accept it or ask for a re-check",
-            Candidates(assignee=requester.username, department=requester.department), outcomes=(),
-        ))
+        task = await self.open_task(
+            self._request(
+                "rc_requester",
+                f"result {current.result} (round {current.number}): accept it or ask for a re-check",
+                Candidates(assignee=requester.username, department=requester.department),
+                outcomes=(),
+            )
+        )
         self._requester_task = task.task_id
         await self._save()
 
@@ -378,7 +431,8 @@ class ResourceCheckWorkflow(HumanTaskBook):
         try:
             await workflow.wait_condition(
                 lambda: all(r.status == ReservationStatus.RELEASED for r in current.reservations),
-                timeout=max(wait, 1.0), timeout_summary=f"reservations of round {current.number} expire",
+                timeout=max(wait, 1.0),
+                timeout_summary=f"reservations of round {current.number} expire",
             )
         except asyncio.TimeoutError:
             async with self._lock:
@@ -390,10 +444,15 @@ class ResourceCheckWorkflow(HumanTaskBook):
         for index, state in enumerate(current.reservations):
             if state.status != ReservationStatus.HELD:
                 continue
-            release = ReleaseReservation(reservation_id=state.reservation_id, reason=reason, only_if_unclaimed=only_if_unclaimed)
+            release = ReleaseReservation(
+                reservation_id=state.reservation_id, reason=reason, only_if_unclaimed=only_if_unclaimed
+            )
             current.reservations[index] = await workflow.execute_activity(
-                RELEASE_RESERVATION, release, result_type=ReservationState,
-                start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+                RELEASE_RESERVATION,
+                release,
+                result_type=ReservationState,
+                start_to_close_timeout=DB_WRITE_TIMEOUT,
+                retry_policy=DB_WRITE_RETRY,
             )
 
     async def _release_all(self, reason: str) -> None:
@@ -412,35 +471,56 @@ class ResourceCheckWorkflow(HumanTaskBook):
             return
         current = self.check.round
         report = CheckReport(
-            check_id=self.check.check_id, status=self.check.status, result=self.check.result,
+            check_id=self.check.check_id,
+            status=self.check.status,
+            result=self.check.result,
             item_results=dict(current.item_results) if current else {},
-            reservations=tuple(current.reservations) if current else (), rounds=len(self.check.rounds),
+            reservations=tuple(current.reservations) if current else (),
+            rounds=len(self.check.rounds),
             on_time=self.check.on_time,
         )
         try:
-            await workflow.get_external_workflow_handle(parent.workflow_id, run_id=parent.run_id).signal(REPORT_SIGNAL, report)
+            await workflow.get_external_workflow_handle(parent.workflow_id, run_id=parent.run_id).signal(
+                REPORT_SIGNAL, report
+            )
         except Exception as err:  # noqa: BLE001 - a parent that is gone must not stop the reservations' expiry
-            workflow.logger.warning("check %s could not report to its parent: %s", self.check.check_id, type(err).__name__)
+            workflow.logger.warning(
+                "check %s could not report to its parent: %s", self.check.check_id, type(err).__name__
+            )
 
     # ---- helpers -----------------------------------------------------------------------------
 
-    def _request(self, kind: str, subject: str, candidates: Candidates, *, outcomes: tuple[str, ...] = ()) -> TaskRequest:
+    def _request(
+        self, kind: str, subject: str, candidates: Candidates, *, outcomes: tuple[str, ...] = ()
+    ) -> TaskRequest:
         return TaskRequest(
-            kind=kind, subject=f"{self.check.check_id}: {subject}", candidates=candidates, outcomes=outcomes,
-            business_ref=self.check.check_id, requested_by=None, ladder_clock="business",
+            kind=kind,
+            subject=f"{self.check.check_id}: {subject}",
+            candidates=candidates,
+            outcomes=outcomes,
+            business_ref=self.check.check_id,
+            requested_by=None,
+            ladder_clock="business",
         )
 
     async def _notify(self, line: Line, kind: str, message: str, suffix: str, *, to_user: str | None = None) -> None:
         """Tell the line's department (or a named person) something, through the task read-model activity."""
         key = f"{line.task_id}:{suffix}:r{self.check.round.number if self.check.round else 0}"
         notice = NotificationRecord(
-            key=key, kind=kind, message=f"{self.check.check_id}: {message}", task_id=line.task_id,
-            workflow_id=self.check.workflow_id, created_at=workflow.now(),
-            recipient_user=to_user, recipient_department=None if to_user else line.department,
+            key=key,
+            kind=kind,
+            message=f"{self.check.check_id}: {message}",
+            task_id=line.task_id,
+            workflow_id=self.check.workflow_id,
+            created_at=workflow.now(),
+            recipient_user=to_user,
+            recipient_department=None if to_user else line.department,
         )
         await workflow.execute_activity(
-            RECORD_TASK_EVENT, TaskEvent(notifications=(notice,)),
-            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+            RECORD_TASK_EVENT,
+            TaskEvent(notifications=(notice,)),
+            start_to_close_timeout=DB_WRITE_TIMEOUT,
+            retry_policy=DB_WRITE_RETRY,
         )
 
     def _set_status(self, status: CheckStatus, reason: str) -> None:
@@ -450,19 +530,28 @@ class ResourceCheckWorkflow(HumanTaskBook):
 
     def _check_audit(self, actor: Actor, action: str, request_id: str, *, reason: str | None = None) -> AuditRecord:
         return AuditRecord(
-            at=workflow.now(), actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action=action,
-            subject_type="resource_check", subject_id=self.check.check_id, workflow_id=self.check.workflow_id,
-            reason=reason, request_id=request_id,
+            at=workflow.now(),
+            actor=actor.username,
+            actor_roles=tuple(r.value for r in actor.roles),
+            action=action,
+            subject_type="resource_check",
+            subject_id=self.check.check_id,
+            workflow_id=self.check.workflow_id,
+            reason=reason,
+            request_id=request_id,
         )
 
     async def _save(self, *, audit: AuditRecord | None = None, ledger: bool = False) -> None:
         """Write the check (with the act's audit row, and the ledger row once finished) to the read model."""
         self.check.revision += 1
         await workflow.execute_activity(
-            RECORD_RESOURCE_CHECK, CheckSave(check=self.check.model_copy(deep=True), audit=audit, ledger=ledger),
-            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+            RECORD_RESOURCE_CHECK,
+            CheckSave(check=self.check.model_copy(deep=True), audit=audit, ledger=ledger),
+            start_to_close_timeout=DB_WRITE_TIMEOUT,
+            retry_policy=DB_WRITE_RETRY,
         )
 
     def _outcome(self, message: str) -> CheckOutcome:
-        return CheckOutcome(check_id=self.check.check_id, status=self.check.status, revision=self.check.revision, message=message)
-
+        return CheckOutcome(
+            check_id=self.check.check_id, status=self.check.status, revision=self.check.revision, message=message
+        )

@@ -100,27 +100,40 @@ class ServiceTicketWorkflow(HumanTaskBook):
     async def run(self, start: TicketInput) -> ActOutcome:
         """Register, complete intake, route, then live until closed and past the reopen window."""
         snapshot = await workflow.execute_activity(
-            LOAD_POLICY_SNAPSHOT, start.policy, result_type=PolicySnapshot,
-            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+            LOAD_POLICY_SNAPSHOT,
+            start.policy,
+            result_type=PolicySnapshot,
+            start_to_close_timeout=DB_WRITE_TIMEOUT,
+            retry_policy=DB_WRITE_RETRY,
         )
         self.use_policy(snapshot)
         if snapshot.assignment:
             self._rules = AssignmentRules.model_validate(snapshot.assignment)
         self._ticket = Ticket(
-            ticket_no=start.ticket_no, workflow_id=workflow.info().workflow_id, intake=start.intake,
-            status=TicketStatus.INTAKE_INCOMPLETE, created_at=start.created_at or workflow.now(),
-            created_by=start.created_by.username, first_responder=start.created_by.username,
-            policy_name=snapshot.policy.name, policy_version=snapshot.policy.version,
-            calendar_name=snapshot.calendar.name, calendar_version=snapshot.calendar.version,
+            ticket_no=start.ticket_no,
+            workflow_id=workflow.info().workflow_id,
+            intake=start.intake,
+            status=TicketStatus.INTAKE_INCOMPLETE,
+            created_at=start.created_at or workflow.now(),
+            created_by=start.created_by.username,
+            first_responder=start.created_by.username,
+            policy_name=snapshot.policy.name,
+            policy_version=snapshot.policy.version,
+            calendar_name=snapshot.calendar.name,
+            calendar_version=snapshot.calendar.version,
         )
         missing = missing_intake(start.intake)
         self._set_status(TicketStatus.INTAKE_INCOMPLETE if missing else TicketStatus.PENDING_ASSIGNMENT, "registered")
         await self._save(self._ticket_audit(start.created_by, "ticket.create", start.request_id))
         if missing:
-            task = await self.open_task(self._request(
-                "complete_intake", f"complete the intake: {', '.join(missing)}",
-                Candidates(assignee=start.created_by.username, roles=(Role.AGENT,)), outcomes=(),
-            ))
+            task = await self.open_task(
+                self._request(
+                    "complete_intake",
+                    f"complete the intake: {', '.join(missing)}",
+                    Candidates(assignee=start.created_by.username, roles=(Role.AGENT,)),
+                    outcomes=(),
+                )
+            )
             self._sla_task["intake"] = task.task_id
             await workflow.wait_condition(lambda: self.ticket.status != TicketStatus.INTAKE_INCOMPLETE)
         if self.ticket.status == TicketStatus.PENDING_ASSIGNMENT:
@@ -165,7 +178,9 @@ class ServiceTicketWorkflow(HumanTaskBook):
     @act.validator
     def _validate_act(self, act: TicketAct) -> None:
         if self._ticket is None:
-            raise ApplicationError("the ticket is still being registered; retry shortly", type=RefusalCode.CONFLICT.value)
+            raise ApplicationError(
+                "the ticket is still being registered; retry shortly", type=RefusalCode.CONFLICT.value
+            )
         self._refuse_unless(check_act, self.ticket, act, workflow.now())
 
     # ---- acts --------------------------------------------------------------------------------
@@ -194,7 +209,9 @@ class ServiceTicketWorkflow(HumanTaskBook):
             await self.close_task(self._sla_task.pop("plan"), "planned", act.actor)
 
     async def _on_request_extension(self, act: RequestExtension) -> None:
-        task = await self._open_request(act, "extension", f"extend the resolution deadline to {act.new_expected_at.isoformat()}")
+        task = await self._open_request(
+            act, "extension", f"extend the resolution deadline to {act.new_expected_at.isoformat()}"
+        )
         self.ticket.pending_extension_task = task.task_id
 
     async def _on_request_escalation(self, act: RequestEscalation) -> None:
@@ -203,7 +220,9 @@ class ServiceTicketWorkflow(HumanTaskBook):
         self.ticket.pending_escalation_task = task.task_id
 
     async def _on_pause(self, act: Pause) -> None:
-        self.ticket.pauses.append(PauseSpan(started_at=workflow.now(), kind=act.kind, reason=act.reason, started_by=act.actor.username))
+        self.ticket.pauses.append(
+            PauseSpan(started_at=workflow.now(), kind=act.kind, reason=act.reason, started_by=act.actor.username)
+        )
         for task_id in self._open_sla_tasks():
             await self.suspend(task_id)
         status = TicketStatus.WAITING_CUSTOMER if act.kind == "customer" else TicketStatus.HELD
@@ -233,13 +252,25 @@ class ServiceTicketWorkflow(HumanTaskBook):
         ticket.customer_confirmed, ticket.verified_by = False, None
         self._set_status(TicketStatus.PENDING_FEEDBACK, "resolved by the handler")
         message = f"Cause: {resolution.cause}\nSolution: {resolution.solution}\nAdvice: {resolution.advice}"
-        self._log(act.actor.username, ProgressKind.CUSTOMER_CONTACT, f"Resolution sent by {resolution.channel.value}", outcome="sent")
+        self._log(
+            act.actor.username,
+            ProgressKind.CUSTOMER_CONTACT,
+            f"Resolution sent by {resolution.channel.value}",
+            outcome="sent",
+        )
         token = workflow.uuid4().hex + workflow.uuid4().hex  # the survey link's secret; only its hash is stored
         await workflow.execute_activity(
             ISSUE_SURVEY,
-            SurveyIssue(token=token, ticket_no=ticket.ticket_no, workflow_id=ticket.workflow_id,
-                        cycle=ticket.cycle.number, channel=resolution.channel, body=message),
-            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+            SurveyIssue(
+                token=token,
+                ticket_no=ticket.ticket_no,
+                workflow_id=ticket.workflow_id,
+                cycle=ticket.cycle.number,
+                channel=resolution.channel,
+                body=message,
+            ),
+            start_to_close_timeout=DB_WRITE_TIMEOUT,
+            retry_policy=DB_WRITE_RETRY,
         )
         asyncio.create_task(self._await_rating(ticket.cycle.number))  # noqa: RUF006
 
@@ -260,7 +291,9 @@ class ServiceTicketWorkflow(HumanTaskBook):
             self._set_status(TicketStatus.IN_PROGRESS, "customer says the problem is not resolved")
             due = deadline(self.snapshot.calendar, workflow.now(), self._budgets().resolution)
             ticket.cycle.resolution_due = due
-            await self._open_sla_task("resolve", "resolve (customer not satisfied with the fix)", due, self._budgets().resolution)
+            await self._open_sla_task(
+                "resolve", "resolve (customer not satisfied with the fix)", due, self._budgets().resolution
+            )
 
     async def _on_close(self, act: Close) -> None:
         ticket, now = self.ticket, workflow.now()
@@ -268,7 +301,10 @@ class ServiceTicketWorkflow(HumanTaskBook):
         ticket.reopen_until = deadline(self.snapshot.calendar, now, self.snapshot.policy.reopen_window)
         self._set_status(TicketStatus.CLOSED, f"closed by {act.actor.username}")
         await workflow.execute_activity(
-            ARCHIVE_TICKET, ticket.model_copy(deep=True), start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY
+            ARCHIVE_TICKET,
+            ticket.model_copy(deep=True),
+            start_to_close_timeout=DB_WRITE_TIMEOUT,
+            retry_policy=DB_WRITE_RETRY,
         )
 
     async def _on_reopen(self, act: Reopen) -> None:
@@ -328,28 +364,46 @@ class ServiceTicketWorkflow(HumanTaskBook):
             ticket.supporting_departments = tuple(d.strip() for d in data.get("supporting_departments", []))
             await self._open_accept(ticket.lead_department, None)
             for department in ticket.supporting_departments:
-                await self.open_task(self._request(
-                    "support", f"support the lead department {ticket.lead_department}", Candidates(department=department),
-                    outcomes=("done",), comment_required_for=("done",),
-                ))
+                await self.open_task(
+                    self._request(
+                        "support",
+                        f"support the lead department {ticket.lead_department}",
+                        Candidates(department=department),
+                        outcomes=("done",),
+                        comment_required_for=("done",),
+                    )
+                )
         elif task.kind == "support":
             self._log(who, ProgressKind.COLLABORATION, decision.comment or "", outcome="answered")
         elif task.kind == "complaint_forward":
-            self._log(who, ProgressKind.ACTION, f"Complaint forwarded to the department head. {decision.comment or ''}".strip())
+            self._log(
+                who,
+                ProgressKind.ACTION,
+                f"Complaint forwarded to the department head. {decision.comment or ''}".strip(),
+            )
         elif task.kind in ("callback", "onsite_visit"):
             ticket.callback_done = ticket.callback_done or task.kind == "callback"
-            self._log(who, ProgressKind.CUSTOMER_CONTACT, f"{task.kind.replace('_', ' ')}: {decision.comment}", outcome="done")
+            self._log(
+                who, ProgressKind.CUSTOMER_CONTACT, f"{task.kind.replace('_', ' ')}: {decision.comment}", outcome="done"
+            )
         elif task.kind == "rating_followup":
             ticket.rating_followup_done = True
-            self._log(who, ProgressKind.CUSTOMER_CONTACT, f"Rating follow-up: {decision.comment}", outcome=data.get("rating"))
+            self._log(
+                who, ProgressKind.CUSTOMER_CONTACT, f"Rating follow-up: {decision.comment}", outcome=data.get("rating")
+            )
             if data.get("rating") and ticket.rating is None:
                 await self._record_rating(Rating(data["rating"]), decision.comment or "", decision.actor)
         elif task.kind == "followup_assignment":
             assignee = data["assignee"].strip()
-            await self.open_task(self._request(
-                "second_followup", "second follow-up: revisit the customer and record improvement suggestions",
-                Candidates(assignee=assignee), outcomes=("done",), comment_required_for=("done",),
-            ))
+            await self.open_task(
+                self._request(
+                    "second_followup",
+                    "second follow-up: revisit the customer and record improvement suggestions",
+                    Candidates(assignee=assignee),
+                    outcomes=("done",),
+                    comment_required_for=("done",),
+                )
+            )
         elif task.kind == "second_followup":
             ticket.second_followup_done = True
             self._log(who, ProgressKind.CUSTOMER_CONTACT, f"Second follow-up: {decision.comment}", outcome="done")
@@ -375,11 +429,15 @@ class ServiceTicketWorkflow(HumanTaskBook):
         cap = deadline(calendar, start, budgets.resolution)
         if Category.COMPLAINT in intake.categories:
             cap = min(cap, deadline(calendar, start, self.snapshot.policy.complaint_resolution))
-        self.ticket.cycles.append(SlaCycle(
-            number=len(self.ticket.cycles) + 1, started_at=start,
-            response_due=deadline(calendar, start, budgets.response),
-            plan_due=deadline(calendar, start, budgets.plan), resolution_cap=cap,
-        ))
+        self.ticket.cycles.append(
+            SlaCycle(
+                number=len(self.ticket.cycles) + 1,
+                started_at=start,
+                response_due=deadline(calendar, start, budgets.response),
+                plan_due=deadline(calendar, start, budgets.plan),
+                resolution_cap=cap,
+            )
+        )
         self.ticket.green_channel = intake.priority == Priority.URGENT
 
     async def _route(self) -> None:
@@ -387,69 +445,122 @@ class ServiceTicketWorkflow(HumanTaskBook):
         intake, ticket = self.ticket.intake, self.ticket
         rule = route(intake.categories, self._rules)
         if rule is None:
-            task = await self.open_task(self._request(
-                "coordinate", "cross-department: name the lead and supporting departments",
-                Candidates(roles=(self._rules.coordinator_role,)), outcomes=("assign",),
-                due_at=ticket.cycle.response_due, clock=self._budgets().response,
-            ))
+            task = await self.open_task(
+                self._request(
+                    "coordinate",
+                    "cross-department: name the lead and supporting departments",
+                    Candidates(roles=(self._rules.coordinator_role,)),
+                    outcomes=("assign",),
+                    due_at=ticket.cycle.response_due,
+                    clock=self._budgets().response,
+                )
+            )
             self._sla_task["coordinate"] = task.task_id
         else:
             await self._open_accept(rule.department, rule.role)
         if Category.COMPLAINT in intake.categories:
-            await self.open_task(self._request(
-                "complaint_forward", f"forward the {intake.complaint_type or ''} complaint to the responsible department head",
-                Candidates(roles=(Role.SUPERVISOR,)), outcomes=("forwarded",), comment_required_for=(),
-            ))
-            await self.open_task(self._request(
-                "callback", "call the customer back", Candidates(assignee=ticket.first_responder, roles=(Role.AGENT,)),
-                outcomes=("done",), comment_required_for=("done",),
-            ))
+            await self.open_task(
+                self._request(
+                    "complaint_forward",
+                    f"forward the {intake.complaint_type or ''} complaint to the responsible department head",
+                    Candidates(roles=(Role.SUPERVISOR,)),
+                    outcomes=("forwarded",),
+                    comment_required_for=(),
+                )
+            )
+            await self.open_task(
+                self._request(
+                    "callback",
+                    "call the customer back",
+                    Candidates(assignee=ticket.first_responder, roles=(Role.AGENT,)),
+                    outcomes=("done",),
+                    comment_required_for=("done",),
+                )
+            )
             if intake.major_complaint:
-                await self.open_task(self._request(
-                    "onsite_visit", "major complaint: visit the customer on site", Candidates(roles=(Role.SUPERVISOR,)),
-                    outcomes=("done",), comment_required_for=("done",),
-                ))
+                await self.open_task(
+                    self._request(
+                        "onsite_visit",
+                        "major complaint: visit the customer on site",
+                        Candidates(roles=(Role.SUPERVISOR,)),
+                        outcomes=("done",),
+                        comment_required_for=("done",),
+                    )
+                )
 
     async def _open_accept(self, department: str | None, role: Role | None) -> None:
         ticket = self.ticket
         ticket.candidates_department, ticket.candidates_role = department, role
         self._sla_task.pop("coordinate", None)
         candidates = Candidates(department=department, roles=(role,) if role else ())
-        task = await self.open_task(self._request(
-            "accept", "accept the ticket and set the expected resolution time", candidates, outcomes=(),
-            due_at=ticket.cycle.response_due, clock=self._budgets().response,
-            notify_roles=(Role.SUPERVISOR,) if ticket.green_channel else (),
-        ))
+        task = await self.open_task(
+            self._request(
+                "accept",
+                "accept the ticket and set the expected resolution time",
+                candidates,
+                outcomes=(),
+                due_at=ticket.cycle.response_due,
+                clock=self._budgets().response,
+                notify_roles=(Role.SUPERVISOR,) if ticket.green_channel else (),
+            )
+        )
         self._sla_task["accept"] = task.task_id
 
     async def _open_sla_task(self, kind: str, subject: str, due: datetime, budget: Budget) -> None:
-        task = await self.open_task(self._request(
-            kind, subject, Candidates(assignee=self.ticket.handler), outcomes=(), due_at=due, clock=budget,
-        ))
+        task = await self.open_task(
+            self._request(
+                kind,
+                subject,
+                Candidates(assignee=self.ticket.handler),
+                outcomes=(),
+                due_at=due,
+                clock=budget,
+            )
+        )
         self._sla_task[kind] = task.task_id
 
     async def _open_request(self, act: RequestExtension | RequestEscalation, kind: str, subject: str) -> HumanTask:
-        task = await self.open_task(self._request(
-            kind, f"{subject}: {act.reason}", Candidates(roles=(Role.SUPERVISOR,)),
-            outcomes=("approve", "reject"), requested_by=act.actor.username,
-        ))
+        task = await self.open_task(
+            self._request(
+                kind,
+                f"{subject}: {act.reason}",
+                Candidates(roles=(Role.SUPERVISOR,)),
+                outcomes=("approve", "reject"),
+                requested_by=act.actor.username,
+            )
+        )
         self._requests[task.task_id] = act
         return task
 
     def _request(
-        self, kind: str, subject: str, candidates: Candidates, *, outcomes: tuple[str, ...],
-        clock: Budget | None = None, **options,
+        self,
+        kind: str,
+        subject: str,
+        candidates: Candidates,
+        *,
+        outcomes: tuple[str, ...],
+        clock: Budget | None = None,
+        **options,
     ) -> TaskRequest:
         """A task request on this ticket: subject prefixed with the number, priority from the ticket's."""
         priority = TASK_PRIORITY.get(self.ticket.intake.priority or Priority.LOW, 0)
         return TaskRequest(
-            kind=kind, subject=f"{self.ticket.ticket_no}: {subject}", candidates=candidates, outcomes=outcomes,
-            business_ref=self.ticket.ticket_no, priority=priority,
-            ladder_clock=("elapsed" if clock.unit == "hours" else "business") if clock else None, **options,
+            kind=kind,
+            subject=f"{self.ticket.ticket_no}: {subject}",
+            candidates=candidates,
+            outcomes=outcomes,
+            business_ref=self.ticket.ticket_no,
+            priority=priority,
+            ladder_clock=("elapsed" if clock.unit == "hours" else "business") if clock else None,
+            **options,
         )
 
     def _open_sla_tasks(self) -> list[str]:
-        return [tid for kind, tid in self._sla_task.items() if kind in SLA_TASKS and self._tasks[tid].status == TaskStatus.OPEN]
+        return [
+            tid
+            for kind, tid in self._sla_task.items()
+            if kind in SLA_TASKS and self._tasks[tid].status == TaskStatus.OPEN
+        ]
 
     def _after_pause(self, task: HumanTask, pause: PauseSpan) -> datetime:
         """The task's due moved by exactly the paused time, measured on the task's own clock."""
@@ -470,17 +581,25 @@ class ServiceTicketWorkflow(HumanTaskBook):
         wait = deadline(self.snapshot.calendar, workflow.now(), self.snapshot.policy.rating_wait) - workflow.now()
         try:
             await workflow.wait_condition(
-                lambda: self.ticket.rating is not None or self.ticket.cycle.number != cycle
-                or self.ticket.status in TERMINAL,
-                timeout=max(wait, timedelta(seconds=1)), timeout_summary="rating wait",
+                lambda: (
+                    self.ticket.rating is not None
+                    or self.ticket.cycle.number != cycle
+                    or self.ticket.status in TERMINAL
+                ),
+                timeout=max(wait, timedelta(seconds=1)),
+                timeout_summary="rating wait",
             )
         except asyncio.TimeoutError:
             async with self._lock:
-                await self.open_task(self._request(
-                    "rating_followup", "no rating yet: contact the customer for their satisfaction",
-                    Candidates(assignee=self.ticket.first_responder, roles=(Role.AGENT,)),
-                    outcomes=("done",), comment_required_for=("done",),
-                ))
+                await self.open_task(
+                    self._request(
+                        "rating_followup",
+                        "no rating yet: contact the customer for their satisfaction",
+                        Candidates(assignee=self.ticket.first_responder, roles=(Role.AGENT,)),
+                        outcomes=("done",),
+                        comment_required_for=("done",),
+                    )
+                )
 
     async def _record_rating(self, rating: Rating, comment: str, actor: Actor) -> None:
         """Keep the rating; a neutral or dissatisfied one asks a supervisor to assign a second follow-up."""
@@ -488,13 +607,21 @@ class ServiceTicketWorkflow(HumanTaskBook):
         ticket.rating, ticket.rating_comment, ticket.cycle.rating = rating, comment, rating
         if rating != Rating.SATISFIED and not ticket.second_followup_required:
             ticket.second_followup_required = True
-            await self.open_task(self._request(
-                "followup_assignment", f"rated {rating.value}: assign someone for the second follow-up",
-                Candidates(roles=(Role.SUPERVISOR,)), outcomes=("assign",),
-            ))
+            await self.open_task(
+                self._request(
+                    "followup_assignment",
+                    f"rated {rating.value}: assign someone for the second follow-up",
+                    Candidates(roles=(Role.SUPERVISOR,)),
+                    outcomes=("assign",),
+                )
+            )
 
-    def _log(self, author: str, kind: ProgressKind, text: str, *, outcome: str | None = None, is_plan: bool = False) -> None:
-        self.ticket.log.append(ProgressEntry(at=workflow.now(), author=author, kind=kind, text=text, outcome=outcome, is_plan=is_plan))
+    def _log(
+        self, author: str, kind: ProgressKind, text: str, *, outcome: str | None = None, is_plan: bool = False
+    ) -> None:
+        self.ticket.log.append(
+            ProgressEntry(at=workflow.now(), author=author, kind=kind, text=text, outcome=outcome, is_plan=is_plan)
+        )
 
     def _set_status(self, status: TicketStatus, reason: str) -> None:
         self.ticket.status = status
@@ -504,9 +631,15 @@ class ServiceTicketWorkflow(HumanTaskBook):
     def _ticket_audit(self, actor: Actor, action: str, request_id: str, *, reason: str | None = None) -> AuditRecord:
         workflow_id = self.ticket.workflow_id
         return AuditRecord(
-            at=workflow.now(), actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action=action,
-            subject_type="ticket", subject_id=self.ticket.ticket_no, workflow_id=workflow_id,
-            reason=reason, request_id=request_id,
+            at=workflow.now(),
+            actor=actor.username,
+            actor_roles=tuple(r.value for r in actor.roles),
+            action=action,
+            subject_type="ticket",
+            subject_id=self.ticket.ticket_no,
+            workflow_id=workflow_id,
+            reason=reason,
+            request_id=request_id,
         )
 
     async def _save(self, audit: AuditRecord | None = None) -> None:
@@ -514,10 +647,13 @@ class ServiceTicketWorkflow(HumanTaskBook):
         self.ticket.revision += 1
         await workflow.execute_activity(
             # A deep copy: the payload is serialised later in this activation, after more changes may follow.
-            RECORD_TICKET, TicketSave(ticket=self.ticket.model_copy(deep=True), audit=audit),
-            start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY,
+            RECORD_TICKET,
+            TicketSave(ticket=self.ticket.model_copy(deep=True), audit=audit),
+            start_to_close_timeout=DB_WRITE_TIMEOUT,
+            retry_policy=DB_WRITE_RETRY,
         )
 
     def _outcome(self, message: str) -> ActOutcome:
-        return ActOutcome(ticket_no=self.ticket.ticket_no, status=self.ticket.status, revision=self.ticket.revision, message=message)
-
+        return ActOutcome(
+            ticket_no=self.ticket.ticket_no, status=self.ticket.status, revision=self.ticket.revision, message=message
+        )

@@ -29,7 +29,9 @@ class ApprovalCreate(BaseModel):
     subject: str = Field(min_length=1, max_length=500)
     reason: str = Field(min_length=1, max_length=2000)
     approver_role: Role = Role.SUPERVISOR
-    budget: Budget | None = Field(default=None, description="time to decide; the SLA policy's approval budget when omitted")
+    budget: Budget | None = Field(
+        default=None, description="time to decide; the SLA policy's approval budget when omitted"
+    )
 
 
 class ApprovalView(BaseModel):
@@ -41,17 +43,25 @@ class ApprovalView(BaseModel):
 
 @router.post("", response_model=ApprovalView, status_code=status.HTTP_201_CREATED, summary="Request an approval")
 async def create_approval(
-    body: ApprovalCreate, actor: Staff, gateway: GatewayDep,
+    body: ApprovalCreate,
+    actor: Staff,
+    gateway: GatewayDep,
     request_id: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
 ) -> ApprovalView:
     """Start an approval workflow; its task appears in approvers' inboxes once the workflow records it."""
     request_id = request_id or str(uuid4())
     workflow_id = f"approval-{request_id}"
     request = ApprovalInput(
-        subject=body.subject, reason=body.reason, requested_by=actor, request_id=request_id,
-        approver_role=body.approver_role, budget=body.budget,
+        subject=body.subject,
+        reason=body.reason,
+        requested_by=actor,
+        request_id=request_id,
+        approver_role=body.approver_role,
+        budget=body.budget,
     )
-    attributes = TypedSearchAttributes([SearchAttributePair(ORDER_KIND, "approval"), SearchAttributePair(BUSINESS_REF, workflow_id)])
+    attributes = TypedSearchAttributes(
+        [SearchAttributePair(ORDER_KIND, "approval"), SearchAttributePair(BUSINESS_REF, workflow_id)]
+    )
     try:
         await gateway.start("Approval", request, workflow_id=workflow_id, search_attributes=attributes)
     except WorkflowAlreadyStartedError:
@@ -62,7 +72,9 @@ async def create_approval(
 @router.get("/{workflow_id}", response_model=ApprovalView, summary="An approval request's tasks")
 async def get_approval(workflow_id: str, actor: Reader, session: SessionDep) -> ApprovalView:
     """The request's tasks from the read model."""
-    rows = list(await session.scalars(select(TaskRow).where(TaskRow.workflow_id == workflow_id).order_by(TaskRow.opened_at)))
+    rows = list(
+        await session.scalars(select(TaskRow).where(TaskRow.workflow_id == workflow_id).order_by(TaskRow.opened_at))
+    )
     if not rows:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"approval {workflow_id} does not exist (yet)")
     return ApprovalView(workflow_id=workflow_id, tasks=[task_view(r) for r in rows])

@@ -28,7 +28,15 @@ from db import audit as audit_journal
 from db.models import AuditEntry, TaskRow, TicketRow, utcnow
 from db.session import Database
 from infra.codec import UnknownKeyError
-from infra.history import SAFE_VALUE, WorkflowFilter, WorkflowRun, decode_history, fetch_history, history_document, list_runs
+from infra.history import (
+    SAFE_VALUE,
+    WorkflowFilter,
+    WorkflowRun,
+    decode_history,
+    fetch_history,
+    history_document,
+    list_runs,
+)
 from infra.replay import (
     ReplayReport,
     histories_closed_between,
@@ -40,6 +48,7 @@ from infra.replay import (
 from infra.timeline import JournalRow, Kind, Timeline, build_timeline
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
+
 
 def _temporal_error(err: RPCError, what: str) -> HTTPException:
     """Map a Temporal RPC error to the HTTP answer an auditor can act on."""
@@ -61,8 +70,11 @@ class RunPage(BaseModel):
 
 @router.get("/workflows", response_model=RunPage, summary="List workflows (Temporal visibility)")
 async def list_workflows(
-    actor: Auditor, gateway: GatewayDep, where: Annotated[WorkflowFilter, Query()],
-    page_size: Annotated[int, Query(ge=1, le=500)] = 100, page_token: str | None = None,
+    actor: Auditor,
+    gateway: GatewayDep,
+    where: Annotated[WorkflowFilter, Query()],
+    page_size: Annotated[int, Query(ge=1, le=500)] = 100,
+    page_token: str | None = None,
 ) -> RunPage:
     """Runs by business reference (ticket number, order id), type, status and start/close time, newest first."""
     try:
@@ -91,9 +103,14 @@ async def _history(gateway: TemporalGateway, workflow_id: str, run_id: str | Non
         raise HTTPException(status.HTTP_409_CONFLICT, f"{exc}; export with raw=true") from None
 
 
-@router.get("/workflows/{workflow_id}/history", summary="Export a workflow's history (temporal workflow show --output json)")
+@router.get(
+    "/workflows/{workflow_id}/history", summary="Export a workflow's history (temporal workflow show --output json)"
+)
 async def export_history(
-    workflow_id: str, actor: Auditor, gateway: GatewayDep, db: DbDep,
+    workflow_id: str,
+    actor: Auditor,
+    gateway: GatewayDep,
+    db: DbDep,
     run_id: str | None = Query(default=None, description="a specific run; the latest when omitted"),
     raw: bool = Query(default=False, description="payloads as stored (encrypted) instead of decoded"),
 ) -> JSONResponse:
@@ -107,8 +124,13 @@ async def export_history(
 async def _journal_export(db: Database, actor: Actor, history: WorkflowHistory) -> None:
     """Who read which decrypted history, and when: reading customer data is itself auditable."""
     record = AuditRecord(
-        at=utcnow(), actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action="history.export",
-        subject_type="workflow", subject_id=history.workflow_id[:200], workflow_id=history.workflow_id[:200],
+        at=utcnow(),
+        actor=actor.username,
+        actor_roles=tuple(r.value for r in actor.roles),
+        action="history.export",
+        subject_type="workflow",
+        subject_id=history.workflow_id[:200],
+        workflow_id=history.workflow_id[:200],
         request_id=f"export:{history.run_id}:{actor.username}:{utcnow().isoformat()}",
     )
     async with db.session() as session:
@@ -142,17 +164,28 @@ class ReplayRequest(BaseModel):
         return self
 
 
-@router.post("/replay", response_model=ReplayReport, summary="Replay histories against the current workflow code",
-             openapi_extra=READ_ONLY)
+@router.post(
+    "/replay",
+    response_model=ReplayReport,
+    summary="Replay histories against the current workflow code",
+    openapi_extra=READ_ONLY,
+)
 async def replay_histories(
-    body: ReplayRequest, actor: Auditor, gateway: GatewayDep,
-    progress: bool = Query(default=False, description="stream NDJSON: one line per verdict as it is reached, then the summary"),
+    body: ReplayRequest,
+    actor: Auditor,
+    gateway: GatewayDep,
+    progress: bool = Query(
+        default=False, description="stream NDJSON: one line per verdict as it is reached, then the summary"
+    ),
 ) -> ReplayReport | StreamingResponse:
     """A verdict per run (replays cleanly, or the first diverging event and why) and a summary."""
     client = gateway.client
     sources = _replay_sources(body, client)
     if progress:
-        lines = (json.dumps(item, ensure_ascii=False) + "\n" async for item in replay_progress(sources, converter=client.data_converter))
+        lines = (
+            json.dumps(item, ensure_ascii=False) + "\n"
+            async for item in replay_progress(sources, converter=client.data_converter)
+        )
         return StreamingResponse(lines, media_type="application/x-ndjson")
     try:
         return await replay(sources, converter=client.data_converter)
@@ -169,7 +202,9 @@ def _replay_sources(body: ReplayRequest, client: Client) -> list[WorkflowHistory
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"histories: {exc}") from None
     if body.workflow_id is not None:
         return histories_of_workflow(client, body.workflow_id, body.run_id)
-    return histories_closed_between(client, body.closed_since, body.closed_until, workflow_type=body.workflow_type, limit=body.limit)
+    return histories_closed_between(
+        client, body.closed_since, body.closed_until, workflow_type=body.workflow_type, limit=body.limit
+    )
 
 
 KindsQuery = Annotated[list[Kind] | None, Query(description="only entries of these kinds (default: all)")]
@@ -177,21 +212,32 @@ KindsQuery = Annotated[list[Kind] | None, Query(description="only entries of the
 
 @router.get("/workflows/{workflow_id}/timeline", response_model=Timeline, summary="Who did what, when and why")
 async def workflow_timeline(
-    workflow_id: str, actor: Auditor, gateway: GatewayDep, session: SessionDep,
-    run_id: str | None = Query(default=None, description="a specific run; the latest when omitted"), kinds: KindsQuery = None,
+    workflow_id: str,
+    actor: Auditor,
+    gateway: GatewayDep,
+    session: SessionDep,
+    run_id: str | None = Query(default=None, description="a specific run; the latest when omitted"),
+    kinds: KindsQuery = None,
 ) -> Timeline:
     """Human acts (refused ones from the journal), deadlines, reminders, breaches, escalations, pauses and
     activity results of one workflow run, oldest first; customer contact masked."""
     history = await _history(gateway, workflow_id, run_id, decode=True)
-    rows = await session.scalars(select(AuditEntry).where(AuditEntry.workflow_id == workflow_id).order_by(AuditEntry.id))
+    rows = await session.scalars(
+        select(AuditEntry).where(AuditEntry.workflow_id == workflow_id).order_by(AuditEntry.id)
+    )
     journal = [JournalRow.model_validate(row, from_attributes=True) for row in rows]
     return build_timeline(history, journal, kinds=kinds)
 
 
-@router.get("/timeline", response_model=Timeline, summary="The timeline of a ticket or order, by its business reference")
+@router.get(
+    "/timeline", response_model=Timeline, summary="The timeline of a ticket or order, by its business reference"
+)
 async def timeline_by_ref(
-    actor: Auditor, gateway: GatewayDep, session: SessionDep,
-    ref: Annotated[str, Query(pattern=SAFE_VALUE, description="ticket number (CS…) or order id")], kinds: KindsQuery = None,
+    actor: Auditor,
+    gateway: GatewayDep,
+    session: SessionDep,
+    ref: Annotated[str, Query(pattern=SAFE_VALUE, description="ticket number (CS…) or order id")],
+    kinds: KindsQuery = None,
 ) -> Timeline:
     """Resolve the reference to its workflow, then as GET /api/audit/workflows/{workflow_id}/timeline."""
     workflow_id = await _workflow_of(session, gateway, ref)
@@ -201,7 +247,9 @@ async def timeline_by_ref(
 async def _workflow_of(session: AsyncSession, gateway: TemporalGateway, ref: str) -> str:
     """The one workflow a business reference names: the ticket table, the tasks' references, then visibility."""
     found = set(await session.scalars(select(TicketRow.workflow_id).where(TicketRow.ticket_no == ref)))
-    found = found or set(await session.scalars(select(TaskRow.workflow_id).where(TaskRow.business_ref == ref).distinct()))
+    found = found or set(
+        await session.scalars(select(TaskRow.workflow_id).where(TaskRow.business_ref == ref).distinct())
+    )
     if not found:
         try:
             runs, _ = await list_runs(gateway.client, WorkflowFilter(business_ref=ref), page_size=10)
@@ -212,8 +260,11 @@ async def _workflow_of(session: AsyncSession, gateway: TemporalGateway, ref: str
     if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"ref: no ticket or order {ref}")
     if len(found) > 1:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"ref: {ref} names several workflows ({', '.join(sorted(found))}); "
-                                                      "ask for one by /api/audit/workflows/{workflow_id}/timeline")
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"ref: {ref} names several workflows ({', '.join(sorted(found))}); "
+            "ask for one by /api/audit/workflows/{workflow_id}/timeline",
+        )
     return found.pop()
 
 

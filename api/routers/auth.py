@@ -34,14 +34,18 @@ class Me(BaseModel):
 
 
 @router.post("/token", response_model=Token, summary="Exchange username and password for a bearer token")
-async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep) -> Token:
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep
+) -> Token:
     """OAuth2 password flow."""
     user = await session.scalar(select(User).where(User.username == form.username))
     if user is None or not user.active or not verify_password(form.password, user.password_hash):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password", {"WWW-Authenticate": "Bearer"})
     ttl = timedelta(minutes=settings.token_ttl_minutes)
     actor = actor_of(user.username, user.roles, user.department)
-    return Token(access_token=issue_token(actor, secret=settings.token_secret, ttl=ttl), expires_in=int(ttl.total_seconds()))
+    return Token(
+        access_token=issue_token(actor, secret=settings.token_secret, ttl=ttl), expires_in=int(ttl.total_seconds())
+    )
 
 
 @router.get("/me", response_model=Me, summary="The signed-in user")

@@ -50,11 +50,15 @@ async def _apply(body: CodecPayloads, gateway: GatewayDep, *, decode: bool) -> C
     except UnknownKeyError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     except InvalidTag:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "a payload failed authentication (altered or wrong key)") from None
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "a payload failed authentication (altered or wrong key)"
+        ) from None
     return CodecPayloads.model_validate(MessageToDict(Payloads(payloads=result)) or {"payloads": []})
 
 
-@router.post("/decode", response_model=CodecPayloads, summary="Decrypt payloads (Temporal remote codec)", openapi_extra=READ_ONLY)
+@router.post(
+    "/decode", response_model=CodecPayloads, summary="Decrypt payloads (Temporal remote codec)", openapi_extra=READ_ONLY
+)
 async def decode(body: CodecPayloads, actor: Auditor, gateway: GatewayDep) -> CodecPayloads:
     """Decrypt payloads for an auditor or admin: reading history, not changing anything."""
     return await _apply(body, gateway, decode=True)
@@ -72,7 +76,10 @@ class _CodecCORS:
     def __init__(self, app: ASGIApp, *, origins: list[str]) -> None:
         self._app = app
         self._cors = CORSMiddleware(
-            app, allow_origins=origins, allow_methods=["POST"], allow_credentials=True,
+            app,
+            allow_origins=origins,
+            allow_methods=["POST"],
+            allow_credentials=True,
             allow_headers=["Authorization", "Content-Type", "X-Namespace"],
         )
 

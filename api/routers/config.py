@@ -11,13 +11,19 @@ calendars = versioned_router(
     prefix="/api/calendars", tag="calendars", table=CalendarVersion, model=BusinessCalendar, noun="calendar"
 )
 assignment_rules = versioned_router(
-    prefix="/api/assignment-rules", tag="assignment-rules", table=AssignmentRulesVersion, model=AssignmentRules,
+    prefix="/api/assignment-rules",
+    tag="assignment-rules",
+    table=AssignmentRulesVersion,
+    model=AssignmentRules,
     noun="assignment rules",
 )
 sla_policies = versioned_router(
     prefix="/api/sla-policies", tag="sla-policies", table=SlaPolicyVersion, model=SlaPolicy, noun="SLA policy"
 )
 provisioning_rules = versioned_router(
-    prefix="/api/provisioning-rules", tag="provisioning-rules", table=ProvisioningRulesVersion, model=ProvisioningRules,
+    prefix="/api/provisioning-rules",
+    tag="provisioning-rules",
+    table=ProvisioningRulesVersion,
+    model=ProvisioningRules,
     noun="provisioning rules",
 )

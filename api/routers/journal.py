@@ -48,21 +48,36 @@ class AuditView(BaseModel):
     details: dict[str, Any]
 
 
-@router.get("/api/notifications", response_model=Page[NotificationView], tags=["notifications"], summary="My notifications")
+@router.get(
+    "/api/notifications", response_model=Page[NotificationView], tags=["notifications"], summary="My notifications"
+)
 async def my_notifications(
-    actor: Reader, session: SessionDep, workflow_id: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    actor: Reader,
+    session: SessionDep,
+    workflow_id: str | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[NotificationView]:
     """Reminders, escalations and assignments for me, my roles or my department, newest first."""
-    mine = [Notification.recipient_user == actor.username, Notification.recipient_role.in_([r.value for r in actor.roles])]
+    mine = [
+        Notification.recipient_user == actor.username,
+        Notification.recipient_role.in_([r.value for r in actor.roles]),
+    ]
     if actor.department:
         mine.append(Notification.recipient_department == actor.department)
     where = or_(*mine)
     if workflow_id:
         where = and_(where, Notification.workflow_id == workflow_id)
     total = await session.scalar(select(func.count()).select_from(Notification).where(where)) or 0
-    rows = await session.scalars(select(Notification).where(where).order_by(Notification.id.desc()).offset(offset).limit(limit))
-    return Page(items=[NotificationView.model_validate(r, from_attributes=True) for r in rows], total=total, offset=offset, limit=limit)
+    rows = await session.scalars(
+        select(Notification).where(where).order_by(Notification.id.desc()).offset(offset).limit(limit)
+    )
+    return Page(
+        items=[NotificationView.model_validate(r, from_attributes=True) for r in rows],
+        total=total,
+        offset=offset,
+        limit=limit,
+    )
 
 
 Overseer = Annotated[Actor, Depends(require_roles(Role.AUDITOR, Role.ADMIN, Role.SUPERVISOR))]
@@ -70,13 +85,18 @@ Overseer = Annotated[Actor, Depends(require_roles(Role.AUDITOR, Role.ADMIN, Role
 
 @router.get("/api/audit", response_model=Page[AuditView], tags=["audit"], summary="Query the audit journal")
 async def audit_journal(
-    actor: Overseer, session: SessionDep,
+    actor: Overseer,
+    session: SessionDep,
     by: str | None = Query(default=None, description="actor username"),
-    action: str | None = None, subject_type: str | None = None, subject_id: str | None = None,
-    workflow_id: str | None = None, outcome: str | None = Query(default=None, pattern="^(accepted|refused)$"),
+    action: str | None = None,
+    subject_type: str | None = None,
+    subject_id: str | None = None,
+    workflow_id: str | None = None,
+    outcome: str | None = Query(default=None, pattern="^(accepted|refused)$"),
     since: AwareDatetime | None = Query(default=None, description="from this instant (with a UTC offset)"),
     until: AwareDatetime | None = Query(default=None, description="before this instant (with a UTC offset)"),
-    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[AuditView]:
     """Journal rows in time order, filtered by actor, action, subject, workflow, outcome and time range [since, until)."""
     filters = [
@@ -91,5 +111,9 @@ async def audit_journal(
     ]
     where = and_(True, *[f for f in filters if f is not None])
     total = await session.scalar(select(func.count()).select_from(AuditEntry).where(where)) or 0
-    rows = await session.scalars(select(AuditEntry).where(where).order_by(AuditEntry.at, AuditEntry.id).offset(offset).limit(limit))
-    return Page(items=[AuditView.model_validate(r, from_attributes=True) for r in rows], total=total, offset=offset, limit=limit)
+    rows = await session.scalars(
+        select(AuditEntry).where(where).order_by(AuditEntry.at, AuditEntry.id).offset(offset).limit(limit)
+    )
+    return Page(
+        items=[AuditView.model_validate(r, from_attributes=True) for r in rows], total=total, offset=offset, limit=limit
+    )

@@ -36,19 +36,28 @@ class KnowledgeView(BaseModel):
 
 @router.get("", response_model=Page[KnowledgeView], summary="Search the knowledge base")
 async def search_knowledge(
-    actor: Reader, session: SessionDep,
+    actor: Reader,
+    session: SessionDep,
     ticket_no: str | None = Query(default=None, max_length=20),
     customer: str | None = Query(default=None, max_length=200, description="customer id, or part of the name"),
     category: Category | None = None,
     closed_from: datetime | None = Query(default=None, description="closed at or after"),
     closed_to: datetime | None = Query(default=None, description="closed before"),
     text: str | None = Query(default=None, max_length=200, description="words and Chinese text, e.g. 网络中断"),
-    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[KnowledgeView]:
     """Entries matching every given filter: best text matches first, else the most recently closed."""
     total, entries = await knowledge.search(
-        session, ticket_no=ticket_no, customer=customer, category=category, closed_from=closed_from,
-        closed_to=closed_to, text=text, offset=offset, limit=limit,
+        session,
+        ticket_no=ticket_no,
+        customer=customer,
+        category=category,
+        closed_from=closed_from,
+        closed_to=closed_to,
+        text=text,
+        offset=offset,
+        limit=limit,
     )
     items = [KnowledgeView.model_validate(e, from_attributes=True) for e in entries]
     return Page(items=items, total=total, offset=offset, limit=limit)

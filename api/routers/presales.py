@@ -58,7 +58,11 @@ def _view(demand: Demand) -> dict[str, Any]:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DemandView, summary="Start a pre-sales demand")
 async def start_demand(
-    body: DemandBody, actor: Orderer, session: SessionDep, gateway: GatewayDep, request_id: IdempotencyKey = None,
+    body: DemandBody,
+    actor: Orderer,
+    session: SessionDep,
+    gateway: GatewayDep,
+    request_id: IdempotencyKey = None,
 ) -> DemandView:
     """Start the demand's workflow: product fit first; the check and the order follow as child workflows."""
     request_id = request_id or str(uuid4())
@@ -66,13 +70,26 @@ async def start_demand(
     if body.requested_completion <= now:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "requested_completion: must be in the future")
     demand_id = f"PS{now:%Y%m%d}{uuid4().hex[:6].upper()}"
-    start = DemandInput(demand_id=demand_id, created_by=actor, request_id=request_id, **{**body.model_dump(), "items": tuple(body.items)})
+    start = DemandInput(
+        demand_id=demand_id,
+        created_by=actor,
+        request_id=request_id,
+        **{**body.model_dump(), "items": tuple(body.items)},
+    )
     demand = Demand(demand_id=demand_id, workflow_id=f"presales-{demand_id}", request=start, created_at=now)
     known = await start_journaled(
-        session=session, gateway=gateway, actor=actor, request_id=request_id, action=CREATE_ACTION,
-        subject=Subject(type="presales_demand", id=demand_id, workflow_id=demand.workflow_id), workflow="PreSalesDemand",
-        arg=start, write_row=lambda: upsert_demand(session, demand),
-        search_attributes=TypedSearchAttributes([SearchAttributePair(ORDER_KIND, "presales"), SearchAttributePair(BUSINESS_REF, demand_id)]),
+        session=session,
+        gateway=gateway,
+        actor=actor,
+        request_id=request_id,
+        action=CREATE_ACTION,
+        subject=Subject(type="presales_demand", id=demand_id, workflow_id=demand.workflow_id),
+        workflow="PreSalesDemand",
+        arg=start,
+        write_row=lambda: upsert_demand(session, demand),
+        search_attributes=TypedSearchAttributes(
+            [SearchAttributePair(ORDER_KIND, "presales"), SearchAttributePair(BUSINESS_REF, demand_id)]
+        ),
     )
     if known is not None:
         return await get_demand(known, actor, session)
@@ -86,4 +103,3 @@ async def get_demand(demand_id: str, actor: Reader, session: SessionDep) -> Dema
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"pre-sales demand {demand_id} does not exist")
     return DemandView(demand=_view(Demand.model_validate(row.detail)), tasks=await tasks_of(session, demand_id))
-

@@ -98,11 +98,20 @@ def _document(index: int, upload: Upload) -> DocumentRef:
     try:
         content = base64.b64decode(upload.content_base64, validate=True)
     except (binascii.Error, ValueError):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"documents.{index}.content_base64: not valid base64") from None
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"documents.{index}.content_base64: not valid base64"
+        ) from None
     if len(content) > MAX_DOCUMENT_BYTES:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"documents.{index}: larger than {MAX_DOCUMENT_BYTES} bytes")
-    return DocumentRef(kind=upload.kind, filename=upload.filename, content_type=upload.content_type, size=len(content),
-                       sha256=hashlib.sha256(content).hexdigest())
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"documents.{index}: larger than {MAX_DOCUMENT_BYTES} bytes"
+        )
+    return DocumentRef(
+        kind=upload.kind,
+        filename=upload.filename,
+        content_type=upload.content_type,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
 
 
 @router.get("/{order_id}", response_model=OrderDetail, summary="An order with its tasks")
@@ -116,38 +125,58 @@ async def get_order(order_id: str, actor: Reader, session: SessionDep) -> OrderD
 async def order_documents(order_id: str, actor: Reader, session: SessionDep) -> list[DocumentView]:
     """Metadata and hashes of every document uploaded with the order's steps."""
     await load_row(session, order_id)
-    rows = await session.scalars(select(OrderDocument).where(OrderDocument.order_id == order_id).order_by(OrderDocument.id))
+    rows = await session.scalars(
+        select(OrderDocument).where(OrderDocument.order_id == order_id).order_by(OrderDocument.id)
+    )
     return [DocumentView.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.post("/{order_id}/steps/{step}/complete", summary="Report a step done, with its documents")
 async def complete_step(
-    order_id: str, step: str, body: CompleteStepBody, actor: Staff, session: SessionDep, gateway: GatewayDep, db: DbDep,
+    order_id: str,
+    step: str,
+    body: CompleteStepBody,
+    actor: Staff,
+    session: SessionDep,
+    gateway: GatewayDep,
+    db: DbDep,
     request_id: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Deliver the completion to the order's workflow; a refusal (403/409/422) changes nothing and is journaled."""
     row = await load_row(session, order_id)
     documents = [_document(i, d) for i, d in enumerate(body.documents)]
     act = {"type": "complete_step", "step": step, "note": body.note, "documents": documents}
-    return to_tmf(await perform(session=session, gateway=gateway, db=db, actor=actor, row=row, act=act, request_id=request_id))
+    return to_tmf(
+        await perform(session=session, gateway=gateway, db=db, actor=actor, row=row, act=act, request_id=request_id)
+    )
 
 
 @router.post("/{order_id}/review", summary="Approve the order, or return it to a step")
 async def review_order(
-    order_id: str, body: ReviewBody, actor: Staff, session: SessionDep, gateway: GatewayDep, db: DbDep,
+    order_id: str,
+    body: ReviewBody,
+    actor: Staff,
+    session: SessionDep,
+    gateway: GatewayDep,
+    db: DbDep,
     request_id: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Reviewers only, and never someone who did a step of the order (four-eyes)."""
     row = await load_row(session, order_id)
     act = {"type": "review", **body.model_dump()}
-    return to_tmf(await perform(session=session, gateway=gateway, db=db, actor=actor, row=row, act=act, request_id=request_id))
+    return to_tmf(
+        await perform(session=session, gateway=gateway, db=db, actor=actor, row=row, act=act, request_id=request_id)
+    )
 
 
 @ledger_router.get("", response_model=list[LedgerView], summary="The circuit ledger")
 async def circuit_ledger(
-    actor: Reader, session: SessionDep, order_id: str | None = None,
+    actor: Reader,
+    session: SessionDep,
+    order_id: str | None = None,
     ledger_status: Annotated[Literal["active", "cancelled"] | None, Query(alias="status")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[LedgerView]:
     """Ledger rows, newest order first."""
     query = select(CircuitLedgerRow)
@@ -180,7 +209,8 @@ class Timeliness(BaseModel):
 
 @ledger_router.get("/timeliness", response_model=Timeliness, summary="Activation timeliness rate and cycle time")
 async def timeliness(
-    actor: Reader, session: SessionDep,
+    actor: Reader,
+    session: SessionDep,
     completed_from: Annotated[datetime | None, Query(description="completed at or after")] = None,
     completed_before: Annotated[datetime | None, Query(description="completed before")] = None,
 ) -> Timeliness:
@@ -202,9 +232,12 @@ async def timeliness(
     on_time = sum(1 for r in done if r.on_time)
     cycles = [r.cycle_seconds for r in done if r.cycle_seconds is not None]
     return Timeliness(
-        completed=len(done), on_time=on_time, timeliness_rate=on_time / len(done) if done else None,
+        completed=len(done),
+        on_time=on_time,
+        timeliness_rate=on_time / len(done) if done else None,
         average_cycle_hours=sum(cycles) / len(cycles) / 3600 if cycles else None,
-        cancelled=sum(1 for r in rows if r.status == "cancelled"), steps=steps,
+        cancelled=sum(1 for r in rows if r.status == "cancelled"),
+        steps=steps,
     )
 
 

@@ -60,14 +60,21 @@ class LedgerView(BaseModel):
 
 @router.get("/ledger", response_model=Page[LedgerView], summary="The resource-check ledger (台帐)")
 async def ledger(
-    actor: Reader, session: SessionDep, customer_id: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    actor: Reader,
+    session: SessionDep,
+    customer_id: str | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[LedgerView]:
     """Finished checks, newest first, optionally for one customer."""
     where = [ResourceCheckLedger.customer_id == customer_id] if customer_id else []
     total = await session.scalar(select(func.count()).select_from(ResourceCheckLedger).where(*where)) or 0
     rows = await session.scalars(
-        select(ResourceCheckLedger).where(*where).order_by(ResourceCheckLedger.finished_at.desc()).offset(offset).limit(limit)
+        select(ResourceCheckLedger)
+        .where(*where)
+        .order_by(ResourceCheckLedger.finished_at.desc())
+        .offset(offset)
+        .limit(limit)
     )
     return Page(items=[LedgerView.model_validate(r) for r in rows], total=total, offset=offset, limit=limit)
 
@@ -81,8 +88,13 @@ async def get_check(check_id: str, actor: Reader, session: SessionDep) -> CheckD
 
 @router.post("/{check_id}/acts", summary="Act on a check: answer, ask, reply, chase, accept, recheck, cancel")
 async def act_on_check(
-    check_id: str, body: Annotated[ActBody, Body()], actor: Staff, session: SessionDep, gateway: GatewayDep,
-    db: DbDep, request_id: IdempotencyKey = None,
+    check_id: str,
+    body: Annotated[ActBody, Body()],
+    actor: Staff,
+    session: SessionDep,
+    gateway: GatewayDep,
+    db: DbDep,
+    request_id: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Deliver the act to the check's workflow; a refusal (403/404/409/422) changes nothing and is journaled."""
     row = await load_row(session, check_id)

@@ -29,19 +29,29 @@ TaskState = Literal["acknowledged", "inProgress", "done", "terminatedWithError"]
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Request a resource check (checkServiceQualification)")
 async def create_check(
-    body: CheckServiceQualificationCreate, actor: Requester, session: SessionDep, gateway: GatewayDep,
-    response: Response, request_id: IdempotencyKey = None,
+    body: CheckServiceQualificationCreate,
+    actor: Requester,
+    session: SessionDep,
+    gateway: GatewayDep,
+    response: Response,
+    request_id: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Register the check (the `id`) and start its workflow: the departments the rules name are asked at once."""
-    check = await register(session=session, gateway=gateway, actor=actor, request=request_of(body), request_id=request_id)
+    check = await register(
+        session=session, gateway=gateway, actor=actor, request=request_of(body), request_id=request_id
+    )
     response.headers["Location"] = href(check.check_id)
     return to_tmf(check)
 
 
 @router.get("", summary="List resource checks")
 async def list_checks(
-    actor: Reader, session: SessionDep, response: Response, fields: Fields = None,
-    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    actor: Reader,
+    session: SessionDep,
+    response: Response,
+    fields: Fields = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
     state: TaskState | None = None,
     check_status: Annotated[CheckStatus | None, Query(alias="checkStatus", description="our status")] = None,
     qualification_result: Annotated[Qualification | None, Query(alias="qualificationResult")] = None,
@@ -52,8 +62,15 @@ async def list_checks(
 ) -> list[dict[str, Any]]:
     """Checks newest first from the read model; X-Total-Count and X-Result-Count headers."""
     total, rows = await find_checks(
-        session, offset=offset, limit=limit, created_from=created_from, created_until=created_until,
-        tmf_state=state, status=check_status, qualification_result=qualification_result, customer_id=customer_id,
+        session,
+        offset=offset,
+        limit=limit,
+        created_from=created_from,
+        created_until=created_until,
+        tmf_state=state,
+        status=check_status,
+        qualification_result=qualification_result,
+        customer_id=customer_id,
         external_id=external_id,
     )
     response.headers["X-Total-Count"], response.headers["X-Result-Count"] = str(total), str(len(rows))

@@ -31,9 +31,15 @@ class Question(BaseModel):
 
 QUESTIONS = [
     Question(name="resolved", kind="yes_no", text="您的问题解决了吗？ Was your problem resolved?"),
-    Question(name="rating", kind="choice", choices=[r.value for r in Rating],
-             text="您对本次服务满意吗？ How satisfied are you with our service?"),
-    Question(name="comment", kind="text", required=False, text="其他意见或建议 Anything else you would like to tell us?"),
+    Question(
+        name="rating",
+        kind="choice",
+        choices=[r.value for r in Rating],
+        text="您对本次服务满意吗？ How satisfied are you with our service?",
+    ),
+    Question(
+        name="comment", kind="text", required=False, text="其他意见或建议 Anything else you would like to tell us?"
+    ),
 ]
 
 
@@ -62,24 +68,44 @@ async def show_survey(token: Token, session: SessionDep) -> SurveyView:
 
 
 @router.post("/{token}", response_model=SurveyView, summary="Answer the survey (no login)")
-async def answer_survey(token: Token, body: SurveyAnswer, session: SessionDep, gateway: GatewayDep, db: DbDep) -> SurveyView:
+async def answer_survey(
+    token: Token, body: SurveyAnswer, session: SessionDep, gateway: GatewayDep, db: DbDep
+) -> SurveyView:
     """Send the answer to the ticket as the anonymous customer; a survey is answered once (409 after)."""
     digest = token_hash(token)
     # Claim the survey first: a concurrent second answer waits on the row, then finds it answered.
-    claimed = (await session.execute(
-        update(Survey).where(Survey.token_hash == digest, Survey.answered_at.is_(None))
-        .values(answered_at=utcnow()).returning(Survey.workflow_id, Survey.ticket_no)
-    )).first()
+    claimed = (
+        await session.execute(
+            update(Survey)
+            .where(Survey.token_hash == digest, Survey.answered_at.is_(None))
+            .values(answered_at=utcnow())
+            .returning(Survey.workflow_id, Survey.ticket_no)
+        )
+    ).first()
     if claimed is None:
         known = await session.get(Survey, digest)
-        raise HTTPException(*((status.HTTP_409_CONFLICT, "this survey was already answered") if known else (status.HTTP_404_NOT_FOUND, "no such survey")))
+        raise HTTPException(
+            *(
+                (status.HTTP_409_CONFLICT, "this survey was already answered")
+                if known
+                else (status.HTTP_404_NOT_FOUND, "no such survey")
+            )
+        )
     workflow_id, ticket_no = claimed
     try:
         await deliver(
-            gateway=gateway, db=db, session=session, actor=CUSTOMER, action="ticket.customer_feedback", update="act",
-            subject=Subject(type="ticket", id=ticket_no, workflow_id=workflow_id), result_type=ActOutcome,
+            gateway=gateway,
+            db=db,
+            session=session,
+            actor=CUSTOMER,
+            action="ticket.customer_feedback",
+            update="act",
+            subject=Subject(type="ticket", id=ticket_no, workflow_id=workflow_id),
+            result_type=ActOutcome,
             request_id=f"survey:{digest}",
-            build=lambda rid: CustomerFeedback(request_id=rid, actor=CUSTOMER, resolved=body.resolved, rating=body.rating, comment=body.comment),
+            build=lambda rid: CustomerFeedback(
+                request_id=rid, actor=CUSTOMER, resolved=body.resolved, rating=body.rating, comment=body.comment
+            ),
         )
     except BaseException:
         await session.rollback()  # refused or unavailable: the survey stays open

@@ -47,7 +47,10 @@ def _candidate_filter(actor: Actor) -> Any:
 async def inbox(
     actor: Reader,
     session: SessionDep,
-    scope: Annotated[Literal["mine", "candidate", "all"], Query(description="mine: claimed by or assigned to me; candidate: I may act; all: overseers only")] = "candidate",
+    scope: Annotated[
+        Literal["mine", "candidate", "all"],
+        Query(description="mine: claimed by or assigned to me; candidate: I may act; all: overseers only"),
+    ] = "candidate",
     task_status: Annotated[Literal["open", "done", "cancelled", "any"], Query(alias="status")] = "open",
     overdue: bool | None = None,
     kind: str | None = None,
@@ -69,12 +72,18 @@ async def inbox(
     if overdue is not None:
         late = and_(TaskRow.status == "open", TaskRow.due_at < utcnow())
         conditions.append(late if overdue else ~late)
-    for column, value in ((TaskRow.kind, kind), (TaskRow.workflow_id, workflow_id), (TaskRow.business_ref, business_ref)):
+    for column, value in (
+        (TaskRow.kind, kind),
+        (TaskRow.workflow_id, workflow_id),
+        (TaskRow.business_ref, business_ref),
+    ):
         if value is not None:
             conditions.append(column == value)
     where = and_(*conditions) if conditions else None
     count_query = select(func.count()).select_from(TaskRow)
-    rows_query = select(TaskRow).order_by(TaskRow.priority.desc(), TaskRow.due_at, TaskRow.task_id).offset(offset).limit(limit)
+    rows_query = (
+        select(TaskRow).order_by(TaskRow.priority.desc(), TaskRow.due_at, TaskRow.task_id).offset(offset).limit(limit)
+    )
     if where is not None:
         count_query, rows_query = count_query.where(where), rows_query.where(where)
     total = await session.scalar(count_query) or 0
@@ -110,8 +119,16 @@ class ClaimBody(BaseModel):
 
 
 async def _act(
-    *, task_id: str, action: str, update: str, build: Any, actor: Actor, request_id: str | None,
-    session: SessionDep, gateway: GatewayDep, db: DbDep,
+    *,
+    task_id: str,
+    action: str,
+    update: str,
+    build: Any,
+    actor: Actor,
+    request_id: str | None,
+    session: SessionDep,
+    gateway: GatewayDep,
+    db: DbDep,
 ) -> TaskView:
     """Send one human act to the task's workflow; journal a refusal; replay a duplicate request."""
     row = await _row(session, task_id)
@@ -121,24 +138,42 @@ async def _act(
             raise ActRefused(RefusalCode.CONFLICT, f"task {task_id} is already {row.status}")
 
     await deliver(
-        gateway=gateway, db=db, session=session, actor=actor, action=action, update=update, build=build,
-        subject=Subject(type="task", id=task_id, workflow_id=row.workflow_id), result_type=ActResult,
-        request_id=request_id, precheck=still_open,
+        gateway=gateway,
+        db=db,
+        session=session,
+        actor=actor,
+        action=action,
+        update=update,
+        build=build,
+        subject=Subject(type="task", id=task_id, workflow_id=row.workflow_id),
+        result_type=ActResult,
+        request_id=request_id,
+        precheck=still_open,
     )
     await session.refresh(row)
     return task_view(row)
 
 
-
 @router.post("/{task_id}/decision", response_model=TaskView, summary="Decide a task (approve, reject, …)")
 async def decide(
-    task_id: str, body: DecisionBody, actor: Staff, session: SessionDep, gateway: GatewayDep, db: DbDep,
+    task_id: str,
+    body: DecisionBody,
+    actor: Staff,
+    session: SessionDep,
+    gateway: GatewayDep,
+    db: DbDep,
     request_id: IdempotencyKey = None,
 ) -> TaskView:
     """Deliver a decision as a validated update; refused decisions change nothing and are journaled."""
     return await _act(
-        task_id=task_id, action=f"task.{body.outcome}", update="decide", actor=actor, request_id=request_id,
-        session=session, gateway=gateway, db=db,
+        task_id=task_id,
+        action=f"task.{body.outcome}",
+        update="decide",
+        actor=actor,
+        request_id=request_id,
+        session=session,
+        gateway=gateway,
+        db=db,
         build=lambda rid: DecisionInput(
             task_id=task_id, request_id=rid, actor=actor, outcome=body.outcome, comment=body.comment, data=body.data
         ),
@@ -147,13 +182,24 @@ async def decide(
 
 @router.post("/{task_id}/claim", response_model=TaskView, summary="Claim a task, or release it")
 async def claim(
-    task_id: str, actor: Staff, session: SessionDep, gateway: GatewayDep, db: DbDep,
-    body: ClaimBody | None = None, request_id: IdempotencyKey = None,
+    task_id: str,
+    actor: Staff,
+    session: SessionDep,
+    gateway: GatewayDep,
+    db: DbDep,
+    body: ClaimBody | None = None,
+    request_id: IdempotencyKey = None,
 ) -> TaskView:
     """Claim so colleagues see who holds the task; `release: true` hands it back."""
     release = bool(body and body.release)
     return await _act(
-        task_id=task_id, action="task.release" if release else "task.claim", update="claim", actor=actor,
-        request_id=request_id, session=session, gateway=gateway, db=db,
+        task_id=task_id,
+        action="task.release" if release else "task.claim",
+        update="claim",
+        actor=actor,
+        request_id=request_id,
+        session=session,
+        gateway=gateway,
+        db=db,
         build=lambda rid: ClaimInput(task_id=task_id, request_id=rid, actor=actor, release=release),
     )

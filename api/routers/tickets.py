@@ -57,37 +57,65 @@ class ContactView(BaseModel):
 async def get_ticket(ticket_no: str, actor: Reader, session: SessionDep) -> TicketDetail:
     """The ticket and its tasks (open and done) from the read models."""
     row = await load_row(session, ticket_no)
-    return TicketDetail(ticket=to_tmf(ticket_of(row), last_update=row.updated_at), tasks=await tasks_of(session, ticket_no))
+    return TicketDetail(
+        ticket=to_tmf(ticket_of(row), last_update=row.updated_at), tasks=await tasks_of(session, ticket_no)
+    )
 
 
-@router.post("/{ticket_no}/acts", summary="Act on a ticket: accept, log progress, request an extension, resolve, close …")
+@router.post(
+    "/{ticket_no}/acts", summary="Act on a ticket: accept, log progress, request an extension, resolve, close …"
+)
 async def act_on_ticket(
-    ticket_no: str, body: Annotated[ActBody, Body()], actor: Staff, session: SessionDep, gateway: GatewayDep,
-    db: DbDep, request_id: IdempotencyKey = None,
+    ticket_no: str,
+    body: Annotated[ActBody, Body()],
+    actor: Staff,
+    session: SessionDep,
+    gateway: GatewayDep,
+    db: DbDep,
+    request_id: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Deliver the act to the ticket's workflow; a refusal (403/409/422) changes nothing and is journaled."""
     row = await load_row(session, ticket_no)
     if isinstance(body, BODIES[AmendIntake]):
         check_intake(body.changes, utcnow(), lambda f: f"changes.{f}", amend=True)
     act = {name: getattr(body, name) for name in type(body).model_fields}
-    ticket = await perform(session=session, gateway=gateway, db=db, actor=actor, row=row, act=act, request_id=request_id)
+    ticket = await perform(
+        session=session, gateway=gateway, db=db, actor=actor, row=row, act=act, request_id=request_id
+    )
     return to_tmf(ticket, last_update=row.updated_at)
 
 
-@router.post("/{ticket_no}/contact/reveal", response_model=ContactView, summary="Reveal the customer's whole contact (audited)")
+@router.post(
+    "/{ticket_no}/contact/reveal", response_model=ContactView, summary="Reveal the customer's whole contact (audited)"
+)
 async def reveal_contact(
-    ticket_no: str, actor: Staff, session: SessionDep, db: DbDep, body: RevealBody | None = None,
+    ticket_no: str,
+    actor: Staff,
+    session: SessionDep,
+    db: DbDep,
+    body: RevealBody | None = None,
 ) -> ContactView:
     """The ticket's handler, agents and supervisors may see the contact; every reveal and refusal is journaled."""
     row = await load_row(session, ticket_no)
     subject = Subject(type="ticket", id=ticket_no, workflow_id=row.workflow_id)
     if not (actor.username == row.handler or actor.has_role(Role.AGENT, Role.SUPERVISOR)):
-        refused = ActRefused(RefusalCode.FORBIDDEN, "contact: only the ticket's handler, agents and supervisors may reveal it")
+        refused = ActRefused(
+            RefusalCode.FORBIDDEN, "contact: only the ticket's handler, agents and supervisors may reveal it"
+        )
         raise await journal_refusal(db, actor, subject, REVEAL_ACTION, refused, None)
-    await audit_journal.append(session, AuditRecord(
-        at=utcnow(), actor=actor.username, actor_roles=tuple(r.value for r in actor.roles), action=REVEAL_ACTION,
-        subject_type=subject.type, subject_id=ticket_no, workflow_id=row.workflow_id,
-        reason=(body.reason or None) if body else None, request_id=f"reveal:{uuid4()}",  # every reveal is its own row
-    ))
+    await audit_journal.append(
+        session,
+        AuditRecord(
+            at=utcnow(),
+            actor=actor.username,
+            actor_roles=tuple(r.value for r in actor.roles),
+            action=REVEAL_ACTION,
+            subject_type=subject.type,
+            subject_id=ticket_no,
+            workflow_id=row.workflow_id,
+            reason=(body.reason or None) if body else None,
+            request_id=f"reveal:{uuid4()}",  # every reveal is its own row
+        ),
+    )
     await session.commit()
     return ContactView(ticket_no=ticket_no, contact=row.contact)

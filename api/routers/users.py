@@ -65,8 +65,12 @@ class UserUpdate(BaseModel):
 
 def _out(user: User) -> UserOut:
     return UserOut(
-        username=user.username, full_name=user.full_name, roles=[Role(r) for r in user.roles],
-        department=user.department, active=user.active, created_at=user.created_at,
+        username=user.username,
+        full_name=user.full_name,
+        roles=[Role(r) for r in user.roles],
+        department=user.department,
+        active=user.active,
+        created_at=user.created_at,
     )
 
 
@@ -74,8 +78,13 @@ async def _journal(session: SessionDep, admin: Admin, action: str, username: str
     await audit_journal.append(
         session,
         AuditRecord(
-            at=utcnow(), actor=admin.username, actor_roles=tuple(r.value for r in admin.roles), action=action,
-            subject_type="user", subject_id=username, request_id=f"{action}:{username}:{utcnow().isoformat()}",
+            at=utcnow(),
+            actor=admin.username,
+            actor_roles=tuple(r.value for r in admin.roles),
+            action=action,
+            subject_type="user",
+            subject_id=username,
+            request_id=f"{action}:{username}:{utcnow().isoformat()}",
             details=details,
         ),
     )
@@ -93,8 +102,11 @@ async def create_user(body: UserCreate, admin: Admin, session: SessionDep) -> Us
     if await session.scalar(select(User).where(User.username == body.username)):
         raise HTTPException(status.HTTP_409_CONFLICT, f"username: {body.username} already exists")
     user = User(
-        username=body.username, full_name=body.full_name, password_hash=hash_password(body.password),
-        roles=[r.value for r in body.roles], department=body.department,
+        username=body.username,
+        full_name=body.full_name,
+        password_hash=hash_password(body.password),
+        roles=[r.value for r in body.roles],
+        department=body.department,
     )
     session.add(user)
     await _journal(session, admin, "user.create", body.username, {"roles": user.roles, "department": user.department})
@@ -109,7 +121,9 @@ async def update_user(username: str, body: UserUpdate, admin: Admin, session: Se
     if user is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {username} does not exist")
     changes = body.model_dump(exclude_unset=True)
-    if username == admin.username and (changes.get("active") is False or ("roles" in changes and Role.ADMIN not in changes["roles"])):
+    if username == admin.username and (
+        changes.get("active") is False or ("roles" in changes and Role.ADMIN not in changes["roles"])
+    ):
         raise HTTPException(status.HTTP_409_CONFLICT, "an administrator cannot deactivate or demote themselves")
     roles = changes.get("roles", [Role(r) for r in user.roles])
     if Role.DEPARTMENT in roles and not changes.get("department", user.department):

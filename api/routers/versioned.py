@@ -39,27 +39,31 @@ class VersionSummary(BaseModel):
     latest_version: int
 
 
-def versioned_router(
-    *, prefix: str, tag: str, table: type[SQLModel], model: type[BaseModel], noun: str
-) -> APIRouter:
+def versioned_router(*, prefix: str, tag: str, table: type[SQLModel], model: type[BaseModel], noun: str) -> APIRouter:
     """List, read and create versions of one kind of document stored in `table` and validated by `model`."""
     router = APIRouter(prefix=prefix, tags=[tag])
 
     def out(row: Any) -> VersionOut:
-        return VersionOut(name=row.name, version=row.version, spec=row.spec, created_by=row.created_by, created_at=row.created_at)
+        return VersionOut(
+            name=row.name, version=row.version, spec=row.spec, created_by=row.created_by, created_at=row.created_at
+        )
 
     async def get_row(session: SessionDep, name: str, version: int | None) -> Any:
         query = select(table).where(table.name == name)
         query = query.where(table.version == version) if version else query.order_by(table.version.desc()).limit(1)
         row = await session.scalar(query)
         if row is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"{noun} {name}{f' v{version}' if version else ''} does not exist")
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, f"{noun} {name}{f' v{version}' if version else ''} does not exist"
+            )
         return row
 
     @router.get("", response_model=list[VersionSummary], summary=f"List {noun}s")
     async def list_documents(actor: Reader, session: SessionDep) -> list[VersionSummary]:
         """Every name with its latest version."""
-        rows = await session.execute(select(table.name, func.max(table.version)).group_by(table.name).order_by(table.name))
+        rows = await session.execute(
+            select(table.name, func.max(table.version)).group_by(table.name).order_by(table.name)
+        )
         return [VersionSummary(name=name, latest_version=version) for name, version in rows]
 
     @router.get("/{name}", response_model=VersionOut, summary=f"Latest version of a {noun}")
@@ -80,7 +84,12 @@ def versioned_router(
         """A specific version, as running workflows may still use it."""
         return out(await get_row(session, name, version))
 
-    @router.post("/{name}", response_model=VersionOut, status_code=status.HTTP_201_CREATED, summary=f"Publish a new {noun} version")
+    @router.post(
+        "/{name}",
+        response_model=VersionOut,
+        status_code=status.HTTP_201_CREATED,
+        summary=f"Publish a new {noun} version",
+    )
     async def publish(name: str, body: dict[str, Any], admin: Admin, session: SessionDep) -> VersionOut:
         """Validate the document and store it as the next version; workflows already running are unaffected."""
         version = await next_version(session, table, name)
@@ -95,15 +104,21 @@ def versioned_router(
         await audit_journal.append(
             session,
             AuditRecord(
-                at=utcnow(), actor=admin.username, actor_roles=tuple(r.value for r in admin.roles),
-                action=f"{tag}.publish", subject_type=noun, subject_id=f"{name}@v{version}",
+                at=utcnow(),
+                actor=admin.username,
+                actor_roles=tuple(r.value for r in admin.roles),
+                action=f"{tag}.publish",
+                subject_type=noun,
+                subject_id=f"{name}@v{version}",
                 request_id=f"{tag}.publish:{name}:{version}",
             ),
         )
         try:
             await session.commit()
         except IntegrityError:
-            raise HTTPException(status.HTTP_409_CONFLICT, f"{noun} {name} v{version} was published concurrently; retry") from None
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, f"{noun} {name} v{version} was published concurrently; retry"
+            ) from None
         return out(row)
 
     return router

@@ -31,13 +31,22 @@ async def create(http, admin, username: str, **fields):
 async def test_admin_creates_a_user(http, login, sync_session):
     admin = await login("admin")
     username = unique("kx-new")
-    response = await create(http, admin, username, full_name="新用户 New User", roles=["engineer", "coordinator"],
-                            department="technical-support")
+    response = await create(
+        http,
+        admin,
+        username,
+        full_name="新用户 New User",
+        roles=["engineer", "coordinator"],
+        department="technical-support",
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert {k: body[k] for k in ("username", "full_name", "roles", "department", "active")} == {
-        "username": username, "full_name": "新用户 New User", "roles": ["engineer", "coordinator"],
-        "department": "technical-support", "active": True,
+        "username": username,
+        "full_name": "新用户 New User",
+        "roles": ["engineer", "coordinator"],
+        "department": "technical-support",
+        "active": True,
     }
     assert "password" not in body and "password_hash" not in body
 
@@ -232,7 +241,9 @@ async def test_admin_cannot_deactivate_or_demote_themself(http, login, sync_sess
     assert accepted(sync_session, username, "user.update") == []
 
     # Keeping the admin role while adding another, and renaming oneself, are fine.
-    grow = await http.patch(f"/api/users/{username}", json={"roles": ["admin", "auditor"], "full_name": "Me"}, headers=me)
+    grow = await http.patch(
+        f"/api/users/{username}", json={"roles": ["admin", "auditor"], "full_name": "Me"}, headers=me
+    )
     assert grow.status_code == 200, grow.text
     # Another administrator may deactivate them.
     other = await http.patch(f"/api/users/{username}", json={"active": False}, headers=admin)

@@ -41,7 +41,13 @@ from tests.api.helpers import (
 # ------------------------------------------------------------------------------------------
 
 PUBLIC_PATHS = {
-    "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc", "/api/auth/token",
+    "/healthz",
+    "/readyz",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/openapi.json",
+    "/redoc",
+    "/api/auth/token",
     "/api/survey/{token}",  # the customer's survey: the unguessable token in the link is the only credential
 }
 
@@ -87,20 +93,37 @@ def test_route_discovery_found_every_router():
     assert len(PROTECTED_ROUTES) >= 20
     found = set(PROTECTED_ROUTES)
     for expected in [
-        ("GET", "/api/auth/me"), ("GET", "/api/users"), ("POST", "/api/users"), ("PATCH", "/api/users/{username}"),
-        ("GET", "/api/calendars"), ("POST", "/api/calendars/{name}"), ("GET", "/api/calendars/{name}/versions/{version}"),
-        ("GET", "/api/sla-policies"), ("POST", "/api/sla-policies/{name}"), ("GET", "/api/tasks"),
-        ("POST", "/api/tasks/{task_id}/decision"), ("POST", "/api/tasks/{task_id}/claim"),
-        ("GET", "/api/tasks/{task_id}"), ("POST", "/api/approvals"), ("GET", "/api/approvals/{workflow_id}"),
-        ("GET", "/api/notifications"), ("GET", "/api/audit"),
-        ("GET", "/api/audit/workflows/{workflow_id}/timeline"), ("GET", "/api/audit/timeline"),
+        ("GET", "/api/auth/me"),
+        ("GET", "/api/users"),
+        ("POST", "/api/users"),
+        ("PATCH", "/api/users/{username}"),
+        ("GET", "/api/calendars"),
+        ("POST", "/api/calendars/{name}"),
+        ("GET", "/api/calendars/{name}/versions/{version}"),
+        ("GET", "/api/sla-policies"),
+        ("POST", "/api/sla-policies/{name}"),
+        ("GET", "/api/tasks"),
+        ("POST", "/api/tasks/{task_id}/decision"),
+        ("POST", "/api/tasks/{task_id}/claim"),
+        ("GET", "/api/tasks/{task_id}"),
+        ("POST", "/api/approvals"),
+        ("GET", "/api/approvals/{workflow_id}"),
+        ("GET", "/api/notifications"),
+        ("GET", "/api/audit"),
+        ("GET", "/api/audit/workflows/{workflow_id}/timeline"),
+        ("GET", "/api/audit/timeline"),
         ("POST", "/tmf-api/serviceQualificationManagement/v4/checkServiceQualification"),
         ("GET", "/tmf-api/serviceQualificationManagement/v4/checkServiceQualification/{id}"),
-        ("POST", "/api/resource-checks/{check_id}/acts"), ("GET", "/api/resource-checks/ledger"),
-        ("POST", "/tmf-api/serviceOrdering/v4/serviceOrder"), ("GET", "/tmf-api/serviceOrdering/v4/serviceOrder/{id}"),
-        ("POST", "/tmf-api/serviceOrdering/v4/cancelServiceOrder"), ("POST", "/api/provisioning-orders/{order_id}/review"),
-        ("POST", "/api/provisioning-orders/{order_id}/steps/{step}/complete"), ("GET", "/api/circuit-ledger"),
-        ("POST", "/api/presales-demands"), ("POST", "/api/provisioning-rules/{name}"),
+        ("POST", "/api/resource-checks/{check_id}/acts"),
+        ("GET", "/api/resource-checks/ledger"),
+        ("POST", "/tmf-api/serviceOrdering/v4/serviceOrder"),
+        ("GET", "/tmf-api/serviceOrdering/v4/serviceOrder/{id}"),
+        ("POST", "/tmf-api/serviceOrdering/v4/cancelServiceOrder"),
+        ("POST", "/api/provisioning-orders/{order_id}/review"),
+        ("POST", "/api/provisioning-orders/{order_id}/steps/{step}/complete"),
+        ("GET", "/api/circuit-ledger"),
+        ("POST", "/api/presales-demands"),
+        ("POST", "/api/provisioning-rules/{name}"),
     ]:
         assert expected in found, f"{expected} not discovered"
     assert ("POST", "/api/auth/token") not in found and ("GET", "/healthz") not in found
@@ -125,8 +148,12 @@ async def test_token_good_login(http, settings):
 
 @pytest.mark.parametrize(
     ("username", "password"),
-    [("supervisor1", "wrong-password"), ("supervisor1", "kexiang-demo "), ("nobody-such-user", "kexiang-demo"),
-     ("SUPERVISOR1", "kexiang-demo")],
+    [
+        ("supervisor1", "wrong-password"),
+        ("supervisor1", "kexiang-demo "),
+        ("nobody-such-user", "kexiang-demo"),
+        ("SUPERVISOR1", "kexiang-demo"),
+    ],
     ids=["wrong-password", "password-with-trailing-space", "unknown-user", "username-case-differs"],
 )
 async def test_token_refused(http, username, password):
@@ -147,7 +174,12 @@ async def test_deactivated_user_cannot_sign_in_and_loses_open_sessions(http, log
     username = unique("kx-deact")
     created = await http.post(
         "/api/users",
-        json={"username": username, "full_name": "To Be Deactivated", "password": "a-long-password", "roles": ["agent"]},
+        json={
+            "username": username,
+            "full_name": "To Be Deactivated",
+            "password": "a-long-password",
+            "roles": ["agent"],
+        },
         headers=admin,
     )
     assert created.status_code == 201, created.text
@@ -227,7 +259,9 @@ async def test_valid_token_passes_the_gate(http, login):
 # ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("username", "roles", "department"), [(u, r, d) for u, _, r, d in DEMO_USERS], ids=[u[0] for u in DEMO_USERS])
+@pytest.mark.parametrize(
+    ("username", "roles", "department"), [(u, r, d) for u, _, r, d in DEMO_USERS], ids=[u[0] for u in DEMO_USERS]
+)
 async def test_me_returns_roles(http, login, username, roles, department):
     response = await http.get("/api/auth/me", headers=await login(username))
     assert response.status_code == 200, response.text
@@ -286,7 +320,12 @@ async def test_create_user_needs_admin(http, login, sync_session, username):
     assert response.status_code == 403, response.text
     assert response.json()["detail"] == "role admin required"
     assert_one_refusal(
-        sync_session, before, actor=username, method="POST", path="/api/users", template="/api/users",
+        sync_session,
+        before,
+        actor=username,
+        method="POST",
+        path="/api/users",
+        template="/api/users",
         reason="role admin required",
     )
     with sync_session() as s:
@@ -305,7 +344,12 @@ async def test_self_promotion_needs_admin(http, login, sync_session, username):
     response = await http.patch(path, json={"roles": ["admin"], "full_name": "Promoted"}, headers=await login(username))
     assert response.status_code == 403, response.text
     assert_one_refusal(
-        sync_session, before, actor=username, method="PATCH", path=path, template="/api/users/{username}",
+        sync_session,
+        before,
+        actor=username,
+        method="PATCH",
+        path=path,
+        template="/api/users/{username}",
         reason="role admin required",
     )
     with sync_session() as s:
@@ -331,7 +375,12 @@ async def test_publishing_config_needs_admin(http, login, sync_session, username
     response = await http.post(path, json=document(), headers=headers)
     assert response.status_code == 403, response.text
     assert_one_refusal(
-        sync_session, before, actor=username, method="POST", path=path, template=f"/api/{kind}/{{name}}",
+        sync_session,
+        before,
+        actor=username,
+        method="POST",
+        path=path,
+        template=f"/api/{kind}/{{name}}",
         reason="role admin required",
     )
     with sync_session() as s:
@@ -375,14 +424,24 @@ async def test_auditor_cannot_request_an_approval(http, login, sync_session, env
     workflow_id = f"approval-{key}"
     before = refusals(sync_session, "auditor1", "/api/approvals")
     response = await http.post(
-        "/api/approvals", json={"subject": "audit me", "reason": "should not start"},
+        "/api/approvals",
+        json={"subject": "audit me", "reason": "should not start"},
         headers={**await login("auditor1"), "Idempotency-Key": key},
     )
     assert response.status_code == 403, response.text
-    reason = "role " + " or ".join(r for r in ("agent", "engineer", "supervisor", "coordinator", "department", "reviewer", "admin")) + " required"
+    reason = (
+        "role "
+        + " or ".join(r for r in ("agent", "engineer", "supervisor", "coordinator", "department", "reviewer", "admin"))
+        + " required"
+    )
     assert response.json()["detail"] == reason
     assert_one_refusal(
-        sync_session, before, actor="auditor1", method="POST", path="/api/approvals", template="/api/approvals",
+        sync_session,
+        before,
+        actor="auditor1",
+        method="POST",
+        path="/api/approvals",
+        template="/api/approvals",
         reason=reason,
     )
     # No workflow was started, and nothing reached the read model.
@@ -401,7 +460,9 @@ async def open_task(http, login):
     await close_approval(http, await login("supervisor1"), task["task_id"])
 
 
-@pytest.mark.parametrize(("act", "body"), [("decision", {"outcome": "approve"}), ("claim", {}), ("claim", {"release": True})])
+@pytest.mark.parametrize(
+    ("act", "body"), [("decision", {"outcome": "approve"}), ("claim", {}), ("claim", {"release": True})]
+)
 async def test_auditor_cannot_act_on_tasks(http, login, sync_session, open_task, act, body):
     task_id = open_task["task_id"]
     path = f"/api/tasks/{task_id}/{act}"
@@ -410,8 +471,13 @@ async def test_auditor_cannot_act_on_tasks(http, login, sync_session, open_task,
     assert response.status_code == 403, response.text
     assert "required" in response.json()["detail"]
     assert_one_refusal(
-        sync_session, before, actor="auditor1", method="POST", path=path,
-        template=f"/api/tasks/{{task_id}}/{act}", reason=response.json()["detail"],
+        sync_session,
+        before,
+        actor="auditor1",
+        method="POST",
+        path=path,
+        template=f"/api/tasks/{{task_id}}/{act}",
+        reason=response.json()["detail"],
     )
     row = task_row(sync_session, task_id)
     assert (row.status, row.claimed_by, row.outcome, row.decided_by) == ("open", None, None, None)
@@ -426,7 +492,9 @@ async def test_refused_act_with_a_long_outcome_is_journaled(http, login, sync_se
     task_id = open_task["task_id"]
     outcome = "x" * 64  # the longest outcome the API accepts; "task." + outcome is wider than the action column
     before = count_audit(sync_session, actor="supervisor1", subject_id=task_id, outcome="refused")
-    response = await http.post(f"/api/tasks/{task_id}/decision", json={"outcome": outcome}, headers=await login("supervisor1"))
+    response = await http.post(
+        f"/api/tasks/{task_id}/decision", json={"outcome": outcome}, headers=await login("supervisor1")
+    )
     assert response.status_code == 422, response.text
     assert response.json()["detail"].startswith("outcome:")
     rows = audit_rows(sync_session, actor="supervisor1", subject_id=task_id, outcome="refused")

@@ -116,8 +116,10 @@ async def test_invalid_calendars_are_refused_naming_the_problem(http, login, syn
         (clash, ("2026-10-01", "holiday", "make-up workday")),
         (calendar_spec(timezone="Mars/Olympus_Mons"), ("timezone:", "Mars/Olympus_Mons")),
         (calendar_spec(weekend=[5, 7]), ("weekend:",)),
-        (calendar_spec(working_hours=[{"start": "09:00", "end": "12:00"}, {"start": "11:00", "end": "18:00"}]),
-         ("working_hours:", "overlap")),
+        (
+            calendar_spec(working_hours=[{"start": "09:00", "end": "12:00"}, {"start": "11:00", "end": "18:00"}]),
+            ("working_hours:", "overlap"),
+        ),
         (calendar_spec(working_hours=[{"start": "18:00", "end": "09:00"}]), ("working_hours.0:",)),
         (calendar_spec(holidays=["2026-02-30"]), ("holidays.0:",)),
         (calendar_spec(weekend=[0, 1, 2, 3, 4, 5, 6], makeup_workdays=[]), ("no working day",)),
@@ -171,7 +173,9 @@ async def test_publishing_sla_policy_versions(http, login, sync_session):
     old = (await http.get(f"/api/sla-policies/{name}/versions/1", headers=admin)).json()
     assert old["spec"]["priorities"]["urgent"]["response"] == {"amount": 2.0, "unit": "hours"}
     assert stored_versions(sync_session, SlaPolicyVersion, name) == [1, 2]
-    assert [r.action for r in audit_rows(sync_session, subject_id=f"{name}@v2", outcome="accepted")] == ["sla-policies.publish"]
+    assert [r.action for r in audit_rows(sync_session, subject_id=f"{name}@v2", outcome="accepted")] == [
+        "sla-policies.publish"
+    ]
 
 
 async def test_invalid_sla_policies_are_refused_naming_the_field(http, login, sync_session):

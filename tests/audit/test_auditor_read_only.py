@@ -51,8 +51,15 @@ async def real_ids(http, login) -> AsyncIterator[dict[str, str]]:
     task = await approval_task(http, agent, workflow_id)
     ticket = await create(http, agent, full_intake())
     assert ticket.status_code == 201, ticket.text
-    yield {"workflow_id": workflow_id, "task_id": task["task_id"], "ticket_no": ticket.json()["id"], "id": ticket.json()["id"],
-           "username": "agent1", "name": "standard", "version": "1"}
+    yield {
+        "workflow_id": workflow_id,
+        "task_id": task["task_id"],
+        "ticket_no": ticket.json()["id"],
+        "id": ticket.json()["id"],
+        "username": "agent1",
+        "name": "standard",
+        "version": "1",
+    }
     await close_approval(http, await login("supervisor1"), task["task_id"])
 
 

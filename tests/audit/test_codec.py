@@ -9,7 +9,16 @@ from cryptography.exceptions import InvalidTag
 from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload
 
-from infra.codec import DEV_KEY, DEV_KEY_ID, ENCODING, KEY_ID, EncryptionCodec, UnknownKeyError, new_key_entry, parse_key_ring
+from infra.codec import (
+    DEV_KEY,
+    DEV_KEY_ID,
+    ENCODING,
+    KEY_ID,
+    EncryptionCodec,
+    UnknownKeyError,
+    new_key_entry,
+    parse_key_ring,
+)
 from infra.settings import Settings
 from infra.temporal import data_converter
 
@@ -59,8 +68,14 @@ async def test_payloads_from_before_encryption_pass_through():
 
 @pytest.mark.parametrize(
     "value",
-    ["k1", "k1:", ":" + base64.b64encode(b"x" * 32).decode(), "k1:not base64!", "k1:" + base64.b64encode(b"short").decode(),
-     new_key_entry("k1") + "," + new_key_entry("k1")],
+    [
+        "k1",
+        "k1:",
+        ":" + base64.b64encode(b"x" * 32).decode(),
+        "k1:not base64!",
+        "k1:" + base64.b64encode(b"short").decode(),
+        new_key_entry("k1") + "," + new_key_entry("k1"),
+    ],
     ids=["no-key", "empty-key", "no-id", "not-base64", "wrong-length", "duplicate-id"],
 )
 def test_malformed_key_rings_are_refused_at_start(value):
@@ -75,7 +90,9 @@ def test_production_needs_its_own_keys():
     dev_key = f"{DEV_KEY_ID}:{base64.b64encode(DEV_KEY).decode()}"
     with pytest.raises(ValidationError, match="PAYLOAD_ENCRYPTION_KEYS"):
         Settings(kexiang_env="production", token_secret=secret, payload_encryption_keys=dev_key)
-    ring = Settings(kexiang_env="production", token_secret=secret, payload_encryption_keys=new_key_entry("k1")).payload_key_ring
+    ring = Settings(
+        kexiang_env="production", token_secret=secret, payload_encryption_keys=new_key_entry("k1")
+    ).payload_key_ring
     assert list(ring) == ["k1"]
     assert Settings(kexiang_env="dev").payload_key_ring == {DEV_KEY_ID: DEV_KEY}
 

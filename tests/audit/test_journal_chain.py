@@ -23,9 +23,17 @@ from tests.api.helpers import audit_rows
 
 
 def _record(**overrides) -> AuditRecord:
-    values = dict(at=utcnow(), actor="agent1", actor_roles=("agent",), action="test.chain", subject_type="test",
-                  subject_id="chain", reason="原因 with unicode", request_id=f"chain-{uuid.uuid4().hex}",
-                  details={"n": 1, "nested": {"b": [1, 2.5, None], "a": "x"}})
+    values = dict(
+        at=utcnow(),
+        actor="agent1",
+        actor_roles=("agent",),
+        action="test.chain",
+        subject_type="test",
+        subject_id="chain",
+        reason="原因 with unicode",
+        request_id=f"chain-{uuid.uuid4().hex}",
+        details={"n": 1, "nested": {"b": [1, 2.5, None], "a": "x"}},
+    )
     return AuditRecord(**(values | overrides))
 
 
@@ -74,8 +82,11 @@ async def test_a_repeated_request_id_appends_nothing(db, sync_session):
     assert _row(sync_session, record.request_id).reason == record.reason
 
 
-@pytest.mark.parametrize("statement", ["UPDATE audit_entry SET reason = 'edited' WHERE id = :id",
-                                       "DELETE FROM audit_entry WHERE id = :id"], ids=["update", "delete"])
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE audit_entry SET reason = 'edited' WHERE id = :id", "DELETE FROM audit_entry WHERE id = :id"],
+    ids=["update", "delete"],
+)
 async def test_the_database_refuses_changes_to_journal_rows(db, sync_session, statement):
     record = _record()
     await _append(db, record)
@@ -143,10 +154,13 @@ def test_the_migration_seals_rows_written_before_it(database_url):
         engine = create_engine(url)
         with engine.begin() as c:
             for i in range(3):
-                c.execute(text(
-                    "INSERT INTO audit_entry (at, actor, actor_roles, action, subject_type, subject_id, outcome, request_id, details)"
-                    " VALUES (now(), 'agent1', '{agent}', 'old.act', 'test', :s, 'accepted', :r, '{\"i\": 1}')"
-                ), {"s": f"old-{i}", "r": f"old-{i}"})
+                c.execute(
+                    text(
+                        "INSERT INTO audit_entry (at, actor, actor_roles, action, subject_type, subject_id, outcome, request_id, details)"
+                        " VALUES (now(), 'agent1', '{agent}', 'old.act', 'test', :s, 'accepted', :r, '{\"i\": 1}')"
+                    ),
+                    {"s": f"old-{i}", "r": f"old-{i}"},
+                )
         command.upgrade(config, "head")
         database = Database(url, pool_size=1)
         try:

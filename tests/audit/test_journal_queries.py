@@ -24,11 +24,21 @@ async def actor(db) -> str:
     ]
     async with db.session() as session:
         for hour, (action, subject_type, subject_id, outcome, reason) in enumerate(rows):
-            await audit_journal.append(session, AuditRecord(
-                at=T0 + timedelta(hours=hour), actor=name, actor_roles=("engineer",), action=action, subject_type=subject_type,
-                subject_id=subject_id, workflow_id="ticket-CS203103010001", outcome=outcome, reason=reason,
-                request_id=f"{name}-{hour}",
-            ))
+            await audit_journal.append(
+                session,
+                AuditRecord(
+                    at=T0 + timedelta(hours=hour),
+                    actor=name,
+                    actor_roles=("engineer",),
+                    action=action,
+                    subject_type=subject_type,
+                    subject_id=subject_id,
+                    workflow_id="ticket-CS203103010001",
+                    outcome=outcome,
+                    reason=reason,
+                    request_id=f"{name}-{hour}",
+                ),
+            )
         await session.commit()
     return name
 
@@ -62,5 +72,7 @@ async def test_by_time_range_half_open(http, login, actor):
 
 
 async def test_a_time_without_offset_is_refused(http, login, actor):
-    response = await http.get("/api/audit", params={"by": actor, "since": "2031-03-01T09:00:00"}, headers=await login("auditor1"))
+    response = await http.get(
+        "/api/audit", params={"by": actor, "since": "2031-03-01T09:00:00"}, headers=await login("auditor1")
+    )
     assert response.status_code == 422 and "since" in response.text

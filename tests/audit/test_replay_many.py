@@ -21,8 +21,9 @@ CHANGED = [ServiceTicketWithUnpatchedPause if w is ServiceTicketWorkflow else w 
 
 
 async def test_api_streams_a_verdict_per_history_then_the_summary(http, login):
-    response = await http.post("/api/audit/replay", params={"progress": "true"}, json={"histories": DOCUMENTS},
-                               headers=await login("auditor1"))
+    response = await http.post(
+        "/api/audit/replay", params={"progress": "true"}, json={"histories": DOCUMENTS}, headers=await login("auditor1")
+    )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/x-ndjson")
     *progress, last = [json.loads(line) for line in response.text.splitlines()]
@@ -36,12 +37,12 @@ async def test_cli_replays_a_file_of_many_histories_with_progress_and_summary(en
     path = tmp_path / "many.json"
     path.write_text(json.dumps(DOCUMENTS), encoding="utf-8")
     out = io.StringIO()
-    code = await audit_cli.run(["replay", "--file", str(path)], client=env.client, out=out,
-                               workflows=CHANGED)
+    code = await audit_cli.run(["replay", "--file", str(path)], client=env.client, out=out, workflows=CHANGED)
     *lines, summary = out.getvalue().splitlines()
     assert code == 1
     assert [line.split("]")[0] for line in lines] == [f"[{i}" for i in range(1, len(DOCUMENTS) + 1)]
     diverged = [line for line in lines if "DIVERGED" in line]
-    assert len(diverged) == TICKETS >= 6 and all("ServiceTicket" in line and "at event 5 (ActivityTaskScheduled)" in line
-                                                 for line in diverged)
+    assert len(diverged) == TICKETS >= 6 and all(
+        "ServiceTicket" in line and "at event 5 (ActivityTaskScheduled)" in line for line in diverged
+    )
     assert summary == f"replayed {len(DOCUMENTS)}: {len(DOCUMENTS) - TICKETS} clean, {TICKETS} diverged"

@@ -27,7 +27,9 @@ REASON = f"客户 {CONTACT} 要求延期：等待备件"
 
 
 async def timeline(http, login, ticket: dict[str, Any], *, user: str = "auditor1", **params):
-    return await http.get(f"/api/audit/workflows/{ticket['workflow_id']}/timeline", params=params, headers=await login(user))
+    return await http.get(
+        f"/api/audit/workflows/{ticket['workflow_id']}/timeline", params=params, headers=await login(user)
+    )
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -53,8 +55,11 @@ async def ticket(env, http, login) -> AsyncIterator[dict[str, Any]]:
 
     async def breached() -> dict | None:
         entries = (await timeline(http, login, {"workflow_id": handle.id})).json()["entries"]
-        return {"workflow_id": handle.id, "number": number, "refusal": refused.json()} if any(
-            e["kind"] == "breach" for e in entries) else None
+        return (
+            {"workflow_id": handle.id, "number": number, "refusal": refused.json()}
+            if any(e["kind"] == "breach" for e in entries)
+            else None
+        )
 
     yield await eventually(breached, what="plan deadline breached")
     await eventually(lambda: idle(handle), what="workflow idle")
@@ -77,11 +82,21 @@ async def test_extension_refused_approval_and_breach_each_show_actor_and_time(ht
     assert times == sorted(times)
 
     request = only(entries, action="ticket.request_extension")
-    assert (request["actor"], request["roles"], request["source"], request["outcome"]) == ("engineer1", ["engineer"], "history", "accepted")
+    assert (request["actor"], request["roles"], request["source"], request["outcome"]) == (
+        "engineer1",
+        ["engineer"],
+        "history",
+        "accepted",
+    )
     assert request["reason"] == REASON.replace(CONTACT, MASKED) and request["event_id"] > 0
 
     refusal = only(entries, outcome="refused")
-    assert (refusal["actor"], refusal["roles"], refusal["action"], refusal["source"]) == ("engineer1", ["engineer"], "task.approve", "journal")
+    assert (refusal["actor"], refusal["roles"], refusal["action"], refusal["source"]) == (
+        "engineer1",
+        ["engineer"],
+        "task.approve",
+        "journal",
+    )
     assert refusal["reason"] == ticket["refusal"]["detail"] and refusal["event_id"] is None
     assert refusal["subject"].startswith("task ") and ":extension:" in refusal["subject"]
 
@@ -107,7 +122,9 @@ async def test_customer_contact_stays_masked(http, login, ticket):
 
 async def test_timeline_by_ticket_number_and_by_kind(http, login, ticket):
     headers = await login("admin")
-    by_ref = await http.get("/api/audit/timeline", params={"ref": ticket["number"], "kinds": ["breach", "act"]}, headers=headers)
+    by_ref = await http.get(
+        "/api/audit/timeline", params={"ref": ticket["number"], "kinds": ["breach", "act"]}, headers=headers
+    )
     assert by_ref.status_code == 200, by_ref.text
     assert by_ref.json()["workflow_id"] == ticket["workflow_id"]
     assert {e["kind"] for e in by_ref.json()["entries"]} == {"breach", "act"}
@@ -128,7 +145,9 @@ async def test_timeline_of_an_unknown_workflow_is_404(http, login):
     assert (await timeline(http, login, {"workflow_id": f"ticket-none-{uuid.uuid4().hex[:6]}"})).status_code == 404
 
 
-async def test_ticket_history_exports_replays_cleanly_and_diverges_against_changed_code(env, http, login, converter, ticket):
+async def test_ticket_history_exports_replays_cleanly_and_diverges_against_changed_code(
+    env, http, login, converter, ticket
+):
     """The issue's done-when, for a ticket: export through the API, replay clean, replay changed code → divergence."""
     auditor, workflow_id = await login("auditor1"), ticket["workflow_id"]
     stored = (await env.client.get_workflow_handle(workflow_id).fetch_history()).to_json_dict()
@@ -137,12 +156,16 @@ async def test_ticket_history_exports_replays_cleanly_and_diverges_against_chang
     assert export.status_code == 200, export.text
     document = export.json()
     assert any(CONTACT.encode() in t for t in payload_texts(document))
-    response = await http.post("/api/audit/replay", json={"histories": [{"workflow_id": workflow_id, "history": document}]},
-                               headers=auditor)
+    response = await http.post(
+        "/api/audit/replay", json={"histories": [{"workflow_id": workflow_id, "history": document}]}, headers=auditor
+    )
     assert response.status_code == 200, response.text
     assert response.json()["summary"] == {"total": 1, "clean": 1, "diverged": 0}
     assert response.json()["verdicts"][0]["workflow_type"] == "ServiceTicket"
-    changed = await replay(histories_in(json.loads(export.text), name="export", workflow_id=workflow_id), converter=converter,
-                           workflows=[ServiceTicketWithUnpatchedPause])
+    changed = await replay(
+        histories_in(json.loads(export.text), name="export", workflow_id=workflow_id),
+        converter=converter,
+        workflows=[ServiceTicketWithUnpatchedPause],
+    )
     verdict = changed.verdicts[0]
     assert (verdict.ok, verdict.event_id, verdict.event_type) == (False, 5, "ActivityTaskScheduled")

@@ -32,8 +32,11 @@ async def visible(dev_env, db, settings):
             agent, supervisor = await headers_for(client, "agent1"), await headers_for(client, "supervisor1")
             ids = []
             for subject in ("decided", "open"):
-                response = await client.post("/api/approvals", json={"subject": subject, "reason": "visibility test"},
-                                             headers={**agent, "Idempotency-Key": uuid.uuid4().hex})
+                response = await client.post(
+                    "/api/approvals",
+                    json={"subject": subject, "reason": "visibility test"},
+                    headers={**agent, "Idempotency-Key": uuid.uuid4().hex},
+                )
                 assert response.status_code == 201, response.text
                 ids.append(response.json()["workflow_id"])
             task = await approval_task(client, supervisor, ids[0])
@@ -61,10 +64,16 @@ async def _eventually_listed(client, headers, expected: set[str], **params) -> l
 async def test_list_by_business_ref_type_status_and_time(visible):
     client, auditor, (done, running), t0 = visible
     [item] = await _eventually_listed(client, auditor, {done}, business_ref=done, status="completed")
-    assert (item["workflow_type"], item["status"], item["order_kind"], item["business_ref"]) == ("Approval", "completed", "approval", done)
+    assert (item["workflow_type"], item["status"], item["order_kind"], item["business_ref"]) == (
+        "Approval",
+        "completed",
+        "approval",
+        done,
+    )
     assert item["close_time"] is not None and item["history_length"] > 10
-    open_ones = await _eventually_listed(client, auditor, {running}, workflow_type="Approval", status="running",
-                                         started_since=t0.isoformat())
+    open_ones = await _eventually_listed(
+        client, auditor, {running}, workflow_type="Approval", status="running", started_since=t0.isoformat()
+    )
     assert done not in {i["workflow_id"] for i in open_ones}
     closed = await _listed(client, auditor, closed_since=t0.isoformat(), workflow_type="Approval")
     assert done in {i["workflow_id"] for i in closed} and running not in {i["workflow_id"] for i in closed}
@@ -74,18 +83,32 @@ async def test_list_by_business_ref_type_status_and_time(visible):
 async def test_listing_pages(visible):
     client, auditor, ids, t0 = visible
     await _eventually_listed(client, auditor, set(ids), started_since=t0.isoformat(), order_kind="approval")
-    first = (await client.get("/api/audit/workflows", params={"started_since": t0.isoformat(), "page_size": 1},
-                              headers=auditor)).json()
+    first = (
+        await client.get(
+            "/api/audit/workflows", params={"started_since": t0.isoformat(), "page_size": 1}, headers=auditor
+        )
+    ).json()
     assert len(first["items"]) == 1 and first["next_page_token"]
-    second = (await client.get("/api/audit/workflows", params={"started_since": t0.isoformat(), "page_size": 1,
-                                                               "page_token": first["next_page_token"]}, headers=auditor)).json()
+    second = (
+        await client.get(
+            "/api/audit/workflows",
+            params={"started_since": t0.isoformat(), "page_size": 1, "page_token": first["next_page_token"]},
+            headers=auditor,
+        )
+    ).json()
     assert second["items"][0]["workflow_id"] != first["items"][0]["workflow_id"]
 
 
 @pytest.mark.parametrize(
     "params",
-    [{"business_ref": "x' OR WorkflowId != '"}, {"workflow_type": "Approval OR 1=1"}, {"status": "sleeping"},
-     {"started_since": "2026-01-01T00:00:00"}, {"page_token": "%%%"}, {"page_size": 0}],
+    [
+        {"business_ref": "x' OR WorkflowId != '"},
+        {"workflow_type": "Approval OR 1=1"},
+        {"status": "sleeping"},
+        {"started_since": "2026-01-01T00:00:00"},
+        {"page_token": "%%%"},
+        {"page_size": 0},
+    ],
     ids=["quote-injection", "space-injection", "unknown-status", "naive-time", "bad-token", "page-size"],
 )
 async def test_listing_validates_every_parameter(visible, params):
@@ -96,7 +119,9 @@ async def test_listing_validates_every_parameter(visible, params):
 
 async def test_listing_is_for_auditors_and_admins(visible):
     client, _, _, _ = visible
-    assert (await client.get("/api/audit/workflows", headers=await headers_for(client, "supervisor1"))).status_code == 403
+    assert (
+        await client.get("/api/audit/workflows", headers=await headers_for(client, "supervisor1"))
+    ).status_code == 403
     assert (await client.get("/api/audit/workflows", headers=await headers_for(client, "admin"))).status_code == 200
 
 
@@ -123,11 +148,14 @@ async def test_replay_everything_closed_in_a_time_range(visible, dev_env):
     response = await client.post("/api/audit/replay", json=body, headers=auditor)
     assert response.status_code == 200, response.text
     report = response.json()
-    assert done in {v["workflow_id"] for v in report["verdicts"]} and running not in {v["workflow_id"] for v in report["verdicts"]}
+    assert done in {v["workflow_id"] for v in report["verdicts"]} and running not in {
+        v["workflow_id"] for v in report["verdicts"]
+    }
     assert report["summary"]["diverged"] == 0 and report["summary"]["clean"] == report["summary"]["total"] >= 1
     out = io.StringIO()
-    code = await audit_cli.run(["replay", "--closed-since", t0.isoformat(), "--workflow-type", "Approval"],
-                               client=dev_env.client, out=out)
+    code = await audit_cli.run(
+        ["replay", "--closed-since", t0.isoformat(), "--workflow-type", "Approval"], client=dev_env.client, out=out
+    )
     assert code == 0, out.getvalue()
     assert any(done in line and " ok " in line for line in out.getvalue().splitlines())
 

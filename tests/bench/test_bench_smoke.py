@@ -20,8 +20,14 @@ async def test_bench_measures_both_sides_and_prints_figures(env, worker, api_url
     """Every item is created, settles and is decided on both sides; the report prints every figure and ratio."""
     queue = f"bench-smoke-{uuid.uuid4().hex[:8]}"
     figures = await measure(
-        Target(api_url, env.client, db, baseline_queue=queue), tickets=TICKETS, concurrency=2, decisions=TICKETS,
-        decision_concurrency=2, warmup=0, say=print, cpu=lambda: {"bench": time.process_time()},
+        Target(api_url, env.client, db, baseline_queue=queue),
+        tickets=TICKETS,
+        concurrency=2,
+        decisions=TICKETS,
+        decision_concurrency=2,
+        warmup=0,
+        say=print,
+        cpu=lambda: {"bench": time.process_time()},
     )
     print(report(figures))
 
@@ -32,10 +38,21 @@ async def test_bench_measures_both_sides_and_prints_figures(env, worker, api_url
     printed = capsys.readouterr().out
     assert f"decisions: kexiang, {TICKETS} of {TICKETS} open" in printed
     assert set(figures.cpu) == {"kexiang intake", "baseline intake", "baseline decisions", "kexiang decisions"}
-    for figure in ("CPU ms per item", "intake created/s", "intake settled/s", "decision p50 ms", "decision p95 ms", "decision p99 ms", ">= 0.75", "<= 2.0"):
+    for figure in (
+        "CPU ms per item",
+        "intake created/s",
+        "intake settled/s",
+        "decision p50 ms",
+        "decision p95 ms",
+        "decision p99 ms",
+        ">= 0.75",
+        "<= 2.0",
+    ):
         assert figure in printed
     for workflow_id in figures.baseline.ids:  # the decision completed each baseline run
-        assert (await env.client.get_workflow_handle(workflow_id).describe()).status == WorkflowExecutionStatus.COMPLETED
+        assert (
+            await env.client.get_workflow_handle(workflow_id).describe()
+        ).status == WorkflowExecutionStatus.COMPLETED
     for number in figures.kexiang.ids:  # each ticket was accepted by the engineer; then leave the test server quiet
         handle = env.client.get_workflow_handle(workflow_id_for(number))
         assert (await handle.query("ticket", result_type=Ticket)).handler == "engineer1"

@@ -30,8 +30,11 @@ class DevStack:
         self.api_port = _free_port()
         self.env = {
             **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS")},
-            "DATA_DIR": str(data_dir), "KEXIANG_ENV": "dev",
-            "KX_API_PORT": str(self.api_port), "KX_TEMPORAL_PORT": str(_free_port()), "KX_TEMPORAL_UI_PORT": str(_free_port()),
+            "DATA_DIR": str(data_dir),
+            "KEXIANG_ENV": "dev",
+            "KX_API_PORT": str(self.api_port),
+            "KX_TEMPORAL_PORT": str(_free_port()),
+            "KX_TEMPORAL_UI_PORT": str(_free_port()),
         }
         self.log = data_dir / "devstack-output.log"
         self.process: subprocess.Popen | None = None
@@ -45,8 +48,11 @@ class DevStack:
         data = Path(self.env["DATA_DIR"])
         data.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "infra.devstack"], cwd=ROOT, env=self.env,
-            stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "infra.devstack"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 150
         while time.monotonic() < deadline:
@@ -82,18 +88,26 @@ def test_open_workflow_and_its_timer_survive_a_restart(tmp_path):
         client = httpx.Client(base_url=stack.url, timeout=30)
 
         def headers(user: str) -> dict[str, str]:
-            token = client.post("/api/auth/token", data={"username": user, "password": "kexiang-demo"}).json()["access_token"]
+            token = client.post("/api/auth/token", data={"username": user, "password": "kexiang-demo"}).json()[
+                "access_token"
+            ]
             return {"Authorization": f"Bearer {token}"}
 
         # 0.02 h = 72 s: reminders at 36 s and 54 s, escalation at 72 s, all durable timers.
         created = client.post(
-            "/api/approvals", json={"subject": "Survives restarts", "reason": "test", "budget": {"amount": 0.02, "unit": "hours"}},
+            "/api/approvals",
+            json={"subject": "Survives restarts", "reason": "test", "budget": {"amount": 0.02, "unit": "hours"}},
             headers=headers("agent1"),
         )
         assert created.status_code == 201, created.text
         workflow_id = created.json()["workflow_id"]
-        task = _wait_for(lambda: (client.get(f"/api/approvals/{workflow_id}", headers=headers("agent1")).json().get("tasks") or [None])[0],
-                         timeout=30, what="task recorded")
+        task = _wait_for(
+            lambda: (
+                client.get(f"/api/approvals/{workflow_id}", headers=headers("agent1")).json().get("tasks") or [None]
+            )[0],
+            timeout=30,
+            what="task recorded",
+        )
         stack.stop()
         assert stack.process.returncode == 0, stack.log.read_text()[-3000:]
 
@@ -102,7 +116,9 @@ def test_open_workflow_and_its_timer_survive_a_restart(tmp_path):
         supervisor = headers("supervisor1")
 
         def escalated():
-            items = client.get("/api/notifications", params={"workflow_id": workflow_id}, headers=supervisor).json()["items"]
+            items = client.get("/api/notifications", params={"workflow_id": workflow_id}, headers=supervisor).json()[
+                "items"
+            ]
             return [n for n in items if n["kind"] == "escalate"]
 
         assert _wait_for(escalated, timeout=120, what="escalation after the restart")

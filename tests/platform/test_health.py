@@ -21,12 +21,20 @@ def _free_port() -> int:
 async def test_health_and_ready(http):
     assert (await http.get("/healthz")).json() == {"status": "ok"}
     ready = await http.get("/readyz")
-    assert ready.status_code == 200 and ready.json() == {"ready": True, "database": True, "temporal": True, "worker": True}
+    assert ready.status_code == 200 and ready.json() == {
+        "ready": True,
+        "database": True,
+        "temporal": True,
+        "worker": True,
+    }
 
 
 async def test_no_worker_means_503_at_once(dev_env, db, settings):
     """On a real dev server with no worker polling: starts are refused with 503 and readiness says why."""
-    async with serve(create_app(settings, db=db, client=dev_env.client)) as url, httpx.AsyncClient(base_url=url) as client:
+    async with (
+        serve(create_app(settings, db=db, client=dev_env.client)) as url,
+        httpx.AsyncClient(base_url=url) as client,
+    ):
         token = await client.post("/api/auth/token", data={"username": "agent1", "password": "kexiang-demo"})
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
         response = await client.post("/api/approvals", json={"subject": "s", "reason": "r"}, headers=headers)
@@ -38,9 +46,14 @@ async def test_no_worker_means_503_at_once(dev_env, db, settings):
 
 async def test_temporal_down_means_503(db, settings):
     """Temporal unreachable: the API still starts, readiness is 503, and a start answers 503."""
-    down = Settings(**{**settings.model_dump(), "temporal_address": f"127.0.0.1:{_free_port()}", "temporal_rpc_timeout_seconds": 1})
+    down = Settings(
+        **{**settings.model_dump(), "temporal_address": f"127.0.0.1:{_free_port()}", "temporal_rpc_timeout_seconds": 1}
+    )
     client = await connect(down, lazy=True)
-    async with serve(create_app(down, db=db, client=client)) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+    async with (
+        serve(create_app(down, db=db, client=client)) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
         ready = await http.get("/readyz")
         assert ready.status_code == 503 and ready.json()["temporal"] is False
         token = await http.post("/api/auth/token", data={"username": "agent1", "password": "kexiang-demo"})

@@ -25,14 +25,23 @@ AGENT = Actor(username="agent1", roles=(Role.AGENT,))
 SUPERVISOR = Actor(username="supervisor1", roles=(Role.SUPERVISOR,))
 
 
-async def start_approval(env: WorkflowEnvironment, task_queue: str, *, budget: Budget | None = None, requester: Actor = AGENT):
+async def start_approval(
+    env: WorkflowEnvironment, task_queue: str, *, budget: Budget | None = None, requester: Actor = AGENT
+):
     """Start an approval workflow and wait until its task is recorded and the workflow is idle."""
     workflow_id = f"approval-test-{uuid.uuid4().hex[:10]}"
     handle = await env.client.start_workflow(
         "Approval",
-        ApprovalInput(subject="Raise bandwidth quota", reason="customer asked", requested_by=requester,
-                      request_id=f"req-{workflow_id}", budget=budget),
-        id=workflow_id, task_queue=task_queue, result_type=ApprovalResult,
+        ApprovalInput(
+            subject="Raise bandwidth quota",
+            reason="customer asked",
+            requested_by=requester,
+            request_id=f"req-{workflow_id}",
+            budget=budget,
+        ),
+        id=workflow_id,
+        task_queue=task_queue,
+        result_type=ApprovalResult,
     )
 
     async def open_task() -> HumanTask | None:
@@ -54,7 +63,8 @@ async def start_approval(env: WorkflowEnvironment, task_queue: str, *, budget: B
 
 
 _WORKFLOW_TASK_EVENTS = {
-    EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
     EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
 }
 
@@ -91,7 +101,9 @@ async def test_decision_completes_workflow_and_writes_read_model(env, worker, ta
 async def test_refused_decisions_change_nothing(env, worker, task_queue, sync_session, actor, outcome, comment, code):
     handle, task = await start_approval(env, task_queue)
     before = await business_events(handle)
-    decision = DecisionInput(task_id=task.task_id, request_id=f"d-{uuid.uuid4()}", actor=actor, outcome=outcome, comment=comment)
+    decision = DecisionInput(
+        task_id=task.task_id, request_id=f"d-{uuid.uuid4()}", actor=actor, outcome=outcome, comment=comment
+    )
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update("decide", decision, id=decision.request_id)
     assert refused.value.cause.type == code
@@ -106,15 +118,21 @@ async def test_refused_decisions_change_nothing(env, worker, task_queue, sync_se
 
 async def test_closed_task_and_duplicate_request(env, worker, task_queue):
     handle, task = await start_approval(env, task_queue)
-    first = DecisionInput(task_id=task.task_id, request_id="dup-1", actor=SUPERVISOR, outcome="reject", comment="no budget")
+    first = DecisionInput(
+        task_id=task.task_id, request_id="dup-1", actor=SUPERVISOR, outcome="reject", comment="no budget"
+    )
     await handle.execute_update("decide", first, id=first.request_id)
     # The same request again (a client retry) is deduplicated: same answer, no second effect.
     again = await handle.execute_update("decide", first, id=first.request_id)
     assert again["outcome"] == "reject"
     assert (await handle.result()).outcome == "reject"
     # A second decision after the approval closed cannot reach the finished workflow (the API answers 409).
-    other = DecisionInput(task_id=task.task_id, request_id="dup-2",
-                          actor=Actor(username="supervisor2", roles=(Role.SUPERVISOR,)), outcome="approve")
+    other = DecisionInput(
+        task_id=task.task_id,
+        request_id="dup-2",
+        actor=Actor(username="supervisor2", roles=(Role.SUPERVISOR,)),
+        outcome="approve",
+    )
     with pytest.raises(RPCError):
         await handle.execute_update("decide", other, id=other.request_id)
     history = await handle.fetch_history()
@@ -127,11 +145,17 @@ async def test_ladder_reminds_then_escalates_at_business_thresholds(env, worker,
     handle, task = await start_approval(env, task_queue, budget=Budget(amount=4, unit="hours"))
     opened = task.opened_at
     assert task.due_at == opened + timedelta(hours=4)
-    assert list(task.ladder_at) == [opened + timedelta(hours=2), opened + timedelta(hours=3), opened + timedelta(hours=4)]
+    assert list(task.ladder_at) == [
+        opened + timedelta(hours=2),
+        opened + timedelta(hours=3),
+        opened + timedelta(hours=4),
+    ]
 
     def notices():
         with sync_session() as s:
-            return s.scalars(select(Notification).where(Notification.workflow_id == handle.id).order_by(Notification.id)).all()
+            return s.scalars(
+                select(Notification).where(Notification.workflow_id == handle.id).order_by(Notification.id)
+            ).all()
 
     await env.sleep(timedelta(hours=1, minutes=59))
     assert [n.kind for n in notices()] == ["assigned"]
@@ -146,7 +170,9 @@ async def test_ladder_reminds_then_escalates_at_business_thresholds(env, worker,
         assert row.escalation_level == 1 and row.status == "open"
         breach = s.scalars(select(SlaBreach).where(SlaBreach.task_id == task.task_id)).one()
         assert breach.due_at == task.due_at
-        escalation = s.scalars(select(AuditEntry).where(AuditEntry.subject_id == task.task_id, AuditEntry.action == "task.escalate")).one()
+        escalation = s.scalars(
+            select(AuditEntry).where(AuditEntry.subject_id == task.task_id, AuditEntry.action == "task.escalate")
+        ).one()
         assert escalation.actor == "system"
     await handle.terminate("test done")
 
@@ -156,7 +182,8 @@ async def _async(value):
 
 
 OFFICE = BusinessCalendar(
-    name="kx-test-office-hours", timezone="Asia/Shanghai",
+    name="kx-test-office-hours",
+    timezone="Asia/Shanghai",
     working_hours=(WorkingPeriod(start=time(9), end=time(18)),),
 )
 
@@ -173,9 +200,16 @@ async def test_ladder_follows_business_hours_across_a_weekend(env, worker, task_
     workflow_id = f"approval-biz-{uuid.uuid4().hex[:8]}"
     handle = await env.client.start_workflow(
         "Approval",
-        ApprovalInput(subject="Office-hours approval", reason="test", requested_by=AGENT, request_id=workflow_id,
-                      budget=Budget(amount=8, unit="working_hours"), policy=PolicyRef(calendar=OFFICE.name)),
-        id=workflow_id, task_queue=task_queue,
+        ApprovalInput(
+            subject="Office-hours approval",
+            reason="test",
+            requested_by=AGENT,
+            request_id=workflow_id,
+            budget=Budget(amount=8, unit="working_hours"),
+            policy=PolicyRef(calendar=OFFICE.name),
+        ),
+        id=workflow_id,
+        task_queue=task_queue,
     )
     task = await eventually(lambda: _first_task(handle), what="task opened")
     monday = friday + timedelta(days=3)
@@ -187,7 +221,12 @@ async def test_ladder_follows_business_hours_across_a_weekend(env, worker, task_
 
     def kinds() -> list[str]:
         with sync_session() as s:
-            rows = s.scalars(select(Notification).where(Notification.workflow_id == workflow_id, Notification.recipient_role.is_(None) | (Notification.recipient_role == "supervisor"))).all()
+            rows = s.scalars(
+                select(Notification).where(
+                    Notification.workflow_id == workflow_id,
+                    Notification.recipient_role.is_(None) | (Notification.recipient_role == "supervisor"),
+                )
+            ).all()
             return sorted({n.kind for n in rows})
 
     await skip_to(env, monday.replace(hour=10, minute=59))
@@ -208,7 +247,8 @@ async def _first_task(handle) -> HumanTask | None:
 async def test_breach_can_reassign_to_the_next_level(env, worker, task_queue, sync_session):
     """A policy whose ladder reassigns at the breach: the task moves to the admin role and loses its claim."""
     policy = default_sla_policy().model_dump(mode="json") | {
-        "name": "kx-test-reassign", "version": 1,
+        "name": "kx-test-reassign",
+        "version": 1,
         "ladder": [{"percent": 100, "action": "escalate", "notify_roles": ["admin"], "reassign_to_role": "admin"}],
     }
     with sync_session() as s:
@@ -218,9 +258,17 @@ async def test_breach_can_reassign_to_the_next_level(env, worker, task_queue, sy
     workflow_id = f"approval-reassign-{uuid.uuid4().hex[:8]}"
     handle = await env.client.start_workflow(
         "Approval",
-        ApprovalInput(subject="Reassigned at breach", reason="test", requested_by=AGENT, request_id=workflow_id,
-                      budget=Budget(amount=1, unit="hours"), policy=PolicyRef(policy="kx-test-reassign")),
-        id=workflow_id, task_queue=task_queue, result_type=ApprovalResult,
+        ApprovalInput(
+            subject="Reassigned at breach",
+            reason="test",
+            requested_by=AGENT,
+            request_id=workflow_id,
+            budget=Budget(amount=1, unit="hours"),
+            policy=PolicyRef(policy="kx-test-reassign"),
+        ),
+        id=workflow_id,
+        task_queue=task_queue,
+        result_type=ApprovalResult,
     )
     task = await eventually(lambda: _first_task(handle), what="task opened")
     claim = ClaimInput(task_id=task.task_id, request_id=f"c-{workflow_id}", actor=SUPERVISOR)
@@ -237,8 +285,12 @@ async def test_breach_can_reassign_to_the_next_level(env, worker, task_queue, sy
     late = DecisionInput(task_id=task.task_id, request_id=f"d1-{workflow_id}", actor=SUPERVISOR, outcome="approve")
     with pytest.raises(WorkflowUpdateFailedError):
         await handle.execute_update("decide", late, id=late.request_id)
-    admin = DecisionInput(task_id=task.task_id, request_id=f"d2-{workflow_id}",
-                          actor=Actor(username="admin", roles=(Role.ADMIN,)), outcome="approve")
+    admin = DecisionInput(
+        task_id=task.task_id,
+        request_id=f"d2-{workflow_id}",
+        actor=Actor(username="admin", roles=(Role.ADMIN,)),
+        outcome="approve",
+    )
     await handle.execute_update("decide", admin, id=admin.request_id)
     assert (await handle.result()).decided_by == "admin"
     with sync_session() as s:

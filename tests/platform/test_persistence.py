@@ -31,9 +31,16 @@ def test_models_and_migrations_agree(database_url):
 
 def _task(revision: int, status: TaskStatus = TaskStatus.OPEN, key: str = "kx-idem") -> HumanTask:
     return HumanTask(
-        task_id=f"{key}:approval:1", workflow_id=key, kind="approval", subject="idempotency",
-        candidates=Candidates(roles=(Role.SUPERVISOR,)), outcomes=("approve", "reject"),
-        opened_at=NOW, due_at=NOW + timedelta(hours=4), status=status, revision=revision,
+        task_id=f"{key}:approval:1",
+        workflow_id=key,
+        kind="approval",
+        subject="idempotency",
+        candidates=Candidates(roles=(Role.SUPERVISOR,)),
+        outcomes=("approve", "reject"),
+        opened_at=NOW,
+        due_at=NOW + timedelta(hours=4),
+        status=status,
+        revision=revision,
     )
 
 
@@ -42,11 +49,28 @@ async def test_task_event_activity_run_twice_writes_one_row(db, sync_session):
     activities = PlatformActivities(db, default_calendar="cn-mainland", default_policy="standard")
     event = TaskEvent(
         task=_task(2, TaskStatus.DONE),
-        audit=AuditRecord(at=NOW, actor="supervisor1", action="task.approve", subject_type="task",
-                          subject_id="kx-idem:approval:1", workflow_id="kx-idem", request_id="kx-idem-req"),
-        notifications=(NotificationRecord(key="kx-idem-n1", kind="remind", message="m", recipient_role="supervisor", created_at=NOW),),
-        breach=BreachRecord(key="kx-idem-b1", workflow_id="kx-idem", kind="approval", responsible="supervisor1",
-                            due_at=NOW, breached_at=NOW),
+        audit=AuditRecord(
+            at=NOW,
+            actor="supervisor1",
+            action="task.approve",
+            subject_type="task",
+            subject_id="kx-idem:approval:1",
+            workflow_id="kx-idem",
+            request_id="kx-idem-req",
+        ),
+        notifications=(
+            NotificationRecord(
+                key="kx-idem-n1", kind="remind", message="m", recipient_role="supervisor", created_at=NOW
+            ),
+        ),
+        breach=BreachRecord(
+            key="kx-idem-b1",
+            workflow_id="kx-idem",
+            kind="approval",
+            responsible="supervisor1",
+            due_at=NOW,
+            breached_at=NOW,
+        ),
     )
     env = ActivityEnvironment()
     await env.run(activities.record_task_event, event)

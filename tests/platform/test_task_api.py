@@ -14,7 +14,8 @@ from tests.support import eventually
 async def open_approval(http, login, requester: str = "agent1", **body) -> dict:
     """POST an approval request and wait for its task to reach the read model."""
     response = await http.post(
-        "/api/approvals", json={"subject": "Move the cut-over window", "reason": "customer request", **body},
+        "/api/approvals",
+        json={"subject": "Move the cut-over window", "reason": "customer request", **body},
         headers=await login(requester),
     )
     assert response.status_code == 201, response.text
@@ -29,7 +30,11 @@ async def open_approval(http, login, requester: str = "agent1", **body) -> dict:
 
 def refusals(sync_session, task_id: str) -> list[AuditEntry]:
     with sync_session() as s:
-        return s.scalars(select(AuditEntry).where(AuditEntry.subject_id == task_id, AuditEntry.outcome == "refused").order_by(AuditEntry.id)).all()
+        return s.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.subject_id == task_id, AuditEntry.outcome == "refused")
+            .order_by(AuditEntry.id)
+        ).all()
 
 
 async def test_inbox_claim_and_decide_over_http(http, login, sync_session):
@@ -37,7 +42,9 @@ async def test_inbox_claim_and_decide_over_http(http, login, sync_session):
     tid = task["task_id"]
     inbox = (await http.get("/api/tasks", headers=await login("supervisor1"))).json()
     assert tid in [t["task_id"] for t in inbox["items"]]
-    assert tid not in [t["task_id"] for t in (await http.get("/api/tasks", headers=await login("engineer1"))).json()["items"]]
+    assert tid not in [
+        t["task_id"] for t in (await http.get("/api/tasks", headers=await login("engineer1"))).json()["items"]
+    ]
 
     claimed = await http.post(f"/api/tasks/{tid}/claim", headers=await login("supervisor1"))
     assert claimed.status_code == 200 and claimed.json()["claimed_by"] == "supervisor1"
@@ -45,27 +52,41 @@ async def test_inbox_claim_and_decide_over_http(http, login, sync_session):
     assert [t["task_id"] for t in mine["items"]] == [tid]
 
     # Someone else may not decide a claimed task.
-    other = await http.post(f"/api/tasks/{tid}/decision", json={"outcome": "approve"}, headers=await login("supervisor2"))
+    other = await http.post(
+        f"/api/tasks/{tid}/decision", json={"outcome": "approve"}, headers=await login("supervisor2")
+    )
     assert other.status_code == 409 and "claimed by supervisor1" in other.json()["detail"]
 
     key = str(uuid.uuid4())
     decided = await http.post(
-        f"/api/tasks/{tid}/decision", json={"outcome": "approve", "comment": "ok"},
+        f"/api/tasks/{tid}/decision",
+        json={"outcome": "approve", "comment": "ok"},
         headers={**await login("supervisor1"), "Idempotency-Key": key},
     )
     assert decided.status_code == 200, decided.text
-    assert (decided.json()["status"], decided.json()["outcome"], decided.json()["decided_by"]) == ("done", "approve", "supervisor1")
+    assert (decided.json()["status"], decided.json()["outcome"], decided.json()["decided_by"]) == (
+        "done",
+        "approve",
+        "supervisor1",
+    )
     # The same request again changes nothing and answers the same.
     again = await http.post(
-        f"/api/tasks/{tid}/decision", json={"outcome": "approve", "comment": "ok"},
+        f"/api/tasks/{tid}/decision",
+        json={"outcome": "approve", "comment": "ok"},
         headers={**await login("supervisor1"), "Idempotency-Key": key},
     )
     assert again.status_code == 200 and again.json()["decided_by"] == "supervisor1"
     # A second approval of the closed task is refused and journaled.
-    second = await http.post(f"/api/tasks/{tid}/decision", json={"outcome": "reject", "comment": "no"}, headers=await login("supervisor2"))
+    second = await http.post(
+        f"/api/tasks/{tid}/decision", json={"outcome": "reject", "comment": "no"}, headers=await login("supervisor2")
+    )
     assert second.status_code == 409
     with sync_session() as s:
-        accepted = s.scalars(select(AuditEntry).where(AuditEntry.subject_id == tid, AuditEntry.outcome == "accepted").order_by(AuditEntry.id)).all()
+        accepted = s.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.subject_id == tid, AuditEntry.outcome == "accepted")
+            .order_by(AuditEntry.id)
+        ).all()
         assert [a.action for a in accepted] == ["task.claim", "task.approve"]
     assert [r.actor for r in refusals(sync_session, tid)] == ["supervisor2", "supervisor2"]
 
@@ -99,15 +120,23 @@ def task_revision(row: TaskRow) -> int:
 
 def _endpoint_refusals(sync_session, tid: str) -> list[AuditEntry]:
     with sync_session() as s:
-        return s.scalars(select(AuditEntry).where(AuditEntry.subject_id == f"/api/tasks/{tid}/decision", AuditEntry.outcome == "refused")).all()
+        return s.scalars(
+            select(AuditEntry).where(
+                AuditEntry.subject_id == f"/api/tasks/{tid}/decision", AuditEntry.outcome == "refused"
+            )
+        ).all()
 
 
 async def test_malformed_body_is_422_naming_the_field(http, login):
     task = await open_approval(http, login)
-    response = await http.post(f"/api/tasks/{task['task_id']}/decision", json={"comment": "x"}, headers=await login("supervisor1"))
+    response = await http.post(
+        f"/api/tasks/{task['task_id']}/decision", json={"comment": "x"}, headers=await login("supervisor1")
+    )
     assert response.status_code == 422 and "outcome" in response.text
 
 
 async def test_unknown_task_is_404(http, login):
-    response = await http.post("/api/tasks/no-such-task/decision", json={"outcome": "approve"}, headers=await login("supervisor1"))
+    response = await http.post(
+        "/api/tasks/no-such-task/decision", json={"outcome": "approve"}, headers=await login("supervisor1")
+    )
     assert response.status_code == 404

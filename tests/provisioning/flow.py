@@ -11,7 +11,15 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
 from core.provisioning import (
-    CircuitEnd, CircuitSpec, CircuitType, CompleteStep, DocumentRef, OrderInput, OrderOutcome, ProvisioningOrder, ReviewOrder,
+    CircuitEnd,
+    CircuitSpec,
+    CircuitType,
+    CompleteStep,
+    DocumentRef,
+    OrderInput,
+    OrderOutcome,
+    ProvisioningOrder,
+    ReviewOrder,
     workflow_id_for,
 )
 from core.roles import Actor, Role
@@ -36,16 +44,27 @@ SUZHOU = CircuitEnd(province="江苏", city="苏州", site="工业园区星湖�
 def spec(now: datetime, *, cross: bool = False, days: int = 14, **changes) -> CircuitSpec:
     """A circuit: Nanjing–Suzhou (intra-province) or Beijing–Shanghai (cross-province), due in `days` calendar days."""
     a, z = (BEIJING, SHANGHAI_END) if cross else (NANJING, SUZHOU)
-    base = dict(circuit_type=CircuitType.MPLS_VPN, a_end=a, z_end=z, bandwidth="100M", customer_id="C-2001",
-                requested_completion=now + timedelta(days=days))
+    base = dict(
+        circuit_type=CircuitType.MPLS_VPN,
+        a_end=a,
+        z_end=z,
+        bandwidth="100M",
+        customer_id="C-2001",
+        requested_completion=now + timedelta(days=days),
+    )
     return CircuitSpec(**{**base, **changes})
 
 
 def document(kind: str, content: bytes = b"") -> DocumentRef:
     """A document as the API describes an upload: metadata and content hash."""
     content = content or f"{kind} {uuid.uuid4()}".encode()
-    return DocumentRef(kind=kind, filename=f"{kind}.pdf", content_type="application/pdf", size=len(content),
-                       sha256=hashlib.sha256(content).hexdigest())
+    return DocumentRef(
+        kind=kind,
+        filename=f"{kind}.pdf",
+        content_type="application/pdf",
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
 
 
 DEPARTMENT_STAFF = {"operations": OPS, "hq-operations": HQ_OPS, "construction": BUILD, "procurement": PROCURE}
@@ -62,9 +81,14 @@ class OrderFlow:
         """Start an order and wait until its dispatch task is open."""
         order_id = new_order_id(await env.get_current_time())
         handle = await env.client.start_workflow(
-            "ProvisioningOrder", OrderInput(order_id=order_id, spec=circuit, created_by=COORDINATOR, request_id=f"create-{order_id}"),
-            id=workflow_id_for(order_id), task_queue=task_queue, result_type=OrderOutcome,
-            search_attributes=TypedSearchAttributes([SearchAttributePair(ORDER_KIND, "provisioning"), SearchAttributePair(BUSINESS_REF, order_id)]),
+            "ProvisioningOrder",
+            OrderInput(order_id=order_id, spec=circuit, created_by=COORDINATOR, request_id=f"create-{order_id}"),
+            id=workflow_id_for(order_id),
+            task_queue=task_queue,
+            result_type=OrderOutcome,
+            search_attributes=TypedSearchAttributes(
+                [SearchAttributePair(ORDER_KIND, "provisioning"), SearchAttributePair(BUSINESS_REF, order_id)]
+            ),
         )
         flow = cls(env, handle)
         await flow.task("dispatch")
@@ -79,6 +103,7 @@ class OrderFlow:
 
     async def task(self, kind: str) -> HumanTask:
         """The open task of a kind, waiting for it to appear."""
+
         async def probe():
             try:
                 found = await self.tasks(kind)
@@ -87,24 +112,29 @@ class OrderFlow:
                 return None
             # Acts are accepted once the order names the task as its step's (a moment after the task opens).
             return found[0] if found and order.step(kind).task_id == found[0].task_id else None
+
         return await eventually(probe, what=f"open {kind} task")
 
     async def act(self, act) -> OrderOutcome:
         return await self.handle.execute_update("act", act, id=act.request_id, result_type=OrderOutcome)
 
-    async def complete(self, step: str, actor: Actor | None = None, documents: tuple[DocumentRef, ...] = ()) -> OrderOutcome:
+    async def complete(
+        self, step: str, actor: Actor | None = None, documents: tuple[DocumentRef, ...] = ()
+    ) -> OrderOutcome:
         """Complete a step once its task is open (the completion order with its two documents)."""
         task = await self.task(step)
         if step == "completion_order" and not documents:
             documents = (document("completion_order"), document("test_report"))
         actor = actor or DEPARTMENT_STAFF.get(task.candidates.department or "", COORDINATOR)
-        return await self.act(CompleteStep(request_id=rid(), actor=actor, step=step, note=f"{step} done", documents=documents))
+        return await self.act(
+            CompleteStep(request_id=rid(), actor=actor, step=step, note=f"{step} done", documents=documents)
+        )
 
     async def run_steps(self, until: str = "review") -> None:
         """Complete the planned steps in order, from the one in progress up to (not including) `until`."""
         order = await self.order()
         names = [s.step for s in order.steps]
-        for step in names[names.index(order.current or until):]:
+        for step in names[names.index(order.current or until) :]:
             if step == until:
                 return
             await self.complete(step)

@@ -26,9 +26,19 @@ def demand_input(now: datetime, **changes) -> DemandInput:
     """A demand raised by the group-customer department: one fixed circuit Nanjing–Suzhou."""
     demand_id = f"PS{now:%Y%m%d}{uuid.uuid4().hex[:6].upper()}"
     base = dict(
-        demand_id=demand_id, customer_id="C-4001", customer_name="华信物流有限公司", contact="13812345678",
-        description="南京—苏州两地互联", items=(item("1"),), circuit_type=CircuitType.MPLS_VPN, a_end=NANJING, z_end=SUZHOU,
-        bandwidth="100M", requested_completion=now + timedelta(days=30), created_by=REQUESTER, request_id=f"create-{demand_id}",
+        demand_id=demand_id,
+        customer_id="C-4001",
+        customer_name="华信物流有限公司",
+        contact="13812345678",
+        description="南京—苏州两地互联",
+        items=(item("1"),),
+        circuit_type=CircuitType.MPLS_VPN,
+        a_end=NANJING,
+        z_end=SUZHOU,
+        bandwidth="100M",
+        requested_completion=now + timedelta(days=30),
+        created_by=REQUESTER,
+        request_id=f"create-{demand_id}",
     )
     return DemandInput(**{**base, **changes})
 
@@ -43,7 +53,11 @@ class DemandFlow:
     async def start(cls, env: WorkflowEnvironment, task_queue: str, **changes) -> "DemandFlow":
         start = demand_input(await env.get_current_time(), **changes)
         handle = await env.client.start_workflow(
-            "PreSalesDemand", start, id=f"presales-{start.demand_id}", task_queue=task_queue, result_type=DemandOutcome,
+            "PreSalesDemand",
+            start,
+            id=f"presales-{start.demand_id}",
+            task_queue=task_queue,
+            result_type=DemandOutcome,
         )
         return cls(env, handle)
 
@@ -57,6 +71,7 @@ class DemandFlow:
             except Exception:  # noqa: BLE001 - not started yet
                 return None
             return next((t for t in tasks if t.kind == kind and t.status == "open"), None)
+
         return await eventually(probe, what=f"open {kind} task")
 
     async def decide(self, kind: str, actor: Actor, outcome: str, comment: str | None = None):

@@ -22,24 +22,42 @@ CANCEL = "/tmf-api/serviceOrdering/v4/cancelServiceOrder"
 PO = "/api/provisioning-orders"
 
 
-def order_body(*, z=SUZHOU, reservation_id: str | None = None, days: int = 20, now: datetime | None = None,
-               **characteristics) -> dict:
+def order_body(
+    *, z=SUZHOU, reservation_id: str | None = None, days: int = 20, now: datetime | None = None, **characteristics
+) -> dict:
     """A TMF641 create for one MPLS-VPN circuit, due `days` after `now` (the real time by default)."""
-    values = {"circuitType": "mpls_vpn", "aEnd": NANJING.model_dump(), "zEnd": z.model_dump(), "bandwidth": "100M",
-              **({"reservationId": reservation_id} if reservation_id else {}), **characteristics}
+    values = {
+        "circuitType": "mpls_vpn",
+        "aEnd": NANJING.model_dump(),
+        "zEnd": z.model_dump(),
+        "bandwidth": "100M",
+        **({"reservationId": reservation_id} if reservation_id else {}),
+        **characteristics,
+    }
     due = ((now or datetime.now(timezone.utc)) + timedelta(days=days)).isoformat()
     return {
-        "externalId": f"EXT-{rid()[:8]}", "description": "南京—苏州 MPLS-VPN 专线", "requestedCompletionDate": due,
+        "externalId": f"EXT-{rid()[:8]}",
+        "description": "南京—苏州 MPLS-VPN 专线",
+        "requestedCompletionDate": due,
         "customerId": "C-3001",
-        "serviceOrderItem": [{"id": "1", "action": "add", "service": {
-            "serviceCharacteristic": [{"name": k, "value": v} for k, v in values.items()]}}],
+        "serviceOrderItem": [
+            {
+                "id": "1",
+                "action": "add",
+                "service": {"serviceCharacteristic": [{"name": k, "value": v} for k, v in values.items()]},
+            }
+        ],
     }
 
 
 def upload(kind: str) -> dict:
     content = f"{kind} for the circuit, signed".encode()
-    return {"kind": kind, "filename": f"{kind}.pdf", "content_type": "application/pdf",
-            "content_base64": base64.b64encode(content).decode()}
+    return {
+        "kind": kind,
+        "filename": f"{kind}.pdf",
+        "content_type": "application/pdf",
+        "content_base64": base64.b64encode(content).decode(),
+    }
 
 
 async def open_task(http, headers, order_id: str, kind: str) -> dict:
@@ -49,22 +67,33 @@ async def open_task(http, headers, order_id: str, kind: str) -> dict:
         detail = (await http.get(f"{PO}/{order_id}", headers=headers)).json()
         task = next((t for t in detail["tasks"] if t["kind"] == kind and t["status"] == "open"), None)
         step = next((s for s in detail["order"]["steps"] if s["step"] == kind), None)
-        return task if task and step and step["taskId"] == task["task_id"] else None  # the order names it: acts are accepted
+        return (
+            task if task and step and step["taskId"] == task["task_id"] else None
+        )  # the order names it: acts are accepted
 
     return await eventually(probe, what=f"open {kind} task of {order_id}")
 
 
 async def complete(http, headers, order_id: str, step: str, **body) -> httpx.Response:
     await open_task(http, headers, order_id, step)
-    return await http.post(f"{PO}/{order_id}/steps/{step}/complete", json={"note": f"{step} done", **body}, headers=headers)
+    return await http.post(
+        f"{PO}/{order_id}/steps/{step}/complete", json={"note": f"{step} done", **body}, headers=headers
+    )
 
 
 async def test_one_order_from_creation_to_ledger_over_http(http, login, sync_session, dispatch_simulator, env):
     coordinator, ops, reviewer = await login("coordinator1"), await login("ops1"), await login("reviewer1")
     reservation_id = f"RSV-{rid()}"
     with sync_session() as s:
-        s.add(Reservation(reservation_id=reservation_id, check_id="RC-api", item_id="1", status="held",
-                          expires_at=datetime.now(timezone.utc) + timedelta(days=365)))
+        s.add(
+            Reservation(
+                reservation_id=reservation_id,
+                check_id="RC-api",
+                item_id="1",
+                status="held",
+                expires_at=datetime.now(timezone.utc) + timedelta(days=365),
+            )
+        )
         s.commit()
 
     # The workflow runs on the test server's clock, which earlier tests may have moved ahead of the real one.
@@ -74,7 +103,9 @@ async def test_one_order_from_creation_to_ledger_over_http(http, login, sync_ses
     assert created.status_code == 201, created.text
     order = created.json()
     order_id = order["id"]
-    retried = await http.post(SO, json=body, headers={**coordinator, "Idempotency-Key": key})  # a retry starts nothing new
+    retried = await http.post(
+        SO, json=body, headers={**coordinator, "Idempotency-Key": key}
+    )  # a retry starts nothing new
     assert retried.status_code == 201 and retried.json()["id"] == order_id
     assert created.headers["location"] == f"{SO}/{order_id}" and order["state"] == "acknowledged"
     assert order["scope"] == "intra_province" and order["serviceOrderItem"][0]["action"] == "add"
@@ -89,7 +120,9 @@ async def test_one_order_from_creation_to_ledger_over_http(http, login, sync_ses
     missing = await complete(http, ops, order_id, "completion_order", documents=[upload("completion_order")])
     assert missing.status_code == 422 and "test_report" in missing.json()["detail"]
     assert len(audit_rows(sync_session, actor="ops1", subject_id=order_id, outcome="refused")) == before + 1
-    done = await complete(http, ops, order_id, "completion_order", documents=[upload("completion_order"), upload("test_report")])
+    done = await complete(
+        http, ops, order_id, "completion_order", documents=[upload("completion_order"), upload("test_report")]
+    )
     assert done.status_code == 200, done.text
     assert done.json()["state"] == "inProgress" and done.json()["orderStatus"] == "in_review"
     docs = (await http.get(f"{PO}/{order_id}/documents", headers=reviewer)).json()
@@ -110,13 +143,22 @@ async def test_one_order_from_creation_to_ledger_over_http(http, login, sync_ses
     assert order["serviceOrderItem"][0]["state"] == "completed" and order["completionDate"]
     assert order["circuitId"] and order["serviceOrderItem"][0]["service"]["id"] == order["circuitId"]
     assert [m["name"] for m in order["milestone"]] == [
-        "dispatchCompleted", "data_configurationCompleted", "activationCompleted", "testingCompleted",
-        "completion_orderCompleted", "reviewApproved", "completionReported"]
+        "dispatchCompleted",
+        "data_configurationCompleted",
+        "activationCompleted",
+        "testingCompleted",
+        "completion_orderCompleted",
+        "reviewApproved",
+        "completionReported",
+    ]
     assert order["timeliness"]["onTime"] is True and order["jeopardyAlert"] == []
 
     ledger = (await http.get("/api/circuit-ledger", params={"order_id": order_id}, headers=reviewer)).json()
     assert len(ledger) == 1 and ledger[0]["status"] == "active" and ledger[0]["circuit_id"] == order["circuitId"]
-    assert ledger[0]["on_time"] is True and {d["kind"] for d in ledger[0]["documents"]} == {"completion_order", "test_report"}
+    assert ledger[0]["on_time"] is True and {d["kind"] for d in ledger[0]["documents"]} == {
+        "completion_order",
+        "test_report",
+    }
     one = await http.get(f"/api/circuit-ledger/{order['circuitId']}", headers=reviewer)
     assert one.status_code == 200 and one.json()["a_end"]["city"] == "南京"
 
@@ -132,8 +174,12 @@ async def test_one_order_from_creation_to_ledger_over_http(http, login, sync_ses
     assert len(report["report"]["documents"]) == 2
     with sync_session() as s:
         assert s.get(Reservation, reservation_id).status == ReservationStatus.CLAIMED
-        notices = s.scalars(select(Notification).where(Notification.recipient_department == "group-customer",
-                                                       Notification.workflow_id == f"provisioning-{order_id}")).all()
+        notices = s.scalars(
+            select(Notification).where(
+                Notification.recipient_department == "group-customer",
+                Notification.workflow_id == f"provisioning-{order_id}",
+            )
+        ).all()
         assert len(notices) == 1 and order["circuitId"] in notices[0].message
 
 
@@ -160,7 +206,9 @@ async def test_tmf_errors_fields_filters_and_roles(http, login, sync_session):
     cross = await http.post(SO, json=order_body(z=BEIJING), headers=coordinator)
     assert cross.status_code == 201, cross.text
     order_id = cross.json()["id"]
-    listed = await http.get(SO, params={"scope": "cross_province", "fields": "state,scope", "limit": 500}, headers=coordinator)
+    listed = await http.get(
+        SO, params={"scope": "cross_province", "fields": "state,scope", "limit": 500}, headers=coordinator
+    )
     assert listed.status_code == 200 and int(listed.headers["x-total-count"]) >= 1
     mine = next(o for o in listed.json() if o["id"] == order_id)
     assert set(mine) == {"id", "href", "state", "scope"} and mine["scope"] == "cross_province"
@@ -175,8 +223,12 @@ async def test_tmf_errors_fields_filters_and_roles(http, login, sync_session):
     assert (await complete(http, await login("hqops1"), order_id, "dispatch")).status_code == 200
 
     # Cancel as TMF describes it: assessingCancellation → pendingCancellation → cancelled, the cancel request done.
-    assert_tmf_error(await http.post(CANCEL, json={"serviceOrder": {"id": order_id}}, headers=coordinator), 400, "cancellationReason")
-    cancelled = await http.post(CANCEL, json={"serviceOrder": {"id": order_id}, "cancellationReason": "客户撤单"}, headers=coordinator)
+    assert_tmf_error(
+        await http.post(CANCEL, json={"serviceOrder": {"id": order_id}}, headers=coordinator), 400, "cancellationReason"
+    )
+    cancelled = await http.post(
+        CANCEL, json={"serviceOrder": {"id": order_id}, "cancellationReason": "客户撤单"}, headers=coordinator
+    )
     assert cancelled.status_code == 201, cancelled.text
     cancel_id = cancelled.json()["id"]
     assert cancelled.headers["location"] == f"{CANCEL}/{cancel_id}"
@@ -189,7 +241,9 @@ async def test_tmf_errors_fields_filters_and_roles(http, login, sync_session):
     assert cancel["serviceOrder"]["id"] == order_id and cancel["effectiveCancellationDate"]
     order = (await http.get(f"{SO}/{order_id}", headers=coordinator)).json()
     assert order["state"] == "cancelled" and order["cancellationReason"] == "客户撤单"
-    again = await http.post(CANCEL, json={"serviceOrder": {"id": order_id}, "cancellationReason": "again"}, headers=coordinator)
+    again = await http.post(
+        CANCEL, json={"serviceOrder": {"id": order_id}, "cancellationReason": "again"}, headers=coordinator
+    )
     assert_tmf_error(again, 409, order_id)
     ledger = (await http.get("/api/circuit-ledger", params={"order_id": order_id}, headers=coordinator)).json()
     assert ledger[0]["status"] == "cancelled"
@@ -198,10 +252,24 @@ async def test_tmf_errors_fields_filters_and_roles(http, login, sync_session):
 async def test_presales_demand_started_and_ended_over_http(http, login):
     coordinator, presales = await login("coordinator1"), await login("presales1")
     body = {
-        "customer_id": "C-5001", "customer_name": "华信物流有限公司", "contact": "13812345678", "description": "两地互联",
-        "items": [{"item_id": "1", "sites": ["南京市鼓楼区中山路 1 号"], "service_type": "internet", "circuit_type": "ethernet",
-                   "bandwidth": "100M", "wanted_date": "2027-03-01"}],
-        "circuit_type": "mpls_vpn", "a_end": NANJING.model_dump(), "z_end": SUZHOU.model_dump(), "bandwidth": "100M",
+        "customer_id": "C-5001",
+        "customer_name": "华信物流有限公司",
+        "contact": "13812345678",
+        "description": "两地互联",
+        "items": [
+            {
+                "item_id": "1",
+                "sites": ["南京市鼓楼区中山路 1 号"],
+                "service_type": "internet",
+                "circuit_type": "ethernet",
+                "bandwidth": "100M",
+                "wanted_date": "2027-03-01",
+            }
+        ],
+        "circuit_type": "mpls_vpn",
+        "a_end": NANJING.model_dump(),
+        "z_end": SUZHOU.model_dump(),
+        "bandwidth": "100M",
         "requested_completion": (datetime.now(timezone.utc) + timedelta(days=40)).isoformat(),
     }
     refused = await http.post("/api/presales-demands", json=body, headers=presales)
@@ -222,8 +290,9 @@ async def test_presales_demand_started_and_ended_over_http(http, login):
 
     task = await eventually(fit_task, what="product fit task")
     assert task["candidate_department"] == "product-support"
-    decided = await http.post(f"/api/tasks/{task['task_id']}/decision", json={"outcome": "no_fit", "comment": "无匹配产品"},
-                              headers=presales)
+    decided = await http.post(
+        f"/api/tasks/{task['task_id']}/decision", json={"outcome": "no_fit", "comment": "无匹配产品"}, headers=presales
+    )
     assert decided.status_code == 200, decided.text
 
     async def ended():

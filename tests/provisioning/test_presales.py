@@ -26,7 +26,9 @@ async def test_a_no_at_product_fit_ends_the_demand_with_its_reason(env, worker, 
     outcome = await finished(env, flow.handle)
     assert (outcome.status, outcome.order_id) == ("ended", None) and "现有产品不支持该带宽" in outcome.reason
     demand = await flow.demand()
-    assert demand.status == DemandStatus.ENDED and demand.check_id is None and demand.end_reason.startswith("product_fit")
+    assert (
+        demand.status == DemandStatus.ENDED and demand.check_id is None and demand.end_reason.startswith("product_fit")
+    )
     assert [(s.stage, s.outcome, s.by) for s in demand.stages] == [("product_fit", "no_fit", "presales1")]
     with pytest.raises(RPCError):  # no resource check was started
         await env.client.get_workflow_handle(check_workflow_id(f"RC-{demand.demand_id}")).describe()
@@ -57,7 +59,14 @@ async def test_a_yes_starts_the_check_and_then_the_order_as_children(env, worker
     assert order.spec.reservation_id == reservation_id and order.spec.resource_check_id == demand.check_id
     assert order.status == OrderStatus.ACKNOWLEDGED and order.current == "dispatch"
     demand = await flow.demand()
-    assert [s.stage for s in demand.stages] == ["product_fit", "resource_check", "solution", "joint_review", "contract", "order"]
+    assert [s.stage for s in demand.stages] == [
+        "product_fit",
+        "resource_check",
+        "solution",
+        "joint_review",
+        "contract",
+        "order",
+    ]
     await eventually(lambda: idle(order_handle), what="order idle")
     await order_handle.terminate("test done")
     await check.finish()

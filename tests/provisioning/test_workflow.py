@@ -27,9 +27,24 @@ async def test_cross_and_intra_province_orders_get_different_dispatchers_and_pla
     assert intra_dispatch.candidates.roles == (Role.COORDINATOR,) and intra_dispatch.candidates.department is None
     cross_order, intra_order = await cross.order(), await intra.order()
     assert [s.step for s in cross_order.steps] == [
-        "dispatch", "construction", "trunk_configuration", "data_configuration", "activation", "testing", "completion_order", "review"]
+        "dispatch",
+        "construction",
+        "trunk_configuration",
+        "data_configuration",
+        "activation",
+        "testing",
+        "completion_order",
+        "review",
+    ]
     assert [s.step for s in intra_order.steps] == [
-        "dispatch", "procurement", "data_configuration", "activation", "testing", "completion_order", "review"]
+        "dispatch",
+        "procurement",
+        "data_configuration",
+        "activation",
+        "testing",
+        "completion_order",
+        "review",
+    ]
     assert (cross_order.scope, intra_order.scope) == ("cross_province", "intra_province")
     # The requested completion date is shared out in order; the last step (review) ends on it.
     for order in (cross_order, intra_order):
@@ -48,7 +63,9 @@ async def test_cross_and_intra_province_orders_get_different_dispatchers_and_pla
     await intra.finish()
 
 
-async def test_warning_threshold_raises_a_jeopardy_alert_and_the_breach_escalates(env, worker, task_queue, sync_session):
+async def test_warning_threshold_raises_a_jeopardy_alert_and_the_breach_escalates(
+    env, worker, task_queue, sync_session
+):
     flow = await OrderFlow.start(env, task_queue, spec(await env.get_current_time()))
     task = await flow.task("dispatch")
     warning_at, breach_at = task.ladder_at[1], task.ladder_at[2]
@@ -78,7 +95,9 @@ async def test_warning_threshold_raises_a_jeopardy_alert_and_the_breach_escalate
     await flow.finish()
 
 
-async def test_review_return_reopens_the_step_with_a_new_deadline_and_counts_the_rework(env, worker, task_queue, sync_session):
+async def test_review_return_reopens_the_step_with_a_new_deadline_and_counts_the_rework(
+    env, worker, task_queue, sync_session
+):
     flow = await OrderFlow.start(env, task_queue, spec(await env.get_current_time()))
     await flow.run_steps()
     first = await flow.order()
@@ -116,7 +135,10 @@ async def test_review_return_reopens_the_step_with_a_new_deadline_and_counts_the
         assert {d["kind"] for d in ledger.documents} == {"completion_order", "test_report"}
         assert next(st for st in ledger.steps if st["step"] == "testing")["rework"] == 1
         docs = s.scalars(select(OrderDocument).where(OrderDocument.order_id == order.order_id)).all()
-        assert {(d.step, d.kind) for d in docs} == {("completion_order", "completion_order"), ("completion_order", "test_report")}
+        assert {(d.step, d.kind) for d in docs} == {
+            ("completion_order", "completion_order"),
+            ("completion_order", "test_report"),
+        }
 
 
 async def test_the_doer_of_a_step_cannot_review_it(env, worker, task_queue):
@@ -139,8 +161,15 @@ async def test_the_doer_of_a_step_cannot_review_it(env, worker, task_queue):
 async def test_cancel_mid_way_releases_the_reservation_and_closes_the_open_tasks(env, worker, task_queue, sync_session):
     reservation_id = f"RSV-{rid()}"
     with sync_session() as s:
-        s.add(Reservation(reservation_id=reservation_id, check_id="RC-test", item_id="1", status="held",
-                          expires_at=datetime.now(timezone.utc) + timedelta(days=365)))
+        s.add(
+            Reservation(
+                reservation_id=reservation_id,
+                check_id="RC-test",
+                item_id="1",
+                status="held",
+                expires_at=datetime.now(timezone.utc) + timedelta(days=365),
+            )
+        )
         s.commit()
     flow = await OrderFlow.start(env, task_queue, spec(await env.get_current_time(), reservation_id=reservation_id))
     await flow.complete("dispatch")
@@ -165,4 +194,6 @@ async def test_cancel_mid_way_releases_the_reservation_and_closes_the_open_tasks
         assert (row.tmf_state, row.status) == ("cancelled", "cancelled")
     # Nothing can be done to a cancelled order.
     with pytest.raises(Exception):
-        await flow.act(ReviewOrder(request_id=rid(), actor=Actor(username="reviewer1", roles=(Role.REVIEWER,)), outcome="approve"))
+        await flow.act(
+            ReviewOrder(request_id=rid(), actor=Actor(username="reviewer1", roles=(Role.REVIEWER,)), outcome="approve")
+        )

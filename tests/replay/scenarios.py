@@ -22,7 +22,16 @@ from core.roles import Actor, Role
 from core.sla import Priority
 from core.tasks import ClaimInput, DecisionInput, HumanTask
 from core.tickets import (
-    CUSTOMER, Cancel, Close, CustomerFeedback, LogProgress, Pause, ProgressKind, Rating, RequestExtension, Resume,
+    CUSTOMER,
+    Cancel,
+    Close,
+    CustomerFeedback,
+    LogProgress,
+    Pause,
+    ProgressKind,
+    Rating,
+    RequestExtension,
+    Resume,
 )
 from tests.platform.test_human_tasks import start_approval
 from tests.provisioning.flow import COORDINATOR as ORDER_COORDINATOR
@@ -42,7 +51,9 @@ OTHER_APPROVER = Actor(username="supervisor2", roles=(Role.SUPERVISOR,))
 FOUR_HOURS = Budget(amount=4, unit="hours")
 
 
-async def _decide(handle: WorkflowHandle, task: HumanTask, actor: Actor, outcome: str, comment: str | None = None) -> None:
+async def _decide(
+    handle: WorkflowHandle, task: HumanTask, actor: Actor, outcome: str, comment: str | None = None
+) -> None:
     decision = DecisionInput(
         task_id=task.task_id, request_id=f"{handle.id}:{outcome}", actor=actor, outcome=outcome, comment=comment
     )
@@ -99,8 +110,15 @@ async def _worked_and_resolved(env: WorkflowEnvironment, task_queue: str, **inta
     """A ticket accepted, its plan logged and resolved: waiting for the customer's answer."""
     flow = await tickets.TicketFlow.start(env, task_queue, **intake)
     await flow.accept(expected=await flow.now() + timedelta(hours=6))
-    await flow.act(LogProgress(request_id=tickets.rid(), actor=tickets.ENGINEER, kind=ProgressKind.ACTION,
-                               text="更换光模块并测试", is_plan=True))
+    await flow.act(
+        LogProgress(
+            request_id=tickets.rid(),
+            actor=tickets.ENGINEER,
+            kind=ProgressKind.ACTION,
+            text="更换光模块并测试",
+            is_plan=True,
+        )
+    )
     await flow.resolve()
     return flow
 
@@ -138,8 +156,11 @@ async def ticket_extension_approved(env: WorkflowEnvironment, task_queue: str) -
     flow = await tickets.TicketFlow.start(env, task_queue)
     await flow.accept(expected=await flow.now() + timedelta(hours=6))
     later = (await flow.task("resolve")).due_at + timedelta(days=1)
-    await flow.act(RequestExtension(request_id=tickets.rid(), actor=tickets.ENGINEER, new_expected_at=later,
-                                    reason="spare part on order"))
+    await flow.act(
+        RequestExtension(
+            request_id=tickets.rid(), actor=tickets.ENGINEER, new_expected_at=later, reason="spare part on order"
+        )
+    )
     await flow.decide("extension", tickets.SUPERVISOR, "approve")
     await flow.finish()
     return flow.handle
@@ -149,7 +170,9 @@ async def ticket_paused_and_resumed(env: WorkflowEnvironment, task_queue: str) -
     """Waiting for the customer stops the SLA clock for an hour; the resume moves the deadlines."""
     flow = await tickets.TicketFlow.start(env, task_queue)
     await flow.accept(expected=await flow.now() + timedelta(hours=6))
-    await flow.act(Pause(request_id=tickets.rid(), actor=tickets.ENGINEER, kind="customer", reason="customer's test window"))
+    await flow.act(
+        Pause(request_id=tickets.rid(), actor=tickets.ENGINEER, kind="customer", reason="customer's test window")
+    )
     await flow.skip(timedelta(hours=1))
     await flow.act(Resume(request_id=tickets.rid(), actor=tickets.ENGINEER, note="customer ready"))
     await flow.finish()
@@ -159,8 +182,11 @@ async def ticket_paused_and_resumed(env: WorkflowEnvironment, task_queue: str) -
 async def ticket_dissatisfied_second_followup(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
     """Rated dissatisfied: a supervisor assigns the second follow-up, it is done, then the ticket closes."""
     flow = await _worked_and_resolved(env, task_queue)
-    await flow.act(CustomerFeedback(request_id=tickets.rid(), actor=CUSTOMER, resolved=True, rating=Rating.DISSATISFIED,
-                                    comment="太慢"))
+    await flow.act(
+        CustomerFeedback(
+            request_id=tickets.rid(), actor=CUSTOMER, resolved=True, rating=Rating.DISSATISFIED, comment="太慢"
+        )
+    )
     await flow.decide("followup_assignment", tickets.SUPERVISOR, "assign", assignee="supervisor2")
     await flow.decide("second_followup", tickets.SUPERVISOR2, "done", comment="建议缩短备件周期")
     return await _closed_and_archived(flow)
@@ -202,9 +228,13 @@ async def check_late_department_escalated_joint_review(env: WorkflowEnvironment,
     """Three departments; operations is reminded, chased and escalated; the alternate solution is jointly reviewed."""
     flow = await CheckFlow.start(env, task_queue, item("1", service_type="mobile", circuit_type="mpls-vpn"))
     await flow.answer("1", "mobile-network", Qualification.QUALIFIED)
-    await flow.answer("1", "fixed-network", Qualification.ALTERNATE, proposal="50M now, 100M later", new_construction=True)
+    await flow.answer(
+        "1", "fixed-network", Qualification.ALTERNATE, proposal="50M now, 100M later", new_construction=True
+    )
     ops = await flow.line("1", "operations")
-    await flow.act(ChaseLine(request_id=f"{flow.check_id}:chase", actor=COORDINATOR, item_id="1", department="operations"))
+    await flow.act(
+        ChaseLine(request_id=f"{flow.check_id}:chase", actor=COORDINATOR, item_id="1", department="operations")
+    )
     await env_sleep_past(flow, ops.due_at)
     await flow.wait(lambda c: c.round.line("1", "operations").escalated, "escalated")
     await flow.answer("1", "operations", Qualification.QUALIFIED)
@@ -255,8 +285,14 @@ async def order_cancelled(env: WorkflowEnvironment, task_queue: str) -> Workflow
     flow = await OrderFlow.start(env, task_queue, order_spec(await env.get_current_time()))
     await flow.complete("dispatch")
     await flow.task("data_configuration")
-    await flow.act(CancelOrder(request_id=f"{flow.handle.id}:cancel", actor=ORDER_COORDINATOR, cancel_id=f"CSO-{flow.handle.id[-6:]}",
-                               reason="客户撤单"))
+    await flow.act(
+        CancelOrder(
+            request_id=f"{flow.handle.id}:cancel",
+            actor=ORDER_COORDINATOR,
+            cancel_id=f"CSO-{flow.handle.id[-6:]}",
+            reason="客户撤单",
+        )
+    )
     await finished(env, flow.handle)
     return flow.handle
 
@@ -279,7 +315,9 @@ async def demand_ordered(env: WorkflowEnvironment, task_queue: str) -> WorkflowH
     await flow.decide("product_fit", PRESALES, "fit")
     check_id = await eventually(lambda: _check_id(flow), what="resource check started")
     check = CheckFlow(env, env.client.get_workflow_handle(check_workflow_id(check_id)), check_id)
-    await check.wait(lambda c: c.status == "consulting" and all(line.task_id for line in c.round.lines), "departments asked")
+    await check.wait(
+        lambda c: c.status == "consulting" and all(line.task_id for line in c.round.lines), "departments asked"
+    )
     await check.answer("1", "operations", Qualification.QUALIFIED, resources={"olt_port": "OLT-3/1/4"})
     await check.wait(lambda c: c.status == "awaiting_requester", "result reported")
     await check.act(AcceptResult(request_id=f"{check_id}:accept", actor=REQUESTER))

@@ -20,7 +20,9 @@ FILES = golden_files()
 async def test_golden_history_replays(path, converter):
     report = await replay(histories_from_path(path), converter=converter)
     verdict = report.verdicts[0]
-    assert verdict.ok, f"{path.name} no longer replays at event {verdict.event_id} ({verdict.event_type}): {verdict.reason}"
+    assert verdict.ok, (
+        f"{path.name} no longer replays at event {verdict.event_id} ({verdict.event_type}): {verdict.reason}"
+    )
     assert verdict.workflow_type == path.parent.name
 
 
@@ -31,4 +33,6 @@ def test_every_workflow_type_has_scenarios_and_golden_histories():
     for name in sorted(registered - AWAITING_SCENARIOS):
         assert SCENARIOS.get(name), f"add {name}'s main scenarios to tests/replay/scenarios.py"
         recorded = {p.name.split("+")[0].removesuffix(".json") for p in (HISTORIES / name).glob("*.json")}
-        assert set(SCENARIOS[name]) <= recorded, f"record golden histories for {name}: scripts/record_golden_histories.py"
+        assert set(SCENARIOS[name]) <= recorded, (
+            f"record golden histories for {name}: scripts/record_golden_histories.py"
+        )

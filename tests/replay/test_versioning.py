@@ -43,8 +43,9 @@ async def test_without_the_patch_guard_old_histories_diverge(converter):
 
 
 async def test_a_changed_workflow_gets_a_divergence_verdict_naming_the_event(converter):
-    report = await replay(histories_from_path(APPROVAL / "approved.json"), converter=converter,
-                          workflows=[ApprovalWithUnpatchedPause])
+    report = await replay(
+        histories_from_path(APPROVAL / "approved.json"), converter=converter, workflows=[ApprovalWithUnpatchedPause]
+    )
     verdict = report.verdicts[0]
     assert not verdict.ok and verdict.workflow_type == "Approval"
     # The history's first command scheduled the policy activity (event 5); the changed code starts a timer.
@@ -55,6 +56,8 @@ async def test_a_changed_workflow_gets_a_divergence_verdict_naming_the_event(con
 async def test_the_requester_hears_the_decision(env, worker, task_queue, sync_session):
     handle = await approval_approved(env, task_queue)
     with sync_session() as s:
-        notices = s.scalars(select(Notification).where(Notification.workflow_id == handle.id, Notification.kind == "decided")).all()
+        notices = s.scalars(
+            select(Notification).where(Notification.workflow_id == handle.id, Notification.kind == "decided")
+        ).all()
     assert [(n.recipient_user, n.message.split(":")[0]) for n in notices] == [("agent1", "Your request was decided")]
     assert "approve by supervisor1" in notices[0].message

@@ -20,7 +20,10 @@ class CheckParentWorkflow:
     async def run(self, start: ResourceCheckInput, child_queue: str) -> CheckReport:
         """Start the child check and wait for its report."""
         await workflow.start_child_workflow(
-            WORKFLOW_TYPE, start, id=workflow_id_for(start.check_id), task_queue=child_queue,
+            WORKFLOW_TYPE,
+            start,
+            id=workflow_id_for(start.check_id),
+            task_queue=child_queue,
             parent_close_policy=ParentClosePolicy.ABANDON,
         )
         await workflow.wait_condition(lambda: self._report is not None)

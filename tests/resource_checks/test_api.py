@@ -16,14 +16,24 @@ SQ = "/tmf-api/serviceQualificationManagement/v4/checkServiceQualification"
 def request_body(customer_id: str, **changes) -> dict:
     """A TMF645 create: one MPLS-VPN item (fixed network and operations answer it)."""
     body = {
-        "description": "总部与两个分支互联", "externalId": f"PS-{uuid.uuid4().hex[:6]}", "contact": "13812345678",
+        "description": "总部与两个分支互联",
+        "externalId": f"PS-{uuid.uuid4().hex[:6]}",
+        "contact": "13812345678",
         "relatedParty": [{"id": customer_id, "name": "华信物流有限公司", "role": "customer"}],
-        "serviceQualificationItem": [{
-            "id": "1", "expectedServiceAvailabilityDate": "2027-03-01",
-            "service": {"serviceType": "internet", "place": [{"name": "上海市浦东新区张江路 88 号", "role": "site"}],
-                        "serviceCharacteristic": [{"name": "circuitType", "value": "mpls-vpn"},
-                                                  {"name": "bandwidth", "value": "100M"}]},
-        }],
+        "serviceQualificationItem": [
+            {
+                "id": "1",
+                "expectedServiceAvailabilityDate": "2027-03-01",
+                "service": {
+                    "serviceType": "internet",
+                    "place": [{"name": "上海市浦东新区张江路 88 号", "role": "site"}],
+                    "serviceCharacteristic": [
+                        {"name": "circuitType", "value": "mpls-vpn"},
+                        {"name": "bandwidth", "value": "100M"},
+                    ],
+                },
+            }
+        ],
     }
     return {**body, **changes}
 
@@ -43,15 +53,21 @@ async def test_check_from_request_to_ledger_over_http(http, login, sync_session,
     check = created.json()
     check_id = check["id"]
     assert check["href"] == f"{SQ}/{check_id}" == created.headers["location"] and check["contact"] == MASKED
-    assert check["state"] == "acknowledged" and check["serviceQualificationItem"][0]["service"]["serviceType"] == "internet"
+    assert (
+        check["state"] == "acknowledged"
+        and check["serviceQualificationItem"][0]["service"]["serviceType"] == "internet"
+    )
     again = await http.post(SQ, json=request_body(customer), headers={**requester, "Idempotency-Key": customer})
     assert again.status_code == 201 and again.json()["id"] == check_id  # a retried create registers nothing new
     base = f"/api/resource-checks/{check_id}"
 
     async def inbox(headers, kind):
         async def probe():
-            items = (await http.get("/api/tasks", params={"business_ref": check_id, "kind": kind}, headers=headers)).json()["items"]
+            items = (
+                await http.get("/api/tasks", params={"business_ref": check_id, "kind": kind}, headers=headers)
+            ).json()["items"]
             return items or None
+
         return await eventually(probe, what=f"{kind} task in the inbox")
 
     [fixed_task] = await inbox(fixed, "rc_answer")
@@ -66,12 +82,23 @@ async def test_check_from_request_to_ledger_over_http(http, login, sync_session,
     refused = await _post(http, f"{base}/acts", fixed, {"type": "answer", **line, "result": "qualified"}, 403)
     assert "only staff of department operations" in refused["detail"]
     assert count_audit(sync_session, actor="fixed1", subject_id=check_id, outcome="refused") == before + 1
-    await _post(http, f"{base}/acts", ops, {"type": "answer", **line, "result": "qualified", "resources": {"rack": "ZJ-B2-07"}})
-    after = await _post(http, f"{base}/acts", fixed, {
-        "type": "answer", "item_id": "1", "department": "fixed-network", "result": "alternate",
-        "proposal": "50M now over the existing PE, 100M after the new fibre", "new_construction": True,
-        "resources": {"pe_port": "ZJ-PE2 ge-0/0/7"},
-    })
+    await _post(
+        http, f"{base}/acts", ops, {"type": "answer", **line, "result": "qualified", "resources": {"rack": "ZJ-B2-07"}}
+    )
+    after = await _post(
+        http,
+        f"{base}/acts",
+        fixed,
+        {
+            "type": "answer",
+            "item_id": "1",
+            "department": "fixed-network",
+            "result": "alternate",
+            "proposal": "50M now over the existing PE, 100M after the new fibre",
+            "new_construction": True,
+            "resources": {"pe_port": "ZJ-PE2 ge-0/0/7"},
+        },
+    )
     assert after["state"] == "inProgress"
 
     for head in ("fixedhead", "opshead"):  # the joint review: every involved department head approves
@@ -93,15 +120,29 @@ async def test_check_from_request_to_ledger_over_http(http, login, sync_session,
     assert [c["kind"] for c in ops_line["chases"]] == ["manual"] and len(ops_line["messages"]) == 2
     await _post(http, f"{base}/acts", requester, {"type": "accept"})
 
-    ledger = (await http.get("/api/resource-checks/ledger", params={"customer_id": customer}, headers=coordinator)).json()
+    ledger = (
+        await http.get("/api/resource-checks/ledger", params={"customer_id": customer}, headers=coordinator)
+    ).json()
     [row] = ledger["items"]
-    assert (row["check_id"], row["outcome"], row["qualification_result"], row["lines_total"]) == (check_id, "accepted", "alternate", 2)
+    assert (row["check_id"], row["outcome"], row["qualification_result"], row["lines_total"]) == (
+        check_id,
+        "accepted",
+        "alternate",
+        2,
+    )
     assert row["on_time"] is True and row["items"][0]["results"] == ["alternate"]
     detail = (await http.get(base, headers=await login("auditor1"))).json()
-    assert detail["check"]["checkStatus"] == "accepted" and {t["kind"] for t in detail["tasks"]} >= {"rc_answer", "rc_review"}
-    listed = await http.get(SQ, params={"relatedParty.id": customer, "fields": "state,qualificationResult"}, headers=requester)
+    assert detail["check"]["checkStatus"] == "accepted" and {t["kind"] for t in detail["tasks"]} >= {
+        "rc_answer",
+        "rc_review",
+    }
+    listed = await http.get(
+        SQ, params={"relatedParty.id": customer, "fields": "state,qualificationResult"}, headers=requester
+    )
     assert listed.headers["x-total-count"] == "1"
-    assert listed.json() == [{"id": check_id, "href": f"{SQ}/{check_id}", "state": "done", "qualificationResult": "alternate"}]
+    assert listed.json() == [
+        {"id": check_id, "href": f"{SQ}/{check_id}", "state": "done", "qualificationResult": "alternate"}
+    ]
     await _post(http, f"{base}/acts", requester, {"type": "cancel", "reason": "too late"}, 409)
     # Teardown (not part of the HTTP story): the check would otherwise wait out its reservation in later tests' time skips.
     handle = env.client.get_workflow_handle(workflow_id_for(check_id))

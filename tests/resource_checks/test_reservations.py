@@ -19,8 +19,11 @@ RUN = ActivityEnvironment().run
 
 def _hold(minutes: float = 60) -> HoldReservation:
     return HoldReservation(
-        reservation_id=f"rsv-{uuid.uuid4().hex[:10]}", check_id="SQ-test", item_id="1",
-        resources={"fixed-network": {"port": "OLT-3/1/4"}}, expires_at=utcnow() + timedelta(minutes=minutes),
+        reservation_id=f"rsv-{uuid.uuid4().hex[:10]}",
+        check_id="SQ-test",
+        item_id="1",
+        resources={"fixed-network": {"port": "OLT-3/1/4"}},
+        expires_at=utcnow() + timedelta(minutes=minutes),
     )
 
 
@@ -51,7 +54,9 @@ async def test_claim_refused_when_taken_released_or_expired(acts):
     await RUN(acts.claim_reservation, ClaimReservation(reservation_id=taken.reservation_id, order_id="PO-1"))
     released = _hold()
     await RUN(acts.hold_reservation, released)
-    await RUN(acts.release_reservation, ReleaseReservation(reservation_id=released.reservation_id, reason="check cancelled"))
+    await RUN(
+        acts.release_reservation, ReleaseReservation(reservation_id=released.reservation_id, reason="check cancelled")
+    )
     expired = _hold(minutes=-1)
     await RUN(acts.hold_reservation, expired)
     for hold, why in ((taken, "claimed by order PO-1"), (released, "released (check cancelled)"), (expired, "expired")):
@@ -83,8 +88,10 @@ async def test_claim_and_expiry_race_has_one_winner(acts):
         hold = _hold()
         await RUN(acts.hold_reservation, hold)
         claim = RUN(acts.claim_reservation, ClaimReservation(reservation_id=hold.reservation_id, order_id="PO-R"))
-        expiry = RUN(acts.release_reservation, ReleaseReservation(
-            reservation_id=hold.reservation_id, reason="expired", only_if_unclaimed=True))
+        expiry = RUN(
+            acts.release_reservation,
+            ReleaseReservation(reservation_id=hold.reservation_id, reason="expired", only_if_unclaimed=True),
+        )
         claimed, released = await asyncio.gather(claim, expiry, return_exceptions=True)
         if isinstance(claimed, ApplicationError):
             assert claimed.type == "ReservationUnavailable" and released.status == ReservationStatus.RELEASED

@@ -13,7 +13,15 @@ from temporalio.worker import Worker
 from activities.reservations import ReservationActivities
 from core.reservations import ClaimReservation
 from core.resource_checks import (
-    AcceptResult, Ask, CancelCheck, ChaseLine, Qualification, Recheck, Reply, ResourceCheckRules, qualification_result,
+    AcceptResult,
+    Ask,
+    CancelCheck,
+    ChaseLine,
+    Qualification,
+    Recheck,
+    Reply,
+    ResourceCheckRules,
+    qualification_result,
 )
 from core.resource_checks import CheckReport, workflow_id_for
 from core.tickets import AssignmentRules, default_assignment_rules
@@ -50,10 +58,13 @@ def _rows(sync_session, table, **where):
 async def _eventually_rows(sync_session, table, what: str, **where):
     async def probe():
         return _rows(sync_session, table, **where)
+
     return await eventually(probe, what=what)
 
 
-async def test_late_department_is_reminded_chased_escalated_then_review_reserve_accept(env, worker, task_queue, sync_session):
+async def test_late_department_is_reminded_chased_escalated_then_review_reserve_accept(
+    env, worker, task_queue, sync_session
+):
     """Three departments; operations is late: ladder reminders, a manual chase, escalation to its head; then
     the alternate result goes to a joint review (four-eyes), is reserved, accepted and written to the ledger."""
     flow = await CheckFlow.start(env, task_queue, item("1", service_type="mobile", circuit_type="mpls-vpn"))
@@ -62,18 +73,31 @@ async def test_late_department_is_reminded_chased_escalated_then_review_reserve_
     await flow.answer("1", "mobile-network", Q, resources={"base_station": "SH-PD-0412"})
     # Another department cannot answer this department's line, nor answer in its name; nobody answers twice.
     assert "only staff of department mobile-network" in await _refused(
-        flow, flow.answer("1", "mobile-network", Q, actor=STAFF["fixed-network"]), "forbidden")
+        flow, flow.answer("1", "mobile-network", Q, actor=STAFF["fixed-network"]), "forbidden"
+    )
     assert "already answered" in await _refused(flow, flow.answer("1", "mobile-network", Q), "conflict")
     assert "proposal" in await _refused(flow, flow.answer("1", "fixed-network", A), "invalid")
-    await flow.answer("1", "fixed-network", A, proposal="MPLS-VPN via the Zhangjiang PoP, 50M now, 100M after Q2",
-                      resources={"pe_port": "ZJ-PE2 ge-0/0/7"}, new_construction=True)
+    await flow.answer(
+        "1",
+        "fixed-network",
+        A,
+        proposal="MPLS-VPN via the Zhangjiang PoP, 50M now, 100M after Q2",
+        resources={"pe_port": "ZJ-PE2 ge-0/0/7"},
+        new_construction=True,
+    )
 
     ops = await flow.line("1", "operations")
-    await flow.act(Ask(request_id=rid(), actor=COORDINATOR, item_id="1", department="operations", text="机房空间够吗？"))
-    await flow.act(Reply(request_id=rid(), actor=STAFF["operations"], item_id="1", department="operations", text="够，核实中"))
+    await flow.act(
+        Ask(request_id=rid(), actor=COORDINATOR, item_id="1", department="operations", text="机房空间够吗？")
+    )
+    await flow.act(
+        Reply(request_id=rid(), actor=STAFF["operations"], item_id="1", department="operations", text="够，核实中")
+    )
     await flow.skip((ops.due_at - await env.get_current_time()) * 0.8)
     await flow.wait(lambda c: len(c.round.line("1", "operations").chases) == 2, "reminders at 50 % and 75 %")
-    await flow.act(ChaseLine(request_id=rid(), actor=COORDINATOR, item_id="1", department="operations", note="今天下班前"))
+    await flow.act(
+        ChaseLine(request_id=rid(), actor=COORDINATOR, item_id="1", department="operations", note="今天下班前")
+    )
     await flow.skip(ops.due_at - await env.get_current_time() + timedelta(minutes=1))
     state = await flow.wait(lambda c: c.round.line("1", "operations").escalated, "escalated at the breach")
     line = state.round.line("1", "operations")
@@ -81,8 +105,13 @@ async def test_late_department_is_reminded_chased_escalated_then_review_reserve_
     assert [m.kind for m in line.messages] == ["question", "answer"]
     times = [c.at for c in line.chases]  # every chase recorded with its time
     assert times == sorted(times) and times[0] < line.due_at <= times[-1]
-    await _eventually_rows(sync_session, Notification, "the department head told of the breach",
-                           recipient_user="opshead", workflow_id=flow.handle.id)
+    await _eventually_rows(
+        sync_session,
+        Notification,
+        "the department head told of the breach",
+        recipient_user="opshead",
+        workflow_id=flow.handle.id,
+    )
     await flow.answer("1", "operations", Q, actor=HEADS["operations"])  # the head answers in person
 
     state = await flow.wait(lambda c: c.status == "joint_review", "joint review")
@@ -98,7 +127,12 @@ async def test_late_department_is_reminded_chased_escalated_then_review_reserve_
     assert state.round.line("1", "mobile-network").on_time is True
     await flow.act(AcceptResult(request_id=rid(), actor=REQUESTER))
     [ledger] = await _eventually_rows(sync_session, ResourceCheckLedger, "ledger row", check_id=flow.check_id)
-    assert (ledger.outcome, ledger.qualification_result, ledger.lines_total, ledger.lines_on_time) == ("accepted", "alternate", 3, 2)
+    assert (ledger.outcome, ledger.qualification_result, ledger.lines_total, ledger.lines_on_time) == (
+        "accepted",
+        "alternate",
+        3,
+        2,
+    )
     assert ledger.items[0]["results"] == ["alternate"] and ledger.reservations[0]["status"] == "held"
     await flow.finish()
 
@@ -112,14 +146,18 @@ async def test_reservation_expires_unless_an_order_claimed_it(env, worker, task_
     assert state.round.result == Q and not state.round.complex  # plain qualified: no joint review
     first, second = state.round.reservations
     claimed = await ActivityEnvironment().run(
-        ReservationActivities(db).claim_reservation, ClaimReservation(reservation_id=first.reservation_id, order_id="PO-77"))
+        ReservationActivities(db).claim_reservation,
+        ClaimReservation(reservation_id=first.reservation_id, order_id="PO-77"),
+    )
     assert claimed.status == "claimed"
     await flow.act(AcceptResult(request_id=rid(), actor=REQUESTER))
     await flow.skip(first.expires_at - await env.get_current_time() + timedelta(minutes=1))
     outcome = await flow.handle.result()
     assert outcome.status == "accepted"
     with sync_session() as s:
-        rows = {r.reservation_id: r for r in s.scalars(select(Reservation).where(Reservation.check_id == flow.check_id))}
+        rows = {
+            r.reservation_id: r for r in s.scalars(select(Reservation).where(Reservation.check_id == flow.check_id))
+        }
         ledger = s.get(ResourceCheckLedger, flow.check_id)
     assert (rows[first.reservation_id].status, rows[first.reservation_id].claimed_by_order) == ("claimed", "PO-77")
     assert rows[second.reservation_id].status == "released" and "expired" in rows[second.reservation_id].release_reason
@@ -136,10 +174,14 @@ async def test_recheck_keeps_the_first_round_and_cancel_releases_the_reservation
     assert state.round.result == U and state.round.reservations == []
     assert "only the requester" in await _refused(flow, AcceptResult(request_id=rid(), actor=COORDINATOR), "forbidden")
     await flow.act(Recheck(request_id=rid(), actor=REQUESTER, reason="the customer can move to the second building"))
-    state = await flow.wait(lambda c: len(c.rounds) == 2 and c.status == "consulting" and c.round.lines[0].task_id,
-                            "second round")
+    state = await flow.wait(
+        lambda c: len(c.rounds) == 2 and c.status == "consulting" and c.round.lines[0].task_id, "second round"
+    )
     first = state.rounds[0]
-    assert first.line("1", "operations").answer.reasons == "no fibre to the building" and first.requester_decision == "recheck"
+    assert (
+        first.line("1", "operations").answer.reasons == "no fibre to the building"
+        and first.requester_decision == "recheck"
+    )
     await flow.answer("1", "operations", Q, resources={"olt_port": "OLT-9/0/1"})
     state = await flow.wait(lambda c: c.round.reservations, "second round reserved")
     assert [r.status for r in state.round.reservations] == ["held"]
@@ -159,7 +201,11 @@ async def test_recheck_keeps_the_first_round_and_cancel_releases_the_reservation
 def test_departments_come_from_the_rules():
     """Mobile services ask the mobile network, fixed circuits the fixed network; operations is asked about everything."""
     rules = AssignmentRules.model_validate(default_assignment_rules().model_dump(mode="json")).resource_check
-    assert rules.departments_for(item(service_type="mobile", circuit_type="mpls-vpn")) == ("mobile-network", "fixed-network", "operations")
+    assert rules.departments_for(item(service_type="mobile", circuit_type="mpls-vpn")) == (
+        "mobile-network",
+        "fixed-network",
+        "operations",
+    )
     assert rules.departments_for(item(service_type="internet", circuit_type="ddn")) == ("fixed-network", "operations")
     assert rules.departments_for(item()) == ("operations",)
     with pytest.raises(ValueError):
@@ -184,7 +230,10 @@ async def test_a_child_check_reports_to_its_parent_when_accepted(env, worker, ta
     start = check_input(item("1"))
     async with Worker(env.client, task_queue=f"{task_queue}-parent", workflows=[CheckParentWorkflow]):
         parent = await env.client.start_workflow(
-            "TestCheckParent", args=[start, task_queue], id=f"parent-{start.check_id}", task_queue=f"{task_queue}-parent",
+            "TestCheckParent",
+            args=[start, task_queue],
+            id=f"parent-{start.check_id}",
+            task_queue=f"{task_queue}-parent",
             result_type=CheckReport,
         )
         flow = CheckFlow(env, env.client.get_workflow_handle(workflow_id_for(start.check_id)), start.check_id)

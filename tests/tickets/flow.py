@@ -16,7 +16,15 @@ from core.roles import Actor, Role
 from core.sla import Priority
 from core.tasks import DecisionInput, HumanTask
 from core.tickets import (
-    Accept, ActOutcome, Category, Channel, Intake, Resolution, Resolve, Ticket, TicketInput,
+    Accept,
+    ActOutcome,
+    Category,
+    Channel,
+    Intake,
+    Resolution,
+    Resolve,
+    Ticket,
+    TicketInput,
 )
 from db.tickets import workflow_id_for
 from tests.support import eventually
@@ -31,9 +39,16 @@ _serial = itertools.count(random.randint(1, 5000))
 def intake(**changes) -> Intake:
     """A complete intake (hardware after-sales, medium) with any field overridden."""
     base = dict(
-        customer_id="C-1001", customer_name="华信物流有限公司", industry="logistics", contact="13812345678",
-        channel=Channel.PHONE, preferred_channel=Channel.PHONE, occurred_at=datetime(2026, 11, 1, 9, 30).astimezone(),
-        scenario="after a power cut", description="专线中断，路由器告警 LOS", categories=(Category.AFTERSALES_HARDWARE,),
+        customer_id="C-1001",
+        customer_name="华信物流有限公司",
+        industry="logistics",
+        contact="13812345678",
+        channel=Channel.PHONE,
+        preferred_channel=Channel.PHONE,
+        occurred_at=datetime(2026, 11, 1, 9, 30).astimezone(),
+        scenario="after a power cut",
+        description="专线中断，路由器告警 LOS",
+        categories=(Category.AFTERSALES_HARDWARE,),
         priority=Priority.MEDIUM,
     )
     return Intake(**{**base, **changes})
@@ -46,14 +61,23 @@ class TicketFlow:
         self.env, self.handle = env, handle
 
     @classmethod
-    async def start(cls, env: WorkflowEnvironment, task_queue: str, *, calendar: str | None = None, **intake_changes) -> "TicketFlow":
+    async def start(
+        cls, env: WorkflowEnvironment, task_queue: str, *, calendar: str | None = None, **intake_changes
+    ) -> "TicketFlow":
         """Register a ticket and wait until it is routed (or waiting for intake)."""
         ticket_no = f"CS29991231{next(_serial):04d}"
         handle = await env.client.start_workflow(
             "ServiceTicket",
-            TicketInput(ticket_no=ticket_no, intake=intake(**intake_changes), created_by=AGENT,
-                        request_id=f"create-{ticket_no}", policy=PolicyRef(calendar=calendar)),
-            id=workflow_id_for(ticket_no), task_queue=task_queue, result_type=ActOutcome,
+            TicketInput(
+                ticket_no=ticket_no,
+                intake=intake(**intake_changes),
+                created_by=AGENT,
+                request_id=f"create-{ticket_no}",
+                policy=PolicyRef(calendar=calendar),
+            ),
+            id=workflow_id_for(ticket_no),
+            task_queue=task_queue,
+            result_type=ActOutcome,
         )
         flow = cls(env, handle)
         await eventually(flow._settled, what="ticket registered and routed")
@@ -76,9 +100,11 @@ class TicketFlow:
 
     async def task(self, kind: str) -> HumanTask:
         """The open task of a kind, waiting for it to appear."""
+
         async def probe():
             found = await self.tasks(kind)
             return found[0] if found else None
+
         return await eventually(probe, what=f"open {kind} task")
 
     async def act(self, act) -> ActOutcome:
@@ -86,12 +112,16 @@ class TicketFlow:
 
     async def decide(self, kind: str, actor: Actor, outcome: str, comment: str | None = None, **data):
         task = await self.task(kind)
-        decision = DecisionInput(task_id=task.task_id, request_id=rid(), actor=actor, outcome=outcome, comment=comment, data=data)
+        decision = DecisionInput(
+            task_id=task.task_id, request_id=rid(), actor=actor, outcome=outcome, comment=comment, data=data
+        )
         return await self.handle.execute_update("decide", decision, id=decision.request_id)
 
     async def accept(self, actor: Actor = ENGINEER, expected: datetime | None = None) -> None:
         state = await self.ticket()
-        await self.act(Accept(request_id=rid(), actor=actor, expected_resolution_at=expected or state.cycle.resolution_cap))
+        await self.act(
+            Accept(request_id=rid(), actor=actor, expected_resolution_at=expected or state.cycle.resolution_cap)
+        )
 
     async def resolve(self, actor: Actor = ENGINEER) -> None:
         resolution = Resolution(cause="光模块老化", solution="更换光模块", advice="定期巡检", channel=Channel.PHONE)
@@ -110,8 +140,10 @@ class TicketFlow:
 
 
 _ACTIVITY_ENDS = {
-    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
-    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT, EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
+    EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
 }
 _BUSY_LAST = {EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED}
 

@@ -20,7 +20,11 @@ def assert_tmf_error(response: httpx.Response, status: int, *words: str) -> dict
     """A TMF Error body with the given status whose message names the field(s)."""
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) >= {"code", "reason", "message", "status"} and body["status"] == str(status) and body["code"] == str(status)
+    assert (
+        set(body) >= {"code", "reason", "message", "status"}
+        and body["status"] == str(status)
+        and body["code"] == str(status)
+    )
     for word in words:
         assert word in body["message"], body
     return body

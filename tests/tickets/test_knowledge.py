@@ -16,17 +16,40 @@ from db.models import KnowledgeEntry
 BASE = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
 
-def closed_ticket(ticket_no: str, *, customer_id: str, description: str, cause: str = "光模块老化", solution: str = "更换光模块",
-                  categories=(Category.AFTERSALES_HARDWARE,), closed_days: int = 0, **intake) -> Ticket:
+def closed_ticket(
+    ticket_no: str,
+    *,
+    customer_id: str,
+    description: str,
+    cause: str = "光模块老化",
+    solution: str = "更换光模块",
+    categories=(Category.AFTERSALES_HARDWARE,),
+    closed_days: int = 0,
+    **intake,
+) -> Ticket:
     """A hand-built closed ticket (the archive does not need the workflow)."""
     opened = BASE + timedelta(days=closed_days)
     return Ticket(
-        ticket_no=ticket_no, workflow_id=f"ticket-{ticket_no}", status=TicketStatus.CLOSED, created_at=opened,
-        created_by="agent1", first_responder="agent1", handler="engineer1",
-        intake=Intake(customer_id=customer_id, customer_name=intake.pop("customer_name", "华信物流有限公司"),
-                      contact="13812345678", description=description, scenario="机房断电后", categories=tuple(categories),
-                      priority=Priority.MEDIUM, **intake),
-        resolution=Resolution(cause=cause, solution=solution, advice="定期巡检 check the optics yearly", channel=Channel.PHONE),
+        ticket_no=ticket_no,
+        workflow_id=f"ticket-{ticket_no}",
+        status=TicketStatus.CLOSED,
+        created_at=opened,
+        created_by="agent1",
+        first_responder="agent1",
+        handler="engineer1",
+        intake=Intake(
+            customer_id=customer_id,
+            customer_name=intake.pop("customer_name", "华信物流有限公司"),
+            contact="13812345678",
+            description=description,
+            scenario="机房断电后",
+            categories=tuple(categories),
+            priority=Priority.MEDIUM,
+            **intake,
+        ),
+        resolution=Resolution(
+            cause=cause, solution=solution, advice="定期巡检 check the optics yearly", channel=Channel.PHONE
+        ),
         closed_at=opened + timedelta(hours=5),
     )
 
@@ -42,14 +65,33 @@ async def archive(db):
     customer = f"KB-{uuid.uuid4().hex[:8]}"
     tickets = {
         "outage": closed_ticket(number(), customer_id=customer, description="客户反映网络中断两小时，专线不通"),
-        "router": closed_ticket(number(), customer_id=customer, description="Router reboots every night", cause="Firmware bug",
-                                solution="Upgrade the firmware to 2.4", categories=(Category.AFTERSALES_SOFTWARE,), closed_days=10),
+        "router": closed_ticket(
+            number(),
+            customer_id=customer,
+            description="Router reboots every night",
+            cause="Firmware bug",
+            solution="Upgrade the firmware to 2.4",
+            categories=(Category.AFTERSALES_SOFTWARE,),
+            closed_days=10,
+        ),
         "apart": closed_ticket(number(), customer_id=customer, description="网络质量差，偶尔中断", closed_days=20),
-        "complaint": closed_ticket(number(), customer_id=customer, description="账单金额有误", cause="计费错误", solution="退还差额",
-                                   categories=(Category.COMPLAINT, Category.OTHER), complaint_type="billing", closed_days=30),
+        "complaint": closed_ticket(
+            number(),
+            customer_id=customer,
+            description="账单金额有误",
+            cause="计费错误",
+            solution="退还差额",
+            categories=(Category.COMPLAINT, Category.OTHER),
+            complaint_type="billing",
+            closed_days=30,
+        ),
     }
-    other = closed_ticket(number(), customer_id=f"KB-{uuid.uuid4().hex[:8]}", customer_name=f"远东银行{uuid.uuid4().hex[:6]}分行",
-                          description="网络中断")
+    other = closed_ticket(
+        number(),
+        customer_id=f"KB-{uuid.uuid4().hex[:8]}",
+        customer_name=f"远东银行{uuid.uuid4().hex[:6]}分行",
+        description="网络中断",
+    )
     async with db.session() as session:
         for ticket in [*tickets.values(), other]:
             await knowledge.upsert_entry(session, ticket)
@@ -106,13 +148,22 @@ async def test_filters_by_number_customer_category_and_closing_time(db, archive)
 
 async def test_archiving_again_overwrites(db, archive):
     customer, numbers, _ = archive
-    ticket = closed_ticket(numbers["router"], customer_id=customer, description="Router reboots every night",
-                           cause="Power supply", solution="Replace the PSU", categories=(Category.AFTERSALES_HARDWARE,), closed_days=10)
+    ticket = closed_ticket(
+        numbers["router"],
+        customer_id=customer,
+        description="Router reboots every night",
+        cause="Power supply",
+        solution="Replace the PSU",
+        categories=(Category.AFTERSALES_HARDWARE,),
+        closed_days=10,
+    )
     async with db.session() as session:
         await knowledge.upsert_entry(session, ticket)
         await knowledge.upsert_entry(session, ticket)
         await session.commit()
-        count = await session.scalar(select(func.count()).select_from(KnowledgeEntry).where(KnowledgeEntry.ticket_no == ticket.ticket_no))
+        count = await session.scalar(
+            select(func.count()).select_from(KnowledgeEntry).where(KnowledgeEntry.ticket_no == ticket.ticket_no)
+        )
         entry = await session.get(KnowledgeEntry, ticket.ticket_no)
     assert count == 1 and entry.cause == "Power supply" and entry.categories == ["aftersales_hardware"]
     assert await find(db, customer=customer, text="firmware") == []
@@ -124,8 +175,16 @@ async def test_entry_carries_the_resolution_and_no_contact(db, archive):
     async with db.session() as session:
         entry = await session.get(KnowledgeEntry, numbers["outage"])
         # The generated column tokenises our terms the same way whatever the server's locale.
-        lexemes = await session.scalar(text("SELECT array_length(tsvector_to_array(search_vector), 1) FROM knowledge_entry WHERE ticket_no = :n"), {"n": entry.ticket_no})
-    assert (entry.title, entry.cause, entry.solution, entry.handler) == ("客户反映网络中断两小时，专线不通", "光模块老化", "更换光模块", "engineer1")
+        lexemes = await session.scalar(
+            text("SELECT array_length(tsvector_to_array(search_vector), 1) FROM knowledge_entry WHERE ticket_no = :n"),
+            {"n": entry.ticket_no},
+        )
+    assert (entry.title, entry.cause, entry.solution, entry.handler) == (
+        "客户反映网络中断两小时，专线不通",
+        "光模块老化",
+        "更换光模块",
+        "engineer1",
+    )
     assert entry.symptom == "客户反映网络中断两小时，专线不通\n机房断电后"
     assert entry.closed_at - entry.opened_at == timedelta(hours=5)
     assert lexemes and "13812345678" not in entry.search_terms and "5678" not in entry.search_terms
@@ -133,12 +192,16 @@ async def test_entry_carries_the_resolution_and_no_contact(db, archive):
 
 async def test_knowledge_api(http, login, archive):
     customer, numbers, _ = archive
-    response = await http.get("/api/knowledge", params={"customer": customer, "text": "网络中断"}, headers=await login("auditor1"))
+    response = await http.get(
+        "/api/knowledge", params={"customer": customer, "text": "网络中断"}, headers=await login("auditor1")
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["total"] == 1 and body["items"][0]["ticket_no"] == numbers["outage"]
     assert body["items"][0]["solution"] == "更换光模块" and "contact" not in body["items"][0]
-    paged = await http.get("/api/knowledge", params={"customer": customer, "limit": 1, "offset": 3}, headers=await login("engineer1"))
+    paged = await http.get(
+        "/api/knowledge", params={"customer": customer, "limit": 1, "offset": 3}, headers=await login("engineer1")
+    )
     assert paged.json()["total"] == 4 and [i["ticket_no"] for i in paged.json()["items"]] == [numbers["outage"]]
     bad = await http.get("/api/knowledge", params={"category": "hardware"}, headers=await login("engineer1"))
     assert bad.status_code == 422 and "category" in bad.text

@@ -20,7 +20,11 @@ def stored_survey(sync_session, *, answered: bool = False) -> str:
     """A survey row written by hand (the workflow's part is tested below); returns the token."""
     token = secrets.token_hex(32)
     with sync_session() as s:
-        s.add(Survey(token_hash=token_hash(token), workflow_id="ticket-CS190001019999", ticket_no="CS190001019999", cycle=1))
+        s.add(
+            Survey(
+                token_hash=token_hash(token), workflow_id="ticket-CS190001019999", ticket_no="CS190001019999", cycle=1
+            )
+        )
         s.commit()
         if answered:
             row = s.get(Survey, token_hash(token))
@@ -71,7 +75,9 @@ async def resolved_ticket(http, login, sync_session) -> tuple[str, str]:
     number = (await http.post(TT, json=full_intake(), headers=agent)).json()["id"]
     cap = (await routed(http, agent, number))["sla"]["cycles"][0]["resolutionCap"]
     await act(http, engineer, number, {"type": "accept", "expected_resolution_at": cap})
-    await act(http, engineer, number, {"type": "log_progress", "kind": "action", "text": "更换光模块并测试", "is_plan": True})
+    await act(
+        http, engineer, number, {"type": "log_progress", "kind": "action", "text": "更换光模块并测试", "is_plan": True}
+    )
     resolution = {"cause": "光模块老化", "solution": "更换光模块", "advice": "定期巡检", "channel": "phone"}
     body = await act(http, engineer, number, {"type": "resolve", "resolution": resolution})
     assert body["status"] == "resolved" and body["ticketStatus"] == "pending_feedback"
@@ -81,7 +87,9 @@ async def resolved_ticket(http, login, sync_session) -> tuple[str, str]:
 def survey_token(sync_session, number: str) -> str:
     """The token from the link in the resolution message queued for the customer (the resolve act waited for it)."""
     with sync_session() as s:
-        message = s.scalars(select(CustomerMessage).where(CustomerMessage.ticket_no == number, CustomerMessage.kind == "resolution")).one()
+        message = s.scalars(
+            select(CustomerMessage).where(CustomerMessage.ticket_no == number, CustomerMessage.kind == "resolution")
+        ).one()
     return SURVEY_LINK.search(message.body).group(1)
 
 
@@ -89,7 +97,9 @@ async def test_customer_answers_then_the_ticket_closes_and_is_archived(http, log
     number, token = await resolved_ticket(http, login, sync_session)
     shown = await http.get(f"/api/survey/{token}")
     assert shown.status_code == 200 and shown.json()["answered"] is False and number not in shown.text
-    answer = await http.post(f"/api/survey/{token}", json={"resolved": True, "rating": "satisfied", "comment": "很快，谢谢"})
+    answer = await http.post(
+        f"/api/survey/{token}", json={"resolved": True, "rating": "satisfied", "comment": "很快，谢谢"}
+    )
     assert answer.status_code == 200, answer.text
     assert answer.json()["answered"] is True and number not in answer.text
     again = await http.post(f"/api/survey/{token}", json={"resolved": False, "rating": "dissatisfied"})
@@ -98,13 +108,26 @@ async def test_customer_answers_then_the_ticket_closes_and_is_archived(http, log
     agent = await login("agent1")
     ticket = (await http.get(f"{TT}/{number}", headers=agent)).json()
     assert (ticket["ticketStatus"], ticket["rating"], ticket["ratingComment"], ticket["customerConfirmed"]) == (
-        "resolved", "satisfied", "很快，谢谢", True)
+        "resolved",
+        "satisfied",
+        "很快，谢谢",
+        True,
+    )
     # Nothing in the survey row or the journal identifies the customer.
     with sync_session() as s:
         survey = s.get(Survey, token_hash(token))
-        assert survey.answered_at is not None and set(survey.model_dump()) == {"token_hash", "workflow_id", "ticket_no", "cycle", "created_at", "answered_at"}
+        assert survey.answered_at is not None and set(survey.model_dump()) == {
+            "token_hash",
+            "workflow_id",
+            "ticket_no",
+            "cycle",
+            "created_at",
+            "answered_at",
+        }
         feedback = s.scalars(select(AuditEntry).where(AuditEntry.request_id == f"survey:{token_hash(token)}")).all()
-    assert [(f.actor, f.actor_roles, f.action, f.outcome) for f in feedback] == [("customer", [], "ticket.customer_feedback", "accepted")]
+    assert [(f.actor, f.actor_roles, f.action, f.outcome) for f in feedback] == [
+        ("customer", [], "ticket.customer_feedback", "accepted")
+    ]
     assert CONTACT not in str(feedback[0].details) and "华信" not in (feedback[0].reason or "")
 
     closed = await act(http, agent, number, {"type": "close"})
@@ -122,7 +145,9 @@ async def test_customer_answers_then_the_ticket_closes_and_is_archived(http, log
 
 async def test_customer_not_resolved_sends_the_ticket_back(http, login, sync_session):
     number, token = await resolved_ticket(http, login, sync_session)
-    answer = await http.post(f"/api/survey/{token}", json={"resolved": False, "rating": "dissatisfied", "comment": "还是断"})
+    answer = await http.post(
+        f"/api/survey/{token}", json={"resolved": False, "rating": "dissatisfied", "comment": "还是断"}
+    )
     assert answer.status_code == 200, answer.text
     ticket = (await http.get(f"{TT}/{number}", headers=await login("supervisor1"))).json()
     assert (ticket["status"], ticket["rating"]) == ("inProgress", "dissatisfied")

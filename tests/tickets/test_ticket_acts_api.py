@@ -30,7 +30,11 @@ async def test_ticket_view_lists_its_tasks(http, login):
     body = detail.json()
     assert body["ticket"]["id"] == number and CONTACT not in detail.text
     accept = next(t for t in body["tasks"] if t["kind"] == "accept")
-    assert (accept["status"], accept["candidate_department"], accept["business_ref"]) == ("open", "hardware-engineering", number)
+    assert (accept["status"], accept["candidate_department"], accept["business_ref"]) == (
+        "open",
+        "hardware-engineering",
+        number,
+    )
 
 
 async def test_progress_log_and_idempotent_retry(http, login, accepted, sync_session):
@@ -41,7 +45,8 @@ async def test_progress_log_and_idempotent_retry(http, login, accepted, sync_ses
     again = await act(http, engineer, accepted, entry, **{"Idempotency-Key": key})
     assert first["note"] == again["note"]
     assert [(n["noteType"], n["text"], n["outcome"], n["author"]) for n in again["note"]] == [
-        ("customer_contact", "电话告知客户处理进展", "客户知悉", "engineer1")]
+        ("customer_contact", "电话告知客户处理进展", "客户知悉", "engineer1")
+    ]
     assert count_audit(sync_session, request_id=key) == 1
 
 
@@ -49,11 +54,20 @@ async def test_extension_request_opens_a_supervisor_task(http, login, accepted):
     engineer = await login("engineer1")
     ticket = (await http.get(f"{TT}/{accepted}", headers=engineer)).json()
     later = datetime.fromisoformat(ticket["expectedResolutionDate"]) + timedelta(days=1)
-    body = await act(http, engineer, accepted, {"type": "request_extension", "new_expected_at": later.isoformat(), "reason": "等待备件"})
+    body = await act(
+        http,
+        engineer,
+        accepted,
+        {"type": "request_extension", "new_expected_at": later.isoformat(), "reason": "等待备件"},
+    )
     assert body["status"] == "inProgress"
     tasks = (await http.get(f"/api/tickets/{accepted}", headers=await login("supervisor1"))).json()["tasks"]
     extension = next(t for t in tasks if t["kind"] == "extension")
-    assert (extension["status"], extension["requested_by"], extension["candidate_roles"]) == ("open", "engineer1", ["supervisor"])
+    assert (extension["status"], extension["requested_by"], extension["candidate_roles"]) == (
+        "open",
+        "engineer1",
+        ["supervisor"],
+    )
 
 
 @pytest.mark.parametrize(
@@ -78,9 +92,18 @@ async def test_refused_acts_are_journaled(http, login, accepted, sync_session, w
         ({"type": "accept"}, "accept.expected_resolution_at: Field required"),
         ({"type": "fly"}, "body: Input tag 'fly' found using 'type' does not match"),
         ({"type": "customer_feedback", "resolved": True}, "customer_feedback"),  # only through the survey
-        ({"type": "log_progress", "kind": "action", "text": "x", "actor": {"username": "supervisor1"}}, "log_progress.actor: Extra inputs"),
-        ({"type": "amend_intake", "changes": {"contact": CONTACT + "9" * 200}}, "amend_intake.changes.contact: String should have at most 200"),
-        ({"type": "amend_intake", "changes": {"occurred_at": "2099-01-01T08:00:00+08:00"}}, "changes.occurred_at: must not be in the future"),
+        (
+            {"type": "log_progress", "kind": "action", "text": "x", "actor": {"username": "supervisor1"}},
+            "log_progress.actor: Extra inputs",
+        ),
+        (
+            {"type": "amend_intake", "changes": {"contact": CONTACT + "9" * 200}},
+            "amend_intake.changes.contact: String should have at most 200",
+        ),
+        (
+            {"type": "amend_intake", "changes": {"occurred_at": "2099-01-01T08:00:00+08:00"}},
+            "changes.occurred_at: must not be in the future",
+        ),
         ({"type": "amend_intake", "changes": {"customer_id": None}}, "changes.customer_id: cannot be removed"),
     ],
 )

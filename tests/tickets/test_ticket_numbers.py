@@ -48,7 +48,9 @@ async def test_fifty_concurrent_intakes_over_http(http, login, sync_session):
     customer = f"NUM-{uuid.uuid4().hex[:8]}"
     body = {"description": "并发登记", "severity": "minor", "ticketType": "presales", "customerId": customer}
     before = utcnow()
-    responses = await asyncio.gather(*(http.post("/tmf-api/troubleTicket/v4/troubleTicket", json=body, headers=headers) for _ in range(50)))
+    responses = await asyncio.gather(
+        *(http.post("/tmf-api/troubleTicket/v4/troubleTicket", json=body, headers=headers) for _ in range(50))
+    )
     after = utcnow()
     assert [r.status_code for r in responses] == [201] * 50, [r.text for r in responses if r.status_code != 201][:3]
     numbers = [r.json()["id"] for r in responses]

@@ -33,17 +33,27 @@ async def test_walk_from_intake_to_archive(http, login, sync_session):
     await act(http, handler, number, {"type": "request_extension", "new_expected_at": later, "reason": "等待备件到货"})
     tasks = (await http.get("/api/tasks", headers=supervisor)).json()["items"]
     extension = next(t for t in tasks if t["business_ref"] == number and t["kind"] == "extension")
-    decided = await http.post(f"/api/tasks/{extension['task_id']}/decision", json={"outcome": "approve", "comment": "同意"},
-                              headers=supervisor)
+    decided = await http.post(
+        f"/api/tasks/{extension['task_id']}/decision",
+        json={"outcome": "approve", "comment": "同意"},
+        headers=supervisor,
+    )
     assert decided.status_code == 200 and decided.json()["decided_by"] == "supervisor1", decided.text
     moved = (await http.get(f"{TT}/{number}", headers=handler)).json()
     assert datetime.fromisoformat(moved["sla"]["cycles"][0]["resolutionDue"]) == datetime.fromisoformat(later)
 
     # Handler: logs the work and the customer contact, then resolves.
     await act(http, handler, number, {"type": "log_progress", "kind": "action", "text": "更换光模块", "is_plan": True})
-    await act(http, handler, number, {"type": "log_progress", "kind": "customer_contact", "text": "电话告知客户", "outcome": "客户确认"})
+    await act(
+        http,
+        handler,
+        number,
+        {"type": "log_progress", "kind": "customer_contact", "text": "电话告知客户", "outcome": "客户确认"},
+    )
     resolution = {"cause": "光模块老化", "solution": "更换光模块", "advice": "定期巡检", "channel": "phone"}
-    assert (await act(http, handler, number, {"type": "resolve", "resolution": resolution}))["ticketStatus"] == "pending_feedback"
+    assert (await act(http, handler, number, {"type": "resolve", "resolution": resolution}))[
+        "ticketStatus"
+    ] == "pending_feedback"
 
     # Customer: answers the survey from the link in the resolution message, without logging in.
     token = survey_token(sync_session, number)

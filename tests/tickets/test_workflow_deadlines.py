@@ -20,7 +20,9 @@ def ensure_calendar(sync_session, calendar: BusinessCalendar) -> str:
     """Store a test calendar once (by name)."""
     with sync_session() as s:
         if s.scalars(select(CalendarVersion).where(CalendarVersion.name == calendar.name)).first() is None:
-            s.add(CalendarVersion(name=calendar.name, version=1, spec=calendar.model_dump(mode="json"), created_by="test"))
+            s.add(
+                CalendarVersion(name=calendar.name, version=1, spec=calendar.model_dump(mode="json"), created_by="test")
+            )
             s.commit()
     return calendar.name
 
@@ -34,7 +36,9 @@ async def test_urgent_ticket_nobody_accepts_escalates_at_2h(env, worker, task_qu
 
     def notices(kind: str) -> list[Notification]:
         with sync_session() as s:
-            return s.scalars(select(Notification).where(Notification.workflow_id == ticket.workflow_id, Notification.kind == kind)).all()
+            return s.scalars(
+                select(Notification).where(Notification.workflow_id == ticket.workflow_id, Notification.kind == kind)
+            ).all()
 
     await eventually(lambda: _value(notices("urgent")), what="green channel: supervisor told at once")
     assert notices("urgent")[0].recipient_role == "supervisor"
@@ -59,7 +63,9 @@ async def test_urgent_ticket_nobody_accepts_escalates_at_2h(env, worker, task_qu
 async def test_medium_ticket_on_friday_before_a_holiday_gets_three_working_days(env, worker, task_queue, sync_session):
     friday = next_weekday_at(await env.get_current_time(), 4, 15)
     monday = (friday + timedelta(days=3)).date()
-    calendar = ensure_calendar(sync_session, BusinessCalendar(name=f"kx-test-holiday-{monday:%Y%m%d}", holidays=(monday,)))
+    calendar = ensure_calendar(
+        sync_session, BusinessCalendar(name=f"kx-test-holiday-{monday:%Y%m%d}", holidays=(monday,))
+    )
     await skip_to(env, friday)
     flow = await TicketFlow.start(env, task_queue, calendar=calendar, priority=Priority.MEDIUM)
     ticket = await flow.ticket()
@@ -81,7 +87,9 @@ async def test_extension_approved_moves_the_deadline_rejected_does_not(env, work
     await flow.accept(expected=await flow.now() + timedelta(hours=6))
     due = (await flow.task("resolve")).due_at
     later = due + timedelta(days=1)
-    await flow.act(RequestExtension(request_id=rid(), actor=ENGINEER, new_expected_at=later, reason="spare part on order"))
+    await flow.act(
+        RequestExtension(request_id=rid(), actor=ENGINEER, new_expected_at=later, reason="spare part on order")
+    )
     await flow.decide("extension", SUPERVISOR, "reject", comment="use the stock part")
     assert (await flow.task("resolve")).due_at == due and (await flow.ticket()).cycle.resolution_due == due
     await flow.act(RequestExtension(request_id=rid(), actor=ENGINEER, new_expected_at=later, reason="no stock part"))
@@ -95,10 +103,19 @@ async def test_supervisor_cannot_approve_their_own_request(env, worker, task_que
     """A complaint goes to supervisors; the supervisor who handles it cannot approve their own escalation."""
     from core.tickets import Category, ComplaintType
 
-    flow = await TicketFlow.start(env, task_queue, categories=(Category.COMPLAINT,), complaint_type=ComplaintType.BILLING)
+    flow = await TicketFlow.start(
+        env, task_queue, categories=(Category.COMPLAINT,), complaint_type=ComplaintType.BILLING
+    )
     await flow.accept(actor=SUPERVISOR, expected=await flow.now() + timedelta(hours=4))
-    await flow.act(RequestEscalation(request_id=rid(), actor=SUPERVISOR, reason="billing system defect",
-                                     resources_needed="billing team", new_expected_at=await flow.now() + timedelta(hours=20)))
+    await flow.act(
+        RequestEscalation(
+            request_id=rid(),
+            actor=SUPERVISOR,
+            reason="billing system defect",
+            resources_needed="billing team",
+            new_expected_at=await flow.now() + timedelta(hours=20),
+        )
+    )
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await flow.decide("escalation", SUPERVISOR, "approve")
     assert refused.value.cause.type == "forbidden" and "four-eyes" in refused.value.cause.message
@@ -109,7 +126,9 @@ async def test_supervisor_cannot_approve_their_own_request(env, worker, task_que
     await flow.finish()
 
 
-async def test_pause_of_five_business_hours_moves_resolution_by_five_business_hours(env, worker, task_queue, sync_session):
+async def test_pause_of_five_business_hours_moves_resolution_by_five_business_hours(
+    env, worker, task_queue, sync_session
+):
     office = BusinessCalendar(name="kx-test-office", working_hours=(WorkingPeriod(start=time(9), end=time(18)),))
     calendar = ensure_calendar(sync_session, office)
     monday = next_weekday_at(await env.get_current_time(), 0, 9, 30)
@@ -119,7 +138,9 @@ async def test_pause_of_five_business_hours_moves_resolution_by_five_business_ho
     tuesday_11 = monday.replace(hour=11, minute=0) + timedelta(days=1)
     await flow.accept(expected=tuesday_11)
     await skip_to(env, monday.replace(hour=10, minute=0))
-    await flow.act(Pause(request_id=rid(), actor=ENGINEER, kind="customer", reason="waiting for the customer's test window"))
+    await flow.act(
+        Pause(request_id=rid(), actor=ENGINEER, kind="customer", reason="waiting for the customer's test window")
+    )
     state = await flow.ticket()
     assert state.status == TicketStatus.WAITING_CUSTOMER and (await flow.task("resolve")).suspended
     await skip_to(env, monday.replace(hour=15, minute=0))

@@ -11,8 +11,20 @@ from temporalio.client import WorkflowUpdateFailedError
 from core.roles import Actor, Role
 from core.sla import Priority
 from core.tickets import (
-    CUSTOMER, AmendIntake, Cancel, Category, Close, ComplaintType, CustomerFeedback, Intake, LogProgress,
-    ProgressKind, Rating, Reopen, TicketStatus, VerifyResolution,
+    CUSTOMER,
+    AmendIntake,
+    Cancel,
+    Category,
+    Close,
+    ComplaintType,
+    CustomerFeedback,
+    Intake,
+    LogProgress,
+    ProgressKind,
+    Rating,
+    Reopen,
+    TicketStatus,
+    VerifyResolution,
 )
 from db.models import CustomerMessage, KnowledgeEntry, Survey, TicketRow
 from tests.support import eventually
@@ -32,7 +44,9 @@ async def refused(flow: TicketFlow, act) -> tuple[str, str]:
 async def work_to_resolution(flow: TicketFlow) -> None:
     """Accept, log the plan and an action, resolve."""
     await flow.accept(expected=await flow.now() + timedelta(hours=6))
-    await flow.act(LogProgress(request_id=rid(), actor=ENGINEER, kind=ProgressKind.ACTION, text="更换光模块并测试", is_plan=True))
+    await flow.act(
+        LogProgress(request_id=rid(), actor=ENGINEER, kind=ProgressKind.ACTION, text="更换光模块并测试", is_plan=True)
+    )
     await flow.resolve()
 
 
@@ -55,7 +69,10 @@ async def test_wrong_department_cannot_accept(env, worker, task_queue):
     flow = await TicketFlow.start(env, task_queue)
     software = Actor(username="engineer2", roles=(Role.ENGINEER,), department="software-engineering")
     from core.tickets import Accept
-    code, message = await refused(flow, Accept(request_id=rid(), actor=software, expected_resolution_at=await flow.now() + timedelta(hours=1)))
+
+    code, message = await refused(
+        flow, Accept(request_id=rid(), actor=software, expected_resolution_at=await flow.now() + timedelta(hours=1))
+    )
     assert code == "forbidden" and "hardware-engineering" in message
     await flow.finish()
 
@@ -66,7 +83,9 @@ async def test_cross_department_ticket_gets_lead_and_supporting_departments(env,
     with pytest.raises(WorkflowUpdateFailedError) as bad:
         await flow.decide("coordinate", SUPERVISOR, "assign")
     assert bad.value.cause.type == "invalid" and "lead_department" in bad.value.cause.message
-    await flow.decide("coordinate", SUPERVISOR, "assign", lead_department="operations", supporting_departments=["fixed-network"])
+    await flow.decide(
+        "coordinate", SUPERVISOR, "assign", lead_department="operations", supporting_departments=["fixed-network"]
+    )
     state = await flow.ticket()
     assert state.lead_department == "operations" and state.supporting_departments == ("fixed-network",)
     assert (await flow.task("accept")).candidates.department == "operations"
@@ -79,11 +98,19 @@ async def test_cross_department_ticket_gets_lead_and_supporting_departments(env,
 
 async def test_complaint_rules(env, worker, task_queue):
     flow = await TicketFlow.start(
-        env, task_queue, categories=(Category.COMPLAINT,), complaint_type=ComplaintType.SERVICE_QUALITY,
-        major_complaint=True, priority=Priority.LOW,
+        env,
+        task_queue,
+        categories=(Category.COMPLAINT,),
+        complaint_type=ComplaintType.SERVICE_QUALITY,
+        major_complaint=True,
+        priority=Priority.LOW,
     )
     state = await flow.ticket()
-    forward, callback, visit = await flow.task("complaint_forward"), await flow.task("callback"), await flow.task("onsite_visit")
+    forward, callback, visit = (
+        await flow.task("complaint_forward"),
+        await flow.task("callback"),
+        await flow.task("onsite_visit"),
+    )
     assert forward.due_at == forward.opened_at + timedelta(minutes=10)
     assert callback.due_at == callback.opened_at + timedelta(days=3)
     assert visit.candidates.roles == (Role.SUPERVISOR,)
@@ -100,7 +127,9 @@ async def test_dissatisfied_rating_opens_the_second_follow_up(env, worker, task_
     flow = await TicketFlow.start(env, task_queue)
     await work_to_resolution(flow)
     assert (await flow.ticket()).status == TicketStatus.PENDING_FEEDBACK
-    await flow.act(CustomerFeedback(request_id=rid(), actor=CUSTOMER, resolved=True, rating=Rating.DISSATISFIED, comment="太慢"))
+    await flow.act(
+        CustomerFeedback(request_id=rid(), actor=CUSTOMER, resolved=True, rating=Rating.DISSATISFIED, comment="太慢")
+    )
     state = await flow.ticket()
     assert state.status == TicketStatus.RESOLVED and state.second_followup_required
     await flow.decide("followup_assignment", SUPERVISOR, "assign", assignee="supervisor2")
@@ -146,7 +175,11 @@ async def test_close_is_refused_until_resolved_rated_and_logged(env, worker, tas
     assert code == "conflict" and "not allowed while the ticket is in_progress" in message
     await flow.resolve()
     code, message = await refused(flow, Close(request_id=rid(), actor=AGENT))
-    assert "not resolved" in message and "no rating yet" in message and "progress log incomplete: no action entry" in message
+    assert (
+        "not resolved" in message
+        and "no rating yet" in message
+        and "progress log incomplete: no action entry" in message
+    )
     await flow.act(CustomerFeedback(request_id=rid(), actor=CUSTOMER, resolved=True, rating=Rating.SATISFIED))
     code, message = await refused(flow, Close(request_id=rid(), actor=AGENT))
     assert message == "close: progress log incomplete: no action entry"
@@ -164,7 +197,9 @@ async def test_close_is_refused_until_resolved_rated_and_logged(env, worker, tas
     with sync_session() as s:
         row = s.get(TicketRow, state.ticket_no)
         assert (row.status, row.tmf_status, row.rating) == ("closed", "closed", "satisfied")
-        assert s.scalars(select(Survey).where(Survey.workflow_id == state.workflow_id)).one().ticket_no == state.ticket_no
+        assert (
+            s.scalars(select(Survey).where(Survey.workflow_id == state.workflow_id)).one().ticket_no == state.ticket_no
+        )
         message_row = s.scalars(select(CustomerMessage).where(CustomerMessage.ticket_no == state.ticket_no)).one()
         assert "/api/survey/" in message_row.body and "更换光模块" in message_row.body
     await flow.finish()
@@ -201,7 +236,9 @@ async def test_customer_says_not_resolved_sends_it_back(env, worker, task_queue)
     state = await flow.ticket()
     assert state.status == TicketStatus.IN_PROGRESS and state.second_followup_required
     assert await flow.task("resolve") and await flow.task("followup_assignment")
-    code, _ = await refused(flow, CustomerFeedback(request_id=rid(), actor=CUSTOMER, resolved=True, rating=Rating.SATISFIED))
+    code, _ = await refused(
+        flow, CustomerFeedback(request_id=rid(), actor=CUSTOMER, resolved=True, rating=Rating.SATISFIED)
+    )
     assert code == "conflict"  # one survey answer per link
     await flow.finish()
 

@@ -14,9 +14,14 @@ from tests.replay.golden import golden_files
 @pytest.mark.parametrize(
     ("message", "point"),
     [
-        ("[TMPRL1100] Nondeterminism error: Timer machine does not handle this event: HistoryEvent(id: 5, ActivityTaskScheduled)",
-         (5, "ActivityTaskScheduled")),
-        ("[TMPRL1100] No command scheduled for event HistoryEvent(id: 36, WorkflowExecutionCompleted)", (36, "WorkflowExecutionCompleted")),
+        (
+            "[TMPRL1100] Nondeterminism error: Timer machine does not handle this event: HistoryEvent(id: 5, ActivityTaskScheduled)",
+            (5, "ActivityTaskScheduled"),
+        ),
+        (
+            "[TMPRL1100] No command scheduled for event HistoryEvent(id: 36, WorkflowExecutionCompleted)",
+            (36, "WorkflowExecutionCompleted"),
+        ),
         ("Nondeterminism error: mismatch at event id 12", (12, None)),
         ("Workflow task failed: boom", (None, None)),
     ],
@@ -43,8 +48,16 @@ def test_history_documents_need_their_workflow_id():
 
 
 def test_visibility_query_quotes_only_validated_values():
-    query = visibility_query(WorkflowFilter(business_ref="CS202605010001", workflow_type="ServiceTicket", status="timed_out",
-                                            closed_until="2026-05-02T00:00:00+08:00"))
-    assert query == ("BusinessRef = 'CS202605010001' AND WorkflowType = 'ServiceTicket' AND ExecutionStatus = 'TimedOut'"
-                     " AND CloseTime < '2026-05-01T16:00:00.000000Z' AND ExecutionStatus != 'Running'")
+    query = visibility_query(
+        WorkflowFilter(
+            business_ref="CS202605010001",
+            workflow_type="ServiceTicket",
+            status="timed_out",
+            closed_until="2026-05-02T00:00:00+08:00",
+        )
+    )
+    assert query == (
+        "BusinessRef = 'CS202605010001' AND WorkflowType = 'ServiceTicket' AND ExecutionStatus = 'TimedOut'"
+        " AND CloseTime < '2026-05-01T16:00:00.000000Z' AND ExecutionStatus != 'Running'"
+    )
     assert visibility_query(WorkflowFilter()) == ""

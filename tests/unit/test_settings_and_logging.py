@@ -36,7 +36,11 @@ def test_env_variables_are_read(monkeypatch):
     monkeypatch.setenv("TEMPORAL_ADDRESS", "temporal:7233")
     monkeypatch.setenv("TEMPORAL_NAMESPACE", "kx")
     settings = Settings()
-    assert (settings.temporal_address, settings.temporal_namespace, settings.default_timezone) == ("temporal:7233", "kx", "Asia/Shanghai")
+    assert (settings.temporal_address, settings.temporal_namespace, settings.default_timezone) == (
+        "temporal:7233",
+        "kx",
+        "Asia/Shanghai",
+    )
 
 
 def test_contact_details_are_masked():

@@ -47,13 +47,24 @@ def test_acts_carry_actor_roles_reason_and_the_journal_action():
 
 def test_ladder_reminders_escalation_and_breach_come_in_order():
     timeline = timeline_of("ServiceTicket", "urgent-unaccepted-escalates")
-    assert kinds(timeline)[:8] == ["workflow", "deadline", "deadline", "reminder", "deadline", "reminder", "deadline", "escalation"]
+    assert kinds(timeline)[:8] == [
+        "workflow",
+        "deadline",
+        "deadline",
+        "reminder",
+        "deadline",
+        "reminder",
+        "deadline",
+        "escalation",
+    ]
     breach = next(e for e in timeline.entries if e.kind == "breach")
     assert breach.details["responsible"] == "department hardware-engineering" and breach.outcome == "breached"
     reminders = [e for e in timeline.entries if e.kind == "reminder"]
     assert reminders[1].details["recipients"] == ["department hardware-engineering", "role supervisor"]
     timer = next(e for e in timeline.entries if e.action == "timer.started")
-    lead = datetime.fromisoformat(timer.details["due_at"]) - timer.at  # from the workflow's clock, a hair before the event
+    lead = (
+        datetime.fromisoformat(timer.details["due_at"]) - timer.at
+    )  # from the workflow's clock, a hair before the event
     assert timer.subject.startswith("remind 50% ") and abs(lead - timedelta(hours=1)) < timedelta(seconds=1)
 
 
@@ -78,10 +89,28 @@ def test_journal_adds_refusals_and_drops_rows_the_history_already_tells():
     approve = next(e for e in told.entries if e.action == "task.approve")
     at = approve.at - timedelta(milliseconds=1)
     journal = [
-        JournalRow(id=7, at=at, actor="engineer1", actor_roles=["engineer"], action="task.approve", subject_type="task",
-                   subject_id="t1", outcome="refused", reason="call 13912345678: role supervisor required", request_id="refused:x"),
-        JournalRow(id=8, at=approve.at, actor="supervisor1", action="task.approve", subject_type="task", subject_id="t1",
-                   outcome="accepted", request_id=approve.details["update_id"]),
+        JournalRow(
+            id=7,
+            at=at,
+            actor="engineer1",
+            actor_roles=["engineer"],
+            action="task.approve",
+            subject_type="task",
+            subject_id="t1",
+            outcome="refused",
+            reason="call 13912345678: role supervisor required",
+            request_id="refused:x",
+        ),
+        JournalRow(
+            id=8,
+            at=approve.at,
+            actor="supervisor1",
+            action="task.approve",
+            subject_type="task",
+            subject_id="t1",
+            outcome="accepted",
+            request_id=approve.details["update_id"],
+        ),
     ]
     merged = build_timeline(history, journal)
     assert len(merged.entries) == len(told.entries) + 1
@@ -96,7 +125,9 @@ def test_journal_adds_refusals_and_drops_rows_the_history_already_tells():
 
 def test_values_are_summarised_masked_and_never_fail():
     assert payload_value(Payload(metadata={"encoding": b"binary/null"})) is None
-    assert payload_value(Payload(metadata={"encoding": b"binary/encrypted"}, data=b"\0")) == "<binary/encrypted payload>"
+    assert (
+        payload_value(Payload(metadata={"encoding": b"binary/encrypted"}, data=b"\0")) == "<binary/encrypted payload>"
+    )
     assert masked("reach li.ming@example.com or 13812345678") == "reach l***@example.com or 138****5678"
     assert len(masked("x" * 1000)) == 300 and masked("") is None
     snapshot = {"calendar": {"name": "cn-mainland", "version": 2}, "policy": {"name": "standard"}, "ok": True}

@@ -4,6 +4,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-22 14:09:09.201374
 """
+
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
@@ -11,8 +12,8 @@ import sqlmodel
 # The chain format is a stored contract (db/audit.py): existing rows are sealed with the same function.
 from db.audit import GENESIS, HASHED, row_digest
 
-revision = '0003'
-down_revision = '0002'
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -35,17 +36,19 @@ def _seal_existing_rows() -> None:
     previous = GENESIS
     for row in rows:
         digest = row_digest(row, previous)
-        bind.execute(sa.text("UPDATE audit_entry SET prev_hash = :p, row_hash = :h WHERE id = :id"),
-                     {"p": previous, "h": digest, "id": row["id"]})
+        bind.execute(
+            sa.text("UPDATE audit_entry SET prev_hash = :p, row_hash = :h WHERE id = :id"),
+            {"p": previous, "h": digest, "id": row["id"]},
+        )
         previous = digest
 
 
 def upgrade() -> None:
-    op.add_column('audit_entry', sa.Column('prev_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
-    op.add_column('audit_entry', sa.Column('row_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
+    op.add_column("audit_entry", sa.Column("prev_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
+    op.add_column("audit_entry", sa.Column("row_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
     _seal_existing_rows()
-    op.alter_column('audit_entry', 'prev_hash', nullable=False)
-    op.alter_column('audit_entry', 'row_hash', nullable=False)
+    op.alter_column("audit_entry", "prev_hash", nullable=False)
+    op.alter_column("audit_entry", "row_hash", nullable=False)
     op.execute(APPEND_ONLY)
 
 
@@ -53,5 +56,5 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER audit_entry_no_truncate ON audit_entry")
     op.execute("DROP TRIGGER audit_entry_append_only ON audit_entry")
     op.execute("DROP FUNCTION audit_entry_append_only()")
-    op.drop_column('audit_entry', 'row_hash')
-    op.drop_column('audit_entry', 'prev_hash')
+    op.drop_column("audit_entry", "row_hash")
+    op.drop_column("audit_entry", "prev_hash")
