@@ -11,11 +11,26 @@ from temporalio.client import Client
 
 from api.dispatch_simulator import create_dispatch_simulator
 from api.gateway import TemporalGateway, TemporalUnavailable
-from api.routers import approvals, auth, config, health, journal, tasks, users
-from api.routers import audit, codec
-from api.routers import knowledge, survey, tickets, trouble_tickets
-from api.routers import resource_checks, service_qualification
-from api.routers import presales, provisioning, service_orders
+from api.routers import (
+    approvals,
+    audit,
+    auth,
+    codec,
+    config,
+    health,
+    journal,
+    knowledge,
+    presales,
+    provisioning,
+    resource_checks,
+    service_orders,
+    service_qualification,
+    survey,
+    tasks,
+    tickets,
+    trouble_tickets,
+    users,
+)
 from db.session import Database
 from infra.logging import configure_logging
 from infra.settings import Settings, get_settings

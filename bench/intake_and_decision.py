@@ -21,7 +21,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -240,7 +240,7 @@ def main() -> None:
     from bench.stack import bench_stack  # the stack needs the dev extra; measure() does not
 
     args = _arguments()
-    run_dir = (args.data_dir / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")).resolve()
+    run_dir = (args.data_dir / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")).resolve()
     try:
         with bench_stack(run_dir, dynamic_config=args.dynamic_config, sqlite_pragmas=args.sqlite_pragma) as stack:
             print(f"bench: stack up (logs in {run_dir / 'logs'})", flush=True)

@@ -23,7 +23,6 @@ from infra.embedded_pg import ensure_database, sqlalchemy_url, start_embedded_po
 from infra.settings import Settings
 from infra.temporal import connect
 
-
 RPC_TIMEOUT_SECONDS = 60
 
 
@@ -46,7 +45,7 @@ class BenchStack:
     api_url: str
     temporal_address: str
     database_url: str
-    meter: "CpuMeter"
+    meter: CpuMeter
 
     async def client(self) -> Client:
         """A Temporal client with the product's data converter (payloads encrypted like the API's)."""

@@ -80,7 +80,7 @@ class CheckSummary(BaseModel):
     departments: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, check: ResourceCheck) -> "CheckSummary":
+    def of(cls, check: ResourceCheck) -> CheckSummary:
         """Summarise a check's current round."""
         current = check.round
         lines = current.lines if current else []

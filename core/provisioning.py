@@ -138,7 +138,7 @@ class ProvisioningRules(BaseModel):
     warning_percent: int = Field(default=75, gt=0, lt=100)
 
     @model_validator(mode="after")
-    def _complete(self) -> "ProvisioningRules":
+    def _complete(self) -> ProvisioningRules:
         """Both scopes need a dispatcher; step names are unique and none is dispatch or review."""
         if missing := [s.value for s in Scope if s not in self.dispatchers]:
             raise ValueError(f"dispatchers: missing {', '.join(missing)}")

@@ -65,7 +65,7 @@ class SlaPolicy(BaseModel):
     reopen_window: Budget = Budget(amount=7, unit="working_days")
 
     @model_validator(mode="after")
-    def _complete(self) -> "SlaPolicy":
+    def _complete(self) -> SlaPolicy:
         """Every priority needs budgets, and ladder rungs must rise."""
         missing = [p.value for p in Priority if p not in self.priorities]
         if missing:

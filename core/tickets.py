@@ -103,7 +103,7 @@ class Intake(BaseModel):
         """Serialise only the fields that were set, so an AmendIntake's change set survives the trip through Temporal."""
         return {k: v for k, v in handler(self).items() if k in self.model_fields_set}
 
-    def merged(self, changes: "Intake") -> "Intake":
+    def merged(self, changes: Intake) -> Intake:
         """This intake with every field the change sets."""
         return self.model_copy(update=changes.model_dump(exclude_unset=True))
 

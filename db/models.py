@@ -5,7 +5,7 @@ Only the API and activities import this module; workflows never do (tables are n
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Computed, DateTime, Index, String, Text, UniqueConstraint
@@ -15,7 +15,7 @@ from sqlmodel import Field, SQLModel
 
 def utcnow() -> datetime:
     """Current UTC time (for row timestamps outside workflows)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _ts(**kwargs: Any) -> Any:

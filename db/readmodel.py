@@ -15,6 +15,6 @@ async def upsert_newer(session: AsyncSession, table: type[SQLModel], key: str, v
     stmt = stmt.on_conflict_do_update(
         index_elements=[getattr(table, key)],
         set_={k: stmt.excluded[k] for k in values if k != key},
-        where=getattr(table, "revision") < stmt.excluded.revision,
+        where=table.revision < stmt.excluded.revision,
     )
     await session.execute(stmt)

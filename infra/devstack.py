@@ -68,7 +68,7 @@ def temporal_healthy(address: str) -> bool:
         try:
             client = await Client.connect(address)
             return await client.service_client.check_health()
-        except Exception:  # noqa: BLE001 - not up yet
+        except Exception:
             return False
 
     return asyncio.run(probe())
@@ -79,7 +79,7 @@ def http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 

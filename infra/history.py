@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from google.protobuf.message import Message
@@ -54,7 +54,7 @@ class WorkflowFilter(BaseModel):
 
 
 def _instant(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def visibility_query(f: WorkflowFilter) -> str:
@@ -98,7 +98,7 @@ class WorkflowRun(BaseModel):
     work_status: str | None
 
     @classmethod
-    def of(cls, execution: WorkflowExecution) -> "WorkflowRun":
+    def of(cls, execution: WorkflowExecution) -> WorkflowRun:
         """The view of a listed execution."""
         attributes = execution.typed_search_attributes
         status = execution.status

@@ -59,7 +59,7 @@ class ReplayReport(BaseModel):
     summary: Summary
 
     @classmethod
-    def of(cls, verdicts: list[Verdict]) -> "ReplayReport":
+    def of(cls, verdicts: list[Verdict]) -> ReplayReport:
         """A report with its summary computed."""
         clean = sum(v.ok for v in verdicts)
         return cls(verdicts=verdicts, summary=Summary(total=len(verdicts), clean=clean, diverged=len(verdicts) - clean))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from pwdlib import PasswordHash
@@ -25,7 +25,7 @@ def verify_password(password: str, password_hash: str) -> bool:
 
 def issue_token(actor: Actor, *, secret: str, ttl: timedelta) -> str:
     """A signed bearer token naming the user; roles are re-read from the database on every request."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     claims = {"sub": actor.username, "iat": now, "exp": now + ttl}
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 

@@ -99,14 +99,14 @@ class Settings(BaseSettings):
         return self.group_dispatch_url or f"{self.public_base_url.rstrip('/')}/sim/group-dispatch"
 
     @model_validator(mode="after")
-    def _secret_outside_dev(self) -> "Settings":
+    def _secret_outside_dev(self) -> Settings:
         """A default or short token secret is only acceptable in dev and test."""
         if self.kexiang_env == "production" and (self.token_secret == DEV_TOKEN_SECRET or len(self.token_secret) < 32):
             raise ValueError("TOKEN_SECRET must be set to a random value of 32+ characters outside dev mode")
         return self
 
     @model_validator(mode="after")
-    def _payload_keys_outside_dev(self) -> "Settings":
+    def _payload_keys_outside_dev(self) -> Settings:
         """Production needs its own payload keys: the dev key is public."""
         if self.kexiang_env == "production" and (
             self.payload_encryption_keys is None or DEV_KEY in self.payload_key_ring.values()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -166,7 +166,7 @@ class _Reader:
         self.business_ref: str | None = None
 
     def add(self, event: HistoryEvent, kind: str, action: str, **fields: Any) -> TimelineEntry:
-        at = event.event_time.ToDatetime(tzinfo=timezone.utc)
+        at = event.event_time.ToDatetime(tzinfo=UTC)
         entry = TimelineEntry(at=at, kind=kind, action=action, source="history", event_id=event.event_id, **fields)
         self.entries.append(entry)
         return entry
@@ -264,7 +264,7 @@ class _Reader:
     def _on_timer_started(self, event: HistoryEvent, a: Any) -> None:
         summary = payload_value(event.user_metadata.summary) if event.user_metadata.HasField("summary") else None
         self.timers[event.event_id] = summary or a.timer_id
-        due = event.event_time.ToDatetime(tzinfo=timezone.utc) + a.start_to_fire_timeout.ToTimedelta()
+        due = event.event_time.ToDatetime(tzinfo=UTC) + a.start_to_fire_timeout.ToTimedelta()
         self.add(
             event,
             "deadline",

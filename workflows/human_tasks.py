@@ -251,7 +251,7 @@ class HumanTaskBook:
                         changed, timeout=remaining, timeout_summary=f"{rung.action} {rung.percent}% {task_id}"
                     )
                     continue
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             await self._fire(task, rung)
 

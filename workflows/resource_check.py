@@ -434,7 +434,7 @@ class ResourceCheckWorkflow(HumanTaskBook):
                 timeout=max(wait, 1.0),
                 timeout_summary=f"reservations of round {current.number} expire",
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             async with self._lock:
                 await self._release(current, "expired: no order claimed it", only_if_unclaimed=True)
                 await self._save(ledger=self.check.status in FINISHED)
@@ -483,7 +483,7 @@ class ResourceCheckWorkflow(HumanTaskBook):
             await workflow.get_external_workflow_handle(parent.workflow_id, run_id=parent.run_id).signal(
                 REPORT_SIGNAL, report
             )
-        except Exception as err:  # noqa: BLE001 - a parent that is gone must not stop the reservations' expiry
+        except Exception as err:
             workflow.logger.warning(
                 "check %s could not report to its parent: %s", self.check.check_id, type(err).__name__
             )

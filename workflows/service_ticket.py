@@ -42,9 +42,9 @@ with workflow.unsafe.imports_passed_through():
         ProgressEntry,
         ProgressKind,
         Rating,
+        Reopen,
         RequestEscalation,
         RequestExtension,
-        Reopen,
         Resolve,
         Resume,
         SlaCycle,
@@ -152,7 +152,7 @@ class ServiceTicketWorkflow(HumanTaskBook):
                 await workflow.wait_condition(
                     lambda: self.ticket.status != TicketStatus.CLOSED, timeout=window, timeout_summary="reopen window"
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self.cancel_open_tasks(f"ticket {self.ticket.status.value}")
@@ -589,7 +589,7 @@ class ServiceTicketWorkflow(HumanTaskBook):
                 timeout=max(wait, timedelta(seconds=1)),
                 timeout_summary="rating wait",
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             async with self._lock:
                 await self.open_task(
                     self._request(

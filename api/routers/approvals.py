@@ -8,8 +8,8 @@ from uuid import uuid4
 from fastapi import APIRouter, Header, HTTPException, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.deps import GatewayDep, Reader, SessionDep, Staff
 from api.routers.tasks import task_view

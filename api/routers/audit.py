@@ -157,7 +157,7 @@ class ReplayRequest(BaseModel):
     limit: int = Field(default=200, ge=1, le=1000, description="most runs replayed from a time range")
 
     @model_validator(mode="after")
-    def _one_source(self) -> "ReplayRequest":
+    def _one_source(self) -> ReplayRequest:
         ranged = self.closed_since is not None or self.closed_until is not None
         if sum([self.histories is not None, self.workflow_id is not None, ranged]) != 1:
             raise ValueError("give exactly one of: histories, workflow_id, or closed_since/closed_until")

@@ -36,13 +36,13 @@ async def readyz(request: Request, response: Response) -> Readiness:
             async with state.db.session() as session:
                 await asyncio.wait_for(session.execute(text("SELECT 1")), timeout=3)
             return True
-        except Exception:  # noqa: BLE001 - any failure means not ready
+        except Exception:
             return False
 
     async def temporal() -> bool:
         try:
             return await asyncio.wait_for(state.gateway.client.service_client.check_health(), timeout=3)
-        except Exception:  # noqa: BLE001
+        except Exception:
             return False
 
     db_ok, temporal_ok = await asyncio.gather(database(), temporal())

@@ -39,7 +39,7 @@ class UserCreate(BaseModel):
     department: str | None = Field(default=None, max_length=64)
 
     @model_validator(mode="after")
-    def _department_role_needs_department(self) -> "UserCreate":
+    def _department_role_needs_department(self) -> UserCreate:
         if Role.DEPARTMENT in self.roles and not self.department:
             raise ValueError("department: required for the department role")
         return self
@@ -55,7 +55,7 @@ class UserUpdate(BaseModel):
     active: bool | None = None
 
     @model_validator(mode="after")
-    def _no_null_for_required_fields(self) -> "UserUpdate":
+    def _no_null_for_required_fields(self) -> UserUpdate:
         # Only department may be cleared; null elsewhere used to reach the database (500).
         for field in ("full_name", "password", "roles", "active"):
             if field in self.model_fields_set and getattr(self, field) is None:

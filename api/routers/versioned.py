@@ -12,12 +12,11 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel
 
 from api.deps import Admin, Reader, SessionDep
 from core.records import AuditRecord
 from db import audit as audit_journal
-from sqlmodel import SQLModel
-
 from db.models import utcnow
 from db.policies import next_version
 

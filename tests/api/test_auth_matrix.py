@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -208,7 +208,7 @@ async def test_deactivated_user_cannot_sign_in_and_loses_open_sessions(http, log
 
 
 def _forge(settings: Settings, variant: str) -> str | None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if variant == "none":
         return None
     if variant == "garbage":

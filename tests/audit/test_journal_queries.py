@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest_asyncio
 
 from core.records import AuditRecord
 from db import audit as audit_journal
 
-T0 = datetime(2031, 3, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2031, 3, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest_asyncio.fixture(scope="module")

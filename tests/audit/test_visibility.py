@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -26,7 +26,7 @@ from tests.support import eventually, serve
 async def visible(dev_env, db, settings):
     """An API and worker on the dev server; one approval decided, one still open. Yields (client, ids, t0)."""
     own = settings.model_copy(update={"temporal_task_queue": f"kx-audit-{uuid.uuid4().hex[:8]}"})
-    t0 = datetime.now(timezone.utc) - timedelta(seconds=1)
+    t0 = datetime.now(UTC) - timedelta(seconds=1)
     async with build_worker(dev_env.client, db, own), serve(create_app(own, db=db, client=dev_env.client)) as url:
         async with httpx.AsyncClient(base_url=url, timeout=30) as client:
             agent, supervisor = await headers_for(client, "agent1"), await headers_for(client, "supervisor1")
@@ -143,7 +143,7 @@ async def test_cli_lists_by_business_ref_type_status_and_time(visible, dev_env):
 async def test_replay_everything_closed_in_a_time_range(visible, dev_env):
     client, auditor, (done, running), t0 = visible
     await _eventually_listed(client, auditor, {done}, closed_since=t0.isoformat())
-    until = (datetime.now(timezone.utc) + timedelta(minutes=1)).isoformat()
+    until = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
     body = {"closed_since": t0.isoformat(), "closed_until": until, "workflow_type": "Approval"}
     response = await client.post("/api/audit/replay", json=body, headers=auditor)
     assert response.status_code == 200, response.text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -17,7 +17,7 @@ from core.tasks import Candidates, HumanTask, TaskStatus
 from db.models import AuditEntry, Notification, SlaBreach, TaskRow
 from db.session import make_sync_engine
 
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def test_models_and_migrations_agree(database_url):

@@ -77,7 +77,7 @@ class OrderFlow:
         self.env, self.handle = env, handle
 
     @classmethod
-    async def start(cls, env: WorkflowEnvironment, task_queue: str, circuit: CircuitSpec) -> "OrderFlow":
+    async def start(cls, env: WorkflowEnvironment, task_queue: str, circuit: CircuitSpec) -> OrderFlow:
         """Start an order and wait until its dispatch task is open."""
         order_id = new_order_id(await env.get_current_time())
         handle = await env.client.start_workflow(
@@ -108,7 +108,7 @@ class OrderFlow:
             try:
                 found = await self.tasks(kind)
                 order = await self.order()
-            except Exception:  # noqa: BLE001 - the workflow has not started yet
+            except Exception:
                 return None
             # Acts are accepted once the order names the task as its step's (a moment after the task opens).
             return found[0] if found and order.step(kind).task_id == found[0].task_id else None

@@ -50,7 +50,7 @@ class DemandFlow:
         self.env, self.handle = env, handle
 
     @classmethod
-    async def start(cls, env: WorkflowEnvironment, task_queue: str, **changes) -> "DemandFlow":
+    async def start(cls, env: WorkflowEnvironment, task_queue: str, **changes) -> DemandFlow:
         start = demand_input(await env.get_current_time(), **changes)
         handle = await env.client.start_workflow(
             "PreSalesDemand",
@@ -68,7 +68,7 @@ class DemandFlow:
         async def probe():
             try:
                 tasks = await self.handle.query("tasks", result_type=list[HumanTask])
-            except Exception:  # noqa: BLE001 - not started yet
+            except Exception:
                 return None
             return next((t for t in tasks if t.kind == kind and t.status == "open"), None)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import select
@@ -34,7 +34,7 @@ def order_body(
         **({"reservationId": reservation_id} if reservation_id else {}),
         **characteristics,
     }
-    due = ((now or datetime.now(timezone.utc)) + timedelta(days=days)).isoformat()
+    due = ((now or datetime.now(UTC)) + timedelta(days=days)).isoformat()
     return {
         "externalId": f"EXT-{rid()[:8]}",
         "description": "南京—苏州 MPLS-VPN 专线",
@@ -91,13 +91,13 @@ async def test_one_order_from_creation_to_ledger_over_http(http, login, sync_ses
                 check_id="RC-api",
                 item_id="1",
                 status="held",
-                expires_at=datetime.now(timezone.utc) + timedelta(days=365),
+                expires_at=datetime.now(UTC) + timedelta(days=365),
             )
         )
         s.commit()
 
     # The workflow runs on the test server's clock, which earlier tests may have moved ahead of the real one.
-    now = max(datetime.now(timezone.utc), await env.get_current_time())
+    now = max(datetime.now(UTC), await env.get_current_time())
     body, key = order_body(reservation_id=reservation_id, now=now), rid()
     created = await http.post(SO, json=body, headers={**coordinator, "Idempotency-Key": key})
     assert created.status_code == 201, created.text
@@ -270,7 +270,7 @@ async def test_presales_demand_started_and_ended_over_http(http, login):
         "a_end": NANJING.model_dump(),
         "z_end": SUZHOU.model_dump(),
         "bandwidth": "100M",
-        "requested_completion": (datetime.now(timezone.utc) + timedelta(days=40)).isoformat(),
+        "requested_completion": (datetime.now(UTC) + timedelta(days=40)).isoformat(),
     }
     refused = await http.post("/api/presales-demands", json=body, headers=presales)
     assert refused.status_code == 403

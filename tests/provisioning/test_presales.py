@@ -93,7 +93,7 @@ async def test_a_rejected_joint_review_ends_the_demand(env, worker, task_queue):
 async def _status(flow: DemandFlow, status: DemandStatus):
     try:
         demand = await flow.demand()
-    except Exception:  # noqa: BLE001 - not started yet
+    except Exception:
         return None
     return demand if demand.status == status else None
 
@@ -101,6 +101,6 @@ async def _status(flow: DemandFlow, status: DemandStatus):
 async def _order(handle) -> ProvisioningOrder | None:
     try:
         order = await handle.query("order", result_type=ProvisioningOrder)
-    except Exception:  # noqa: BLE001 - not started yet
+    except Exception:
         return None
     return order if order.steps and order.current == "dispatch" and order.steps[0].task_id else None

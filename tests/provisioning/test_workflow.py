@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -167,7 +167,7 @@ async def test_cancel_mid_way_releases_the_reservation_and_closes_the_open_tasks
                 check_id="RC-test",
                 item_id="1",
                 status="held",
-                expires_at=datetime.now(timezone.utc) + timedelta(days=365),
+                expires_at=datetime.now(UTC) + timedelta(days=365),
             )
         )
         s.commit()

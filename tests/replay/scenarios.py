@@ -336,14 +336,14 @@ async def demand_ordered(env: WorkflowEnvironment, task_queue: str) -> WorkflowH
 async def _check_id(flow: DemandFlow) -> str | None:
     try:
         return (await flow.demand()).check_id
-    except Exception:  # noqa: BLE001 - not started yet
+    except Exception:
         return None
 
 
 async def _order_waiting(handle: WorkflowHandle) -> bool:
     try:
-        return bool((await handle.query("tasks", result_type=list[HumanTask])))
-    except Exception:  # noqa: BLE001 - not started yet
+        return bool(await handle.query("tasks", result_type=list[HumanTask]))
+    except Exception:
         return False
 
 

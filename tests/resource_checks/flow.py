@@ -8,7 +8,6 @@ from datetime import date, timedelta
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from core.roles import Actor, Role
 from core.resource_checks import (
     Answer,
     CheckItem,
@@ -19,6 +18,7 @@ from core.resource_checks import (
     ResourceCheckInput,
     workflow_id_for,
 )
+from core.roles import Actor, Role
 from core.tasks import DecisionInput, HumanTask
 from tests.support import eventually
 from tests.tickets.flow import idle, rid
@@ -71,7 +71,7 @@ class CheckFlow:
         self.env, self.handle, self.check_id = env, handle, check_id
 
     @classmethod
-    async def start(cls, env: WorkflowEnvironment, task_queue: str, *items: CheckItem) -> "CheckFlow":
+    async def start(cls, env: WorkflowEnvironment, task_queue: str, *items: CheckItem) -> CheckFlow:
         """Start a check and wait until its department tasks are open."""
         start = check_input(*items)
         handle = await env.client.start_workflow(
@@ -96,7 +96,7 @@ class CheckFlow:
         async def probe():
             try:
                 state = await self.check()
-            except Exception:  # noqa: BLE001 - the workflow has not started yet
+            except Exception:
                 return None
             return state if predicate(state) else None
 

@@ -17,13 +17,14 @@ from core.resource_checks import (
     Ask,
     CancelCheck,
     ChaseLine,
+    CheckReport,
     Qualification,
     Recheck,
     Reply,
     ResourceCheckRules,
     qualification_result,
+    workflow_id_for,
 )
-from core.resource_checks import CheckReport, workflow_id_for
 from core.tickets import AssignmentRules, default_assignment_rules
 from db.models import Notification, Reservation, ResourceCheckLedger, ResourceCheckRow
 from tests.resource_checks.flow import COORDINATOR, HEADS, REQUESTER, STAFF, SUPERVISOR, CheckFlow, check_input, item

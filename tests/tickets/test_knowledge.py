@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest_asyncio
 from sqlalchemy import func, select, text
@@ -13,7 +13,7 @@ from core.tickets import Category, Channel, Intake, Resolution, Ticket, TicketSt
 from db import knowledge
 from db.models import KnowledgeEntry
 
-BASE = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+BASE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def closed_ticket(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -30,7 +30,7 @@ async def test_fifty_concurrent_allocations_are_distinct(db):
             await session.commit()
             return number
 
-    at = datetime(2001, 1, 1, 16, 30, tzinfo=timezone.utc)  # 2001-01-02 00:30 in Shanghai: a day of its own
+    at = datetime(2001, 1, 1, 16, 30, tzinfo=UTC)  # 2001-01-02 00:30 in Shanghai: a day of its own
     numbers = await asyncio.gather(*(allocate(at) for _ in range(50)))
     assert len(set(numbers)) == 50
     assert all(NUMBER.match(n) and n[2:10] == "20010102" for n in numbers)

@@ -162,7 +162,7 @@ async def test_no_rating_gets_its_follow_up_after_three_working_days(env, worker
 
 
 async def _rating_due(flow: TicketFlow, resolved_at):
-    from core.calendar import default_cn_calendar, deadline
+    from core.calendar import deadline, default_cn_calendar
     from core.sla import default_sla_policy
 
     return deadline(default_cn_calendar(), resolved_at, default_sla_policy().rating_wait)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from temporalio.api.common.v1 import Payload
 
@@ -134,4 +134,4 @@ def test_values_are_summarised_masked_and_never_fail():
     assert summarise(snapshot) == "calendar=cn-mainland v2, policy=standard, ok=True"
     assert summarise(None) == "done" and summarise([1, 2]) == "2 items"
     assert summarise({"contact": "010-62345678", "n": 1}) == "contact=010*****5678, n=1"
-    assert summarise({"at": datetime(2026, 1, 1, tzinfo=timezone.utc).isoformat()}) == "at=2026-01-01T00:00:00+00:00"
+    assert summarise({"at": datetime(2026, 1, 1, tzinfo=UTC).isoformat()}) == "at=2026-01-01T00:00:00+00:00"

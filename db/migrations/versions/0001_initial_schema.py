@@ -5,9 +5,9 @@ Revises: (none)
 Create Date: 2026-11-22 13:48:14.340099
 """
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0001"

@@ -5,9 +5,9 @@ Revises: 0002
 Create Date: 2026-11-22 14:09:09.201374
 """
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 
 # The chain format is a stored contract (db/audit.py): existing rows are sealed with the same function.
 from db.audit import GENESIS, HASHED, row_digest

@@ -5,9 +5,9 @@ Revises: 0003
 Create Date: 2026-11-25 17:10:00
 """
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0004"

@@ -5,9 +5,9 @@ Revises: 0004
 Create Date: 2026-11-25 17:09:02.677671
 """
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0005"
