@@ -1,6 +1,6 @@
 """Delivering one person's act to a workflow: Idempotency-Key replay, refusal journaling and refusal → HTTP status.
 
-Task decisions and claims (api/routers/tasks.py), ticket acts (api/routers/tickets.py, the TMF PATCH) and
+Task decisions and claims (api/tasks/routes.py), ticket acts (api/tickets/routes.py, the TMF PATCH) and
 survey answers all go through `deliver`, so they refuse, journal and deduplicate the same way.
 """
 

@@ -9,28 +9,20 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
+from api.approvals import routes as approvals
+from api.audit import codec, journal
+from api.audit import routes as audit
 from api.dispatch_simulator import create_dispatch_simulator
 from api.gateway import TemporalGateway, TemporalUnavailable
-from api.routers import (
-    approvals,
-    audit,
-    auth,
-    codec,
-    config,
-    health,
-    journal,
-    knowledge,
-    presales,
-    provisioning,
-    resource_checks,
-    service_orders,
-    service_qualification,
-    survey,
-    tasks,
-    tickets,
-    trouble_tickets,
-    users,
-)
+from api.platform import auth, config, health, users
+from api.presales import routes as presales
+from api.provisioning import routes as provisioning
+from api.provisioning import tmf641
+from api.resource_checks import routes as resource_checks
+from api.resource_checks import tmf645
+from api.tasks import routes as tasks
+from api.tickets import knowledge, survey, tmf621
+from api.tickets import routes as tickets
 from db.session import Database
 from infra.logging import configure_logging
 from infra.settings import Settings, get_settings
@@ -86,14 +78,14 @@ def create_app(
         journal.router,
         audit.router,
         codec.router,
-        trouble_tickets.router,
+        tmf621.router,
         tickets.router,
         survey.router,
         knowledge.router,
-        service_qualification.router,
+        tmf645.router,
         resource_checks.router,
-        service_orders.router,
-        service_orders.cancel_router,
+        tmf641.router,
+        tmf641.cancel_router,
         provisioning.router,
         provisioning.ledger_router,
         config.provisioning_rules,

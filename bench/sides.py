@@ -17,8 +17,8 @@ from sqlalchemy import text
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
-from api.tmf import TMF_PATH
-from api.tmf_examples import complete_intake
+from api.tickets.tmf621 import TMF_PATH
+from api.tickets.tmf621_examples import complete_intake
 from bench.baseline_workflow import BASELINE_WORKFLOW
 from bench.measure import BenchError
 from db.session import Database

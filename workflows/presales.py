@@ -16,7 +16,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.workflow import ParentClosePolicy
 
-from workflows.human_tasks import HumanTaskBook
+from workflows.tasks import HumanTaskBook
 
 with workflow.unsafe.imports_passed_through():
     from core.presales import (

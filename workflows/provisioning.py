@@ -19,7 +19,7 @@ from datetime import datetime
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.human_tasks import HumanTaskBook
+from workflows.tasks import HumanTaskBook
 
 with workflow.unsafe.imports_passed_through():
     from core.calendar import shift_by_working_seconds

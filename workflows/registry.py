@@ -1,10 +1,10 @@
 """Every workflow type the worker runs (and the replayer checks)."""
 
-from workflows.approval import ApprovalWorkflow
+from workflows.approvals import ApprovalWorkflow
 from workflows.presales import PreSalesDemandWorkflow
 from workflows.provisioning import ProvisioningOrderWorkflow
-from workflows.resource_check import ResourceCheckWorkflow
-from workflows.service_ticket import ServiceTicketWorkflow
+from workflows.resource_checks import ResourceCheckWorkflow
+from workflows.tickets import ServiceTicketWorkflow
 
 ALL_WORKFLOWS = [
     ApprovalWorkflow,

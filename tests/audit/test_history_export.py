@@ -16,12 +16,12 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
+from audit import cli as audit_cli
+from audit.replay import histories_in, replay
 from core.approvals import ApprovalInput
 from core.records import PolicyRef
 from core.roles import Actor, Role
 from db.models import AuditEntry
-from infra import audit_cli
-from infra.replay import histories_in, replay
 from tests.api.helpers import approval_task, close_approval
 from tests.replay.changed_workflows import ApprovalWithUnpatchedPause
 

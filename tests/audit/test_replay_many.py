@@ -9,11 +9,11 @@ from __future__ import annotations
 import io
 import json
 
-from infra import audit_cli
+from audit import cli as audit_cli
 from tests.replay.changed_workflows import ServiceTicketWithUnpatchedPause
 from tests.replay.golden import golden_files
 from workflows.registry import ALL_WORKFLOWS
-from workflows.service_ticket import ServiceTicketWorkflow
+from workflows.tickets import ServiceTicketWorkflow
 
 DOCUMENTS = [json.loads(path.read_text(encoding="utf-8")) for path in golden_files()]
 TICKETS = sum(path.parent.name == "ServiceTicket" for path in golden_files())

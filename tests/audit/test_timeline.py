@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from infra.replay import histories_in, replay
+from audit.replay import histories_in, replay
 from tests.audit.test_history_export import payload_texts
 from tests.replay.changed_workflows import ServiceTicketWithUnpatchedPause
 from tests.support import eventually

@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from api.main import create_app
-from infra import audit_cli
+from audit import cli as audit_cli
 from infra.worker_factory import build_worker
 from tests.api.helpers import approval_task, close_approval, headers_for
 from tests.support import eventually, serve

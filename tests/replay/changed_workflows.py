@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from temporalio import workflow
 
-from workflows.approval import ApprovalWorkflow
-from workflows.service_ticket import ServiceTicketWorkflow
+from workflows.approvals import ApprovalWorkflow
+from workflows.tickets import ServiceTicketWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from core.approvals import ApprovalInput, ApprovalResult

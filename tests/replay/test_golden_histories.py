@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.replay import histories_from_path, replay
+from audit.replay import histories_from_path, replay
 from tests.replay.golden import HISTORIES, golden_files
 from tests.replay.scenarios import AWAITING_SCENARIOS, SCENARIOS
 from workflows.registry import ALL_WORKFLOWS

@@ -11,8 +11,8 @@ import os
 
 import pytest
 
-from infra.history import decode_history
-from infra.replay import labelled, replay
+from audit.history import decode_history
+from audit.replay import labelled, replay
 from tests.replay.golden import RECORD_ENV, golden_path
 from tests.replay.scenarios import SCENARIOS
 

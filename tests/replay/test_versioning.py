@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from audit.replay import histories_from_path, replay
 from db.models import Notification
-from infra.replay import histories_from_path, replay
 from tests.replay.changed_workflows import ApprovalNotifyingUnguarded, ApprovalWithUnpatchedPause
 from tests.replay.golden import HISTORIES, patch_ids
 from tests.replay.scenarios import SCENARIOS, approval_approved
-from workflows.approval import NOTIFY_REQUESTER_PATCH
+from workflows.approvals import NOTIFY_REQUESTER_PATCH
 
 APPROVAL = HISTORIES / "Approval"
 BEFORE = [APPROVAL / f"{name}.json" for name in SCENARIOS["Approval"]]

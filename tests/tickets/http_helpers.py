@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from api.tmf_examples import EXAMPLE_CONTACT as CONTACT  # noqa: F401 - re-exported to the ticket tests
-from api.tmf_examples import complete_intake as full_intake  # noqa: F401 - the tests' name for it
+from api.tickets.tmf621_examples import EXAMPLE_CONTACT as CONTACT  # noqa: F401 - re-exported to the ticket tests
+from api.tickets.tmf621_examples import complete_intake as full_intake  # noqa: F401 - the tests' name for it
 from tests.support import eventually
 
 TT = "/tmf-api/troubleTicket/v4/troubleTicket"

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from infra.history import WorkflowFilter, visibility_query
-from infra.replay import divergence_point, histories_in
+from audit.history import WorkflowFilter, visibility_query
+from audit.replay import divergence_point, histories_in
 from tests.replay.golden import golden_files
 
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio.api.common.v1 import Payload
 
-from infra.replay import histories_from_path
-from infra.timeline import JournalRow, build_timeline, masked, payload_value, summarise
+from audit.replay import histories_from_path
+from audit.timeline import JournalRow, build_timeline, masked, payload_value, summarise
 from tests.replay.golden import HISTORIES
 
 

@@ -12,10 +12,10 @@ from api.acts import IdempotencyKey, Subject, act_body, journal_refusal
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
 from api.errors import QuietValidationRoute
 from api.gateway import ActRefused
-from api.routers.tasks import tasks_of
 from api.schemas import TaskView
-from api.ticketing import check_intake, load_row, perform, ticket_of
-from api.tmf import to_tmf
+from api.tasks.routes import tasks_of
+from api.tickets.service import check_intake, load_row, perform, ticket_of
+from api.tickets.tmf621 import to_tmf
 from core.records import AuditRecord
 from core.roles import Role
 from core.tasks import RefusalCode

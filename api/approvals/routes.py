@@ -12,8 +12,8 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.deps import GatewayDep, Reader, SessionDep, Staff
-from api.routers.tasks import task_view
 from api.schemas import TaskView
+from api.tasks.routes import task_view
 from core.approvals import ApprovalInput
 from core.calendar import Budget
 from core.roles import Role

@@ -1,11 +1,11 @@
 """Auditors' command line, talking to Temporal directly (TEMPORAL_ADDRESS, PAYLOAD_ENCRYPTION_KEYS from the environment).
 
-    python -m infra.audit_cli list [--ref CS…] [--type ServiceTicket] [--order-kind K] [--status completed] [--started-since T]
+    python -m audit.cli list [--ref CS…] [--type ServiceTicket] [--order-kind K] [--status completed] [--started-since T]
                                    [--started-until T] [--closed-since T] [--closed-until T] [--limit N]
-    python -m infra.audit_cli export --workflow-id X [--run-id R] [--raw] [--out FILE]
-    python -m infra.audit_cli replay --file F [--workflow-id X]     # a history, a list of them, or a folder
-    python -m infra.audit_cli replay --workflow-id X [--run-id R]
-    python -m infra.audit_cli replay --closed-since T [--closed-until T] [--workflow-type Approval] [--limit N]
+    python -m audit.cli export --workflow-id X [--run-id R] [--raw] [--out FILE]
+    python -m audit.cli replay --file F [--workflow-id X]     # a history, a list of them, or a folder
+    python -m audit.cli replay --workflow-id X [--run-id R]
+    python -m audit.cli replay --closed-since T [--closed-until T] [--workflow-type Approval] [--limit N]
 
 `list` prints one JSON line per run (newest first). Exports are in the `temporal workflow show --output json` format, payloads decrypted unless --raw.
 Replay prints one line per run as it goes and a summary; the exit code is 1 when any run diverges.
@@ -25,8 +25,8 @@ from typing import TextIO
 from pydantic import ValidationError
 from temporalio.client import Client
 
-from infra.history import STATUSES, WorkflowFilter, decode_history, fetch_history, history_document, list_runs
-from infra.replay import (
+from audit.history import STATUSES, WorkflowFilter, decode_history, fetch_history, history_document, list_runs
+from audit.replay import (
     Verdict,
     histories_closed_between,
     histories_from_path,
@@ -47,7 +47,7 @@ def _aware(value: str) -> datetime:
 def parser() -> argparse.ArgumentParser:
     """The command-line grammar."""
     cli = argparse.ArgumentParser(
-        prog="python -m infra.audit_cli", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m audit.cli", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = cli.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="list runs by business reference, type, status and time range")

@@ -15,7 +15,7 @@ import asyncio
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.human_tasks import HumanTaskBook
+from workflows.tasks import HumanTaskBook
 
 with workflow.unsafe.imports_passed_through():
     from core.calendar import deadline

@@ -12,9 +12,9 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from api.acts import IdempotencyKey, Subject, start_journaled
 from api.deps import GatewayDep, Reader, SessionDep
 from api.errors import QuietValidationRoute
-from api.routers.service_orders import Orderer
-from api.routers.tasks import tasks_of
+from api.provisioning.tmf641 import Orderer
 from api.schemas import TaskView
+from api.tasks.routes import tasks_of
 from core.presales import Demand, DemandInput
 from core.provisioning import CircuitEnd, CircuitType
 from core.resource_checks import CheckItem

@@ -22,13 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import READ_ONLY, Auditor, DbDep, GatewayDep, SessionDep
 from api.gateway import TemporalGateway
-from core.records import AuditRecord
-from core.roles import Actor
-from db import audit as audit_journal
-from db.models import AuditEntry, TaskRow, TicketRow, utcnow
-from db.session import Database
-from infra.codec import UnknownKeyError
-from infra.history import (
+from audit.history import (
     SAFE_VALUE,
     WorkflowFilter,
     WorkflowRun,
@@ -37,7 +31,7 @@ from infra.history import (
     history_document,
     list_runs,
 )
-from infra.replay import (
+from audit.replay import (
     ReplayReport,
     histories_closed_between,
     histories_in,
@@ -45,7 +39,13 @@ from infra.replay import (
     replay,
     replay_progress,
 )
-from infra.timeline import JournalRow, Kind, Timeline, build_timeline
+from audit.timeline import JournalRow, Kind, Timeline, build_timeline
+from core.records import AuditRecord
+from core.roles import Actor
+from db import audit as audit_journal
+from db.models import AuditEntry, TaskRow, TicketRow, utcnow
+from db.session import Database
+from infra.codec import UnknownKeyError
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 

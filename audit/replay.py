@@ -22,7 +22,7 @@ from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 from temporalio.worker import Replayer, WorkflowReplayResult
 
-from infra.history import WorkflowFilter, fetch_history, list_runs
+from audit.history import WorkflowFilter, fetch_history, list_runs
 from workflows.registry import ALL_WORKFLOWS
 
 # e.g. "... Activity machine does not handle this event: HistoryEvent(id: 5, UpsertWorkflowSearchAttributes)"

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.human_tasks import HumanTaskBook
+from workflows.tasks import HumanTaskBook
 
 with workflow.unsafe.imports_passed_through():
     from core.calendar import Budget, deadline, shift_by_working_seconds

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from api.acts import IdempotencyKey
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
 from api.errors import QuietValidationRoute
-from api.ordering import load_row, order_of, perform
-from api.routers.tasks import tasks_of
+from api.provisioning.service import load_row, order_of, perform
+from api.provisioning.tmf641 import to_tmf
 from api.schemas import TaskView
-from api.tmf641 import to_tmf
+from api.tasks.routes import tasks_of
 from core.provisioning import DocumentRef
 from db.models import CircuitLedgerRow, OrderDocument
 

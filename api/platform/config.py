@@ -1,6 +1,6 @@
 """Business calendars and SLA policies as versioned, admin-edited data."""
 
-from api.routers.versioned import versioned_router
+from api.platform.versioned import versioned_router
 from core.calendar import BusinessCalendar
 from core.provisioning import ProvisioningRules
 from core.sla import SlaPolicy

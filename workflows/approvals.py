@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from workflows.human_tasks import HumanTaskBook
+from workflows.tasks import HumanTaskBook
 
 with workflow.unsafe.imports_passed_through():
     from core.approvals import ApprovalInput, ApprovalResult

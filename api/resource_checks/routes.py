@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 from api.acts import IdempotencyKey, act_body
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
 from api.errors import QuietValidationRoute
-from api.resource_checking import check_of, load_row, perform
-from api.routers.tasks import tasks_of
+from api.resource_checks.service import check_of, load_row, perform
+from api.resource_checks.tmf645 import to_tmf
 from api.schemas import Page, TaskView
-from api.tmf645 import to_tmf
+from api.tasks.routes import tasks_of
 from core.resource_checks import CheckAct
 from db.models import ResourceCheckLedger
 

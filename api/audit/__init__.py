@@ -1,0 +1,1 @@
+"""Auditors over HTTP: timeline, history export and replay, the journal, the payload codec."""

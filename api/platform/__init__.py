@@ -1,0 +1,1 @@
+"""Platform routes: sign-in, users, versioned configuration, health."""

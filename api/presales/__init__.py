@@ -1,0 +1,1 @@
+"""Pre-sales demands over HTTP."""

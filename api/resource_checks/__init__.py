@@ -1,0 +1,1 @@
+"""Resource checks over HTTP: our routes and the TMF645 Service Qualification API."""

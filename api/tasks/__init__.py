@@ -1,0 +1,1 @@
+"""Human tasks over HTTP: inbox, claims and decisions."""

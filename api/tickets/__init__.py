@@ -1,0 +1,1 @@
+"""Service tickets over HTTP: our routes, the TMF621 API, the knowledge base and the customer survey."""

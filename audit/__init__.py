@@ -1,0 +1,1 @@
+"""Audit features: history export, replay verdicts, the timeline and the auditors' command line."""
