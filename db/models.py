@@ -134,6 +134,19 @@ class AuditEntry(SQLModel, table=True):
     row_hash: str = Field(max_length=64)
 
 
+class LoginThrottle(SQLModel, table=True):
+    """A sign-in failure counter per attempted username or client address (core/login_throttle.py)."""
+
+    __tablename__ = "login_throttle"
+
+    kind: str = Field(max_length=16, primary_key=True)  # user | address
+    subject: str = Field(max_length=200, primary_key=True)
+    failures: int = 0
+    last_failure_at: datetime | None = _ts(default=None)
+    blocked_until: datetime | None = _ts(default=None)
+    locked: bool = False
+
+
 class Notification(SQLModel, table=True):
     """An in-app message (reminder, escalation, assignment) for a person or a role."""
 

@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator, model_validator
+from pydantic import NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from infra.codec import DEV_KEY, DEV_KEY_ID, parse_key_ring
@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     temporal_task_queue: str = "kexiang"
     token_secret: str = DEV_TOKEN_SECRET
     token_ttl_minutes: int = 8 * 60
+    # Sign-in throttling (core/login_throttle.py): per attempted username, then per client address.
+    login_free_failures: NonNegativeInt = 5
+    login_lockout_after: PositiveInt = 10
+    login_lockout_minutes: PositiveInt = 30
+    login_address_free_failures: NonNegativeInt = 50
+    login_base_delay_seconds: PositiveFloat = 1.0
+    login_max_delay_seconds: PositiveFloat = 300.0
+    login_reset_minutes: PositiveInt = 15
     default_timezone: str = "Asia/Shanghai"
     default_calendar: str = "cn-mainland"
     default_sla_policy: str = "standard"
