@@ -43,7 +43,7 @@ def create_app(
             configure_logging()
         if owned_db and not settings.database_url:
             raise RuntimeError("DATABASE_URL is not set")
-        app.state.db = db or Database(settings.database_url)
+        app.state.db = db or Database(settings.database_url, journal_keys=settings.journal_key_ring)
         # Lazy: the API starts (and /readyz reports) even while Temporal is still coming up.
         temporal = client or await connect(settings, lazy=True)
         app.state.gateway = TemporalGateway(

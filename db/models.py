@@ -132,6 +132,7 @@ class AuditEntry(SQLModel, table=True):
     # Hash chain (db/audit.py): each row seals its content and its predecessor's hash; only appends allowed.
     prev_hash: str = Field(max_length=64)
     row_hash: str = Field(max_length=64)
+    key_id: str | None = Field(default=None, max_length=64)  # the HMAC key that sealed it; None: pre-key SHA-256
 
 
 class LoginThrottle(SQLModel, table=True):
