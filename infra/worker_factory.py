@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.journal_anchor import JournalAnchorActivities
 from activities.platform import PlatformActivities
 from activities.presales import PresalesActivities
 from activities.provisioning import ProvisioningActivities
@@ -28,6 +29,7 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
     provisioning = ProvisioningActivities(db, dispatch)
     checks = ResourceCheckActivities(db)
     presales = PresalesActivities(db)
+    anchor = JournalAnchorActivities(db)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -48,5 +50,6 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
             checks.record_resource_check,
             presales.record_demand,
             presales.load_check_summary,
+            anchor.journal_head,
         ],
     )

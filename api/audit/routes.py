@@ -17,10 +17,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowHistory, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import READ_ONLY, Auditor, DbDep, GatewayDep, SessionDep
+from api.deps import READ_ONLY, Auditor, DbDep, GatewayDep, SessionDep, SettingsDep
 from api.gateway import TemporalGateway
 from audit.history import (
     SAFE_VALUE,
@@ -31,6 +31,7 @@ from audit.history import (
     history_document,
     list_runs,
 )
+from audit.journal_anchor import recorded_anchors
 from audit.replay import (
     ReplayReport,
     histories_closed_between,
@@ -277,9 +278,25 @@ class ChainReport(BaseModel):
     reason: str | None = None
     head_id: int | None = None
     head_hash: str | None = None
+    anchors_checked: int = Field(description="anchors recorded in Temporal that the chain matched")
+    anchors_note: str | None = Field(default=None, description="why no anchor was compared, if none was")
 
 
-@router.get("/verify", response_model=ChainReport, summary="Verify the audit journal's hash chain")
-async def verify_journal(actor: Auditor, session: SessionDep) -> ChainReport:
-    """Walk every journal row in order; report the first row whose link or content does not check out."""
-    return ChainReport(**vars(await audit_journal.verify_chain(session)))
+@router.get("/verify", response_model=ChainReport, summary="Verify the audit journal's chain and its anchors")
+async def verify_journal(
+    actor: Auditor, session: SessionDep, gateway: GatewayDep, settings: SettingsDep
+) -> ChainReport:
+    """Walk every journal row in order and compare with the anchors Temporal recorded; report the first
+    row whose link, seal or anchor does not check out."""
+    note = None
+    try:
+        anchors = await recorded_anchors(
+            gateway.client, settings.journal_anchor_workflow_id, rpc_timeout=gateway.rpc_timeout
+        )
+        if anchors is None:
+            note = f"no anchor workflow {settings.journal_anchor_workflow_id}: links and seals checked alone"
+        elif not anchors:
+            note = "no anchor recorded yet: links and seals checked alone"
+    except (RPCError, WorkflowQueryFailedError) as err:
+        anchors, note = None, f"anchors unavailable from Temporal ({err}): links and seals checked alone"
+    return ChainReport(**vars(await audit_journal.verify_chain(session, anchors or ())), anchors_note=note)
