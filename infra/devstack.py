@@ -1,7 +1,8 @@
 """`make run`: the whole system on embedded defaults, in one terminal; Ctrl-C stops everything it started.
 
 Starts the Temporal dev server (file-backed under .data/, search attributes registered, web UI on),
-an embedded PostgreSQL unless DATABASE_URL is set, migrations and seed data, the worker and the API.
+an embedded PostgreSQL unless DATABASE_URL is set (with its owner and app roles: migrations and seed data
+as the owner, the worker and the API as the app role), the worker and the API.
 Data survives restarts: open workflows and their timers carry on after the next start.
 """
 
@@ -19,8 +20,9 @@ from pathlib import Path
 from temporalio.client import Client
 
 from db.migrate import migrate_and_seed
+from db.roles import APP_ROLE, OWNER_ROLE, provision, role_url
 from db.seed import DEMO_PASSWORD, DEMO_USERS
-from infra.embedded_pg import ensure_database, sqlalchemy_url, start_embedded_postgres
+from infra.embedded_pg import sqlalchemy_url, start_embedded_postgres
 from infra.settings import get_settings
 from workflows.common import search_attribute_types
 
@@ -139,9 +141,12 @@ def main() -> None:
         env.setdefault("GROUP_DISPATCH_URL", f"http://127.0.0.1:{api_port}/sim/group-dispatch")
         if not settings.database_url:
             stack.postgres = start_embedded_postgres(data_dir / "pg")
-            ensure_database(stack.postgres.get_uri(), "kexiang")
-            env["DATABASE_URL"] = sqlalchemy_url(stack.postgres.get_uri(), "kexiang")
-        database_url = env.get("DATABASE_URL") or settings.database_url
+            # Migrations run as the owner role; the worker and API connect as the app role (db/roles.py).
+            provision(stack.postgres.get_uri(), "kexiang")
+            superuser = sqlalchemy_url(stack.postgres.get_uri(), "kexiang")
+            env["MIGRATION_DATABASE_URL"] = role_url(superuser, OWNER_ROLE, None)
+            env["DATABASE_URL"] = role_url(superuser, APP_ROLE, None)
+        migration_url = env.get("MIGRATION_DATABASE_URL") or settings.owner_database_url
         codec = f"http://127.0.0.1:{api_port}/api/codec"
         stack.spawn(
             "temporal",
@@ -150,7 +155,7 @@ def main() -> None:
             data_dir / "logs" / "temporal.log",
         )
         for line in migrate_and_seed(
-            database_url,
+            migration_url,
             calendar_name=settings.default_calendar,
             policy_name=settings.default_sla_policy,
             demo_users=settings.kexiang_env != "production",
