@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from core.journal_anchor import JOURNAL_HEAD, JournalAnchor
+from core.journal_anchor import JOURNAL_HEAD, JournalHead
 from db import audit as audit_journal
 from db.session import Database
 
@@ -16,7 +16,7 @@ class JournalAnchorActivities:
         self._db = db
 
     @activity.defn(name=JOURNAL_HEAD)
-    async def journal_head(self) -> JournalAnchor | None:
-        """The newest journal row's id and hash; None while the journal is empty."""
+    async def journal_head(self) -> JournalHead:
+        """The newest journal row's id and hash (no anchor while the journal is empty)."""
         async with self._db.session() as session:
-            return await audit_journal.head(session)
+            return JournalHead(anchor=await audit_journal.head(session))

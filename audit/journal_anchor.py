@@ -28,9 +28,10 @@ async def recorded_anchors(
 ) -> list[JournalAnchor] | None:
     """The anchors the workflow holds, or None when there is no anchor workflow."""
     try:
-        return await client.get_workflow_handle(workflow_id).query(
+        anchors: list[JournalAnchor] = await client.get_workflow_handle(workflow_id).query(
             ANCHORS_QUERY, result_type=list[JournalAnchor], rpc_timeout=rpc_timeout
         )
+        return anchors
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             return None

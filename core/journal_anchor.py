@@ -23,6 +23,14 @@ class JournalAnchor(BaseModel):
     row_hash: str
 
 
+class JournalHead(BaseModel):
+    """The activity's answer: the newest row as an anchor, or none while the journal is empty."""
+
+    model_config = ConfigDict(frozen=True)
+
+    anchor: JournalAnchor | None = None
+
+
 class AnchorState(BaseModel):
     """The workflow's input and what it carries across continue-as-new."""
 

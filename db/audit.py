@@ -72,7 +72,7 @@ def session_info(keys: Mapping[str, bytes]) -> dict[str, Any]:
 
 
 def _keys(session: AsyncSession) -> dict[str, bytes]:
-    keys = session.info.get(JOURNAL_KEYS)
+    keys: dict[str, bytes] | None = session.info.get(JOURNAL_KEYS)
     if not keys:
         raise RuntimeError(
             "this session has no journal keys: build Database(..., journal_keys=settings.journal_key_ring)"
@@ -116,7 +116,7 @@ class ChainCheck:
     anchors_checked: int = 0
 
 
-def _broken_row(row: Mapping[str, Any], previous: str, keys: Mapping[str, bytes], keyed: bool) -> str | None:
+def _broken_row(row: Mapping[Any, Any], previous: str, keys: Mapping[str, bytes], keyed: bool) -> str | None:
     """Why this row does not check out, or None."""
     if row["prev_hash"] != previous:
         return "prev_hash differs from the previous row's row_hash: a row before it was removed, inserted or re-sealed"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import Table, delete, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.login_throttle import ThrottleKind, ThrottlePolicy, ThrottleState, after_failure
 from db.models import LoginThrottle
+
+table: Table = LoginThrottle.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
 
 
 def _state(row: LoginThrottle | None) -> ThrottleState:
@@ -27,7 +29,6 @@ async def record_failure(
     session: AsyncSession, kind: ThrottleKind, subject: str, policy: ThrottlePolicy, now: datetime
 ) -> ThrottleState:
     """Count one failed attempt under a row lock, so concurrent replicas never lose a failure (caller commits)."""
-    table = LoginThrottle.__table__
     upsert = insert(table).values(kind=kind.value, subject=subject, failures=0, locked=False)
     # The no-op update takes the row lock and returns the row, whether it was just inserted or not.
     row = (
@@ -53,7 +54,6 @@ async def record_failure(
 
 async def clear(session: AsyncSession, kind: ThrottleKind, subject: str) -> ThrottleState:
     """Forget a counter (a good sign-in, an administrator's unlock); returns what it was (caller commits)."""
-    table = LoginThrottle.__table__
     removed = (
         await session.execute(
             delete(table)

@@ -12,7 +12,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from core.journal_anchor import ANCHORS_QUERY, JOURNAL_HEAD, KEPT_ANCHORS, AnchorState, JournalAnchor
+    from core.journal_anchor import ANCHORS_QUERY, JOURNAL_HEAD, KEPT_ANCHORS, AnchorState, JournalAnchor, JournalHead
     from workflows.common import DB_WRITE_RETRY, DB_WRITE_TIMEOUT
 
 
@@ -28,12 +28,14 @@ class JournalAnchorWorkflow:
         """Record the head, wait the interval, repeat; continue as new with the kept anchors."""
         self._anchors = list(state.anchors)
         for _ in range(state.rounds_per_run):
-            head = await workflow.execute_activity(
-                JOURNAL_HEAD,
-                result_type=JournalAnchor | None,
-                start_to_close_timeout=DB_WRITE_TIMEOUT,
-                retry_policy=DB_WRITE_RETRY,
-            )
+            head = (
+                await workflow.execute_activity(
+                    JOURNAL_HEAD,
+                    result_type=JournalHead,
+                    start_to_close_timeout=DB_WRITE_TIMEOUT,
+                    retry_policy=DB_WRITE_RETRY,
+                )
+            ).anchor
             if head is not None and (not self._anchors or self._anchors[-1] != head):
                 self._anchors = [*self._anchors, head][-KEPT_ANCHORS:]
             await workflow.sleep(timedelta(minutes=state.interval_minutes))
