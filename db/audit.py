@@ -80,16 +80,10 @@ def _keys(session: AsyncSession) -> dict[str, bytes]:
     return keys
 
 
-async def lock_chain(session: AsyncSession) -> None:
-    """Hold the chain's append lock until the transaction ends."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
-
-
 async def append(session: AsyncSession, record: AuditRecord) -> None:
-    """Add one journal row, sealed with the current key and chained to the last; a repeated request id writes
-    nothing (the caller commits)."""
+    """Add one journal row sealed with the current key, chained to the last; a repeated request id writes nothing."""
     key_id, key = next(iter(_keys(session).items()))
-    await lock_chain(session)
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
     if await session.scalar(select(AuditEntry.id).where(AuditEntry.request_id == record.request_id)) is not None:
         return
     values = record.model_dump()

@@ -286,8 +286,7 @@ class ChainReport(BaseModel):
 async def verify_journal(
     actor: Auditor, session: SessionDep, gateway: GatewayDep, settings: SettingsDep
 ) -> ChainReport:
-    """Walk every journal row in order and compare with the anchors Temporal recorded; report the first
-    row whose link, seal or anchor does not check out."""
+    """Walk the journal in order against Temporal's anchors; report the first bad link, seal or anchor."""
     note = None
     try:
         anchors = await recorded_anchors(

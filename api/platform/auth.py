@@ -97,7 +97,7 @@ async def _count_failure(
                 session,
                 AuditRecord(
                     at=now,
-                    actor=subject[:64],
+                    actor="anonymous",  # whoever tried; not necessarily the account's owner
                     action="login.lockout",
                     subject_type="user",
                     subject_id=subject,

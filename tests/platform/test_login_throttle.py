@@ -119,7 +119,7 @@ async def test_wrong_passwords_back_off_growing_then_lock(guarded, http, login, 
     assert locked.status_code == 429 and "administrator" in locked.json()["detail"]
     assert 120 < int(locked.headers["Retry-After"]) <= 30 * 60
     [event] = audit_rows(sync_session, action="login.lockout", subject_id=username)
-    assert (event.outcome, event.details["address"]) == ("refused", address)
+    assert (event.actor, event.outcome, event.details["address"]) == ("anonymous", "refused", address)
     assert _counter(sync_session, "user", username).locked
 
 
