@@ -361,7 +361,10 @@ async def anchor_rounds_then_continues(env: WorkflowEnvironment, task_queue: str
     )
     with contextlib.suppress(WorkflowContinuedAsNewError):
         await handle.result(follow_runs=False)  # time skips through both intervals (this handle's run only)
-    await env.client.get_workflow_handle(handle.id).terminate("scenario over")  # the continued run
+    continued = env.client.get_workflow_handle(handle.id)
+    # The test server stops skipping time for good if a run dies with an activity in flight: end it idle.
+    await eventually(lambda: idle(continued), what="continued anchor run idle")
+    await continued.terminate("scenario over")
     return env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
 
 
