@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -16,7 +18,7 @@ from db.session import Database
 from workflows.common import LOAD_POLICY_SNAPSHOT, RECORD_TASK_EVENT
 
 
-def task_row_values(event: TaskEvent) -> dict:
+def task_row_values(event: TaskEvent) -> dict[str, Any]:
     """Column values of the task read-model row for the task carried by the event."""
     task = event.task
     assert task is not None

@@ -17,13 +17,13 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
 from pydantic import ValidationError
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 
 from audit.history import STATUSES, WorkflowFilter, decode_history, fetch_history, history_document, list_runs
 from audit.replay import (
@@ -113,6 +113,7 @@ async def run(
             print(text, file=out)
         return 0
 
+    sources: AsyncIterable[WorkflowHistory] | Iterable[WorkflowHistory]
     if args.file:
         sources = histories_from_path(args.file, workflow_id=args.workflow_id)
     elif args.workflow_id:

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from core.provisioning import (
     TMF_STATE,
@@ -34,8 +35,8 @@ async def latest_provisioning_rules(session: AsyncSession, name: str) -> Provisi
     """The newest version of the named rules; the built-in defaults when none was published."""
     row = await session.scalar(
         select(ProvisioningRulesVersion)
-        .where(ProvisioningRulesVersion.name == name)
-        .order_by(ProvisioningRulesVersion.version.desc())
+        .where(col(ProvisioningRulesVersion.name) == name)
+        .order_by(col(ProvisioningRulesVersion.version).desc())
         .limit(1)
     )
     return ProvisioningRules.model_validate(row.spec) if row else default_provisioning_rules()
@@ -110,17 +111,19 @@ async def find_orders(
     **equal: str | None,
 ) -> tuple[int, list[ServiceOrderRow]]:
     """(total, page) of read-model rows, newest first: `equal` holds column == value filters (None: any)."""
-    conditions = [getattr(ServiceOrderRow, column) == value for column, value in equal.items() if value is not None]
+    conditions: list[ColumnElement[bool]] = [
+        col(getattr(ServiceOrderRow, column)) == value for column, value in equal.items() if value is not None
+    ]
     if created_after is not None:
-        conditions.append(ServiceOrderRow.created_at >= created_after)
+        conditions.append(col(ServiceOrderRow.created_at) >= created_after)
     if created_before is not None:
-        conditions.append(ServiceOrderRow.created_at < created_before)
+        conditions.append(col(ServiceOrderRow.created_at) < created_before)
     where = and_(True, *conditions)
     total = await session.scalar(select(func.count()).select_from(ServiceOrderRow).where(where)) or 0
     rows = await session.scalars(
         select(ServiceOrderRow)
         .where(where)
-        .order_by(ServiceOrderRow.created_at.desc(), ServiceOrderRow.order_id.desc())
+        .order_by(col(ServiceOrderRow.created_at).desc(), col(ServiceOrderRow.order_id).desc())
         .offset(offset)
         .limit(limit)
     )

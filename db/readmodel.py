@@ -13,8 +13,8 @@ async def upsert_newer(session: AsyncSession, table: type[SQLModel], key: str, v
     """Insert the row, or overwrite it only with a higher `revision`: an older state never wins (the caller commits)."""
     stmt = insert(table).values(**values)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[getattr(table, key)],
+        index_elements=[key],
         set_={k: stmt.excluded[k] for k in values if k != key},
-        where=table.revision < stmt.excluded.revision,
+        where=stmt.table.c.revision < stmt.excluded.revision,
     )
     await session.execute(stmt)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from core.calendar import default_cn_calendar
 from core.provisioning import default_provisioning_rules
@@ -43,27 +44,30 @@ DEMO_USERS: tuple[tuple[str, str, tuple[Role, ...], str | None], ...] = (
 def seed_defaults(session: Session, *, calendar_name: str, policy_name: str, demo_users: bool) -> list[str]:
     """Insert whatever default rows are missing; returns what it created. Safe to run repeatedly."""
     created: list[str] = []
-    if session.scalar(select(CalendarVersion).where(CalendarVersion.name == calendar_name).limit(1)) is None:
+    if session.scalar(select(CalendarVersion).where(col(CalendarVersion.name) == calendar_name).limit(1)) is None:
         spec = default_cn_calendar().model_dump(mode="json") | {"name": calendar_name, "version": 1}
         session.add(CalendarVersion(name=calendar_name, version=1, spec=spec, created_by="system"))
         created.append(f"calendar {calendar_name} v1")
-    if session.scalar(select(SlaPolicyVersion).where(SlaPolicyVersion.name == policy_name).limit(1)) is None:
+    if session.scalar(select(SlaPolicyVersion).where(col(SlaPolicyVersion.name) == policy_name).limit(1)) is None:
         spec = default_sla_policy().model_dump(mode="json") | {"name": policy_name, "version": 1}
         session.add(SlaPolicyVersion(name=policy_name, version=1, spec=spec, created_by="system"))
         created.append(f"sla policy {policy_name} v1")
-    if session.scalar(select(AssignmentRulesVersion).where(AssignmentRulesVersion.name == "default").limit(1)) is None:
+    if (
+        session.scalar(select(AssignmentRulesVersion).where(col(AssignmentRulesVersion.name) == "default").limit(1))
+        is None
+    ):
         spec = default_assignment_rules().model_dump(mode="json")
         session.add(AssignmentRulesVersion(name="default", version=1, spec=spec, created_by="system"))
         created.append("assignment rules default v1")
     if (
-        session.scalar(select(ProvisioningRulesVersion).where(ProvisioningRulesVersion.name == "default").limit(1))
+        session.scalar(select(ProvisioningRulesVersion).where(col(ProvisioningRulesVersion.name) == "default").limit(1))
         is None
     ):
         spec = default_provisioning_rules().model_dump(mode="json")
         session.add(ProvisioningRulesVersion(name="default", version=1, spec=spec, created_by="system"))
         created.append("provisioning rules default v1")
     if demo_users:
-        existing = set(session.scalars(select(User.username)))
+        existing = set(session.scalars(select(col(User.username))))
         password_hash = hash_password(DEMO_PASSWORD)
         for username, full_name, roles, department in DEMO_USERS:
             if username not in existing:

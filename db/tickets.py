@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import ColumnElement, and_, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from core.tickets import TMF_STATUS, Ticket
 from db.models import TicketRow, utcnow
@@ -90,8 +91,10 @@ async def find_tickets(
     **equal: str | None,
 ) -> tuple[int, list[TicketRow]]:
     """(total, page) of read-model rows, newest first: `equal` holds column == value filters (None: any)."""
-    conditions = [getattr(TicketRow, column) == value for column, value in equal.items() if value is not None]
-    created = TicketRow.created_at
+    conditions: list[ColumnElement[bool]] = [
+        col(getattr(TicketRow, column)) == value for column, value in equal.items() if value is not None
+    ]
+    created = col(TicketRow.created_at)
     if created_after is not None:
         conditions.append(created > created_after)
     if created_from is not None:
@@ -101,13 +104,13 @@ async def find_tickets(
     if created_until is not None:
         conditions.append(created <= created_until)
     if category is not None:
-        conditions.append(TicketRow.categories.contains([category]))
+        conditions.append(col(TicketRow.categories).contains([category]))
     where = and_(True, *conditions)
     total = await session.scalar(select(func.count()).select_from(TicketRow).where(where)) or 0
     rows = await session.scalars(
         select(TicketRow)
         .where(where)
-        .order_by(TicketRow.created_at.desc(), TicketRow.ticket_no.desc())
+        .order_by(col(TicketRow.created_at).desc(), col(TicketRow.ticket_no).desc())
         .offset(offset)
         .limit(limit)
     )
