@@ -14,6 +14,7 @@ from fastapi import Header, HTTPException, status
 from pydantic import BaseModel, ConfigDict, create_model
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from api.deps import record_refusal
 from api.gateway import ActRefused, TemporalGateway
@@ -49,14 +50,16 @@ class Subject(BaseModel):
 async def already_done(session: AsyncSession, request_id: str) -> bool:
     """True when an act with this request id was already accepted (the workflow journaled it)."""
     found = await session.scalar(
-        select(AuditEntry.id).where(AuditEntry.request_id == request_id, AuditEntry.outcome == "accepted")
+        select(col(AuditEntry.id)).where(
+            col(AuditEntry.request_id) == request_id, col(AuditEntry.outcome) == "accepted"
+        )
     )
     return found is not None
 
 
 async def registered_subject(session: AsyncSession, request_id: str, action: str) -> str | None:
     """The subject id an earlier create with this request id registered; 409 when the key served another request."""
-    entry = await session.scalar(select(AuditEntry).where(AuditEntry.request_id == request_id))
+    entry = await session.scalar(select(AuditEntry).where(col(AuditEntry.request_id) == request_id))
     if entry is None:
         return None
     if entry.action != action:

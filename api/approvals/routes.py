@@ -8,6 +8,7 @@ from uuid import uuid4
 from fastapi import APIRouter, Header, HTTPException, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlmodel import col
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -73,7 +74,9 @@ async def create_approval(
 async def get_approval(workflow_id: str, actor: Reader, session: SessionDep) -> ApprovalView:
     """The request's tasks from the read model."""
     rows = list(
-        await session.scalars(select(TaskRow).where(TaskRow.workflow_id == workflow_id).order_by(TaskRow.opened_at))
+        await session.scalars(
+            select(TaskRow).where(col(TaskRow.workflow_id) == workflow_id).order_by(col(TaskRow.opened_at))
+        )
     )
     if not rows:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"approval {workflow_id} does not exist (yet)")

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel
 from sqlalchemy import and_, func, or_, select
+from sqlmodel import col
 
 from api.deps import Reader, SessionDep, require_roles
 from api.schemas import Page
@@ -60,17 +61,17 @@ async def my_notifications(
 ) -> Page[NotificationView]:
     """Reminders, escalations and assignments for me, my roles or my department, newest first."""
     mine = [
-        Notification.recipient_user == actor.username,
-        Notification.recipient_role.in_([r.value for r in actor.roles]),
+        col(Notification.recipient_user) == actor.username,
+        col(Notification.recipient_role).in_([r.value for r in actor.roles]),
     ]
     if actor.department:
-        mine.append(Notification.recipient_department == actor.department)
+        mine.append(col(Notification.recipient_department) == actor.department)
     where = or_(*mine)
     if workflow_id:
-        where = and_(where, Notification.workflow_id == workflow_id)
+        where = and_(where, col(Notification.workflow_id) == workflow_id)
     total = await session.scalar(select(func.count()).select_from(Notification).where(where)) or 0
     rows = await session.scalars(
-        select(Notification).where(where).order_by(Notification.id.desc()).offset(offset).limit(limit)
+        select(Notification).where(where).order_by(col(Notification.id).desc()).offset(offset).limit(limit)
     )
     return Page(
         items=[NotificationView.model_validate(r, from_attributes=True) for r in rows],
@@ -100,19 +101,19 @@ async def audit_journal(
 ) -> Page[AuditView]:
     """Journal rows in time order, filtered by actor, action, subject, workflow, outcome and time range [since, until)."""
     filters = [
-        AuditEntry.actor == by if by else None,
-        AuditEntry.action == action if action else None,
-        AuditEntry.subject_type == subject_type if subject_type else None,
-        AuditEntry.subject_id == subject_id if subject_id else None,
-        AuditEntry.workflow_id == workflow_id if workflow_id else None,
-        AuditEntry.outcome == outcome if outcome else None,
-        AuditEntry.at >= since if since else None,
-        AuditEntry.at < until if until else None,
+        col(AuditEntry.actor) == by if by else None,
+        col(AuditEntry.action) == action if action else None,
+        col(AuditEntry.subject_type) == subject_type if subject_type else None,
+        col(AuditEntry.subject_id) == subject_id if subject_id else None,
+        col(AuditEntry.workflow_id) == workflow_id if workflow_id else None,
+        col(AuditEntry.outcome) == outcome if outcome else None,
+        col(AuditEntry.at) >= since if since else None,
+        col(AuditEntry.at) < until if until else None,
     ]
     where = and_(True, *[f for f in filters if f is not None])
     total = await session.scalar(select(func.count()).select_from(AuditEntry).where(where)) or 0
     rows = await session.scalars(
-        select(AuditEntry).where(where).order_by(AuditEntry.at, AuditEntry.id).offset(offset).limit(limit)
+        select(AuditEntry).where(where).order_by(col(AuditEntry.at), col(AuditEntry.id)).offset(offset).limit(limit)
     )
     return Page(
         items=[AuditView.model_validate(r, from_attributes=True) for r in rows], total=total, offset=offset, limit=limit

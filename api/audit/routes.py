@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -223,7 +224,7 @@ async def workflow_timeline(
     activity results of one workflow run, oldest first; customer contact masked."""
     history = await _history(gateway, workflow_id, run_id, decode=True)
     rows = await session.scalars(
-        select(AuditEntry).where(AuditEntry.workflow_id == workflow_id).order_by(AuditEntry.id)
+        select(AuditEntry).where(col(AuditEntry.workflow_id) == workflow_id).order_by(col(AuditEntry.id))
     )
     journal = [JournalRow.model_validate(row, from_attributes=True) for row in rows]
     return build_timeline(history, journal, kinds=kinds)
@@ -246,9 +247,9 @@ async def timeline_by_ref(
 
 async def _workflow_of(session: AsyncSession, gateway: TemporalGateway, ref: str) -> str:
     """The one workflow a business reference names: the ticket table, the tasks' references, then visibility."""
-    found = set(await session.scalars(select(TicketRow.workflow_id).where(TicketRow.ticket_no == ref)))
+    found = set(await session.scalars(select(col(TicketRow.workflow_id)).where(col(TicketRow.ticket_no) == ref)))
     found = found or set(
-        await session.scalars(select(TaskRow.workflow_id).where(TaskRow.business_ref == ref).distinct())
+        await session.scalars(select(col(TaskRow.workflow_id)).where(col(TaskRow.business_ref) == ref).distinct())
     )
     if not found:
         try:

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlmodel import col
 
 from api.acts import IdempotencyKey
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
@@ -126,7 +127,7 @@ async def order_documents(order_id: str, actor: Reader, session: SessionDep) -> 
     """Metadata and hashes of every document uploaded with the order's steps."""
     await load_row(session, order_id)
     rows = await session.scalars(
-        select(OrderDocument).where(OrderDocument.order_id == order_id).order_by(OrderDocument.id)
+        select(OrderDocument).where(col(OrderDocument.order_id) == order_id).order_by(col(OrderDocument.id))
     )
     return [DocumentView.model_validate(r, from_attributes=True) for r in rows]
 
@@ -181,10 +182,10 @@ async def circuit_ledger(
     """Ledger rows, newest order first."""
     query = select(CircuitLedgerRow)
     if order_id is not None:
-        query = query.where(CircuitLedgerRow.order_id == order_id)
+        query = query.where(col(CircuitLedgerRow.order_id) == order_id)
     if ledger_status is not None:
-        query = query.where(CircuitLedgerRow.status == ledger_status)
-    rows = await session.scalars(query.order_by(CircuitLedgerRow.ordered_at.desc()).offset(offset).limit(limit))
+        query = query.where(col(CircuitLedgerRow.status) == ledger_status)
+    rows = await session.scalars(query.order_by(col(CircuitLedgerRow.ordered_at).desc()).offset(offset).limit(limit))
     return [LedgerView.model_validate(r, from_attributes=True) for r in rows]
 
 
@@ -217,9 +218,9 @@ async def timeliness(
     """Share of circuits completed by their requested date, average order-to-completion time, per-step timeliness."""
     query = select(CircuitLedgerRow)
     if completed_from is not None:
-        query = query.where(CircuitLedgerRow.completed_at >= completed_from)
+        query = query.where(col(CircuitLedgerRow.completed_at) >= completed_from)
     if completed_before is not None:
-        query = query.where(CircuitLedgerRow.completed_at < completed_before)
+        query = query.where(col(CircuitLedgerRow.completed_at) < completed_before)
     rows = list(await session.scalars(query))
     done = [r for r in rows if r.status == "active"]
     steps: dict[str, StepTimeliness] = {}

@@ -28,14 +28,14 @@ from uuid import uuid4
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
-from pydantic_core import to_jsonable_python
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from api.acts import IdempotencyKey
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
 from api.provisioning.service import load_row, order_of, perform, register_order
-from api.tmf.shared import TmfRoute, project
+from api.tmf.shared import TmfRoute, project, tmf_json
 from core.provisioning import ORDER_ROLES, TMF_STATE, CircuitSpec, CircuitType, OrderStatus, ProvisioningOrder, Scope
 from core.roles import Actor
 from db.models import ServiceOrderRow
@@ -234,14 +234,14 @@ def to_tmf(order: ProvisioningOrder, *, last_update: datetime | None = None) -> 
         "calendar": {"name": order.calendar_name, "version": order.calendar_version},
         "error": order.error,
     }
-    return to_jsonable_python(resource)
+    return tmf_json(resource)
 
 
 def cancel_to_tmf(order: ProvisioningOrder) -> dict[str, Any]:
     """The TMF641 CancelServiceOrder representation of an order's cancel request."""
     cancel = order.cancel
     assert cancel is not None
-    return to_jsonable_python(
+    return tmf_json(
         {
             "id": cancel.cancel_id,
             "href": f"{CANCEL_PATH}/{cancel.cancel_id}",
@@ -371,10 +371,14 @@ async def list_cancel_service_orders(
     limit: Limit = 50,
 ) -> list[dict[str, Any]]:
     """Cancel requests, newest order first."""
-    where = ServiceOrderRow.cancel_id.is_not(None)
+    where = col(ServiceOrderRow.cancel_id).is_not(None)
     total = await session.scalar(select(func.count()).select_from(ServiceOrderRow).where(where)) or 0
     rows = await session.scalars(
-        select(ServiceOrderRow).where(where).order_by(ServiceOrderRow.created_at.desc()).offset(offset).limit(limit)
+        select(ServiceOrderRow)
+        .where(where)
+        .order_by(col(ServiceOrderRow.created_at).desc())
+        .offset(offset)
+        .limit(limit)
     )
     items = [project(cancel_to_tmf(order_of(row)), fields) for row in rows]
     response.headers["X-Total-Count"], response.headers["X-Result-Count"] = str(total), str(len(items))
@@ -386,7 +390,7 @@ async def get_cancel_service_order(
     id: str, actor: Reader, session: SessionDep, fields: Fields = None
 ) -> dict[str, Any]:
     """A cancel request by id, with how far it got (404 when unknown)."""
-    row = await session.scalar(select(ServiceOrderRow).where(ServiceOrderRow.cancel_id == id))
+    row = await session.scalar(select(ServiceOrderRow).where(col(ServiceOrderRow.cancel_id) == id))
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"cancelServiceOrder {id} does not exist")
     return project(cancel_to_tmf(order_of(row)), fields)

@@ -7,11 +7,12 @@ joint-review decisions go through the generic task route (POST /api/tasks/{task_
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Union, get_args
 
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from api.acts import IdempotencyKey, act_body
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
@@ -26,7 +27,10 @@ from db.models import ResourceCheckLedger
 router = APIRouter(prefix="/api/resource-checks", tags=["resource checks"], route_class=QuietValidationRoute)
 
 BODIES = {act: act_body(act) for act in get_args(get_args(CheckAct)[0])}
-ActBody = Annotated[Union[tuple(BODIES.values())], Field(discriminator="type")]  # noqa: UP007
+if TYPE_CHECKING:  # the union is built at import time; to the type checker a body is a model
+    ActBody = BaseModel
+else:
+    ActBody = Annotated[Union[tuple(BODIES.values())], Field(discriminator="type")]  # noqa: UP007
 
 
 class CheckDetail(BaseModel):
@@ -67,12 +71,12 @@ async def ledger(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[LedgerView]:
     """Finished checks, newest first, optionally for one customer."""
-    where = [ResourceCheckLedger.customer_id == customer_id] if customer_id else []
+    where = [col(ResourceCheckLedger.customer_id) == customer_id] if customer_id else []
     total = await session.scalar(select(func.count()).select_from(ResourceCheckLedger).where(*where)) or 0
     rows = await session.scalars(
         select(ResourceCheckLedger)
         .where(*where)
-        .order_by(ResourceCheckLedger.finished_at.desc())
+        .order_by(col(ResourceCheckLedger.finished_at).desc())
         .offset(offset)
         .limit(limit)
     )

@@ -27,12 +27,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
-from pydantic_core import to_jsonable_python
 
 from api.acts import IdempotencyKey
 from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.resource_checks.service import check_of, load_row, register
-from api.tmf.shared import TmfRoute, project
+from api.tmf.shared import TmfRoute, project, tmf_json
 from core.resource_checks import TMF_STATE, CheckItem, CheckStatus, Qualification, ResourceCheck, Round
 from core.roles import Actor, Role
 from core.tickets import masked_contact
@@ -155,7 +154,15 @@ def _item_state(check: ResourceCheck, current: Round | None, item_id: str) -> st
 
 
 def _item(check: ResourceCheck, current: Round | None, item: CheckItem) -> dict[str, Any]:
-    lines = [l for l in current.lines if l.item_id == item.item_id and l.answer] if current else []
+    answers = (
+        [
+            (line.department, answer)
+            for line in current.lines
+            if line.item_id == item.item_id and (answer := line.answer) is not None
+        ]
+        if current
+        else []
+    )
     reservation = (
         next((r for r in current.reservations if r.reservation_id.endswith(f"-{item.item_id}")), None)
         if current
@@ -180,16 +187,16 @@ def _item(check: ResourceCheck, current: Round | None, item: CheckItem) -> dict[
         "alternateServiceProposal": [
             {
                 "@type": "AlternateServiceProposal",
-                "id": l.department,
-                "alternateService": {"@type": "Service", "description": l.answer.proposal},
+                "id": department,
+                "alternateService": {"@type": "Service", "description": answer.proposal},
             }
-            for l in lines
-            if l.answer.result == Qualification.ALTERNATE
+            for department, answer in answers
+            if answer.result == Qualification.ALTERNATE
         ],
         "eligibilityUnavailabilityReason": [
-            {"@type": "EligibilityUnavailabilityReason", "code": l.department, "label": l.answer.reasons}
-            for l in lines
-            if l.answer.result == Qualification.UNQUALIFIED
+            {"@type": "EligibilityUnavailabilityReason", "code": department, "label": answer.reasons}
+            for department, answer in answers
+            if answer.result == Qualification.UNQUALIFIED
         ],
     }
 
@@ -247,7 +254,7 @@ def to_tmf(check: ResourceCheck, *, last_update: datetime | None = None) -> dict
             for rnd in check.rounds
         ],
     }
-    return to_jsonable_python(resource)
+    return tmf_json(resource)
 
 
 # ---- routes ------------------------------------------------------------------------------------------------

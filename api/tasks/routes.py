@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy import and_, false, func, or_, select
+from sqlmodel import col
 
 from api.acts import IdempotencyKey, Subject, deliver
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
@@ -30,16 +31,22 @@ def task_view(row: TaskRow) -> TaskView:
 async def tasks_of(session: SessionDep, business_ref: str) -> list[TaskView]:
     """Every task (open and done) of one ticket or order, oldest first, from the read model."""
     rows = await session.scalars(
-        select(TaskRow).where(TaskRow.business_ref == business_ref).order_by(TaskRow.opened_at, TaskRow.task_id)
+        select(TaskRow)
+        .where(col(TaskRow.business_ref) == business_ref)
+        .order_by(col(TaskRow.opened_at), col(TaskRow.task_id))
     )
     return [task_view(r) for r in rows]
 
 
 def _candidate_filter(actor: Actor) -> Any:
     """Rows the actor may pick up: named, their department, or one of their roles (as `Candidates.admits` rules)."""
-    clauses = [TaskRow.assignee == actor.username, TaskRow.candidate_roles.overlap([r.value for r in actor.roles])]
+    clauses = [
+        col(TaskRow.assignee) == actor.username,
+        # ARRAY's comparator (overlap) is not visible through Mapped[list[str]] in SQLAlchemy's stubs.
+        col(TaskRow.candidate_roles).overlap([r.value for r in actor.roles]),  # type: ignore[attr-defined]
+    ]
     if actor.department and not actor.has_role(Role.AUDITOR):
-        clauses.append(TaskRow.candidate_department == actor.department)
+        clauses.append(col(TaskRow.candidate_department) == actor.department)
     return or_(*clauses) if clauses else false()
 
 
@@ -64,25 +71,28 @@ async def inbox(
         raise HTTPException(status.HTTP_403_FORBIDDEN, "scope=all: supervisor, admin or auditor role required")
     conditions = []
     if scope == "mine":
-        conditions.append(or_(TaskRow.claimed_by == actor.username, TaskRow.assignee == actor.username))
+        conditions.append(or_(col(TaskRow.claimed_by) == actor.username, col(TaskRow.assignee) == actor.username))
     elif scope == "candidate":
         conditions.append(_candidate_filter(actor))
     if task_status != "any":
-        conditions.append(TaskRow.status == task_status)
+        conditions.append(col(TaskRow.status) == task_status)
     if overdue is not None:
-        late = and_(TaskRow.status == "open", TaskRow.due_at < utcnow())
+        late = and_(col(TaskRow.status) == "open", col(TaskRow.due_at) < utcnow())
         conditions.append(late if overdue else ~late)
     for column, value in (
-        (TaskRow.kind, kind),
-        (TaskRow.workflow_id, workflow_id),
-        (TaskRow.business_ref, business_ref),
+        (col(TaskRow.kind), kind),
+        (col(TaskRow.workflow_id), workflow_id),
+        (col(TaskRow.business_ref), business_ref),
     ):
         if value is not None:
             conditions.append(column == value)
     where = and_(*conditions) if conditions else None
     count_query = select(func.count()).select_from(TaskRow)
     rows_query = (
-        select(TaskRow).order_by(TaskRow.priority.desc(), TaskRow.due_at, TaskRow.task_id).offset(offset).limit(limit)
+        select(TaskRow)
+        .order_by(col(TaskRow.priority).desc(), col(TaskRow.due_at), col(TaskRow.task_id))
+        .offset(offset)
+        .limit(limit)
     )
     if where is not None:
         count_query, rows_query = count_query.where(where), rows_query.where(where)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Union, get_args
 from uuid import uuid4
 
 from fastapi import APIRouter, Body
@@ -30,7 +30,10 @@ REVEAL_ACTION = "ticket.contact.reveal"
 
 # The customer's survey answer arrives only through /api/survey/{token}.
 BODIES = {act: act_body(act) for act in get_args(get_args(TicketAct)[0]) if act is not CustomerFeedback}
-ActBody = Annotated[Union[tuple(BODIES.values())], Field(discriminator="type")]  # noqa: UP007
+if TYPE_CHECKING:  # the union is built at import time; to the type checker a body is a model
+    ActBody = BaseModel
+else:
+    ActBody = Annotated[Union[tuple(BODIES.values())], Field(discriminator="type")]  # noqa: UP007
 
 
 class TicketDetail(BaseModel):
@@ -76,9 +79,9 @@ async def act_on_ticket(
 ) -> dict[str, Any]:
     """Deliver the act to the ticket's workflow; a refusal (403/409/422) changes nothing and is journaled."""
     row = await load_row(session, ticket_no)
-    if isinstance(body, BODIES[AmendIntake]):
-        check_intake(body.changes, utcnow(), lambda f: f"changes.{f}", amend=True)
     act = {name: getattr(body, name) for name in type(body).model_fields}
+    if isinstance(body, BODIES[AmendIntake]):
+        check_intake(act["changes"], utcnow(), lambda f: f"changes.{f}", amend=True)
     ticket = await perform(
         session=session, gateway=gateway, db=db, actor=actor, row=row, act=act, request_id=request_id
     )

@@ -29,13 +29,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
-from pydantic_core import to_jsonable_python
 
 from api.acts import IdempotencyKey
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff, require_roles
 from api.errors import field_errors
 from api.tickets.service import check_intake, load_row, perform, register, ticket_of
-from api.tmf.shared import TmfRoute, project
+from api.tmf.shared import TmfRoute, project, tmf_json
 from core.roles import Actor, Role
 from core.sla import Priority
 from core.tickets import (
@@ -156,7 +155,7 @@ def tmf_name(field: str) -> str:
 
 def _channel(ref: ChannelRef) -> Channel:
     value = ref.id or ref.name
-    if value not in Channel._value2member_map_:
+    if value is None or value not in Channel._value2member_map_:
         raise HTTPException(400, f"channel.id: one of {', '.join(Channel)}")
     return Channel(value)
 
@@ -341,7 +340,7 @@ def to_tmf(ticket: Ticket, *, last_update: datetime | None = None) -> dict[str, 
             "pauses": [_camel(p.model_dump()) for p in ticket.pauses],
         },
     }
-    return to_jsonable_python(resource)
+    return tmf_json(resource)
 
 
 # ---- routes ------------------------------------------------------------------------------------------------

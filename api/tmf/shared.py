@@ -10,9 +10,17 @@ from fastapi import HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic_core import to_jsonable_python
 
 from api.errors import field_errors
 from api.gateway import TemporalUnavailable
+
+
+def tmf_json(resource: dict[str, Any]) -> dict[str, Any]:
+    """A TMF resource as plain JSON values (datetimes as ISO text, enums as their values)."""
+    document: dict[str, Any] = to_jsonable_python(resource)
+    return document
+
 
 # ---- errors ------------------------------------------------------------------------------------------
 
