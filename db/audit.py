@@ -102,7 +102,10 @@ async def verify_chain(session: AsyncSession) -> ChainCheck:
         for row in rows:
             checked += 1
             if row["prev_hash"] != previous:
-                reason = "prev_hash differs from the previous row's row_hash: a row before it was removed, inserted or re-sealed"
+                reason = (
+                    "prev_hash differs from the previous row's row_hash:"
+                    " a row before it was removed, inserted or re-sealed"
+                )
                 return ChainCheck(ok=False, checked=checked, broken_id=row["id"], reason=reason)
             if row["row_hash"] != row_digest(row, row["prev_hash"]):
                 reason = "row_hash does not match the row's content: the row was altered"

@@ -67,7 +67,7 @@ def _title(ticket: Ticket) -> str:
 
 
 async def upsert_entry(session: AsyncSession, ticket: Ticket) -> None:
-    """Archive a closed ticket; archiving it again (after a reopen) overwrites, never duplicates (the caller commits)."""
+    """Archive a closed ticket; archiving it again (after a reopen) overwrites, never duplicates (caller commits)."""
     intake, resolution = ticket.intake, ticket.resolution
     values: dict[str, Any] = dict(
         ticket_no=ticket.ticket_no,

@@ -18,7 +18,7 @@ NUMBER_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 async def allocate_ticket_no(session: AsyncSession, at: datetime) -> str:
-    """Next ticket number CS + YYYYMMDD + 4-digit daily serial; one atomic upsert, so concurrent intakes never share one."""
+    """Next ticket number CS + YYYYMMDD + 4-digit daily serial; one atomic upsert: concurrent intakes never share."""
     day = at.astimezone(NUMBER_ZONE).date()
     serial = await session.scalar(
         text(

@@ -109,10 +109,10 @@ class Stack:
         """SIGTERM every child (newest first), then SIGKILL stragglers, then stop PostgreSQL."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not abandon the cleanup
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        for name, process in reversed(self.processes):
+        for _, process in reversed(self.processes):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
-        for name, process in reversed(self.processes):
+        for _, process in reversed(self.processes):
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:

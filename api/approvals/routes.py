@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Annotated
 from uuid import uuid4
 
@@ -63,10 +64,8 @@ async def create_approval(
     attributes = TypedSearchAttributes(
         [SearchAttributePair(ORDER_KIND, "approval"), SearchAttributePair(BUSINESS_REF, workflow_id)]
     )
-    try:
+    with suppress(WorkflowAlreadyStartedError):  # the same Idempotency-Key again: the request already exists
         await gateway.start("Approval", request, workflow_id=workflow_id, search_attributes=attributes)
-    except WorkflowAlreadyStartedError:
-        pass  # the same Idempotency-Key again: the request already exists
     return ApprovalView(workflow_id=workflow_id, tasks=[])
 
 

@@ -99,7 +99,7 @@ async def audit_journal(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[AuditView]:
-    """Journal rows in time order, filtered by actor, action, subject, workflow, outcome and time range [since, until)."""
+    """Journal rows in time order, filtered by actor, action, subject, workflow, outcome and [since, until)."""
     filters = [
         col(AuditEntry.actor) == by if by else None,
         col(AuditEntry.action) == action if action else None,

@@ -7,13 +7,13 @@ Resource (`/tmf-api/serviceQualificationManagement/v4/checkServiceQualification/
 | `relatedParty[]` role `customer` (`id`, `name`) | customer id and name; the requester comes back as role `requester` |
 | `serviceQualificationItem[].id` | item id |
 | `…service.serviceType` | service type (mobile, iot, internet, …) |
-| `…service.serviceCharacteristic[]` `circuitType`, `bandwidth` | circuit type (digital, atm, ddn, frame-relay, mpls-vpn, …), bandwidth |
+| `…service.serviceCharacteristic[]` `circuitType`, `bandwidth` | circuit type (digital, ddn, mpls-vpn, …), bandwidth |
 | `…service.place[]` (`name` or `id`) | the site(s) |
 | `…expectedServiceAvailabilityDate` | wanted date |
 | `state` | `core.resource_checks.TMF_STATE` of our status; ours in the `checkStatus` extension |
 | `qualificationResult` (check and item) | the TMF rule over the departments' answers of the latest round |
-| `…alternateServiceProposal[]`, `…eligibilityUnavailabilityReason[]` | alternate proposals, unqualified reasons, by department |
-| `estimatedResponseDate`, `effectiveQualificationDate`, `expirationDate` | the round's deadline, when it was reported, when its reservations expire |
+| `…alternateServiceProposal[]`, `…eligibilityUnavailabilityReason[]` | alternates, unqualified reasons, by department |
+| `estimatedResponseDate`, `effectiveQualificationDate`, `expirationDate` | deadline, report time, reservation expiry |
 
 Extensions: `contact` (always masked on the way out), read-only `checkStatus`, `onTime`, `rounds` (every round with its
 department lines: answers, Q&A, chases, timeliness; reviews; reservations).
@@ -249,7 +249,7 @@ def to_tmf(check: ResourceCheck, *, last_update: datetime | None = None) -> dict
             {
                 **rnd.model_dump(mode="json", by_alias=False),
                 "onTime": rnd.on_time,
-                "lines": [{**l.model_dump(mode="json"), "onTime": l.on_time} for l in rnd.lines],
+                "lines": [{**line.model_dump(mode="json"), "onTime": line.on_time} for line in rnd.lines],
             }
             for rnd in check.rounds
         ],

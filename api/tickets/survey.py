@@ -1,4 +1,4 @@
-"""The customer's satisfaction survey: no login, only the unguessable token in the link, and nothing that identifies anyone."""
+"""The customer's satisfaction survey: no login, only the unguessable token in the link; nothing identifies anyone."""
 
 from __future__ import annotations
 
