@@ -7,11 +7,11 @@ survey answers all go through `deliver`, so they refuse, journal and deduplicate
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, Union, get_args
 from uuid import uuid4
 
 from fastapi import Header, HTTPException, status
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -118,6 +118,21 @@ def act_body(act: type[BaseModel]) -> type[BaseModel]:
         name: (f.annotation, f) for name, f in act.model_fields.items() if name not in ("request_id", "actor")
     }
     return create_model(f"{act.__name__}Body", __doc__=act.__doc__, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def act_bodies(union: Any, *, exclude: tuple[type[BaseModel], ...] = ()) -> dict[type[BaseModel], type[BaseModel]]:
+    """The request body of every act in a discriminated act union (`Annotated[A | B | …, Field(...)]`)."""
+    return {act: act_body(act) for act in get_args(get_args(union)[0]) if act not in exclude}
+
+
+def body_union(bodies: dict[type[BaseModel], type[BaseModel]]) -> Any:
+    """The bodies as one request body, told apart by their `type`."""
+    return Annotated[Union[tuple(bodies.values())], Field(discriminator="type")]  # noqa: UP007
+
+
+def act_fields(body: BaseModel) -> dict[str, Any]:
+    """An act body's fields as sent (nested models stay models), to complete into the act."""
+    return {name: getattr(body, name) for name in type(body).model_fields}
 
 
 async def journal_refusal(

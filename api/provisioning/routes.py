@@ -16,8 +16,8 @@ from sqlmodel import col
 from api.acts import IdempotencyKey
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
 from api.errors import QuietValidationRoute
-from api.provisioning.service import load_row, order_of, perform
-from api.provisioning.tmf641 import to_tmf
+from api.provisioning.service import load_row, perform
+from api.provisioning.tmf641 import row_to_tmf, to_tmf
 from api.schemas import TaskView
 from api.tasks.routes import tasks_of
 from core.provisioning import DocumentRef
@@ -119,7 +119,7 @@ def _document(index: int, upload: Upload) -> DocumentRef:
 async def get_order(order_id: str, actor: Reader, session: SessionDep) -> OrderDetail:
     """The order and its tasks (open and done) from the read models."""
     row = await load_row(session, order_id)
-    return OrderDetail(order=to_tmf(order_of(row), last_update=row.updated_at), tasks=await tasks_of(session, order_id))
+    return OrderDetail(order=row_to_tmf(row), tasks=await tasks_of(session, order_id))
 
 
 @router.get("/{order_id}/documents", response_model=list[DocumentView], summary="The order's documents")

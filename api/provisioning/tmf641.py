@@ -35,7 +35,7 @@ from api.acts import IdempotencyKey
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
 from api.provisioning.service import load_row, order_of, perform, register_order
-from api.tmf.shared import TmfRoute, project, tmf_json
+from api.tmf.shared import Fields, Listing, TmfRoute, project, tmf_json
 from core.provisioning import ORDER_ROLES, TMF_STATE, CircuitSpec, CircuitType, OrderStatus, ProvisioningOrder, Scope
 from core.roles import Actor
 from db.models import ServiceOrderRow
@@ -255,15 +255,17 @@ def cancel_to_tmf(order: ProvisioningOrder) -> dict[str, Any]:
     )
 
 
+def row_to_tmf(row: ServiceOrderRow) -> dict[str, Any]:
+    """The TMF641 representation of a read-model row, lastUpdate from the row."""
+    return to_tmf(order_of(row), last_update=row.updated_at)
+
+
 # ---- routes ------------------------------------------------------------------------------------------------
 
 router = APIRouter(prefix=ORDER_PATH, tags=["TMF641 service orders"], route_class=TmfRoute)
 cancel_router = APIRouter(prefix=CANCEL_PATH, tags=["TMF641 service orders"], route_class=TmfRoute)
 
 Orderer = Annotated[Actor, Depends(require_roles(*ORDER_ROLES))]
-Fields = Annotated[str | None, Query(description="comma-separated attributes to return (id and href always)")]
-Offset = Annotated[int, Query(ge=0)]
-Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Order a circuit (start a provisioning order)")
@@ -293,10 +295,7 @@ async def create_service_order(
 async def list_service_orders(
     actor: Reader,
     session: SessionDep,
-    response: Response,
-    fields: Fields = None,
-    offset: Offset = 0,
-    limit: Limit = 50,
+    listing: Listing,
     state: TmfOrderState | None = None,
     order_status: Annotated[OrderStatus | None, Query(alias="orderStatus", description="our status")] = None,
     circuit_type: Annotated[CircuitType | None, Query(alias="circuitType")] = None,
@@ -310,8 +309,8 @@ async def list_service_orders(
     """Orders newest first from the read model; X-Total-Count and X-Result-Count headers."""
     total, rows = await find_orders(
         session,
-        offset=offset,
-        limit=limit,
+        offset=listing.offset,
+        limit=listing.limit,
         created_after=order_after,
         created_before=order_before,
         tmf_state=state,
@@ -322,15 +321,14 @@ async def list_service_orders(
         external_id=external_id,
         current_step=current_step,
     )
-    response.headers["X-Total-Count"], response.headers["X-Result-Count"] = str(total), str(len(rows))
-    return [project(to_tmf(order_of(row), last_update=row.updated_at), fields) for row in rows]
+    return listing.page(total, [row_to_tmf(row) for row in rows])
 
 
 @router.get("/{id}", summary="One service order")
 async def get_service_order(id: str, actor: Reader, session: SessionDep, fields: Fields = None) -> dict[str, Any]:
     """The order by id (404 when unknown)."""
     row = await load_row(session, id)
-    return project(to_tmf(order_of(row), last_update=row.updated_at), fields)
+    return project(row_to_tmf(row), fields)
 
 
 @cancel_router.post("", status_code=status.HTTP_201_CREATED, summary="Cancel a service order")
@@ -365,10 +363,7 @@ async def create_cancel_service_order(
 async def list_cancel_service_orders(
     actor: Reader,
     session: SessionDep,
-    response: Response,
-    fields: Fields = None,
-    offset: Offset = 0,
-    limit: Limit = 50,
+    listing: Listing,
 ) -> list[dict[str, Any]]:
     """Cancel requests, newest order first."""
     where = col(ServiceOrderRow.cancel_id).is_not(None)
@@ -377,12 +372,10 @@ async def list_cancel_service_orders(
         select(ServiceOrderRow)
         .where(where)
         .order_by(col(ServiceOrderRow.created_at).desc())
-        .offset(offset)
-        .limit(limit)
+        .offset(listing.offset)
+        .limit(listing.limit)
     )
-    items = [project(cancel_to_tmf(order_of(row)), fields) for row in rows]
-    response.headers["X-Total-Count"], response.headers["X-Result-Count"] = str(total), str(len(items))
-    return items
+    return listing.page(total, [cancel_to_tmf(order_of(row)) for row in rows])
 
 
 @cancel_router.get("/{id}", summary="One cancel request")

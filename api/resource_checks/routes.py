@@ -7,18 +7,18 @@ joint-review decisions go through the generic task route (POST /api/tasks/{task_
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from api.acts import IdempotencyKey, act_body
+from api.acts import IdempotencyKey, act_bodies, act_fields, body_union
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
 from api.errors import QuietValidationRoute
-from api.resource_checks.service import check_of, load_row, perform
-from api.resource_checks.tmf645 import to_tmf
+from api.resource_checks.service import load_row, perform
+from api.resource_checks.tmf645 import row_to_tmf, to_tmf
 from api.schemas import Page, TaskView
 from api.tasks.routes import tasks_of
 from core.resource_checks import CheckAct
@@ -26,11 +26,11 @@ from db.models import ResourceCheckLedger
 
 router = APIRouter(prefix="/api/resource-checks", tags=["resource checks"], route_class=QuietValidationRoute)
 
-BODIES = {act: act_body(act) for act in get_args(get_args(CheckAct)[0])}
+BODIES = act_bodies(CheckAct)
 if TYPE_CHECKING:  # the union is built at import time; to the type checker a body is a model
     ActBody = BaseModel
 else:
-    ActBody = Annotated[Union[tuple(BODIES.values())], Field(discriminator="type")]  # noqa: UP007
+    ActBody = body_union(BODIES)
 
 
 class CheckDetail(BaseModel):
@@ -87,7 +87,7 @@ async def ledger(
 async def get_check(check_id: str, actor: Reader, session: SessionDep) -> CheckDetail:
     """The check and its tasks (department answers, joint reviews, the requester's) from the read models."""
     row = await load_row(session, check_id)
-    return CheckDetail(check=to_tmf(check_of(row), last_update=row.updated_at), tasks=await tasks_of(session, check_id))
+    return CheckDetail(check=row_to_tmf(row), tasks=await tasks_of(session, check_id))
 
 
 @router.post("/{check_id}/acts", summary="Act on a check: answer, ask, reply, chase, accept, recheck, cancel")
@@ -102,6 +102,6 @@ async def act_on_check(
 ) -> dict[str, Any]:
     """Deliver the act to the check's workflow; a refusal (403/404/409/422) changes nothing and is journaled."""
     row = await load_row(session, check_id)
-    act = {name: getattr(body, name) for name in type(body).model_fields}
+    act = act_fields(body)
     check = await perform(session=session, gateway=gateway, db=db, actor=actor, row=row, act=act, request_id=request_id)
     return to_tmf(check, last_update=row.updated_at)

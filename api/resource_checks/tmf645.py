@@ -31,10 +31,11 @@ from pydantic.alias_generators import to_camel
 from api.acts import IdempotencyKey
 from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.resource_checks.service import check_of, load_row, register
-from api.tmf.shared import TmfRoute, project, tmf_json
+from api.tmf.shared import Fields, Listing, TmfRoute, project, tmf_json
 from core.resource_checks import TMF_STATE, CheckItem, CheckStatus, Qualification, ResourceCheck, Round
 from core.roles import Actor, Role
 from core.tickets import masked_contact
+from db.models import ResourceCheckRow
 from db.resource_checks import find_checks
 
 SQ_PATH = "/tmf-api/serviceQualificationManagement/v4/checkServiceQualification"
@@ -257,12 +258,16 @@ def to_tmf(check: ResourceCheck, *, last_update: datetime | None = None) -> dict
     return tmf_json(resource)
 
 
+def row_to_tmf(row: ResourceCheckRow) -> dict[str, Any]:
+    """The TMF645 representation of a read-model row, lastUpdate from the row."""
+    return to_tmf(check_of(row), last_update=row.updated_at)
+
+
 # ---- routes ------------------------------------------------------------------------------------------------
 
 router = APIRouter(prefix=SQ_PATH, tags=["TMF645 service qualification"], route_class=TmfRoute)
 
 Requester = Annotated[Actor, Depends(require_roles(Role.COORDINATOR, Role.DEPARTMENT, Role.SUPERVISOR))]
-Fields = Annotated[str | None, Query(description="comma-separated attributes to return (id and href always)")]
 TaskState = Literal["acknowledged", "inProgress", "done", "terminatedWithError"]
 
 
@@ -287,10 +292,7 @@ async def create_check(
 async def list_checks(
     actor: Reader,
     session: SessionDep,
-    response: Response,
-    fields: Fields = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    listing: Listing,
     state: TaskState | None = None,
     check_status: Annotated[CheckStatus | None, Query(alias="checkStatus", description="our status")] = None,
     qualification_result: Annotated[Qualification | None, Query(alias="qualificationResult")] = None,
@@ -302,8 +304,8 @@ async def list_checks(
     """Checks newest first from the read model; X-Total-Count and X-Result-Count headers."""
     total, rows = await find_checks(
         session,
-        offset=offset,
-        limit=limit,
+        offset=listing.offset,
+        limit=listing.limit,
         created_from=created_from,
         created_until=created_until,
         tmf_state=state,
@@ -312,12 +314,11 @@ async def list_checks(
         customer_id=customer_id,
         external_id=external_id,
     )
-    response.headers["X-Total-Count"], response.headers["X-Result-Count"] = str(total), str(len(rows))
-    return [project(to_tmf(check_of(row), last_update=row.updated_at), fields) for row in rows]
+    return listing.page(total, [row_to_tmf(row) for row in rows])
 
 
 @router.get("/{id}", summary="One resource check")
 async def get_check(id: str, actor: Reader, session: SessionDep, fields: Fields = None) -> dict[str, Any]:
     """The check by id (404 when unknown)."""
     row = await load_row(session, id)
-    return project(to_tmf(check_of(row), last_update=row.updated_at), fields)
+    return project(row_to_tmf(row), fields)

@@ -15,7 +15,7 @@ from api.gateway import ActRefused
 from api.schemas import Page, TaskView
 from core.roles import Actor, Role
 from core.tasks import ActResult, ClaimInput, DecisionInput, RefusalCode
-from db.models import TaskRow, utcnow
+from db.models import TaskFields, TaskRow, utcnow
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -25,7 +25,7 @@ OVERSEERS = (Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR)
 def task_view(row: TaskRow) -> TaskView:
     """The inbox view of a read-model row."""
     overdue = row.status == "open" and row.due_at < utcnow()
-    return TaskView(**row.model_dump(exclude={"updated_at", "revision"}), overdue=overdue)
+    return TaskView.model_validate(row.model_dump(include=set(TaskFields.model_fields)) | {"overdue": overdue})
 
 
 async def tasks_of(session: SessionDep, business_ref: str) -> list[TaskView]:
