@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from db.models import TaskFields
 
@@ -28,5 +28,8 @@ class Message(BaseModel):
 
 class TaskView(TaskFields):
     """A human task as inboxes show it."""
+
+    # Every field is always in the answer: the schema says so even for those with a default.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     overdue: bool

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 from uuid import uuid4
 
-from fastapi import HTTPException, status
+from fastapi import Depends, HTTPException, status
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.acts import Subject, deliver
+from api.acts import IdempotencyKey, Subject, deliver
+from api.deps import DbDep, GatewayDep, SessionDep, Staff
 from api.errors import field_errors
 from api.gateway import ActRefused, TemporalGateway
 from core.roles import Actor
@@ -29,6 +30,26 @@ class StateRow(Protocol):
     workflow_id: str
     detail: dict[str, Any]
 
+
+@dataclass(frozen=True)
+class Acting:
+    """Who acts, and what delivering their act takes: the request's session, Temporal, the database, its key."""
+
+    actor: Actor
+    session: AsyncSession
+    gateway: TemporalGateway
+    db: Database
+    request_id: str | None  # the Idempotency-Key
+
+
+def staff_acting(
+    actor: Staff, session: SessionDep, gateway: GatewayDep, db: DbDep, request_id: IdempotencyKey = None
+) -> Acting:
+    """A staff member's act (an auditor is refused, and the refusal journaled)."""
+    return Acting(actor, session, gateway, db, request_id)
+
+
+StaffActing = Annotated[Acting, Depends(staff_acting)]
 
 R = TypeVar("R", bound=StateRow)
 S = TypeVar("S", bound=BaseModel)
@@ -63,26 +84,15 @@ class SubjectKind(Generic[R, S]):
         """The subject as the audit journal names it."""
         return Subject(type=self.subject_type, id=self.key(row), workflow_id=row.workflow_id)
 
-    async def perform(
-        self,
-        *,
-        session: AsyncSession,
-        gateway: TemporalGateway,
-        db: Database,
-        actor: Actor,
-        row: R,
-        act: dict[str, Any],
-        request_id: str | None,
-        rename: Callable[[str], str] = str,
-    ) -> S:
+    async def perform(self, acting: Acting, row: R, act: dict[str, Any], *, rename: Callable[[str], str] = str) -> S:
         """Send one act (given without request id and actor) to the subject's workflow; its state after the act.
 
         A malformed act is a 422; an act on a closed subject a journaled 409; the workflow's own refusals come back
         as `deliver` maps them.
         """
-        request_id = request_id or str(uuid4())
+        request_id = acting.request_id or str(uuid4())
         try:
-            message = self.acts.validate_python({**act, "request_id": request_id, "actor": actor})
+            message = self.acts.validate_python({**act, "request_id": request_id, "actor": acting.actor})
         except ValidationError as err:
             detail = field_errors(err.errors(), rename, skip=1)
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from None
@@ -92,10 +102,10 @@ class SubjectKind(Generic[R, S]):
                 raise ActRefused(RefusalCode.CONFLICT, why)
 
         await deliver(
-            gateway=gateway,
-            db=db,
-            session=session,
-            actor=actor,
+            gateway=acting.gateway,
+            db=acting.db,
+            session=acting.session,
+            actor=acting.actor,
             action=f"{self.action_prefix}.{message.type}",
             update="act",
             subject=self.subject(row),
@@ -104,5 +114,5 @@ class SubjectKind(Generic[R, S]):
             request_id=request_id,
             precheck=still_open,
         )
-        await session.refresh(row)  # the workflow wrote the read model before answering
+        await acting.session.refresh(row)  # the workflow wrote the read model before answering
         return self.state_of(row)

@@ -13,12 +13,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlmodel import col
 
-from api.acts import IdempotencyKey
-from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
+from api.deps import Reader, SessionDep
 from api.errors import QuietValidationRoute
 from api.provisioning.service import load_row, perform
 from api.provisioning.tmf641 import row_to_tmf, to_tmf
 from api.schemas import TaskView
+from api.subjects import StaffActing
 from api.tasks.routes import tasks_of
 from core.provisioning import DocumentRef
 from db.models import CircuitLedgerRow, OrderDocument
@@ -137,37 +137,24 @@ async def complete_step(
     order_id: str,
     step: str,
     body: CompleteStepBody,
-    actor: Staff,
-    session: SessionDep,
-    gateway: GatewayDep,
-    db: DbDep,
-    request_id: IdempotencyKey = None,
+    acting: StaffActing,
 ) -> dict[str, Any]:
     """Deliver the completion to the order's workflow; a refusal (403/409/422) changes nothing and is journaled."""
-    row = await load_row(session, order_id)
+    row = await load_row(acting.session, order_id)
     documents = [_document(i, d) for i, d in enumerate(body.documents)]
     act = {"type": "complete_step", "step": step, "note": body.note, "documents": documents}
-    return to_tmf(
-        await perform(session=session, gateway=gateway, db=db, actor=actor, row=row, act=act, request_id=request_id)
-    )
+    return to_tmf(await perform(acting, row, act))
 
 
 @router.post("/{order_id}/review", summary="Approve the order, or return it to a step")
 async def review_order(
     order_id: str,
     body: ReviewBody,
-    actor: Staff,
-    session: SessionDep,
-    gateway: GatewayDep,
-    db: DbDep,
-    request_id: IdempotencyKey = None,
+    acting: StaffActing,
 ) -> dict[str, Any]:
     """Reviewers only, and never someone who did a step of the order (four-eyes)."""
-    row = await load_row(session, order_id)
-    act = {"type": "review", **body.model_dump()}
-    return to_tmf(
-        await perform(session=session, gateway=gateway, db=db, actor=actor, row=row, act=act, request_id=request_id)
-    )
+    row = await load_row(acting.session, order_id)
+    return to_tmf(await perform(acting, row, {"type": "review", **body.model_dump()}))
 
 
 @ledger_router.get("", response_model=list[LedgerView], summary="The circuit ledger")

@@ -35,6 +35,7 @@ from api.acts import IdempotencyKey
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
 from api.provisioning.service import load_row, order_of, perform, register_order
+from api.subjects import Acting
 from api.tmf.shared import Fields, Listing, TmfRoute, project, tmf_json
 from core.provisioning import ORDER_ROLES, TMF_STATE, CircuitSpec, CircuitType, OrderStatus, ProvisioningOrder, Scope
 from core.roles import Actor
@@ -344,15 +345,8 @@ async def create_cancel_service_order(
     """The order goes assessingCancellation → pendingCancellation (reservation released, tasks closed) → cancelled."""
     row = await load_row(session, body.service_order.id)
     cancel_id = f"CSO-{uuid4().hex[:12].upper()}"
-    order = await perform(
-        session=session,
-        gateway=gateway,
-        db=db,
-        actor=actor,
-        row=row,
-        request_id=request_id,
-        act={"type": "cancel", "cancel_id": cancel_id, "reason": body.cancellation_reason},
-    )
+    acting = Acting(actor, session, gateway, db, request_id)
+    order = await perform(acting, row, {"type": "cancel", "cancel_id": cancel_id, "reason": body.cancellation_reason})
     if order.cancel is None:
         raise HTTPException(status.HTTP_409_CONFLICT, "serviceOrder: the cancel did not take effect")
     response.headers["Location"] = f"{CANCEL_PATH}/{order.cancel.cancel_id}"

@@ -14,12 +14,13 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from api.acts import IdempotencyKey, act_bodies, act_fields, body_union
-from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
+from api.acts import act_bodies, act_fields, body_union
+from api.deps import Reader, SessionDep
 from api.errors import QuietValidationRoute
 from api.resource_checks.service import load_row, perform
 from api.resource_checks.tmf645 import row_to_tmf, to_tmf
 from api.schemas import Page, TaskView
+from api.subjects import StaffActing
 from api.tasks.routes import tasks_of
 from core.resource_checks import CheckAct
 from db.models import ResourceCheckLedger
@@ -94,14 +95,9 @@ async def get_check(check_id: str, actor: Reader, session: SessionDep) -> CheckD
 async def act_on_check(
     check_id: str,
     body: Annotated[ActBody, Body()],
-    actor: Staff,
-    session: SessionDep,
-    gateway: GatewayDep,
-    db: DbDep,
-    request_id: IdempotencyKey = None,
+    acting: StaffActing,
 ) -> dict[str, Any]:
     """Deliver the act to the check's workflow; a refusal (403/404/409/422) changes nothing and is journaled."""
-    row = await load_row(session, check_id)
-    act = act_fields(body)
-    check = await perform(session=session, gateway=gateway, db=db, actor=actor, row=row, act=act, request_id=request_id)
+    row = await load_row(acting.session, check_id)
+    check = await perform(acting, row, act_fields(body))
     return to_tmf(check, last_update=row.updated_at)

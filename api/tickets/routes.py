@@ -8,11 +8,12 @@ from uuid import uuid4
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
-from api.acts import IdempotencyKey, act_bodies, act_fields, body_union, journal_refusal
-from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
+from api.acts import act_bodies, act_fields, body_union, journal_refusal
+from api.deps import DbDep, Reader, SessionDep, Staff
 from api.errors import QuietValidationRoute
 from api.gateway import ActRefused
 from api.schemas import TaskView
+from api.subjects import StaffActing
 from api.tasks.routes import tasks_of
 from api.tickets.service import TICKETS, check_intake, load_row, perform
 from api.tickets.tmf621 import row_to_tmf, to_tmf
@@ -69,20 +70,14 @@ async def get_ticket(ticket_no: str, actor: Reader, session: SessionDep) -> Tick
 async def act_on_ticket(
     ticket_no: str,
     body: Annotated[ActBody, Body()],
-    actor: Staff,
-    session: SessionDep,
-    gateway: GatewayDep,
-    db: DbDep,
-    request_id: IdempotencyKey = None,
+    acting: StaffActing,
 ) -> dict[str, Any]:
     """Deliver the act to the ticket's workflow; a refusal (403/409/422) changes nothing and is journaled."""
-    row = await load_row(session, ticket_no)
+    row = await load_row(acting.session, ticket_no)
     act = act_fields(body)
     if isinstance(body, BODIES[AmendIntake]):
         check_intake(act["changes"], utcnow(), lambda f: f"changes.{f}", amend=True)
-    ticket = await perform(
-        session=session, gateway=gateway, db=db, actor=actor, row=row, act=act, request_id=request_id
-    )
+    ticket = await perform(acting, row, act)
     return to_tmf(ticket, last_update=row.updated_at)
 
 

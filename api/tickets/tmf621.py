@@ -31,8 +31,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from pydantic.alias_generators import to_camel
 
 from api.acts import IdempotencyKey
-from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff, require_roles
+from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
+from api.subjects import StaffActing
 from api.tickets.service import check_intake, load_row, perform, register, ticket_of
 from api.tmf.shared import Fields, Listing, TmfRoute, project, tmf_json
 from core.roles import Actor, Role
@@ -426,14 +427,10 @@ async def get_trouble_ticket(id: str, actor: Reader, session: SessionDep, fields
 async def patch_trouble_ticket(
     id: str,
     body: TroubleTicketPatch,
-    actor: Staff,
-    session: SessionDep,
-    gateway: GatewayDep,
-    db: DbDep,
-    request_id: IdempotencyKey = None,
+    acting: StaffActing,
 ) -> dict[str, Any]:
     """Intake attributes become an amend act; `status` becomes cancel, close, resolve, pause, resume, accept, reopen."""
-    row = await load_row(session, id)
+    row = await load_row(acting.session, id)
     ticket = ticket_of(row)
     sent = body.model_fields_set - {"type_", "base_type", "schema_location"}
     status_sent = sent & set(STATUS_FIELDS)
@@ -452,14 +449,5 @@ async def patch_trouble_ticket(
         changes = intake_of(body, ticket.intake)
         check_intake(changes, utcnow(), tmf_name, amend=True)
         act = {"type": "amend_intake", "changes": changes}
-    ticket = await perform(
-        session=session,
-        gateway=gateway,
-        db=db,
-        actor=actor,
-        row=row,
-        act=act,
-        request_id=request_id,
-        rename=lambda f: _ACT_NAMES.get(f, tmf_name(f)),
-    )
+    ticket = await perform(acting, row, act, rename=lambda f: _ACT_NAMES.get(f, tmf_name(f)))
     return to_tmf(ticket, last_update=row.updated_at)
