@@ -29,7 +29,8 @@ class Message(BaseModel):
 class TaskView(TaskFields):
     """A human task as inboxes show it."""
 
-    # Every field is always in the answer: the schema says so even for those with a default.
-    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+    # Every field is always in the answer: the schema says so even for those with a default. (SQLModel types
+    # model_config as its own SQLModelConfig, a ConfigDict it does not export.)
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)  # type: ignore[assignment]
 
     overdue: bool

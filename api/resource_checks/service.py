@@ -14,6 +14,7 @@ from api.acts import Subject, registered_subject, start_journaled
 from api.errors import field_errors
 from api.gateway import TemporalGateway
 from api.subjects import SubjectKind
+from core.numbers import random_number
 from core.resource_checks import (
     FINISHED,
     WORKFLOW_TYPE,
@@ -46,8 +47,8 @@ load_row, check_of, perform = CHECKS.load_row, CHECKS.state_of, CHECKS.perform
 
 
 def new_check_id() -> str:
-    """A fresh check id: RC + date + random suffix (never customer data)."""
-    return f"RC{utcnow():%Y%m%d}{uuid4().hex[:6].upper()}"
+    """A fresh check id: RC + the center's YYYYMMDD + a random suffix (never customer data)."""
+    return random_number("RC", utcnow())
 
 
 async def register(
