@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import RowMapping, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,9 +73,10 @@ async def append(session: AsyncSession, record: AuditRecord) -> None:
     await session.execute(insert(AuditEntry).values(**values).on_conflict_do_nothing(index_elements=["request_id"]))
 
 
-@dataclass(frozen=True)
-class ChainCheck:
+class ChainCheck(BaseModel):
     """The outcome of walking the chain: the first broken link, if any, and the head to note down."""
+
+    model_config = ConfigDict(frozen=True)
 
     ok: bool
     checked: int

@@ -14,13 +14,14 @@ from datetime import datetime
 from functools import reduce
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, cast, false, func, or_, select
+from sqlalchemy import ColumnElement, cast, false, func, or_
 from sqlalchemy.dialects.postgresql import REGCONFIG, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from core.tickets import Ticket
 from db.models import KnowledgeEntry
+from db.readmodel import page_of
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+)")
@@ -146,7 +147,4 @@ async def search(
         else:
             conditions.append(col(KnowledgeEntry.search_vector).op("@@")(query))
             order.insert(0, func.ts_rank(col(KnowledgeEntry.search_vector), query).desc())
-    where = and_(True, *conditions)
-    total = await session.scalar(select(func.count()).select_from(KnowledgeEntry).where(where)) or 0
-    rows = await session.scalars(select(KnowledgeEntry).where(where).order_by(*order).offset(offset).limit(limit))
-    return total, list(rows)
+    return await page_of(session, KnowledgeEntry, conditions, *order, offset=offset, limit=limit)

@@ -7,13 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import or_
 from sqlmodel import col
 
 from api.deps import Reader, SessionDep, require_roles
 from api.schemas import Page
 from core.roles import Actor, Role
 from db.models import AuditEntry, Notification
+from db.readmodel import page_of
 
 router = APIRouter(tags=["journal"])
 
@@ -66,13 +67,11 @@ async def my_notifications(
     ]
     if actor.department:
         mine.append(col(Notification.recipient_department) == actor.department)
-    where = or_(*mine)
+    conditions = [or_(*mine)]
     if workflow_id:
-        where = and_(where, col(Notification.workflow_id) == workflow_id)
-    total = await session.scalar(select(func.count()).select_from(Notification).where(where)) or 0
-    rows = await session.scalars(
-        select(Notification).where(where).order_by(col(Notification.id).desc()).offset(offset).limit(limit)
-    )
+        conditions.append(col(Notification.workflow_id) == workflow_id)
+    newest_first = col(Notification.id).desc()
+    total, rows = await page_of(session, Notification, conditions, newest_first, offset=offset, limit=limit)
     return Page(
         items=[NotificationView.model_validate(r, from_attributes=True) for r in rows],
         total=total,
@@ -110,10 +109,9 @@ async def audit_journal(
         col(AuditEntry.at) >= since if since else None,
         col(AuditEntry.at) < until if until else None,
     ]
-    where = and_(True, *[f for f in filters if f is not None])
-    total = await session.scalar(select(func.count()).select_from(AuditEntry).where(where)) or 0
-    rows = await session.scalars(
-        select(AuditEntry).where(where).order_by(col(AuditEntry.at), col(AuditEntry.id)).offset(offset).limit(limit)
+    conditions = [f for f in filters if f is not None]
+    total, rows = await page_of(
+        session, AuditEntry, conditions, col(AuditEntry.at), col(AuditEntry.id), offset=offset, limit=limit
     )
     return Page(
         items=[AuditView.model_validate(r, from_attributes=True) for r in rows], total=total, offset=offset, limit=limit

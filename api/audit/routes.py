@@ -269,18 +269,11 @@ async def _workflow_of(session: AsyncSession, gateway: TemporalGateway, ref: str
     return found.pop()
 
 
-class ChainReport(BaseModel):
+class ChainReport(audit_journal.ChainCheck):
     """The journal's hash chain: intact, or the first broken link; note the head to detect a later truncation."""
-
-    ok: bool
-    checked: int
-    broken_id: int | None = None
-    reason: str | None = None
-    head_id: int | None = None
-    head_hash: str | None = None
 
 
 @router.get("/verify", response_model=ChainReport, summary="Verify the audit journal's hash chain")
 async def verify_journal(actor: Auditor, session: SessionDep) -> ChainReport:
     """Walk every journal row in order; report the first row whose link or content does not check out."""
-    return ChainReport(**vars(await audit_journal.verify_chain(session)))
+    return ChainReport(**(await audit_journal.verify_chain(session)).model_dump())

@@ -28,7 +28,7 @@ from uuid import uuid4
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import col
 
 from api.acts import IdempotencyKey
@@ -41,6 +41,7 @@ from core.provisioning import ORDER_ROLES, TMF_STATE, CircuitSpec, CircuitType, 
 from core.roles import Actor
 from db.models import ServiceOrderRow
 from db.provisioning import find_orders
+from db.readmodel import page_of
 
 ORDER_PATH = "/tmf-api/serviceOrdering/v4/serviceOrder"
 CANCEL_PATH = "/tmf-api/serviceOrdering/v4/cancelServiceOrder"
@@ -360,14 +361,14 @@ async def list_cancel_service_orders(
     listing: Listing,
 ) -> list[dict[str, Any]]:
     """Cancel requests, newest order first."""
-    where = col(ServiceOrderRow.cancel_id).is_not(None)
-    total = await session.scalar(select(func.count()).select_from(ServiceOrderRow).where(where)) or 0
-    rows = await session.scalars(
-        select(ServiceOrderRow)
-        .where(where)
-        .order_by(col(ServiceOrderRow.created_at).desc())
-        .offset(listing.offset)
-        .limit(listing.limit)
+    cancelled = [col(ServiceOrderRow.cancel_id).is_not(None)]
+    total, rows = await page_of(
+        session,
+        ServiceOrderRow,
+        cancelled,
+        col(ServiceOrderRow.created_at).desc(),
+        offset=listing.offset,
+        limit=listing.limit,
     )
     return listing.page(total, [cancel_to_tmf(order_of(row)) for row in rows])
 

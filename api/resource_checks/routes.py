@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, select
 from sqlmodel import col
 
 from api.acts import act_bodies, act_fields, body_union
@@ -24,6 +23,7 @@ from api.subjects import StaffActing
 from api.tasks.routes import tasks_of
 from core.resource_checks import CheckAct
 from db.models import ResourceCheckLedger
+from db.readmodel import page_of
 
 router = APIRouter(prefix="/api/resource-checks", tags=["resource checks"], route_class=QuietValidationRoute)
 
@@ -73,13 +73,8 @@ async def ledger(
 ) -> Page[LedgerView]:
     """Finished checks, newest first, optionally for one customer."""
     where = [col(ResourceCheckLedger.customer_id) == customer_id] if customer_id else []
-    total = await session.scalar(select(func.count()).select_from(ResourceCheckLedger).where(*where)) or 0
-    rows = await session.scalars(
-        select(ResourceCheckLedger)
-        .where(*where)
-        .order_by(col(ResourceCheckLedger.finished_at).desc())
-        .offset(offset)
-        .limit(limit)
+    total, rows = await page_of(
+        session, ResourceCheckLedger, where, col(ResourceCheckLedger.finished_at).desc(), offset=offset, limit=limit
     )
     return Page(items=[LedgerView.model_validate(r) for r in rows], total=total, offset=offset, limit=limit)
 

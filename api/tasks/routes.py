@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, false, or_, select
 from sqlmodel import col
 
 from api.acts import IdempotencyKey, Subject, deliver
@@ -16,6 +16,7 @@ from api.schemas import Page, TaskView
 from core.roles import Actor, Role
 from core.tasks import ActResult, ClaimInput, DecisionInput, RefusalCode
 from db.models import TaskFields, TaskRow, utcnow
+from db.readmodel import page_of
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -86,18 +87,16 @@ async def inbox(
     ):
         if value is not None:
             conditions.append(column == value)
-    where = and_(*conditions) if conditions else None
-    count_query = select(func.count()).select_from(TaskRow)
-    rows_query = (
-        select(TaskRow)
-        .order_by(col(TaskRow.priority).desc(), col(TaskRow.due_at), col(TaskRow.task_id))
-        .offset(offset)
-        .limit(limit)
+    total, rows = await page_of(
+        session,
+        TaskRow,
+        conditions,
+        col(TaskRow.priority).desc(),
+        col(TaskRow.due_at),
+        col(TaskRow.task_id),
+        offset=offset,
+        limit=limit,
     )
-    if where is not None:
-        count_query, rows_query = count_query.where(where), rows_query.where(where)
-    total = await session.scalar(count_query) or 0
-    rows = await session.scalars(rows_query)
     return Page(items=[task_view(r) for r in rows], total=total, offset=offset, limit=limit)
 
 
