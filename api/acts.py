@@ -7,16 +7,17 @@ survey answers all go through `deliver`, so they refuse, journal and deduplicate
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar, Union, get_args
 from uuid import uuid4
 
-from fastapi import Header, HTTPException, status
+from fastapi import Depends, Header, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from api.deps import record_refusal
+from api.deps import DbDep, GatewayDep, SessionDep, Staff, record_refusal
 from api.gateway import ActRefused, TemporalGateway
 from core.records import AuditRecord
 from core.roles import Actor
@@ -45,6 +46,27 @@ class Subject(BaseModel):
     type: str
     id: str
     workflow_id: str
+
+
+@dataclass(frozen=True)
+class Acting:
+    """Who acts, and what delivering their act takes: the request's session, Temporal, the database, its key."""
+
+    actor: Actor
+    session: AsyncSession
+    gateway: TemporalGateway
+    db: Database
+    request_id: str | None  # the Idempotency-Key
+
+
+def staff_acting(
+    actor: Staff, session: SessionDep, gateway: GatewayDep, db: DbDep, request_id: IdempotencyKey = None
+) -> Acting:
+    """A staff member's act (an auditor is refused, and the refusal journaled)."""
+    return Acting(actor, session, gateway, db, request_id)
+
+
+StaffActing = Annotated[Acting, Depends(staff_acting)]
 
 
 async def already_done(session: AsyncSession, request_id: str) -> bool:

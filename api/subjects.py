@@ -8,20 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import uuid4
 
-from fastapi import Depends, HTTPException, status
+from fastapi import HTTPException, status
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.acts import IdempotencyKey, Subject, deliver
-from api.deps import DbDep, GatewayDep, SessionDep, Staff
+from api.acts import Acting, Subject, deliver
 from api.errors import field_errors
-from api.gateway import ActRefused, TemporalGateway
-from core.roles import Actor
+from api.gateway import ActRefused
 from core.tasks import RefusalCode
-from db.session import Database
 
 
 class StateRow(Protocol):
@@ -30,26 +27,6 @@ class StateRow(Protocol):
     workflow_id: str
     detail: dict[str, Any]
 
-
-@dataclass(frozen=True)
-class Acting:
-    """Who acts, and what delivering their act takes: the request's session, Temporal, the database, its key."""
-
-    actor: Actor
-    session: AsyncSession
-    gateway: TemporalGateway
-    db: Database
-    request_id: str | None  # the Idempotency-Key
-
-
-def staff_acting(
-    actor: Staff, session: SessionDep, gateway: GatewayDep, db: DbDep, request_id: IdempotencyKey = None
-) -> Acting:
-    """A staff member's act (an auditor is refused, and the refusal journaled)."""
-    return Acting(actor, session, gateway, db, request_id)
-
-
-StaffActing = Annotated[Acting, Depends(staff_acting)]
 
 R = TypeVar("R", bound=StateRow)
 S = TypeVar("S", bound=BaseModel)

@@ -13,12 +13,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlmodel import col
 
+from api.acts import StaffActing
 from api.deps import Reader, SessionDep
 from api.errors import QuietValidationRoute
 from api.provisioning.service import load_row, perform
 from api.provisioning.tmf641 import row_to_tmf, to_tmf
 from api.schemas import TaskView
-from api.subjects import StaffActing
 from api.tasks.routes import tasks_of
 from core.provisioning import DocumentRef
 from db.models import CircuitLedgerRow, OrderDocument

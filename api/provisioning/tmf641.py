@@ -31,11 +31,10 @@ from pydantic.alias_generators import to_camel
 from sqlalchemy import select
 from sqlmodel import col
 
-from api.acts import IdempotencyKey
+from api.acts import Acting, IdempotencyKey
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
 from api.provisioning.service import load_row, order_of, perform, register_order
-from api.subjects import Acting
 from api.tmf.shared import Fields, Listing, TmfRoute, project, tmf_json
 from core.provisioning import ORDER_ROLES, TMF_STATE, CircuitSpec, CircuitType, OrderStatus, ProvisioningOrder, Scope
 from core.roles import Actor

@@ -13,13 +13,12 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import col
 
-from api.acts import act_bodies, act_fields, body_union
+from api.acts import StaffActing, act_bodies, act_fields, body_union
 from api.deps import Reader, SessionDep
 from api.errors import QuietValidationRoute
 from api.resource_checks.service import load_row, perform
 from api.resource_checks.tmf645 import row_to_tmf, to_tmf
 from api.schemas import Page, TaskView
-from api.subjects import StaffActing
 from api.tasks.routes import tasks_of
 from core.resource_checks import CheckAct
 from db.models import ResourceCheckLedger

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -9,8 +10,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import and_, false, or_, select
 from sqlmodel import col
 
-from api.acts import IdempotencyKey, Subject, deliver
-from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
+from api.acts import Acting, StaffActing, Subject, deliver
+from api.deps import Reader, SessionDep
 from api.gateway import ActRefused
 from api.schemas import Page, TaskView
 from core.roles import Actor, Role
@@ -127,88 +128,58 @@ class ClaimBody(BaseModel):
     release: bool = False
 
 
-async def _act(
-    *,
-    task_id: str,
-    action: str,
-    update: str,
-    build: Any,
-    actor: Actor,
-    request_id: str | None,
-    session: SessionDep,
-    gateway: GatewayDep,
-    db: DbDep,
-) -> TaskView:
+async def _act(acting: Acting, task_id: str, *, action: str, update: str, build: Callable[[str], Any]) -> TaskView:
     """Send one human act to the task's workflow; journal a refusal; replay a duplicate request."""
-    row = await _row(session, task_id)
+    row = await _row(acting.session, task_id)
 
     def still_open() -> None:  # the workflow may have finished with its task: refuse without asking it
         if row.status != "open":
             raise ActRefused(RefusalCode.CONFLICT, f"task {task_id} is already {row.status}")
 
     await deliver(
-        gateway=gateway,
-        db=db,
-        session=session,
-        actor=actor,
+        gateway=acting.gateway,
+        db=acting.db,
+        session=acting.session,
+        actor=acting.actor,
         action=action,
         update=update,
         build=build,
         subject=Subject(type="task", id=task_id, workflow_id=row.workflow_id),
         result_type=ActResult,
-        request_id=request_id,
+        request_id=acting.request_id,
         precheck=still_open,
     )
-    await session.refresh(row)
+    await acting.session.refresh(row)
     return task_view(row)
 
 
 @router.post("/{task_id}/decision", response_model=TaskView, summary="Decide a task (approve, reject, …)")
-async def decide(
-    task_id: str,
-    body: DecisionBody,
-    actor: Staff,
-    session: SessionDep,
-    gateway: GatewayDep,
-    db: DbDep,
-    request_id: IdempotencyKey = None,
-) -> TaskView:
+async def decide(task_id: str, body: DecisionBody, acting: StaffActing) -> TaskView:
     """Deliver a decision as a validated update; refused decisions change nothing and are journaled."""
     return await _act(
-        task_id=task_id,
+        acting,
+        task_id,
         action=f"task.{body.outcome}",
         update="decide",
-        actor=actor,
-        request_id=request_id,
-        session=session,
-        gateway=gateway,
-        db=db,
         build=lambda rid: DecisionInput(
-            task_id=task_id, request_id=rid, actor=actor, outcome=body.outcome, comment=body.comment, data=body.data
+            task_id=task_id,
+            request_id=rid,
+            actor=acting.actor,
+            outcome=body.outcome,
+            comment=body.comment,
+            data=body.data,
         ),
     )
 
 
 @router.post("/{task_id}/claim", response_model=TaskView, summary="Claim a task, or release it")
-async def claim(
-    task_id: str,
-    actor: Staff,
-    session: SessionDep,
-    gateway: GatewayDep,
-    db: DbDep,
-    body: ClaimBody | None = None,
-    request_id: IdempotencyKey = None,
-) -> TaskView:
+async def claim(task_id: str, acting: StaffActing, body: ClaimBody | None = None) -> TaskView:
     """Claim so colleagues see who holds the task; `release: true` hands it back."""
     release = bool(body and body.release)
     return await _act(
-        task_id=task_id,
+        acting,
+        task_id,
         action="task.release" if release else "task.claim",
         update="claim",
-        actor=actor,
-        request_id=request_id,
-        session=session,
-        gateway=gateway,
-        db=db,
-        build=lambda rid: ClaimInput(task_id=task_id, request_id=rid, actor=actor, release=release),
+        build=lambda rid: ClaimInput(task_id=task_id, request_id=rid, actor=acting.actor, release=release),
     )

@@ -8,12 +8,11 @@ from uuid import uuid4
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
-from api.acts import act_bodies, act_fields, body_union, journal_refusal
+from api.acts import StaffActing, act_bodies, act_fields, body_union, journal_refusal
 from api.deps import DbDep, Reader, SessionDep, Staff
 from api.errors import QuietValidationRoute
 from api.gateway import ActRefused
 from api.schemas import TaskView
-from api.subjects import StaffActing
 from api.tasks.routes import tasks_of
 from api.tickets.service import TICKETS, check_intake, load_row, perform
 from api.tickets.tmf621 import row_to_tmf, to_tmf

@@ -30,10 +30,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from api.acts import IdempotencyKey
+from api.acts import IdempotencyKey, StaffActing
 from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
-from api.subjects import StaffActing
 from api.tickets.service import check_intake, load_row, perform, register, ticket_of
 from api.tmf.shared import Fields, Listing, TmfRoute, project, tmf_json
 from core.roles import Actor, Role
