@@ -623,7 +623,7 @@ class SurveyIssue(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    token: str
+    token: str | None = None  # runs from before survey-secret-from-activity sent one; never used
     ticket_no: str
     workflow_id: str
     cycle: int
