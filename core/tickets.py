@@ -596,19 +596,6 @@ def _may_handle(ticket: Ticket, actor: Actor) -> bool:
     return ticket.candidates_role is not None and actor.has_role(ticket.candidates_role)
 
 
-def masked_contact(contact: str | None) -> str | None:
-    """A contact as it may be shown: 138****5678 for a phone number, z***@example.com for an e-mail address."""
-    if not contact:
-        return contact
-    if "@" in contact:
-        name, _, domain = contact.partition("@")
-        return f"{name[:1]}***@{domain}"
-    value = contact.strip()
-    if len(value) < 7:
-        return "*" * len(value)
-    return f"{value[:3]}{'*' * (len(value) - 7)}{value[-4:]}"
-
-
 class TicketSave(BaseModel):
     """A ticket state to write to the read model, with the audit row of the act that produced it."""
 

@@ -17,6 +17,7 @@ from sqlalchemy import and_, cast, false, func, or_, select
 from sqlalchemy.dialects.postgresql import REGCONFIG, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.contacts import mask_contacts
 from core.tickets import Ticket
 from db.models import KnowledgeEntry
 
@@ -63,7 +64,10 @@ def _title(ticket: Ticket) -> str:
 
 
 async def upsert_entry(session: AsyncSession, ticket: Ticket) -> None:
-    """Archive a closed ticket; archiving it again (after a reopen) overwrites, never duplicates (the caller commits)."""
+    """Archive a closed ticket, contact details in its text masked; archiving it again (after a reopen) overwrites.
+
+    Masked before indexing too: a phone number finds no entry. The caller commits.
+    """
     intake, resolution = ticket.intake, ticket.resolution
     values = dict(
         ticket_no=ticket.ticket_no,
@@ -80,6 +84,8 @@ async def upsert_entry(session: AsyncSession, ticket: Ticket) -> None:
         opened_at=ticket.created_at,
         closed_at=ticket.closed_at or ticket.created_at,
     )
+    for text in ("title", "symptom", "cause", "solution", "advice"):
+        values[text] = mask_contacts(values[text])
     indexed = (
         "ticket_no",
         "customer_id",

@@ -35,7 +35,7 @@ from api.resource_checks.service import check_of, load_row, register
 from api.tmf.shared import TmfRoute, project
 from core.resource_checks import TMF_STATE, CheckItem, CheckStatus, Qualification, ResourceCheck, Round
 from core.roles import Actor, Role
-from core.tickets import masked_contact
+from core.contacts import masked_contact
 from db.resource_checks import find_checks
 
 SQ_PATH = "/tmf-api/serviceQualificationManagement/v4/checkServiceQualification"

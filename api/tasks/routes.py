@@ -12,6 +12,7 @@ from api.acts import IdempotencyKey, Subject, deliver
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
 from api.gateway import ActRefused
 from api.schemas import Page, TaskView
+from core.contacts import mask_contacts_in
 from core.roles import Actor, Role
 from core.tasks import ActResult, ClaimInput, DecisionInput, RefusalCode
 from db.models import TaskRow, utcnow
@@ -22,9 +23,9 @@ OVERSEERS = (Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR)
 
 
 def task_view(row: TaskRow) -> TaskView:
-    """The inbox view of a read-model row."""
+    """The inbox view of a read-model row, contact details in its subject and comment masked."""
     overdue = row.status == "open" and row.due_at < utcnow()
-    return TaskView(**row.model_dump(exclude={"updated_at", "revision"}), overdue=overdue)
+    return TaskView(**mask_contacts_in(row.model_dump(exclude={"updated_at", "revision"})), overdue=overdue)
 
 
 async def tasks_of(session: SessionDep, business_ref: str) -> list[TaskView]:

@@ -15,7 +15,7 @@ from api.gateway import ActRefused
 from api.schemas import TaskView
 from api.tasks.routes import tasks_of
 from api.tickets.service import check_intake, load_row, perform, ticket_of
-from api.tickets.tmf621 import to_tmf
+from api.tickets.tmf621 import revealed_texts, to_tmf
 from core.records import AuditRecord
 from core.roles import Role
 from core.tasks import RefusalCode
@@ -47,10 +47,13 @@ class RevealBody(BaseModel):
 
 
 class ContactView(BaseModel):
-    """The whole contact of a ticket's customer."""
+    """The whole contact of a ticket's customer, and the ticket's free text that views show masked."""
 
     ticket_no: str
     contact: str | None
+    texts: dict[str, str] = Field(
+        default_factory=dict, description="TMF attribute path (e.g. note[0].text) → the text whole, where it is masked"
+    )
 
 
 @router.get("/{ticket_no}", response_model=TicketDetail, summary="A ticket with its tasks")
@@ -95,7 +98,7 @@ async def reveal_contact(
     db: DbDep,
     body: RevealBody | None = None,
 ) -> ContactView:
-    """The ticket's handler, agents and supervisors may see the contact; every reveal and refusal is journaled."""
+    """The handler, agents and supervisors may see the contact and free text whole; every reveal is journaled."""
     row = await load_row(session, ticket_no)
     subject = Subject(type="ticket", id=ticket_no, workflow_id=row.workflow_id)
     if not (actor.username == row.handler or actor.has_role(Role.AGENT, Role.SUPERVISOR)):
@@ -118,4 +121,4 @@ async def reveal_contact(
         ),
     )
     await session.commit()
-    return ContactView(ticket_no=ticket_no, contact=row.contact)
+    return ContactView(ticket_no=ticket_no, contact=row.contact, texts=revealed_texts(ticket_of(row)))
