@@ -18,14 +18,23 @@ def redact(text: str) -> str:
     return mask_contacts(_PATH_SECRET.sub(r"\1***", text))
 
 
+def redact_target(target: str) -> str:
+    """A request path for the access log: link secrets and every query value (names, numbers, text) as ***."""
+    path, question, query = target.partition("?")
+    if question:
+        query = "&".join(f"{pair.partition('=')[0]}=***" for pair in query.split("&"))
+    return redact(path) + question + query
+
+
 class ContactMaskingFilter(logging.Filter):
     """Rewrites every record so customer contact details and link secrets never reach a log."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Render the message once, redacted; uvicorn's access records keep their argument tuple, each redacted."""
-        if record.name == "uvicorn.access" and isinstance(record.args, tuple):
-            # uvicorn's AccessFormatter unpacks (client, method, path, http version, status) from the args.
-            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
+            # uvicorn's AccessFormatter unpacks (client, method, path with query, http version, status).
+            client, method, target, version, code = record.args
+            record.args = (client, method, redact_target(str(target)), version, code)
             return True
         record.msg = redact(record.getMessage())
         record.args = None

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from infra.codec import new_key_entry
-from infra.logging import ContactMaskingFilter, configure_logging, redact
+from infra.logging import ContactMaskingFilter, configure_logging, redact, redact_target
 from infra.settings import DEV_TOKEN_SECRET, Settings
 
 
@@ -50,6 +50,9 @@ def test_contact_details_and_link_secrets_are_redacted():
     assert redact("ticket CS202405200001") == "ticket CS202405200001"  # ticket numbers are not phones
     assert redact('"POST /api/survey/AbC-12_xyzAbC-12_xyzAbC-12 HTTP/1.1" 200') == '"POST /api/survey/*** HTTP/1.1" 200'
     assert redact("GET /api/survey/tok3n?x=1") == "GET /api/survey/***?x=1"
+    searched = "/api/knowledge?customer=%E5%8D%8E%E4%BF%A1&limit=5"
+    assert redact_target(searched) == "/api/knowledge?customer=***&limit=***"
+    assert redact_target("/api/survey/abc") == "/api/survey/***"
 
 
 def test_uvicorn_access_lines_are_redacted(capsys):
@@ -62,10 +65,12 @@ def test_uvicorn_access_lines_are_redacted(capsys):
         access = logging.getLogger("uvicorn.access")
         secret = "q7V2m9XkLw3pR8sT1uY4zA6bC0dE5fG2hJ8kL1mN3pQ"
         access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "POST", f"/api/survey/{secret}", "1.1", 200)
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/api/knowledge?text=13912345678", "1.1", 200)
         logging.getLogger("uvicorn.error").info("client %s rang", "13912345678")
         out = capsys.readouterr()
         logged = out.out + out.err
         assert '127.0.0.1:5000 - "POST /api/survey/*** HTTP/1.1" 200' in logged
+        assert '"GET /api/knowledge?text=*** HTTP/1.1" 200' in logged
         assert "client 139****5678 rang" in logged
         assert secret not in logged and "13912345678" not in logged
     finally:
