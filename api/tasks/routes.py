@@ -12,7 +12,7 @@ from api.acts import IdempotencyKey, Subject, deliver
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
 from api.gateway import ActRefused
 from api.schemas import Page, TaskView
-from core.contacts import mask_contacts_in
+from core.contacts import contact_texts, mask_contacts_in
 from core.roles import Actor, Role
 from core.tasks import ActResult, ClaimInput, DecisionInput, RefusalCode
 from db.models import TaskRow, utcnow
@@ -34,6 +34,13 @@ async def tasks_of(session: SessionDep, business_ref: str) -> list[TaskView]:
         select(TaskRow).where(TaskRow.business_ref == business_ref).order_by(TaskRow.opened_at, TaskRow.task_id)
     )
     return [task_view(r) for r in rows]
+
+
+async def task_texts(session: SessionDep, business_ref: str) -> dict[str, str]:
+    """The task subjects and comments of a ticket or order that views show masked, whole (for the audited reveal)."""
+    rows = await session.scalars(select(TaskRow).where(TaskRow.business_ref == business_ref))
+    shown = {f"tasks[{r.task_id}]": {"subject": r.subject, "comment": r.comment} for r in rows}
+    return dict(contact_texts(shown))
 
 
 def _candidate_filter(actor: Actor) -> Any:

@@ -13,7 +13,7 @@ from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
 from api.errors import QuietValidationRoute
 from api.gateway import ActRefused
 from api.schemas import TaskView
-from api.tasks.routes import tasks_of
+from api.tasks.routes import task_texts, tasks_of
 from api.tickets.service import check_intake, load_row, perform, ticket_of
 from api.tickets.tmf621 import revealed_texts, to_tmf
 from core.records import AuditRecord
@@ -52,7 +52,8 @@ class ContactView(BaseModel):
     ticket_no: str
     contact: str | None
     texts: dict[str, str] = Field(
-        default_factory=dict, description="TMF attribute path (e.g. note[0].text) → the text whole, where it is masked"
+        default_factory=dict,
+        description="TMF attribute path (note[0].text) or task (tasks[<id>].subject) → the text whole, where masked",
     )
 
 
@@ -121,4 +122,5 @@ async def reveal_contact(
         ),
     )
     await session.commit()
-    return ContactView(ticket_no=ticket_no, contact=row.contact, texts=revealed_texts(ticket_of(row)))
+    texts = revealed_texts(ticket_of(row)) | await task_texts(session, ticket_no)
+    return ContactView(ticket_no=ticket_no, contact=row.contact, texts=texts)

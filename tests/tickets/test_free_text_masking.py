@@ -110,6 +110,8 @@ async def test_the_reveal_shows_free_text_whole_and_is_journaled(http, login, ti
     texts = revealed.json()["texts"]
     assert texts["description"] == DESCRIPTION and texts["scenario"] == SCENARIO
     assert texts["note[0].text"] == f"已致电 {MOBILE}" and texts["note[0].outcome"] == EMAIL
+    (subject,) = [v for k, v in texts.items() if k.startswith("tasks[") and k.endswith("].subject")]
+    assert subject.endswith(f"等客户回电 {MOBILE}")
     with sync_session() as s:
         rows = s.scalars(
             select(AuditEntry).where(AuditEntry.subject_id == ticket, AuditEntry.action == "ticket.contact.reveal")
