@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col
 from temporalio import activity
 
 from core.tickets import SurveyIssue, Ticket, TicketSave
@@ -50,7 +51,7 @@ class TicketActivities:
                     body=f"{issue.body}\n\nHow did we do? {self._survey_base_url}/{token}",
                 )
                 .on_conflict_do_nothing(index_elements=["key"])
-                .returning(CustomerMessage.key)
+                .returning(col(CustomerMessage.key))
             )
             if queued is not None:
                 session.add(

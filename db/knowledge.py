@@ -97,7 +97,7 @@ async def upsert_entry(session: AsyncSession, ticket: Ticket) -> None:
         closed_at=ticket.closed_at or ticket.created_at,
     )
     for text in MASKED_TEXTS:
-        values[text] = mask_contacts(values[text])
+        values[text] = mask_contacts(str(values[text]))
     values["search_terms"] = entry_terms(values)
     stmt = insert(KnowledgeEntry).values(**values)
     await session.execute(

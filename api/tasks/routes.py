@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy import and_, false, func, or_, select
+from sqlmodel import col
 
 from api.acts import IdempotencyKey, Subject, deliver
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
@@ -38,7 +39,7 @@ async def tasks_of(session: SessionDep, business_ref: str) -> list[TaskView]:
 
 async def task_texts(session: SessionDep, business_ref: str) -> dict[str, str]:
     """The task subjects and comments of a ticket or order that views show masked, whole (for the audited reveal)."""
-    rows = await session.scalars(select(TaskRow).where(TaskRow.business_ref == business_ref))
+    rows = await session.scalars(select(TaskRow).where(col(TaskRow.business_ref) == business_ref))
     shown = {f"tasks[{r.task_id}]": {"subject": r.subject, "comment": r.comment} for r in rows}
     return dict(contact_texts(shown))
 

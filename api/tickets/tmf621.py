@@ -268,7 +268,8 @@ def _parties(ticket: Ticket) -> list[dict[str, str]]:
 
 def to_tmf(ticket: Ticket, *, last_update: datetime | None = None) -> dict[str, Any]:
     """The TMF621 TroubleTicket representation of a ticket: the contact, and contact details in free text, masked."""
-    return mask_contacts_in(_resource(ticket, last_update))
+    shown: dict[str, Any] = mask_contacts_in(_resource(ticket, last_update))
+    return shown
 
 
 def revealed_texts(ticket: Ticket) -> dict[str, str]:
