@@ -606,7 +606,7 @@ class TicketSave(BaseModel):
 
 
 class SurveyIssue(BaseModel):
-    """A survey link and the resolution message sent to the customer by their preferred channel."""
+    """A survey to issue with the resolution message, sent by the customer's channel (the activity draws the secret)."""
 
     model_config = ConfigDict(frozen=True)
 
