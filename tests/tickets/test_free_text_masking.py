@@ -6,13 +6,11 @@ inbox, notifications, the audit journal and the knowledge base.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest_asyncio
 from sqlalchemy import select
-from temporalio.service import RPCError
 
 from db.models import AuditEntry, KnowledgeEntry
 from tests.support import eventually
@@ -29,16 +27,6 @@ def shows_clear(shown) -> list[str]:
     """The clear contact details a response (or a value) shows."""
     text = shown.text if hasattr(shown, "text") else json.dumps(shown, ensure_ascii=False, default=str)
     return [c for c in CLEAR if c in text]
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def ends(env):
-    """Workflow ids to terminate when the test is over (a closed ticket waits out its reopen window)."""
-    ids: list[str] = []
-    yield ids
-    for workflow_id in ids:
-        with contextlib.suppress(RPCError):  # already closed
-            await env.client.get_workflow_handle(workflow_id).terminate("test over")
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -170,6 +158,11 @@ async def test_entries_archived_before_masking_are_masked_when_shown(http, login
             )
         )
         s.commit()
-    found = await http.get("/api/knowledge", params={"ticket_no": number}, headers=await login("auditor1"))
-    (item,) = found.json()["items"]
-    assert (item["symptom"], item["solution"]) == ("客户 139****5678 报修", "发邮件到 l***@example.com")
+    try:
+        found = await http.get("/api/knowledge", params={"ticket_no": number}, headers=await login("auditor1"))
+        (item,) = found.json()["items"]
+        assert (item["symptom"], item["solution"]) == ("客户 139****5678 报修", "发邮件到 l***@example.com")
+    finally:
+        with sync_session() as s:
+            s.delete(s.get(KnowledgeEntry, number))
+            s.commit()
