@@ -36,8 +36,8 @@ from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff, require_roles
 from api.errors import field_errors
 from api.tickets.service import check_intake, load_row, perform, register, ticket_of
 from api.tmf.shared import TmfRoute, project
-from core.roles import Actor, Role
 from core.contacts import contact_texts, mask_contacts_in, masked_contact
+from core.roles import Actor, Role
 from core.sla import Priority
 from core.tickets import (
     PAUSED,
