@@ -10,6 +10,7 @@ matches all its words, each CJK run as a phrase of its bigrams (so 网络中断 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from functools import reduce
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy.dialects.postgresql import REGCONFIG, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from core.contacts import mask_contacts
 from core.tickets import Ticket
 from db.models import KnowledgeEntry
 from db.readmodel import page_of
@@ -67,8 +69,21 @@ def _title(ticket: Ticket) -> str:
     return (intake.name or (first_line[0] if first_line else "") or ticket.ticket_no)[:500]
 
 
+# The entry's free text, masked when archived; the index is built from the masked text.
+MASKED_TEXTS = ("title", "symptom", "cause", "solution", "advice")
+_INDEXED = ("ticket_no", "customer_id", "customer_name", "title", "symptom", "cause", "solution", "advice", "handler")
+
+
+def entry_terms(entry: Mapping[str, Any]) -> str:
+    """The index terms of an entry (its columns by name): identifiers, names, its text and categories."""
+    return search_terms(" ".join([*(str(entry[k] or "") for k in _INDEXED), *(entry["categories"] or [])]))
+
+
 async def upsert_entry(session: AsyncSession, ticket: Ticket) -> None:
-    """Archive a closed ticket; archiving it again (after a reopen) overwrites, never duplicates (caller commits)."""
+    """Archive a closed ticket, contact details in its text masked; archiving it again (after a reopen) overwrites.
+
+    Masked before indexing too: a phone number finds no entry. The caller commits.
+    """
     intake, resolution = ticket.intake, ticket.resolution
     values: dict[str, Any] = dict(
         ticket_no=ticket.ticket_no,
@@ -85,18 +100,9 @@ async def upsert_entry(session: AsyncSession, ticket: Ticket) -> None:
         opened_at=ticket.created_at,
         closed_at=ticket.closed_at or ticket.created_at,
     )
-    indexed = (
-        "ticket_no",
-        "customer_id",
-        "customer_name",
-        "title",
-        "symptom",
-        "cause",
-        "solution",
-        "advice",
-        "handler",
-    )
-    values["search_terms"] = search_terms(" ".join([*(str(values[k] or "") for k in indexed), *values["categories"]]))
+    for text in MASKED_TEXTS:
+        values[text] = mask_contacts(str(values[text]))
+    values["search_terms"] = entry_terms(values)
     stmt = insert(KnowledgeEntry).values(**values)
     await session.execute(
         stmt.on_conflict_do_update(

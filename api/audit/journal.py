@@ -12,6 +12,7 @@ from sqlmodel import col
 
 from api.deps import Reader, SessionDep, require_roles
 from api.schemas import Page
+from core.contacts import mask_contacts, mask_contacts_in
 from core.roles import Actor, Role
 from db.models import AuditEntry, Notification
 from db.readmodel import page_of
@@ -32,6 +33,10 @@ class NotificationView(BaseModel):
     recipient_department: str | None
     created_at: datetime
 
+    def masked(self) -> NotificationView:
+        """The view with contact details in the message masked."""
+        return self.model_copy(update={"message": mask_contacts(self.message)})
+
 
 class AuditView(BaseModel):
     """One audit-journal row."""
@@ -48,6 +53,11 @@ class AuditView(BaseModel):
     reason: str | None
     request_id: str | None
     details: dict[str, Any]
+
+    def masked(self) -> AuditView:
+        """The view with contact details in the reason and details masked."""
+        reason = mask_contacts(self.reason) if self.reason else self.reason
+        return self.model_copy(update={"reason": reason, "details": mask_contacts_in(self.details)})
 
 
 @router.get(
@@ -73,7 +83,7 @@ async def my_notifications(
     newest_first = col(Notification.id).desc()
     total, rows = await page_of(session, Notification, conditions, newest_first, offset=offset, limit=limit)
     return Page(
-        items=[NotificationView.model_validate(r, from_attributes=True) for r in rows],
+        items=[NotificationView.model_validate(r, from_attributes=True).masked() for r in rows],
         total=total,
         offset=offset,
         limit=limit,
@@ -114,5 +124,8 @@ async def audit_journal(
         session, AuditEntry, conditions, col(AuditEntry.at), col(AuditEntry.id), offset=offset, limit=limit
     )
     return Page(
-        items=[AuditView.model_validate(r, from_attributes=True) for r in rows], total=total, offset=offset, limit=limit
+        items=[AuditView.model_validate(r, from_attributes=True).masked() for r in rows],
+        total=total,
+        offset=offset,
+        limit=limit,
     )

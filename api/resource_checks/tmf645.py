@@ -32,9 +32,9 @@ from api.acts import IdempotencyKey
 from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.resource_checks.service import check_of, load_row, register
 from api.tmf.shared import Fields, Listing, TmfRoute, project, tmf_json
+from core.contacts import masked_contact
 from core.resource_checks import TMF_STATE, CheckItem, CheckStatus, Qualification, ResourceCheck, Round
 from core.roles import Actor, Role
-from core.tickets import masked_contact
 from db.models import ResourceCheckRow
 from db.resource_checks import find_checks
 

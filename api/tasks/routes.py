@@ -14,6 +14,7 @@ from api.acts import Acting, StaffActing, Subject, deliver
 from api.deps import Reader, SessionDep
 from api.gateway import ActRefused
 from api.schemas import Page, TaskView
+from core.contacts import contact_texts, mask_contacts_in
 from core.roles import Actor, Role
 from core.tasks import ActResult, ClaimInput, DecisionInput, RefusalCode
 from db.models import TaskFields, TaskRow, utcnow
@@ -25,9 +26,11 @@ OVERSEERS = (Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR)
 
 
 def task_view(row: TaskRow) -> TaskView:
-    """The inbox view of a read-model row."""
+    """The inbox view of a read-model row, contact details in its subject and comment masked."""
     overdue = row.status == "open" and row.due_at < utcnow()
-    return TaskView.model_validate(row.model_dump(include=set(TaskFields.model_fields)) | {"overdue": overdue})
+    return TaskView.model_validate(
+        mask_contacts_in(row.model_dump(include=set(TaskFields.model_fields))) | {"overdue": overdue}
+    )
 
 
 async def tasks_of(session: SessionDep, business_ref: str) -> list[TaskView]:
@@ -38,6 +41,13 @@ async def tasks_of(session: SessionDep, business_ref: str) -> list[TaskView]:
         .order_by(col(TaskRow.opened_at), col(TaskRow.task_id))
     )
     return [task_view(r) for r in rows]
+
+
+async def task_texts(session: SessionDep, business_ref: str) -> dict[str, str]:
+    """The task subjects and comments of a ticket or order that views show masked, whole (for the audited reveal)."""
+    rows = await session.scalars(select(TaskRow).where(col(TaskRow.business_ref) == business_ref))
+    shown = {f"tasks[{r.task_id}]": {"subject": r.subject, "comment": r.comment} for r in rows}
+    return dict(contact_texts(shown))
 
 
 def _candidate_filter(actor: Actor) -> Any:

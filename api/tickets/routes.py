@@ -13,9 +13,9 @@ from api.deps import DbDep, Reader, SessionDep, Staff
 from api.errors import QuietValidationRoute
 from api.gateway import ActRefused
 from api.schemas import TaskView
-from api.tasks.routes import tasks_of
-from api.tickets.service import TICKETS, check_intake, load_row, perform
-from api.tickets.tmf621 import row_to_tmf, to_tmf
+from api.tasks.routes import task_texts, tasks_of
+from api.tickets.service import TICKETS, check_intake, load_row, perform, ticket_of
+from api.tickets.tmf621 import revealed_texts, row_to_tmf, to_tmf
 from core.records import AuditRecord
 from core.roles import Role
 from core.tasks import RefusalCode
@@ -50,10 +50,14 @@ class RevealBody(BaseModel):
 
 
 class ContactView(BaseModel):
-    """The whole contact of a ticket's customer."""
+    """The whole contact of a ticket's customer, and the ticket's free text that views show masked."""
 
     ticket_no: str
     contact: str | None
+    texts: dict[str, str] = Field(
+        default_factory=dict,
+        description="TMF attribute path (note[0].text) or task (tasks[<id>].subject) → the text whole, where masked",
+    )
 
 
 @router.get("/{ticket_no}", response_model=TicketDetail, summary="A ticket with its tasks")
@@ -90,7 +94,7 @@ async def reveal_contact(
     db: DbDep,
     body: RevealBody | None = None,
 ) -> ContactView:
-    """The ticket's handler, agents and supervisors may see the contact; every reveal and refusal is journaled."""
+    """The handler, agents and supervisors may see the contact and free text whole; every reveal is journaled."""
     row = await load_row(session, ticket_no)
     subject = TICKETS.subject(row)
     if not (actor.username == row.handler or actor.has_role(Role.AGENT, Role.SUPERVISOR)):
@@ -113,4 +117,5 @@ async def reveal_contact(
         ),
     )
     await session.commit()
-    return ContactView(ticket_no=ticket_no, contact=row.contact)
+    texts = revealed_texts(ticket_of(row)) | await task_texts(session, ticket_no)
+    return ContactView(ticket_no=ticket_no, contact=row.contact, texts=texts)

@@ -35,6 +35,7 @@ from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
 from api.tickets.service import check_intake, load_row, perform, register, ticket_of
 from api.tmf.shared import Fields, Listing, TmfRoute, project, tmf_json
+from core.contacts import contact_texts, mask_contacts_in, masked_contact
 from core.roles import Actor, Role
 from core.sla import Priority
 from core.tickets import (
@@ -47,7 +48,6 @@ from core.tickets import (
     Resolution,
     Ticket,
     TicketStatus,
-    masked_contact,
     missing_intake,
 )
 from db.models import TicketRow, utcnow
@@ -266,7 +266,18 @@ def _parties(ticket: Ticket) -> list[dict[str, str]]:
 
 
 def to_tmf(ticket: Ticket, *, last_update: datetime | None = None) -> dict[str, Any]:
-    """The TMF621 TroubleTicket representation of a ticket, contact masked."""
+    """The TMF621 TroubleTicket representation of a ticket: the contact, and contact details in free text, masked."""
+    shown: dict[str, Any] = mask_contacts_in(_resource(ticket, last_update))
+    return shown
+
+
+def revealed_texts(ticket: Ticket) -> dict[str, str]:
+    """The free text `to_tmf` shows masked, whole, by attribute path (e.g. `note[0].text`): for the audited reveal."""
+    return dict(contact_texts(_resource(ticket, None)))
+
+
+def _resource(ticket: Ticket, last_update: datetime | None) -> dict[str, Any]:
+    """The TMF621 representation with only the contact field masked."""
     intake, cycle = ticket.intake, (ticket.cycles[-1] if ticket.cycles else None)
     last_change = ticket.status_history[-1] if ticket.status_history else None
     expected = ticket.expected_resolution_at or (cycle.resolution_due or cycle.resolution_cap if cycle else None)

@@ -13,7 +13,7 @@ from tests.api.helpers import audit_rows
 from tests.support import eventually
 from tests.tickets.http_helpers import CONTACT, TT, act, full_intake, registered, routed
 
-SURVEY_LINK = re.compile(r"/([0-9a-f]{32,})\s*$")
+SURVEY_LINK = re.compile(r"/([A-Za-z0-9_-]{43})\s*$")
 
 
 def stored_survey(sync_session, *, answered: bool = False) -> str:
