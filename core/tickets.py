@@ -596,19 +596,6 @@ def _may_handle(ticket: Ticket, actor: Actor) -> bool:
     return ticket.candidates_role is not None and actor.has_role(ticket.candidates_role)
 
 
-def masked_contact(contact: str | None) -> str | None:
-    """A contact as it may be shown: 138****5678 for a phone number, z***@example.com for an e-mail address."""
-    if not contact:
-        return contact
-    if "@" in contact:
-        name, _, domain = contact.partition("@")
-        return f"{name[:1]}***@{domain}"
-    value = contact.strip()
-    if len(value) < 7:
-        return "*" * len(value)
-    return f"{value[:3]}{'*' * (len(value) - 7)}{value[-4:]}"
-
-
 class TicketSave(BaseModel):
     """A ticket state to write to the read model, with the audit row of the act that produced it."""
 
@@ -619,11 +606,11 @@ class TicketSave(BaseModel):
 
 
 class SurveyIssue(BaseModel):
-    """A survey link and the resolution message sent to the customer by their preferred channel."""
+    """A survey to issue with the resolution message, sent by the customer's channel (the activity draws the secret)."""
 
     model_config = ConfigDict(frozen=True)
 
-    token: str
+    token: str | None = None  # runs from before survey-secret-from-activity sent one; never used
     ticket_no: str
     workflow_id: str
     cycle: int

@@ -16,13 +16,14 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import RowMapping, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from core.journal_anchor import JournalAnchor
 from core.records import AuditRecord
@@ -52,7 +53,7 @@ def _utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
-def row_digest(content: Mapping[str, Any], prev_hash: str, key: bytes | None = None) -> str:
+def row_digest(content: Mapping[str, Any] | RowMapping, prev_hash: str, key: bytes | None = None) -> str:
     """The row_hash of a row with this content following a row whose hash is prev_hash (unkeyed: pre-key rows)."""
     document = {name: content[name] for name in HASHED}
     document["at"] = _utc(content["at"]).isoformat(timespec="microseconds")
@@ -84,22 +85,26 @@ async def append(session: AsyncSession, record: AuditRecord) -> None:
     """Add one journal row sealed with the current key, chained to the last; a repeated request id writes nothing."""
     key_id, key = next(iter(_keys(session).items()))
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
-    if await session.scalar(select(AuditEntry.id).where(AuditEntry.request_id == record.request_id)) is not None:
+    if (
+        await session.scalar(select(col(AuditEntry.id)).where(col(AuditEntry.request_id) == record.request_id))
+        is not None
+    ):
         return
     values = record.model_dump()
     values["at"] = _utc(record.at)
     values["actor_roles"] = list(record.actor_roles)
     values["details"] = record.model_dump(mode="json")["details"]  # stored exactly as hashed
-    last = await session.scalar(select(AuditEntry.row_hash).order_by(AuditEntry.id.desc()).limit(1))
+    last = await session.scalar(select(col(AuditEntry.row_hash)).order_by(col(AuditEntry.id).desc()).limit(1))
     values["prev_hash"] = last or GENESIS
     values["key_id"] = key_id
     values["row_hash"] = row_digest(values, values["prev_hash"], key)
     await session.execute(insert(AuditEntry).values(**values).on_conflict_do_nothing(index_elements=["request_id"]))
 
 
-@dataclass(frozen=True)
-class ChainCheck:
+class ChainCheck(BaseModel):
     """The outcome of walking the chain: the first broken link, if any, and the head to note down."""
+
+    model_config = ConfigDict(frozen=True)
 
     ok: bool
     checked: int
@@ -110,7 +115,7 @@ class ChainCheck:
     anchors_checked: int = 0
 
 
-def _broken_row(row: Mapping[Any, Any], previous: str, keys: Mapping[str, bytes], keyed: bool) -> str | None:
+def _broken_row(row: RowMapping, previous: str, keys: Mapping[str, bytes], keyed: bool) -> str | None:
     """Why this row does not check out, or None."""
     if row["prev_hash"] != previous:
         return "prev_hash differs from the previous row's row_hash: a row before it was removed, inserted or re-sealed"
@@ -128,19 +133,13 @@ async def verify_chain(session: AsyncSession, anchors: Sequence[JournalAnchor] =
     """Walk the journal in id order and report the first row whose link, seal or anchor does not check out."""
     keys = session.info.get(JOURNAL_KEYS) or {}
     expected = {anchor.row_id: anchor.row_hash for anchor in anchors}
-    columns = [
-        AuditEntry.id,
-        AuditEntry.prev_hash,
-        AuditEntry.row_hash,
-        AuditEntry.key_id,
-        *(getattr(AuditEntry, n) for n in HASHED),
-    ]
+    columns = [col(getattr(AuditEntry, n)) for n in ("id", "prev_hash", "row_hash", "key_id", *HASHED)]
     previous, last_id, checked, keyed, anchored = GENESIS, 0, 0, False, 0
     while True:
         rows = (
             (
                 await session.execute(
-                    select(*columns).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(_BATCH)
+                    select(*columns).where(col(AuditEntry.id) > last_id).order_by(col(AuditEntry.id)).limit(_BATCH)
                 )
             )
             .mappings()
@@ -181,6 +180,8 @@ async def verify_chain(session: AsyncSession, anchors: Sequence[JournalAnchor] =
 async def head(session: AsyncSession) -> JournalAnchor | None:
     """The newest row's id and hash (what the JournalAnchor workflow records)."""
     row = (
-        await session.execute(select(AuditEntry.id, AuditEntry.row_hash).order_by(AuditEntry.id.desc()).limit(1))
+        await session.execute(
+            select(col(AuditEntry.id), col(AuditEntry.row_hash)).order_by(col(AuditEntry.id).desc()).limit(1)
+        )
     ).first()
     return JournalAnchor(row_id=row[0], row_hash=row[1]) if row else None

@@ -2,7 +2,7 @@
 
 The owner owns every table (and so could disable triggers); the app role is neither owner nor superuser and
 may only SELECT and INSERT the audit journal (SELECT, INSERT, UPDATE, DELETE elsewhere, never TRUNCATE).
-Migrations grant (db/migrations/versions/0007_app_role.py); `provision` creates the roles and the database
+Migrations grant (db/migrations/versions/0008_app_role.py); `provision` creates the roles and the database
 with a superuser's connection (`make run` and the tests; compose does it in deploy/postgres/init-app-db.sql).
 """
 

@@ -73,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
 
 TASK_PRIORITY = {Priority.URGENT: 100, Priority.HIGH: 50, Priority.MEDIUM: 20, Priority.LOW: 0}
 SLA_TASKS = ("accept", "plan", "resolve")
+SURVEY_SECRET_PATCH = "survey-secret-from-activity"
 TERMINAL = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
 
 
@@ -258,11 +259,13 @@ class ServiceTicketWorkflow(HumanTaskBook):
             f"Resolution sent by {resolution.channel.value}",
             outcome="sent",
         )
-        token = workflow.uuid4().hex + workflow.uuid4().hex  # the survey link's secret; only its hash is stored
+        # The link's secret is drawn by the activity from `secrets` and never enters history; runs from before
+        # the patch drew it here from the run's deterministic seed (the activity ignores it now).
+        legacy = None if workflow.patched(SURVEY_SECRET_PATCH) else workflow.uuid4().hex + workflow.uuid4().hex
         await workflow.execute_activity(
             ISSUE_SURVEY,
             SurveyIssue(
-                token=token,
+                token=legacy,
                 ticket_no=ticket.ticket_no,
                 workflow_id=ticket.workflow_id,
                 cycle=ticket.cycle.number,

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from temporalio.client import Client, WorkflowHistory, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -224,7 +225,7 @@ async def workflow_timeline(
     activity results of one workflow run, oldest first; customer contact masked."""
     history = await _history(gateway, workflow_id, run_id, decode=True)
     rows = await session.scalars(
-        select(AuditEntry).where(AuditEntry.workflow_id == workflow_id).order_by(AuditEntry.id)
+        select(AuditEntry).where(col(AuditEntry.workflow_id) == workflow_id).order_by(col(AuditEntry.id))
     )
     journal = [JournalRow.model_validate(row, from_attributes=True) for row in rows]
     return build_timeline(history, journal, kinds=kinds)
@@ -247,9 +248,9 @@ async def timeline_by_ref(
 
 async def _workflow_of(session: AsyncSession, gateway: TemporalGateway, ref: str) -> str:
     """The one workflow a business reference names: the ticket table, the tasks' references, then visibility."""
-    found = set(await session.scalars(select(TicketRow.workflow_id).where(TicketRow.ticket_no == ref)))
+    found = set(await session.scalars(select(col(TicketRow.workflow_id)).where(col(TicketRow.ticket_no) == ref)))
     found = found or set(
-        await session.scalars(select(TaskRow.workflow_id).where(TaskRow.business_ref == ref).distinct())
+        await session.scalars(select(col(TaskRow.workflow_id)).where(col(TaskRow.business_ref) == ref).distinct())
     )
     if not found:
         try:
@@ -269,16 +270,9 @@ async def _workflow_of(session: AsyncSession, gateway: TemporalGateway, ref: str
     return found.pop()
 
 
-class ChainReport(BaseModel):
+class ChainReport(audit_journal.ChainCheck):
     """The journal's hash chain: intact, or the first broken link; note the head to detect a later truncation."""
 
-    ok: bool
-    checked: int
-    broken_id: int | None = None
-    reason: str | None = None
-    head_id: int | None = None
-    head_hash: str | None = None
-    anchors_checked: int = Field(description="anchors recorded in Temporal that the chain matched")
     anchors_note: str | None = Field(default=None, description="why no anchor was compared, if none was")
 
 
@@ -298,4 +292,5 @@ async def verify_journal(
             note = "no anchor recorded yet: links and seals checked alone"
     except (RPCError, WorkflowQueryFailedError) as err:
         anchors, note = None, f"anchors unavailable from Temporal ({err}): links and seals checked alone"
-    return ChainReport(**vars(await audit_journal.verify_chain(session, anchors or ())), anchors_note=note)
+    check = await audit_journal.verify_chain(session, anchors or ())
+    return ChainReport(**check.model_dump(), anchors_note=note)

@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from api.deps import CurrentActor, SessionDep, SettingsDep
 from core.login_throttle import ThrottleKind, ThrottlePolicy, current, retry_after_seconds
@@ -133,7 +134,7 @@ async def token(
         ThrottleKind.ADDRESS: request.client.host if request.client else "unknown",
     }
     await _refuse_if_throttled(session, counters, policies, now)
-    user = await session.scalar(select(User).where(User.username == form.username))
+    user = await session.scalar(select(User).where(col(User.username) == form.username))
     # The hash runs whatever the username, so the answer's timing does not tell who exists.
     matches = verify_password(form.password, user.password_hash if user else None)
     if user is None or not user.active or not matches:

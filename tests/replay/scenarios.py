@@ -314,7 +314,7 @@ async def demand_no_fit(env: WorkflowEnvironment, task_queue: str) -> WorkflowHa
 
 
 async def demand_ordered(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
-    """Fit; the check child is answered and accepted; a complex solution is jointly reviewed; signed; the order child starts."""
+    """Fit; the check child is answered and accepted; a complex solution is reviewed jointly; signed; order starts."""
     flow = await DemandFlow.start(env, task_queue, complex=True)
     await flow.decide("product_fit", PRESALES, "fit")
     check_id = await eventually(lambda: _check_id(flow), what="resource check started")
@@ -332,7 +332,7 @@ async def demand_ordered(env: WorkflowEnvironment, task_queue: str) -> WorkflowH
     order = env.client.get_workflow_handle(order_workflow_id(outcome.order_id))
     await eventually(lambda: _order_waiting(order), what="order started")
     for child in (order, check.handle):  # they outlive the demand; stop them once idle
-        await eventually(lambda: idle(child), what="child idle")
+        await eventually(lambda child=child: idle(child), what="child idle")
         await child.terminate("scenario done")
     return flow.handle
 

@@ -57,7 +57,9 @@ def calendars(draw) -> BusinessCalendar:
         weekend=tuple(d for d in range(7) if weekend_mask >> d & 1),
         holidays=tuple(days[:holiday_count]),
         makeup_workdays=tuple(days[holiday_count:]),
-        working_hours=tuple(WorkingPeriod(start=a, end=b) for a, b in zip(boundaries[::2], boundaries[1::2])),
+        working_hours=tuple(
+            WorkingPeriod(start=a, end=b) for a, b in zip(boundaries[::2], boundaries[1::2], strict=True)
+        ),
         always_open=draw(st.integers(0, 3)) == 0,
     )
 

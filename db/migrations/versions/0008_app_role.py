@@ -1,7 +1,7 @@
 """app role: the API and worker connect as a role that may only read and append the audit journal
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02 01:00:00
 """
 
@@ -9,8 +9,8 @@ from alembic import op
 
 from db.roles import APP_ROLE
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
