@@ -17,6 +17,7 @@ from core.records import AuditRecord
 from db import audit as audit_journal
 from db.models import AuditEntry, utcnow
 from infra.settings import Settings
+from infra.worker_factory import build_worker
 from tests.support import eventually, serve
 from tests.tickets.flow import idle
 from workflows.journal_anchor import JournalAnchorWorkflow
@@ -41,27 +42,36 @@ async def _append(db, reason: str) -> int:
 
 
 @pytest_asyncio.fixture
-async def anchored(env, worker, task_queue, settings, db) -> AsyncIterator[tuple[httpx.AsyncClient, list[int], str]]:
-    """Two fresh journal rows, an anchor workflow that has recorded a head at or past them, and an API reading it."""
+async def anchored(dev_env, settings, db) -> AsyncIterator[tuple[httpx.AsyncClient, list[int], str]]:
+    """Two fresh journal rows, an anchor workflow that has recorded a head at or past them, and an API reading it.
+
+    On the real dev server (no time skipping needed: the first round runs at once), with a worker of its own.
+    """
     rows = [await _append(db, "before the anchor"), await _append(db, "also before the anchor")]
     workflow_id = f"journal-anchor-{uuid.uuid4().hex[:8]}"
-    handle = await env.client.start_workflow(
-        JournalAnchorWorkflow.run, AnchorState(interval_minutes=10), id=workflow_id, task_queue=task_queue
+    own = settings.model_copy(
+        update={"temporal_task_queue": f"kx-anchor-{uuid.uuid4().hex[:8]}", "journal_anchor_workflow_id": workflow_id}
     )
+    async with build_worker(dev_env.client, db, own):
+        handle = await dev_env.client.start_workflow(
+            JournalAnchorWorkflow.run,
+            AnchorState(interval_minutes=10),
+            id=workflow_id,
+            task_queue=own.temporal_task_queue,
+        )
 
-    async def covered() -> list[JournalAnchor] | None:
-        anchors = await recorded_anchors(env.client, workflow_id)
-        return anchors if anchors and anchors[-1].row_id >= rows[-1] else None
+        async def covered() -> list[JournalAnchor] | None:
+            anchors = await recorded_anchors(dev_env.client, workflow_id)
+            return anchors if anchors and anchors[-1].row_id >= rows[-1] else None
 
-    await eventually(covered, what="an anchor past the new rows")
-    app = create_app(settings.model_copy(update={"journal_anchor_workflow_id": workflow_id}), db=db, client=env.client)
-    try:
-        async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
-            yield client, rows, workflow_id
-    finally:
-        # The test server stops skipping time for good if a run dies with an activity in flight: end it idle.
-        await eventually(lambda: idle(handle), what="anchor run idle")
-        await handle.terminate("test over")
+        try:
+            await eventually(covered, what="an anchor past the new rows")
+            app = create_app(own, db=db, client=dev_env.client)
+            async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+                yield client, rows, workflow_id
+        finally:
+            await eventually(lambda: idle(handle), what="anchor run idle")
+            await handle.terminate("test over")
 
 
 def _reseal(owner_url: str, row_id: int, reason: str | None) -> None:
@@ -101,10 +111,10 @@ async def test_verify_compares_the_chain_with_the_anchors(anchored, http, login)
 
 
 async def test_a_chain_rewritten_and_resealed_with_the_key_is_caught_by_the_anchor(
-    anchored, http, login, database_urls, env
+    anchored, http, login, database_urls, dev_env
 ):
     client, (victim, _), workflow_id = anchored
-    anchors = await recorded_anchors(env.client, workflow_id)
+    anchors = await recorded_anchors(dev_env.client, workflow_id)
     first_covering = min(a.row_id for a in anchors if a.row_id >= victim)
     _reseal(database_urls.owner, victim, "nothing happened here")
     try:
