@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowHistory
@@ -40,6 +40,7 @@ from audit.replay import (
     replay_progress,
 )
 from audit.timeline import JournalRow, Kind, Timeline, build_timeline
+from core.bounds import AwareInstant
 from core.records import AuditRecord
 from core.roles import Actor
 from db import audit as audit_journal
@@ -151,8 +152,8 @@ class ReplayRequest(BaseModel):
     histories: list[LabelledHistory] | None = Field(default=None, max_length=500)
     workflow_id: str | None = Field(default=None, pattern=SAFE_VALUE, description="fetch this workflow from Temporal")
     run_id: str | None = None
-    closed_since: AwareDatetime | None = None
-    closed_until: AwareDatetime | None = None
+    closed_since: AwareInstant | None = None
+    closed_until: AwareInstant | None = None
     workflow_type: str | None = Field(default=None, pattern=SAFE_VALUE, description="with a time range")
     limit: int = Field(default=200, ge=1, le=1000, description="most runs replayed from a time range")
 

@@ -32,6 +32,7 @@ from pydantic_core import to_jsonable_python
 from api.acts import IdempotencyKey
 from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.resource_checks.service import check_of, load_row, register
+from api.schemas import Offset
 from api.tmf.shared import TmfRoute, project
 from core.resource_checks import TMF_STATE, CheckItem, CheckStatus, Qualification, ResourceCheck, Round
 from core.roles import Actor, Role
@@ -282,7 +283,7 @@ async def list_checks(
     session: SessionDep,
     response: Response,
     fields: Fields = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     state: TaskState | None = None,
     check_status: Annotated[CheckStatus | None, Query(alias="checkStatus", description="our status")] = None,

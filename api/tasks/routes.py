@@ -11,7 +11,7 @@ from sqlalchemy import and_, false, func, or_, select
 from api.acts import IdempotencyKey, Subject, deliver
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
 from api.gateway import ActRefused
-from api.schemas import Page, TaskView
+from api.schemas import Offset, Page, TaskView
 from core.roles import Actor, Role
 from core.tasks import ActResult, ClaimInput, DecisionInput, RefusalCode
 from db.models import TaskRow, utcnow
@@ -56,7 +56,7 @@ async def inbox(
     kind: str | None = None,
     workflow_id: str | None = None,
     business_ref: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[TaskView]:
     """Tasks ordered green channel first (priority), then by due time."""

@@ -27,15 +27,17 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import to_jsonable_python
 
 from api.acts import IdempotencyKey
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff, require_roles
 from api.errors import field_errors
+from api.schemas import Offset
 from api.tickets.service import check_intake, load_row, perform, register, ticket_of
 from api.tmf.shared import TmfRoute, project
+from core.bounds import AwareInstant
 from core.roles import Actor, Role
 from core.sla import Priority
 from core.tickets import (
@@ -92,7 +94,7 @@ class _TicketFields(BaseModel):
     customer_name: str | None = None
     industry: str | None = None
     contact: str | None = Field(default=None, description="stored whole; every response masks it")
-    occurred_at: AwareDatetime | None = Field(default=None, description="with offset, to the minute, not in the future")
+    occurred_at: AwareInstant | None = Field(default=None, description="with offset, to the minute, not in the future")
     scenario: str | None = None
     categories: list[Category] | None = Field(default=None, description="every category; ticketType is the primary one")
     complaint_type: ComplaintType | None = None
@@ -123,7 +125,7 @@ class TroubleTicketPatch(_TicketFields):
         default=None, description="cancelled, closed, resolved, pending, held or inProgress"
     )
     status_change_reason: str | None = None
-    expected_resolution_date: AwareDatetime | None = Field(
+    expected_resolution_date: AwareInstant | None = Field(
         default=None, description="with status inProgress: accept the ticket"
     )
     resolution: Resolution | None = Field(
@@ -381,7 +383,7 @@ async def list_trouble_tickets(
     session: SessionDep,
     response: Response,
     fields: Fields = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     tmf_status: Annotated[TmfStatus | None, Query(alias="status")] = None,
     ticket_status: Annotated[TicketStatus | None, Query(alias="ticketStatus", description="our status")] = None,
