@@ -6,6 +6,7 @@ import logging
 import re
 
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+_TRACEBACKS = logging.Formatter()
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(@[A-Za-z0-9.-]+)")
 
 
@@ -21,6 +22,8 @@ class ContactMaskingFilter(logging.Filter):
         """Render the message once, masked."""
         record.msg = mask_contact(record.getMessage())
         record.args = None
+        if record.exc_info and not record.exc_text:  # a traceback quotes exception messages: mask those too
+            record.exc_text = mask_contact(_TRACEBACKS.formatException(record.exc_info))
         return True
 
 
