@@ -24,10 +24,11 @@ async def workflow_problems(client: Client, workflow_id: str) -> list[str]:
 
     async def settled():
         events = (await handle.fetch_history()).events
-        return events if events[-1].event_type not in _BUSY_LAST else None
+        wedged = any(e.event_type in _BAD_EVENTS for e in events)  # a failing task never settles: report it now
+        return events if wedged or events[-1].event_type not in _BUSY_LAST else None
 
     events = await eventually(settled, what=f"{workflow_id} idle")
-    problems = [f"{workflow_id}: {_BAD_EVENTS[e.event_type]}" for e in events if e.event_type in _BAD_EVENTS]
+    problems = sorted({f"{workflow_id}: {_BAD_EVENTS[e.event_type]}" for e in events if e.event_type in _BAD_EVENTS})
     description = await handle.describe()
     if description.status == WorkflowExecutionStatus.RUNNING:
         for pending in description.raw_description.pending_activities:
