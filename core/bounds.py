@@ -8,7 +8,7 @@ the edge, never a failing statement or an overflow inside a workflow.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime
@@ -19,7 +19,9 @@ MAX_INT = 2**31 - 1
 EARLIEST_INSTANT = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_INSTANT = datetime(2100, 1, 1, tzinfo=UTC)
 _NAIVE_EARLIEST, _NAIVE_LATEST = EARLIEST_INSTANT.replace(tzinfo=None), LATEST_INSTANT.replace(tzinfo=None)
-# An SLA budget of any unit spans at most five years of wall time (a deadline then stays far before 2100).
+# How far ahead of the workflow's own clock a deadline a person proposes may lie (the calendars' search range).
+MAX_LEAD = timedelta(days=3660)
+# An SLA budget of any unit spans at most five years of wall time (calendar arithmetic over it stays fast).
 MAX_BUDGET_HOURS = 5 * 366 * 24
 MAX_BUDGET_WORKING_DAYS = 5 * 366
 

@@ -12,7 +12,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.bounds import Instant
 from core.provisioning import CircuitEnd, CircuitType
 from core.records import AuditRecord, PolicyRef
 from core.resource_checks import CheckItem, CheckStatus, Qualification, ResourceCheck
@@ -49,7 +48,7 @@ class DemandInput(BaseModel):
     a_end: CircuitEnd
     z_end: CircuitEnd
     bandwidth: str = Field(min_length=1, max_length=32)
-    requested_completion: Instant
+    requested_completion: datetime
     complex: bool = False  # the solution needs a joint review even if the check did not say so
     created_by: Actor
     request_id: str = Field(min_length=1, max_length=128)

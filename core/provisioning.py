@@ -14,7 +14,6 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from core.bounds import Instant
 from core.calendar import BusinessCalendar
 from core.records import AuditRecord, NotificationRecord, PolicyRef
 from core.roles import Actor, Role
@@ -99,7 +98,7 @@ class CircuitSpec(BaseModel):
     a_end: CircuitEnd
     z_end: CircuitEnd
     bandwidth: str = Field(min_length=1, max_length=32, description="e.g. 2M, 100M, 1G")
-    requested_completion: Instant
+    requested_completion: datetime
     customer_id: str | None = Field(default=None, max_length=64)
     resource_check_id: str | None = Field(default=None, max_length=64)
     reservation_id: str | None = Field(default=None, max_length=200)

@@ -14,7 +14,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.bounds import Instant
 from core.calendar import Budget
 from core.roles import Actor, Role
 from core.sla import LadderStep
@@ -83,7 +82,7 @@ class TaskRequest(BaseModel):
     outcomes: tuple[str, ...] = ("approve", "reject")
     requested_by: str | None = None  # the requester may never decide (four-eyes)
     budget: Budget | None = None  # from the policy's task budgets when neither budget nor due_at is set
-    due_at: Instant | None = None
+    due_at: datetime | None = None
     ladder: tuple[LadderStep, ...] | None = None  # the policy's ladder when None
     priority: int = 0  # higher first in every inbox (the urgent "green channel")
     business_ref: str | None = None  # ticket number or order id, never customer data

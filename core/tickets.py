@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-from core.bounds import Instant
+from core.bounds import MAX_LEAD
 from core.records import AuditRecord, PolicyRef
 from core.resource_checks import ResourceCheckRules, default_resource_check_rules
 from core.roles import Actor, Role
@@ -89,7 +89,7 @@ class Intake(BaseModel):
     contact: str | None = Field(default=None, max_length=200, description="stored whole, always shown masked")
     channel: Channel | None = None
     preferred_channel: Channel | None = None
-    occurred_at: Instant | None = Field(default=None, description="when the problem occurred, to the minute")
+    occurred_at: datetime | None = Field(default=None, description="when the problem occurred, to the minute")
     scenario: str | None = Field(default=None, max_length=2000)
     description: str | None = Field(default=None, max_length=4000)
     categories: tuple[Category, ...] = ()
@@ -265,7 +265,7 @@ class Accept(_Act):
     """The handler takes the ticket and promises a resolution time within the policy's cap."""
 
     type: Literal["accept"] = "accept"
-    expected_resolution_at: Instant
+    expected_resolution_at: datetime
 
 
 class LogProgress(_Act):
@@ -282,7 +282,7 @@ class RequestExtension(_Act):
     """Ask a supervisor, in advance, for a later resolution time."""
 
     type: Literal["request_extension"] = "request_extension"
-    new_expected_at: Instant
+    new_expected_at: datetime
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -292,7 +292,7 @@ class RequestEscalation(_Act):
     type: Literal["request_escalation"] = "request_escalation"
     reason: str = Field(min_length=1, max_length=2000)
     resources_needed: str = Field(default="", max_length=2000)
-    new_expected_at: Instant
+    new_expected_at: datetime
 
 
 class Pause(_Act):
@@ -555,6 +555,8 @@ def check_act(ticket: Ticket, act: BaseModel, now: datetime) -> None:
                 )
             if act.new_expected_at <= max(now, due or now):
                 _refuse(RefusalCode.INVALID, "new_expected_at: must be later than the current deadline")
+            if act.new_expected_at > now + MAX_LEAD:
+                _refuse(RefusalCode.INVALID, f"new_expected_at: at most {MAX_LEAD.days} days ahead")
         case Pause():
             _in_status(ticket, "pause", TicketStatus.IN_PROGRESS)
             _handler_only(ticket, actor, "pause")

@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import to_jsonable_python
 
@@ -125,7 +125,7 @@ class TroubleTicketPatch(_TicketFields):
         default=None, description="cancelled, closed, resolved, pending, held or inProgress"
     )
     status_change_reason: str | None = None
-    expected_resolution_date: AwareInstant | None = Field(
+    expected_resolution_date: AwareDatetime | None = Field(  # the workflow holds it to the policy's cap
         default=None, description="with status inProgress: accept the ticket"
     )
     resolution: Resolution | None = Field(
