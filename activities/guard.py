@@ -91,7 +91,7 @@ class _FailurePolicy(ActivityInboundInterceptor):
                         key=alert_key(info),
                         recipient_role=Role.ADMIN.value,
                         kind=ALERT_KIND,
-                        workflow_id=info.workflow_id[:200],
+                        workflow_id=(info.workflow_id or "")[:200] or None,
                         message=message[:1000],
                     )
                     .on_conflict_do_nothing(index_elements=["key"])

@@ -46,15 +46,6 @@ def within_horizon(value: datetime) -> datetime:
     return value
 
 
-def no_control(value: str) -> str:
-    """Refuse text holding control characters (pydantic after-validator)."""
-    if has_control(value):
-        raise ValueError(CONTROL_MESSAGE)
-    return value
-
-
 # An instant inside the horizon: use it for every date a request names (awareness is checked where required).
 Instant = Annotated[datetime, AfterValidator(within_horizon)]
 AwareInstant = Annotated[AwareDatetime, AfterValidator(within_horizon)]
-# Text without control characters (the API refuses them before any model sees them; this guards other callers).
-SafeText = Annotated[str, AfterValidator(no_control)]
