@@ -10,6 +10,7 @@ import pytest_asyncio
 from api.main import create_app
 from core.bounds import MAX_INT
 from db.tickets import workflow_id_for
+from tests.api.helpers import approval_task, close_approval
 from tests.hardening.health import assert_healthy
 from tests.tickets.http_helpers import CONTACT, TT, act, full_intake, routed
 
@@ -93,10 +94,9 @@ async def test_an_absurd_approval_budget_is_422_and_a_sane_one_is_readable_at_on
     readable = await http.get(f"/api/approvals/{workflow_id}", headers=agent)  # at once, not "for a while 404"
     assert readable.status_code == 200 and readable.json()["workflow_id"] == workflow_id, readable.text
     assert (await http.get("/api/approvals/approval-never-started", headers=agent)).status_code == 404
-    try:
-        await assert_healthy(env.client, [workflow_id])
-    finally:
-        await env.client.get_workflow_handle(workflow_id).terminate("test done")
+    task = await approval_task(http, agent, workflow_id)
+    await close_approval(http, await login("supervisor1"), task["task_id"])
+    await assert_healthy(env.client, [workflow_id])
 
 
 async def test_a_completion_date_past_the_horizon_is_a_tmf_400(http, login):
