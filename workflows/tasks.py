@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from core.calendar import deadline, threshold_instants
-    from core.records import AuditRecord, BreachRecord, NotificationRecord, TaskEvent
+    from core.records import AuditRecord, BreachRecord, NotificationRecord, PolicyRef, TaskEvent
     from core.roles import SYSTEM_ACTOR, Actor
     from core.sla import LadderStep, PolicySnapshot
     from core.tasks import (
@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         check_claim,
         check_decision,
     )
-    from workflows.common import DB_WRITE_RETRY, DB_WRITE_TIMEOUT, RECORD_TASK_EVENT
+    from workflows.common import DB_WRITE_RETRY, DB_WRITE_TIMEOUT, LOAD_POLICY_SNAPSHOT, RECORD_TASK_EVENT
 
 
 class HumanTaskBook:
@@ -47,15 +47,22 @@ class HumanTaskBook:
 
     # ---- used by workflow code -------------------------------------------------------------
 
-    def use_policy(self, snapshot: PolicySnapshot) -> None:
-        """Adopt the calendar and SLA policy this run keeps for its whole life."""
-        self._snapshot = snapshot
+    async def load_policy(self, ref: PolicyRef) -> PolicySnapshot:
+        """Load and adopt the calendar and SLA policy this run keeps for its whole life."""
+        self._snapshot = await workflow.execute_activity(
+            LOAD_POLICY_SNAPSHOT,
+            ref,
+            result_type=PolicySnapshot,
+            start_to_close_timeout=DB_WRITE_TIMEOUT,
+            retry_policy=DB_WRITE_RETRY,
+        )
+        return self._snapshot
 
     @property
     def snapshot(self) -> PolicySnapshot:
         """The policy snapshot; workflows load it before opening any task."""
         if self._snapshot is None:
-            raise RuntimeError("use_policy() must run before tasks are opened")
+            raise RuntimeError("load_policy() must run before tasks are opened")
         return self._snapshot
 
     async def open_task(self, request: TaskRequest, *, audit: AuditRecord | None = None) -> HumanTask:
@@ -312,16 +319,15 @@ class HumanTaskBook:
     def _audit(
         self, actor: Actor, action: str, task: HumanTask, request_id: str, *, reason: str | None = None
     ) -> AuditRecord:
-        return AuditRecord(
+        return AuditRecord.by(
+            actor,
+            action,
+            "task",
+            task.task_id,
             at=workflow.now(),
-            actor=actor.username,
-            actor_roles=tuple(r.value for r in actor.roles),
-            action=action,
-            subject_type="task",
-            subject_id=task.task_id,
+            request_id=request_id,
             workflow_id=task.workflow_id,
             reason=reason,
-            request_id=request_id,
             details={"kind": task.kind, "business_ref": task.business_ref, "outcome": task.outcome},
         )
 
