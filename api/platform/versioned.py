@@ -102,13 +102,12 @@ def versioned_router(*, prefix: str, tag: str, table: type[SQLModel], model: typ
         session.add(row)
         await audit_journal.append(
             session,
-            AuditRecord(
+            AuditRecord.by(
+                admin,
+                f"{tag}.publish",
+                noun,
+                f"{name}@v{version}",
                 at=utcnow(),
-                actor=admin.username,
-                actor_roles=tuple(r.value for r in admin.roles),
-                action=f"{tag}.publish",
-                subject_type=noun,
-                subject_id=f"{name}@v{version}",
                 request_id=f"{tag}.publish:{name}:{version}",
             ),
         )

@@ -12,7 +12,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.acts import Subject, deliver, start_journaled
 from api.errors import field_errors
-from api.gateway import ActRefused, TemporalGateway
+from api.gateway import TemporalGateway
 from core.provisioning import (
     CLOSED,
     CircuitSpec,
@@ -23,7 +23,7 @@ from core.provisioning import (
     workflow_id_for,
 )
 from core.roles import Actor
-from core.tasks import RefusalCode
+from core.tasks import RefusalCode, TaskRefused
 from db.models import ServiceOrderRow, utcnow
 from db.provisioning import new_order_id, upsert_order
 from db.session import Database
@@ -119,7 +119,7 @@ async def perform(
 
     def still_open() -> None:
         if row.status in {s.value for s in CLOSED}:
-            raise ActRefused(RefusalCode.CONFLICT, f"service order {row.order_id} is {row.status}")
+            raise TaskRefused(RefusalCode.CONFLICT, f"service order {row.order_id} is {row.status}")
 
     await deliver(
         gateway=gateway,

@@ -13,7 +13,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.acts import Subject, deliver, registered_subject
 from api.errors import field_errors
-from api.gateway import ActRefused, TemporalGateway
+from api.gateway import TemporalGateway
 from core.records import AuditRecord
 from core.resource_checks import (
     FINISHED,
@@ -26,7 +26,7 @@ from core.resource_checks import (
     workflow_id_for,
 )
 from core.roles import Actor
-from core.tasks import RefusalCode
+from core.tasks import RefusalCode, TaskRefused
 from db import audit as audit_journal
 from db.models import ResourceCheckRow, utcnow
 from db.resource_checks import upsert_check
@@ -90,15 +90,14 @@ async def register(
         await gateway.start(WORKFLOW_TYPE, start, workflow_id=workflow_id, search_attributes=attributes)
         await audit_journal.append(
             session,
-            AuditRecord(
+            AuditRecord.by(
+                actor,
+                CREATE_ACTION,
+                "resource_check",
+                check_id,
                 at=now,
-                actor=actor.username,
-                actor_roles=tuple(r.value for r in actor.roles),
-                action=CREATE_ACTION,
-                subject_type="resource_check",
-                subject_id=check_id,
-                workflow_id=workflow_id,
                 request_id=request_id,
+                workflow_id=workflow_id,
             ),
         )
     except BaseException:
@@ -127,7 +126,7 @@ async def perform(
 
     def not_finished() -> None:
         if row.status in FINISHED:
-            raise ActRefused(RefusalCode.CONFLICT, f"resource check {row.check_id} is already {row.status}")
+            raise TaskRefused(RefusalCode.CONFLICT, f"resource check {row.check_id} is already {row.status}")
 
     await deliver(
         gateway=gateway,

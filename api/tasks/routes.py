@@ -10,10 +10,9 @@ from sqlalchemy import and_, false, func, or_, select
 
 from api.acts import IdempotencyKey, Subject, deliver
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
-from api.gateway import ActRefused
 from api.schemas import Page, TaskView
 from core.roles import Actor, Role
-from core.tasks import ActResult, ClaimInput, DecisionInput, RefusalCode
+from core.tasks import ActResult, ClaimInput, DecisionInput, RefusalCode, TaskRefused
 from db.models import TaskRow, utcnow
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
@@ -135,7 +134,7 @@ async def _act(
 
     def still_open() -> None:  # the workflow may have finished with its task: refuse without asking it
         if row.status != "open":
-            raise ActRefused(RefusalCode.CONFLICT, f"task {task_id} is already {row.status}")
+            raise TaskRefused(RefusalCode.CONFLICT, f"task {task_id} is already {row.status}")
 
     await deliver(
         gateway=gateway,

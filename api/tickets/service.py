@@ -15,10 +15,10 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.acts import Subject, deliver, registered_subject
 from api.errors import field_errors
-from api.gateway import ActRefused, TemporalGateway
+from api.gateway import TemporalGateway
 from core.records import AuditRecord
 from core.roles import Actor
-from core.tasks import RefusalCode
+from core.tasks import RefusalCode, TaskRefused
 from core.tickets import ActOutcome, Intake, Ticket, TicketAct, TicketInput, TicketStatus, missing_intake
 from db import audit as audit_journal
 from db.models import TicketRow, utcnow
@@ -113,15 +113,14 @@ async def register(
         )
         await audit_journal.append(
             session,
-            AuditRecord(
+            AuditRecord.by(
+                actor,
+                CREATE_ACTION,
+                "ticket",
+                ticket_no,
                 at=now,
-                actor=actor.username,
-                actor_roles=tuple(r.value for r in actor.roles),
-                action=CREATE_ACTION,
-                subject_type="ticket",
-                subject_id=ticket_no,
-                workflow_id=workflow_id,
                 request_id=request_id,
+                workflow_id=workflow_id,
             ),
         )
     except BaseException:
@@ -151,7 +150,7 @@ async def perform(
 
     def not_cancelled() -> None:
         if row.status == TicketStatus.CANCELLED:
-            raise ActRefused(RefusalCode.CONFLICT, f"ticket {row.ticket_no} is cancelled")
+            raise TaskRefused(RefusalCode.CONFLICT, f"ticket {row.ticket_no} is cancelled")
 
     await deliver(
         gateway=gateway,
