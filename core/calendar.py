@@ -332,6 +332,22 @@ class Budget(BaseModel):
         return f"{amount} working day" + ("" if amount == 1 else "s")
 
 
+Clock = Literal["elapsed", "business"]
+
+
+def clock_of(budget: Budget) -> Clock:
+    """How time counts against a budget: plain hours elapse around the clock, working time on the calendar."""
+    return "elapsed" if budget.unit == "hours" else "business"
+
+
+def after_pause(calendar: BusinessCalendar, clock: Clock, due: datetime, paused: tuple[datetime, datetime]) -> datetime:
+    """`due` moved later by exactly the paused span (from, to), measured on `clock`."""
+    start, end = paused
+    if clock == "elapsed":
+        return due + (end - start)
+    return shift_by_working_seconds(calendar, due, calendar.working_seconds_between(start, end))
+
+
 def deadline(calendar: BusinessCalendar, start: datetime, budget: Budget) -> datetime:
     """Return the instant at which `budget`, started at `start`, runs out under `calendar`."""
     if budget.unit == "hours":

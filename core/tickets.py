@@ -176,7 +176,7 @@ class SlaCycle(BaseModel):
     response_due: datetime
     plan_due: datetime
     resolution_cap: datetime
-    resolution_due: datetime | None = None
+    resolution_due: datetime | None = None  # the one stored resolution deadline; the resolve task follows it
     responded_at: datetime | None = None
     planned_at: datetime | None = None
     resolved_at: datetime | None = None
@@ -416,7 +416,6 @@ class Ticket(BaseModel):
     tier: int = 1
     green_channel: bool = False
     cycles: list[SlaCycle] = Field(default_factory=list)
-    expected_resolution_at: datetime | None = None
     pauses: list[PauseSpan] = Field(default_factory=list)
     log: list[ProgressEntry] = Field(default_factory=list)
     resolution: Resolution | None = None
@@ -440,6 +439,11 @@ class Ticket(BaseModel):
     def cycle(self) -> SlaCycle:
         """The current SLA cycle."""
         return self.cycles[-1]
+
+    @property
+    def resolution_deadline(self) -> datetime | None:
+        """The resolution deadline wherever it is shown: the cycle's (promised, then moved), else its cap."""
+        return (self.cycle.resolution_due or self.cycle.resolution_cap) if self.cycles else None
 
     @property
     def open_pause(self) -> PauseSpan | None:

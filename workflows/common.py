@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
+from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 
 # Search attributes: opaque references only, never customer data (they are not encrypted).
@@ -52,3 +54,15 @@ LOAD_CHECK_SUMMARY = "load_check_summary"
 # Calls to outside systems (the group dispatch system) back off longer and never give up: the order waits.
 EXTERNAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5))
 EXTERNAL_TIMEOUT = timedelta(seconds=30)
+
+
+async def wait_until(instant: datetime, condition: Callable[[], bool], *, summary: str) -> bool:
+    """Wait for `condition` until `instant`; True when it held first. An instant already come sets no timer (P10)."""
+    seconds = (instant - workflow.now()).total_seconds()
+    if seconds <= 0:
+        return condition()
+    try:
+        await workflow.wait_condition(condition, timeout=seconds, timeout_summary=summary)
+    except TimeoutError:
+        return False
+    return True

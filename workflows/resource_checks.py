@@ -65,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
         RECORD_TASK_EVENT,
         RELEASE_RESERVATION,
         SLA_DUE_AT,
+        wait_until,
     )
 
 
@@ -430,15 +431,9 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
 
     async def _expire(self, current: Round) -> None:
         """At the expiry, release what no order claimed (the database decides a race with a claim)."""
-        expires = current.reservations[0].expires_at
-        wait = (expires - workflow.now()).total_seconds()
-        try:
-            await workflow.wait_condition(
-                lambda: all(r.status == ReservationStatus.RELEASED for r in current.reservations),
-                timeout=max(wait, 1.0),
-                timeout_summary=f"reservations of round {current.number} expire",
-            )
-        except TimeoutError:
+        released = lambda: all(r.status == ReservationStatus.RELEASED for r in current.reservations)  # noqa: E731
+        summary = f"reservations of round {current.number} expire"
+        if not await wait_until(current.reservations[0].expires_at, released, summary=summary):
             async with self._lock:
                 await self._release(current, "expired: no order claimed it", only_if_unclaimed=True)
                 await self.save(ledger=self.check.status in FINISHED)

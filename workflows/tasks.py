@@ -17,7 +17,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from core.calendar import deadline, threshold_instants
+    from core.calendar import Clock, clock_of, deadline, threshold_instants
     from core.records import AuditRecord, BreachRecord, NotificationRecord, PolicyRef, TaskEvent
     from core.roles import SYSTEM_ACTOR, Actor
     from core.sla import LadderStep, PolicySnapshot
@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         check_claim,
         check_decision,
     )
-    from workflows.common import DB_WRITE_RETRY, DB_WRITE_TIMEOUT, LOAD_POLICY_SNAPSHOT, RECORD_TASK_EVENT
+    from workflows.common import DB_WRITE_RETRY, DB_WRITE_TIMEOUT, LOAD_POLICY_SNAPSHOT, RECORD_TASK_EVENT, wait_until
 
 
 class HumanTaskBook:
@@ -73,7 +73,7 @@ class HumanTaskBook:
         policy = self.snapshot.policy
         budget = request.budget or policy.task_budget(request.kind)
         due = request.due_at or deadline(self.snapshot.calendar, now, budget)
-        clock = request.ladder_clock or ("elapsed" if request.due_at is None and budget.unit == "hours" else "business")
+        clock = request.ladder_clock or (clock_of(budget) if request.due_at is None else "business")
         ladder = policy.ladder if request.ladder is None else request.ladder
         task = HumanTask(
             task_id=f"{workflow_id}:{request.kind}:{self._task_seq}",
@@ -233,7 +233,7 @@ class HumanTaskBook:
             raise ApplicationError(refused.message, type=refused.code.value, non_retryable=True) from None
 
     def _ladder_instants(
-        self, start: datetime, due: datetime, ladder: tuple[LadderStep, ...], clock: str
+        self, start: datetime, due: datetime, ladder: tuple[LadderStep, ...], clock: Clock
     ) -> tuple[datetime, ...]:
         """Rung instants: shares of the elapsed span for plain-hour budgets, of business time otherwise."""
         percents = [rung.percent for rung in ladder]
@@ -245,22 +245,21 @@ class HumanTaskBook:
         """Fire each ladder rung at its instant unless the task closes first; re-plan when the due moves."""
         task = self._tasks[task_id]
         while task.status == TaskStatus.OPEN:
-            version = task.due_version
-            changed = lambda: task.status != TaskStatus.OPEN or task.due_version != version  # noqa: E731
+            changed = self._changed(task, task.due_version)
             if task.suspended or task.rungs_fired >= len(task.ladder):
                 await workflow.wait_condition(changed)
                 continue
             rung = task.ladder[task.rungs_fired]
-            remaining = (task.ladder_at[task.rungs_fired] - workflow.now()).total_seconds()
-            if remaining > 0:  # a zero or negative timeout would misbehave (P10): fire late rungs at once
-                try:
-                    await workflow.wait_condition(
-                        changed, timeout=remaining, timeout_summary=f"{rung.action} {rung.percent}% {task_id}"
-                    )
-                    continue
-                except TimeoutError:
-                    pass
-            await self._fire(task, rung)
+            summary = f"{rung.action} {rung.percent}% {task_id}"
+            if not await wait_until(
+                task.ladder_at[task.rungs_fired], changed, summary=summary
+            ):  # late rungs fire at once
+                await self._fire(task, rung)
+
+    @staticmethod
+    def _changed(task: HumanTask, version: int) -> Callable[[], bool]:
+        """True once the task closes or its due moves (a new version of the ladder)."""
+        return lambda: task.status != TaskStatus.OPEN or task.due_version != version
 
     async def _fire(self, task: HumanTask, rung: LadderStep) -> None:
         """Send a reminder or escalate: notify, record a breach at 100 %, optionally reassign."""

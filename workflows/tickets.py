@@ -14,7 +14,7 @@ checked by `core.tickets.check_act` before it can enter history.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import assert_never
 
 from temporalio import workflow
@@ -22,7 +22,7 @@ from temporalio import workflow
 from workflows.acts import ActBook
 
 with workflow.unsafe.imports_passed_through():
-    from core.calendar import Budget, deadline, shift_by_working_seconds
+    from core.calendar import Budget, after_pause, clock_of, deadline
     from core.records import AuditRecord
     from core.roles import Actor, Role
     from core.sla import LadderStep, Priority, PriorityBudgets
@@ -67,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
         ESCALATED,
         ISSUE_SURVEY,
         RECORD_TICKET,
+        wait_until,
     )
 
 TASK_PRIORITY = {Priority.URGENT: 100, Priority.HIGH: 50, Priority.MEDIUM: 20, Priority.LOW: 0}
@@ -140,14 +141,9 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
             await workflow.wait_condition(lambda: self.ticket.status in TERMINAL)
             if self.ticket.status == TicketStatus.CANCELLED:
                 break
-            window = (self.ticket.reopen_until - workflow.now()).total_seconds()  # type: ignore[operator]
-            try:
-                if window <= 0:
-                    break
-                await workflow.wait_condition(
-                    lambda: self.ticket.status != TicketStatus.CLOSED, timeout=window, timeout_summary="reopen window"
-                )
-            except TimeoutError:
+            assert self.ticket.reopen_until is not None  # set by the close
+            reopened = lambda: self.ticket.status != TicketStatus.CLOSED  # noqa: E731
+            if not await wait_until(self.ticket.reopen_until, reopened, summary="reopen window"):
                 break
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self.cancel_open_tasks(f"ticket {self.ticket.status.value}")
@@ -208,12 +204,11 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
         ticket, cycle, now = self.ticket, self.ticket.cycle, workflow.now()
         await self.close_task(self._sla_task.pop("accept"), "accepted", act.actor)
         ticket.handler = act.actor.username
-        ticket.expected_resolution_at = act.expected_resolution_at
         cycle.responded_at, cycle.resolution_due = now, act.expected_resolution_at
         self.set_status(TicketStatus.IN_PROGRESS, f"accepted by {act.actor.username}")
         if cycle.planned_at is None:
-            await self._open_sla_task("plan", "send the handling plan", cycle.plan_due, self._budgets().plan)
-        await self._open_sla_task("resolve", "resolve", act.expected_resolution_at, self._budgets().resolution)
+            await self._open_sla_task("plan", "send the handling plan")
+        await self._open_sla_task("resolve", "resolve")
 
     async def _on_log_progress(self, act: LogProgress) -> None:
         self._log(act.actor.username, act.kind, act.text, outcome=act.outcome, is_plan=act.is_plan)
@@ -236,8 +231,8 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
         self.ticket.pauses.append(
             PauseSpan(started_at=workflow.now(), kind=act.kind, reason=act.reason, started_by=act.actor.username)
         )
-        for task_id in self._open_sla_tasks():
-            await self.suspend(task_id)
+        for kind in self._open_sla_tasks():
+            await self.suspend(self._sla_task[kind])
         status = TicketStatus.WAITING_CUSTOMER if act.kind == "customer" else TicketStatus.HELD
         self.set_status(status, act.reason)
 
@@ -245,14 +240,10 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
         pause = self.ticket.open_pause
         assert pause is not None
         pause.ended_at, pause.ended_by = workflow.now(), act.actor.username
-        for task_id in self._open_sla_tasks():
-            task = self._tasks[task_id]
-            await self.move_due(task_id, self._after_pause(task, pause), reason="SLA resumed")
-        cycle = self.ticket.cycle
-        if "resolve" in self._sla_task:
-            cycle.resolution_due = self._tasks[self._sla_task["resolve"]].due_at
-        if "plan" in self._sla_task:
-            cycle.plan_due = self._tasks[self._sla_task["plan"]].due_at
+        for kind in self._open_sla_tasks():
+            due, budget = self._sla_deadline(kind)
+            moved = after_pause(self.snapshot.calendar, clock_of(budget), due, (pause.started_at, pause.ended_at))
+            await self._move_sla_due(kind, moved, "SLA resumed")
         self.set_status(TicketStatus.IN_PROGRESS, "resumed")
 
     async def _on_resolve(self, act: Resolve) -> None:
@@ -302,11 +293,8 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
                 self.set_status(TicketStatus.RESOLVED, "customer confirmed")
         elif ticket.status == TicketStatus.PENDING_FEEDBACK:
             self.set_status(TicketStatus.IN_PROGRESS, "customer says the problem is not resolved")
-            due = deadline(self.snapshot.calendar, workflow.now(), self._budgets().resolution)
-            ticket.cycle.resolution_due = due
-            await self._open_sla_task(
-                "resolve", "resolve (customer not satisfied with the fix)", due, self._budgets().resolution
-            )
+            ticket.cycle.resolution_due = deadline(self.snapshot.calendar, workflow.now(), self._budgets().resolution)
+            await self._open_sla_task("resolve", "resolve (customer not satisfied with the fix)")
 
     async def _on_close(self, act: Close) -> None:
         ticket, now = self.ticket, workflow.now()
@@ -327,10 +315,9 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
         ticket.rating, ticket.rating_followup_done = None, False
         ticket.second_followup_required = ticket.second_followup_done = False
         self._start_cycle(now)
-        due = ticket.cycle.resolution_cap
-        ticket.cycle.responded_at, ticket.cycle.resolution_due = now, due
+        ticket.cycle.responded_at, ticket.cycle.resolution_due = now, ticket.cycle.resolution_cap
         self.set_status(TicketStatus.IN_PROGRESS, f"reopened: {act.reason}")
-        await self._open_sla_task("resolve", "resolve (reopened)", due, self._budgets().resolution)
+        await self._open_sla_task("resolve", "resolve (reopened)")
 
     def _on_cancel(self, act: Cancel) -> None:
         self.set_status(TicketStatus.CANCELLED, act.reason)
@@ -371,7 +358,7 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
             if approved:
                 if task.kind == "escalation":
                     ticket.tier += 1
-                await self._move_resolution(request.new_expected_at, f"{task.kind} approved by {who}")
+                await self._move_sla_due("resolve", request.new_expected_at, f"{task.kind} approved by {who}")
         elif task.kind == "coordinate":
             ticket.lead_department = data["lead_department"].strip()
             ticket.supporting_departments = tuple(d.strip() for d in data.get("supporting_departments", []))
@@ -519,7 +506,9 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
         )
         self._sla_task["accept"] = task.task_id
 
-    async def _open_sla_task(self, kind: str, subject: str, due: datetime, budget: Budget) -> None:
+    async def _open_sla_task(self, kind: str, subject: str) -> None:
+        """The handler's plan or resolve task, due when the cycle says, on its budget's clock."""
+        due, budget = self._sla_deadline(kind)
         task = await self.open_task(
             self._request(
                 kind,
@@ -564,45 +553,47 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
             outcomes=outcomes,
             business_ref=self.ticket.ticket_no,
             priority=priority,
-            ladder_clock=("elapsed" if clock.unit == "hours" else "business") if clock else None,
+            ladder_clock=clock_of(clock) if clock else None,
             **options,
         )
 
     def _open_sla_tasks(self) -> list[str]:
+        """The kinds of the SLA tasks still open, in the order they were opened."""
         return [
-            tid
+            kind
             for kind, tid in self._sla_task.items()
             if kind in SLA_TASKS and self._tasks[tid].status == TaskStatus.OPEN
         ]
 
-    def _after_pause(self, task: HumanTask, pause: PauseSpan) -> datetime:
-        """The task's due moved by exactly the paused time, measured on the task's own clock."""
-        assert pause.ended_at is not None
-        if task.ladder_clock == "elapsed":
-            return task.due_at + (pause.ended_at - pause.started_at)
-        calendar = self.snapshot.calendar
-        paused = calendar.working_seconds_between(pause.started_at, pause.ended_at)
-        return shift_by_working_seconds(calendar, task.due_at, paused)
+    def _sla_deadline(self, kind: str) -> tuple[datetime, Budget]:
+        """An SLA deadline as the cycle holds it (its one stored place), with the budget it runs against."""
+        cycle, budgets = self.ticket.cycle, self._budgets()
+        if kind == "plan":
+            return cycle.plan_due, budgets.plan
+        if kind == "resolve":
+            assert cycle.resolution_due is not None  # set before the resolve task opens
+            return cycle.resolution_due, budgets.resolution
+        return cycle.response_due, budgets.response
 
-    async def _move_resolution(self, new_due: datetime, reason: str) -> None:
-        self.ticket.expected_resolution_at = self.ticket.cycle.resolution_due = new_due
-        if "resolve" in self._sla_task:
-            await self.move_due(self._sla_task["resolve"], new_due, reason=reason)
+    async def _move_sla_due(self, kind: str, due: datetime, reason: str) -> None:
+        """The one way an SLA deadline moves: the cycle keeps it, its open task follows."""
+        cycle = self.ticket.cycle
+        if kind == "plan":
+            cycle.plan_due = due
+        elif kind == "resolve":
+            cycle.resolution_due = due
+        else:
+            cycle.response_due = due
+        if kind in self._sla_task:
+            await self.move_due(self._sla_task[kind], due, reason=reason)
 
     async def _await_rating(self, cycle: int) -> None:
         """No rating within the wait (3 working days by default): open the rating follow-up."""
-        wait = deadline(self.snapshot.calendar, workflow.now(), self.snapshot.policy.rating_wait) - workflow.now()
-        try:
-            await workflow.wait_condition(
-                lambda: (
-                    self.ticket.rating is not None
-                    or self.ticket.cycle.number != cycle
-                    or self.ticket.status in TERMINAL
-                ),
-                timeout=max(wait, timedelta(seconds=1)),
-                timeout_summary="rating wait",
-            )
-        except TimeoutError:
+        until = deadline(self.snapshot.calendar, workflow.now(), self.snapshot.policy.rating_wait)
+        settled = lambda: (  # noqa: E731
+            self.ticket.rating is not None or self.ticket.cycle.number != cycle or self.ticket.status in TERMINAL
+        )
+        if not await wait_until(until, settled, summary="rating wait"):
             async with self._lock:
                 await self.open_task(
                     self._request(

@@ -270,7 +270,6 @@ def to_tmf(ticket: Ticket, *, last_update: datetime | None = None) -> dict[str, 
     """The TMF621 TroubleTicket representation of a ticket, contact masked."""
     intake, cycle = ticket.intake, (ticket.cycles[-1] if ticket.cycles else None)
     last_change = ticket.status_history[-1] if ticket.status_history else None
-    expected = ticket.expected_resolution_at or (cycle.resolution_due or cycle.resolution_cap if cycle else None)
     resource = {
         "id": ticket.ticket_no,
         "href": href(ticket.ticket_no),
@@ -285,7 +284,7 @@ def to_tmf(ticket: Ticket, *, last_update: datetime | None = None) -> dict[str, 
         "statusChangeReason": last_change[2] if last_change else None,
         "creationDate": ticket.created_at,
         "lastUpdate": last_update,
-        "expectedResolutionDate": expected,
+        "expectedResolutionDate": ticket.resolution_deadline,
         "resolutionDate": cycle.resolved_at if cycle else None,
         "channel": {"@type": "ChannelRef", "id": intake.channel, "name": intake.channel} if intake.channel else None,
         "statusChange": [
