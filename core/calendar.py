@@ -12,6 +12,7 @@ Conventions:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -128,7 +129,7 @@ class BusinessCalendar(BaseModel):
     @classmethod
     def _check_working_hours(cls, value: tuple[WorkingPeriod, ...]) -> tuple[WorkingPeriod, ...]:
         periods = tuple(sorted(value, key=lambda period: period.offsets()))
-        for before, after in zip(periods, periods[1:]):
+        for before, after in itertools.pairwise(periods):
             if after.offsets()[0] < before.offsets()[1]:
                 raise ValueError(f"working periods overlap: {before.start}-{before.end} and {after.start}-{after.end}")
         return periods

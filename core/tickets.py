@@ -100,7 +100,7 @@ class Intake(BaseModel):
 
     @model_serializer(mode="wrap")
     def _only_set_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Serialise only the fields that were set, so an AmendIntake's change set survives the trip through Temporal."""
+        """Only the fields that were set, so an AmendIntake's change set survives its trip through Temporal."""
         return {k: v for k, v in handler(self).items() if k in self.model_fields_set}
 
     def merged(self, changes: Intake) -> Intake:
@@ -235,7 +235,7 @@ def route(categories: tuple[Category, ...], rules: AssignmentRules) -> Assignmen
     if not categories or Category.OTHER in categories or any(c not in by_category for c in categories):
         return None
     # A complaint that rides with another category goes where that category goes.
-    relevant = [c for c in categories if c != Category.COMPLAINT] or list(categories)
+    relevant: list[Category] = [c for c in categories if c != Category.COMPLAINT] or list(categories)
     targets = {(by_category[c].department, by_category[c].role) for c in relevant}
     if len(targets) != 1:
         return None

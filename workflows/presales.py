@@ -191,7 +191,7 @@ class PreSalesDemandWorkflow(StateBook[Demand]):
         summary = await workflow.execute_activity(
             LOAD_CHECK_SUMMARY,
             check_id,
-            result_type=CheckSummary | None,
+            result_type=CheckSummary | None,  # type: ignore[arg-type]  # the stub wants a class; a union decodes too
             start_to_close_timeout=DB_WRITE_TIMEOUT,
             retry_policy=DB_WRITE_RETRY,
         )

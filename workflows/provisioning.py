@@ -13,6 +13,7 @@ closes the open tasks and notes the cancel in the ledger.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, assert_never
 
@@ -114,18 +115,20 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
             step = self.order.step(self.order.current)
             task = await self._open_step(step)
             # Wait for the act that closed the task to finish changing the order (it holds the lock until saved).
-            await workflow.wait_condition(
-                lambda: (
-                    (self._tasks[task.task_id].status != TaskStatus.OPEN or self.order.cancel is not None)
-                    and not self._lock.locked()
-                )
-            )
+            await workflow.wait_condition(self._step_settled(task.task_id))
         if self.order.cancel is not None:
             await self._compensate()
         else:
             await self._complete()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.outcome("finished")
+
+    def _step_settled(self, task_id: str) -> Callable[[], bool]:
+        """True once the step's task is closed (or the order cancelled) and the act that did it has saved."""
+        return lambda: (
+            (self._tasks[task_id].status != TaskStatus.OPEN or self.order.cancel is not None)
+            and not self._lock.locked()
+        )
 
     def _plan(self, start: OrderInput) -> ProvisioningOrder:
         """The step plan from the rules and each step's share of the requested completion date."""
@@ -134,7 +137,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         plan = plan_steps(self._rules, spec)
         dues = split_deadline(self.snapshot.calendar, now, spec.requested_completion, [r.weight for r in plan])
         steps, begin = [], now
-        for rule, due in zip(plan, dues):
+        for rule, due in zip(plan, dues, strict=True):
             steps.append(
                 Step(
                     step=rule.step,
@@ -383,7 +386,8 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
             recipient_department=GROUP_CUSTOMER_DEPARTMENT,
             workflow_id=order.workflow_id,
             created_at=now,
-            message=f"Circuit {order.circuit_id} ({spec.circuit_type.value}, {spec.bandwidth}) of order {order.order_id} is complete",
+            message=f"Circuit {order.circuit_id} ({spec.circuit_type.value}, {spec.bandwidth}) "
+            f"of order {order.order_id} is complete",
         )
         await self.save(notifications=(notice,))
 
@@ -416,7 +420,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         self.set_status(OrderStatus.CANCELLED, cancel.reason)
         await self.save()
 
-    async def _ledger(self, **entry) -> None:
+    async def _ledger(self, **entry: Any) -> None:
         order, spec = self.order, self.order.spec
         steps = tuple(
             dict(

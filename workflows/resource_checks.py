@@ -134,12 +134,12 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
         async with self._lock:
             await self._open_round(reason)
         await workflow.wait_condition(self._answered_or_cancelled)
-        if self.check.status == CheckStatus.CANCELLED:
+        if self._cancelled():
             return None
         current = self.check.round
         assert current is not None
         async with self._lock:  # a cancel may have slipped in since the wait: checked again under the lock
-            if self.check.status == CheckStatus.CANCELLED:
+            if self._cancelled():
                 return None
             self._consolidate(current)
             if current.complex:
@@ -147,7 +147,7 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
         if current.complex:
             await workflow.wait_condition(lambda: self._reviews_settled(current))
             rejected = next((r for r in current.reviews if r.decision == "reject"), None)
-            if rejected is not None and self.check.status != CheckStatus.CANCELLED:
+            if rejected is not None and not self._cancelled():
                 async with self._lock:
                     await self.cancel_open_tasks("joint review rejected")
                     current.requester_decision = "review_rejected"
@@ -155,7 +155,7 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
                     await self.save()
                 return f"joint review rejected by {rejected.department}: {rejected.comment}"
         async with self._lock:
-            if self.check.status == CheckStatus.CANCELLED:
+            if self._cancelled():
                 return None
             await self._reserve(current)
             await self._report(current)
@@ -339,19 +339,23 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
                 self._line_of[task.task_id] = line
         await self.save()
 
+    def _cancelled(self) -> bool:
+        """Asked afresh after every wait: a cancel may arrive while the round waits."""
+        return self.check.status == CheckStatus.CANCELLED
+
     def _answered_or_cancelled(self) -> bool:
         current = self.check.round
         return self.check.status == CheckStatus.CANCELLED or (
-            current is not None and all(l.answer for l in current.lines)
+            current is not None and all(line.answer for line in current.lines)
         )
 
     def _consolidate(self, current: Round) -> None:
         """Per item over its departments, then over the items: the TMF rule; complex by the rules' flags."""
         for item in self.check.request.items:
-            answers = [l.answer.result for l in current.lines if l.item_id == item.item_id and l.answer]
-            current.item_results[item.item_id] = qualification_result(answers)
+            results = [line.answer.result for line in current.lines if line.item_id == item.item_id and line.answer]
+            current.item_results[item.item_id] = qualification_result(results)
         current.result = qualification_result(current.item_results.values())
-        answers = [l.answer for l in current.lines if l.answer]
+        answers = [line.answer for line in current.lines if line.answer]
         current.complex = current.result != Qualification.UNQUALIFIED and (
             (self._rules.joint_review_on_alternate and current.result == Qualification.ALTERNATE)
             or (self._rules.joint_review_on_new_construction and any(a.new_construction for a in answers))
@@ -359,7 +363,7 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
 
     async def _open_reviews(self, current: Round) -> None:
         self.set_status(CheckStatus.JOINT_REVIEW, f"complex solution ({current.result}): joint review")
-        for department in dict.fromkeys(l.department for l in current.lines):
+        for department in dict.fromkeys(line.department for line in current.lines):
             head = self._rules.department_heads.get(department)
             # The head decides; a service supervisor stands in when the head answered an item (four-eyes).
             candidates = (
@@ -388,7 +392,11 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
         for item_id, result in current.item_results.items():
             if result == Qualification.UNQUALIFIED:
                 continue
-            resources = {l.department: l.answer.resources for l in current.lines if l.item_id == item_id and l.answer}
+            resources = {
+                line.department: line.answer.resources
+                for line in current.lines
+                if line.item_id == item_id and line.answer
+            }
             hold = HoldReservation(
                 reservation_id=f"{self.check.check_id}-r{current.number}-{item_id}",
                 check_id=self.check.check_id,

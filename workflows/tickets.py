@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import assert_never
+from typing import Any, assert_never
 
 from temporalio import workflow
 
@@ -542,7 +542,7 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
         *,
         outcomes: tuple[str, ...],
         clock: Budget | None = None,
-        **options,
+        **options: Any,
     ) -> TaskRequest:
         """A task request on this ticket: subject prefixed with the number, priority from the ticket's."""
         priority = TASK_PRIORITY.get(self.ticket.intake.priority or Priority.LOW, 0)
