@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from core.records import AuditRecord
     from core.roles import Actor
     from core.tasks import RefusalCode
-    from workflows.common import DB_WRITE_RETRY, DB_WRITE_TIMEOUT, WORK_STATUS
+    from workflows.common import WORK_STATUS, db_call
 
 
 class Saved(Protocol):
@@ -113,12 +113,7 @@ class StateBook(HumanTaskBook, Generic[StateT]):
         """Bump the revision and write a copy of the state (in the payload `payload` builds) to the read model."""
         self.state.revision += 1
         # A deep copy: the payload is serialised later in this activation, after more changes may follow.
-        await workflow.execute_activity(
-            activity,
-            payload(self.state.model_copy(deep=True)),
-            start_to_close_timeout=DB_WRITE_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
-        )
+        await db_call(activity, payload(self.state.model_copy(deep=True)))
 
 
 class ActBook(StateBook[TrackedT], Generic[TrackedT, ActT]):

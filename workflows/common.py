@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, TypeVar, overload
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
@@ -40,16 +41,16 @@ HOLD_RESERVATION = "hold_reservation"
 CLAIM_RESERVATION = "claim_reservation"
 RELEASE_RESERVATION = "release_reservation"
 RECORD_RESOURCE_CHECK = "record_resource_check"
-
-# Read-model writes retry until the database is back: a workflow must never fail because of an outage.
-DB_WRITE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-DB_WRITE_TIMEOUT = timedelta(seconds=15)
 LOAD_PROVISIONING_RULES = "load_provisioning_rules"
 RECORD_ORDER = "record_order"
 REPORT_COMPLETION = "report_completion"
 WRITE_LEDGER = "write_ledger"
 RECORD_DEMAND = "record_demand"
 LOAD_CHECK_SUMMARY = "load_check_summary"
+
+# Read-model writes retry until the database is back: a workflow must never fail because of an outage.
+DB_WRITE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+DB_WRITE_TIMEOUT = timedelta(seconds=15)
 
 # Calls to outside systems (the group dispatch system) back off longer and never give up: the order waits.
 EXTERNAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5))
@@ -66,3 +67,17 @@ async def wait_until(instant: datetime, condition: Callable[[], bool], *, summar
     except TimeoutError:
         return False
     return True
+
+
+T = TypeVar("T")
+
+
+@overload
+async def db_call(activity: str, arg: object) -> None: ...
+@overload
+async def db_call(activity: str, arg: object, result_type: type[T]) -> T: ...
+async def db_call(activity: str, arg: object, result_type: type[Any] | None = None) -> Any:
+    """Run a read-model activity (a load or a write): retried until the database is back."""
+    return await workflow.execute_activity(
+        activity, arg, result_type=result_type, start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY
+    )

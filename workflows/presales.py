@@ -40,13 +40,12 @@ with workflow.unsafe.imports_passed_through():
     from core.tasks import Candidates, DecisionInput, TaskRequest, TaskStatus
     from workflows.common import (
         BUSINESS_REF,
-        DB_WRITE_RETRY,
-        DB_WRITE_TIMEOUT,
         LOAD_CHECK_SUMMARY,
         ORDER_KIND,
         RECORD_DEMAND,
         SLA_DUE_AT,
         WORK_STATUS,
+        db_call,
     )
 
 
@@ -188,12 +187,10 @@ class PreSalesDemandWorkflow(StateBook[Demand]):
         )
         await workflow.wait_condition(lambda: self._report is not None)
         # The report says how the check ended; its read model adds what the solution needs (departments, construction).
-        summary = await workflow.execute_activity(
+        summary = await db_call(
             LOAD_CHECK_SUMMARY,
             check_id,
             result_type=CheckSummary | None,  # type: ignore[arg-type]  # the stub wants a class; a union decodes too
-            start_to_close_timeout=DB_WRITE_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
         )
         assert self._report is not None
         report = self._report

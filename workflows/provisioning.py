@@ -55,8 +55,6 @@ with workflow.unsafe.imports_passed_through():
     from core.tasks import HumanTask, TaskRequest, TaskStatus
     from workflows.common import (
         CLAIM_RESERVATION,
-        DB_WRITE_RETRY,
-        DB_WRITE_TIMEOUT,
         ESCALATED,
         EXTERNAL_RETRY,
         EXTERNAL_TIMEOUT,
@@ -66,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
         REPORT_COMPLETION,
         SLA_DUE_AT,
         WRITE_LEDGER,
+        db_call,
     )
 
 
@@ -101,13 +100,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
     async def run(self, start: OrderInput) -> OrderOutcome:
         """Plan and split the deadline, run the steps and the review loop, then complete or compensate."""
         await self.load_policy(start.policy)
-        self._rules = await workflow.execute_activity(
-            LOAD_PROVISIONING_RULES,
-            start.rules or "default",
-            result_type=ProvisioningRules,
-            start_to_close_timeout=DB_WRITE_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
-        )
+        self._rules = await db_call(LOAD_PROVISIONING_RULES, start.rules or "default", result_type=ProvisioningRules)
         self._state = self._plan(start)
         self.set_status(OrderStatus.ACKNOWLEDGED, "order received")
         await self.save(self.audit(start.created_by, "order.create", start.request_id))
@@ -331,11 +324,8 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         order, spec, now = self.order, self.order.spec, workflow.now()
         if spec.reservation_id:
             try:
-                await workflow.execute_activity(
-                    CLAIM_RESERVATION,
-                    ClaimReservation(reservation_id=spec.reservation_id, order_id=order.order_id),
-                    start_to_close_timeout=DB_WRITE_TIMEOUT,
-                    retry_policy=DB_WRITE_RETRY,
+                await db_call(
+                    CLAIM_RESERVATION, ClaimReservation(reservation_id=spec.reservation_id, order_id=order.order_id)
                 )
             except ActivityError as err:
                 order.error = str(err.cause.message if isinstance(err.cause, ApplicationError) else err)
@@ -401,14 +391,12 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         await self.save()
         if order.spec.reservation_id:
             try:
-                await workflow.execute_activity(
+                await db_call(
                     RELEASE_RESERVATION,
                     ReleaseReservation(
                         reservation_id=order.spec.reservation_id,
                         reason=f"order {order.order_id} cancelled: {cancel.reason}",
                     ),
-                    start_to_close_timeout=DB_WRITE_TIMEOUT,
-                    retry_policy=DB_WRITE_RETRY,
                 )
             except ActivityError as err:  # nothing to release (unknown reservation): the cancel goes on
                 workflow.logger.warning("order %s: reservation not released: %s", order.order_id, err.cause)
@@ -433,7 +421,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
             )
             for s in order.steps
         )
-        await workflow.execute_activity(
+        await db_call(
             WRITE_LEDGER,
             LedgerEntry(
                 circuit_id=circuit_id_for(order.order_id),
@@ -447,8 +435,6 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
                 steps=steps,
                 **entry,
             ),
-            start_to_close_timeout=DB_WRITE_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
         )
 
     # ---- helpers -----------------------------------------------------------------------------

@@ -56,8 +56,6 @@ with workflow.unsafe.imports_passed_through():
     from core.tickets import AssignmentRules
     from workflows.common import (
         BUSINESS_REF,
-        DB_WRITE_RETRY,
-        DB_WRITE_TIMEOUT,
         ESCALATED,
         HOLD_RESERVATION,
         ORDER_KIND,
@@ -65,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         RECORD_TASK_EVENT,
         RELEASE_RESERVATION,
         SLA_DUE_AT,
+        db_call,
         wait_until,
     )
 
@@ -404,13 +403,7 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
                 resources=resources,
                 expires_at=expires,
             )
-            state = await workflow.execute_activity(
-                HOLD_RESERVATION,
-                hold,
-                result_type=ReservationState,
-                start_to_close_timeout=DB_WRITE_TIMEOUT,
-                retry_policy=DB_WRITE_RETRY,
-            )
+            state = await db_call(HOLD_RESERVATION, hold, result_type=ReservationState)
             current.reservations.append(state)
         if current.reservations:
             self._expiries.append(asyncio.create_task(self._expire(current)))
@@ -454,13 +447,7 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
             release = ReleaseReservation(
                 reservation_id=state.reservation_id, reason=reason, only_if_unclaimed=only_if_unclaimed
             )
-            current.reservations[index] = await workflow.execute_activity(
-                RELEASE_RESERVATION,
-                release,
-                result_type=ReservationState,
-                start_to_close_timeout=DB_WRITE_TIMEOUT,
-                retry_policy=DB_WRITE_RETRY,
-            )
+            current.reservations[index] = await db_call(RELEASE_RESERVATION, release, result_type=ReservationState)
 
     async def _release_all(self, reason: str) -> None:
         for current in self.check.rounds:
@@ -523,12 +510,7 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
             recipient_user=to_user,
             recipient_department=None if to_user else line.department,
         )
-        await workflow.execute_activity(
-            RECORD_TASK_EVENT,
-            TaskEvent(notifications=(notice,)),
-            start_to_close_timeout=DB_WRITE_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
-        )
+        await db_call(RECORD_TASK_EVENT, TaskEvent(notifications=(notice,)))
 
     async def save(self, audit: AuditRecord | None = None, *, ledger: bool = False) -> None:
         """Write the check (with the act's audit row, and the ledger row once finished) to the read model."""

@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         check_claim,
         check_decision,
     )
-    from workflows.common import DB_WRITE_RETRY, DB_WRITE_TIMEOUT, LOAD_POLICY_SNAPSHOT, RECORD_TASK_EVENT, wait_until
+    from workflows.common import LOAD_POLICY_SNAPSHOT, RECORD_TASK_EVENT, db_call, wait_until
 
 
 class HumanTaskBook:
@@ -49,13 +49,7 @@ class HumanTaskBook:
 
     async def load_policy(self, ref: PolicyRef) -> PolicySnapshot:
         """Load and adopt the calendar and SLA policy this run keeps for its whole life."""
-        self._snapshot = await workflow.execute_activity(
-            LOAD_POLICY_SNAPSHOT,
-            ref,
-            result_type=PolicySnapshot,
-            start_to_close_timeout=DB_WRITE_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
-        )
+        self._snapshot = await db_call(LOAD_POLICY_SNAPSHOT, ref, result_type=PolicySnapshot)
         return self._snapshot
 
     @property
@@ -340,9 +334,7 @@ class HumanTaskBook:
     ) -> None:
         """Write the task's current state (and what came with the change) to the read model."""
         event = TaskEvent(task=task.model_copy(), audit=audit, notifications=notifications, breach=breach)
-        await workflow.execute_activity(
-            RECORD_TASK_EVENT, event, start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY
-        )
+        await db_call(RECORD_TASK_EVENT, event)
 
     @staticmethod
     def _result(task: HumanTask, actor: Actor) -> ActResult:

@@ -60,15 +60,7 @@ with workflow.unsafe.imports_passed_through():
         missing_intake,
         route,
     )
-    from workflows.common import (
-        ARCHIVE_TICKET,
-        DB_WRITE_RETRY,
-        DB_WRITE_TIMEOUT,
-        ESCALATED,
-        ISSUE_SURVEY,
-        RECORD_TICKET,
-        wait_until,
-    )
+    from workflows.common import ARCHIVE_TICKET, ESCALATED, ISSUE_SURVEY, RECORD_TICKET, db_call, wait_until
 
 TASK_PRIORITY = {Priority.URGENT: 100, Priority.HIGH: 50, Priority.MEDIUM: 20, Priority.LOW: 0}
 SLA_TASKS = ("accept", "plan", "resolve")
@@ -263,7 +255,7 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
             outcome="sent",
         )
         token = workflow.uuid4().hex + workflow.uuid4().hex  # the survey link's secret; only its hash is stored
-        await workflow.execute_activity(
+        await db_call(
             ISSUE_SURVEY,
             SurveyIssue(
                 token=token,
@@ -273,8 +265,6 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
                 channel=resolution.channel,
                 body=message,
             ),
-            start_to_close_timeout=DB_WRITE_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
         )
         asyncio.create_task(self._await_rating(ticket.cycle.number))  # noqa: RUF006
 
@@ -301,12 +291,7 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
         ticket.closed_at, ticket.closed_by = now, act.actor.username
         ticket.reopen_until = deadline(self.snapshot.calendar, now, self.snapshot.policy.reopen_window)
         self.set_status(TicketStatus.CLOSED, f"closed by {act.actor.username}")
-        await workflow.execute_activity(
-            ARCHIVE_TICKET,
-            ticket.model_copy(deep=True),
-            start_to_close_timeout=DB_WRITE_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
-        )
+        await db_call(ARCHIVE_TICKET, ticket.model_copy(deep=True))
 
     async def _on_reopen(self, act: Reopen) -> None:
         ticket, now = self.ticket, workflow.now()
