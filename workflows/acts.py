@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RawValue
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import ApplicationError
 
 from workflows.tasks import HumanTaskBook
 
@@ -160,17 +160,7 @@ class ActBook(StateBook[TrackedT], Generic[TrackedT, ActT]):
         act = self._decode(payload)
         async with self._lock:
             self._refuse_unless(self.check_act, act)  # re-check: an earlier act may have won
-            try:
-                await self.apply(act)
-            except FailureError:  # a refusal or a failed activity: already the update's failure
-                raise
-            except Exception as err:  # a bug or a data error in a handler: that act fails, the workflow lives on
-                workflow.logger.exception("%s %s: the %s act failed", self.noun, self.subject_id(), act.type)
-                raise ApplicationError(
-                    f"{act.type}: could not be applied ({type(err).__name__}: {err})",
-                    type=RefusalCode.CONFLICT.value,
-                    non_retryable=True,
-                ) from err
+            await self._guarded(act.type, self.apply(act))
             action = f"{self.action_prefix}.{act.type}"
             await self.save_act(act, self.audit(act.actor, action, act.request_id, reason=self._reason(act)))
         return self.outcome(act.type)

@@ -10,11 +10,11 @@ timers at business-time thresholds computed once from the workflow's calendar sn
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from core.calendar import Clock, clock_of, deadline, threshold_instants
@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         ClaimInput,
         DecisionInput,
         HumanTask,
+        RefusalCode,
         TaskRefused,
         TaskRequest,
         TaskStatus,
@@ -204,7 +205,7 @@ class HumanTaskBook:
             decision.actor, f"task.{decision.outcome}", task, decision.request_id, reason=decision.comment
         )
         await self._record(task, audit=audit)
-        await self.on_decided(task, decision)
+        await self._guarded(f"decision {decision.outcome} on {task.kind}", self.on_decided(task, decision))
         return self._result(task, decision.actor)
 
     @decide.validator
@@ -217,6 +218,21 @@ class HumanTaskBook:
         check_decision(task, decision)
         assert task is not None
         self.check_decision_data(task, decision)
+
+    @staticmethod
+    async def _guarded(what: str, step: Awaitable[None]) -> None:
+        """Run a message's effect; a bug or data error in it fails that update, never the workflow task."""
+        try:
+            await step
+        except FailureError:  # a refusal or a failed activity: already the update's failure
+            raise
+        except Exception as err:
+            workflow.logger.exception("%s failed", what)
+            raise ApplicationError(
+                f"{what}: could not be applied ({type(err).__name__}: {err})",
+                type=RefusalCode.CONFLICT.value,
+                non_retryable=True,
+            ) from err
 
     @staticmethod
     def _refuse_unless(check: Callable[..., None], *args: object) -> None:
