@@ -176,7 +176,6 @@ class ActBook(StateBook[TrackedT], Generic[TrackedT, ActT]):
             raise ApplicationError(
                 f"act: not a {self.noun} act ({type(err).__name__})", type=RefusalCode.INVALID.value
             ) from None
-        self.state  # noqa: B018 - refuses an act that arrives before the state exists
         return act
 
     def _reason(self, act: ActT) -> str | None:
