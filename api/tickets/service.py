@@ -44,7 +44,7 @@ def ticket_of(row: TicketRow) -> Ticket:
 
 
 def check_intake(intake: Intake, now: datetime, rename: Callable[[str], str] = str, *, amend: bool = False) -> None:
-    """Refuse what the intake model alone cannot judge: removed fields, and occurred_at to the minute and not in the future."""
+    """Refuse what the intake model cannot judge: removed fields; occurred_at to the minute and not in the future."""
     if amend and (removed := [rename(f) for f in sorted(intake.model_fields_set) if getattr(intake, f) in (None, ())]):
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"{', '.join(removed)}: cannot be removed, only corrected"

@@ -109,7 +109,7 @@ class _TicketFields(BaseModel):
 
 
 class TroubleTicketCreate(_TicketFields):
-    """TMF621 TroubleTicket_Create: description, severity and ticketType are mandatory; our intake rides as extensions."""
+    """TMF621 TroubleTicket_Create: description, severity and ticketType are mandatory; our intake is extensions."""
 
     description: str
     severity: str
@@ -366,7 +366,7 @@ async def create_trouble_ticket(
     response: Response,
     request_id: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    """Number the ticket (CS+YYYYMMDD+serial, the `id`) and start its workflow; missing intake leaves it acknowledged."""
+    """Number the ticket (CS+YYYYMMDD+serial, the `id`), start its workflow; missing intake leaves it acknowledged."""
     intake = intake_of(body)
     check_intake(intake, utcnow(), tmf_name)
     ticket = await register(session=session, gateway=gateway, actor=actor, intake=intake, request_id=request_id)
@@ -432,7 +432,7 @@ async def patch_trouble_ticket(
     db: DbDep,
     request_id: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    """Intake attributes become an amend act; `status` becomes cancel, close, resolve, pause, resume, accept or reopen."""
+    """Intake attributes become an amend act; `status` becomes cancel, close, resolve, pause, resume, accept, reopen."""
     row = await load_row(session, id)
     ticket = ticket_of(row)
     sent = body.model_fields_set - {"type_", "base_type", "schema_location"}
