@@ -19,9 +19,8 @@ from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RawValue
-from temporalio.exceptions import ApplicationError
 
-from workflows.tasks import HumanTaskBook
+from workflows.tasks import HumanTaskBook, refused
 
 with workflow.unsafe.imports_passed_through():
     from core.records import AuditRecord
@@ -87,9 +86,7 @@ class StateBook(HumanTaskBook, Generic[StateT]):
     def state(self) -> StateT:
         """The state (set before any message is accepted)."""
         if self._state is None:
-            raise ApplicationError(
-                f"the {self.noun} is still being registered; retry shortly", type=RefusalCode.CONFLICT.value
-            )
+            raise refused(RefusalCode.CONFLICT, f"the {self.noun} is still being registered; retry shortly")
         return self._state
 
     def subject_id(self) -> str:
@@ -173,9 +170,7 @@ class ActBook(StateBook[TrackedT], Generic[TrackedT, ActT]):
         try:
             act: ActT = workflow.payload_converter().from_payload(payload.payload, self.acts)
         except Exception as err:
-            raise ApplicationError(
-                f"act: not a {self.noun} act ({type(err).__name__})", type=RefusalCode.INVALID.value
-            ) from None
+            raise refused(RefusalCode.INVALID, f"act: not a {self.noun} act ({type(err).__name__})") from None
         return act
 
     def _reason(self, act: ActT) -> str | None:

@@ -37,6 +37,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.common import LOAD_POLICY_SNAPSHOT, RECORD_TASK_EVENT, db_call, wait_until
 
 
+def refused(code: RefusalCode, message: str) -> ApplicationError:
+    """A refused (or failed) message as its caller receives it: an ApplicationError typed by the refusal code."""
+    return ApplicationError(message, type=code.value, non_retryable=True)
+
+
 class HumanTaskBook:
     """Mixin holding a workflow's human tasks, their ladders and the claim/decide handlers."""
 
@@ -228,19 +233,15 @@ class HumanTaskBook:
             raise
         except Exception as err:
             workflow.logger.exception("%s failed", what)
-            raise ApplicationError(
-                f"{what}: could not be applied ({type(err).__name__}: {err})",
-                type=RefusalCode.CONFLICT.value,
-                non_retryable=True,
-            ) from err
+            raise refused(RefusalCode.CONFLICT, f"{what}: could not be applied ({type(err).__name__}: {err})") from err
 
     @staticmethod
     def _refuse_unless(check: Callable[..., None], *args: object) -> None:
         """Run a pure check; turn a refusal into an ApplicationError whose type is the refusal code."""
         try:
             check(*args)
-        except TaskRefused as refused:
-            raise ApplicationError(refused.message, type=refused.code.value, non_retryable=True) from None
+        except TaskRefused as refusal:
+            raise refused(refusal.code, refusal.message) from None
 
     def _ladder_instants(
         self, start: datetime, due: datetime, ladder: tuple[LadderStep, ...], clock: Clock
