@@ -7,15 +7,17 @@ survey answers all go through `deliver`, so they refuse, journal and deduplicate
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar, Union, get_args
 from uuid import uuid4
 
-from fastapi import Header, HTTPException, status
-from pydantic import BaseModel, ConfigDict, create_model
+from fastapi import Depends, Header, HTTPException, status
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from api.deps import record_refusal
+from api.deps import DbDep, GatewayDep, SessionDep, Staff, record_refusal
 from api.gateway import TemporalGateway
 from core.records import AuditRecord
 from core.roles import Actor
@@ -46,17 +48,40 @@ class Subject(BaseModel):
     workflow_id: str
 
 
+@dataclass(frozen=True)
+class Acting:
+    """Who acts, and what delivering their act takes: the request's session, Temporal, the database, its key."""
+
+    actor: Actor
+    session: AsyncSession
+    gateway: TemporalGateway
+    db: Database
+    request_id: str | None  # the Idempotency-Key
+
+
+def staff_acting(
+    actor: Staff, session: SessionDep, gateway: GatewayDep, db: DbDep, request_id: IdempotencyKey = None
+) -> Acting:
+    """A staff member's act (an auditor is refused, and the refusal journaled)."""
+    return Acting(actor, session, gateway, db, request_id)
+
+
+StaffActing = Annotated[Acting, Depends(staff_acting)]
+
+
 async def already_done(session: AsyncSession, request_id: str) -> bool:
     """True when an act with this request id was already accepted (the workflow journaled it)."""
     found = await session.scalar(
-        select(AuditEntry.id).where(AuditEntry.request_id == request_id, AuditEntry.outcome == "accepted")
+        select(col(AuditEntry.id)).where(
+            col(AuditEntry.request_id) == request_id, col(AuditEntry.outcome) == "accepted"
+        )
     )
     return found is not None
 
 
 async def registered_subject(session: AsyncSession, request_id: str, action: str) -> str | None:
     """The subject id an earlier create with this request id registered; 409 when the key served another request."""
-    entry = await session.scalar(select(AuditEntry).where(AuditEntry.request_id == request_id))
+    entry = await session.scalar(select(AuditEntry).where(col(AuditEntry.request_id) == request_id))
     if entry is None:
         return None
     if entry.action != action:
@@ -114,6 +139,21 @@ def act_body(act: type[BaseModel]) -> type[BaseModel]:
         name: (f.annotation, f) for name, f in act.model_fields.items() if name not in ("request_id", "actor")
     }
     return create_model(f"{act.__name__}Body", __doc__=act.__doc__, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def act_bodies(union: Any, *, exclude: tuple[type[BaseModel], ...] = ()) -> dict[type[BaseModel], type[BaseModel]]:
+    """The request body of every act in a discriminated act union (`Annotated[A | B | …, Field(...)]`)."""
+    return {act: act_body(act) for act in get_args(get_args(union)[0]) if act not in exclude}
+
+
+def body_union(bodies: dict[type[BaseModel], type[BaseModel]]) -> Any:
+    """The bodies as one request body, told apart by their `type`."""
+    return Annotated[Union[tuple(bodies.values())], Field(discriminator="type")]  # noqa: UP007
+
+
+def act_fields(body: BaseModel) -> dict[str, Any]:
+    """An act body's fields as sent (nested models stay models), to complete into the act."""
+    return {name: getattr(body, name) for name in type(body).model_fields}
 
 
 async def journal_refusal(

@@ -84,12 +84,13 @@ class TemporalGateway:
         await self._require_worker()
         handle = self.client.get_workflow_handle(workflow_id)
         try:
-            return await handle.execute_update(
+            result: T = await handle.execute_update(
                 update, arg, id=request_id, result_type=result_type, rpc_timeout=self.rpc_timeout
             )
+            return result
         except WorkflowUpdateFailedError as err:
             cause = err.cause
-            if isinstance(cause, ApplicationError) and cause.type in RefusalCode._value2member_map_:
+            if isinstance(cause, ApplicationError) and cause.type and cause.type in RefusalCode._value2member_map_:
                 raise TaskRefused(RefusalCode(cause.type), cause.message) from err
             raise TaskRefused(RefusalCode.CONFLICT, str(cause or err)) from err
         except WorkflowUpdateRPCTimeoutOrCancelledError as err:

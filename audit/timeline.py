@@ -174,7 +174,9 @@ class _Reader:
     def read(self) -> list[TimelineEntry]:
         for event in self.history.events:
             attribute = event.WhichOneof("attributes")
-            handler = getattr(self, f"_on_{attribute.removesuffix('_event_attributes')}", None) if attribute else None
+            if attribute is None:
+                continue
+            handler = getattr(self, f"_on_{attribute.removesuffix('_event_attributes')}", None)
             if handler is not None:
                 handler(event, getattr(event, attribute))
         for request_id, entry in self.updates.items():  # the workflow's own journal row names the act best

@@ -156,7 +156,7 @@ async def test_customer_not_resolved_sends_the_ticket_back(http, login, sync_ses
 
 
 async def test_refused_answer_reopens_the_survey_for_a_later_try(http, login, sync_session):
-    """A survey of a cancelled workflow: the act is refused (409), journaled as the customer, and the survey stays open."""
+    """A survey of a cancelled workflow: the act is refused (409), journaled as the customer; the survey stays open."""
     agent = await login("agent1")
     number = (await http.post(TT, json=full_intake(), headers=agent)).json()["id"]
     await registered(http, agent, number)
