@@ -124,15 +124,14 @@ async def export_history(
 
 async def _journal_export(db: Database, actor: Actor, history: WorkflowHistory) -> None:
     """Who read which decrypted history, and when: reading customer data is itself auditable."""
-    record = AuditRecord(
+    record = AuditRecord.by(
+        actor,
+        "history.export",
+        "workflow",
+        history.workflow_id[:200],
         at=utcnow(),
-        actor=actor.username,
-        actor_roles=tuple(r.value for r in actor.roles),
-        action="history.export",
-        subject_type="workflow",
-        subject_id=history.workflow_id[:200],
-        workflow_id=history.workflow_id[:200],
         request_id=f"export:{history.run_id}:{actor.username}:{utcnow().isoformat()}",
+        workflow_id=history.workflow_id[:200],
     )
     async with db.session() as session:
         await audit_journal.append(session, record)

@@ -110,13 +110,12 @@ def versioned_router(
         session.add(row)
         await audit_journal.append(
             session,
-            AuditRecord(
+            AuditRecord.by(
+                admin,
+                f"{tag}.publish",
+                noun,
+                f"{name}@v{version}",
                 at=utcnow(),
-                actor=admin.username,
-                actor_roles=tuple(r.value for r in admin.roles),
-                action=f"{tag}.publish",
-                subject_type=noun,
-                subject_id=f"{name}@v{version}",
                 request_id=f"{tag}.publish:{name}:{version}",
             ),
         )

@@ -280,7 +280,6 @@ def _resource(ticket: Ticket, last_update: datetime | None) -> dict[str, Any]:
     """The TMF621 representation with only the contact field masked."""
     intake, cycle = ticket.intake, (ticket.cycles[-1] if ticket.cycles else None)
     last_change = ticket.status_history[-1] if ticket.status_history else None
-    expected = ticket.expected_resolution_at or (cycle.resolution_due or cycle.resolution_cap if cycle else None)
     resource = {
         "id": ticket.ticket_no,
         "href": href(ticket.ticket_no),
@@ -295,7 +294,7 @@ def _resource(ticket: Ticket, last_update: datetime | None) -> dict[str, Any]:
         "statusChangeReason": last_change[2] if last_change else None,
         "creationDate": ticket.created_at,
         "lastUpdate": last_update,
-        "expectedResolutionDate": expected,
+        "expectedResolutionDate": ticket.resolution_deadline,
         "resolutionDate": cycle.resolved_at if cycle else None,
         "channel": {"@type": "ChannelRef", "id": intake.channel, "name": intake.channel} if intake.channel else None,
         "statusChange": [
