@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -22,8 +24,15 @@ from workflows.registry import ALL_WORKFLOWS
 DATA_FAILURES: tuple[type[BaseException], ...] = (ArithmeticError, ValueError)
 
 
-def build_worker(client: Client, db: Database, settings: Settings, *, task_queue: str | None = None) -> Worker:
-    """A worker running every workflow and activity kexiang has."""
+def build_worker(
+    client: Client,
+    db: Database,
+    settings: Settings,
+    *,
+    task_queue: str | None = None,
+    workflows: Sequence[type] = ALL_WORKFLOWS,
+) -> Worker:
+    """A worker running every activity kexiang has and its workflows (tests may swap in others)."""
     platform = PlatformActivities(
         db, default_calendar=settings.default_calendar, default_policy=settings.default_sla_policy
     )
@@ -36,7 +45,7 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
-        workflows=ALL_WORKFLOWS,
+        workflows=workflows,
         workflow_failure_exception_types=DATA_FAILURES,
         interceptors=[ActivityFailureInterceptor(db)],
         activities=[
