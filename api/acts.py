@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from api.deps import DbDep, GatewayDep, SessionDep, Staff, record_refusal
-from api.gateway import ActRefused, TemporalGateway
+from api.gateway import TemporalGateway
 from core.records import AuditRecord
 from core.roles import Actor
-from core.tasks import RefusalCode
+from core.tasks import RefusalCode, TaskRefused
 from db import audit as audit_journal
 from db.models import AuditEntry, utcnow
 from db.session import Database
@@ -116,15 +116,14 @@ async def start_journaled(
         await gateway.start(workflow, arg, workflow_id=subject.workflow_id, search_attributes=search_attributes)
         await audit_journal.append(
             session,
-            AuditRecord(
+            AuditRecord.by(
+                actor,
+                action,
+                subject.type,
+                subject.id,
                 at=utcnow(),
-                actor=actor.username,
-                actor_roles=tuple(r.value for r in actor.roles),
-                action=action,
-                subject_type=subject.type,
-                subject_id=subject.id,
-                workflow_id=subject.workflow_id,
                 request_id=request_id,
+                workflow_id=subject.workflow_id,
             ),
         )
     except BaseException:
@@ -158,7 +157,7 @@ def act_fields(body: BaseModel) -> dict[str, Any]:
 
 
 async def journal_refusal(
-    db: Database, actor: Actor, subject: Subject, action: str, refused: ActRefused, request_id: str | None
+    db: Database, actor: Actor, subject: Subject, action: str, refused: TaskRefused, request_id: str | None
 ) -> HTTPException:
     """Journal a refused act and return the HTTP error that answers it."""
     await record_refusal(
@@ -202,5 +201,5 @@ async def deliver(
         return await gateway.update(
             subject.workflow_id, update, build(request_id), request_id=request_id, result_type=result_type
         )
-    except ActRefused as refused:
+    except TaskRefused as refused:
         raise await journal_refusal(db, actor, subject, action, refused, request_id) from None

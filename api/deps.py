@@ -89,17 +89,16 @@ async def record_refusal(
 ) -> None:
     """Journal a refused act in its own transaction (the refused request itself changes nothing)."""
     # Clip to the journal's column widths: a long path must not turn the refusal into a 500 and lose the row.
-    record = AuditRecord(
+    record = AuditRecord.by(
+        actor,
+        action[:64],
+        subject_type,
+        subject_id[:200],
         at=utcnow(),
-        actor=actor.username,
-        actor_roles=tuple(r.value for r in actor.roles),
-        action=action[:64],
-        subject_type=subject_type,
-        subject_id=subject_id[:200],
-        workflow_id=workflow_id,
-        outcome="refused",
-        reason=reason,
         request_id=f"refused:{request_id or uuid4()}",
+        workflow_id=workflow_id,
+        reason=reason,
+        outcome="refused",
     )
     async with db.session() as session:
         await audit_journal.append(session, record)

@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.acts import Acting, Subject, deliver
 from api.errors import field_errors
-from api.gateway import ActRefused
-from core.tasks import RefusalCode
+from core.tasks import RefusalCode, TaskRefused
 
 
 class StateRow(Protocol):
@@ -76,7 +75,7 @@ class SubjectKind(Generic[R, S]):
 
         def still_open() -> None:
             if (why := self.closed(row)) is not None:
-                raise ActRefused(RefusalCode.CONFLICT, why)
+                raise TaskRefused(RefusalCode.CONFLICT, why)
 
         await deliver(
             gateway=acting.gateway,

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
+from core.bounds import MAX_LEAD
 from core.records import AuditRecord, PolicyRef
 from core.resource_checks import ResourceCheckRules, default_resource_check_rules
 from core.roles import Actor, Role
@@ -100,7 +101,7 @@ class Intake(BaseModel):
 
     @model_serializer(mode="wrap")
     def _only_set_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Serialise only the fields that were set, so an AmendIntake's change set survives the trip through Temporal."""
+        """Only the fields that were set, so an AmendIntake's change set survives its trip through Temporal."""
         return {k: v for k, v in handler(self).items() if k in self.model_fields_set}
 
     def merged(self, changes: Intake) -> Intake:
@@ -176,7 +177,7 @@ class SlaCycle(BaseModel):
     response_due: datetime
     plan_due: datetime
     resolution_cap: datetime
-    resolution_due: datetime | None = None
+    resolution_due: datetime | None = None  # the one stored resolution deadline; the resolve task follows it
     responded_at: datetime | None = None
     planned_at: datetime | None = None
     resolved_at: datetime | None = None
@@ -235,7 +236,7 @@ def route(categories: tuple[Category, ...], rules: AssignmentRules) -> Assignmen
     if not categories or Category.OTHER in categories or any(c not in by_category for c in categories):
         return None
     # A complaint that rides with another category goes where that category goes.
-    relevant = [c for c in categories if c != Category.COMPLAINT] or list(categories)
+    relevant: list[Category] = [c for c in categories if c != Category.COMPLAINT] or list(categories)
     targets = {(by_category[c].department, by_category[c].role) for c in relevant}
     if len(targets) != 1:
         return None
@@ -416,7 +417,6 @@ class Ticket(BaseModel):
     tier: int = 1
     green_channel: bool = False
     cycles: list[SlaCycle] = Field(default_factory=list)
-    expected_resolution_at: datetime | None = None
     pauses: list[PauseSpan] = Field(default_factory=list)
     log: list[ProgressEntry] = Field(default_factory=list)
     resolution: Resolution | None = None
@@ -440,6 +440,11 @@ class Ticket(BaseModel):
     def cycle(self) -> SlaCycle:
         """The current SLA cycle."""
         return self.cycles[-1]
+
+    @property
+    def resolution_deadline(self) -> datetime | None:
+        """The resolution deadline wherever it is shown: the cycle's (promised, then moved), else its cap."""
+        return (self.cycle.resolution_due or self.cycle.resolution_cap) if self.cycles else None
 
     @property
     def open_pause(self) -> PauseSpan | None:
@@ -554,6 +559,8 @@ def check_act(ticket: Ticket, act: BaseModel, now: datetime) -> None:
                 )
             if act.new_expected_at <= max(now, due or now):
                 _refuse(RefusalCode.INVALID, "new_expected_at: must be later than the current deadline")
+            if act.new_expected_at > now + MAX_LEAD:
+                _refuse(RefusalCode.INVALID, f"new_expected_at: at most {MAX_LEAD.days} days ahead")
         case Pause():
             _in_status(ticket, "pause", TicketStatus.IN_PROGRESS)
             _handler_only(ticket, actor, "pause")

@@ -61,7 +61,7 @@ def ticket_row_values(ticket: Ticket) -> dict[str, Any]:
         created_at=ticket.created_at,
         occurred_at=intake.occurred_at,
         response_due=cycle.response_due if cycle else None,
-        resolution_due=(cycle.resolution_due or cycle.resolution_cap) if cycle else None,
+        resolution_due=ticket.resolution_deadline,
         resolved_at=cycle.resolved_at if cycle else None,
         closed_at=ticket.closed_at,
         rating=ticket.rating.value if ticket.rating else None,

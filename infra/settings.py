@@ -7,7 +7,15 @@ from functools import lru_cache
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import NonNegativeInt, PositiveFloat, PositiveInt, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from infra.codec import DEV_KEY, DEV_KEY_ID, parse_key_ring
@@ -60,6 +68,8 @@ class Settings(BaseSettings):
     journal_anchor_workflow_id: str = "journal-anchor"
     journal_anchor_minutes: PositiveInt = 10
     codec_cors_origins: Annotated[list[str], NoDecode] = DEFAULT_CODEC_ORIGINS
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)  # every request body; larger ones answer 413
+    max_upload_bytes: int = Field(default=32 * 1024 * 1024, gt=0)  # documents and histories (api/edge.py)
 
     @field_validator("database_url", "migration_database_url")
     @classmethod

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.guard import ActivityFailureInterceptor
 from activities.journal_anchor import JournalAnchorActivities
 from activities.platform import PlatformActivities
 from activities.presales import PresalesActivities
@@ -17,9 +20,20 @@ from infra.group_dispatch import HttpGroupDispatch
 from infra.settings import Settings
 from workflows.registry import ALL_WORKFLOWS
 
+# A workflow task raising one of these failed on its data (an overflow, a value that does not validate): retrying
+# the task cannot help, so the update it ran in is refused, or the run fails visibly, instead of retrying forever.
+DATA_FAILURES: tuple[type[BaseException], ...] = (ArithmeticError, ValueError)
 
-def build_worker(client: Client, db: Database, settings: Settings, *, task_queue: str | None = None) -> Worker:
-    """A worker running every workflow and activity kexiang has."""
+
+def build_worker(
+    client: Client,
+    db: Database,
+    settings: Settings,
+    *,
+    task_queue: str | None = None,
+    workflows: Sequence[type] = ALL_WORKFLOWS,
+) -> Worker:
+    """A worker running every activity kexiang has and its workflows (tests may swap in others)."""
     platform = PlatformActivities(
         db, default_calendar=settings.default_calendar, default_policy=settings.default_sla_policy
     )
@@ -33,7 +47,9 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
-        workflows=ALL_WORKFLOWS,
+        workflows=workflows,
+        workflow_failure_exception_types=DATA_FAILURES,
+        interceptors=[ActivityFailureInterceptor(db)],
         activities=[
             platform.load_policy_snapshot,
             platform.record_task_event,

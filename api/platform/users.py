@@ -81,13 +81,12 @@ def _out(user: User) -> UserOut:
 async def _journal(session: SessionDep, admin: Admin, action: str, username: str, details: dict[str, Any]) -> None:
     await audit_journal.append(
         session,
-        AuditRecord(
+        AuditRecord.by(
+            admin,
+            action,
+            "user",
+            username,
             at=utcnow(),
-            actor=admin.username,
-            actor_roles=tuple(r.value for r in admin.roles),
-            action=action,
-            subject_type="user",
-            subject_id=username,
             request_id=f"{action}:{username}:{utcnow().isoformat()}",
             details=details,
         ),

@@ -12,11 +12,10 @@ from sqlmodel import col
 
 from api.acts import Acting, StaffActing, Subject, deliver
 from api.deps import Reader, SessionDep
-from api.gateway import ActRefused
-from api.schemas import Page, TaskView
+from api.schemas import Offset, Page, TaskView
 from core.contacts import contact_texts, mask_contacts_in
 from core.roles import Actor, Role
-from core.tasks import ActResult, ClaimInput, DecisionInput, RefusalCode
+from core.tasks import ActResult, ClaimInput, DecisionInput, RefusalCode, TaskRefused
 from db.models import TaskFields, TaskRow, utcnow
 from db.readmodel import page_of
 
@@ -75,7 +74,7 @@ async def inbox(
     kind: str | None = None,
     workflow_id: str | None = None,
     business_ref: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[TaskView]:
     """Tasks ordered green channel first (priority), then by due time."""
@@ -144,7 +143,7 @@ async def _act(acting: Acting, task_id: str, *, action: str, update: str, build:
 
     def still_open() -> None:  # the workflow may have finished with its task: refuse without asking it
         if row.status != "open":
-            raise ActRefused(RefusalCode.CONFLICT, f"task {task_id} is already {row.status}")
+            raise TaskRefused(RefusalCode.CONFLICT, f"task {task_id} is already {row.status}")
 
     await deliver(
         gateway=acting.gateway,

@@ -11,14 +11,13 @@ from pydantic import BaseModel, Field
 from api.acts import StaffActing, act_bodies, act_fields, body_union, journal_refusal
 from api.deps import DbDep, Reader, SessionDep, Staff
 from api.errors import QuietValidationRoute
-from api.gateway import ActRefused
 from api.schemas import TaskView
 from api.tasks.routes import task_texts, tasks_of
 from api.tickets.service import TICKETS, check_intake, load_row, perform, ticket_of
 from api.tickets.tmf621 import revealed_texts, row_to_tmf, to_tmf
 from core.records import AuditRecord
 from core.roles import Role
-from core.tasks import RefusalCode
+from core.tasks import RefusalCode, TaskRefused
 from core.tickets import AmendIntake, CustomerFeedback, TicketAct
 from db import audit as audit_journal
 from db.models import utcnow
@@ -98,22 +97,21 @@ async def reveal_contact(
     row = await load_row(session, ticket_no)
     subject = TICKETS.subject(row)
     if not (actor.username == row.handler or actor.has_role(Role.AGENT, Role.SUPERVISOR)):
-        refused = ActRefused(
+        refused = TaskRefused(
             RefusalCode.FORBIDDEN, "contact: only the ticket's handler, agents and supervisors may reveal it"
         )
         raise await journal_refusal(db, actor, subject, REVEAL_ACTION, refused, None)
     await audit_journal.append(
         session,
-        AuditRecord(
+        AuditRecord.by(
+            actor,
+            REVEAL_ACTION,
+            subject.type,
+            ticket_no,
             at=utcnow(),
-            actor=actor.username,
-            actor_roles=tuple(r.value for r in actor.roles),
-            action=REVEAL_ACTION,
-            subject_type=subject.type,
-            subject_id=ticket_no,
+            request_id=f"reveal:{uuid4()}",  # every reveal is its own row
             workflow_id=row.workflow_id,
             reason=(body.reason or None) if body else None,
-            request_id=f"reveal:{uuid4()}",  # every reveal is its own row
         ),
     )
     await session.commit()

@@ -35,6 +35,7 @@ from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
 from api.tickets.service import check_intake, load_row, perform, register, ticket_of
 from api.tmf.shared import Fields, Listing, TmfRoute, project, tmf_json
+from core.bounds import AwareInstant
 from core.contacts import contact_texts, mask_contacts_in, masked_contact
 from core.roles import Actor, Role
 from core.sla import Priority
@@ -91,7 +92,7 @@ class _TicketFields(BaseModel):
     customer_name: str | None = None
     industry: str | None = None
     contact: str | None = Field(default=None, description="stored whole; every response masks it")
-    occurred_at: AwareDatetime | None = Field(default=None, description="with offset, to the minute, not in the future")
+    occurred_at: AwareInstant | None = Field(default=None, description="with offset, to the minute, not in the future")
     scenario: str | None = None
     categories: list[Category] | None = Field(default=None, description="every category; ticketType is the primary one")
     complaint_type: ComplaintType | None = None
@@ -280,7 +281,6 @@ def _resource(ticket: Ticket, last_update: datetime | None) -> dict[str, Any]:
     """The TMF621 representation with only the contact field masked."""
     intake, cycle = ticket.intake, (ticket.cycles[-1] if ticket.cycles else None)
     last_change = ticket.status_history[-1] if ticket.status_history else None
-    expected = ticket.expected_resolution_at or (cycle.resolution_due or cycle.resolution_cap if cycle else None)
     resource = {
         "id": ticket.ticket_no,
         "href": href(ticket.ticket_no),
@@ -295,7 +295,7 @@ def _resource(ticket: Ticket, last_update: datetime | None) -> dict[str, Any]:
         "statusChangeReason": last_change[2] if last_change else None,
         "creationDate": ticket.created_at,
         "lastUpdate": last_update,
-        "expectedResolutionDate": expected,
+        "expectedResolutionDate": ticket.resolution_deadline,
         "resolutionDate": cycle.resolved_at if cycle else None,
         "channel": {"@type": "ChannelRef", "id": intake.channel, "name": intake.channel} if intake.channel else None,
         "statusChange": [

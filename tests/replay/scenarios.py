@@ -33,8 +33,10 @@ from core.tickets import (
     Pause,
     ProgressKind,
     Rating,
+    Reopen,
     RequestExtension,
     Resume,
+    VerifyResolution,
 )
 from tests.platform.test_human_tasks import start_approval
 from tests.provisioning.flow import COORDINATOR as ORDER_COORDINATOR
@@ -194,6 +196,23 @@ async def ticket_dissatisfied_second_followup(env: WorkflowEnvironment, task_que
     await flow.decide("followup_assignment", tickets.SUPERVISOR, "assign", assignee="supervisor2")
     await flow.decide("second_followup", tickets.SUPERVISOR2, "done", comment="建议缩短备件周期")
     return await _closed_and_archived(flow)
+
+
+async def ticket_not_resolved_then_reopened(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """The customer says "not resolved": a new deadline; resolved, verified, closed, reopened (new cycle), cancelled."""
+    flow = await _worked_and_resolved(env, task_queue)
+    await flow.act(
+        CustomerFeedback(
+            request_id=tickets.rid(), actor=CUSTOMER, resolved=False, rating=Rating.SATISFIED, comment="还是断"
+        )
+    )
+    await flow.resolve()
+    await flow.act(VerifyResolution(request_id=tickets.rid(), actor=tickets.ENGINEER, note="现场测试正常"))
+    await flow.act(Close(request_id=tickets.rid(), actor=tickets.AGENT))
+    await flow.act(Reopen(request_id=tickets.rid(), actor=tickets.AGENT, reason="故障复现"))
+    await flow.act(Cancel(request_id=tickets.rid(), actor=tickets.AGENT, reason="merged into another ticket"))
+    await flow.handle.result()
+    return flow.handle
 
 
 async def ticket_cancelled(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
@@ -381,6 +400,7 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "extension-approved": ticket_extension_approved,
         "paused-and-resumed": ticket_paused_and_resumed,
         "dissatisfied-second-followup": ticket_dissatisfied_second_followup,
+        "not-resolved-then-reopened": ticket_not_resolved_then_reopened,
         "cancelled": ticket_cancelled,
     },
     "ResourceCheck": {
