@@ -156,7 +156,7 @@ class UnlockOut(BaseModel):
 @router.post("/{username}/unlock", response_model=UnlockOut, summary="Lift a sign-in lockout or backoff")
 async def unlock_user(username: str, admin: Admin, session: SessionDep) -> UnlockOut:
     """Forget the user's failed sign-ins (lockout and backoff); journaled. Address counters are left alone."""
-    if await session.scalar(select(User.id).where(User.username == username)) is None:
+    if await session.scalar(select(col(User.id)).where(col(User.username) == username)) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {username} does not exist")
     before = await login_throttle.clear(session, ThrottleKind.USER, username)
     await _journal(session, admin, "user.unlock", username, {"was_locked": before.locked, "failures": before.failures})
