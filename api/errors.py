@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 _LOCATIONS = ("body", "query", "path", "header")
+# The answer (503 + Retry-After) to a request that found PostgreSQL down; the cause goes to the log only.
+DATABASE_UNAVAILABLE_MESSAGE = "the database is unavailable; try again shortly"
 
 
 def field_errors(errors: Iterable[dict[str, Any]], rename: Callable[[str], str] = str, *, skip: int = 0) -> str:

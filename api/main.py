@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,7 @@ from api.approvals import routes as approvals
 from api.audit import codec, journal
 from api.audit import routes as audit
 from api.dispatch_simulator import create_dispatch_simulator
+from api.errors import DATABASE_UNAVAILABLE_MESSAGE
 from api.gateway import TemporalGateway, TemporalUnavailable
 from api.platform import auth, config, health, users
 from api.presales import routes as presales
@@ -23,10 +25,12 @@ from api.resource_checks import tmf645
 from api.tasks import routes as tasks
 from api.tickets import knowledge, survey, tmf621
 from api.tickets import routes as tickets
-from db.session import Database
+from db.session import DATABASE_RETRY_AFTER, DATABASE_UNAVAILABLE, Database
 from infra.logging import configure_logging
 from infra.settings import Settings, get_settings
 from infra.temporal import connect
+
+log = logging.getLogger("kexiang.api")
 
 
 def create_app(
@@ -46,7 +50,11 @@ def create_app(
         # Lazy: the API starts (and /readyz reports) even while Temporal is still coming up.
         temporal = client or await connect(settings, lazy=True)
         app.state.gateway = TemporalGateway(
-            temporal, task_queue=settings.temporal_task_queue, rpc_timeout=settings.temporal_rpc_timeout_seconds
+            temporal,
+            app.state.db,
+            task_queue=settings.temporal_task_queue,
+            rpc_timeout=settings.temporal_rpc_timeout_seconds,
+            worker_stale_seconds=settings.worker_stale_seconds,
         )
         yield
         if owned_db:
@@ -65,6 +73,17 @@ def create_app(
         return JSONResponse(
             {"detail": str(exc)}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"}
         )
+
+    async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return JSONResponse(
+            {"detail": DATABASE_UNAVAILABLE_MESSAGE},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": DATABASE_RETRY_AFTER},
+        )
+
+    for outage in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(outage, _database_unavailable)
 
     for router in (
         health.router,

@@ -40,13 +40,27 @@ DEMO_USERS: tuple[tuple[str, str, tuple[Role, ...], str | None], ...] = (
 )
 
 
+def _seed_calendar(session: Session, name: str) -> str | None:
+    """Create the default calendar, or bring a system-seeded one up to this release's holiday schedule.
+
+    A version an admin published (or imported) is never replaced: the admin owns the calendar from then on.
+    """
+    latest = session.scalar(
+        select(CalendarVersion).where(CalendarVersion.name == name).order_by(CalendarVersion.version.desc()).limit(1)
+    )
+    version = 1 if latest is None else latest.version + 1
+    spec = default_cn_calendar().model_dump(mode="json") | {"name": name, "version": version}
+    if latest is not None and (latest.created_by != "system" or {**latest.spec, "version": version} == spec):
+        return None
+    session.add(CalendarVersion(name=name, version=version, spec=spec, created_by="system"))
+    return f"calendar {name} v{version}"
+
+
 def seed_defaults(session: Session, *, calendar_name: str, policy_name: str, demo_users: bool) -> list[str]:
     """Insert whatever default rows are missing; returns what it created. Safe to run repeatedly."""
     created: list[str] = []
-    if session.scalar(select(CalendarVersion).where(CalendarVersion.name == calendar_name).limit(1)) is None:
-        spec = default_cn_calendar().model_dump(mode="json") | {"name": calendar_name, "version": 1}
-        session.add(CalendarVersion(name=calendar_name, version=1, spec=spec, created_by="system"))
-        created.append(f"calendar {calendar_name} v1")
+    if (line := _seed_calendar(session, calendar_name)) is not None:
+        created.append(line)
     if session.scalar(select(SlaPolicyVersion).where(SlaPolicyVersion.name == policy_name).limit(1)) is None:
         spec = default_sla_policy().model_dump(mode="json") | {"name": policy_name, "version": 1}
         session.add(SlaPolicyVersion(name=policy_name, version=1, spec=spec, created_by="system"))

@@ -5,9 +5,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import psycopg
 from sqlalchemy import create_engine
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+# What a request meets when PostgreSQL is down, restarting or out of connections: answered 503 + Retry-After.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,  # no pooled connection came free in time
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+DATABASE_RETRY_AFTER = "5"
 
 
 def make_async_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from typing import Any
+
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -11,14 +19,75 @@ from activities.provisioning import ProvisioningActivities
 from activities.reservations import ReservationActivities
 from activities.resource_checks import ResourceCheckActivities
 from activities.tickets import TicketActivities
+from db import heartbeats
 from db.session import Database
 from infra.group_dispatch import HttpGroupDispatch
 from infra.settings import Settings
 from workflows.registry import ALL_WORKFLOWS
 
+log = logging.getLogger("kexiang.worker")
+_ANNOUNCE_WAIT_SECONDS = 10.0
 
-def build_worker(client: Client, db: Database, settings: Settings, *, task_queue: str | None = None) -> Worker:
-    """A worker running every workflow and activity kexiang has."""
+
+class HeartbeatWorker(Worker):
+    """A Temporal worker that, while it runs, writes a heartbeat row every few seconds (db/heartbeats.py).
+
+    The API reads those rows to tell within seconds that no worker is left (`/readyz`, fast 503s); Temporal's
+    own poller list only ages out after a minute. A clean stop removes the row at once.
+    """
+
+    def __init__(self, client: Client, *, db: Database, interval: float, **options: Any) -> None:
+        super().__init__(client, **options)
+        self._db = db
+        self._interval = interval
+        self._namespace = client.namespace
+        self._queue = options["task_queue"]
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._announced = asyncio.Event()
+
+    async def __aenter__(self) -> HeartbeatWorker:
+        """Start the worker and return once its first heartbeat is written (or after a few seconds without one)."""
+        await super().__aenter__()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._announced.wait(), timeout=_ANNOUNCE_WAIT_SECONDS)
+        return self
+
+    async def run(self) -> None:
+        """Run the worker with its heartbeat beside it; the heartbeat stops (and its row goes) when the worker does."""
+        beating = asyncio.create_task(self._beat_while_running())
+        try:
+            await super().run()
+        finally:
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
+            with contextlib.suppress(Exception):
+                async with self._db.session() as session:
+                    await heartbeats.forget(session, self.worker_id)
+
+    async def _beat_while_running(self) -> None:
+        while not self.is_running:  # the first beat as soon as the worker polls: readiness follows at once
+            await asyncio.sleep(0.05)
+        while True:
+            if self.is_running:
+                try:
+                    async with self._db.session() as session:
+                        await heartbeats.beat(
+                            session,
+                            worker_id=self.worker_id,
+                            namespace=self._namespace,
+                            task_queue=self._queue,
+                            host=socket.gethostname(),
+                            pid=os.getpid(),
+                        )
+                    self._announced.set()
+                except Exception as err:  # the database is down: the API cannot use it either; keep trying
+                    log.warning("worker heartbeat not written: %s", err)
+            await asyncio.sleep(self._interval)
+
+
+def build_worker(client: Client, db: Database, settings: Settings, *, task_queue: str | None = None) -> HeartbeatWorker:
+    """A worker running every workflow and activity kexiang has, announcing itself by heartbeat."""
     platform = PlatformActivities(
         db, default_calendar=settings.default_calendar, default_policy=settings.default_sla_policy
     )
@@ -28,8 +97,10 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
     provisioning = ProvisioningActivities(db, dispatch)
     checks = ResourceCheckActivities(db)
     presales = PresalesActivities(db)
-    return Worker(
+    return HeartbeatWorker(
         client,
+        db=db,
+        interval=settings.worker_heartbeat_seconds,
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=ALL_WORKFLOWS,
         activities=[

@@ -216,7 +216,7 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
     def _validate_act(self, act: OrderAct) -> None:
         if self._order is None:
             raise ApplicationError(
-                "the order is still being registered; retry shortly", type=RefusalCode.CONFLICT.value
+                "the order is still being registered; retry shortly", type=RefusalCode.NOT_READY.value
             )
         self._refuse_unless(check_act, self.order, act)
 

@@ -190,7 +190,7 @@ class ResourceCheckWorkflow(HumanTaskBook):
     def _validate_act(self, act: CheckAct) -> None:
         if self._check is None:
             raise ApplicationError(
-                "the check is still being registered; retry shortly", type=RefusalCode.CONFLICT.value
+                "the check is still being registered; retry shortly", type=RefusalCode.NOT_READY.value
             )
         self._refuse_unless(check_act, self.check, act, workflow.now())
 

@@ -179,7 +179,7 @@ class ServiceTicketWorkflow(HumanTaskBook):
     def _validate_act(self, act: TicketAct) -> None:
         if self._ticket is None:
             raise ApplicationError(
-                "the ticket is still being registered; retry shortly", type=RefusalCode.CONFLICT.value
+                "the ticket is still being registered; retry shortly", type=RefusalCode.NOT_READY.value
             )
         self._refuse_unless(check_act, self.ticket, act, workflow.now())
 

@@ -11,8 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from api.errors import field_errors
+from api.errors import DATABASE_UNAVAILABLE_MESSAGE, field_errors
 from api.gateway import TemporalUnavailable
+from db.session import DATABASE_RETRY_AFTER, DATABASE_UNAVAILABLE
 
 # ---- errors ------------------------------------------------------------------------------------------
 
@@ -46,6 +47,8 @@ class TmfRoute(APIRoute):
                 return error_response(err.status_code, str(err.detail), dict(err.headers or {}))
             except TemporalUnavailable as err:
                 return error_response(503, str(err), {"Retry-After": "5"})
+            except DATABASE_UNAVAILABLE:
+                return error_response(503, DATABASE_UNAVAILABLE_MESSAGE, {"Retry-After": DATABASE_RETRY_AFTER})
 
         return tmf_handler
 
