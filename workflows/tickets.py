@@ -177,7 +177,9 @@ class ServiceTicketWorkflow(HumanTaskBook):
 
     @act.validator
     def _validate_act(self, act: TicketAct) -> None:
-        if self._ticket is None:
+        # Registered but not yet routed (its first SLA cycle starts right after the registration is saved).
+        routing = self._ticket is not None and self._ticket.status == TicketStatus.PENDING_ASSIGNMENT
+        if self._ticket is None or (routing and not self._ticket.cycles):
             raise ApplicationError(
                 "the ticket is still being registered; retry shortly", type=RefusalCode.NOT_READY.value
             )
