@@ -10,11 +10,13 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
 from api.main import create_app
+from core.calendar import HORIZON_DEGRADED_DAYS, default_cn_calendar
 from db.session import Database
 from infra.settings import Settings
 from infra.temporal import connect
@@ -56,14 +58,16 @@ async def test_health_and_ready(http):
     assert (await http.get("/healthz")).json() == {"status": "ok"}
     ready = await http.get("/readyz")
     assert ready.status_code == 200
+    horizon = default_cn_calendar().horizon
+    near = (horizon - datetime.now(UTC).date()).days < HORIZON_DEGRADED_DAYS  # the seeded schedule running out
     assert ready.json() == {
         "ready": True,
-        "status": "ok",
+        "status": "degraded" if near else "ok",
         "database": True,
         "temporal": True,
         "worker": True,
-        "calendar_horizon": "2027-12-31",
-        "warnings": [],
+        "calendar_horizon": horizon.isoformat(),
+        "warnings": ready.json()["warnings"] if near else [],
     }
 
 
