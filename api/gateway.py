@@ -47,7 +47,10 @@ class TemporalGateway:
         self, client: Client, db: Database, *, task_queue: str, rpc_timeout: float, worker_stale_seconds: float
     ) -> None:
         self.client = client
-        self.db = db
+        # Liveness is read on a connection of its own: a request already holding one of the main pool's connections
+        # must never wait for a second one (fifty concurrent creates would starve the pool).
+        self.db = db.side_pool()
+        self._probing = asyncio.Lock()
         self.task_queue = task_queue
         self.rpc_timeout = timedelta(seconds=rpc_timeout)
         self.worker_stale_seconds = worker_stale_seconds
@@ -60,11 +63,20 @@ class TemporalGateway:
         """
         if cached and time.monotonic() - self._worker_seen_at < _WORKER_CACHE_SECONDS:
             return True
-        async with self.db.session() as session:
-            age = await heartbeats.freshest_age(session, namespace=self.client.namespace, task_queue=self.task_queue)
-        alive = age is not None and age < self.worker_stale_seconds
-        self._worker_seen_at = time.monotonic() if alive else -_WORKER_CACHE_SECONDS
-        return alive
+        async with self._probing:  # one probe at a time; those that queued behind a fresh answer take it
+            if cached and time.monotonic() - self._worker_seen_at < _WORKER_CACHE_SECONDS:
+                return True
+            async with self.db.session() as session:
+                age = await heartbeats.freshest_age(
+                    session, namespace=self.client.namespace, task_queue=self.task_queue
+                )
+            alive = age is not None and age < self.worker_stale_seconds
+            self._worker_seen_at = time.monotonic() if alive else -_WORKER_CACHE_SECONDS
+            return alive
+
+    async def close(self) -> None:
+        """Release the liveness connection."""
+        await self.db.dispose()
 
     async def _require_worker(self) -> None:
         if not await self.worker_alive():

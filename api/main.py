@@ -57,6 +57,7 @@ def create_app(
             worker_stale_seconds=settings.worker_stale_seconds,
         )
         yield
+        await app.state.gateway.close()
         if owned_db:
             await app.state.db.dispose()
 

@@ -45,6 +45,10 @@ class Database:
         async with self._sessions() as session:
             yield session
 
+    def side_pool(self) -> Database:
+        """A one-connection Database on the same URL, for housekeeping that must not queue behind requests."""
+        return Database(self.engine.url.render_as_string(hide_password=False), pool_size=1)
+
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()

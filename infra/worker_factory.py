@@ -38,7 +38,7 @@ class HeartbeatWorker(Worker):
 
     def __init__(self, client: Client, *, db: Database, interval: float, **options: Any) -> None:
         super().__init__(client, **options)
-        self._db = db
+        self._db = db.side_pool()  # busy activities holding every pooled connection must not silence the heartbeat
         self._interval = interval
         self._namespace = client.namespace
         self._queue = options["task_queue"]
@@ -64,6 +64,7 @@ class HeartbeatWorker(Worker):
             with contextlib.suppress(Exception):
                 async with self._db.session() as session:
                     await heartbeats.forget(session, self.worker_id)
+            await self._db.dispose()
 
     async def _beat_while_running(self) -> None:
         while not self.is_running:  # the first beat as soon as the worker polls: readiness follows at once
