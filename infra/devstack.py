@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,7 +100,7 @@ class Child:
     command: list[str]
     env: dict[str, str]
     log: Path
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     started_at: float
     restarts: int = 0
     restart_at: float | None = None  # set while it waits out its backoff
@@ -108,18 +109,18 @@ class Child:
 class Stack:
     """The processes this command started, restarted when they crash, stopped in reverse order."""
 
-    def __init__(self, *, say=print) -> None:
+    def __init__(self, *, say: Callable[..., None] = print) -> None:
         self.children: list[Child] = []
         self.postgres = None
         self.say = say
 
-    def _start(self, command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    def _start(self, command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         log.parent.mkdir(parents=True, exist_ok=True)
         return subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
         )
 
-    def spawn(self, name: str, command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    def spawn(self, name: str, command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         """Start a child in its own process group, logging to a file under .data/logs."""
         process = self._start(command, env, log)
         self.children.append(Child(name, command, env, log, process, started_at=time.monotonic()))
