@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import select
@@ -178,7 +178,3 @@ async def test_a_deadline_past_the_horizon_is_flagged_in_the_log(env, worker, ta
         assert f"after the horizon {calendar.horizon} of calendar {calendar.name} v1" in record.getMessage()
     finally:
         await handle.terminate("test done")
-
-
-def test_horizon_dates_are_plain_dates():
-    assert isinstance(default_cn_calendar().horizon, date)
