@@ -21,7 +21,7 @@ from db.session import Database
 from infra.settings import Settings
 from infra.temporal import connect
 from infra.worker_factory import build_worker
-from tests.support import serve
+from tests.support import eventually, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 TT = "/tmf-api/troubleTicket/v4/troubleTicket"
@@ -52,6 +52,11 @@ async def _worker_state(client: httpx.AsyncClient, alive: bool, *, within: float
             return body
         assert time.monotonic() < deadline, f"/readyz still says worker={body['worker']} after {within:.0f} s: {body}"
         await asyncio.sleep(0.2)
+
+
+async def _first_task(client: httpx.AsyncClient, workflow_id: str, headers: dict[str, str]) -> dict | None:
+    tasks = (await client.get(f"/api/approvals/{workflow_id}", headers=headers)).json().get("tasks") or []
+    return tasks[0] if tasks else None
 
 
 async def test_health_and_ready(http):
@@ -112,16 +117,29 @@ async def test_a_killed_worker_process_is_reported_within_10_seconds(dev_env, db
             headers = await _headers(client)
             created = await client.post("/api/approvals", json={"subject": "alive", "reason": "r"}, headers=headers)
             assert created.status_code == 201, created.text
-            await dev_env.client.get_workflow_handle(created.json()["workflow_id"]).terminate("test over")
+            workflow = dev_env.client.get_workflow_handle(created.json()["workflow_id"])
+            try:
+                task = await eventually(
+                    lambda: _first_task(client, workflow.id, headers), timeout=30, what="the approval's task recorded"
+                )
+                worker.send_signal(signal.SIGKILL)
+                worker.wait(timeout=10)
+                ready = await _worker_state(client, False, within=10)
+                assert ready["ready"] is False and ready["temporal"] is True and ready["database"] is True
 
-            worker.send_signal(signal.SIGKILL)
-            worker.wait(timeout=10)
-            ready = await _worker_state(client, False, within=10)
-            assert ready["ready"] is False and ready["temporal"] is True and ready["database"] is True
-
-            refused = await client.post("/api/approvals", json={"subject": "dead", "reason": "r"}, headers=headers)
-            assert refused.status_code == 503 and "worker" in refused.json()["detail"]
-            assert refused.headers["Retry-After"] == "5"
+                refused = await client.post("/api/approvals", json={"subject": "dead", "reason": "r"}, headers=headers)
+                assert refused.status_code == 503 and "worker" in refused.json()["detail"]
+                assert refused.headers["Retry-After"] == "5"
+                # An act answers from the liveness check, not after waiting for a workflow nobody runs.
+                decided = await client.post(
+                    f"/api/tasks/{task['task_id']}/decision",
+                    json={"outcome": "approve"},
+                    headers=await _headers(client, "supervisor1"),
+                )
+                assert decided.status_code == 503 and "no kexiang worker" in decided.json()["detail"], decided.text
+                assert decided.headers["Retry-After"] == "5"
+            finally:
+                await workflow.terminate("test over")
     finally:
         if worker.poll() is None:
             worker.kill()
