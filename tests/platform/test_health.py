@@ -34,8 +34,9 @@ def _free_port() -> int:
 
 
 def _own_queue(settings: Settings, **changes) -> Settings:
-    """The session settings on a task queue nobody else polls."""
-    return Settings(**{**settings.model_dump(), "temporal_task_queue": f"kx-health-{uuid.uuid4().hex[:8]}", **changes})
+    """The session settings on a task queue nobody else polls, with the production staleness rule (8 s)."""
+    queue = f"kx-health-{uuid.uuid4().hex[:8]}"
+    return Settings(**{**settings.model_dump(), "temporal_task_queue": queue, "worker_stale_seconds": 8.0, **changes})
 
 
 async def _headers(client: httpx.AsyncClient, user: str = "agent1") -> dict[str, str]:
