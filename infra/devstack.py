@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from temporalio.client import Client
 
@@ -26,6 +27,9 @@ from db.seed import DEMO_PASSWORD, DEMO_USERS
 from infra.embedded_pg import ensure_database, sqlalchemy_url, start_embedded_postgres
 from infra.settings import get_settings
 from workflows.common import search_attribute_types
+
+if TYPE_CHECKING:
+    from pgserver.postgres_server import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -55,7 +59,7 @@ def temporal_command(data_dir: Path, port: int, ui_port: int, *, codec_endpoint:
     return command
 
 
-def wait_until(check, *, timeout: float, what: str) -> None:
+def wait_until(check: Callable[[], bool], *, timeout: float, what: str) -> None:
     """Poll `check` until it is true or fail with a clear message."""
     deadline = time.monotonic() + timeout
     while not check():
@@ -81,7 +85,8 @@ def http_ok(url: str) -> bool:
     """True when the URL answers 200."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
+            status: int = response.status  # urlopen's stubs return Any
+            return status == 200
     except Exception:
         return False
 
@@ -111,7 +116,7 @@ class Stack:
 
     def __init__(self, *, say: Callable[..., None] = print) -> None:
         self.children: list[Child] = []
-        self.postgres = None
+        self.postgres: PostgresServer | None = None
         self.say = say
 
     def _start(self, command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -188,11 +193,11 @@ def main() -> None:
         env.setdefault("CODEC_CORS_ORIGINS", f"http://127.0.0.1:{ui_port},http://localhost:{ui_port}")
         # The worker reports completed circuits to the group dispatch simulator the API mounts.
         env.setdefault("GROUP_DISPATCH_URL", f"http://127.0.0.1:{api_port}/sim/group-dispatch")
-        if not settings.database_url:
-            stack.postgres = start_embedded_postgres(data_dir / "pg")
-            ensure_database(stack.postgres.get_uri(), "kexiang")
-            env["DATABASE_URL"] = sqlalchemy_url(stack.postgres.get_uri(), "kexiang")
-        database_url = env.get("DATABASE_URL") or settings.database_url
+        database_url = settings.database_url
+        if not database_url:
+            postgres = stack.postgres = start_embedded_postgres(data_dir / "pg")
+            ensure_database(postgres.get_uri(), "kexiang")
+            database_url = env["DATABASE_URL"] = sqlalchemy_url(postgres.get_uri(), "kexiang")
         codec = f"http://127.0.0.1:{api_port}/api/codec"
         stack.spawn(
             "temporal",

@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from temporalio.client import Client
@@ -87,8 +88,16 @@ class HeartbeatWorker(Worker):
             await asyncio.sleep(self._interval)
 
 
-def build_worker(client: Client, db: Database, settings: Settings, *, task_queue: str | None = None) -> HeartbeatWorker:
-    """A worker running every workflow and activity kexiang has, announcing itself by heartbeat."""
+def build_worker(
+    client: Client,
+    db: Database,
+    settings: Settings,
+    *,
+    task_queue: str | None = None,
+    workflows: Sequence[type] = ALL_WORKFLOWS,
+) -> HeartbeatWorker:
+    """A worker running every activity kexiang has and its workflows (tests may swap in others), announcing itself
+    by heartbeat."""
     platform = PlatformActivities(
         db, default_calendar=settings.default_calendar, default_policy=settings.default_sla_policy
     )
@@ -103,7 +112,7 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
         db=db,
         interval=settings.worker_heartbeat_seconds,
         task_queue=task_queue or settings.temporal_task_queue,
-        workflows=ALL_WORKFLOWS,
+        workflows=workflows,
         activities=[
             platform.load_policy_snapshot,
             platform.record_task_event,

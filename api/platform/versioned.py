@@ -14,13 +14,13 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
+from sqlmodel import col
 
 from api.deps import Admin, Reader, SessionDep
 from core.records import AuditRecord
 from core.roles import Actor
 from db import audit as audit_journal
-from db.models import utcnow
+from db.models import VersionedSpec, utcnow
 from db.policies import next_version
 
 
@@ -53,7 +53,7 @@ def _out(row: Any, warnings: list[str] | None = None) -> VersionOut:
 async def publish_version(
     session: AsyncSession,
     *,
-    table: type[SQLModel],
+    table: type[VersionedSpec],
     model: type[BaseModel],
     tag: str,
     noun: str,
@@ -80,16 +80,15 @@ async def publish_version(
     session.add(row)
     await audit_journal.append(
         session,
-        AuditRecord(
+        AuditRecord.by(
+            admin,
+            f"{tag}.publish",
+            noun,
+            f"{name}@v{version}",
             at=utcnow(),
-            actor=admin.username,
-            actor_roles=tuple(r.value for r in admin.roles),
-            action=f"{tag}.publish",
-            subject_type=noun,
-            subject_id=f"{name}@v{version}",
-            reason="; ".join(warnings) or None,
             request_id=f"{tag}.publish:{name}:{version}",
-            details={"warnings": warnings} if warnings else {},
+            reason="; ".join(warnings) or None,
+            details={"warnings": warnings} if warnings else None,
         ),
     )
     try:
@@ -112,7 +111,7 @@ def versioned_router(
     *,
     prefix: str,
     tag: str,
-    table: type[SQLModel],
+    table: type[VersionedSpec],
     model: type[BaseModel],
     noun: str,
     review: Review | None = None,
@@ -122,8 +121,12 @@ def versioned_router(
     out = _out
 
     async def get_row(session: SessionDep, name: str, version: int | None) -> Any:
-        query = select(table).where(table.name == name)
-        query = query.where(table.version == version) if version else query.order_by(table.version.desc()).limit(1)
+        query = select(table).where(col(table.name) == name)
+        query = (
+            query.where(col(table.version) == version)
+            if version
+            else query.order_by(col(table.version).desc()).limit(1)
+        )
         row = await session.scalar(query)
         if row is None:
             raise HTTPException(
@@ -135,7 +138,7 @@ def versioned_router(
     async def list_documents(actor: Reader, session: SessionDep) -> list[VersionSummary]:
         """Every name with its latest version."""
         rows = await session.execute(
-            select(table.name, func.max(table.version)).group_by(table.name).order_by(table.name)
+            select(col(table.name), func.max(col(table.version))).group_by(col(table.name)).order_by(col(table.name))
         )
         return [VersionSummary(name=name, latest_version=version) for name, version in rows]
 
@@ -147,7 +150,9 @@ def versioned_router(
     @router.get("/{name}/versions", response_model=list[VersionOut], summary=f"Every version of a {noun}")
     async def versions(name: str, actor: Reader, session: SessionDep) -> list[VersionOut]:
         """All versions, newest first."""
-        rows = list(await session.scalars(select(table).where(table.name == name).order_by(table.version.desc())))
+        rows = list(
+            await session.scalars(select(table).where(col(table.name) == name).order_by(col(table.version).desc()))
+        )
         if not rows:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"{noun} {name} does not exist")
         return [out(r) for r in rows]

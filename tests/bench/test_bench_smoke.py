@@ -1,4 +1,4 @@
-"""The benchmark's code path with a handful of tickets against the suite's servers, so it cannot rot (no timing asserted)."""
+"""The benchmark's code path with a handful of tickets on the suite's servers, so it cannot rot (no timing asserted)."""
 
 from __future__ import annotations
 
@@ -56,5 +56,5 @@ async def test_bench_measures_both_sides_and_prints_figures(env, worker, api_url
     for number in figures.kexiang.ids:  # each ticket was accepted by the engineer; then leave the test server quiet
         handle = env.client.get_workflow_handle(workflow_id_for(number))
         assert (await handle.query("ticket", result_type=Ticket)).handler == "engineer1"
-        await eventually(lambda: idle(handle), what="ticket idle")
+        await eventually(lambda handle=handle: idle(handle), what="ticket idle")
         await handle.terminate("bench smoke done")

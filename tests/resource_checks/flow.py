@@ -83,7 +83,7 @@ class CheckFlow:
         )
         flow = cls(env, handle, start.check_id)
         await flow.wait(
-            lambda c: c.status == "consulting" and all(l.task_id for l in c.round.lines), "departments asked"
+            lambda c: c.status == "consulting" and all(line.task_id for line in c.round.lines), "departments asked"
         )
         return flow
 

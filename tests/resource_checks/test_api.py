@@ -116,7 +116,7 @@ async def test_check_from_request_to_ledger_over_http(http, login, sync_session,
     assert result["qualificationResult"] == item["qualificationResult"] == "alternate"
     assert item["alternateServiceProposal"][0]["alternateService"]["description"].startswith("50M now")
     assert result["rounds"][0]["reservations"][0]["status"] == "held" and result["expirationDate"]
-    ops_line = next(l for l in result["rounds"][0]["lines"] if l["department"] == "operations")
+    ops_line = next(line for line in result["rounds"][0]["lines"] if line["department"] == "operations")
     assert [c["kind"] for c in ops_line["chases"]] == ["manual"] and len(ops_line["messages"]) == 2
     await _post(http, f"{base}/acts", requester, {"type": "accept"})
 
@@ -144,7 +144,7 @@ async def test_check_from_request_to_ledger_over_http(http, login, sync_session,
         {"id": check_id, "href": f"{SQ}/{check_id}", "state": "done", "qualificationResult": "alternate"}
     ]
     await _post(http, f"{base}/acts", requester, {"type": "cancel", "reason": "too late"}, 409)
-    # Teardown (not part of the HTTP story): the check would otherwise wait out its reservation in later tests' time skips.
+    # Teardown (not part of the HTTP story): else the check would wait out its reservation in later tests' time skips.
     handle = env.client.get_workflow_handle(workflow_id_for(check_id))
     await eventually(lambda: idle(handle), what="check idle")
     await handle.terminate("test done")
