@@ -33,6 +33,7 @@ REFUSAL_STATUS = {
     RefusalCode.FORBIDDEN: status.HTTP_403_FORBIDDEN,
     RefusalCode.CONFLICT: status.HTTP_409_CONFLICT,
     RefusalCode.INVALID: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    RefusalCode.NOT_READY: status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 
 IdempotencyKey = Annotated[

@@ -11,6 +11,8 @@ from fastapi.routing import APIRoute
 from pydantic_core import ErrorDetails
 
 _LOCATIONS = ("body", "query", "path", "header")
+# The answer (503 + Retry-After) to a request that found PostgreSQL down; the cause goes to the log only.
+DATABASE_UNAVAILABLE_MESSAGE = "the database is unavailable; try again shortly"
 
 
 def field_errors(errors: Iterable[ErrorDetails], rename: Callable[[str], str] = str, *, skip: int = 0) -> str:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import (
     Client,
     WorkflowUpdateFailedError,
@@ -18,12 +16,15 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from core.tasks import RefusalCode, TaskRefused
+from db import heartbeats
+from db.session import Database
 
 T = TypeVar("T")
 
-# A live worker re-polls at least every ~70 s (60 s long polls); older pollers are gone.
-_POLLER_FRESH_SECONDS = 75.0
-_POLLER_CACHE_SECONDS = 2.0
+_WORKER_CACHE_SECONDS = 1.0  # a live worker is re-checked at most once a second per API process
+# An act that reaches a workflow still being set up is re-sent for up to this long, then answered 503.
+_NOT_READY_WAIT_SECONDS = 5.0
+_NOT_READY_FIRST_PAUSE = 0.05
 
 
 # Failure types that mean the act's data was at fault (the worker's DATA_FAILURES and activities/guard.py).
@@ -48,35 +49,40 @@ class TemporalUnavailable(Exception):
 class TemporalGateway:
     """Wraps the Temporal client with a worker-liveness check and error mapping."""
 
-    def __init__(self, client: Client, *, task_queue: str, rpc_timeout: float) -> None:
+    def __init__(
+        self, client: Client, db: Database, *, task_queue: str, rpc_timeout: float, worker_stale_seconds: float
+    ) -> None:
         self.client = client
+        # Liveness is read on a connection of its own: a request already holding one of the main pool's connections
+        # must never wait for a second one (fifty concurrent creates would starve the pool).
+        self.db = db.side_pool()
+        self._probing = asyncio.Lock()
         self.task_queue = task_queue
         self.rpc_timeout = timedelta(seconds=rpc_timeout)
-        self._worker_seen_at = 0.0
+        self.worker_stale_seconds = worker_stale_seconds
+        self._worker_seen_at = -_WORKER_CACHE_SECONDS
 
-    async def worker_alive(self) -> bool:
-        """True when some worker polled the task queue recently (cached briefly)."""
-        if time.monotonic() - self._worker_seen_at < _POLLER_CACHE_SECONDS:
+    async def worker_alive(self, *, cached: bool = True) -> bool:
+        """True when a worker on our task queue wrote a heartbeat within `worker_stale_seconds` (HeartbeatWorker).
+
+        A positive answer is cached for a second (`cached=False` always asks); database errors propagate.
+        """
+        if cached and time.monotonic() - self._worker_seen_at < _WORKER_CACHE_SECONDS:
             return True
-        try:
-            response = await self.client.workflow_service.describe_task_queue(
-                DescribeTaskQueueRequest(
-                    namespace=self.client.namespace,
-                    task_queue=TaskQueue(name=self.task_queue),
-                    task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-                ),
-                timeout=self.rpc_timeout,
-            )
-        except RPCError as err:
-            # A server without DescribeTaskQueue (the time-skipping test server) cannot tell: do not refuse work.
-            return err.status == RPCStatusCode.UNIMPLEMENTED
-        except RuntimeError:  # a lazy client that cannot connect
-            return False
-        now = time.time()
-        fresh = any(now - p.last_access_time.ToSeconds() < _POLLER_FRESH_SECONDS for p in response.pollers)
-        if fresh:
-            self._worker_seen_at = time.monotonic()
-        return fresh
+        async with self._probing:  # one probe at a time; those that queued behind a fresh answer take it
+            if cached and time.monotonic() - self._worker_seen_at < _WORKER_CACHE_SECONDS:
+                return True
+            async with self.db.session() as session:
+                age = await heartbeats.freshest_age(
+                    session, namespace=self.client.namespace, task_queue=self.task_queue
+                )
+            alive = age is not None and age < self.worker_stale_seconds
+            self._worker_seen_at = time.monotonic() if alive else -_WORKER_CACHE_SECONDS
+            return alive
+
+    async def close(self) -> None:
+        """Release the liveness connection."""
+        await self.db.dispose()
 
     async def _require_worker(self) -> None:
         if not await self.worker_alive():
@@ -93,6 +99,8 @@ class TemporalGateway:
             raise
         except RPCError as err:
             raise TemporalUnavailable(f"Temporal did not accept the start: {err.message}") from err
+        except RuntimeError as err:
+            raise _unreachable(err) from err
 
     async def exists(self, workflow_id: str) -> bool:
         """True when Temporal knows a workflow with this id (running or closed)."""
@@ -105,8 +113,28 @@ class TemporalGateway:
         return True
 
     async def update(self, workflow_id: str, update: str, arg: Any, *, request_id: str, result_type: type[T]) -> T:
-        """Send a human act as an update deduplicated on request_id; map refusals and outages."""
+        """Send a human act as an update deduplicated on request_id; map refusals and outages.
+
+        A workflow still being set up (its validator answers `not_ready`) is asked again for a few seconds, so an
+        act sent right after the create is not refused for being early; it is answered 503 if it stays not ready.
+        """
         await self._require_worker()
+        deadline = time.monotonic() + _NOT_READY_WAIT_SECONDS
+        pause = _NOT_READY_FIRST_PAUSE
+        while True:
+            try:
+                return await self._update_once(workflow_id, update, arg, request_id=request_id, result_type=result_type)
+            except TaskRefused as refused:
+                if refused.code != RefusalCode.NOT_READY:
+                    raise
+                if time.monotonic() + pause > deadline:
+                    raise TemporalUnavailable(f"{refused.message} (still not ready after a few seconds)") from None
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+    async def _update_once(
+        self, workflow_id: str, update: str, arg: Any, *, request_id: str, result_type: type[T]
+    ) -> T:
         handle = self.client.get_workflow_handle(workflow_id)
         try:
             result: T = await handle.execute_update(
@@ -127,3 +155,12 @@ class TemporalGateway:
             if err.status == RPCStatusCode.NOT_FOUND:
                 raise TaskRefused(RefusalCode.CONFLICT, "the workflow is no longer running") from err
             raise TemporalUnavailable(f"Temporal is unavailable: {err.message}") from err
+        except RuntimeError as err:
+            raise _unreachable(err) from err
+
+
+def _unreachable(err: RuntimeError) -> Exception:
+    """A lazy client that cannot connect raises RuntimeError("Failed client connect…"): Temporal is unreachable."""
+    if str(err).startswith("Failed client connect"):
+        return TemporalUnavailable("Temporal is unreachable; try again shortly")
+    return err

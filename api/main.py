@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,7 @@ from api.audit import routes as audit
 from api.dispatch_simulator import create_dispatch_simulator
 from api.docs.routes import mount_docs
 from api.edge import EdgeGuard
+from api.errors import DATABASE_UNAVAILABLE_MESSAGE
 from api.gateway import TemporalGateway, TemporalUnavailable
 from api.platform import auth, config, health, users
 from api.presales import routes as presales
@@ -26,10 +28,12 @@ from api.resource_checks import tmf645
 from api.tasks import routes as tasks
 from api.tickets import knowledge, survey, tmf621
 from api.tickets import routes as tickets
-from db.session import Database
+from db.session import DATABASE_RETRY_AFTER, DATABASE_UNAVAILABLE, Database
 from infra.logging import configure_logging
 from infra.settings import Settings, get_settings
 from infra.temporal import connect
+
+log = logging.getLogger("kexiang.api")
 
 
 def create_app(
@@ -52,9 +56,14 @@ def create_app(
         # Lazy: the API starts (and /readyz reports) even while Temporal is still coming up.
         temporal = client or await connect(settings, lazy=True)
         app.state.gateway = TemporalGateway(
-            temporal, task_queue=settings.temporal_task_queue, rpc_timeout=settings.temporal_rpc_timeout_seconds
+            temporal,
+            app.state.db,
+            task_queue=settings.temporal_task_queue,
+            rpc_timeout=settings.temporal_rpc_timeout_seconds,
+            worker_stale_seconds=settings.worker_stale_seconds,
         )
         yield
+        await app.state.gateway.close()
         if owned_db:
             await app.state.db.dispose()
 
@@ -82,6 +91,18 @@ def create_app(
         return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     app.add_middleware(EdgeGuard, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
+
+    async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return JSONResponse(
+            {"detail": DATABASE_UNAVAILABLE_MESSAGE},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": DATABASE_RETRY_AFTER},
+        )
+
+    for outage in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(outage, _database_unavailable)
+
     for router in (
         health.router,
         auth.router,

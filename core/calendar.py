@@ -27,11 +27,18 @@ from core.bounds import MAX_BUDGET_HOURS, MAX_BUDGET_WORKING_DAYS
 __all__ = [
     "CN_2026_HOLIDAYS",
     "CN_2026_MAKEUP_WORKDAYS",
+    "CN_2027_HOLIDAYS",
+    "CN_2027_MAKEUP_WORKDAYS",
+    "HORIZON_DEGRADED_DAYS",
+    "HORIZON_WANTED_DAYS",
     "Budget",
     "BusinessCalendar",
     "WorkingPeriod",
     "deadline",
     "default_cn_calendar",
+    "horizon_warnings",
+    "parse_ical_days",
+    "refuse_unpublishable",
     "shift_by_working_seconds",
     "threshold_instants",
 ]
@@ -105,6 +112,9 @@ class BusinessCalendar(BaseModel):
     # Empty means the whole working day (00:00-24:00) counts.
     working_hours: tuple[WorkingPeriod, ...] = ()
     always_open: bool = False
+    # The last local date whose public holidays and make-up workdays this calendar declares: after it every
+    # weekday counts as a working day, right or wrong. None only in versions published before horizons existed.
+    horizon: date | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -143,6 +153,10 @@ class BusinessCalendar(BaseModel):
             raise ValueError(f"{clash[0].isoformat()} is both a holiday and a make-up workday")
         if len(self.weekend) == 7 and not self.makeup_workdays and not self.always_open:
             raise ValueError("calendar has no working day: every weekday is weekend and there are no make-up workdays")
+        if self.horizon is not None:
+            late = [d for d in (*self.holidays, *self.makeup_workdays) if d > self.horizon]
+            if late:
+                raise ValueError(f"{late[0].isoformat()} lies after the calendar's horizon {self.horizon.isoformat()}")
         return self
 
     @cached_property
@@ -172,6 +186,14 @@ class BusinessCalendar(BaseModel):
         if self.always_open or day in self._makeup_set:
             return True
         return day not in self._holiday_set and day.weekday() not in self._weekend_set
+
+    def local_date(self, at: datetime) -> date:
+        """The calendar date of the instant `at` in the calendar's time zone."""
+        return _aware_utc(at, "at").astimezone(self._tz).date()
+
+    def beyond_horizon(self, at: datetime) -> bool:
+        """Whether the instant `at` falls on a local date after the declared horizon (its holidays are unknown)."""
+        return self.horizon is not None and self.local_date(at) > self.horizon
 
     def is_working_time(self, at: datetime) -> bool:
         """Return whether the instant `at` falls within working time."""
@@ -414,12 +436,136 @@ CN_2026_MAKEUP_WORKDAYS: tuple[date, ...] = (
 )
 
 
+# 2027, as far as the law fixes it (全国年节及纪念日放假办法, as amended in 2024: New Year 1 day, Spring Festival
+# New Year's Eve to the 3rd day, Qingming 1, Labour Day 2, Dragon Boat 1, Mid-Autumn 1, National Day 3; a statutory
+# day falling on a Saturday or Sunday is given back on the next working day). The State Council's 2027 notice,
+# which usually adds weekend make-up workdays (调休) to bridge longer breaks, was not available when this was
+# written: import it (`POST /api/calendars/{name}/import`, iCalendar) as soon as it is published.
+CN_2027_HOLIDAYS: tuple[date, ...] = (
+    date(2027, 1, 1),  # New Year (Friday)
+    *_date_range(date(2027, 2, 5), date(2027, 2, 10)),  # Spring Festival: Eve (Fri) to 3rd day, +2 given back
+    date(2027, 4, 5),  # Qingming (Monday)
+    *_date_range(date(2027, 5, 1), date(2027, 5, 4)),  # Labour Day: Sat-Sun, +2 given back
+    date(2027, 6, 9),  # Dragon Boat (Wednesday)
+    date(2027, 9, 15),  # Mid-Autumn (Wednesday)
+    *_date_range(date(2027, 10, 1), date(2027, 10, 5)),  # National Day: Fri-Sun, +2 given back
+)
+CN_2027_MAKEUP_WORKDAYS: tuple[date, ...] = ()
+CN_HORIZON = date(2027, 12, 31)
+
+# A published calendar should declare at least this far ahead; closer than the second figure, /readyz is degraded.
+HORIZON_WANTED_DAYS = 365
+HORIZON_DEGRADED_DAYS = 90
+
+
 def default_cn_calendar() -> BusinessCalendar:
-    """Return the mainland-China calendar: Asia/Shanghai, Mon-Fri, 2026 holidays and make-up days, whole days."""
+    """Return the mainland-China calendar: Asia/Shanghai, Mon-Fri, 2026-2027 holidays and make-up days, whole days."""
     return BusinessCalendar(
         name="cn-mainland",
         timezone="Asia/Shanghai",
         weekend=(5, 6),
-        holidays=CN_2026_HOLIDAYS,
-        makeup_workdays=CN_2026_MAKEUP_WORKDAYS,
+        holidays=(*CN_2026_HOLIDAYS, *CN_2027_HOLIDAYS),
+        makeup_workdays=(*CN_2026_MAKEUP_WORKDAYS, *CN_2027_MAKEUP_WORKDAYS),
+        horizon=CN_HORIZON,
     )
+
+
+def refuse_unpublishable(calendar: BusinessCalendar, today: date) -> None:
+    """Raise ValueError naming what stops `calendar` from being published as of `today` (its horizon)."""
+    if calendar.always_open:
+        return
+    if calendar.horizon is None:
+        raise ValueError(
+            "horizon: required: the last date whose public holidays and make-up workdays this calendar declares "
+            f"(it should cover the next 12 months, e.g. {today.replace(year=today.year + 1).isoformat()} or later)"
+        )
+    if calendar.horizon < today:
+        raise ValueError(
+            f"horizon: {calendar.horizon.isoformat()} is in the past: the calendar would declare no holiday"
+        )
+
+
+def horizon_warnings(calendar: BusinessCalendar, today: date, *, wanted_days: int = HORIZON_WANTED_DAYS) -> list[str]:
+    """Why `calendar` cannot be trusted `wanted_days` ahead of `today`: no horizon, or one closer than that."""
+    if calendar.always_open:
+        return []
+    if calendar.horizon is None:
+        return [f"calendar {calendar.name} v{calendar.version} declares no horizon: its holidays may end any day"]
+    left = (calendar.horizon - today).days
+    if left >= wanted_days:
+        return []
+    return [
+        f"calendar {calendar.name} v{calendar.version} declares holidays only up to {calendar.horizon.isoformat()} "
+        f"({left} days away): later deadlines count public holidays as working days; publish or import the next "
+        "official holiday schedule"
+    ]
+
+
+def parse_ical_days(text: str) -> tuple[tuple[date, ...], tuple[date, ...]]:
+    """(holidays, make-up workdays) from an iCalendar file of all-day VEVENTs.
+
+    Each event covers DTSTART up to DTEND exclusive (one day without DTEND). An event whose SUMMARY or CATEGORIES
+    says it is a working day (补班, 上班, "workday", "make-up") is a make-up workday; every other one a holiday.
+    Raises ValueError for what cannot be read as whole days: timed or recurring events, malformed dates.
+    """
+    events: list[dict[str, tuple[str, str]]] = []
+    current: dict[str, tuple[str, str]] | None = None
+    for line in _unfolded(text):
+        name, _, value = line.partition(":")
+        key, *params = name.split(";")
+        key = key.upper()
+        if key == "BEGIN" and value.strip().upper() == "VEVENT":
+            current = {}
+        elif key == "END" and value.strip().upper() == "VEVENT":
+            if current is not None:
+                events.append(current)
+            current = None
+        elif current is not None:
+            current[key] = (";".join(params).upper(), value.strip())
+    if not events:
+        raise ValueError("no VEVENT in the file")
+    holidays: set[date] = set()
+    workdays: set[date] = set()
+    for number, event in enumerate(events, 1):
+        where = f"event {number} ({event.get('SUMMARY', ('', 'no summary'))[1]})"
+        if "RRULE" in event or "RDATE" in event:
+            raise ValueError(f"{where}: recurring events are not supported; list each day")
+        if "DTSTART" not in event:
+            raise ValueError(f"{where}: DTSTART is missing")
+        first = _ical_date(*event["DTSTART"], where=where)
+        last = _ical_date(*event["DTEND"], where=where) - _DAY if "DTEND" in event else first
+        if last < first:
+            raise ValueError(f"{where}: DTEND is not after DTSTART")
+        label = " ".join(event.get(k, ("", ""))[1] for k in ("SUMMARY", "CATEGORIES")).lower()
+        target = workdays if any(word in label for word in _WORKDAY_WORDS) else holidays
+        target.update(_date_range(first, last))
+    clash = sorted(holidays & workdays)
+    if clash:
+        raise ValueError(f"{clash[0].isoformat()} is both a holiday and a make-up workday in the file")
+    return tuple(sorted(holidays)), tuple(sorted(workdays))
+
+
+_WORKDAY_WORDS = ("补班", "上班", "workday", "working day", "make-up", "makeup")
+
+
+def _unfolded(text: str) -> list[str]:
+    """RFC 5545 lines with folded continuations (a leading space or tab) joined back."""
+    lines: list[str] = []
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if raw[:1] in (" ", "\t") and lines:
+            lines[-1] += raw[1:]
+        elif raw.strip():
+            lines.append(raw)
+    return lines
+
+
+def _ical_date(params: str, value: str, *, where: str) -> date:
+    """An all-day DATE value (YYYYMMDD); a DATE-TIME is refused."""
+    if "T" in value.upper() or "VALUE=DATE-TIME" in params:
+        raise ValueError(f"{where}: only all-day events (VALUE=DATE) are supported, got {value!r}")
+    if len(value) != 8 or not value.isdigit():
+        raise ValueError(f"{where}: {value!r} is not a date (YYYYMMDD)")
+    try:
+        return date(int(value[:4]), int(value[4:6]), int(value[6:8]))
+    except ValueError:
+        raise ValueError(f"{where}: {value!r} is not a date (YYYYMMDD)") from None

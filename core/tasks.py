@@ -34,6 +34,7 @@ class RefusalCode(StrEnum):
     FORBIDDEN = "forbidden"  # 403: wrong role, not a candidate, four-eyes
     CONFLICT = "conflict"  # 409: closed task, claimed by someone else
     INVALID = "invalid"  # 422: malformed payload, unknown outcome
+    NOT_READY = "not_ready"  # not a refusal: the workflow is still being set up; the API retries briefly
 
 
 class TaskRefused(Exception):

@@ -481,3 +481,18 @@ class PresalesDemandRow(SQLModel, table=True):
     revision: int = 0
     detail: dict[str, Any] = _json()
     updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    """A worker process's sign of life: it rewrites `beat_at` (database clock) every few seconds while it runs."""
+
+    __tablename__ = "worker_heartbeat"
+    __table_args__ = (Index("ix_worker_heartbeat_queue", "namespace", "task_queue", "beat_at"),)
+
+    worker_id: str = Field(primary_key=True, max_length=200)
+    namespace: str = Field(max_length=200)
+    task_queue: str = Field(max_length=200)
+    host: str = Field(max_length=200)
+    pid: int
+    started_at: datetime = _ts()
+    beat_at: datetime = _ts()

@@ -50,16 +50,35 @@ DEMO_USERS: tuple[tuple[str, str, tuple[Role, ...], str | None], ...] = (
 )
 
 
+def _seed_calendar(session: Session, name: str) -> str | None:
+    """Create the default calendar, or bring a system-seeded one up to this release's holiday schedule.
+
+    A version an admin published (or imported) is never replaced: the admin owns the calendar from then on.
+    """
+    latest = session.scalar(
+        select(CalendarVersion)
+        .where(col(CalendarVersion.name) == name)
+        .order_by(col(CalendarVersion.version).desc())
+        .limit(1)
+    )
+    version = 1 if latest is None else latest.version + 1
+    spec = default_cn_calendar().model_dump(mode="json") | {"name": name, "version": version}
+    if latest is not None and (latest.created_by != "system" or {**latest.spec, "version": version} == spec):
+        return None
+    session.add(CalendarVersion(name=name, version=version, spec=spec, created_by="system"))
+    return f"calendar {name} v{version}"
+
+
 def seed_defaults(session: Session, *, calendar_name: str, policy_name: str, demo_users: bool) -> list[str]:
     """Insert whatever default rows are missing; returns what it created. Safe to run repeatedly."""
     created: list[str] = []
-    # Version 1 of each default document; the calendar and the SLA policy also carry their name and version.
-    calendar = default_cn_calendar().model_dump(mode="json") | {"name": calendar_name, "version": 1}
+    if (line := _seed_calendar(session, calendar_name)) is not None:
+        created.append(line)
+    # Version 1 of each other default document; the SLA policy also carries its name and version.
     policy = default_sla_policy().model_dump(mode="json") | {"name": policy_name, "version": 1}
     assignment = default_assignment_rules().model_dump(mode="json")
     provisioning = default_provisioning_rules().model_dump(mode="json")
     defaults: list[tuple[type[VersionedSpec], str, str, dict[str, Any]]] = [
-        (CalendarVersion, "calendar", calendar_name, calendar),
         (SlaPolicyVersion, "sla policy", policy_name, policy),
         (AssignmentRulesVersion, "assignment rules", "default", assignment),
         (ProvisioningRulesVersion, "provisioning rules", "default", provisioning),

@@ -5,11 +5,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
+import psycopg
 from sqlalchemy import create_engine
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from db.audit import session_info
+
+# What a request meets when PostgreSQL is down, restarting or out of connections: answered 503 + Retry-After.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,  # no pooled connection came free in time
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+DATABASE_RETRY_AFTER = "5"
 
 
 def make_async_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -37,6 +49,10 @@ class Database:
         """A session that rolls back on error."""
         async with self._sessions() as session:
             yield session
+
+    def side_pool(self) -> Database:
+        """A one-connection Database on the same URL, for housekeeping that must not queue behind requests."""
+        return Database(self.engine.url.render_as_string(hide_password=False), pool_size=1)
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

@@ -4,6 +4,8 @@ Starts the Temporal dev server (file-backed under .data/, search attributes regi
 an embedded PostgreSQL unless DATABASE_URL is set (with its owner and app roles: migrations and seed data
 as the owner, the worker and the API as the app role), the worker and the API.
 Data survives restarts: open workflows and their timers carry on after the next start.
+A child that crashes (the dev server, the worker, the API) is restarted with a growing backoff, and the
+console says so.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -91,34 +94,82 @@ def http_ok(url: str) -> bool:
         return False
 
 
-class Stack:
-    """The processes this command started, stopped in reverse order."""
+# A crashed child is restarted after 1 s, then 2, 4, … up to 30 s; a child that stayed up a minute starts over at 1 s.
+RESTART_FIRST_DELAY = 1.0
+RESTART_MAX_DELAY = 30.0
+RESTART_RESET_AFTER = 60.0
 
-    def __init__(self) -> None:
-        self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+@dataclass
+class Child:
+    """One supervised process: how to start it again, and its restart bookkeeping."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen[bytes]
+    started_at: float
+    restarts: int = 0
+    restart_at: float | None = None  # set while it waits out its backoff
+
+
+class Stack:
+    """The processes this command started, restarted when they crash, stopped in reverse order."""
+
+    def __init__(self, *, say: Callable[..., None] = print) -> None:
+        self.children: list[Child] = []
         self.postgres: PostgresServer | None = None
+        self.say = say
+
+    def _start(self, command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        return subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def spawn(self, name: str, command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         """Start a child in its own process group, logging to a file under .data/logs."""
-        log.parent.mkdir(parents=True, exist_ok=True)
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.processes.append((name, process))
+        process = self._start(command, env, log)
+        self.children.append(Child(name, command, env, log, process, started_at=time.monotonic()))
+        self.say(f"devstack: started {name} (pid {process.pid})", flush=True)
         return process
+
+    def supervise(self, now: float | None = None) -> None:
+        """Restart every child that exited, each after its own backoff, and say so."""
+        now = time.monotonic() if now is None else now
+        for child in self.children:
+            if child.restart_at is None:
+                code = child.process.poll()
+                if code is None:
+                    if now - child.started_at >= RESTART_RESET_AFTER:
+                        child.restarts = 0
+                    continue
+                delay = min(RESTART_FIRST_DELAY * 2**child.restarts, RESTART_MAX_DELAY)
+                child.restart_at = now + delay
+                self.say(
+                    f"devstack: {child.name} exited with {code}; restarting in {delay:.0f} s "
+                    f"(restart {child.restarts + 1}; see {child.log})",
+                    flush=True,
+                )
+            elif now >= child.restart_at:
+                child.process = self._start(child.command, child.env, child.log)
+                child.started_at, child.restart_at = now, None
+                child.restarts += 1
+                self.say(f"devstack: restarted {child.name} (pid {child.process.pid})", flush=True)
 
     def stop(self) -> None:
         """SIGTERM every child (newest first), then SIGKILL stragglers, then stop PostgreSQL."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not abandon the cleanup
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        for _, process in reversed(self.processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for _, process in reversed(self.processes):
+        for child in reversed(self.children):
+            if child.process.poll() is None:
+                os.killpg(child.process.pid, signal.SIGTERM)
+        for child in reversed(self.children):
             try:
-                process.wait(timeout=15)
+                child.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+                os.killpg(child.process.pid, signal.SIGKILL)
         if self.postgres is not None:
             self.postgres.cleanup()
 
@@ -188,10 +239,8 @@ def main() -> None:
             flush=True,
         )
         while True:
-            for name, process in stack.processes:
-                if process.poll() is not None:
-                    raise SystemExit(f"devstack: {name} exited with {process.returncode}; see {data_dir / 'logs'}")
-            time.sleep(1)
+            stack.supervise()
+            time.sleep(0.5)
     except KeyboardInterrupt:
         print("\ndevstack: stopping…", flush=True)
     finally:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -15,6 +22,7 @@ from activities.provisioning import ProvisioningActivities
 from activities.reservations import ReservationActivities
 from activities.resource_checks import ResourceCheckActivities
 from activities.tickets import TicketActivities
+from db import heartbeats
 from db.session import Database
 from infra.group_dispatch import HttpGroupDispatch
 from infra.settings import Settings
@@ -23,6 +31,66 @@ from workflows.registry import ALL_WORKFLOWS
 # A workflow task raising one of these failed on its data (an overflow, a value that does not validate): retrying
 # the task cannot help, so the update it ran in is refused, or the run fails visibly, instead of retrying forever.
 DATA_FAILURES: tuple[type[BaseException], ...] = (ArithmeticError, ValueError)
+log = logging.getLogger("kexiang.worker")
+_ANNOUNCE_WAIT_SECONDS = 10.0
+
+
+class HeartbeatWorker(Worker):
+    """A Temporal worker that, while it runs, writes a heartbeat row every few seconds (db/heartbeats.py).
+
+    The API reads those rows to tell within seconds that no worker is left (`/readyz`, fast 503s); Temporal's
+    own poller list only ages out after a minute. A clean stop removes the row at once.
+    """
+
+    def __init__(self, client: Client, *, db: Database, interval: float, **options: Any) -> None:
+        super().__init__(client, **options)
+        self._db = db.side_pool()  # busy activities holding every pooled connection must not silence the heartbeat
+        self._interval = interval
+        self._namespace = client.namespace
+        self._queue = options["task_queue"]
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._announced = asyncio.Event()
+
+    async def __aenter__(self) -> HeartbeatWorker:
+        """Start the worker and return once its first heartbeat is written (or after a few seconds without one)."""
+        await super().__aenter__()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._announced.wait(), timeout=_ANNOUNCE_WAIT_SECONDS)
+        return self
+
+    async def run(self) -> None:
+        """Run the worker with its heartbeat beside it; the heartbeat stops (and its row goes) when the worker does."""
+        beating = asyncio.create_task(self._beat_while_running())
+        try:
+            await super().run()
+        finally:
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
+            with contextlib.suppress(Exception):
+                async with self._db.session() as session:
+                    await heartbeats.forget(session, self.worker_id)
+            await self._db.dispose()
+
+    async def _beat_while_running(self) -> None:
+        while not self.is_running:  # the first beat as soon as the worker polls: readiness follows at once
+            await asyncio.sleep(0.05)
+        while True:
+            if self.is_running:
+                try:
+                    async with self._db.session() as session:
+                        await heartbeats.beat(
+                            session,
+                            worker_id=self.worker_id,
+                            namespace=self._namespace,
+                            task_queue=self._queue,
+                            host=socket.gethostname(),
+                            pid=os.getpid(),
+                        )
+                    self._announced.set()
+                except Exception as err:  # the database is down: the API cannot use it either; keep trying
+                    log.warning("worker heartbeat not written: %s", err)
+            await asyncio.sleep(self._interval)
 
 
 def build_worker(
@@ -32,8 +100,9 @@ def build_worker(
     *,
     task_queue: str | None = None,
     workflows: Sequence[type] = ALL_WORKFLOWS,
-) -> Worker:
-    """A worker running every activity kexiang has and its workflows (tests may swap in others)."""
+) -> HeartbeatWorker:
+    """A worker running every activity kexiang has and its workflows (tests may swap in others), announcing itself
+    by heartbeat."""
     platform = PlatformActivities(
         db, default_calendar=settings.default_calendar, default_policy=settings.default_sla_policy
     )
@@ -44,8 +113,10 @@ def build_worker(
     checks = ResourceCheckActivities(db)
     presales = PresalesActivities(db)
     anchor = JournalAnchorActivities(db)
-    return Worker(
+    return HeartbeatWorker(
         client,
+        db=db,
+        interval=settings.worker_heartbeat_seconds,
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=workflows,
         workflow_failure_exception_types=DATA_FAILURES,

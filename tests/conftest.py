@@ -166,6 +166,9 @@ def settings(database_urls: DatabaseUrls, dispatch_simulator: tuple[str, FastAPI
         migration_database_url=database_urls.owner,
         temporal_task_queue=f"kx-test-{uuid.uuid4().hex[:8]}",
         group_dispatch_url=dispatch_simulator[0],
+        # The session worker shares the tests' event loop, which sync tests (subprocesses, dev stacks) leave idle
+        # for minutes: its heartbeat must not age out meanwhile. tests/platform/test_health.py tests the 8 s rule.
+        worker_stale_seconds=3600,
     )
 
 

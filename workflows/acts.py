@@ -86,7 +86,7 @@ class StateBook(HumanTaskBook, Generic[StateT]):
     def state(self) -> StateT:
         """The state (set before any message is accepted)."""
         if self._state is None:
-            raise refused(RefusalCode.CONFLICT, f"the {self.noun} is still being registered; retry shortly")
+            raise refused(RefusalCode.NOT_READY, f"the {self.noun} is still being registered; retry shortly")
         return self._state
 
     def subject_id(self) -> str:

@@ -94,6 +94,7 @@ class HumanTaskBook:
             revision=1,
         )
         self._tasks[task.task_id] = task
+        self._warn_beyond_horizon(task)
         notice = self._notices(task, "assigned", f"New task: {task.subject}", task.candidates, suffix="open")
         if request.notify_roles:
             urgent = Candidates(roles=request.notify_roles)
@@ -123,7 +124,22 @@ class HumanTaskBook:
         task.revision += 1
         await self._record(task)
         workflow.logger.info("task %s due moved to %s (%s)", task_id, new_due.isoformat(), reason)
+        self._warn_beyond_horizon(task)
         return task
+
+    def _warn_beyond_horizon(self, task: HumanTask) -> None:
+        """Flag a deadline the calendar cannot vouch for: it lies after the last date whose holidays it declares."""
+        calendar = self.snapshot.calendar
+        if calendar.beyond_horizon(task.due_at):
+            workflow.logger.warning(
+                "task %s is due %s, after the horizon %s of calendar %s v%s: holidays then are unknown",
+                task.task_id,
+                task.due_at.isoformat(),
+                calendar.horizon,
+                calendar.name,
+                calendar.version,
+                extra={"beyond_calendar_horizon": True, "task_id": task.task_id},
+            )
 
     async def close_task(
         self, task_id: str, outcome: str, actor: Actor, *, audit: AuditRecord | None = None

@@ -153,7 +153,11 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
 
     def check_act(self, act: TicketAct) -> None:
         """The rules of DOMAIN.md §1 (core.tickets.check_act)."""
-        check_act(self.ticket, act, workflow.now())
+        ticket = self.ticket
+        if ticket.status == TicketStatus.PENDING_ASSIGNMENT and not ticket.cycles:
+            # Registered, not yet routed: its first SLA cycle starts right after the registration is saved.
+            raise TaskRefused(RefusalCode.NOT_READY, "the ticket is still being registered; retry shortly")
+        check_act(ticket, act, workflow.now())
 
     async def apply(self, act: TicketAct) -> None:
         """Apply an accepted act to the ticket."""

@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date
+from typing import Literal
 
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from core.calendar import HORIZON_DEGRADED_DAYS, horizon_warnings
+from db.models import utcnow
+from db.policies import latest_calendar
+
 router = APIRouter(tags=["health"])
 
 
 class Readiness(BaseModel):
-    """Whether each dependency answers."""
+    """Whether each dependency answers, and what needs an operator's attention while it does."""
 
     ready: bool
+    status: Literal["ok", "degraded", "unavailable"]
     database: bool
     temporal: bool
     worker: bool
+    calendar_horizon: date | None = None  # the active (default) calendar's declared horizon
+    warnings: list[str] = []
 
 
 @router.get("/healthz", summary="The process is up")
@@ -28,7 +37,10 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", response_model=Readiness, summary="Database, Temporal and a worker are reachable")
 async def readyz(request: Request, response: Response) -> Readiness:
-    """Readiness: 200 only when the database, Temporal and a worker poller all answer."""
+    """Readiness: 200 only when the database, Temporal and a live worker (fresh heartbeat) all answer.
+
+    `status` is "degraded" (still 200) when the active calendar declares holidays for less than 90 more days.
+    """
     state = request.app.state
 
     async def database() -> bool:
@@ -45,9 +57,37 @@ async def readyz(request: Request, response: Response) -> Readiness:
         except Exception:
             return False
 
-    db_ok, temporal_ok = await asyncio.gather(database(), temporal())
-    worker_ok = temporal_ok and await state.gateway.worker_alive()
+    async def worker() -> bool:
+        try:
+            return await asyncio.wait_for(state.gateway.worker_alive(cached=False), timeout=3)
+        except Exception:
+            return False
+
+    db_ok, temporal_ok, worker_ok = await asyncio.gather(database(), temporal(), worker())
     ready = db_ok and temporal_ok and worker_ok
+    horizon, warnings = await _calendar_horizon(request) if db_ok else (None, [])
     if not ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return Readiness(ready=ready, database=db_ok, temporal=temporal_ok, worker=worker_ok)
+    return Readiness(
+        ready=ready,
+        status="unavailable" if not ready else "degraded" if warnings else "ok",
+        database=db_ok,
+        temporal=temporal_ok,
+        worker=worker_ok,
+        calendar_horizon=horizon,
+        warnings=warnings,
+    )
+
+
+async def _calendar_horizon(request: Request) -> tuple[date | None, list[str]]:
+    """The active calendar's horizon, with a warning when it is missing or less than 90 days away."""
+    name = request.app.state.settings.default_calendar
+    try:
+        async with request.app.state.db.session() as session:
+            calendar = await asyncio.wait_for(latest_calendar(session, name), timeout=3)
+    except Exception:
+        return None, []
+    if calendar is None:
+        return None, [f"the default calendar {name} does not exist: workflows cannot start"]
+    today = calendar.local_date(utcnow())
+    return calendar.horizon, horizon_warnings(calendar, today, wanted_days=HORIZON_DEGRADED_DAYS)

@@ -5,6 +5,7 @@ Each edit creates a new immutable version; running workflows keep the version th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -12,24 +13,92 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from api.deps import Admin, Reader, SessionDep
 from api.schemas import VersionNumber
 from core.records import AuditRecord
+from core.roles import Actor
 from db import audit as audit_journal
 from db.models import VersionedSpec, utcnow
 from db.policies import next_version
 
 
 class VersionOut(BaseModel):
-    """One stored version of a document."""
+    """One stored version of a document (`warnings`: what its publisher was told to look at, when just published)."""
 
     name: str
     version: int
     spec: dict[str, Any]
     created_by: str
     created_at: datetime
+    warnings: list[str] = []
+
+
+# Checks a document beyond its model as of `now`: raises ValueError to refuse it, returns warnings to publish it.
+Review = Callable[[Any, datetime], list[str]]
+
+
+def _out(row: Any, warnings: list[str] | None = None) -> VersionOut:
+    return VersionOut(
+        name=row.name,
+        version=row.version,
+        spec=row.spec,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        warnings=warnings or [],
+    )
+
+
+async def publish_version(
+    session: AsyncSession,
+    *,
+    table: type[VersionedSpec],
+    model: type[BaseModel],
+    tag: str,
+    noun: str,
+    name: str,
+    body: dict[str, Any],
+    admin: Actor,
+    review: Review | None = None,
+) -> VersionOut:
+    """Validate a document, store it as the next version of `name` and journal the publication with any warnings.
+
+    A document the model or `review` refuses answers 422 and stores nothing.
+    """
+    version = await next_version(session, table, name)
+    try:
+        document = model.model_validate({**body, "name": name, "version": version})
+        warnings = review(document, utcnow()) if review else []
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{where}: {first['msg']}") from None
+    except ValueError as err:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(err)) from None
+    row = table(name=name, version=version, spec=document.model_dump(mode="json"), created_by=admin.username)
+    session.add(row)
+    await audit_journal.append(
+        session,
+        AuditRecord.by(
+            admin,
+            f"{tag}.publish",
+            noun,
+            f"{name}@v{version}",
+            at=utcnow(),
+            request_id=f"{tag}.publish:{name}:{version}",
+            reason="; ".join(warnings) or None,
+            details={"warnings": warnings} if warnings else None,
+        ),
+    )
+    try:
+        await session.commit()
+    except IntegrityError:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"{noun} {name} v{version} was published concurrently; retry"
+        ) from None
+    return _out(row, warnings)
 
 
 class VersionSummary(BaseModel):
@@ -40,15 +109,17 @@ class VersionSummary(BaseModel):
 
 
 def versioned_router(
-    *, prefix: str, tag: str, table: type[VersionedSpec], model: type[BaseModel], noun: str
+    *,
+    prefix: str,
+    tag: str,
+    table: type[VersionedSpec],
+    model: type[BaseModel],
+    noun: str,
+    review: Review | None = None,
 ) -> APIRouter:
     """List, read and create versions of one kind of document stored in `table` and validated by `model`."""
     router = APIRouter(prefix=prefix, tags=[tag])
-
-    def out(row: Any) -> VersionOut:
-        return VersionOut(
-            name=row.name, version=row.version, spec=row.spec, created_by=row.created_by, created_at=row.created_at
-        )
+    out = _out
 
     async def get_row(session: SessionDep, name: str, version: int | None) -> Any:
         query = select(table).where(col(table.name) == name)
@@ -100,32 +171,8 @@ def versioned_router(
     )
     async def publish(name: str, body: dict[str, Any], admin: Admin, session: SessionDep) -> VersionOut:
         """Validate the document and store it as the next version; workflows already running are unaffected."""
-        version = await next_version(session, table, name)
-        try:
-            document = model.model_validate({**body, "name": name, "version": version})
-        except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "body"
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{where}: {first['msg']}") from None
-        row = table(name=name, version=version, spec=document.model_dump(mode="json"), created_by=admin.username)
-        session.add(row)
-        await audit_journal.append(
-            session,
-            AuditRecord.by(
-                admin,
-                f"{tag}.publish",
-                noun,
-                f"{name}@v{version}",
-                at=utcnow(),
-                request_id=f"{tag}.publish:{name}:{version}",
-            ),
+        return await publish_version(
+            session, table=table, model=model, tag=tag, noun=noun, name=name, body=body, admin=admin, review=review
         )
-        try:
-            await session.commit()
-        except IntegrityError:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT, f"{noun} {name} v{version} was published concurrently; retry"
-            ) from None
-        return out(row)
 
     return router

@@ -13,9 +13,10 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic_core import to_jsonable_python
 
-from api.errors import field_errors
+from api.errors import DATABASE_UNAVAILABLE_MESSAGE, field_errors
 from api.gateway import TemporalUnavailable
 from api.schemas import Offset
+from db.session import DATABASE_RETRY_AFTER, DATABASE_UNAVAILABLE
 
 
 def tmf_json(resource: dict[str, Any]) -> dict[str, Any]:
@@ -56,6 +57,8 @@ class TmfRoute(APIRoute):
                 return error_response(err.status_code, str(err.detail), dict(err.headers or {}))
             except TemporalUnavailable as err:
                 return error_response(503, str(err), {"Retry-After": "5"})
+            except DATABASE_UNAVAILABLE:
+                return error_response(503, DATABASE_UNAVAILABLE_MESSAGE, {"Retry-After": DATABASE_RETRY_AFTER})
 
         return tmf_handler
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -126,5 +127,38 @@ def test_open_workflow_and_its_timer_survive_a_restart(tmp_path):
         assert view["status"] == "open" and view["escalation_level"] == 1 and view["overdue"]
         decided = client.post(f"/api/tasks/{task['task_id']}/decision", json={"outcome": "approve"}, headers=supervisor)
         assert decided.status_code == 200 and decided.json()["status"] == "done"
+    finally:
+        stack.stop()
+
+
+def test_a_crashed_worker_is_restarted_not_the_stack_torn_down(tmp_path):
+    """SIGKILL the worker `make run` started: the supervisor says so, restarts it after its backoff, and the
+    stack becomes ready again without a restart of its own."""
+    stack = DevStack(tmp_path / "data")
+    try:
+        stack.start()
+        started = _wait_for(
+            lambda: re.search(r"devstack: started worker \(pid (\d+)\)", stack.log.read_text()),
+            timeout=10,
+            what="the worker's pid in the devstack output",
+        )
+        os.kill(int(started.group(1)), signal.SIGKILL)
+        _wait_for(
+            lambda: "devstack: worker exited with -9; restarting in 1 s" in stack.log.read_text(),
+            timeout=30,
+            what="the supervisor noticing the crash",
+        )
+        restarted = _wait_for(
+            lambda: re.search(r"devstack: restarted worker \(pid (\d+)\)", stack.log.read_text()),
+            timeout=30,
+            what="the worker restarted",
+        )
+        assert restarted.group(1) != started.group(1)
+        assert _wait_for(
+            lambda: httpx.get(f"{stack.url}/readyz", timeout=5).status_code == 200, timeout=90, what="ready again"
+        )
+        assert stack.process.poll() is None, stack.log.read_text()[-3000:]
+        stack.stop()
+        assert stack.process.returncode == 0, stack.log.read_text()[-3000:]
     finally:
         stack.stop()

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 import pytest_asyncio
 
+from db.tickets import workflow_id_for
 from tests.api.helpers import audit_rows, count_audit
 from tests.tickets.http_helpers import CONTACT, MASKED, TT, act, full_intake, routed
 
@@ -131,3 +132,20 @@ async def test_the_handler_may_reveal_the_contact(http, login, accepted, sync_se
     assert other.status_code == 403 and CONTACT not in other.text
     rows = audit_rows(sync_session, subject_id=accepted, action="ticket.contact.reveal")
     assert [(r.actor, r.outcome) for r in rows] == [("engineer1", "accepted"), ("engineer2", "refused")]
+
+
+async def test_an_act_right_after_the_create_waits_for_registration_instead_of_being_refused(
+    http, login, env, sync_session
+):
+    """The first accept, sent the moment the create answered, is accepted: no 409, no refused journal row."""
+    number = (await http.post(TT, json=full_intake(), headers=await login("agent1"))).json()["id"]
+    try:
+        soon = (await env.get_current_time()) + timedelta(hours=1)
+        body = await act(
+            http, await login("engineer1"), number, {"type": "accept", "expected_resolution_at": soon.isoformat()}
+        )
+        assert body["ticketStatus"] == "in_progress"
+        assert count_audit(sync_session, subject_id=number, outcome="refused") == 0
+        assert count_audit(sync_session, subject_id=number, action="ticket.accept", outcome="accepted") == 1
+    finally:  # its deadline timers would otherwise slow every later time skip
+        await env.client.get_workflow_handle(workflow_id_for(number)).terminate("test over")

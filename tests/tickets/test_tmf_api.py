@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from api.main import create_app
 from db.models import AuditEntry, TicketRow
+from infra.settings import Settings
 from tests.api.helpers import audit_rows, count_audit
 from tests.support import serve
 from tests.tickets.http_helpers import CONTACT, MASKED, TT, assert_tmf_error, create, full_intake, registered, routed
@@ -161,8 +162,9 @@ async def test_idempotency_key_registers_once(http, login, sync_session):
 async def test_workflow_start_failure_is_503_and_leaves_nothing(dev_env, db, settings, sync_session):
     """No worker polls the dev server's queue: the start is refused, and no row, journal entry or workflow remains."""
     customer = f"C-{uuid.uuid4().hex[:8]}"
+    lonely = Settings(**{**settings.model_dump(), "temporal_task_queue": f"kx-no-worker-{uuid.uuid4().hex[:8]}"})
     async with (
-        serve(create_app(settings, db=db, client=dev_env.client)) as url,
+        serve(create_app(lonely, db=db, client=dev_env.client)) as url,
         httpx.AsyncClient(base_url=url, timeout=30) as client,
     ):
         token = await client.post("/api/auth/token", data={"username": "agent1", "password": "kexiang-demo"})
