@@ -130,7 +130,7 @@ class CpuMeter:
     """CPU seconds used by each part of the stack, to say where a phase's work went."""
 
     def __init__(self, stack: Stack, postgres_dir: Path) -> None:
-        self._pids = {name: process.pid for name, process in stack.processes}
+        self._pids = {child.name: child.process.pid for child in stack.children}
         self._pids["bench"] = os.getpid()  # load generator, and the baseline's worker
         self._postmaster = int((postgres_dir / "postmaster.pid").read_text().split()[0])
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from db.models import WorkerHeartbeat
 
@@ -31,15 +32,15 @@ async def beat(session: AsyncSession, *, worker_id: str, namespace: str, task_qu
 
 async def forget(session: AsyncSession, worker_id: str) -> None:
     """A worker that stops cleanly removes its row: it is reported gone at once."""
-    await session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.worker_id == worker_id))
+    await session.execute(delete(WorkerHeartbeat).where(col(WorkerHeartbeat.worker_id) == worker_id))
     await session.commit()
 
 
 async def freshest_age(session: AsyncSession, *, namespace: str, task_queue: str) -> float | None:
     """Seconds since the newest heartbeat of any worker on this task queue; None when no worker ever beat."""
-    age = await session.scalar(
-        select(func.extract("epoch", func.now() - func.max(WorkerHeartbeat.beat_at))).where(
-            WorkerHeartbeat.namespace == namespace, WorkerHeartbeat.task_queue == task_queue
+    age: float | None = await session.scalar(
+        select(func.extract("epoch", func.now() - func.max(col(WorkerHeartbeat.beat_at)))).where(
+            col(WorkerHeartbeat.namespace) == namespace, col(WorkerHeartbeat.task_queue) == task_queue
         )
     )
     return None if age is None else float(age)
