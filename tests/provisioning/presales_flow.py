@@ -14,8 +14,7 @@ from core.roles import Actor, Role
 from core.tasks import DecisionInput, HumanTask
 from tests.provisioning.flow import NANJING, SUZHOU
 from tests.resource_checks.flow import REQUESTER, item
-from tests.support import eventually
-from tests.tickets.flow import rid
+from tests.support import eventually, rid
 
 PRESALES = Actor(username="presales1", roles=(Role.ENGINEER,), department="product-support")
 COORDINATOR = Actor(username="coordinator1", roles=(Role.COORDINATOR,))

@@ -11,9 +11,8 @@ from sqlalchemy import func, select
 
 from api.main import create_app
 from db.models import AuditEntry, TicketRow
-from tests.api.helpers import audit_rows, count_audit
-from tests.support import serve
-from tests.tickets.http_helpers import CONTACT, MASKED, TT, assert_tmf_error, create, full_intake, registered, routed
+from tests.support import MASKED, assert_tmf_error, audit_rows, count_audit, serve
+from tests.tickets.http_helpers import CONTACT, TT, create, full_intake, registered, routed
 
 # ---- create, get, errors (the API's own work: no workflow needed) -----------------------------------
 
