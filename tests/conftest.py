@@ -215,6 +215,7 @@ async def login(http: httpx.AsyncClient) -> Callable[[str], Awaitable[dict[str, 
     return _login
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests on the real dev server are marked `dev_server` (`make test-fast` leaves them out)."""
     for item in items:
