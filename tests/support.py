@@ -34,6 +34,7 @@ from temporalio.client import (
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from core.tasks import HumanTask
 from db.models import AuditEntry, TaskRow
 from db.seed import DEMO_PASSWORD
 
@@ -167,6 +168,12 @@ async def idle(handle: WorkflowHandle) -> bool:
     scheduled = sum(e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED for e in events)
     ended = sum(e.event_type in _ACTIVITY_ENDS for e in events)
     return scheduled == ended and events[-1].event_type not in _BUSY_LAST
+
+
+async def workflow_tasks(handle: WorkflowHandle, kind: str | None = None, *, open_only: bool = True) -> list[HumanTask]:
+    """A workflow's human tasks (its `tasks` query): of one kind when given, open ones unless told otherwise."""
+    tasks = await handle.query("tasks", result_type=list[HumanTask])
+    return [t for t in tasks if (kind is None or t.kind == kind) and (not open_only or t.status == "open")]
 
 
 async def end_workflow(handle: WorkflowHandle, *, idle_timeout: float = 15.0) -> None:

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-
 import httpx
 
 from api.main import create_app
+from db.seed import DEMO_PASSWORD
 from infra.settings import Settings
 from infra.temporal import connect
-from tests.support import serve
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support import free_port, serve
 
 
 async def test_health_and_ready(http):
@@ -35,7 +28,7 @@ async def test_no_worker_means_503_at_once(dev_env, db, settings):
         serve(create_app(settings, db=db, client=dev_env.client)) as url,
         httpx.AsyncClient(base_url=url) as client,
     ):
-        token = await client.post("/api/auth/token", data={"username": "agent1", "password": "kexiang-demo"})
+        token = await client.post("/api/auth/token", data={"username": "agent1", "password": DEMO_PASSWORD})
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
         response = await client.post("/api/approvals", json={"subject": "s", "reason": "r"}, headers=headers)
         assert response.status_code == 503 and "worker" in response.json()["detail"]
@@ -47,7 +40,7 @@ async def test_no_worker_means_503_at_once(dev_env, db, settings):
 async def test_temporal_down_means_503(db, settings):
     """Temporal unreachable: the API still starts, readiness is 503, and a start answers 503."""
     down = Settings(
-        **{**settings.model_dump(), "temporal_address": f"127.0.0.1:{_free_port()}", "temporal_rpc_timeout_seconds": 1}
+        **{**settings.model_dump(), "temporal_address": f"127.0.0.1:{free_port()}", "temporal_rpc_timeout_seconds": 1}
     )
     client = await connect(down, lazy=True)
     async with (
@@ -56,7 +49,7 @@ async def test_temporal_down_means_503(db, settings):
     ):
         ready = await http.get("/readyz")
         assert ready.status_code == 503 and ready.json()["temporal"] is False
-        token = await http.post("/api/auth/token", data={"username": "agent1", "password": "kexiang-demo"})
+        token = await http.post("/api/auth/token", data={"username": "agent1", "password": DEMO_PASSWORD})
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
         response = await http.post("/api/approvals", json={"subject": "s", "reason": "r"}, headers=headers)
         assert response.status_code == 503

@@ -25,7 +25,7 @@ from core.provisioning import (
 from core.roles import Actor, Role
 from core.tasks import HumanTask
 from db.provisioning import new_order_id
-from tests.support import end_workflow, eventually, rid
+from tests.support import end_workflow, eventually, rid, workflow_tasks
 from workflows.common import BUSINESS_REF, ORDER_KIND
 
 COORDINATOR = Actor(username="coordinator1", roles=(Role.COORDINATOR,))
@@ -97,8 +97,7 @@ class OrderFlow:
         return await self.handle.query("order", result_type=ProvisioningOrder)
 
     async def tasks(self, kind: str | None = None, *, open_only: bool = True) -> list[HumanTask]:
-        tasks = await self.handle.query("tasks", result_type=list[HumanTask])
-        return [t for t in tasks if (kind is None or t.kind == kind) and (not open_only or t.status == "open")]
+        return await workflow_tasks(self.handle, kind, open_only=open_only)
 
     async def task(self, kind: str) -> HumanTask:
         """The open task of a kind, waiting for it to appear."""

@@ -20,7 +20,7 @@ from core.resource_checks import (
 )
 from core.roles import Actor, Role
 from core.tasks import DecisionInput, HumanTask
-from tests.support import end_workflow, eventually, rid
+from tests.support import end_workflow, eventually, rid, workflow_tasks
 
 REQUESTER = Actor(username="gcd1", roles=(Role.DEPARTMENT,), department="group-customer")
 COORDINATOR = Actor(username="coordinator1", roles=(Role.COORDINATOR,))
@@ -82,7 +82,7 @@ class CheckFlow:
         )
         flow = cls(env, handle, start.check_id)
         await flow.wait(
-            lambda c: c.status == "consulting" and all(l.task_id for l in c.round.lines), "departments asked"
+            lambda c: c.status == "consulting" and all(line.task_id for line in c.round.lines), "departments asked"
         )
         return flow
 
@@ -102,11 +102,7 @@ class CheckFlow:
         return await eventually(probe, what=what)
 
     async def tasks(self, kind: str) -> list[HumanTask]:
-        return [
-            t
-            for t in await self.handle.query("tasks", result_type=list[HumanTask])
-            if t.kind == kind and t.status == "open"
-        ]
+        return await workflow_tasks(self.handle, kind)
 
     async def act(self, act) -> CheckOutcome:
         return await self.handle.execute_update("act", act, id=act.request_id, result_type=CheckOutcome)

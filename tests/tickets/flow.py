@@ -25,7 +25,7 @@ from core.tickets import (
     TicketInput,
 )
 from db.tickets import workflow_id_for
-from tests.support import end_workflow, eventually, rid
+from tests.support import end_workflow, eventually, rid, workflow_tasks
 
 AGENT = Actor(username="agent1", roles=(Role.AGENT,))
 ENGINEER = Actor(username="engineer1", roles=(Role.ENGINEER,), department="hardware-engineering")
@@ -93,8 +93,7 @@ class TicketFlow:
         return await self.handle.query("ticket", result_type=Ticket)
 
     async def tasks(self, kind: str | None = None, *, open_only: bool = True) -> list[HumanTask]:
-        tasks = await self.handle.query("tasks", result_type=list[HumanTask])
-        return [t for t in tasks if (kind is None or t.kind == kind) and (not open_only or t.status == "open")]
+        return await workflow_tasks(self.handle, kind, open_only=open_only)
 
     async def task(self, kind: str) -> HumanTask:
         """The open task of a kind, waiting for it to appear."""
