@@ -14,6 +14,7 @@ import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -146,14 +147,30 @@ async def dev_env(converter: DataConverter) -> AsyncIterator[WorkflowEnvironment
             _SERVERS.remove(entry)
 
 
+@asynccontextmanager
+async def _ending_what_starts() -> AsyncIterator[None]:
+    """End, on exit, every workflow started meanwhile on a server still up (a server that came up meanwhile:
+    all of its workflows)."""
+    marks = {id(started): len(started.ids) for _, started, _ in _SERVERS}
+    yield
+    for client, started, wait in list(_SERVERS):
+        await end_running(client, started.ids[marks.get(id(started), 0) :], wait_idle=wait)
+
+
 @pytest_asyncio.fixture(autouse=True)
 async def _ends_its_workflows() -> AsyncIterator[None]:
     """Every workflow the test started (itself, through the API or in a function fixture) is ended in its
     teardown, pass or fail. Module and session fixtures are set up before this one, so theirs live on."""
-    marks = [(client, started, len(started.ids), wait) for client, started, wait in _SERVERS]
-    yield
-    for client, started, mark, wait in marks:
-        await end_running(client, started.ids[mark:], wait_idle=wait)
+    async with _ending_what_starts():
+        yield
+
+
+@pytest_asyncio.fixture(autouse=True, scope="module")
+async def _ends_its_modules_workflows() -> AsyncIterator[None]:
+    """What the module's fixtures started on the session's dev server ends with the module (the module's own
+    test server is gone by then, and its workflows with it)."""
+    async with _ending_what_starts():
+        yield
 
 
 @pytest_asyncio.fixture(scope="session")
