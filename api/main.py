@@ -13,6 +13,7 @@ from api.approvals import routes as approvals
 from api.audit import codec, journal
 from api.audit import routes as audit
 from api.dispatch_simulator import create_dispatch_simulator
+from api.docs.routes import mount_docs
 from api.gateway import TemporalGateway, TemporalUnavailable
 from api.platform import auth, config, health, users
 from api.presales import routes as presales
@@ -57,7 +58,10 @@ def create_app(
         summary="Enterprise customer response center orchestrator (tickets, resource checks, provisioning)",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    mount_docs(app)
     app.state.settings = settings
 
     @app.exception_handler(TemporalUnavailable)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.numbers import random_number
 from core.provisioning import (
     TMF_STATE,
     DocumentRef,
@@ -22,12 +21,10 @@ from core.provisioning import (
 from db.models import CircuitLedgerRow, OrderDocument, ProvisioningRulesVersion, ServiceOrderRow, utcnow
 from db.readmodel import upsert_newer
 
-NUMBER_ZONE = ZoneInfo("Asia/Shanghai")
-
 
 def new_order_id(at: datetime) -> str:
-    """SO + YYYYMMDD + six random hex digits: unique without a serial table, and free of customer data."""
-    return f"SO{at.astimezone(NUMBER_ZONE):%Y%m%d}{uuid.uuid4().hex[:6].upper()}"
+    """SO + the center's YYYYMMDD + six random hex digits."""
+    return random_number("SO", at)
 
 
 async def latest_provisioning_rules(session: AsyncSession, name: str) -> ProvisioningRules:

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.numbers import number_day
 from core.tickets import TMF_STATUS, Ticket
 from db.models import TicketRow, utcnow
 from db.readmodel import upsert_newer
 
-NUMBER_ZONE = ZoneInfo("Asia/Shanghai")
-
 
 async def allocate_ticket_no(session: AsyncSession, at: datetime) -> str:
-    """Next ticket number CS + YYYYMMDD + 4-digit daily serial; one atomic upsert, so concurrent intakes never share one."""
-    day = at.astimezone(NUMBER_ZONE).date()
+    """Next ticket number CS + the center's YYYYMMDD + a 4-digit daily serial; one atomic upsert, never shared."""
+    day = number_day(at)
     serial = await session.scalar(
         text(
             "INSERT INTO ticket_serial (day, last) VALUES (:day, 1) "

@@ -15,6 +15,7 @@ from api.errors import QuietValidationRoute
 from api.provisioning.tmf641 import Orderer
 from api.schemas import TaskView
 from api.tasks.routes import tasks_of
+from core.numbers import random_number
 from core.presales import Demand, DemandInput
 from core.provisioning import CircuitEnd, CircuitType
 from core.resource_checks import CheckItem
@@ -69,7 +70,7 @@ async def start_demand(
     now = utcnow()
     if body.requested_completion <= now:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "requested_completion: must be in the future")
-    demand_id = f"PS{now:%Y%m%d}{uuid4().hex[:6].upper()}"
+    demand_id = random_number("PS", now)
     start = DemandInput(
         demand_id=demand_id,
         created_by=actor,

@@ -14,6 +14,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from api.acts import Subject, deliver, registered_subject
 from api.errors import field_errors
 from api.gateway import ActRefused, TemporalGateway
+from core.numbers import random_number
 from core.records import AuditRecord
 from core.resource_checks import (
     FINISHED,
@@ -51,8 +52,8 @@ def check_of(row: ResourceCheckRow) -> ResourceCheck:
 
 
 def new_check_id() -> str:
-    """A fresh check id: RC + date + random suffix (never customer data)."""
-    return f"RC{utcnow():%Y%m%d}{uuid4().hex[:6].upper()}"
+    """A fresh check id: RC + the center's YYYYMMDD + a random suffix (never customer data)."""
+    return random_number("RC", utcnow())
 
 
 async def register(
