@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -9,41 +11,18 @@ from temporalio.exceptions import ApplicationError
 from core.records import PolicyRef, TaskEvent
 from core.sla import PolicySnapshot
 from db import audit as audit_journal
-from db.models import Notification, SlaBreach, TaskRow, utcnow
+from db.models import Notification, SlaBreach, TaskFields, TaskRow, utcnow
 from db.policies import latest_assignment_rules, latest_calendar, latest_policy
 from db.readmodel import upsert_newer
 from db.session import Database
 from workflows.common import LOAD_POLICY_SNAPSHOT, RECORD_TASK_EVENT
 
 
-def task_row_values(event: TaskEvent) -> dict:
+def task_row_values(event: TaskEvent) -> dict[str, Any]:
     """Column values of the task read-model row for the task carried by the event."""
     task = event.task
     assert task is not None
-    return dict(
-        task_id=task.task_id,
-        workflow_id=task.workflow_id,
-        kind=task.kind,
-        subject=task.subject,
-        business_ref=task.business_ref,
-        candidate_roles=[r.value for r in task.candidates.roles],
-        candidate_department=task.candidates.department,
-        assignee=task.candidates.assignee,
-        requested_by=task.requested_by,
-        outcomes=list(task.outcomes),
-        priority=task.priority,
-        status=task.status.value,
-        claimed_by=task.claimed_by,
-        opened_at=task.opened_at,
-        due_at=task.due_at,
-        escalation_level=task.escalation_level,
-        outcome=task.outcome,
-        decided_by=task.decided_by,
-        decided_at=task.decided_at,
-        comment=task.comment,
-        revision=task.revision,
-        updated_at=utcnow(),
-    )
+    return TaskFields.of(task).model_dump() | {"revision": task.revision, "updated_at": utcnow()}
 
 
 class PlatformActivities:
@@ -70,7 +49,7 @@ class PlatformActivities:
 
     @activity.defn(name=RECORD_TASK_EVENT)
     async def record_task_event(self, event: TaskEvent) -> None:
-        """Write a task change, its audit row, notifications and breach in one transaction; retries write nothing twice."""
+        """Write a task change, its audit row, notices and breach in one transaction; retries write nothing twice."""
         async with self._db.session() as session:
             if event.task is not None:
                 await upsert_newer(session, TaskRow, "task_id", task_row_values(event))

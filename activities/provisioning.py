@@ -29,7 +29,7 @@ class ProvisioningActivities:
 
     @activity.defn(name=RECORD_ORDER)
     async def record_order(self, save: OrderSave) -> None:
-        """Write the order (newer revisions only), its new documents, the act's audit row and notices in one transaction."""
+        """Write the order (newer revisions only), its new documents, the act's audit row and notices at once."""
         async with self._db.session() as session:
             await upsert_order(session, save.order)
             if save.documents:

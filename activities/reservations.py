@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -73,12 +74,12 @@ class ReservationActivities:
             claimed = await session.scalar(
                 update(Reservation)
                 .where(
-                    Reservation.reservation_id == claim.reservation_id,
-                    Reservation.status == ReservationStatus.HELD.value,
-                    Reservation.expires_at > now,
+                    col(Reservation.reservation_id) == claim.reservation_id,
+                    col(Reservation.status) == ReservationStatus.HELD.value,
+                    col(Reservation.expires_at) > now,
                 )
                 .values(status=ReservationStatus.CLAIMED.value, claimed_by_order=claim.order_id, claimed_at=now)
-                .returning(Reservation.reservation_id)
+                .returning(col(Reservation.reservation_id))
             )
             await session.commit()
             row = await self._current(session, claim.reservation_id)
@@ -105,7 +106,9 @@ class ReservationActivities:
         async with self._db.session() as session:
             await session.execute(
                 update(Reservation)
-                .where(Reservation.reservation_id == release.reservation_id, Reservation.status.in_(releasable))
+                .where(
+                    col(Reservation.reservation_id) == release.reservation_id, col(Reservation.status).in_(releasable)
+                )
                 .values(status=ReservationStatus.RELEASED.value, released_at=utcnow(), release_reason=release.reason)
             )
             await session.commit()

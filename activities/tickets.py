@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col
 from temporalio import activity
 
 from core.tickets import SurveyIssue, Ticket, TicketSave
@@ -10,7 +11,7 @@ from db import audit as audit_journal
 from db import knowledge
 from db.models import CustomerMessage, Survey
 from db.session import Database
-from db.surveys import token_hash
+from db.surveys import new_token, token_hash
 from db.tickets import upsert_ticket
 from workflows.common import ARCHIVE_TICKET, ISSUE_SURVEY, RECORD_TICKET
 
@@ -33,26 +34,34 @@ class TicketActivities:
 
     @activity.defn(name=ISSUE_SURVEY)
     async def issue_survey(self, issue: SurveyIssue) -> None:
-        """Store the survey token's hash and queue the resolution message with the link to the customer."""
-        digest = token_hash(issue.token)
-        link = f"{self._survey_base_url}/{issue.token}"
+        """Draw the survey secret, store its hash and queue the resolution message with the link to the customer.
+
+        The clear secret goes only into the customer's message: it is never returned (the result would land in
+        history), logged or journaled. A retry after a commit finds the message queued and draws nothing.
+        """
+        token = new_token()
         async with self._db.session() as session:
-            await session.execute(
-                insert(Survey)
-                .values(token_hash=digest, workflow_id=issue.workflow_id, ticket_no=issue.ticket_no, cycle=issue.cycle)
-                .on_conflict_do_nothing(index_elements=["token_hash"])
-            )
-            await session.execute(
+            queued = await session.scalar(
                 insert(CustomerMessage)
                 .values(
                     key=f"{issue.workflow_id}:resolution:{issue.cycle}",
                     ticket_no=issue.ticket_no,
                     channel=issue.channel.value,
                     kind="resolution",
-                    body=f"{issue.body}\n\nHow did we do? {link}",
+                    body=f"{issue.body}\n\nHow did we do? {self._survey_base_url}/{token}",
                 )
                 .on_conflict_do_nothing(index_elements=["key"])
+                .returning(col(CustomerMessage.key))
             )
+            if queued is not None:
+                session.add(
+                    Survey(
+                        token_hash=token_hash(token),
+                        workflow_id=issue.workflow_id,
+                        ticket_no=issue.ticket_no,
+                        cycle=issue.cycle,
+                    )
+                )
             await session.commit()
 
     @activity.defn(name=ARCHIVE_TICKET)

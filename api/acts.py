@@ -7,19 +7,21 @@ survey answers all go through `deliver`, so they refuse, journal and deduplicate
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar, Union, get_args
 from uuid import uuid4
 
-from fastapi import Header, HTTPException, status
-from pydantic import BaseModel, ConfigDict, create_model
+from fastapi import Depends, Header, HTTPException, status
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from api.deps import record_refusal
-from api.gateway import ActRefused, TemporalGateway
+from api.deps import DbDep, GatewayDep, SessionDep, Staff, record_refusal
+from api.gateway import TemporalGateway
 from core.records import AuditRecord
 from core.roles import Actor
-from core.tasks import RefusalCode
+from core.tasks import RefusalCode, TaskRefused
 from db import audit as audit_journal
 from db.models import AuditEntry, utcnow
 from db.session import Database
@@ -46,17 +48,40 @@ class Subject(BaseModel):
     workflow_id: str
 
 
+@dataclass(frozen=True)
+class Acting:
+    """Who acts, and what delivering their act takes: the request's session, Temporal, the database, its key."""
+
+    actor: Actor
+    session: AsyncSession
+    gateway: TemporalGateway
+    db: Database
+    request_id: str | None  # the Idempotency-Key
+
+
+def staff_acting(
+    actor: Staff, session: SessionDep, gateway: GatewayDep, db: DbDep, request_id: IdempotencyKey = None
+) -> Acting:
+    """A staff member's act (an auditor is refused, and the refusal journaled)."""
+    return Acting(actor, session, gateway, db, request_id)
+
+
+StaffActing = Annotated[Acting, Depends(staff_acting)]
+
+
 async def already_done(session: AsyncSession, request_id: str) -> bool:
     """True when an act with this request id was already accepted (the workflow journaled it)."""
     found = await session.scalar(
-        select(AuditEntry.id).where(AuditEntry.request_id == request_id, AuditEntry.outcome == "accepted")
+        select(col(AuditEntry.id)).where(
+            col(AuditEntry.request_id) == request_id, col(AuditEntry.outcome) == "accepted"
+        )
     )
     return found is not None
 
 
 async def registered_subject(session: AsyncSession, request_id: str, action: str) -> str | None:
     """The subject id an earlier create with this request id registered; 409 when the key served another request."""
-    entry = await session.scalar(select(AuditEntry).where(AuditEntry.request_id == request_id))
+    entry = await session.scalar(select(AuditEntry).where(col(AuditEntry.request_id) == request_id))
     if entry is None:
         return None
     if entry.action != action:
@@ -91,15 +116,14 @@ async def start_journaled(
         await gateway.start(workflow, arg, workflow_id=subject.workflow_id, search_attributes=search_attributes)
         await audit_journal.append(
             session,
-            AuditRecord(
+            AuditRecord.by(
+                actor,
+                action,
+                subject.type,
+                subject.id,
                 at=utcnow(),
-                actor=actor.username,
-                actor_roles=tuple(r.value for r in actor.roles),
-                action=action,
-                subject_type=subject.type,
-                subject_id=subject.id,
-                workflow_id=subject.workflow_id,
                 request_id=request_id,
+                workflow_id=subject.workflow_id,
             ),
         )
     except BaseException:
@@ -117,8 +141,23 @@ def act_body(act: type[BaseModel]) -> type[BaseModel]:
     return create_model(f"{act.__name__}Body", __doc__=act.__doc__, __config__=ConfigDict(extra="forbid"), **fields)
 
 
+def act_bodies(union: Any, *, exclude: tuple[type[BaseModel], ...] = ()) -> dict[type[BaseModel], type[BaseModel]]:
+    """The request body of every act in a discriminated act union (`Annotated[A | B | …, Field(...)]`)."""
+    return {act: act_body(act) for act in get_args(get_args(union)[0]) if act not in exclude}
+
+
+def body_union(bodies: dict[type[BaseModel], type[BaseModel]]) -> Any:
+    """The bodies as one request body, told apart by their `type`."""
+    return Annotated[Union[tuple(bodies.values())], Field(discriminator="type")]  # noqa: UP007
+
+
+def act_fields(body: BaseModel) -> dict[str, Any]:
+    """An act body's fields as sent (nested models stay models), to complete into the act."""
+    return {name: getattr(body, name) for name in type(body).model_fields}
+
+
 async def journal_refusal(
-    db: Database, actor: Actor, subject: Subject, action: str, refused: ActRefused, request_id: str | None
+    db: Database, actor: Actor, subject: Subject, action: str, refused: TaskRefused, request_id: str | None
 ) -> HTTPException:
     """Journal a refused act and return the HTTP error that answers it."""
     await record_refusal(
@@ -162,5 +201,5 @@ async def deliver(
         return await gateway.update(
             subject.workflow_id, update, build(request_id), request_id=request_id, result_type=result_type
         )
-    except ActRefused as refused:
+    except TaskRefused as refused:
         raise await journal_refusal(db, actor, subject, action, refused, request_id) from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 from uuid import uuid4
 
@@ -11,6 +11,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from api.gateway import TemporalGateway
 from core.records import AuditRecord
@@ -26,12 +27,14 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 def get_settings_dep(request: Request) -> Settings:
     """The settings the app was built with."""
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_db(request: Request) -> Database:
     """The application database."""
-    return request.app.state.db
+    db: Database = request.app.state.db
+    return db
 
 
 async def get_session(db: Annotated[Database, Depends(get_db)]) -> AsyncIterator[AsyncSession]:
@@ -42,7 +45,8 @@ async def get_session(db: Annotated[Database, Depends(get_db)]) -> AsyncIterator
 
 def get_gateway(request: Request) -> TemporalGateway:
     """The Temporal gateway."""
-    return request.app.state.gateway
+    gateway: TemporalGateway = request.app.state.gateway
+    return gateway
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -63,7 +67,7 @@ async def current_actor(
         username = read_token(token, secret=settings.token_secret)
     except jwt.InvalidTokenError:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token", _UNAUTHORIZED) from None
-    user = await session.scalar(select(User).where(User.username == username))
+    user = await session.scalar(select(User).where(col(User.username) == username))
     if user is None or not user.active:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "user is unknown or deactivated", _UNAUTHORIZED)
     return actor_of(user.username, user.roles, user.department)
@@ -85,24 +89,23 @@ async def record_refusal(
 ) -> None:
     """Journal a refused act in its own transaction (the refused request itself changes nothing)."""
     # Clip to the journal's column widths: a long path must not turn the refusal into a 500 and lose the row.
-    record = AuditRecord(
+    record = AuditRecord.by(
+        actor,
+        action[:64],
+        subject_type,
+        subject_id[:200],
         at=utcnow(),
-        actor=actor.username,
-        actor_roles=tuple(r.value for r in actor.roles),
-        action=action[:64],
-        subject_type=subject_type,
-        subject_id=subject_id[:200],
-        workflow_id=workflow_id,
-        outcome="refused",
-        reason=reason,
         request_id=f"refused:{request_id or uuid4()}",
+        workflow_id=workflow_id,
+        reason=reason,
+        outcome="refused",
     )
     async with db.session() as session:
         await audit_journal.append(session, record)
         await session.commit()
 
 
-def require_roles(*roles: Role):
+def require_roles(*roles: Role) -> Callable[..., Awaitable[Actor]]:
     """A dependency admitting only holders of one of `roles`; a refused write is journaled."""
 
     async def gate(request: Request, actor: CurrentActor, db: Annotated[Database, Depends(get_db)]) -> Actor:

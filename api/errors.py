@@ -8,11 +8,12 @@ from typing import Any
 from fastapi import HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic_core import ErrorDetails
 
 _LOCATIONS = ("body", "query", "path", "header")
 
 
-def field_errors(errors: Iterable[dict[str, Any]], rename: Callable[[str], str] = str, *, skip: int = 0) -> str:
+def field_errors(errors: Iterable[ErrorDetails], rename: Callable[[str], str] = str, *, skip: int = 0) -> str:
     """Pydantic errors as 'field: message; …'; `skip` drops leading location parts (a union's tag)."""
     parts = []
     for error in errors:

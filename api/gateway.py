@@ -17,7 +17,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from core.tasks import RefusalCode
+from core.tasks import RefusalCode, TaskRefused
 
 T = TypeVar("T")
 
@@ -28,15 +28,6 @@ _POLLER_CACHE_SECONDS = 2.0
 
 class TemporalUnavailable(Exception):
     """Temporal or the worker cannot serve the call right now (HTTP 503)."""
-
-
-class ActRefused(Exception):
-    """The workflow refused a human act (HTTP 403/404/409/422 by code)."""
-
-    def __init__(self, code: RefusalCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class TemporalGateway:
@@ -93,17 +84,18 @@ class TemporalGateway:
         await self._require_worker()
         handle = self.client.get_workflow_handle(workflow_id)
         try:
-            return await handle.execute_update(
+            result: T = await handle.execute_update(
                 update, arg, id=request_id, result_type=result_type, rpc_timeout=self.rpc_timeout
             )
+            return result
         except WorkflowUpdateFailedError as err:
             cause = err.cause
-            if isinstance(cause, ApplicationError) and cause.type in RefusalCode._value2member_map_:
-                raise ActRefused(RefusalCode(cause.type), cause.message) from err
-            raise ActRefused(RefusalCode.CONFLICT, str(cause or err)) from err
+            if isinstance(cause, ApplicationError) and cause.type and cause.type in RefusalCode._value2member_map_:
+                raise TaskRefused(RefusalCode(cause.type), cause.message) from err
+            raise TaskRefused(RefusalCode.CONFLICT, str(cause or err)) from err
         except WorkflowUpdateRPCTimeoutOrCancelledError as err:
             raise TemporalUnavailable("the workflow did not answer in time; try again") from err
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
-                raise ActRefused(RefusalCode.CONFLICT, "the workflow is no longer running") from err
+                raise TaskRefused(RefusalCode.CONFLICT, "the workflow is no longer running") from err
             raise TemporalUnavailable(f"Temporal is unavailable: {err.message}") from err

@@ -41,9 +41,12 @@ def create_app(
         owned_db = db is None
         if owned_db:
             configure_logging()
-        if owned_db and not settings.database_url:
+        if db is not None:
+            app.state.db = db
+        elif settings.database_url:
+            app.state.db = Database(settings.database_url)
+        else:
             raise RuntimeError("DATABASE_URL is not set")
-        app.state.db = db or Database(settings.database_url)
         # Lazy: the API starts (and /readyz reports) even while Temporal is still coming up.
         temporal = client or await connect(settings, lazy=True)
         app.state.gateway = TemporalGateway(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+
+from db.models import TaskFields
 
 T = TypeVar("T")
 
@@ -25,27 +26,11 @@ class Message(BaseModel):
     detail: str
 
 
-class TaskView(BaseModel):
+class TaskView(TaskFields):
     """A human task as inboxes show it."""
 
-    task_id: str
-    workflow_id: str
-    kind: str
-    subject: str
-    business_ref: str | None
-    candidate_roles: list[str]
-    candidate_department: str | None
-    assignee: str | None
-    requested_by: str | None
-    outcomes: list[str]
-    priority: int
-    status: str
-    claimed_by: str | None
-    opened_at: datetime
-    due_at: datetime
+    # Every field is always in the answer: the schema says so even for those with a default. (SQLModel types
+    # model_config as its own SQLModelConfig, a ConfigDict it does not export.)
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)  # type: ignore[assignment]
+
     overdue: bool
-    escalation_level: int
-    outcome: str | None
-    decided_by: str | None
-    decided_at: datetime | None
-    comment: str | None

@@ -1,13 +1,14 @@
-"""Auditors' command line, talking to Temporal directly (TEMPORAL_ADDRESS, PAYLOAD_ENCRYPTION_KEYS from the environment).
+"""Auditors' command line, talking to Temporal directly (TEMPORAL_ADDRESS, PAYLOAD_ENCRYPTION_KEYS from the env).
 
-    python -m audit.cli list [--ref CS…] [--type ServiceTicket] [--order-kind K] [--status completed] [--started-since T]
-                                   [--started-until T] [--closed-since T] [--closed-until T] [--limit N]
+    python -m audit.cli list [--ref CS…] [--type ServiceTicket] [--order-kind K] [--status completed]
+                             [--started-since T] [--started-until T] [--closed-since T] [--closed-until T] [--limit N]
     python -m audit.cli export --workflow-id X [--run-id R] [--raw] [--out FILE]
     python -m audit.cli replay --file F [--workflow-id X]     # a history, a list of them, or a folder
     python -m audit.cli replay --workflow-id X [--run-id R]
     python -m audit.cli replay --closed-since T [--closed-until T] [--workflow-type Approval] [--limit N]
 
-`list` prints one JSON line per run (newest first). Exports are in the `temporal workflow show --output json` format, payloads decrypted unless --raw.
+`list` prints one JSON line per run (newest first). Exports are in the `temporal workflow show --output json`
+format, payloads decrypted unless --raw.
 Replay prints one line per run as it goes and a summary; the exit code is 1 when any run diverges.
 """
 
@@ -17,13 +18,13 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
 from pydantic import ValidationError
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 
 from audit.history import STATUSES, WorkflowFilter, decode_history, fetch_history, history_document, list_runs
 from audit.replay import (
@@ -113,6 +114,7 @@ async def run(
             print(text, file=out)
         return 0
 
+    sources: AsyncIterable[WorkflowHistory] | Iterable[WorkflowHistory]
     if args.file:
         sources = histories_from_path(args.file, workflow_id=args.workflow_id)
     elif args.workflow_id:

@@ -167,12 +167,12 @@ async def decode_history(history: WorkflowHistory, codec: PayloadCodec) -> Workf
     """A copy of the history with every payload decrypted and failure texts restored; replays like the original."""
     copy = History(events=history.events)
     found = list(_messages_with_payloads(copy))
-    payloads = [m for m in found if m.DESCRIPTOR.full_name == _PAYLOAD]
+    payloads = [m for m in found if isinstance(m, Payload)]
     for payload, decoded in zip(payloads, await codec.decode(payloads), strict=True):
         if decoded is not payload:
             payload.CopyFrom(decoded)
     for failure in found:
-        if failure.DESCRIPTOR.full_name == _FAILURE:
+        if isinstance(failure, Failure):
             _restore_failure_text(failure)
     return WorkflowHistory(history.workflow_id, copy.events)
 

@@ -19,8 +19,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 
-from core.tickets import masked_contact
-from infra.logging import mask_contact
+from core.contacts import mask_contacts, masked_contact
 from workflows.common import BUSINESS_REF, RECORD_TASK_EVENT
 
 Kind = Literal[
@@ -96,7 +95,7 @@ def masked(text: Any) -> str | None:
     """Free text as the timeline may show it: contact details masked, length capped."""
     if text is None or text == "":
         return None
-    value = mask_contact(str(text))
+    value = mask_contacts(str(text))
     return value if len(value) <= _TEXT_LIMIT else value[: _TEXT_LIMIT - 1] + "…"
 
 
@@ -108,7 +107,7 @@ def summarise(value: Any) -> str:
         parts = []
         for key, item in value.items():
             if isinstance(item, str) and any(word in key.lower() for word in _CONTACT_KEYS):
-                parts.append(f"{key}={masked_contact(item)}")  # a landline is no pattern mask_contact knows
+                parts.append(f"{key}={masked_contact(item)}")  # the whole field, whatever its shape
             elif isinstance(item, str | int | float | bool):
                 parts.append(f"{key}={item}")
             elif isinstance(item, Mapping) and "name" in item:
@@ -174,7 +173,9 @@ class _Reader:
     def read(self) -> list[TimelineEntry]:
         for event in self.history.events:
             attribute = event.WhichOneof("attributes")
-            handler = getattr(self, f"_on_{attribute.removesuffix('_event_attributes')}", None) if attribute else None
+            if attribute is None:
+                continue
+            handler = getattr(self, f"_on_{attribute.removesuffix('_event_attributes')}", None)
             if handler is not None:
                 handler(event, getattr(event, attribute))
         for request_id, entry in self.updates.items():  # the workflow's own journal row names the act best

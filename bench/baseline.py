@@ -47,7 +47,8 @@ class BaselineActivities:
         async with self._db.session() as session:
             await session.execute(
                 text(
-                    "UPDATE bench.baseline SET status = 'decided', decided_at = now() WHERE workflow_id = :id AND status = 'parked'"
+                    "UPDATE bench.baseline SET status = 'decided', decided_at = now()"
+                    " WHERE workflow_id = :id AND status = 'parked'"
                 ),
                 {"id": workflow_id},
             )

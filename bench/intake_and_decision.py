@@ -189,9 +189,8 @@ def report(figures: Figures) -> str:
         ratio = k.decision_ms(share) / b.decision_ms(share)
         target = f"  <= {DECISION_TARGET:.1f}   {_verdict(ratio <= DECISION_TARGET)}" if share == 0.5 else ""
         lines.append(f"{name:34}{k.decision_ms(share):>10.0f}{b.decision_ms(share):>10.0f}{ratio:>8.2f}{target}")
-    lines.append(
-        f"{'decisions/s':34}{k.decisions.rate:>10.1f}{b.decisions.rate:>10.1f}{k.decisions.rate / b.decisions.rate:>8.2f}"
-    )
+    rate_ratio = k.decisions.rate / b.decisions.rate
+    lines.append(f"{'decisions/s':34}{k.decisions.rate:>10.1f}{b.decisions.rate:>10.1f}{rate_ratio:>8.2f}")
     for phase in ("intake", "decisions"):
         for name, side in (("kexiang", k), ("baseline", b)):
             if failures := getattr(side, phase).failures:

@@ -91,7 +91,7 @@ class Kexiang:
                 ),
                 {"ids": ids},
             )
-            caps = dict(rows.all())
+            caps: dict[str, str] = {number: cap for number, cap in rows}
         return [(number, caps[number]) for number in ids]
 
     async def decide(self, item: tuple[str, str]) -> None:

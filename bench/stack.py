@@ -62,9 +62,9 @@ def bench_stack(
     logs = run_dir / "logs"
     stack = Stack()
     try:
-        stack.postgres = start_embedded_postgres(run_dir / "pg")
-        ensure_database(stack.postgres.get_uri(), "kexiang")
-        database_url = sqlalchemy_url(stack.postgres.get_uri(), "kexiang")
+        postgres = stack.postgres = start_embedded_postgres(run_dir / "pg")
+        ensure_database(postgres.get_uri(), "kexiang")
+        database_url = sqlalchemy_url(postgres.get_uri(), "kexiang")
         temporal_port, ui_port, api_port = _free_ports(3)
         address = f"127.0.0.1:{temporal_port}"
         # A slow decision is measured rather than cut off by the API's 503 after 5 s (make run's default).

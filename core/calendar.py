@@ -12,6 +12,7 @@ Conventions:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -128,7 +129,7 @@ class BusinessCalendar(BaseModel):
     @classmethod
     def _check_working_hours(cls, value: tuple[WorkingPeriod, ...]) -> tuple[WorkingPeriod, ...]:
         periods = tuple(sorted(value, key=lambda period: period.offsets()))
-        for before, after in zip(periods, periods[1:]):
+        for before, after in itertools.pairwise(periods):
             if after.offsets()[0] < before.offsets()[1]:
                 raise ValueError(f"working periods overlap: {before.start}-{before.end} and {after.start}-{after.end}")
         return periods
@@ -330,6 +331,22 @@ class Budget(BaseModel):
         if self.unit == "working_hours":
             return f"{amount} working h"
         return f"{amount} working day" + ("" if amount == 1 else "s")
+
+
+Clock = Literal["elapsed", "business"]
+
+
+def clock_of(budget: Budget) -> Clock:
+    """How time counts against a budget: plain hours elapse around the clock, working time on the calendar."""
+    return "elapsed" if budget.unit == "hours" else "business"
+
+
+def after_pause(calendar: BusinessCalendar, clock: Clock, due: datetime, paused: tuple[datetime, datetime]) -> datetime:
+    """`due` moved later by exactly the paused span (from, to), measured on `clock`."""
+    start, end = paused
+    if clock == "elapsed":
+        return due + (end - start)
+    return shift_by_working_seconds(calendar, due, calendar.working_seconds_between(start, end))
 
 
 def deadline(calendar: BusinessCalendar, start: datetime, budget: Budget) -> datetime:

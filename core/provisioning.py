@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -157,7 +157,7 @@ class ProvisioningRules(BaseModel):
 
 
 def default_provisioning_rules() -> ProvisioningRules:
-    """DOMAIN.md §3: HQ or the provincial center dispatches; procurement and construction when needed; operations does the rest."""
+    """DOMAIN.md §3: HQ or the province dispatches; procurement and construction if needed; operations the rest."""
     return ProvisioningRules(
         dispatchers={
             Scope.CROSS_PROVINCE: StepRule(
@@ -528,4 +528,4 @@ class LedgerEntry(BaseModel):
     on_time: bool | None = None
     cycle_seconds: float | None = None
     documents: tuple[DocumentRef, ...] = ()
-    steps: tuple[dict, ...] = ()  # per step: due, done, on time, rework
+    steps: tuple[dict[str, Any], ...] = ()  # per step: due, done, on time, rework

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.roles import Actor
 from core.tasks import HumanTask
 
 
@@ -26,6 +27,36 @@ class AuditRecord(BaseModel):
     reason: str | None = None
     request_id: str
     details: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def by(
+        cls,
+        actor: Actor,
+        action: str,
+        subject_type: str,
+        subject_id: str,
+        *,
+        at: datetime,
+        request_id: str,
+        workflow_id: str | None = None,
+        reason: str | None = None,
+        outcome: str = "accepted",
+        details: dict[str, Any] | None = None,
+    ) -> AuditRecord:
+        """The journal row of one act by `actor` (name and roles as they were at the time)."""
+        return cls(
+            at=at,
+            actor=actor.username,
+            actor_roles=tuple(role.value for role in actor.roles),
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            workflow_id=workflow_id,
+            outcome=outcome,
+            reason=reason,
+            request_id=request_id,
+            details=details or {},
+        )
 
 
 class NotificationRecord(BaseModel):

@@ -245,7 +245,7 @@ class Round(BaseModel):
 
     def line(self, item_id: str, department: str) -> Line | None:
         """The line of one item and department, if consulted."""
-        return next((l for l in self.lines if l.item_id == item_id and l.department == department), None)
+        return next((line for line in self.lines if line.item_id == item_id and line.department == department), None)
 
     @property
     def on_time(self) -> bool | None:

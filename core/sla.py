@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -82,8 +82,13 @@ class SlaPolicy(BaseModel):
 
 def default_sla_policy() -> SlaPolicy:
     """The budgets of DOMAIN.md §1 (response / plan / resolution per priority)."""
-    hours = lambda n: Budget(amount=n, unit="hours")  # noqa: E731
-    days = lambda n: Budget(amount=n, unit="working_days")  # noqa: E731
+
+    def hours(n: float) -> Budget:
+        return Budget(amount=n, unit="hours")
+
+    def days(n: int) -> Budget:
+        return Budget(amount=n, unit="working_days")
+
     return SlaPolicy(
         name="standard",
         priorities={
@@ -121,4 +126,4 @@ class PolicySnapshot(BaseModel):
 
     calendar: BusinessCalendar
     policy: SlaPolicy
-    assignment: dict | None = None  # AssignmentRules as data; core.tickets parses it (no import cycle)
+    assignment: dict[str, Any] | None = None  # AssignmentRules as data; core.tickets parses it (no import cycle)

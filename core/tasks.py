@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.calendar import Budget
+from core.calendar import Budget, Clock
 from core.roles import Actor, Role
 from core.sla import LadderStep
 
@@ -88,7 +88,7 @@ class TaskRequest(BaseModel):
     business_ref: str | None = None  # ticket number or order id, never customer data
     comment_required_for: tuple[str, ...] = ("reject",)
     notify_roles: tuple[Role, ...] = ()  # told at once when the task opens (green channel)
-    ladder_clock: Literal["elapsed", "business"] | None = None  # None: elapsed for budgets in plain hours
+    ladder_clock: Clock | None = None  # None: the budget's clock (core.calendar.clock_of)
 
 
 class HumanTask(BaseModel):
@@ -108,7 +108,7 @@ class HumanTask(BaseModel):
     due_at: datetime
     ladder: tuple[LadderStep, ...] = ()
     ladder_at: tuple[datetime, ...] = ()  # the instant of each ladder rung, from the calendar
-    ladder_clock: Literal["elapsed", "business"] = "business"  # elapsed for budgets in plain hours
+    ladder_clock: Clock = "business"  # elapsed for budgets in plain hours
     suspended: bool = False  # SLA paused: no reminders or escalations until resumed
     rungs_fired: int = 0
     due_version: int = 0

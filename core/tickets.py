@@ -100,7 +100,7 @@ class Intake(BaseModel):
 
     @model_serializer(mode="wrap")
     def _only_set_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Serialise only the fields that were set, so an AmendIntake's change set survives the trip through Temporal."""
+        """Only the fields that were set, so an AmendIntake's change set survives its trip through Temporal."""
         return {k: v for k, v in handler(self).items() if k in self.model_fields_set}
 
     def merged(self, changes: Intake) -> Intake:
@@ -176,7 +176,7 @@ class SlaCycle(BaseModel):
     response_due: datetime
     plan_due: datetime
     resolution_cap: datetime
-    resolution_due: datetime | None = None
+    resolution_due: datetime | None = None  # the one stored resolution deadline; the resolve task follows it
     responded_at: datetime | None = None
     planned_at: datetime | None = None
     resolved_at: datetime | None = None
@@ -235,7 +235,7 @@ def route(categories: tuple[Category, ...], rules: AssignmentRules) -> Assignmen
     if not categories or Category.OTHER in categories or any(c not in by_category for c in categories):
         return None
     # A complaint that rides with another category goes where that category goes.
-    relevant = [c for c in categories if c != Category.COMPLAINT] or list(categories)
+    relevant: list[Category] = [c for c in categories if c != Category.COMPLAINT] or list(categories)
     targets = {(by_category[c].department, by_category[c].role) for c in relevant}
     if len(targets) != 1:
         return None
@@ -416,7 +416,6 @@ class Ticket(BaseModel):
     tier: int = 1
     green_channel: bool = False
     cycles: list[SlaCycle] = Field(default_factory=list)
-    expected_resolution_at: datetime | None = None
     pauses: list[PauseSpan] = Field(default_factory=list)
     log: list[ProgressEntry] = Field(default_factory=list)
     resolution: Resolution | None = None
@@ -440,6 +439,11 @@ class Ticket(BaseModel):
     def cycle(self) -> SlaCycle:
         """The current SLA cycle."""
         return self.cycles[-1]
+
+    @property
+    def resolution_deadline(self) -> datetime | None:
+        """The resolution deadline wherever it is shown: the cycle's (promised, then moved), else its cap."""
+        return (self.cycle.resolution_due or self.cycle.resolution_cap) if self.cycles else None
 
     @property
     def open_pause(self) -> PauseSpan | None:
@@ -596,19 +600,6 @@ def _may_handle(ticket: Ticket, actor: Actor) -> bool:
     return ticket.candidates_role is not None and actor.has_role(ticket.candidates_role)
 
 
-def masked_contact(contact: str | None) -> str | None:
-    """A contact as it may be shown: 138****5678 for a phone number, z***@example.com for an e-mail address."""
-    if not contact:
-        return contact
-    if "@" in contact:
-        name, _, domain = contact.partition("@")
-        return f"{name[:1]}***@{domain}"
-    value = contact.strip()
-    if len(value) < 7:
-        return "*" * len(value)
-    return f"{value[:3]}{'*' * (len(value) - 7)}{value[-4:]}"
-
-
 class TicketSave(BaseModel):
     """A ticket state to write to the read model, with the audit row of the act that produced it."""
 
@@ -619,11 +610,11 @@ class TicketSave(BaseModel):
 
 
 class SurveyIssue(BaseModel):
-    """A survey link and the resolution message sent to the customer by their preferred channel."""
+    """A survey to issue with the resolution message, sent by the customer's channel (the activity draws the secret)."""
 
     model_config = ConfigDict(frozen=True)
 
-    token: str
+    token: str | None = None  # runs from before survey-secret-from-activity sent one; never used
     ticket_no: str
     workflow_id: str
     cycle: int

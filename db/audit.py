@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import RowMapping, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from core.records import AuditRecord
 from db.models import AuditEntry
@@ -45,7 +46,7 @@ def _utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
-def row_digest(content: Mapping[str, Any], prev_hash: str) -> str:
+def row_digest(content: Mapping[str, Any] | RowMapping, prev_hash: str) -> str:
     """The row_hash of a row with this content following a row whose hash is prev_hash."""
     document = {name: content[name] for name in HASHED}
     document["at"] = _utc(content["at"]).isoformat(timespec="microseconds")
@@ -57,21 +58,25 @@ def row_digest(content: Mapping[str, Any], prev_hash: str) -> str:
 async def append(session: AsyncSession, record: AuditRecord) -> None:
     """Add one journal row, chained to the last; a repeated request id writes nothing (the caller commits)."""
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
-    if await session.scalar(select(AuditEntry.id).where(AuditEntry.request_id == record.request_id)) is not None:
+    if (
+        await session.scalar(select(col(AuditEntry.id)).where(col(AuditEntry.request_id) == record.request_id))
+        is not None
+    ):
         return
     values = record.model_dump()
     values["at"] = _utc(record.at)
     values["actor_roles"] = list(record.actor_roles)
     values["details"] = record.model_dump(mode="json")["details"]  # stored exactly as hashed
-    last = await session.scalar(select(AuditEntry.row_hash).order_by(AuditEntry.id.desc()).limit(1))
+    last = await session.scalar(select(col(AuditEntry.row_hash)).order_by(col(AuditEntry.id).desc()).limit(1))
     values["prev_hash"] = last or GENESIS
     values["row_hash"] = row_digest(values, values["prev_hash"])
     await session.execute(insert(AuditEntry).values(**values).on_conflict_do_nothing(index_elements=["request_id"]))
 
 
-@dataclass(frozen=True)
-class ChainCheck:
+class ChainCheck(BaseModel):
     """The outcome of walking the chain: the first broken link, if any, and the head to note down."""
+
+    model_config = ConfigDict(frozen=True)
 
     ok: bool
     checked: int
@@ -83,13 +88,13 @@ class ChainCheck:
 
 async def verify_chain(session: AsyncSession) -> ChainCheck:
     """Walk the journal in id order and report the first row whose link or content does not check out."""
-    columns = [AuditEntry.id, AuditEntry.prev_hash, AuditEntry.row_hash, *(getattr(AuditEntry, n) for n in HASHED)]
+    columns = [col(getattr(AuditEntry, n)) for n in ("id", "prev_hash", "row_hash", *HASHED)]
     previous, last_id, checked = GENESIS, 0, 0
     while True:
         rows = (
             (
                 await session.execute(
-                    select(*columns).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(_BATCH)
+                    select(*columns).where(col(AuditEntry.id) > last_id).order_by(col(AuditEntry.id)).limit(_BATCH)
                 )
             )
             .mappings()
@@ -98,7 +103,10 @@ async def verify_chain(session: AsyncSession) -> ChainCheck:
         for row in rows:
             checked += 1
             if row["prev_hash"] != previous:
-                reason = "prev_hash differs from the previous row's row_hash: a row before it was removed, inserted or re-sealed"
+                reason = (
+                    "prev_hash differs from the previous row's row_hash:"
+                    " a row before it was removed, inserted or re-sealed"
+                )
                 return ChainCheck(ok=False, checked=checked, broken_id=row["id"], reason=reason)
             if row["row_hash"] != row_digest(row, row["prev_hash"]):
                 reason = "row_hash does not match the row's content: the row was altered"

@@ -10,15 +10,20 @@ matches all its words, each CJK run as a phrase of its bigrams (so 网络中断 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from functools import reduce
+from typing import Any
 
-from sqlalchemy import and_, cast, false, func, or_, select
+from sqlalchemy import ColumnElement, cast, false, func, or_
 from sqlalchemy.dialects.postgresql import REGCONFIG, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from core.contacts import mask_contacts
 from core.tickets import Ticket
 from db.models import KnowledgeEntry
+from db.readmodel import page_of
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+)")
@@ -43,15 +48,17 @@ def search_terms(text: str) -> str:
     return " ".join(terms + list(singles))
 
 
-def _text_query(text: str):
+def _text_query(text: str) -> ColumnElement[Any] | None:
     """A tsquery matching every word and every CJK run (as a phrase of its bigrams) of the text, or None."""
-    words, phrases = [], []
+    words: list[str] = []
+    phrases: list[ColumnElement[Any]] = []
     for match in _TOKEN.finditer(text):
         if run := match.group("cjk"):
             phrases.append(func.phraseto_tsquery(_SIMPLE, " ".join(_bigrams(run))))
         else:
             words.append(match.group("word").lower())
-    parts = ([func.plainto_tsquery(_SIMPLE, " ".join(words))] if words else []) + phrases
+    parts: list[ColumnElement[Any]] = [func.plainto_tsquery(_SIMPLE, " ".join(words))] if words else []
+    parts += phrases
     return reduce(lambda a, b: a.op("&&")(b), parts) if parts else None
 
 
@@ -62,10 +69,23 @@ def _title(ticket: Ticket) -> str:
     return (intake.name or (first_line[0] if first_line else "") or ticket.ticket_no)[:500]
 
 
+# The entry's free text, masked when archived; the index is built from the masked text.
+MASKED_TEXTS = ("title", "symptom", "cause", "solution", "advice")
+_INDEXED = ("ticket_no", "customer_id", "customer_name", "title", "symptom", "cause", "solution", "advice", "handler")
+
+
+def entry_terms(entry: Mapping[str, Any]) -> str:
+    """The index terms of an entry (its columns by name): identifiers, names, its text and categories."""
+    return search_terms(" ".join([*(str(entry[k] or "") for k in _INDEXED), *(entry["categories"] or [])]))
+
+
 async def upsert_entry(session: AsyncSession, ticket: Ticket) -> None:
-    """Archive a closed ticket; archiving it again (after a reopen) overwrites, never duplicates (the caller commits)."""
+    """Archive a closed ticket, contact details in its text masked; archiving it again (after a reopen) overwrites.
+
+    Masked before indexing too: a phone number finds no entry. The caller commits.
+    """
     intake, resolution = ticket.intake, ticket.resolution
-    values = dict(
+    values: dict[str, Any] = dict(
         ticket_no=ticket.ticket_no,
         customer_id=intake.customer_id,
         customer_name=intake.customer_name,
@@ -80,18 +100,9 @@ async def upsert_entry(session: AsyncSession, ticket: Ticket) -> None:
         opened_at=ticket.created_at,
         closed_at=ticket.closed_at or ticket.created_at,
     )
-    indexed = (
-        "ticket_no",
-        "customer_id",
-        "customer_name",
-        "title",
-        "symptom",
-        "cause",
-        "solution",
-        "advice",
-        "handler",
-    )
-    values["search_terms"] = search_terms(" ".join([*(str(values[k] or "") for k in indexed), *values["categories"]]))
+    for text in MASKED_TEXTS:
+        values[text] = mask_contacts(str(values[text]))
+    values["search_terms"] = entry_terms(values)
     stmt = insert(KnowledgeEntry).values(**values)
     await session.execute(
         stmt.on_conflict_do_update(
@@ -118,31 +129,28 @@ async def search(
     limit: int = 50,
 ) -> tuple[int, list[KnowledgeEntry]]:
     """(total, page) of entries matching every given filter; best text matches first, else most recently closed."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if ticket_no:
-        conditions.append(KnowledgeEntry.ticket_no == ticket_no.strip().upper())
+        conditions.append(col(KnowledgeEntry.ticket_no) == ticket_no.strip().upper())
     if customer:
         conditions.append(
             or_(
-                KnowledgeEntry.customer_id == customer.strip(),
-                KnowledgeEntry.customer_name.ilike(_like(customer.strip()), escape="\\"),
+                col(KnowledgeEntry.customer_id) == customer.strip(),
+                col(KnowledgeEntry.customer_name).ilike(_like(customer.strip()), escape="\\"),
             )
         )
     if category:
-        conditions.append(KnowledgeEntry.categories.contains([category]))
+        conditions.append(col(KnowledgeEntry.categories).contains([category]))
     if closed_from:
-        conditions.append(KnowledgeEntry.closed_at >= closed_from)
+        conditions.append(col(KnowledgeEntry.closed_at) >= closed_from)
     if closed_to:
-        conditions.append(KnowledgeEntry.closed_at < closed_to)
-    order = [KnowledgeEntry.closed_at.desc(), KnowledgeEntry.ticket_no]
+        conditions.append(col(KnowledgeEntry.closed_at) < closed_to)
+    order: list[ColumnElement[Any]] = [col(KnowledgeEntry.closed_at).desc(), col(KnowledgeEntry.ticket_no).asc()]
     if text and text.strip():
         query = _text_query(text)
         if query is None:  # nothing searchable in it (punctuation only): nothing matches
             conditions.append(false())
         else:
-            conditions.append(KnowledgeEntry.search_vector.op("@@")(query))
-            order.insert(0, func.ts_rank(KnowledgeEntry.search_vector, query).desc())
-    where = and_(True, *conditions)
-    total = await session.scalar(select(func.count()).select_from(KnowledgeEntry).where(where)) or 0
-    rows = await session.scalars(select(KnowledgeEntry).where(where).order_by(*order).offset(offset).limit(limit))
-    return total, list(rows)
+            conditions.append(col(KnowledgeEntry.search_vector).op("@@")(query))
+            order.insert(0, func.ts_rank(col(KnowledgeEntry.search_vector), query).desc())
+    return await page_of(session, KnowledgeEntry, conditions, *order, offset=offset, limit=limit)

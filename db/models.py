@@ -12,6 +12,8 @@ from sqlalchemy import BigInteger, Column, Computed, DateTime, Index, String, Te
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlmodel import Field, SQLModel
 
+from core.tasks import HumanTask
+
 
 def utcnow() -> datetime:
     """Current UTC time (for row timestamps outside workflows)."""
@@ -76,17 +78,8 @@ class SlaPolicyVersion(VersionedSpec, table=True):
     __table_args__ = (UniqueConstraint("name", "version"),)
 
 
-class TaskRow(SQLModel, table=True):
-    """Read model of a human task: every inbox and overdue list reads this, never Temporal visibility."""
-
-    __tablename__ = "human_task"
-    __table_args__ = (
-        Index("ix_human_task_open_due", "status", "due_at"),
-        Index("ix_human_task_open_roles", "candidate_roles", postgresql_using="gin"),
-        Index("ix_human_task_assignee", "assignee", "status"),
-        Index("ix_human_task_claimed", "claimed_by", "status"),
-        Index("ix_human_task_department", "candidate_department", "status"),
-    )
+class TaskFields(SQLModel):
+    """A human task flattened (core.tasks.HumanTask, its candidates spread out): the read model's and inboxes' shape."""
 
     task_id: str = Field(primary_key=True, max_length=200)
     workflow_id: str = Field(max_length=200, index=True)
@@ -108,6 +101,33 @@ class TaskRow(SQLModel, table=True):
     decided_by: str | None = Field(default=None, max_length=64)
     decided_at: datetime | None = _ts(default=None)
     comment: str | None = Field(default=None, max_length=2000)
+
+    @classmethod
+    def of(cls, task: HumanTask) -> TaskFields:
+        """The flat fields of a task: its own by name, its candidates spread into roles, department and assignee."""
+        candidates = task.candidates
+        return cls.model_validate(
+            task.model_dump(include=set(cls.model_fields))
+            | {
+                "candidate_roles": [r.value for r in candidates.roles],
+                "candidate_department": candidates.department,
+                "assignee": candidates.assignee,
+            }
+        )
+
+
+class TaskRow(TaskFields, table=True):
+    """Read model of a human task: every inbox and overdue list reads this, never Temporal visibility."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index("ix_human_task_open_due", "status", "due_at"),
+        Index("ix_human_task_open_roles", "candidate_roles", postgresql_using="gin"),
+        Index("ix_human_task_assignee", "assignee", "status"),
+        Index("ix_human_task_claimed", "claimed_by", "status"),
+        Index("ix_human_task_department", "candidate_department", "status"),
+    )
+
     revision: int = 0
     updated_at: datetime = _ts(default_factory=utcnow)
 
@@ -405,7 +425,7 @@ class OrderDocument(SQLModel, table=True):
 
 
 class CircuitLedgerRow(SQLModel, table=True):
-    """The circuit ledger (台帐): one row per circuit, with its dates, documents and timeliness, or its order's cancel."""
+    """The circuit ledger (台帐): one row per circuit, its dates, documents and timeliness, or its order's cancel."""
 
     __tablename__ = "circuit_ledger"
 

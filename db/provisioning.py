@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from core.numbers import random_number
 from core.provisioning import (
@@ -19,7 +20,7 @@ from core.provisioning import (
     default_provisioning_rules,
 )
 from db.models import CircuitLedgerRow, OrderDocument, ProvisioningRulesVersion, ServiceOrderRow, utcnow
-from db.readmodel import upsert_newer
+from db.readmodel import equal_to, page_of, upsert_newer
 
 
 def new_order_id(at: datetime) -> str:
@@ -31,8 +32,8 @@ async def latest_provisioning_rules(session: AsyncSession, name: str) -> Provisi
     """The newest version of the named rules; the built-in defaults when none was published."""
     row = await session.scalar(
         select(ProvisioningRulesVersion)
-        .where(ProvisioningRulesVersion.name == name)
-        .order_by(ProvisioningRulesVersion.version.desc())
+        .where(col(ProvisioningRulesVersion.name) == name)
+        .order_by(col(ProvisioningRulesVersion.version).desc())
         .limit(1)
     )
     return ProvisioningRules.model_validate(row.spec) if row else default_provisioning_rules()
@@ -107,18 +108,17 @@ async def find_orders(
     **equal: str | None,
 ) -> tuple[int, list[ServiceOrderRow]]:
     """(total, page) of read-model rows, newest first: `equal` holds column == value filters (None: any)."""
-    conditions = [getattr(ServiceOrderRow, column) == value for column, value in equal.items() if value is not None]
+    conditions = equal_to(ServiceOrderRow, equal)
     if created_after is not None:
-        conditions.append(ServiceOrderRow.created_at >= created_after)
+        conditions.append(col(ServiceOrderRow.created_at) >= created_after)
     if created_before is not None:
-        conditions.append(ServiceOrderRow.created_at < created_before)
-    where = and_(True, *conditions)
-    total = await session.scalar(select(func.count()).select_from(ServiceOrderRow).where(where)) or 0
-    rows = await session.scalars(
-        select(ServiceOrderRow)
-        .where(where)
-        .order_by(ServiceOrderRow.created_at.desc(), ServiceOrderRow.order_id.desc())
-        .offset(offset)
-        .limit(limit)
+        conditions.append(col(ServiceOrderRow.created_at) < created_before)
+    return await page_of(
+        session,
+        ServiceOrderRow,
+        conditions,
+        col(ServiceOrderRow.created_at).desc(),
+        col(ServiceOrderRow.order_id).desc(),
+        offset=offset,
+        limit=limit,
     )
-    return total, list(rows)

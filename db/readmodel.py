@@ -1,20 +1,45 @@
-"""Read-model writes shared by every workflow's activities."""
+"""Read models shared by every feature: the newer-revision-wins write, and paged reads with their total."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
 
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
+from sqlalchemy.orm import Mapped
+from sqlmodel import SQLModel, col
+
+T = TypeVar("T", bound=SQLModel)
 
 
 async def upsert_newer(session: AsyncSession, table: type[SQLModel], key: str, values: dict[str, Any]) -> None:
     """Insert the row, or overwrite it only with a higher `revision`: an older state never wins (the caller commits)."""
     stmt = insert(table).values(**values)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[getattr(table, key)],
+        index_elements=[key],
         set_={k: stmt.excluded[k] for k in values if k != key},
-        where=table.revision < stmt.excluded.revision,
+        where=stmt.table.c.revision < stmt.excluded.revision,
     )
     await session.execute(stmt)
+
+
+def equal_to(table: type[SQLModel], values: Mapping[str, object]) -> list[ColumnElement[bool]]:
+    """A `column == value` condition for every value given (None: any value)."""
+    return [col(getattr(table, column)) == value for column, value in values.items() if value is not None]
+
+
+async def page_of(
+    session: AsyncSession,
+    table: type[T],
+    conditions: Iterable[ColumnElement[bool]],
+    *order_by: ColumnElement[Any] | Mapped[Any],
+    offset: int,
+    limit: int,
+) -> tuple[int, list[T]]:
+    """(total, page): how many rows meet every condition, and the page of them in `order_by` order."""
+    where = and_(True, *conditions)
+    total = await session.scalar(select(func.count()).select_from(table).where(where)) or 0
+    rows = await session.scalars(select(table).where(where).order_by(*order_by).offset(offset).limit(limit))
+    return total, list(rows)

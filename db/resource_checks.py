@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from core.resource_checks import TMF_STATE, CheckStatus, ResourceCheck
 from db.models import ResourceCheckLedger, ResourceCheckRow, utcnow
-from db.readmodel import upsert_newer
+from db.readmodel import equal_to, page_of, upsert_newer
 
 
 def check_row_values(check: ResourceCheck) -> dict[str, Any]:
@@ -84,18 +84,17 @@ async def find_checks(
     **equal: str | None,
 ) -> tuple[int, list[ResourceCheckRow]]:
     """(total, page) of read-model rows, newest first: `equal` holds column == value filters (None: any)."""
-    conditions = [getattr(ResourceCheckRow, column) == value for column, value in equal.items() if value is not None]
+    conditions = equal_to(ResourceCheckRow, equal)
     if created_from is not None:
-        conditions.append(ResourceCheckRow.created_at >= created_from)
+        conditions.append(col(ResourceCheckRow.created_at) >= created_from)
     if created_until is not None:
-        conditions.append(ResourceCheckRow.created_at <= created_until)
-    where = and_(True, *conditions)
-    total = await session.scalar(select(func.count()).select_from(ResourceCheckRow).where(where)) or 0
-    rows = await session.scalars(
-        select(ResourceCheckRow)
-        .where(where)
-        .order_by(ResourceCheckRow.created_at.desc(), ResourceCheckRow.check_id.desc())
-        .offset(offset)
-        .limit(limit)
+        conditions.append(col(ResourceCheckRow.created_at) <= created_until)
+    return await page_of(
+        session,
+        ResourceCheckRow,
+        conditions,
+        col(ResourceCheckRow.created_at).desc(),
+        col(ResourceCheckRow.check_id).desc(),
+        offset=offset,
+        limit=limit,
     )
-    return total, list(rows)

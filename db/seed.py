@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from core.calendar import default_cn_calendar
 from core.provisioning import default_provisioning_rules
 from core.roles import Role
 from core.sla import default_sla_policy
 from core.tickets import default_assignment_rules
-from db.models import AssignmentRulesVersion, CalendarVersion, ProvisioningRulesVersion, SlaPolicyVersion, User
+from db.models import (
+    AssignmentRulesVersion,
+    CalendarVersion,
+    ProvisioningRulesVersion,
+    SlaPolicyVersion,
+    User,
+    VersionedSpec,
+)
 from infra.security import hash_password
 
 DEMO_PASSWORD = "kexiang-demo"
@@ -43,27 +53,23 @@ DEMO_USERS: tuple[tuple[str, str, tuple[Role, ...], str | None], ...] = (
 def seed_defaults(session: Session, *, calendar_name: str, policy_name: str, demo_users: bool) -> list[str]:
     """Insert whatever default rows are missing; returns what it created. Safe to run repeatedly."""
     created: list[str] = []
-    if session.scalar(select(CalendarVersion).where(CalendarVersion.name == calendar_name).limit(1)) is None:
-        spec = default_cn_calendar().model_dump(mode="json") | {"name": calendar_name, "version": 1}
-        session.add(CalendarVersion(name=calendar_name, version=1, spec=spec, created_by="system"))
-        created.append(f"calendar {calendar_name} v1")
-    if session.scalar(select(SlaPolicyVersion).where(SlaPolicyVersion.name == policy_name).limit(1)) is None:
-        spec = default_sla_policy().model_dump(mode="json") | {"name": policy_name, "version": 1}
-        session.add(SlaPolicyVersion(name=policy_name, version=1, spec=spec, created_by="system"))
-        created.append(f"sla policy {policy_name} v1")
-    if session.scalar(select(AssignmentRulesVersion).where(AssignmentRulesVersion.name == "default").limit(1)) is None:
-        spec = default_assignment_rules().model_dump(mode="json")
-        session.add(AssignmentRulesVersion(name="default", version=1, spec=spec, created_by="system"))
-        created.append("assignment rules default v1")
-    if (
-        session.scalar(select(ProvisioningRulesVersion).where(ProvisioningRulesVersion.name == "default").limit(1))
-        is None
-    ):
-        spec = default_provisioning_rules().model_dump(mode="json")
-        session.add(ProvisioningRulesVersion(name="default", version=1, spec=spec, created_by="system"))
-        created.append("provisioning rules default v1")
+    # Version 1 of each default document; the calendar and the SLA policy also carry their name and version.
+    calendar = default_cn_calendar().model_dump(mode="json") | {"name": calendar_name, "version": 1}
+    policy = default_sla_policy().model_dump(mode="json") | {"name": policy_name, "version": 1}
+    assignment = default_assignment_rules().model_dump(mode="json")
+    provisioning = default_provisioning_rules().model_dump(mode="json")
+    defaults: list[tuple[type[VersionedSpec], str, str, dict[str, Any]]] = [
+        (CalendarVersion, "calendar", calendar_name, calendar),
+        (SlaPolicyVersion, "sla policy", policy_name, policy),
+        (AssignmentRulesVersion, "assignment rules", "default", assignment),
+        (ProvisioningRulesVersion, "provisioning rules", "default", provisioning),
+    ]
+    for table, noun, name, spec in defaults:
+        if session.scalar(select(table).where(col(table.name) == name).limit(1)) is None:
+            session.add(table(name=name, version=1, spec=spec, created_by="system"))
+            created.append(f"{noun} {name} v1")
     if demo_users:
-        existing = set(session.scalars(select(User.username)))
+        existing = set(session.scalars(select(col(User.username))))
         password_hash = hash_password(DEMO_PASSWORD)
         for username, full_name, roles, department in DEMO_USERS:
             if username not in existing:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from core.numbers import number_day
 from core.tickets import TMF_STATUS, Ticket
 from db.models import TicketRow, utcnow
-from db.readmodel import upsert_newer
+from db.readmodel import equal_to, page_of, upsert_newer
 
 
 async def allocate_ticket_no(session: AsyncSession, at: datetime) -> str:
@@ -60,7 +61,7 @@ def ticket_row_values(ticket: Ticket) -> dict[str, Any]:
         created_at=ticket.created_at,
         occurred_at=intake.occurred_at,
         response_due=cycle.response_due if cycle else None,
-        resolution_due=(cycle.resolution_due or cycle.resolution_cap) if cycle else None,
+        resolution_due=ticket.resolution_deadline,
         resolved_at=cycle.resolved_at if cycle else None,
         closed_at=ticket.closed_at,
         rating=ticket.rating.value if ticket.rating else None,
@@ -88,8 +89,8 @@ async def find_tickets(
     **equal: str | None,
 ) -> tuple[int, list[TicketRow]]:
     """(total, page) of read-model rows, newest first: `equal` holds column == value filters (None: any)."""
-    conditions = [getattr(TicketRow, column) == value for column, value in equal.items() if value is not None]
-    created = TicketRow.created_at
+    conditions = equal_to(TicketRow, equal)
+    created = col(TicketRow.created_at)
     if created_after is not None:
         conditions.append(created > created_after)
     if created_from is not None:
@@ -99,14 +100,13 @@ async def find_tickets(
     if created_until is not None:
         conditions.append(created <= created_until)
     if category is not None:
-        conditions.append(TicketRow.categories.contains([category]))
-    where = and_(True, *conditions)
-    total = await session.scalar(select(func.count()).select_from(TicketRow).where(where)) or 0
-    rows = await session.scalars(
-        select(TicketRow)
-        .where(where)
-        .order_by(TicketRow.created_at.desc(), TicketRow.ticket_no.desc())
-        .offset(offset)
-        .limit(limit)
+        conditions.append(col(TicketRow.categories).contains([category]))
+    return await page_of(
+        session,
+        TicketRow,
+        conditions,
+        col(TicketRow.created_at).desc(),
+        col(TicketRow.ticket_no).desc(),
+        offset=offset,
+        limit=limit,
     )
-    return total, list(rows)

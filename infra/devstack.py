@@ -14,7 +14,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from temporalio.client import Client
 
@@ -23,6 +25,9 @@ from db.seed import DEMO_PASSWORD, DEMO_USERS
 from infra.embedded_pg import ensure_database, sqlalchemy_url, start_embedded_postgres
 from infra.settings import get_settings
 from workflows.common import search_attribute_types
+
+if TYPE_CHECKING:
+    from pgserver.postgres_server import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -52,7 +57,7 @@ def temporal_command(data_dir: Path, port: int, ui_port: int, *, codec_endpoint:
     return command
 
 
-def wait_until(check, *, timeout: float, what: str) -> None:
+def wait_until(check: Callable[[], bool], *, timeout: float, what: str) -> None:
     """Poll `check` until it is true or fail with a clear message."""
     deadline = time.monotonic() + timeout
     while not check():
@@ -78,7 +83,8 @@ def http_ok(url: str) -> bool:
     """True when the URL answers 200."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
+            status: int = response.status  # urlopen's stubs return Any
+            return status == 200
     except Exception:
         return False
 
@@ -87,10 +93,10 @@ class Stack:
     """The processes this command started, stopped in reverse order."""
 
     def __init__(self) -> None:
-        self.processes: list[tuple[str, subprocess.Popen]] = []
-        self.postgres = None
+        self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.postgres: PostgresServer | None = None
 
-    def spawn(self, name: str, command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    def spawn(self, name: str, command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         """Start a child in its own process group, logging to a file under .data/logs."""
         log.parent.mkdir(parents=True, exist_ok=True)
         process = subprocess.Popen(
@@ -103,10 +109,10 @@ class Stack:
         """SIGTERM every child (newest first), then SIGKILL stragglers, then stop PostgreSQL."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not abandon the cleanup
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        for name, process in reversed(self.processes):
+        for _, process in reversed(self.processes):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
-        for name, process in reversed(self.processes):
+        for _, process in reversed(self.processes):
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -137,11 +143,11 @@ def main() -> None:
         env.setdefault("CODEC_CORS_ORIGINS", f"http://127.0.0.1:{ui_port},http://localhost:{ui_port}")
         # The worker reports completed circuits to the group dispatch simulator the API mounts.
         env.setdefault("GROUP_DISPATCH_URL", f"http://127.0.0.1:{api_port}/sim/group-dispatch")
-        if not settings.database_url:
-            stack.postgres = start_embedded_postgres(data_dir / "pg")
-            ensure_database(stack.postgres.get_uri(), "kexiang")
-            env["DATABASE_URL"] = sqlalchemy_url(stack.postgres.get_uri(), "kexiang")
-        database_url = env.get("DATABASE_URL") or settings.database_url
+        database_url = settings.database_url
+        if not database_url:
+            postgres = stack.postgres = start_embedded_postgres(data_dir / "pg")
+            ensure_database(postgres.get_uri(), "kexiang")
+            database_url = env["DATABASE_URL"] = sqlalchemy_url(postgres.get_uri(), "kexiang")
         codec = f"http://127.0.0.1:{api_port}/api/codec"
         stack.spawn(
             "temporal",

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
 
 import psycopg
 
+if TYPE_CHECKING:
+    from pgserver.postgres_server import PostgresServer
 
-def start_embedded_postgres(data_dir: Path, *, keep_running: bool = False):
+
+def start_embedded_postgres(data_dir: Path, *, keep_running: bool = False) -> PostgresServer:
     """Start (or reuse) a PostgreSQL server whose files live in data_dir; returns the pgserver handle."""
-    import pgserver  # imported lazily: only dev and tests need it
+    from pgserver.postgres_server import get_server  # imported lazily: only dev and tests need it
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    return pgserver.get_server(data_dir, cleanup_mode=None if keep_running else "stop")
+    return get_server(data_dir, cleanup_mode=None if keep_running else "stop")
 
 
 def sqlalchemy_url(libpq_uri: str, database: str | None = None) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -17,8 +19,15 @@ from infra.settings import Settings
 from workflows.registry import ALL_WORKFLOWS
 
 
-def build_worker(client: Client, db: Database, settings: Settings, *, task_queue: str | None = None) -> Worker:
-    """A worker running every workflow and activity kexiang has."""
+def build_worker(
+    client: Client,
+    db: Database,
+    settings: Settings,
+    *,
+    task_queue: str | None = None,
+    workflows: Sequence[type] = ALL_WORKFLOWS,
+) -> Worker:
+    """A worker running every activity kexiang has and its workflows (tests may swap in others)."""
     platform = PlatformActivities(
         db, default_calendar=settings.default_calendar, default_policy=settings.default_sla_policy
     )
@@ -31,7 +40,7 @@ def build_worker(client: Client, db: Database, settings: Settings, *, task_queue
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
-        workflows=ALL_WORKFLOWS,
+        workflows=workflows,
         activities=[
             platform.load_policy_snapshot,
             platform.record_task_event,

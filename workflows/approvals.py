@@ -9,9 +9,7 @@ from workflows.tasks import HumanTaskBook
 with workflow.unsafe.imports_passed_through():
     from core.approvals import ApprovalInput, ApprovalResult
     from core.records import AuditRecord
-    from core.sla import PolicySnapshot
     from core.tasks import Candidates, HumanTask, TaskRequest
-    from workflows.common import DB_WRITE_RETRY, DB_WRITE_TIMEOUT, LOAD_POLICY_SNAPSHOT
 
 
 NOTIFY_REQUESTER_PATCH = "approval-notify-requester"
@@ -24,25 +22,17 @@ class ApprovalWorkflow(HumanTaskBook):
     @workflow.run
     async def run(self, request: ApprovalInput) -> ApprovalResult:
         """Load the policy, open the task, wait for the decision."""
-        snapshot = await workflow.execute_activity(
-            LOAD_POLICY_SNAPSHOT,
-            request.policy,
-            result_type=PolicySnapshot,
-            start_to_close_timeout=DB_WRITE_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
-        )
-        self.use_policy(snapshot)
-        requester = request.requested_by
-        audit = AuditRecord(
+        await self.load_policy(request.policy)
+        requester, workflow_id = request.requested_by, workflow.info().workflow_id
+        audit = AuditRecord.by(
+            requester,
+            "approval.request",
+            "workflow",
+            workflow_id,
             at=workflow.now(),
-            actor=requester.username,
-            actor_roles=tuple(r.value for r in requester.roles),
-            action="approval.request",
-            subject_type="workflow",
-            subject_id=workflow.info().workflow_id,
-            workflow_id=workflow.info().workflow_id,
-            reason=request.reason,
             request_id=request.request_id,
+            workflow_id=workflow_id,
+            reason=request.reason,
         )
         task = await self.open_task(
             TaskRequest(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, overload
 
+from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 
 # Search attributes: opaque references only, never customer data (they are not encrypted).
@@ -38,10 +41,6 @@ HOLD_RESERVATION = "hold_reservation"
 CLAIM_RESERVATION = "claim_reservation"
 RELEASE_RESERVATION = "release_reservation"
 RECORD_RESOURCE_CHECK = "record_resource_check"
-
-# Read-model writes retry until the database is back: a workflow must never fail because of an outage.
-DB_WRITE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-DB_WRITE_TIMEOUT = timedelta(seconds=15)
 LOAD_PROVISIONING_RULES = "load_provisioning_rules"
 RECORD_ORDER = "record_order"
 REPORT_COMPLETION = "report_completion"
@@ -49,6 +48,36 @@ WRITE_LEDGER = "write_ledger"
 RECORD_DEMAND = "record_demand"
 LOAD_CHECK_SUMMARY = "load_check_summary"
 
+# Read-model writes retry until the database is back: a workflow must never fail because of an outage.
+DB_WRITE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+DB_WRITE_TIMEOUT = timedelta(seconds=15)
+
 # Calls to outside systems (the group dispatch system) back off longer and never give up: the order waits.
 EXTERNAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5))
 EXTERNAL_TIMEOUT = timedelta(seconds=30)
+
+
+async def wait_until(instant: datetime, condition: Callable[[], bool], *, summary: str) -> bool:
+    """Wait for `condition` until `instant`; True when it held first. An instant already come sets no timer (P10)."""
+    seconds = (instant - workflow.now()).total_seconds()
+    if seconds <= 0:
+        return condition()
+    try:
+        await workflow.wait_condition(condition, timeout=seconds, timeout_summary=summary)
+    except TimeoutError:
+        return False
+    return True
+
+
+T = TypeVar("T")
+
+
+@overload
+async def db_call(activity: str, arg: object) -> None: ...
+@overload
+async def db_call(activity: str, arg: object, result_type: type[T]) -> T: ...
+async def db_call(activity: str, arg: object, result_type: type[Any] | None = None) -> Any:
+    """Run a read-model activity (a load or a write): retried until the database is back."""
+    return await workflow.execute_activity(
+        activity, arg, result_type=result_type, start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY
+    )

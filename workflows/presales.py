@@ -16,7 +16,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.workflow import ParentClosePolicy
 
-from workflows.tasks import HumanTaskBook
+from workflows.acts import StateBook
 
 with workflow.unsafe.imports_passed_through():
     from core.presales import (
@@ -37,35 +37,37 @@ with workflow.unsafe.imports_passed_through():
     from core.resource_checks import WORKFLOW_TYPE as RESOURCE_CHECK
     from core.resource_checks import workflow_id_for as check_workflow_id
     from core.roles import Role
-    from core.sla import PolicySnapshot
     from core.tasks import Candidates, DecisionInput, TaskRequest, TaskStatus
     from workflows.common import (
         BUSINESS_REF,
-        DB_WRITE_RETRY,
-        DB_WRITE_TIMEOUT,
         LOAD_CHECK_SUMMARY,
-        LOAD_POLICY_SNAPSHOT,
         ORDER_KIND,
         RECORD_DEMAND,
         SLA_DUE_AT,
         WORK_STATUS,
+        db_call,
     )
 
 
 @workflow.defn(name="PreSalesDemand")
-class PreSalesDemandWorkflow(HumanTaskBook):
+class PreSalesDemandWorkflow(StateBook[Demand]):
     """One pre-sales demand: each stage a human decision or a child workflow; a "no" ends it."""
+
+    subject_type = "presales_demand"
+    noun = "demand"
 
     def __init__(self) -> None:
         super().__init__()
-        self._demand: Demand | None = None
         self._report: CheckReport | None = None
 
     @property
     def demand(self) -> Demand:
         """The demand state (set before any task opens)."""
-        assert self._demand is not None
-        return self._demand
+        return self.state
+
+    def subject_id(self) -> str:
+        """The demand id."""
+        return self.demand.demand_id
 
     @workflow.query(name="demand")
     def demand_state(self) -> Demand:
@@ -80,31 +82,12 @@ class PreSalesDemandWorkflow(HumanTaskBook):
         return outcome
 
     async def _stages(self, start: DemandInput) -> DemandOutcome:
-        snapshot = await workflow.execute_activity(
-            LOAD_POLICY_SNAPSHOT,
-            start.policy,
-            result_type=PolicySnapshot,
-            start_to_close_timeout=DB_WRITE_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
-        )
-        self.use_policy(snapshot)
-        self._demand = Demand(
+        await self.load_policy(start.policy)
+        self._state = Demand(
             demand_id=start.demand_id, workflow_id=workflow.info().workflow_id, request=start, created_at=workflow.now()
         )
         workflow.upsert_search_attributes([WORK_STATUS.value_set(DemandStatus.PRODUCT_FIT.value)])
-        creator = start.created_by
-        await self._save(
-            AuditRecord(
-                at=workflow.now(),
-                actor=creator.username,
-                actor_roles=tuple(r.value for r in creator.roles),
-                action="demand.create",
-                subject_type="presales_demand",
-                subject_id=start.demand_id,
-                workflow_id=self.demand.workflow_id,
-                request_id=start.request_id,
-            )
-        )
+        await self._save(self.audit(start.created_by, "demand.create", start.request_id))
 
         fit = await self._decide(
             "product_fit",
@@ -204,12 +187,10 @@ class PreSalesDemandWorkflow(HumanTaskBook):
         )
         await workflow.wait_condition(lambda: self._report is not None)
         # The report says how the check ended; its read model adds what the solution needs (departments, construction).
-        summary = await workflow.execute_activity(
+        summary = await db_call(
             LOAD_CHECK_SUMMARY,
             check_id,
-            result_type=CheckSummary | None,
-            start_to_close_timeout=DB_WRITE_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
+            result_type=CheckSummary | None,  # type: ignore[arg-type]  # the stub wants a class; a union decodes too
         )
         assert self._report is not None
         report = self._report
@@ -342,10 +323,4 @@ class PreSalesDemandWorkflow(HumanTaskBook):
 
     async def _save(self, audit: AuditRecord | None = None) -> None:
         """Write the demand to the read model."""
-        self.demand.revision += 1
-        await workflow.execute_activity(
-            RECORD_DEMAND,
-            DemandSave(demand=self.demand.model_copy(deep=True), audit=audit),
-            start_to_close_timeout=DB_WRITE_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
-        )
+        await self.write(RECORD_DEMAND, lambda demand: DemandSave(demand=demand, audit=audit))

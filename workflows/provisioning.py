@@ -13,13 +13,14 @@ closes the open tasks and notes the cancel in the ledger.
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, assert_never
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.tasks import HumanTaskBook
+from workflows.acts import ActBook
 
 with workflow.unsafe.imports_passed_through():
     from core.calendar import shift_by_working_seconds
@@ -31,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
         CancelRequest,
         CompleteStep,
         CompletionReport,
-        DocumentRef,
         JeopardyAlert,
         LedgerEntry,
         Milestone,
@@ -51,24 +51,20 @@ with workflow.unsafe.imports_passed_through():
     )
     from core.records import AuditRecord, NotificationRecord
     from core.reservations import ClaimReservation, ReleaseReservation
-    from core.roles import Actor
-    from core.sla import LadderStep, PolicySnapshot
-    from core.tasks import HumanTask, RefusalCode, TaskRequest, TaskStatus
+    from core.sla import LadderStep
+    from core.tasks import HumanTask, TaskRequest, TaskStatus
     from workflows.common import (
         CLAIM_RESERVATION,
-        DB_WRITE_RETRY,
-        DB_WRITE_TIMEOUT,
         ESCALATED,
         EXTERNAL_RETRY,
         EXTERNAL_TIMEOUT,
-        LOAD_POLICY_SNAPSHOT,
         LOAD_PROVISIONING_RULES,
         RECORD_ORDER,
         RELEASE_RESERVATION,
         REPORT_COMPLETION,
         SLA_DUE_AT,
-        WORK_STATUS,
         WRITE_LEDGER,
+        db_call,
     )
 
 
@@ -78,60 +74,54 @@ def circuit_id_for(order_id: str) -> str:
 
 
 @workflow.defn(name="ProvisioningOrder")
-class ProvisioningOrderWorkflow(HumanTaskBook):
+class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
     """One circuit-provisioning order from dispatch to the circuit ledger (or its cancel)."""
+
+    acts = OrderAct
+    subject_type = "service_order"
+    noun = action_prefix = "order"
 
     def __init__(self) -> None:
         super().__init__()
-        self._order: ProvisioningOrder | None = None
         self._rules: ProvisioningRules | None = None
-        self._lock = asyncio.Lock()  # acts and ladder hooks change the order one at a time
 
     @property
     def order(self) -> ProvisioningOrder:
         """The order state (set before any message is accepted)."""
-        assert self._order is not None
-        return self._order
+        return self.state
+
+    def subject_id(self) -> str:
+        """The order id."""
+        return self.order.order_id
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, start: OrderInput) -> OrderOutcome:
         """Plan and split the deadline, run the steps and the review loop, then complete or compensate."""
-        snapshot = await workflow.execute_activity(
-            LOAD_POLICY_SNAPSHOT,
-            start.policy,
-            result_type=PolicySnapshot,
-            start_to_close_timeout=DB_WRITE_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
-        )
-        self.use_policy(snapshot)
-        self._rules = await workflow.execute_activity(
-            LOAD_PROVISIONING_RULES,
-            start.rules or "default",
-            result_type=ProvisioningRules,
-            start_to_close_timeout=DB_WRITE_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
-        )
-        self._order = self._plan(start)
-        self._set_status(OrderStatus.ACKNOWLEDGED, "order received")
-        await self._save(self._order_audit(start.created_by, "order.create", start.request_id))
+        await self.load_policy(start.policy)
+        self._rules = await db_call(LOAD_PROVISIONING_RULES, start.rules or "default", result_type=ProvisioningRules)
+        self._state = self._plan(start)
+        self.set_status(OrderStatus.ACKNOWLEDGED, "order received")
+        await self.save(self.audit(start.created_by, "order.create", start.request_id))
         while self.order.current is not None and self.order.cancel is None:
             step = self.order.step(self.order.current)
             task = await self._open_step(step)
             # Wait for the act that closed the task to finish changing the order (it holds the lock until saved).
-            await workflow.wait_condition(
-                lambda: (
-                    (self._tasks[task.task_id].status != TaskStatus.OPEN or self.order.cancel is not None)
-                    and not self._lock.locked()
-                )
-            )
+            await workflow.wait_condition(self._step_settled(task.task_id))
         if self.order.cancel is not None:
             await self._compensate()
         else:
             await self._complete()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._outcome("finished")
+        return self.outcome("finished")
+
+    def _step_settled(self, task_id: str) -> Callable[[], bool]:
+        """True once the step's task is closed (or the order cancelled) and the act that did it has saved."""
+        return lambda: (
+            (self._tasks[task_id].status != TaskStatus.OPEN or self.order.cancel is not None)
+            and not self._lock.locked()
+        )
 
     def _plan(self, start: OrderInput) -> ProvisioningOrder:
         """The step plan from the rules and each step's share of the requested completion date."""
@@ -140,7 +130,7 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
         plan = plan_steps(self._rules, spec)
         dues = split_deadline(self.snapshot.calendar, now, spec.requested_completion, [r.weight for r in plan])
         steps, begin = [], now
-        for rule, due in zip(plan, dues):
+        for rule, due in zip(plan, dues, strict=True):
             steps.append(
                 Step(
                     step=rule.step,
@@ -189,7 +179,7 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
             )
             step.task_id, step.opened_at = task.task_id, task.opened_at
             workflow.upsert_search_attributes([SLA_DUE_AT.value_set(step.due_at)])
-            await self._save()
+            await self.save()
         return task
 
     # ---- messages ----------------------------------------------------------------------------
@@ -199,30 +189,32 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
         """The whole order: plan, steps, reviews, milestones, jeopardy alerts, cancel."""
         return self.order
 
-    @workflow.update(name="act")
-    async def act(self, act: OrderAct) -> OrderOutcome:
-        """Apply one person's act to the order."""
-        async with self._lock:
-            self._refuse_unless(check_act, self.order, act)  # re-check: an earlier act may have won
-            documents = await getattr(self, f"_on_{act.type}")(act)
-            reason = getattr(act, "reason", None) or getattr(act, "note", None) or None
-            save = (
-                dict(documents=documents, document_step=act.step, uploaded_by=act.actor.username) if documents else {}
-            )
-            await self._save(self._order_audit(act.actor, f"order.{act.type}", act.request_id, reason=reason), **save)
-        return self._outcome(act.type)
-
-    @act.validator
-    def _validate_act(self, act: OrderAct) -> None:
-        if self._order is None:
-            raise ApplicationError(
-                "the order is still being registered; retry shortly", type=RefusalCode.CONFLICT.value
-            )
-        self._refuse_unless(check_act, self.order, act)
-
     # ---- acts --------------------------------------------------------------------------------
 
-    async def _on_complete_step(self, act: CompleteStep) -> tuple[DocumentRef, ...]:
+    def check_act(self, act: OrderAct) -> None:
+        """The rules of DOMAIN.md §3 (core.provisioning.check_act)."""
+        check_act(self.order, act)
+
+    async def apply(self, act: OrderAct) -> None:
+        """Apply an accepted act to the order."""
+        match act:
+            case CompleteStep():
+                await self._on_complete_step(act)
+            case ReviewOrder():
+                await self._on_review(act)
+            case CancelOrder():
+                self._on_cancel(act)
+            case _:
+                assert_never(act)
+
+    async def save_act(self, act: OrderAct, audit: AuditRecord) -> None:
+        """A completed step's documents are written with the order."""
+        if isinstance(act, CompleteStep) and act.documents:
+            await self.save(audit, documents=act.documents, document_step=act.step, uploaded_by=act.actor.username)
+        else:
+            await self.save(audit)
+
+    async def _on_complete_step(self, act: CompleteStep) -> None:
         order, step, now = self.order, self.order.step(act.step), workflow.now()
         step.done_at, step.done_by, step.note = now, act.actor.username, act.note or None
         step.doers.append(act.actor.username)
@@ -242,12 +234,11 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
         order.back_to_review = False
         order.current, order.step(following).task_id = following, None
         if following == REVIEW:
-            self._set_status(OrderStatus.IN_REVIEW, "waiting for review")
+            self.set_status(OrderStatus.IN_REVIEW, "waiting for review")
         elif step.step == DISPATCH:
-            self._set_status(OrderStatus.IN_PROGRESS, f"dispatched by {act.actor.username}")
-        return act.documents
+            self.set_status(OrderStatus.IN_PROGRESS, f"dispatched by {act.actor.username}")
 
-    async def _on_review(self, act: ReviewOrder) -> tuple[DocumentRef, ...]:
+    async def _on_review(self, act: ReviewOrder) -> None:
         order, review, now = self.order, self.order.step(REVIEW), workflow.now()
         order.reviews.append(
             Review(
@@ -271,8 +262,8 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
                     message=f"approved by {act.actor.username}",
                 )
             )
-            self._set_status(OrderStatus.COMPLETING, "review approved")
-            return ()
+            self.set_status(OrderStatus.COMPLETING, "review approved")
+            return
         assert act.return_to is not None
         step = order.step(act.return_to)
         step.rework += 1
@@ -281,15 +272,13 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
         step.due_at = self._fresh_due(step)
         review.due_at = self._fresh_due(review, after=step.due_at)
         order.current, order.back_to_review, step.task_id = step.step, True, None
-        self._set_status(OrderStatus.IN_PROGRESS, f"returned to {step.step}: {act.reason}")
-        return ()
+        self.set_status(OrderStatus.IN_PROGRESS, f"returned to {step.step}: {act.reason}")
 
-    async def _on_cancel(self, act: CancelOrder) -> tuple[DocumentRef, ...]:
+    def _on_cancel(self, act: CancelOrder) -> None:
         self.order.cancel = CancelRequest(
             cancel_id=act.cancel_id, reason=act.reason, requested_by=act.actor.username, requested_at=workflow.now()
         )
-        self._set_status(OrderStatus.ASSESSING_CANCELLATION, act.reason)
-        return ()
+        self.set_status(OrderStatus.ASSESSING_CANCELLATION, act.reason)
 
     def _fresh_due(self, step: Step, *, after: datetime | None = None) -> datetime:
         """A reopened step gets its planned business-time budget again, counted from now (or from `after`)."""
@@ -326,7 +315,7 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
                     step=step.step,
                 )
             )
-            await self._save()
+            await self.save()
 
     # ---- the end -------------------------------------------------------------------------------
 
@@ -335,16 +324,13 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
         order, spec, now = self.order, self.order.spec, workflow.now()
         if spec.reservation_id:
             try:
-                await workflow.execute_activity(
-                    CLAIM_RESERVATION,
-                    ClaimReservation(reservation_id=spec.reservation_id, order_id=order.order_id),
-                    start_to_close_timeout=DB_WRITE_TIMEOUT,
-                    retry_policy=DB_WRITE_RETRY,
+                await db_call(
+                    CLAIM_RESERVATION, ClaimReservation(reservation_id=spec.reservation_id, order_id=order.order_id)
                 )
             except ActivityError as err:
                 order.error = str(err.cause.message if isinstance(err.cause, ApplicationError) else err)
-                self._set_status(OrderStatus.FAILED, f"the reservation could not be claimed: {order.error}")
-                await self._save()
+                self.set_status(OrderStatus.FAILED, f"the reservation could not be claimed: {order.error}")
+                await self.save()
                 return
         order.circuit_id = circuit_id_for(order.order_id)
         order.completed_at = now
@@ -383,16 +369,17 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
             cycle_seconds=order.cycle_seconds,
             documents=documents,
         )
-        self._set_status(OrderStatus.COMPLETED, "circuit completed")
+        self.set_status(OrderStatus.COMPLETED, "circuit completed")
         notice = NotificationRecord(
             key=f"{order.workflow_id}:completed",
             kind="completed",
             recipient_department=GROUP_CUSTOMER_DEPARTMENT,
             workflow_id=order.workflow_id,
             created_at=now,
-            message=f"Circuit {order.circuit_id} ({spec.circuit_type.value}, {spec.bandwidth}) of order {order.order_id} is complete",
+            message=f"Circuit {order.circuit_id} ({spec.circuit_type.value}, {spec.bandwidth}) "
+            f"of order {order.order_id} is complete",
         )
-        await self._save(notifications=(notice,))
+        await self.save(notifications=(notice,))
 
     async def _compensate(self) -> None:
         """Cancel: release the reservation, close the open tasks, note the cancel in the ledger."""
@@ -400,18 +387,16 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
         assert cancel is not None
         await workflow.wait_condition(workflow.all_handlers_finished)
         cancel.state = "inProgress"
-        self._set_status(OrderStatus.PENDING_CANCELLATION, "releasing what the order holds")
-        await self._save()
+        self.set_status(OrderStatus.PENDING_CANCELLATION, "releasing what the order holds")
+        await self.save()
         if order.spec.reservation_id:
             try:
-                await workflow.execute_activity(
+                await db_call(
                     RELEASE_RESERVATION,
                     ReleaseReservation(
                         reservation_id=order.spec.reservation_id,
                         reason=f"order {order.order_id} cancelled: {cancel.reason}",
                     ),
-                    start_to_close_timeout=DB_WRITE_TIMEOUT,
-                    retry_policy=DB_WRITE_RETRY,
                 )
             except ActivityError as err:  # nothing to release (unknown reservation): the cancel goes on
                 workflow.logger.warning("order %s: reservation not released: %s", order.order_id, err.cause)
@@ -420,10 +405,10 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
         now = workflow.now()
         await self._ledger(status="cancelled", cancelled_at=now, cancel_reason=cancel.reason)
         cancel.state, cancel.effective_at = "done", now
-        self._set_status(OrderStatus.CANCELLED, cancel.reason)
-        await self._save()
+        self.set_status(OrderStatus.CANCELLED, cancel.reason)
+        await self.save()
 
-    async def _ledger(self, **entry) -> None:
+    async def _ledger(self, **entry: Any) -> None:
         order, spec = self.order, self.order.spec
         steps = tuple(
             dict(
@@ -436,7 +421,7 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
             )
             for s in order.steps
         )
-        await workflow.execute_activity(
+        await db_call(
             WRITE_LEDGER,
             LedgerEntry(
                 circuit_id=circuit_id_for(order.order_id),
@@ -450,41 +435,15 @@ class ProvisioningOrderWorkflow(HumanTaskBook):
                 steps=steps,
                 **entry,
             ),
-            start_to_close_timeout=DB_WRITE_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
         )
 
     # ---- helpers -----------------------------------------------------------------------------
 
-    def _set_status(self, status: OrderStatus, reason: str) -> None:
-        self.order.status = status
-        self.order.status_history.append((workflow.now(), status, reason))
-        workflow.upsert_search_attributes([WORK_STATUS.value_set(status.value)])
-
-    def _order_audit(self, actor: Actor, action: str, request_id: str, *, reason: str | None = None) -> AuditRecord:
-        return AuditRecord(
-            at=workflow.now(),
-            actor=actor.username,
-            actor_roles=tuple(r.value for r in actor.roles),
-            action=action,
-            subject_type="service_order",
-            subject_id=self.order.order_id,
-            workflow_id=self.order.workflow_id,
-            reason=reason,
-            request_id=request_id,
-        )
-
-    async def _save(self, audit: AuditRecord | None = None, **extra) -> None:
+    async def save(self, audit: AuditRecord | None = None, **extra: Any) -> None:
         """Write the order (and what came with the change) to the read model."""
-        self.order.revision += 1
-        await workflow.execute_activity(
-            RECORD_ORDER,
-            OrderSave(order=self.order.model_copy(deep=True), audit=audit, **extra),
-            start_to_close_timeout=DB_WRITE_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
-        )
+        await self.write(RECORD_ORDER, lambda order: OrderSave(order=order, audit=audit, **extra))
 
-    def _outcome(self, message: str) -> OrderOutcome:
-        return OrderOutcome(
-            order_id=self.order.order_id, status=self.order.status, revision=self.order.revision, message=message
-        )
+    def outcome(self, message: str) -> OrderOutcome:
+        """What an accepted act returns: id, status, revision."""
+        order = self.order
+        return OrderOutcome(order_id=order.order_id, status=order.status, revision=order.revision, message=message)

@@ -11,11 +11,11 @@ A cancel at any point closes the open tasks and releases what was reserved.
 from __future__ import annotations
 
 import asyncio
+from typing import assert_never
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
-from workflows.tasks import HumanTaskBook
+from workflows.acts import ActBook
 
 with workflow.unsafe.imports_passed_through():
     from core.calendar import deadline
@@ -51,34 +51,35 @@ with workflow.unsafe.imports_passed_through():
         qualification_result,
     )
     from core.roles import SYSTEM_ACTOR, Actor, Role
-    from core.sla import LadderStep, PolicySnapshot
+    from core.sla import LadderStep
     from core.tasks import Candidates, DecisionInput, HumanTask, RefusalCode, TaskRefused, TaskRequest
     from core.tickets import AssignmentRules
     from workflows.common import (
         BUSINESS_REF,
-        DB_WRITE_RETRY,
-        DB_WRITE_TIMEOUT,
         ESCALATED,
         HOLD_RESERVATION,
-        LOAD_POLICY_SNAPSHOT,
         ORDER_KIND,
         RECORD_RESOURCE_CHECK,
         RECORD_TASK_EVENT,
         RELEASE_RESERVATION,
         SLA_DUE_AT,
-        WORK_STATUS,
+        db_call,
+        wait_until,
     )
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
-class ResourceCheckWorkflow(HumanTaskBook):
+class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
     """One resource check from request to ledger, through as many rounds as the requester asks for."""
+
+    acts = CheckAct
+    subject_type = action_prefix = "resource_check"
+    noun = "check"
+    reason_fields = ("reason", "note", "text")
 
     def __init__(self) -> None:
         super().__init__()
-        self._check: ResourceCheck | None = None
         self._rules = ResourceCheckRules()
-        self._lock = asyncio.Lock()  # acts, decisions and ladder hooks change the check one at a time
         self._line_of: dict[str, Line] = {}  # task id → line
         self._requester_task: str | None = None
         self._expiries: list[asyncio.Task[None]] = []  # one per reserved round
@@ -86,25 +87,21 @@ class ResourceCheckWorkflow(HumanTaskBook):
     @property
     def check(self) -> ResourceCheck:
         """The check state (set before any message is accepted)."""
-        assert self._check is not None
-        return self._check
+        return self.state
+
+    def subject_id(self) -> str:
+        """The check id."""
+        return self.check.check_id
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, start: ResourceCheckInput) -> CheckOutcome:
         """Consult, consolidate, review, reserve and report, round after round, until accepted or cancelled."""
-        snapshot = await workflow.execute_activity(
-            LOAD_POLICY_SNAPSHOT,
-            start.policy,
-            result_type=PolicySnapshot,
-            start_to_close_timeout=DB_WRITE_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
-        )
-        self.use_policy(snapshot)
+        snapshot = await self.load_policy(start.policy)
         if snapshot.assignment:
             self._rules = AssignmentRules.model_validate(snapshot.assignment).resource_check
-        self._check = ResourceCheck(
+        self._state = ResourceCheck(
             check_id=start.check_id,
             workflow_id=workflow.info().workflow_id,
             request=start,
@@ -116,7 +113,7 @@ class ResourceCheckWorkflow(HumanTaskBook):
         workflow.upsert_search_attributes(
             [BUSINESS_REF.value_set(start.check_id), ORDER_KIND.value_set("resource_check")]
         )
-        self._set_status(CheckStatus.ACKNOWLEDGED, "requested")
+        self.set_status(CheckStatus.ACKNOWLEDGED, "requested")
         reason: str | None = ""
         while reason is not None and self.check.status != CheckStatus.CANCELLED:
             reason = await self._run_round(reason)
@@ -126,22 +123,22 @@ class ResourceCheckWorkflow(HumanTaskBook):
             if self.check.status == CheckStatus.CANCELLED:
                 await self._release_all(f"check cancelled: {self.check.cancel_reason}")
             self.check.finished_at = self.check.finished_at or workflow.now()
-            await self._save(ledger=True)
+            await self.save(ledger=True)
         await self._tell_parent()
         await self._await_expiries()
-        return self._outcome("finished")
+        return self.outcome("finished")
 
     async def _run_round(self, reason: str) -> str | None:
         """One round; returns the next round's reason, or None when the check is finished."""
         async with self._lock:
             await self._open_round(reason)
         await workflow.wait_condition(self._answered_or_cancelled)
-        if self.check.status == CheckStatus.CANCELLED:
+        if self._cancelled():
             return None
         current = self.check.round
         assert current is not None
         async with self._lock:  # a cancel may have slipped in since the wait: checked again under the lock
-            if self.check.status == CheckStatus.CANCELLED:
+            if self._cancelled():
                 return None
             self._consolidate(current)
             if current.complex:
@@ -149,15 +146,15 @@ class ResourceCheckWorkflow(HumanTaskBook):
         if current.complex:
             await workflow.wait_condition(lambda: self._reviews_settled(current))
             rejected = next((r for r in current.reviews if r.decision == "reject"), None)
-            if rejected is not None and self.check.status != CheckStatus.CANCELLED:
+            if rejected is not None and not self._cancelled():
                 async with self._lock:
                     await self.cancel_open_tasks("joint review rejected")
                     current.requester_decision = "review_rejected"
                     current.decision_reason = f"{rejected.department} head: {rejected.comment}"
-                    await self._save()
+                    await self.save()
                 return f"joint review rejected by {rejected.department}: {rejected.comment}"
         async with self._lock:
-            if self.check.status == CheckStatus.CANCELLED:
+            if self._cancelled():
                 return None
             await self._reserve(current)
             await self._report(current)
@@ -173,28 +170,35 @@ class ResourceCheckWorkflow(HumanTaskBook):
         """The whole check: rounds, lines, answers, Q&A, chases, reviews, reservations."""
         return self.check
 
-    @workflow.update(name="act")
-    async def act(self, act: CheckAct) -> CheckOutcome:
-        """Apply one person's act to the check."""
-        async with self._lock:
-            self._refuse_unless(check_act, self.check, act, workflow.now())  # re-check: an earlier act may have won
-            await getattr(self, f"_on_{act.type}")(act)
-            reason = getattr(act, "reason", None) or getattr(act, "note", None) or getattr(act, "text", None)
-            audit = self._check_audit(act.actor, f"resource_check.{act.type}", act.request_id, reason=reason)
-            await self._save(
-                audit=audit, ledger=self.check.status in FINISHED
-            )  # the ledger row is there when the act answers
-        return self._outcome(act.type)
-
-    @act.validator
-    def _validate_act(self, act: CheckAct) -> None:
-        if self._check is None:
-            raise ApplicationError(
-                "the check is still being registered; retry shortly", type=RefusalCode.CONFLICT.value
-            )
-        self._refuse_unless(check_act, self.check, act, workflow.now())
-
     # ---- acts --------------------------------------------------------------------------------
+
+    def check_act(self, act: CheckAct) -> None:
+        """The rules of DOMAIN.md §2 (core.resource_checks.check_act)."""
+        check_act(self.check, act, workflow.now())
+
+    async def apply(self, act: CheckAct) -> None:
+        """Apply an accepted act to the check."""
+        match act:
+            case Answer():
+                await self._on_answer(act)
+            case Ask():
+                await self._on_ask(act)
+            case Reply():
+                self._on_reply(act)
+            case ChaseLine():
+                await self._on_chase(act)
+            case AcceptResult():
+                await self._on_accept(act)
+            case Recheck():
+                await self._on_recheck(act)
+            case CancelCheck():
+                self._on_cancel(act)
+            case _:
+                assert_never(act)
+
+    async def save_act(self, act: CheckAct, audit: AuditRecord) -> None:
+        """The ledger row is there when the act that finished the check answers."""
+        await self.save(audit=audit, ledger=self.check.status in FINISHED)
 
     def _line(self, act: Answer | Ask | Reply | ChaseLine) -> Line:
         line = self.check.round.line(act.item_id, act.department)  # type: ignore[union-attr]
@@ -220,7 +224,7 @@ class ResourceCheckWorkflow(HumanTaskBook):
         line.messages.append(Message(at=workflow.now(), author=act.actor.username, kind="question", text=act.text))
         await self._notify(line, "question", f"Question on item {line.item_id}: {act.text}", f"q{len(line.messages)}")
 
-    async def _on_reply(self, act: Reply) -> None:
+    def _on_reply(self, act: Reply) -> None:
         self._line(act).messages.append(
             Message(at=workflow.now(), author=act.actor.username, kind="answer", text=act.text)
         )
@@ -237,7 +241,7 @@ class ResourceCheckWorkflow(HumanTaskBook):
         current.requester_decision = "accepted"
         await self._close_requester_task(act.actor, "accepted")
         self.check.finished_at = workflow.now()
-        self._set_status(CheckStatus.ACCEPTED, f"accepted by {act.actor.username}")
+        self.set_status(CheckStatus.ACCEPTED, f"accepted by {act.actor.username}")
 
     async def _on_recheck(self, act: Recheck) -> None:
         current = self.check.round
@@ -246,12 +250,12 @@ class ResourceCheckWorkflow(HumanTaskBook):
         await self._close_requester_task(act.actor, "recheck")
         await self._release(current, f"re-check requested: {act.reason}")
 
-    async def _on_cancel(self, act: CancelCheck) -> None:
+    def _on_cancel(self, act: CancelCheck) -> None:
         self.check.cancel_reason = act.reason
         self.check.finished_at = workflow.now()
         if self.check.round is not None and self.check.round.requester_decision is None:
             self.check.round.requester_decision = "cancelled"
-        self._set_status(CheckStatus.CANCELLED, act.reason)
+        self.set_status(CheckStatus.CANCELLED, act.reason)
 
     # ---- joint review (generic task decisions) -------------------------------------------------
 
@@ -276,7 +280,7 @@ class ResourceCheckWorkflow(HumanTaskBook):
         async with self._lock:
             review.decision = "approve" if decision.outcome == "approve" else "reject"
             review.decided_by, review.comment = decision.actor.username, decision.comment
-            await self._save()
+            await self.save()
 
     # ---- chasing -----------------------------------------------------------------------------
 
@@ -304,7 +308,7 @@ class ResourceCheckWorkflow(HumanTaskBook):
                         to_user=head,
                     )
                 workflow.upsert_search_attributes([ESCALATED.value_set(True)])
-            await self._save()
+            await self.save()
 
     # ---- steps -------------------------------------------------------------------------------
 
@@ -317,7 +321,7 @@ class ResourceCheckWorkflow(HumanTaskBook):
             due_at=deadline(calendar, now, policy.task_budget("resource_check")),
         )
         self.check.rounds.append(current)
-        self._set_status(CheckStatus.CONSULTING, reason or "consulting the departments")
+        self.set_status(CheckStatus.CONSULTING, reason or "consulting the departments")
         workflow.upsert_search_attributes([SLA_DUE_AT.value_set(current.due_at)])
         for item in self.check.request.items:
             for department in self._rules.departments_for(item):
@@ -332,29 +336,33 @@ class ResourceCheckWorkflow(HumanTaskBook):
                 )
                 line.task_id, line.due_at = task.task_id, task.due_at
                 self._line_of[task.task_id] = line
-        await self._save()
+        await self.save()
+
+    def _cancelled(self) -> bool:
+        """Asked afresh after every wait: a cancel may arrive while the round waits."""
+        return self.check.status == CheckStatus.CANCELLED
 
     def _answered_or_cancelled(self) -> bool:
         current = self.check.round
         return self.check.status == CheckStatus.CANCELLED or (
-            current is not None and all(l.answer for l in current.lines)
+            current is not None and all(line.answer for line in current.lines)
         )
 
     def _consolidate(self, current: Round) -> None:
         """Per item over its departments, then over the items: the TMF rule; complex by the rules' flags."""
         for item in self.check.request.items:
-            answers = [l.answer.result for l in current.lines if l.item_id == item.item_id and l.answer]
-            current.item_results[item.item_id] = qualification_result(answers)
+            results = [line.answer.result for line in current.lines if line.item_id == item.item_id and line.answer]
+            current.item_results[item.item_id] = qualification_result(results)
         current.result = qualification_result(current.item_results.values())
-        answers = [l.answer for l in current.lines if l.answer]
+        answers = [line.answer for line in current.lines if line.answer]
         current.complex = current.result != Qualification.UNQUALIFIED and (
             (self._rules.joint_review_on_alternate and current.result == Qualification.ALTERNATE)
             or (self._rules.joint_review_on_new_construction and any(a.new_construction for a in answers))
         )
 
     async def _open_reviews(self, current: Round) -> None:
-        self._set_status(CheckStatus.JOINT_REVIEW, f"complex solution ({current.result}): joint review")
-        for department in dict.fromkeys(l.department for l in current.lines):
+        self.set_status(CheckStatus.JOINT_REVIEW, f"complex solution ({current.result}): joint review")
+        for department in dict.fromkeys(line.department for line in current.lines):
             head = self._rules.department_heads.get(department)
             # The head decides; a service supervisor stands in when the head answered an item (four-eyes).
             candidates = (
@@ -369,7 +377,7 @@ class ResourceCheckWorkflow(HumanTaskBook):
                 )
             )
             current.reviews.append(Review(department=department, task_id=task.task_id, head=head))
-        await self._save()
+        await self.save()
 
     def _reviews_settled(self, current: Round) -> bool:
         decisions = [r.decision for r in current.reviews]
@@ -383,7 +391,11 @@ class ResourceCheckWorkflow(HumanTaskBook):
         for item_id, result in current.item_results.items():
             if result == Qualification.UNQUALIFIED:
                 continue
-            resources = {l.department: l.answer.resources for l in current.lines if l.item_id == item_id and l.answer}
+            resources = {
+                line.department: line.answer.resources
+                for line in current.lines
+                if line.item_id == item_id and line.answer
+            }
             hold = HoldReservation(
                 reservation_id=f"{self.check.check_id}-r{current.number}-{item_id}",
                 check_id=self.check.check_id,
@@ -391,20 +403,14 @@ class ResourceCheckWorkflow(HumanTaskBook):
                 resources=resources,
                 expires_at=expires,
             )
-            state = await workflow.execute_activity(
-                HOLD_RESERVATION,
-                hold,
-                result_type=ReservationState,
-                start_to_close_timeout=DB_WRITE_TIMEOUT,
-                retry_policy=DB_WRITE_RETRY,
-            )
+            state = await db_call(HOLD_RESERVATION, hold, result_type=ReservationState)
             current.reservations.append(state)
         if current.reservations:
             self._expiries.append(asyncio.create_task(self._expire(current)))
 
     async def _report(self, current: Round) -> None:
         current.reported_at = workflow.now()
-        self._set_status(CheckStatus.AWAITING_REQUESTER, f"result {current.result}: reported to the requester")
+        self.set_status(CheckStatus.AWAITING_REQUESTER, f"result {current.result}: reported to the requester")
         requester = self.check.request.requested_by
         task = await self.open_task(
             self._request(
@@ -415,7 +421,7 @@ class ResourceCheckWorkflow(HumanTaskBook):
             )
         )
         self._requester_task = task.task_id
-        await self._save()
+        await self.save()
 
     async def _close_requester_task(self, actor: Actor, outcome: str) -> None:
         if self._requester_task:
@@ -426,18 +432,12 @@ class ResourceCheckWorkflow(HumanTaskBook):
 
     async def _expire(self, current: Round) -> None:
         """At the expiry, release what no order claimed (the database decides a race with a claim)."""
-        expires = current.reservations[0].expires_at
-        wait = (expires - workflow.now()).total_seconds()
-        try:
-            await workflow.wait_condition(
-                lambda: all(r.status == ReservationStatus.RELEASED for r in current.reservations),
-                timeout=max(wait, 1.0),
-                timeout_summary=f"reservations of round {current.number} expire",
-            )
-        except TimeoutError:
+        released = lambda: all(r.status == ReservationStatus.RELEASED for r in current.reservations)  # noqa: E731
+        summary = f"reservations of round {current.number} expire"
+        if not await wait_until(current.reservations[0].expires_at, released, summary=summary):
             async with self._lock:
                 await self._release(current, "expired: no order claimed it", only_if_unclaimed=True)
-                await self._save(ledger=self.check.status in FINISHED)
+                await self.save(ledger=self.check.status in FINISHED)
 
     async def _release(self, current: Round, reason: str, *, only_if_unclaimed: bool = True) -> None:
         """Release a round's held reservations; one an order claimed stays with the order."""
@@ -447,13 +447,7 @@ class ResourceCheckWorkflow(HumanTaskBook):
             release = ReleaseReservation(
                 reservation_id=state.reservation_id, reason=reason, only_if_unclaimed=only_if_unclaimed
             )
-            current.reservations[index] = await workflow.execute_activity(
-                RELEASE_RESERVATION,
-                release,
-                result_type=ReservationState,
-                start_to_close_timeout=DB_WRITE_TIMEOUT,
-                retry_policy=DB_WRITE_RETRY,
-            )
+            current.reservations[index] = await db_call(RELEASE_RESERVATION, release, result_type=ReservationState)
 
     async def _release_all(self, reason: str) -> None:
         for current in self.check.rounds:
@@ -516,42 +510,13 @@ class ResourceCheckWorkflow(HumanTaskBook):
             recipient_user=to_user,
             recipient_department=None if to_user else line.department,
         )
-        await workflow.execute_activity(
-            RECORD_TASK_EVENT,
-            TaskEvent(notifications=(notice,)),
-            start_to_close_timeout=DB_WRITE_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
-        )
+        await db_call(RECORD_TASK_EVENT, TaskEvent(notifications=(notice,)))
 
-    def _set_status(self, status: CheckStatus, reason: str) -> None:
-        self.check.status = status
-        self.check.status_history.append((workflow.now(), status, reason))
-        workflow.upsert_search_attributes([WORK_STATUS.value_set(status.value)])
-
-    def _check_audit(self, actor: Actor, action: str, request_id: str, *, reason: str | None = None) -> AuditRecord:
-        return AuditRecord(
-            at=workflow.now(),
-            actor=actor.username,
-            actor_roles=tuple(r.value for r in actor.roles),
-            action=action,
-            subject_type="resource_check",
-            subject_id=self.check.check_id,
-            workflow_id=self.check.workflow_id,
-            reason=reason,
-            request_id=request_id,
-        )
-
-    async def _save(self, *, audit: AuditRecord | None = None, ledger: bool = False) -> None:
+    async def save(self, audit: AuditRecord | None = None, *, ledger: bool = False) -> None:
         """Write the check (with the act's audit row, and the ledger row once finished) to the read model."""
-        self.check.revision += 1
-        await workflow.execute_activity(
-            RECORD_RESOURCE_CHECK,
-            CheckSave(check=self.check.model_copy(deep=True), audit=audit, ledger=ledger),
-            start_to_close_timeout=DB_WRITE_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
-        )
+        await self.write(RECORD_RESOURCE_CHECK, lambda check: CheckSave(check=check, audit=audit, ledger=ledger))
 
-    def _outcome(self, message: str) -> CheckOutcome:
-        return CheckOutcome(
-            check_id=self.check.check_id, status=self.check.status, revision=self.check.revision, message=message
-        )
+    def outcome(self, message: str) -> CheckOutcome:
+        """What an accepted act returns: id, status, revision."""
+        check = self.check
+        return CheckOutcome(check_id=check.check_id, status=check.status, revision=check.revision, message=message)

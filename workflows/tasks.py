@@ -10,15 +10,15 @@ timers at business-time thresholds computed once from the workflow's calendar sn
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from core.calendar import deadline, threshold_instants
-    from core.records import AuditRecord, BreachRecord, NotificationRecord, TaskEvent
+    from core.calendar import Clock, clock_of, deadline, threshold_instants
+    from core.records import AuditRecord, BreachRecord, NotificationRecord, PolicyRef, TaskEvent
     from core.roles import SYSTEM_ACTOR, Actor
     from core.sla import LadderStep, PolicySnapshot
     from core.tasks import (
@@ -27,13 +27,19 @@ with workflow.unsafe.imports_passed_through():
         ClaimInput,
         DecisionInput,
         HumanTask,
+        RefusalCode,
         TaskRefused,
         TaskRequest,
         TaskStatus,
         check_claim,
         check_decision,
     )
-    from workflows.common import DB_WRITE_RETRY, DB_WRITE_TIMEOUT, RECORD_TASK_EVENT
+    from workflows.common import LOAD_POLICY_SNAPSHOT, RECORD_TASK_EVENT, db_call, wait_until
+
+
+def refused(code: RefusalCode, message: str) -> ApplicationError:
+    """A refused (or failed) message as its caller receives it: an ApplicationError typed by the refusal code."""
+    return ApplicationError(message, type=code.value, non_retryable=True)
 
 
 class HumanTaskBook:
@@ -47,15 +53,16 @@ class HumanTaskBook:
 
     # ---- used by workflow code -------------------------------------------------------------
 
-    def use_policy(self, snapshot: PolicySnapshot) -> None:
-        """Adopt the calendar and SLA policy this run keeps for its whole life."""
-        self._snapshot = snapshot
+    async def load_policy(self, ref: PolicyRef) -> PolicySnapshot:
+        """Load and adopt the calendar and SLA policy this run keeps for its whole life."""
+        self._snapshot = await db_call(LOAD_POLICY_SNAPSHOT, ref, result_type=PolicySnapshot)
+        return self._snapshot
 
     @property
     def snapshot(self) -> PolicySnapshot:
         """The policy snapshot; workflows load it before opening any task."""
         if self._snapshot is None:
-            raise RuntimeError("use_policy() must run before tasks are opened")
+            raise RuntimeError("load_policy() must run before tasks are opened")
         return self._snapshot
 
     async def open_task(self, request: TaskRequest, *, audit: AuditRecord | None = None) -> HumanTask:
@@ -66,7 +73,7 @@ class HumanTaskBook:
         policy = self.snapshot.policy
         budget = request.budget or policy.task_budget(request.kind)
         due = request.due_at or deadline(self.snapshot.calendar, now, budget)
-        clock = request.ladder_clock or ("elapsed" if request.due_at is None and budget.unit == "hours" else "business")
+        clock = request.ladder_clock or (clock_of(budget) if request.due_at is None else "business")
         ladder = policy.ladder if request.ladder is None else request.ladder
         task = HumanTask(
             task_id=f"{workflow_id}:{request.kind}:{self._task_seq}",
@@ -203,7 +210,7 @@ class HumanTaskBook:
             decision.actor, f"task.{decision.outcome}", task, decision.request_id, reason=decision.comment
         )
         await self._record(task, audit=audit)
-        await self.on_decided(task, decision)
+        await self._guarded(f"decision {decision.outcome} on {task.kind}", self.on_decided(task, decision))
         return self._result(task, decision.actor)
 
     @decide.validator
@@ -218,15 +225,26 @@ class HumanTaskBook:
         self.check_decision_data(task, decision)
 
     @staticmethod
+    async def _guarded(what: str, step: Awaitable[None]) -> None:
+        """Run a message's effect; a bug or data error in it fails that update, never the workflow task."""
+        try:
+            await step
+        except FailureError:  # a refusal or a failed activity: already the update's failure
+            raise
+        except Exception as err:
+            workflow.logger.exception("%s failed", what)
+            raise refused(RefusalCode.CONFLICT, f"{what}: could not be applied ({type(err).__name__}: {err})") from err
+
+    @staticmethod
     def _refuse_unless(check: Callable[..., None], *args: object) -> None:
         """Run a pure check; turn a refusal into an ApplicationError whose type is the refusal code."""
         try:
             check(*args)
-        except TaskRefused as refused:
-            raise ApplicationError(refused.message, type=refused.code.value, non_retryable=True) from None
+        except TaskRefused as refusal:
+            raise refused(refusal.code, refusal.message) from None
 
     def _ladder_instants(
-        self, start: datetime, due: datetime, ladder: tuple[LadderStep, ...], clock: str
+        self, start: datetime, due: datetime, ladder: tuple[LadderStep, ...], clock: Clock
     ) -> tuple[datetime, ...]:
         """Rung instants: shares of the elapsed span for plain-hour budgets, of business time otherwise."""
         percents = [rung.percent for rung in ladder]
@@ -238,22 +256,21 @@ class HumanTaskBook:
         """Fire each ladder rung at its instant unless the task closes first; re-plan when the due moves."""
         task = self._tasks[task_id]
         while task.status == TaskStatus.OPEN:
-            version = task.due_version
-            changed = lambda: task.status != TaskStatus.OPEN or task.due_version != version  # noqa: E731
+            changed = self._changed(task, task.due_version)
             if task.suspended or task.rungs_fired >= len(task.ladder):
                 await workflow.wait_condition(changed)
                 continue
             rung = task.ladder[task.rungs_fired]
-            remaining = (task.ladder_at[task.rungs_fired] - workflow.now()).total_seconds()
-            if remaining > 0:  # a zero or negative timeout would misbehave (P10): fire late rungs at once
-                try:
-                    await workflow.wait_condition(
-                        changed, timeout=remaining, timeout_summary=f"{rung.action} {rung.percent}% {task_id}"
-                    )
-                    continue
-                except TimeoutError:
-                    pass
-            await self._fire(task, rung)
+            summary = f"{rung.action} {rung.percent}% {task_id}"
+            if not await wait_until(
+                task.ladder_at[task.rungs_fired], changed, summary=summary
+            ):  # late rungs fire at once
+                await self._fire(task, rung)
+
+    @staticmethod
+    def _changed(task: HumanTask, version: int) -> Callable[[], bool]:
+        """True once the task closes or its due moves (a new version of the ladder)."""
+        return lambda: task.status != TaskStatus.OPEN or task.due_version != version
 
     async def _fire(self, task: HumanTask, rung: LadderStep) -> None:
         """Send a reminder or escalate: notify, record a breach at 100 %, optionally reassign."""
@@ -312,16 +329,15 @@ class HumanTaskBook:
     def _audit(
         self, actor: Actor, action: str, task: HumanTask, request_id: str, *, reason: str | None = None
     ) -> AuditRecord:
-        return AuditRecord(
+        return AuditRecord.by(
+            actor,
+            action,
+            "task",
+            task.task_id,
             at=workflow.now(),
-            actor=actor.username,
-            actor_roles=tuple(r.value for r in actor.roles),
-            action=action,
-            subject_type="task",
-            subject_id=task.task_id,
+            request_id=request_id,
             workflow_id=task.workflow_id,
             reason=reason,
-            request_id=request_id,
             details={"kind": task.kind, "business_ref": task.business_ref, "outcome": task.outcome},
         )
 
@@ -335,9 +351,7 @@ class HumanTaskBook:
     ) -> None:
         """Write the task's current state (and what came with the change) to the read model."""
         event = TaskEvent(task=task.model_copy(), audit=audit, notifications=notifications, breach=breach)
-        await workflow.execute_activity(
-            RECORD_TASK_EVENT, event, start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY
-        )
+        await db_call(RECORD_TASK_EVENT, event)
 
     @staticmethod
     def _result(task: HumanTask, actor: Actor) -> ActResult:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Annotated
 from uuid import uuid4
 
 from fastapi import APIRouter, Header, HTTPException, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlmodel import col
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -62,10 +64,8 @@ async def create_approval(
     attributes = TypedSearchAttributes(
         [SearchAttributePair(ORDER_KIND, "approval"), SearchAttributePair(BUSINESS_REF, workflow_id)]
     )
-    try:
+    with suppress(WorkflowAlreadyStartedError):  # the same Idempotency-Key again: the request already exists
         await gateway.start("Approval", request, workflow_id=workflow_id, search_attributes=attributes)
-    except WorkflowAlreadyStartedError:
-        pass  # the same Idempotency-Key again: the request already exists
     return ApprovalView(workflow_id=workflow_id, tasks=[])
 
 
@@ -73,7 +73,9 @@ async def create_approval(
 async def get_approval(workflow_id: str, actor: Reader, session: SessionDep) -> ApprovalView:
     """The request's tasks from the read model."""
     rows = list(
-        await session.scalars(select(TaskRow).where(TaskRow.workflow_id == workflow_id).order_by(TaskRow.opened_at))
+        await session.scalars(
+            select(TaskRow).where(col(TaskRow.workflow_id) == workflow_id).order_by(col(TaskRow.opened_at))
+        )
     )
     if not rows:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"approval {workflow_id} does not exist (yet)")

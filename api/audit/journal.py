@@ -7,12 +7,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import or_
+from sqlmodel import col
 
 from api.deps import Reader, SessionDep, require_roles
 from api.schemas import Page
+from core.contacts import mask_contacts, mask_contacts_in
 from core.roles import Actor, Role
 from db.models import AuditEntry, Notification
+from db.readmodel import page_of
 
 router = APIRouter(tags=["journal"])
 
@@ -29,6 +32,10 @@ class NotificationView(BaseModel):
     recipient_role: str | None
     recipient_department: str | None
     created_at: datetime
+
+    def masked(self) -> NotificationView:
+        """The view with contact details in the message masked."""
+        return self.model_copy(update={"message": mask_contacts(self.message)})
 
 
 class AuditView(BaseModel):
@@ -47,6 +54,11 @@ class AuditView(BaseModel):
     request_id: str | None
     details: dict[str, Any]
 
+    def masked(self) -> AuditView:
+        """The view with contact details in the reason and details masked."""
+        reason = mask_contacts(self.reason) if self.reason else self.reason
+        return self.model_copy(update={"reason": reason, "details": mask_contacts_in(self.details)})
+
 
 @router.get(
     "/api/notifications", response_model=Page[NotificationView], tags=["notifications"], summary="My notifications"
@@ -60,20 +72,18 @@ async def my_notifications(
 ) -> Page[NotificationView]:
     """Reminders, escalations and assignments for me, my roles or my department, newest first."""
     mine = [
-        Notification.recipient_user == actor.username,
-        Notification.recipient_role.in_([r.value for r in actor.roles]),
+        col(Notification.recipient_user) == actor.username,
+        col(Notification.recipient_role).in_([r.value for r in actor.roles]),
     ]
     if actor.department:
-        mine.append(Notification.recipient_department == actor.department)
-    where = or_(*mine)
+        mine.append(col(Notification.recipient_department) == actor.department)
+    conditions = [or_(*mine)]
     if workflow_id:
-        where = and_(where, Notification.workflow_id == workflow_id)
-    total = await session.scalar(select(func.count()).select_from(Notification).where(where)) or 0
-    rows = await session.scalars(
-        select(Notification).where(where).order_by(Notification.id.desc()).offset(offset).limit(limit)
-    )
+        conditions.append(col(Notification.workflow_id) == workflow_id)
+    newest_first = col(Notification.id).desc()
+    total, rows = await page_of(session, Notification, conditions, newest_first, offset=offset, limit=limit)
     return Page(
-        items=[NotificationView.model_validate(r, from_attributes=True) for r in rows],
+        items=[NotificationView.model_validate(r, from_attributes=True).masked() for r in rows],
         total=total,
         offset=offset,
         limit=limit,
@@ -98,22 +108,24 @@ async def audit_journal(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[AuditView]:
-    """Journal rows in time order, filtered by actor, action, subject, workflow, outcome and time range [since, until)."""
+    """Journal rows in time order, filtered by actor, action, subject, workflow, outcome and [since, until)."""
     filters = [
-        AuditEntry.actor == by if by else None,
-        AuditEntry.action == action if action else None,
-        AuditEntry.subject_type == subject_type if subject_type else None,
-        AuditEntry.subject_id == subject_id if subject_id else None,
-        AuditEntry.workflow_id == workflow_id if workflow_id else None,
-        AuditEntry.outcome == outcome if outcome else None,
-        AuditEntry.at >= since if since else None,
-        AuditEntry.at < until if until else None,
+        col(AuditEntry.actor) == by if by else None,
+        col(AuditEntry.action) == action if action else None,
+        col(AuditEntry.subject_type) == subject_type if subject_type else None,
+        col(AuditEntry.subject_id) == subject_id if subject_id else None,
+        col(AuditEntry.workflow_id) == workflow_id if workflow_id else None,
+        col(AuditEntry.outcome) == outcome if outcome else None,
+        col(AuditEntry.at) >= since if since else None,
+        col(AuditEntry.at) < until if until else None,
     ]
-    where = and_(True, *[f for f in filters if f is not None])
-    total = await session.scalar(select(func.count()).select_from(AuditEntry).where(where)) or 0
-    rows = await session.scalars(
-        select(AuditEntry).where(where).order_by(AuditEntry.at, AuditEntry.id).offset(offset).limit(limit)
+    conditions = [f for f in filters if f is not None]
+    total, rows = await page_of(
+        session, AuditEntry, conditions, col(AuditEntry.at), col(AuditEntry.id), offset=offset, limit=limit
     )
     return Page(
-        items=[AuditView.model_validate(r, from_attributes=True) for r in rows], total=total, offset=offset, limit=limit
+        items=[AuditView.model_validate(r, from_attributes=True).masked() for r in rows],
+        total=total,
+        offset=offset,
+        limit=limit,
     )

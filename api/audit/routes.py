@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -123,15 +124,14 @@ async def export_history(
 
 async def _journal_export(db: Database, actor: Actor, history: WorkflowHistory) -> None:
     """Who read which decrypted history, and when: reading customer data is itself auditable."""
-    record = AuditRecord(
+    record = AuditRecord.by(
+        actor,
+        "history.export",
+        "workflow",
+        history.workflow_id[:200],
         at=utcnow(),
-        actor=actor.username,
-        actor_roles=tuple(r.value for r in actor.roles),
-        action="history.export",
-        subject_type="workflow",
-        subject_id=history.workflow_id[:200],
-        workflow_id=history.workflow_id[:200],
         request_id=f"export:{history.run_id}:{actor.username}:{utcnow().isoformat()}",
+        workflow_id=history.workflow_id[:200],
     )
     async with db.session() as session:
         await audit_journal.append(session, record)
@@ -223,7 +223,7 @@ async def workflow_timeline(
     activity results of one workflow run, oldest first; customer contact masked."""
     history = await _history(gateway, workflow_id, run_id, decode=True)
     rows = await session.scalars(
-        select(AuditEntry).where(AuditEntry.workflow_id == workflow_id).order_by(AuditEntry.id)
+        select(AuditEntry).where(col(AuditEntry.workflow_id) == workflow_id).order_by(col(AuditEntry.id))
     )
     journal = [JournalRow.model_validate(row, from_attributes=True) for row in rows]
     return build_timeline(history, journal, kinds=kinds)
@@ -246,9 +246,9 @@ async def timeline_by_ref(
 
 async def _workflow_of(session: AsyncSession, gateway: TemporalGateway, ref: str) -> str:
     """The one workflow a business reference names: the ticket table, the tasks' references, then visibility."""
-    found = set(await session.scalars(select(TicketRow.workflow_id).where(TicketRow.ticket_no == ref)))
+    found = set(await session.scalars(select(col(TicketRow.workflow_id)).where(col(TicketRow.ticket_no) == ref)))
     found = found or set(
-        await session.scalars(select(TaskRow.workflow_id).where(TaskRow.business_ref == ref).distinct())
+        await session.scalars(select(col(TaskRow.workflow_id)).where(col(TaskRow.business_ref) == ref).distinct())
     )
     if not found:
         try:
@@ -268,18 +268,11 @@ async def _workflow_of(session: AsyncSession, gateway: TemporalGateway, ref: str
     return found.pop()
 
 
-class ChainReport(BaseModel):
+class ChainReport(audit_journal.ChainCheck):
     """The journal's hash chain: intact, or the first broken link; note the head to detect a later truncation."""
-
-    ok: bool
-    checked: int
-    broken_id: int | None = None
-    reason: str | None = None
-    head_id: int | None = None
-    head_hash: str | None = None
 
 
 @router.get("/verify", response_model=ChainReport, summary="Verify the audit journal's hash chain")
 async def verify_journal(actor: Auditor, session: SessionDep) -> ChainReport:
     """Walk every journal row in order; report the first row whose link or content does not check out."""
-    return ChainReport(**vars(await audit_journal.verify_chain(session)))
+    return ChainReport(**(await audit_journal.verify_chain(session)).model_dump())

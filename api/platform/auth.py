@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlmodel import col
 
 from api.deps import CurrentActor, SessionDep, SettingsDep
 from db.models import User
@@ -38,7 +39,7 @@ async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep
 ) -> Token:
     """OAuth2 password flow."""
-    user = await session.scalar(select(User).where(User.username == form.username))
+    user = await session.scalar(select(User).where(col(User.username) == form.username))
     if user is None or not user.active or not verify_password(form.password, user.password_hash):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password", {"WWW-Authenticate": "Bearer"})
     ttl = timedelta(minutes=settings.token_ttl_minutes)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
+from sqlmodel import col
 
 from api.deps import Admin, SessionDep
 from core.records import AuditRecord
@@ -74,16 +76,15 @@ def _out(user: User) -> UserOut:
     )
 
 
-async def _journal(session: SessionDep, admin: Admin, action: str, username: str, details: dict) -> None:
+async def _journal(session: SessionDep, admin: Admin, action: str, username: str, details: dict[str, Any]) -> None:
     await audit_journal.append(
         session,
-        AuditRecord(
+        AuditRecord.by(
+            admin,
+            action,
+            "user",
+            username,
             at=utcnow(),
-            actor=admin.username,
-            actor_roles=tuple(r.value for r in admin.roles),
-            action=action,
-            subject_type="user",
-            subject_id=username,
             request_id=f"{action}:{username}:{utcnow().isoformat()}",
             details=details,
         ),
@@ -93,13 +94,13 @@ async def _journal(session: SessionDep, admin: Admin, action: str, username: str
 @router.get("", response_model=list[UserOut], summary="List users")
 async def list_users(admin: Admin, session: SessionDep) -> list[UserOut]:
     """Every user, by username."""
-    return [_out(u) for u in await session.scalars(select(User).order_by(User.username))]
+    return [_out(u) for u in await session.scalars(select(User).order_by(col(User.username)))]
 
 
 @router.post("", response_model=UserOut, status_code=status.HTTP_201_CREATED, summary="Create a user")
 async def create_user(body: UserCreate, admin: Admin, session: SessionDep) -> UserOut:
     """Create a user with a hashed password."""
-    if await session.scalar(select(User).where(User.username == body.username)):
+    if await session.scalar(select(User).where(col(User.username) == body.username)):
         raise HTTPException(status.HTTP_409_CONFLICT, f"username: {body.username} already exists")
     user = User(
         username=body.username,
@@ -117,7 +118,7 @@ async def create_user(body: UserCreate, admin: Admin, session: SessionDep) -> Us
 @router.patch("/{username}", response_model=UserOut, summary="Change a user")
 async def update_user(username: str, body: UserUpdate, admin: Admin, session: SessionDep) -> UserOut:
     """Change name, password, roles, department or active flag."""
-    user = await session.scalar(select(User).where(User.username == username))
+    user = await session.scalar(select(User).where(col(User.username) == username))
     if user is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {username} does not exist")
     changes = body.model_dump(exclude_unset=True)

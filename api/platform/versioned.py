@@ -12,12 +12,12 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import SQLModel
+from sqlmodel import col
 
 from api.deps import Admin, Reader, SessionDep
 from core.records import AuditRecord
 from db import audit as audit_journal
-from db.models import utcnow
+from db.models import VersionedSpec, utcnow
 from db.policies import next_version
 
 
@@ -38,7 +38,9 @@ class VersionSummary(BaseModel):
     latest_version: int
 
 
-def versioned_router(*, prefix: str, tag: str, table: type[SQLModel], model: type[BaseModel], noun: str) -> APIRouter:
+def versioned_router(
+    *, prefix: str, tag: str, table: type[VersionedSpec], model: type[BaseModel], noun: str
+) -> APIRouter:
     """List, read and create versions of one kind of document stored in `table` and validated by `model`."""
     router = APIRouter(prefix=prefix, tags=[tag])
 
@@ -48,8 +50,12 @@ def versioned_router(*, prefix: str, tag: str, table: type[SQLModel], model: typ
         )
 
     async def get_row(session: SessionDep, name: str, version: int | None) -> Any:
-        query = select(table).where(table.name == name)
-        query = query.where(table.version == version) if version else query.order_by(table.version.desc()).limit(1)
+        query = select(table).where(col(table.name) == name)
+        query = (
+            query.where(col(table.version) == version)
+            if version
+            else query.order_by(col(table.version).desc()).limit(1)
+        )
         row = await session.scalar(query)
         if row is None:
             raise HTTPException(
@@ -61,7 +67,7 @@ def versioned_router(*, prefix: str, tag: str, table: type[SQLModel], model: typ
     async def list_documents(actor: Reader, session: SessionDep) -> list[VersionSummary]:
         """Every name with its latest version."""
         rows = await session.execute(
-            select(table.name, func.max(table.version)).group_by(table.name).order_by(table.name)
+            select(col(table.name), func.max(col(table.version))).group_by(col(table.name)).order_by(col(table.name))
         )
         return [VersionSummary(name=name, latest_version=version) for name, version in rows]
 
@@ -73,7 +79,9 @@ def versioned_router(*, prefix: str, tag: str, table: type[SQLModel], model: typ
     @router.get("/{name}/versions", response_model=list[VersionOut], summary=f"Every version of a {noun}")
     async def versions(name: str, actor: Reader, session: SessionDep) -> list[VersionOut]:
         """All versions, newest first."""
-        rows = list(await session.scalars(select(table).where(table.name == name).order_by(table.version.desc())))
+        rows = list(
+            await session.scalars(select(table).where(col(table.name) == name).order_by(col(table.version).desc()))
+        )
         if not rows:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"{noun} {name} does not exist")
         return [out(r) for r in rows]
@@ -102,13 +110,12 @@ def versioned_router(*, prefix: str, tag: str, table: type[SQLModel], model: typ
         session.add(row)
         await audit_journal.append(
             session,
-            AuditRecord(
+            AuditRecord.by(
+                admin,
+                f"{tag}.publish",
+                noun,
+                f"{name}@v{version}",
                 at=utcnow(),
-                actor=admin.username,
-                actor_roles=tuple(r.value for r in admin.roles),
-                action=f"{tag}.publish",
-                subject_type=noun,
-                subject_id=f"{name}@v{version}",
                 request_id=f"{tag}.publish:{name}:{version}",
             ),
         )

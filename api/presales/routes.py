@@ -15,11 +15,11 @@ from api.errors import QuietValidationRoute
 from api.provisioning.tmf641 import Orderer
 from api.schemas import TaskView
 from api.tasks.routes import tasks_of
+from core.contacts import masked_contact
 from core.numbers import random_number
 from core.presales import Demand, DemandInput
 from core.provisioning import CircuitEnd, CircuitType
 from core.resource_checks import CheckItem
-from core.tickets import masked_contact
 from db.models import PresalesDemandRow, utcnow
 from db.presales import upsert_demand
 from workflows.common import BUSINESS_REF, ORDER_KIND

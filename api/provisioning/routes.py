@@ -11,12 +11,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlmodel import col
 
-from api.acts import IdempotencyKey
-from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
+from api.acts import StaffActing
+from api.deps import Reader, SessionDep
 from api.errors import QuietValidationRoute
-from api.provisioning.service import load_row, order_of, perform
-from api.provisioning.tmf641 import to_tmf
+from api.provisioning.service import load_row, perform
+from api.provisioning.tmf641 import row_to_tmf, to_tmf
 from api.schemas import TaskView
 from api.tasks.routes import tasks_of
 from core.provisioning import DocumentRef
@@ -118,7 +119,7 @@ def _document(index: int, upload: Upload) -> DocumentRef:
 async def get_order(order_id: str, actor: Reader, session: SessionDep) -> OrderDetail:
     """The order and its tasks (open and done) from the read models."""
     row = await load_row(session, order_id)
-    return OrderDetail(order=to_tmf(order_of(row), last_update=row.updated_at), tasks=await tasks_of(session, order_id))
+    return OrderDetail(order=row_to_tmf(row), tasks=await tasks_of(session, order_id))
 
 
 @router.get("/{order_id}/documents", response_model=list[DocumentView], summary="The order's documents")
@@ -126,7 +127,7 @@ async def order_documents(order_id: str, actor: Reader, session: SessionDep) -> 
     """Metadata and hashes of every document uploaded with the order's steps."""
     await load_row(session, order_id)
     rows = await session.scalars(
-        select(OrderDocument).where(OrderDocument.order_id == order_id).order_by(OrderDocument.id)
+        select(OrderDocument).where(col(OrderDocument.order_id) == order_id).order_by(col(OrderDocument.id))
     )
     return [DocumentView.model_validate(r, from_attributes=True) for r in rows]
 
@@ -136,37 +137,24 @@ async def complete_step(
     order_id: str,
     step: str,
     body: CompleteStepBody,
-    actor: Staff,
-    session: SessionDep,
-    gateway: GatewayDep,
-    db: DbDep,
-    request_id: IdempotencyKey = None,
+    acting: StaffActing,
 ) -> dict[str, Any]:
     """Deliver the completion to the order's workflow; a refusal (403/409/422) changes nothing and is journaled."""
-    row = await load_row(session, order_id)
+    row = await load_row(acting.session, order_id)
     documents = [_document(i, d) for i, d in enumerate(body.documents)]
     act = {"type": "complete_step", "step": step, "note": body.note, "documents": documents}
-    return to_tmf(
-        await perform(session=session, gateway=gateway, db=db, actor=actor, row=row, act=act, request_id=request_id)
-    )
+    return to_tmf(await perform(acting, row, act))
 
 
 @router.post("/{order_id}/review", summary="Approve the order, or return it to a step")
 async def review_order(
     order_id: str,
     body: ReviewBody,
-    actor: Staff,
-    session: SessionDep,
-    gateway: GatewayDep,
-    db: DbDep,
-    request_id: IdempotencyKey = None,
+    acting: StaffActing,
 ) -> dict[str, Any]:
     """Reviewers only, and never someone who did a step of the order (four-eyes)."""
-    row = await load_row(session, order_id)
-    act = {"type": "review", **body.model_dump()}
-    return to_tmf(
-        await perform(session=session, gateway=gateway, db=db, actor=actor, row=row, act=act, request_id=request_id)
-    )
+    row = await load_row(acting.session, order_id)
+    return to_tmf(await perform(acting, row, {"type": "review", **body.model_dump()}))
 
 
 @ledger_router.get("", response_model=list[LedgerView], summary="The circuit ledger")
@@ -181,10 +169,10 @@ async def circuit_ledger(
     """Ledger rows, newest order first."""
     query = select(CircuitLedgerRow)
     if order_id is not None:
-        query = query.where(CircuitLedgerRow.order_id == order_id)
+        query = query.where(col(CircuitLedgerRow.order_id) == order_id)
     if ledger_status is not None:
-        query = query.where(CircuitLedgerRow.status == ledger_status)
-    rows = await session.scalars(query.order_by(CircuitLedgerRow.ordered_at.desc()).offset(offset).limit(limit))
+        query = query.where(col(CircuitLedgerRow.status) == ledger_status)
+    rows = await session.scalars(query.order_by(col(CircuitLedgerRow.ordered_at).desc()).offset(offset).limit(limit))
     return [LedgerView.model_validate(r, from_attributes=True) for r in rows]
 
 
@@ -217,9 +205,9 @@ async def timeliness(
     """Share of circuits completed by their requested date, average order-to-completion time, per-step timeliness."""
     query = select(CircuitLedgerRow)
     if completed_from is not None:
-        query = query.where(CircuitLedgerRow.completed_at >= completed_from)
+        query = query.where(col(CircuitLedgerRow.completed_at) >= completed_from)
     if completed_before is not None:
-        query = query.where(CircuitLedgerRow.completed_at < completed_before)
+        query = query.where(col(CircuitLedgerRow.completed_at) < completed_before)
     rows = list(await session.scalars(query))
     done = [r for r in rows if r.status == "active"]
     steps: dict[str, StepTimeliness] = {}

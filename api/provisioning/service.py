@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import uuid4
 
 from fastapi import HTTPException, status
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from api.acts import Subject, deliver, start_journaled
-from api.errors import field_errors
-from api.gateway import ActRefused, TemporalGateway
+from api.acts import Subject, start_journaled
+from api.gateway import TemporalGateway
+from api.subjects import SubjectKind
 from core.provisioning import (
     CLOSED,
     CircuitSpec,
@@ -23,27 +22,25 @@ from core.provisioning import (
     workflow_id_for,
 )
 from core.roles import Actor
-from core.tasks import RefusalCode
 from db.models import ServiceOrderRow, utcnow
 from db.provisioning import new_order_id, upsert_order
-from db.session import Database
 from workflows.common import BUSINESS_REF, ORDER_KIND, SLA_DUE_AT
 
-ORDER_ACT: TypeAdapter[Any] = TypeAdapter(OrderAct)
 CREATE_ACTION = "order.create"
+_CLOSED = {s.value for s in CLOSED}
 
-
-async def load_row(session: AsyncSession, order_id: str) -> ServiceOrderRow:
-    """The order's read-model row; 404 when there is no such order."""
-    row = await session.get(ServiceOrderRow, order_id)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"service order {order_id} does not exist")
-    return row
-
-
-def order_of(row: ServiceOrderRow) -> ProvisioningOrder:
-    """The order state a read-model row holds."""
-    return ProvisioningOrder.model_validate(row.detail)
+ORDERS: SubjectKind[ServiceOrderRow, ProvisioningOrder] = SubjectKind(
+    noun="service order",
+    subject_type="service_order",
+    action_prefix="order",
+    table=ServiceOrderRow,
+    key=lambda row: row.order_id,
+    state=ProvisioningOrder,
+    acts=TypeAdapter(OrderAct),
+    result_type=OrderOutcome,
+    closed=lambda row: f"service order {row.order_id} is {row.status}" if row.status in _CLOSED else None,
+)
+load_row, order_of, perform = ORDERS.load_row, ORDERS.state_of, ORDERS.perform
 
 
 async def register_order(
@@ -78,7 +75,7 @@ async def register_order(
         actor=actor,
         request_id=request_id,
         action=CREATE_ACTION,
-        subject=Subject(type="service_order", id=order_id, workflow_id=order.workflow_id),
+        subject=Subject(type=ORDERS.subject_type, id=order_id, workflow_id=order.workflow_id),
         workflow="ProvisioningOrder",
         arg=OrderInput(
             order_id=order_id,
@@ -98,41 +95,3 @@ async def register_order(
         write_row=lambda: upsert_order(session, order),
     )
     return order_of(await load_row(session, known)) if known else order
-
-
-async def perform(
-    *,
-    session: AsyncSession,
-    gateway: TemporalGateway,
-    db: Database,
-    actor: Actor,
-    row: ServiceOrderRow,
-    act: dict[str, Any],
-    request_id: str | None,
-) -> ProvisioningOrder:
-    """Send one act (an OrderAct payload without request id and actor) to the order's workflow; the order after it."""
-    request_id = request_id or str(uuid4())
-    try:
-        message = ORDER_ACT.validate_python({**act, "request_id": request_id, "actor": actor})
-    except ValidationError as err:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, field_errors(err.errors(), skip=1)) from None
-
-    def still_open() -> None:
-        if row.status in {s.value for s in CLOSED}:
-            raise ActRefused(RefusalCode.CONFLICT, f"service order {row.order_id} is {row.status}")
-
-    await deliver(
-        gateway=gateway,
-        db=db,
-        session=session,
-        actor=actor,
-        action=f"order.{message.type}",
-        update="act",
-        subject=Subject(type="service_order", id=row.order_id, workflow_id=row.workflow_id),
-        build=lambda _: message,
-        result_type=OrderOutcome,
-        request_id=request_id,
-        precheck=still_open,
-    )
-    await session.refresh(row)  # the workflow wrote the read model before answering
-    return order_of(row)

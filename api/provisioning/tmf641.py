@@ -28,18 +28,19 @@ from uuid import uuid4
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
-from pydantic_core import to_jsonable_python
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlmodel import col
 
-from api.acts import IdempotencyKey
+from api.acts import Acting, IdempotencyKey
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
 from api.provisioning.service import load_row, order_of, perform, register_order
-from api.tmf.shared import TmfRoute, project
+from api.tmf.shared import Fields, Listing, TmfRoute, project, tmf_json
 from core.provisioning import ORDER_ROLES, TMF_STATE, CircuitSpec, CircuitType, OrderStatus, ProvisioningOrder, Scope
 from core.roles import Actor
 from db.models import ServiceOrderRow
 from db.provisioning import find_orders
+from db.readmodel import page_of
 
 ORDER_PATH = "/tmf-api/serviceOrdering/v4/serviceOrder"
 CANCEL_PATH = "/tmf-api/serviceOrdering/v4/cancelServiceOrder"
@@ -234,14 +235,14 @@ def to_tmf(order: ProvisioningOrder, *, last_update: datetime | None = None) -> 
         "calendar": {"name": order.calendar_name, "version": order.calendar_version},
         "error": order.error,
     }
-    return to_jsonable_python(resource)
+    return tmf_json(resource)
 
 
 def cancel_to_tmf(order: ProvisioningOrder) -> dict[str, Any]:
     """The TMF641 CancelServiceOrder representation of an order's cancel request."""
     cancel = order.cancel
     assert cancel is not None
-    return to_jsonable_python(
+    return tmf_json(
         {
             "id": cancel.cancel_id,
             "href": f"{CANCEL_PATH}/{cancel.cancel_id}",
@@ -255,15 +256,17 @@ def cancel_to_tmf(order: ProvisioningOrder) -> dict[str, Any]:
     )
 
 
+def row_to_tmf(row: ServiceOrderRow) -> dict[str, Any]:
+    """The TMF641 representation of a read-model row, lastUpdate from the row."""
+    return to_tmf(order_of(row), last_update=row.updated_at)
+
+
 # ---- routes ------------------------------------------------------------------------------------------------
 
 router = APIRouter(prefix=ORDER_PATH, tags=["TMF641 service orders"], route_class=TmfRoute)
 cancel_router = APIRouter(prefix=CANCEL_PATH, tags=["TMF641 service orders"], route_class=TmfRoute)
 
 Orderer = Annotated[Actor, Depends(require_roles(*ORDER_ROLES))]
-Fields = Annotated[str | None, Query(description="comma-separated attributes to return (id and href always)")]
-Offset = Annotated[int, Query(ge=0)]
-Limit = Annotated[int, Query(ge=1, le=500)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Order a circuit (start a provisioning order)")
@@ -293,10 +296,7 @@ async def create_service_order(
 async def list_service_orders(
     actor: Reader,
     session: SessionDep,
-    response: Response,
-    fields: Fields = None,
-    offset: Offset = 0,
-    limit: Limit = 50,
+    listing: Listing,
     state: TmfOrderState | None = None,
     order_status: Annotated[OrderStatus | None, Query(alias="orderStatus", description="our status")] = None,
     circuit_type: Annotated[CircuitType | None, Query(alias="circuitType")] = None,
@@ -310,8 +310,8 @@ async def list_service_orders(
     """Orders newest first from the read model; X-Total-Count and X-Result-Count headers."""
     total, rows = await find_orders(
         session,
-        offset=offset,
-        limit=limit,
+        offset=listing.offset,
+        limit=listing.limit,
         created_after=order_after,
         created_before=order_before,
         tmf_state=state,
@@ -322,15 +322,14 @@ async def list_service_orders(
         external_id=external_id,
         current_step=current_step,
     )
-    response.headers["X-Total-Count"], response.headers["X-Result-Count"] = str(total), str(len(rows))
-    return [project(to_tmf(order_of(row), last_update=row.updated_at), fields) for row in rows]
+    return listing.page(total, [row_to_tmf(row) for row in rows])
 
 
 @router.get("/{id}", summary="One service order")
 async def get_service_order(id: str, actor: Reader, session: SessionDep, fields: Fields = None) -> dict[str, Any]:
     """The order by id (404 when unknown)."""
     row = await load_row(session, id)
-    return project(to_tmf(order_of(row), last_update=row.updated_at), fields)
+    return project(row_to_tmf(row), fields)
 
 
 @cancel_router.post("", status_code=status.HTTP_201_CREATED, summary="Cancel a service order")
@@ -346,15 +345,8 @@ async def create_cancel_service_order(
     """The order goes assessingCancellation → pendingCancellation (reservation released, tasks closed) → cancelled."""
     row = await load_row(session, body.service_order.id)
     cancel_id = f"CSO-{uuid4().hex[:12].upper()}"
-    order = await perform(
-        session=session,
-        gateway=gateway,
-        db=db,
-        actor=actor,
-        row=row,
-        request_id=request_id,
-        act={"type": "cancel", "cancel_id": cancel_id, "reason": body.cancellation_reason},
-    )
+    acting = Acting(actor, session, gateway, db, request_id)
+    order = await perform(acting, row, {"type": "cancel", "cancel_id": cancel_id, "reason": body.cancellation_reason})
     if order.cancel is None:
         raise HTTPException(status.HTTP_409_CONFLICT, "serviceOrder: the cancel did not take effect")
     response.headers["Location"] = f"{CANCEL_PATH}/{order.cancel.cancel_id}"
@@ -365,20 +357,19 @@ async def create_cancel_service_order(
 async def list_cancel_service_orders(
     actor: Reader,
     session: SessionDep,
-    response: Response,
-    fields: Fields = None,
-    offset: Offset = 0,
-    limit: Limit = 50,
+    listing: Listing,
 ) -> list[dict[str, Any]]:
     """Cancel requests, newest order first."""
-    where = ServiceOrderRow.cancel_id.is_not(None)
-    total = await session.scalar(select(func.count()).select_from(ServiceOrderRow).where(where)) or 0
-    rows = await session.scalars(
-        select(ServiceOrderRow).where(where).order_by(ServiceOrderRow.created_at.desc()).offset(offset).limit(limit)
+    cancelled = [col(ServiceOrderRow.cancel_id).is_not(None)]
+    total, rows = await page_of(
+        session,
+        ServiceOrderRow,
+        cancelled,
+        col(ServiceOrderRow.created_at).desc(),
+        offset=listing.offset,
+        limit=listing.limit,
     )
-    items = [project(cancel_to_tmf(order_of(row)), fields) for row in rows]
-    response.headers["X-Total-Count"], response.headers["X-Result-Count"] = str(total), str(len(items))
-    return items
+    return listing.page(total, [cancel_to_tmf(order_of(row)) for row in rows])
 
 
 @cancel_router.get("/{id}", summary="One cancel request")
@@ -386,7 +377,7 @@ async def get_cancel_service_order(
     id: str, actor: Reader, session: SessionDep, fields: Fields = None
 ) -> dict[str, Any]:
     """A cancel request by id, with how far it got (404 when unknown)."""
-    row = await session.scalar(select(ServiceOrderRow).where(ServiceOrderRow.cancel_id == id))
+    row = await session.scalar(select(ServiceOrderRow).where(col(ServiceOrderRow.cancel_id) == id))
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"cancelServiceOrder {id} does not exist")
     return project(cancel_to_tmf(order_of(row)), fields)

@@ -7,26 +7,30 @@ joint-review decisions go through the generic task route (POST /api/tasks/{task_
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Query
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from pydantic import BaseModel, ConfigDict
+from sqlmodel import col
 
-from api.acts import IdempotencyKey, act_body
-from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
+from api.acts import StaffActing, act_bodies, act_fields, body_union
+from api.deps import Reader, SessionDep
 from api.errors import QuietValidationRoute
-from api.resource_checks.service import check_of, load_row, perform
-from api.resource_checks.tmf645 import to_tmf
+from api.resource_checks.service import load_row, perform
+from api.resource_checks.tmf645 import row_to_tmf, to_tmf
 from api.schemas import Page, TaskView
 from api.tasks.routes import tasks_of
 from core.resource_checks import CheckAct
 from db.models import ResourceCheckLedger
+from db.readmodel import page_of
 
 router = APIRouter(prefix="/api/resource-checks", tags=["resource checks"], route_class=QuietValidationRoute)
 
-BODIES = {act: act_body(act) for act in get_args(get_args(CheckAct)[0])}
-ActBody = Annotated[Union[tuple(BODIES.values())], Field(discriminator="type")]  # noqa: UP007
+BODIES = act_bodies(CheckAct)
+if TYPE_CHECKING:  # the union is built at import time; to the type checker a body is a model
+    ActBody = BaseModel
+else:
+    ActBody = body_union(BODIES)
 
 
 class CheckDetail(BaseModel):
@@ -67,14 +71,9 @@ async def ledger(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[LedgerView]:
     """Finished checks, newest first, optionally for one customer."""
-    where = [ResourceCheckLedger.customer_id == customer_id] if customer_id else []
-    total = await session.scalar(select(func.count()).select_from(ResourceCheckLedger).where(*where)) or 0
-    rows = await session.scalars(
-        select(ResourceCheckLedger)
-        .where(*where)
-        .order_by(ResourceCheckLedger.finished_at.desc())
-        .offset(offset)
-        .limit(limit)
+    where = [col(ResourceCheckLedger.customer_id) == customer_id] if customer_id else []
+    total, rows = await page_of(
+        session, ResourceCheckLedger, where, col(ResourceCheckLedger.finished_at).desc(), offset=offset, limit=limit
     )
     return Page(items=[LedgerView.model_validate(r) for r in rows], total=total, offset=offset, limit=limit)
 
@@ -83,21 +82,16 @@ async def ledger(
 async def get_check(check_id: str, actor: Reader, session: SessionDep) -> CheckDetail:
     """The check and its tasks (department answers, joint reviews, the requester's) from the read models."""
     row = await load_row(session, check_id)
-    return CheckDetail(check=to_tmf(check_of(row), last_update=row.updated_at), tasks=await tasks_of(session, check_id))
+    return CheckDetail(check=row_to_tmf(row), tasks=await tasks_of(session, check_id))
 
 
 @router.post("/{check_id}/acts", summary="Act on a check: answer, ask, reply, chase, accept, recheck, cancel")
 async def act_on_check(
     check_id: str,
     body: Annotated[ActBody, Body()],
-    actor: Staff,
-    session: SessionDep,
-    gateway: GatewayDep,
-    db: DbDep,
-    request_id: IdempotencyKey = None,
+    acting: StaffActing,
 ) -> dict[str, Any]:
     """Deliver the act to the check's workflow; a refusal (403/404/409/422) changes nothing and is journaled."""
-    row = await load_row(session, check_id)
-    act = {name: getattr(body, name) for name in type(body).model_fields}
-    check = await perform(session=session, gateway=gateway, db=db, actor=actor, row=row, act=act, request_id=request_id)
+    row = await load_row(acting.session, check_id)
+    check = await perform(acting, row, act_fields(body))
     return to_tmf(check, last_update=row.updated_at)

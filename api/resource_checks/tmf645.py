@@ -7,13 +7,13 @@ Resource (`/tmf-api/serviceQualificationManagement/v4/checkServiceQualification/
 | `relatedParty[]` role `customer` (`id`, `name`) | customer id and name; the requester comes back as role `requester` |
 | `serviceQualificationItem[].id` | item id |
 | `…service.serviceType` | service type (mobile, iot, internet, …) |
-| `…service.serviceCharacteristic[]` `circuitType`, `bandwidth` | circuit type (digital, atm, ddn, frame-relay, mpls-vpn, …), bandwidth |
+| `…service.serviceCharacteristic[]` `circuitType`, `bandwidth` | circuit type (digital, ddn, mpls-vpn, …), bandwidth |
 | `…service.place[]` (`name` or `id`) | the site(s) |
 | `…expectedServiceAvailabilityDate` | wanted date |
 | `state` | `core.resource_checks.TMF_STATE` of our status; ours in the `checkStatus` extension |
 | `qualificationResult` (check and item) | the TMF rule over the departments' answers of the latest round |
-| `…alternateServiceProposal[]`, `…eligibilityUnavailabilityReason[]` | alternate proposals, unqualified reasons, by department |
-| `estimatedResponseDate`, `effectiveQualificationDate`, `expirationDate` | the round's deadline, when it was reported, when its reservations expire |
+| `…alternateServiceProposal[]`, `…eligibilityUnavailabilityReason[]` | alternates, unqualified reasons, by department |
+| `estimatedResponseDate`, `effectiveQualificationDate`, `expirationDate` | deadline, report time, reservation expiry |
 
 Extensions: `contact` (always masked on the way out), read-only `checkStatus`, `onTime`, `rounds` (every round with its
 department lines: answers, Q&A, chases, timeliness; reviews; reservations).
@@ -27,15 +27,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
-from pydantic_core import to_jsonable_python
 
 from api.acts import IdempotencyKey
 from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.resource_checks.service import check_of, load_row, register
-from api.tmf.shared import TmfRoute, project
+from api.tmf.shared import Fields, Listing, TmfRoute, project, tmf_json
+from core.contacts import masked_contact
 from core.resource_checks import TMF_STATE, CheckItem, CheckStatus, Qualification, ResourceCheck, Round
 from core.roles import Actor, Role
-from core.tickets import masked_contact
+from db.models import ResourceCheckRow
 from db.resource_checks import find_checks
 
 SQ_PATH = "/tmf-api/serviceQualificationManagement/v4/checkServiceQualification"
@@ -155,7 +155,15 @@ def _item_state(check: ResourceCheck, current: Round | None, item_id: str) -> st
 
 
 def _item(check: ResourceCheck, current: Round | None, item: CheckItem) -> dict[str, Any]:
-    lines = [l for l in current.lines if l.item_id == item.item_id and l.answer] if current else []
+    answers = (
+        [
+            (line.department, answer)
+            for line in current.lines
+            if line.item_id == item.item_id and (answer := line.answer) is not None
+        ]
+        if current
+        else []
+    )
     reservation = (
         next((r for r in current.reservations if r.reservation_id.endswith(f"-{item.item_id}")), None)
         if current
@@ -180,16 +188,16 @@ def _item(check: ResourceCheck, current: Round | None, item: CheckItem) -> dict[
         "alternateServiceProposal": [
             {
                 "@type": "AlternateServiceProposal",
-                "id": l.department,
-                "alternateService": {"@type": "Service", "description": l.answer.proposal},
+                "id": department,
+                "alternateService": {"@type": "Service", "description": answer.proposal},
             }
-            for l in lines
-            if l.answer.result == Qualification.ALTERNATE
+            for department, answer in answers
+            if answer.result == Qualification.ALTERNATE
         ],
         "eligibilityUnavailabilityReason": [
-            {"@type": "EligibilityUnavailabilityReason", "code": l.department, "label": l.answer.reasons}
-            for l in lines
-            if l.answer.result == Qualification.UNQUALIFIED
+            {"@type": "EligibilityUnavailabilityReason", "code": department, "label": answer.reasons}
+            for department, answer in answers
+            if answer.result == Qualification.UNQUALIFIED
         ],
     }
 
@@ -242,12 +250,17 @@ def to_tmf(check: ResourceCheck, *, last_update: datetime | None = None) -> dict
             {
                 **rnd.model_dump(mode="json", by_alias=False),
                 "onTime": rnd.on_time,
-                "lines": [{**l.model_dump(mode="json"), "onTime": l.on_time} for l in rnd.lines],
+                "lines": [{**line.model_dump(mode="json"), "onTime": line.on_time} for line in rnd.lines],
             }
             for rnd in check.rounds
         ],
     }
-    return to_jsonable_python(resource)
+    return tmf_json(resource)
+
+
+def row_to_tmf(row: ResourceCheckRow) -> dict[str, Any]:
+    """The TMF645 representation of a read-model row, lastUpdate from the row."""
+    return to_tmf(check_of(row), last_update=row.updated_at)
 
 
 # ---- routes ------------------------------------------------------------------------------------------------
@@ -255,7 +268,6 @@ def to_tmf(check: ResourceCheck, *, last_update: datetime | None = None) -> dict
 router = APIRouter(prefix=SQ_PATH, tags=["TMF645 service qualification"], route_class=TmfRoute)
 
 Requester = Annotated[Actor, Depends(require_roles(Role.COORDINATOR, Role.DEPARTMENT, Role.SUPERVISOR))]
-Fields = Annotated[str | None, Query(description="comma-separated attributes to return (id and href always)")]
 TaskState = Literal["acknowledged", "inProgress", "done", "terminatedWithError"]
 
 
@@ -280,10 +292,7 @@ async def create_check(
 async def list_checks(
     actor: Reader,
     session: SessionDep,
-    response: Response,
-    fields: Fields = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    listing: Listing,
     state: TaskState | None = None,
     check_status: Annotated[CheckStatus | None, Query(alias="checkStatus", description="our status")] = None,
     qualification_result: Annotated[Qualification | None, Query(alias="qualificationResult")] = None,
@@ -295,8 +304,8 @@ async def list_checks(
     """Checks newest first from the read model; X-Total-Count and X-Result-Count headers."""
     total, rows = await find_checks(
         session,
-        offset=offset,
-        limit=limit,
+        offset=listing.offset,
+        limit=listing.limit,
         created_from=created_from,
         created_until=created_until,
         tmf_state=state,
@@ -305,12 +314,11 @@ async def list_checks(
         customer_id=customer_id,
         external_id=external_id,
     )
-    response.headers["X-Total-Count"], response.headers["X-Result-Count"] = str(total), str(len(rows))
-    return [project(to_tmf(check_of(row), last_update=row.updated_at), fields) for row in rows]
+    return listing.page(total, [row_to_tmf(row) for row in rows])
 
 
 @router.get("/{id}", summary="One resource check")
 async def get_check(id: str, actor: Reader, session: SessionDep, fields: Fields = None) -> dict[str, Any]:
     """The check by id (404 when unknown)."""
     row = await load_row(session, id)
-    return project(to_tmf(check_of(row), last_update=row.updated_at), fields)
+    return project(row_to_tmf(row), fields)

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, false, or_, select
+from sqlmodel import col
 
-from api.acts import IdempotencyKey, Subject, deliver
-from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
-from api.gateway import ActRefused
+from api.acts import Acting, StaffActing, Subject, deliver
+from api.deps import Reader, SessionDep
 from api.schemas import Page, TaskView
+from core.contacts import contact_texts, mask_contacts_in
 from core.roles import Actor, Role
-from core.tasks import ActResult, ClaimInput, DecisionInput, RefusalCode
-from db.models import TaskRow, utcnow
+from core.tasks import ActResult, ClaimInput, DecisionInput, RefusalCode, TaskRefused
+from db.models import TaskFields, TaskRow, utcnow
+from db.readmodel import page_of
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -22,24 +25,39 @@ OVERSEERS = (Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR)
 
 
 def task_view(row: TaskRow) -> TaskView:
-    """The inbox view of a read-model row."""
+    """The inbox view of a read-model row, contact details in its subject and comment masked."""
     overdue = row.status == "open" and row.due_at < utcnow()
-    return TaskView(**row.model_dump(exclude={"updated_at", "revision"}), overdue=overdue)
+    return TaskView.model_validate(
+        mask_contacts_in(row.model_dump(include=set(TaskFields.model_fields))) | {"overdue": overdue}
+    )
 
 
 async def tasks_of(session: SessionDep, business_ref: str) -> list[TaskView]:
     """Every task (open and done) of one ticket or order, oldest first, from the read model."""
     rows = await session.scalars(
-        select(TaskRow).where(TaskRow.business_ref == business_ref).order_by(TaskRow.opened_at, TaskRow.task_id)
+        select(TaskRow)
+        .where(col(TaskRow.business_ref) == business_ref)
+        .order_by(col(TaskRow.opened_at), col(TaskRow.task_id))
     )
     return [task_view(r) for r in rows]
 
 
+async def task_texts(session: SessionDep, business_ref: str) -> dict[str, str]:
+    """The task subjects and comments of a ticket or order that views show masked, whole (for the audited reveal)."""
+    rows = await session.scalars(select(TaskRow).where(col(TaskRow.business_ref) == business_ref))
+    shown = {f"tasks[{r.task_id}]": {"subject": r.subject, "comment": r.comment} for r in rows}
+    return dict(contact_texts(shown))
+
+
 def _candidate_filter(actor: Actor) -> Any:
     """Rows the actor may pick up: named, their department, or one of their roles (as `Candidates.admits` rules)."""
-    clauses = [TaskRow.assignee == actor.username, TaskRow.candidate_roles.overlap([r.value for r in actor.roles])]
+    clauses = [
+        col(TaskRow.assignee) == actor.username,
+        # ARRAY's comparator (overlap) is not visible through Mapped[list[str]] in SQLAlchemy's stubs.
+        col(TaskRow.candidate_roles).overlap([r.value for r in actor.roles]),  # type: ignore[attr-defined]
+    ]
     if actor.department and not actor.has_role(Role.AUDITOR):
-        clauses.append(TaskRow.candidate_department == actor.department)
+        clauses.append(col(TaskRow.candidate_department) == actor.department)
     return or_(*clauses) if clauses else false()
 
 
@@ -64,30 +82,31 @@ async def inbox(
         raise HTTPException(status.HTTP_403_FORBIDDEN, "scope=all: supervisor, admin or auditor role required")
     conditions = []
     if scope == "mine":
-        conditions.append(or_(TaskRow.claimed_by == actor.username, TaskRow.assignee == actor.username))
+        conditions.append(or_(col(TaskRow.claimed_by) == actor.username, col(TaskRow.assignee) == actor.username))
     elif scope == "candidate":
         conditions.append(_candidate_filter(actor))
     if task_status != "any":
-        conditions.append(TaskRow.status == task_status)
+        conditions.append(col(TaskRow.status) == task_status)
     if overdue is not None:
-        late = and_(TaskRow.status == "open", TaskRow.due_at < utcnow())
+        late = and_(col(TaskRow.status) == "open", col(TaskRow.due_at) < utcnow())
         conditions.append(late if overdue else ~late)
     for column, value in (
-        (TaskRow.kind, kind),
-        (TaskRow.workflow_id, workflow_id),
-        (TaskRow.business_ref, business_ref),
+        (col(TaskRow.kind), kind),
+        (col(TaskRow.workflow_id), workflow_id),
+        (col(TaskRow.business_ref), business_ref),
     ):
         if value is not None:
             conditions.append(column == value)
-    where = and_(*conditions) if conditions else None
-    count_query = select(func.count()).select_from(TaskRow)
-    rows_query = (
-        select(TaskRow).order_by(TaskRow.priority.desc(), TaskRow.due_at, TaskRow.task_id).offset(offset).limit(limit)
+    total, rows = await page_of(
+        session,
+        TaskRow,
+        conditions,
+        col(TaskRow.priority).desc(),
+        col(TaskRow.due_at),
+        col(TaskRow.task_id),
+        offset=offset,
+        limit=limit,
     )
-    if where is not None:
-        count_query, rows_query = count_query.where(where), rows_query.where(where)
-    total = await session.scalar(count_query) or 0
-    rows = await session.scalars(rows_query)
     return Page(items=[task_view(r) for r in rows], total=total, offset=offset, limit=limit)
 
 
@@ -118,88 +137,58 @@ class ClaimBody(BaseModel):
     release: bool = False
 
 
-async def _act(
-    *,
-    task_id: str,
-    action: str,
-    update: str,
-    build: Any,
-    actor: Actor,
-    request_id: str | None,
-    session: SessionDep,
-    gateway: GatewayDep,
-    db: DbDep,
-) -> TaskView:
+async def _act(acting: Acting, task_id: str, *, action: str, update: str, build: Callable[[str], Any]) -> TaskView:
     """Send one human act to the task's workflow; journal a refusal; replay a duplicate request."""
-    row = await _row(session, task_id)
+    row = await _row(acting.session, task_id)
 
     def still_open() -> None:  # the workflow may have finished with its task: refuse without asking it
         if row.status != "open":
-            raise ActRefused(RefusalCode.CONFLICT, f"task {task_id} is already {row.status}")
+            raise TaskRefused(RefusalCode.CONFLICT, f"task {task_id} is already {row.status}")
 
     await deliver(
-        gateway=gateway,
-        db=db,
-        session=session,
-        actor=actor,
+        gateway=acting.gateway,
+        db=acting.db,
+        session=acting.session,
+        actor=acting.actor,
         action=action,
         update=update,
         build=build,
         subject=Subject(type="task", id=task_id, workflow_id=row.workflow_id),
         result_type=ActResult,
-        request_id=request_id,
+        request_id=acting.request_id,
         precheck=still_open,
     )
-    await session.refresh(row)
+    await acting.session.refresh(row)
     return task_view(row)
 
 
 @router.post("/{task_id}/decision", response_model=TaskView, summary="Decide a task (approve, reject, …)")
-async def decide(
-    task_id: str,
-    body: DecisionBody,
-    actor: Staff,
-    session: SessionDep,
-    gateway: GatewayDep,
-    db: DbDep,
-    request_id: IdempotencyKey = None,
-) -> TaskView:
+async def decide(task_id: str, body: DecisionBody, acting: StaffActing) -> TaskView:
     """Deliver a decision as a validated update; refused decisions change nothing and are journaled."""
     return await _act(
-        task_id=task_id,
+        acting,
+        task_id,
         action=f"task.{body.outcome}",
         update="decide",
-        actor=actor,
-        request_id=request_id,
-        session=session,
-        gateway=gateway,
-        db=db,
         build=lambda rid: DecisionInput(
-            task_id=task_id, request_id=rid, actor=actor, outcome=body.outcome, comment=body.comment, data=body.data
+            task_id=task_id,
+            request_id=rid,
+            actor=acting.actor,
+            outcome=body.outcome,
+            comment=body.comment,
+            data=body.data,
         ),
     )
 
 
 @router.post("/{task_id}/claim", response_model=TaskView, summary="Claim a task, or release it")
-async def claim(
-    task_id: str,
-    actor: Staff,
-    session: SessionDep,
-    gateway: GatewayDep,
-    db: DbDep,
-    body: ClaimBody | None = None,
-    request_id: IdempotencyKey = None,
-) -> TaskView:
+async def claim(task_id: str, acting: StaffActing, body: ClaimBody | None = None) -> TaskView:
     """Claim so colleagues see who holds the task; `release: true` hands it back."""
     release = bool(body and body.release)
     return await _act(
-        task_id=task_id,
+        acting,
+        task_id,
         action="task.release" if release else "task.claim",
         update="claim",
-        actor=actor,
-        request_id=request_id,
-        session=session,
-        gateway=gateway,
-        db=db,
-        build=lambda rid: ClaimInput(task_id=task_id, request_id=rid, actor=actor, release=release),
+        build=lambda rid: ClaimInput(task_id=task_id, request_id=rid, actor=acting.actor, release=release),
     )

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from api.deps import Reader, SessionDep
 from api.schemas import Page
+from core.contacts import mask_contacts_in
 from core.tickets import Category
 from db import knowledge
+from db.models import KnowledgeEntry
 
 router = APIRouter(prefix="/api/knowledge", tags=["knowledge"])
 
@@ -32,6 +34,10 @@ class KnowledgeView(BaseModel):
     handler: str | None
     opened_at: datetime
     closed_at: datetime
+
+
+def _fields(entry: KnowledgeEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in KnowledgeView.model_fields}
 
 
 @router.get("", response_model=Page[KnowledgeView], summary="Search the knowledge base")
@@ -59,5 +65,6 @@ async def search_knowledge(
         offset=offset,
         limit=limit,
     )
-    items = [KnowledgeView.model_validate(e, from_attributes=True) for e in entries]
+    # Entries archived before free text was masked at archiving are masked here (the reveal is the ticket's).
+    items = [KnowledgeView.model_validate(mask_contacts_in(_fields(e))) for e in entries]
     return Page(items=items, total=total, offset=offset, limit=limit)

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import uuid4
 
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
-from api.acts import IdempotencyKey, Subject, act_body, journal_refusal
-from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff
+from api.acts import StaffActing, act_bodies, act_fields, body_union, journal_refusal
+from api.deps import DbDep, Reader, SessionDep, Staff
 from api.errors import QuietValidationRoute
-from api.gateway import ActRefused
 from api.schemas import TaskView
-from api.tasks.routes import tasks_of
-from api.tickets.service import check_intake, load_row, perform, ticket_of
-from api.tickets.tmf621 import to_tmf
+from api.tasks.routes import task_texts, tasks_of
+from api.tickets.service import TICKETS, check_intake, load_row, perform, ticket_of
+from api.tickets.tmf621 import revealed_texts, row_to_tmf, to_tmf
 from core.records import AuditRecord
 from core.roles import Role
-from core.tasks import RefusalCode
+from core.tasks import RefusalCode, TaskRefused
 from core.tickets import AmendIntake, CustomerFeedback, TicketAct
 from db import audit as audit_journal
 from db.models import utcnow
@@ -29,8 +28,11 @@ REVEAL_ACTION = "ticket.contact.reveal"
 
 
 # The customer's survey answer arrives only through /api/survey/{token}.
-BODIES = {act: act_body(act) for act in get_args(get_args(TicketAct)[0]) if act is not CustomerFeedback}
-ActBody = Annotated[Union[tuple(BODIES.values())], Field(discriminator="type")]  # noqa: UP007
+BODIES = act_bodies(TicketAct, exclude=(CustomerFeedback,))
+if TYPE_CHECKING:  # the union is built at import time; to the type checker a body is a model
+    ActBody = BaseModel
+else:
+    ActBody = body_union(BODIES)
 
 
 class TicketDetail(BaseModel):
@@ -47,19 +49,21 @@ class RevealBody(BaseModel):
 
 
 class ContactView(BaseModel):
-    """The whole contact of a ticket's customer."""
+    """The whole contact of a ticket's customer, and the ticket's free text that views show masked."""
 
     ticket_no: str
     contact: str | None
+    texts: dict[str, str] = Field(
+        default_factory=dict,
+        description="TMF attribute path (note[0].text) or task (tasks[<id>].subject) → the text whole, where masked",
+    )
 
 
 @router.get("/{ticket_no}", response_model=TicketDetail, summary="A ticket with its tasks")
 async def get_ticket(ticket_no: str, actor: Reader, session: SessionDep) -> TicketDetail:
     """The ticket and its tasks (open and done) from the read models."""
     row = await load_row(session, ticket_no)
-    return TicketDetail(
-        ticket=to_tmf(ticket_of(row), last_update=row.updated_at), tasks=await tasks_of(session, ticket_no)
-    )
+    return TicketDetail(ticket=row_to_tmf(row), tasks=await tasks_of(session, ticket_no))
 
 
 @router.post(
@@ -68,20 +72,14 @@ async def get_ticket(ticket_no: str, actor: Reader, session: SessionDep) -> Tick
 async def act_on_ticket(
     ticket_no: str,
     body: Annotated[ActBody, Body()],
-    actor: Staff,
-    session: SessionDep,
-    gateway: GatewayDep,
-    db: DbDep,
-    request_id: IdempotencyKey = None,
+    acting: StaffActing,
 ) -> dict[str, Any]:
     """Deliver the act to the ticket's workflow; a refusal (403/409/422) changes nothing and is journaled."""
-    row = await load_row(session, ticket_no)
+    row = await load_row(acting.session, ticket_no)
+    act = act_fields(body)
     if isinstance(body, BODIES[AmendIntake]):
-        check_intake(body.changes, utcnow(), lambda f: f"changes.{f}", amend=True)
-    act = {name: getattr(body, name) for name in type(body).model_fields}
-    ticket = await perform(
-        session=session, gateway=gateway, db=db, actor=actor, row=row, act=act, request_id=request_id
-    )
+        check_intake(act["changes"], utcnow(), lambda f: f"changes.{f}", amend=True)
+    ticket = await perform(acting, row, act)
     return to_tmf(ticket, last_update=row.updated_at)
 
 
@@ -95,27 +93,27 @@ async def reveal_contact(
     db: DbDep,
     body: RevealBody | None = None,
 ) -> ContactView:
-    """The ticket's handler, agents and supervisors may see the contact; every reveal and refusal is journaled."""
+    """The handler, agents and supervisors may see the contact and free text whole; every reveal is journaled."""
     row = await load_row(session, ticket_no)
-    subject = Subject(type="ticket", id=ticket_no, workflow_id=row.workflow_id)
+    subject = TICKETS.subject(row)
     if not (actor.username == row.handler or actor.has_role(Role.AGENT, Role.SUPERVISOR)):
-        refused = ActRefused(
+        refused = TaskRefused(
             RefusalCode.FORBIDDEN, "contact: only the ticket's handler, agents and supervisors may reveal it"
         )
         raise await journal_refusal(db, actor, subject, REVEAL_ACTION, refused, None)
     await audit_journal.append(
         session,
-        AuditRecord(
+        AuditRecord.by(
+            actor,
+            REVEAL_ACTION,
+            subject.type,
+            ticket_no,
             at=utcnow(),
-            actor=actor.username,
-            actor_roles=tuple(r.value for r in actor.roles),
-            action=REVEAL_ACTION,
-            subject_type=subject.type,
-            subject_id=ticket_no,
+            request_id=f"reveal:{uuid4()}",  # every reveal is its own row
             workflow_id=row.workflow_id,
             reason=(body.reason or None) if body else None,
-            request_id=f"reveal:{uuid4()}",  # every reveal is its own row
         ),
     )
     await session.commit()
-    return ContactView(ticket_no=ticket_no, contact=row.contact)
+    texts = revealed_texts(ticket_of(row)) | await task_texts(session, ticket_no)
+    return ContactView(ticket_no=ticket_no, contact=row.contact, texts=texts)

@@ -4,47 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 from uuid import uuid4
 
 from fastapi import HTTPException, status
-from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import text
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from api.acts import Subject, deliver, registered_subject
-from api.errors import field_errors
-from api.gateway import ActRefused, TemporalGateway
-from core.records import AuditRecord
+from api.acts import Subject, registered_subject, start_journaled
+from api.gateway import TemporalGateway
+from api.subjects import SubjectKind
 from core.roles import Actor
-from core.tasks import RefusalCode
 from core.tickets import ActOutcome, Intake, Ticket, TicketAct, TicketInput, TicketStatus, missing_intake
-from db import audit as audit_journal
 from db.models import TicketRow, utcnow
-from db.session import Database
 from db.tickets import allocate_ticket_no, upsert_ticket, workflow_id_for
 from workflows.common import BUSINESS_REF, ORDER_KIND
 
-TICKET_ACT: TypeAdapter[Any] = TypeAdapter(TicketAct)
 CREATE_ACTION = "ticket.create"
 
-
-async def load_row(session: AsyncSession, ticket_no: str) -> TicketRow:
-    """The ticket's read-model row; 404 when there is no such ticket."""
-    row = await session.get(TicketRow, ticket_no)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"ticket {ticket_no} does not exist")
-    return row
-
-
-def ticket_of(row: TicketRow) -> Ticket:
-    """The ticket state a read-model row holds."""
-    return Ticket.model_validate(row.detail)
+TICKETS: SubjectKind[TicketRow, Ticket] = SubjectKind(
+    noun="ticket",
+    subject_type="ticket",
+    action_prefix="ticket",
+    table=TicketRow,
+    key=lambda row: row.ticket_no,
+    state=Ticket,
+    acts=TypeAdapter(TicketAct),
+    result_type=ActOutcome,
+    closed=lambda row: f"ticket {row.ticket_no} is cancelled" if row.status == TicketStatus.CANCELLED else None,
+)
+load_row, ticket_of, perform = TICKETS.load_row, TICKETS.state_of, TICKETS.perform
 
 
 def check_intake(intake: Intake, now: datetime, rename: Callable[[str], str] = str, *, amend: bool = False) -> None:
-    """Refuse what the intake model alone cannot judge: removed fields, and occurred_at to the minute and not in the future."""
+    """Refuse what the intake model cannot judge: removed fields; occurred_at to the minute and not in the future."""
     if amend and (removed := [rename(f) for f in sorted(intake.model_fields_set) if getattr(intake, f) in (None, ())]):
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"{', '.join(removed)}: cannot be removed, only corrected"
@@ -65,20 +58,13 @@ def check_intake(intake: Intake, now: datetime, rename: Callable[[str], str] = s
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{rename('occurred_at')}: {problem}")
 
 
-async def _registered(session: AsyncSession, request_id: str) -> Ticket | None:
-    """The ticket an earlier create with this request id registered (None when there was none)."""
-    ticket_no = await registered_subject(session, request_id, CREATE_ACTION)
-    row = await session.get(TicketRow, ticket_no) if ticket_no else None
-    return ticket_of(row) if row is not None else None
-
-
 async def register(
     *, session: AsyncSession, gateway: TemporalGateway, actor: Actor, intake: Intake, request_id: str | None
 ) -> Ticket:
     """Number a new ticket, write its first read-model row and start its workflow; all or nothing (bar the serial)."""
     request_id = request_id or str(uuid4())
-    if (known := await _registered(session, request_id)) is not None:
-        return known
+    if (earlier := await registered_subject(session, request_id, CREATE_ACTION)) is not None:
+        return ticket_of(await load_row(session, earlier))
     now = utcnow()
     ticket_no = await allocate_ticket_no(session, now)
     await session.commit()  # the serial is taken at once: concurrent intakes never wait on each other's workflow start
@@ -94,77 +80,18 @@ async def register(
         first_responder=actor.username,
         status_history=[(now, first, "registered")],
     )
-    try:
-        # A per-key lock makes a concurrent create with the same Idempotency-Key wait and then find this ticket;
-        # the journal's chain lock is taken only at the end, so intakes never queue behind a Temporal call.
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"intake:{request_id}"})
-        if (known := await _registered(session, request_id)) is not None:
-            await session.rollback()
-            return known
-        await upsert_ticket(session, ticket)
-        attributes = TypedSearchAttributes(
-            [SearchAttributePair(ORDER_KIND, "ticket"), SearchAttributePair(BUSINESS_REF, ticket_no)]
-        )
-        await gateway.start(
-            "ServiceTicket",
-            TicketInput(ticket_no=ticket_no, intake=intake, created_by=actor, request_id=request_id),
-            workflow_id=workflow_id,
-            search_attributes=attributes,
-        )
-        await audit_journal.append(
-            session,
-            AuditRecord(
-                at=now,
-                actor=actor.username,
-                actor_roles=tuple(r.value for r in actor.roles),
-                action=CREATE_ACTION,
-                subject_type="ticket",
-                subject_id=ticket_no,
-                workflow_id=workflow_id,
-                request_id=request_id,
-            ),
-        )
-    except BaseException:
-        await session.rollback()  # nothing is left behind: no row, no journal entry, no workflow
-        raise
-    await session.commit()
-    return ticket
-
-
-async def perform(
-    *,
-    session: AsyncSession,
-    gateway: TemporalGateway,
-    db: Database,
-    actor: Actor,
-    row: TicketRow,
-    act: dict[str, Any],
-    request_id: str | None,
-    rename: Callable[[str], str] = str,
-) -> Ticket:
-    """Send one act (a TicketAct payload without request id and actor) to the ticket's workflow; the ticket after it."""
-    request_id = request_id or str(uuid4())
-    try:
-        message = TICKET_ACT.validate_python({**act, "request_id": request_id, "actor": actor})
-    except ValidationError as err:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, field_errors(err.errors(), rename, skip=1)) from None
-
-    def not_cancelled() -> None:
-        if row.status == TicketStatus.CANCELLED:
-            raise ActRefused(RefusalCode.CONFLICT, f"ticket {row.ticket_no} is cancelled")
-
-    await deliver(
-        gateway=gateway,
-        db=db,
+    earlier = await start_journaled(
         session=session,
+        gateway=gateway,
         actor=actor,
-        action=f"ticket.{message.type}",
-        update="act",
-        subject=Subject(type="ticket", id=row.ticket_no, workflow_id=row.workflow_id),
-        build=lambda _: message,
-        result_type=ActOutcome,
         request_id=request_id,
-        precheck=not_cancelled,
+        action=CREATE_ACTION,
+        subject=Subject(type=TICKETS.subject_type, id=ticket_no, workflow_id=workflow_id),
+        workflow="ServiceTicket",
+        arg=TicketInput(ticket_no=ticket_no, intake=intake, created_by=actor, request_id=request_id),
+        search_attributes=TypedSearchAttributes(
+            [SearchAttributePair(ORDER_KIND, "ticket"), SearchAttributePair(BUSINESS_REF, ticket_no)]
+        ),
+        write_row=lambda: upsert_ticket(session, ticket),
     )
-    await session.refresh(row)  # the workflow wrote the read model before answering
-    return ticket_of(row)
+    return ticket_of(await load_row(session, earlier)) if earlier else ticket

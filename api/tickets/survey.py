@@ -1,4 +1,4 @@
-"""The customer's satisfaction survey: no login, only the unguessable token in the link, and nothing that identifies anyone."""
+"""The customer's satisfaction survey: no login, only the unguessable token in the link; nothing identifies anyone."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, Field
 from sqlalchemy import update
+from sqlmodel import col
 
 from api.acts import Subject, deliver
 from api.deps import DbDep, GatewayDep, SessionDep
@@ -77,9 +78,9 @@ async def answer_survey(
     claimed = (
         await session.execute(
             update(Survey)
-            .where(Survey.token_hash == digest, Survey.answered_at.is_(None))
+            .where(col(Survey.token_hash) == digest, col(Survey.answered_at).is_(None))
             .values(answered_at=utcnow())
-            .returning(Survey.workflow_id, Survey.ticket_no)
+            .returning(col(Survey.workflow_id), col(Survey.ticket_no))
         )
     ).first()
     if claimed is None:

@@ -29,13 +29,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
-from pydantic_core import to_jsonable_python
 
-from api.acts import IdempotencyKey
-from api.deps import DbDep, GatewayDep, Reader, SessionDep, Staff, require_roles
+from api.acts import IdempotencyKey, StaffActing
+from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
 from api.tickets.service import check_intake, load_row, perform, register, ticket_of
-from api.tmf.shared import TmfRoute, project
+from api.tmf.shared import Fields, Listing, TmfRoute, project, tmf_json
+from core.contacts import contact_texts, mask_contacts_in, masked_contact
 from core.roles import Actor, Role
 from core.sla import Priority
 from core.tickets import (
@@ -48,10 +48,9 @@ from core.tickets import (
     Resolution,
     Ticket,
     TicketStatus,
-    masked_contact,
     missing_intake,
 )
-from db.models import utcnow
+from db.models import TicketRow, utcnow
 from db.tickets import find_tickets
 
 TMF_PATH = "/tmf-api/troubleTicket/v4/troubleTicket"
@@ -109,7 +108,7 @@ class _TicketFields(BaseModel):
 
 
 class TroubleTicketCreate(_TicketFields):
-    """TMF621 TroubleTicket_Create: description, severity and ticketType are mandatory; our intake rides as extensions."""
+    """TMF621 TroubleTicket_Create: description, severity and ticketType are mandatory; our intake is extensions."""
 
     description: str
     severity: str
@@ -156,7 +155,7 @@ def tmf_name(field: str) -> str:
 
 def _channel(ref: ChannelRef) -> Channel:
     value = ref.id or ref.name
-    if value not in Channel._value2member_map_:
+    if value is None or value not in Channel._value2member_map_:
         raise HTTPException(400, f"channel.id: one of {', '.join(Channel)}")
     return Channel(value)
 
@@ -267,10 +266,20 @@ def _parties(ticket: Ticket) -> list[dict[str, str]]:
 
 
 def to_tmf(ticket: Ticket, *, last_update: datetime | None = None) -> dict[str, Any]:
-    """The TMF621 TroubleTicket representation of a ticket, contact masked."""
+    """The TMF621 TroubleTicket representation of a ticket: the contact, and contact details in free text, masked."""
+    shown: dict[str, Any] = mask_contacts_in(_resource(ticket, last_update))
+    return shown
+
+
+def revealed_texts(ticket: Ticket) -> dict[str, str]:
+    """The free text `to_tmf` shows masked, whole, by attribute path (e.g. `note[0].text`): for the audited reveal."""
+    return dict(contact_texts(_resource(ticket, None)))
+
+
+def _resource(ticket: Ticket, last_update: datetime | None) -> dict[str, Any]:
+    """The TMF621 representation with only the contact field masked."""
     intake, cycle = ticket.intake, (ticket.cycles[-1] if ticket.cycles else None)
     last_change = ticket.status_history[-1] if ticket.status_history else None
-    expected = ticket.expected_resolution_at or (cycle.resolution_due or cycle.resolution_cap if cycle else None)
     resource = {
         "id": ticket.ticket_no,
         "href": href(ticket.ticket_no),
@@ -285,7 +294,7 @@ def to_tmf(ticket: Ticket, *, last_update: datetime | None = None) -> dict[str, 
         "statusChangeReason": last_change[2] if last_change else None,
         "creationDate": ticket.created_at,
         "lastUpdate": last_update,
-        "expectedResolutionDate": expected,
+        "expectedResolutionDate": ticket.resolution_deadline,
         "resolutionDate": cycle.resolved_at if cycle else None,
         "channel": {"@type": "ChannelRef", "id": intake.channel, "name": intake.channel} if intake.channel else None,
         "statusChange": [
@@ -341,7 +350,12 @@ def to_tmf(ticket: Ticket, *, last_update: datetime | None = None) -> dict[str, 
             "pauses": [_camel(p.model_dump()) for p in ticket.pauses],
         },
     }
-    return to_jsonable_python(resource)
+    return tmf_json(resource)
+
+
+def row_to_tmf(row: TicketRow) -> dict[str, Any]:
+    """The TMF621 representation of a read-model row, lastUpdate from the row."""
+    return to_tmf(ticket_of(row), last_update=row.updated_at)
 
 
 # ---- routes ------------------------------------------------------------------------------------------------
@@ -349,7 +363,6 @@ def to_tmf(ticket: Ticket, *, last_update: datetime | None = None) -> dict[str, 
 router = APIRouter(prefix=TMF_PATH, tags=["TMF621 trouble tickets"], route_class=TmfRoute)
 
 Intaker = Annotated[Actor, Depends(require_roles(Role.AGENT, Role.SUPERVISOR))]
-Fields = Annotated[str | None, Query(description="comma-separated attributes to return (id and href always)")]
 # TMF names for the act fields a PATCH fills from TMF attributes.
 _ACT_NAMES = {
     "reason": "statusChangeReason",
@@ -367,7 +380,7 @@ async def create_trouble_ticket(
     response: Response,
     request_id: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    """Number the ticket (CS+YYYYMMDD+serial, the `id`) and start its workflow; missing intake leaves it acknowledged."""
+    """Number the ticket (CS+YYYYMMDD+serial, the `id`), start its workflow; missing intake leaves it acknowledged."""
     intake = intake_of(body)
     check_intake(intake, utcnow(), tmf_name)
     ticket = await register(session=session, gateway=gateway, actor=actor, intake=intake, request_id=request_id)
@@ -379,10 +392,7 @@ async def create_trouble_ticket(
 async def list_trouble_tickets(
     actor: Reader,
     session: SessionDep,
-    response: Response,
-    fields: Fields = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    listing: Listing,
     tmf_status: Annotated[TmfStatus | None, Query(alias="status")] = None,
     ticket_status: Annotated[TicketStatus | None, Query(alias="ticketStatus", description="our status")] = None,
     priority: Priority | None = None,
@@ -399,8 +409,8 @@ async def list_trouble_tickets(
     """Tickets newest first from the read model; X-Total-Count and X-Result-Count headers."""
     total, rows = await find_tickets(
         session,
-        offset=offset,
-        limit=limit,
+        offset=listing.offset,
+        limit=listing.limit,
         category=ticket_type,
         created_after=created_after,
         created_from=created_from,
@@ -412,29 +422,24 @@ async def list_trouble_tickets(
         customer_id=customer_id,
         handler=handler,
     )
-    response.headers["X-Total-Count"], response.headers["X-Result-Count"] = str(total), str(len(rows))
-    return [project(to_tmf(ticket_of(row), last_update=row.updated_at), fields) for row in rows]
+    return listing.page(total, [row_to_tmf(row) for row in rows])
 
 
 @router.get("/{id}", summary="One trouble ticket")
 async def get_trouble_ticket(id: str, actor: Reader, session: SessionDep, fields: Fields = None) -> dict[str, Any]:
     """The ticket by number (404 when unknown)."""
     row = await load_row(session, id)
-    return project(to_tmf(ticket_of(row), last_update=row.updated_at), fields)
+    return project(row_to_tmf(row), fields)
 
 
 @router.patch("/{id}", summary="Correct the intake, or change the status")
 async def patch_trouble_ticket(
     id: str,
     body: TroubleTicketPatch,
-    actor: Staff,
-    session: SessionDep,
-    gateway: GatewayDep,
-    db: DbDep,
-    request_id: IdempotencyKey = None,
+    acting: StaffActing,
 ) -> dict[str, Any]:
-    """Intake attributes become an amend act; `status` becomes cancel, close, resolve, pause, resume, accept or reopen."""
-    row = await load_row(session, id)
+    """Intake attributes become an amend act; `status` becomes cancel, close, resolve, pause, resume, accept, reopen."""
+    row = await load_row(acting.session, id)
     ticket = ticket_of(row)
     sent = body.model_fields_set - {"type_", "base_type", "schema_location"}
     status_sent = sent & set(STATUS_FIELDS)
@@ -453,14 +458,5 @@ async def patch_trouble_ticket(
         changes = intake_of(body, ticket.intake)
         check_intake(changes, utcnow(), tmf_name, amend=True)
         act = {"type": "amend_intake", "changes": changes}
-    ticket = await perform(
-        session=session,
-        gateway=gateway,
-        db=db,
-        actor=actor,
-        row=row,
-        act=act,
-        request_id=request_id,
-        rename=lambda f: _ACT_NAMES.get(f, tmf_name(f)),
-    )
+    ticket = await perform(acting, row, act, rename=lambda f: _ACT_NAMES.get(f, tmf_name(f)))
     return to_tmf(ticket, last_update=row.updated_at)

@@ -1,18 +1,27 @@
-"""TMF Open API machinery shared by TMF621, TMF641 and TMF645: Error bodies, the TMF route class, `fields=`."""
+"""TMF Open API machinery shared by TMF621, TMF641 and TMF645: Error bodies, the TMF route class, lists, `fields=`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request, Response
+from fastapi import Depends, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic_core import to_jsonable_python
 
 from api.errors import field_errors
 from api.gateway import TemporalUnavailable
+
+
+def tmf_json(resource: dict[str, Any]) -> dict[str, Any]:
+    """A TMF resource as plain JSON values (datetimes as ISO text, enums as their values)."""
+    document: dict[str, Any] = to_jsonable_python(resource)
+    return document
+
 
 # ---- errors ------------------------------------------------------------------------------------------
 
@@ -50,7 +59,35 @@ class TmfRoute(APIRoute):
         return tmf_handler
 
 
-# ---- fields= ----------------------------------------------------------------------------------------------
+# ---- lists and fields= -------------------------------------------------------------------------------------
+
+Fields = Annotated[str | None, Query(description="comma-separated attributes to return (id and href always)")]
+Offset = Annotated[int, Query(ge=0)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+@dataclass(frozen=True)
+class TmfList:
+    """What every TMF list takes (`fields=`, offset, limit) and answers with (the count headers)."""
+
+    response: Response
+    fields: str | None
+    offset: int
+    limit: int
+
+    def page(self, total: int, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The resources projected to `fields`, with the X-Total-Count and X-Result-Count headers."""
+        self.response.headers["X-Total-Count"] = str(total)
+        self.response.headers["X-Result-Count"] = str(len(resources))
+        return [project(resource, self.fields) for resource in resources]
+
+
+def tmf_list(response: Response, fields: Fields = None, offset: Offset = 0, limit: Limit = 50) -> TmfList:
+    """The common query of a TMF list."""
+    return TmfList(response, fields, offset, limit)
+
+
+Listing = Annotated[TmfList, Depends(tmf_list)]
 
 
 def project(resource: dict[str, Any], fields: str | None) -> dict[str, Any]:

@@ -67,7 +67,7 @@ async def test_admin_creates_a_user(http, login, sync_session):
     # And the admin's list shows them.
     listed = await http.get("/api/users", headers=admin)
     assert listed.status_code == 200
-    assert [u for u in listed.json() if u["username"] == username][0]["roles"] == ["engineer", "coordinator"]
+    assert next(u for u in listed.json() if u["username"] == username)["roles"] == ["engineer", "coordinator"]
     names = [u["username"] for u in listed.json()]
     assert names == sorted(names) and "agent1" in names
 

@@ -156,7 +156,8 @@ def test_the_migration_seals_rows_written_before_it(database_url):
             for i in range(3):
                 c.execute(
                     text(
-                        "INSERT INTO audit_entry (at, actor, actor_roles, action, subject_type, subject_id, outcome, request_id, details)"
+                        "INSERT INTO audit_entry"
+                        " (at, actor, actor_roles, action, subject_type, subject_id, outcome, request_id, details)"
                         " VALUES (now(), 'agent1', '{agent}', 'old.act', 'test', :s, 'accepted', :r, '{\"i\": 1}')"
                     ),
                     {"s": f"old-{i}", "r": f"old-{i}"},

@@ -26,23 +26,26 @@ async def visible(dev_env, db, settings):
     """An API and worker on the dev server; one approval decided, one still open. Yields (client, ids, t0)."""
     own = settings.model_copy(update={"temporal_task_queue": f"kx-audit-{uuid.uuid4().hex[:8]}"})
     t0 = datetime.now(UTC) - timedelta(seconds=1)
-    async with build_worker(dev_env.client, db, own), serve(create_app(own, db=db, client=dev_env.client)) as url:
-        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-            agent, supervisor = await headers_for(client, "agent1"), await headers_for(client, "supervisor1")
-            ids = []
-            for subject in ("decided", "open"):
-                response = await client.post(
-                    "/api/approvals",
-                    json={"subject": subject, "reason": "visibility test"},
-                    headers={**agent, "Idempotency-Key": uuid.uuid4().hex},
-                )
-                assert response.status_code == 201, response.text
-                ids.append(response.json()["workflow_id"])
-            task = await approval_task(client, supervisor, ids[0])
-            await close_approval(client, supervisor, task["task_id"])
-            await approval_task(client, supervisor, ids[1])
-            yield client, await headers_for(client, "auditor1"), ids, t0
-            await dev_env.client.get_workflow_handle(ids[1]).terminate("test done")
+    async with (
+        build_worker(dev_env.client, db, own),
+        serve(create_app(own, db=db, client=dev_env.client)) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as client,
+    ):
+        agent, supervisor = await headers_for(client, "agent1"), await headers_for(client, "supervisor1")
+        ids = []
+        for subject in ("decided", "open"):
+            response = await client.post(
+                "/api/approvals",
+                json={"subject": subject, "reason": "visibility test"},
+                headers={**agent, "Idempotency-Key": uuid.uuid4().hex},
+            )
+            assert response.status_code == 201, response.text
+            ids.append(response.json()["workflow_id"])
+        task = await approval_task(client, supervisor, ids[0])
+        await close_approval(client, supervisor, task["task_id"])
+        await approval_task(client, supervisor, ids[1])
+        yield client, await headers_for(client, "auditor1"), ids, t0
+        await dev_env.client.get_workflow_handle(ids[1]).terminate("test done")
 
 
 async def _listed(client, headers, **params) -> list[dict]:
@@ -125,7 +128,7 @@ async def test_listing_is_for_auditors_and_admins(visible):
 
 
 async def test_cli_lists_by_business_ref_type_status_and_time(visible, dev_env):
-    client, auditor, (done, running), t0 = visible
+    client, auditor, (done, _running), t0 = visible
     await _eventually_listed(client, auditor, {done}, business_ref=done, status="completed")
     out = io.StringIO()
     argv = ["list", "--ref", done, "--type", "Approval", "--status", "completed", "--started-since", t0.isoformat()]

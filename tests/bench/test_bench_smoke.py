@@ -1,4 +1,4 @@
-"""The benchmark's code path with a handful of tickets against the suite's servers, so it cannot rot (no timing asserted)."""
+"""The benchmark's code path with a handful of tickets on the suite's servers, so it cannot rot (no timing asserted)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PreSalesDemand on the time-skipping server: a "no" ends it cleanly; a "yes" starts the check and the order as children."""
+"""PreSalesDemand on the time-skipping server: a "no" ends it cleanly; a "yes" starts check and order as children."""
 
 from __future__ import annotations
 
@@ -37,7 +37,9 @@ async def test_a_yes_starts_the_check_and_then_the_order_as_children(env, worker
     await flow.decide("product_fit", PRESALES, "fit")
     demand = await eventually(lambda: _status(flow, DemandStatus.RESOURCE_CHECK), what="resource check started")
     check = CheckFlow(env, env.client.get_workflow_handle(check_workflow_id(demand.check_id)), demand.check_id)
-    await check.wait(lambda c: c.status == "consulting" and all(l.task_id for l in c.round.lines), "departments asked")
+    await check.wait(
+        lambda c: c.status == "consulting" and all(line.task_id for line in c.round.lines), "departments asked"
+    )
     assert (await check.check()).request.external_id == demand.demand_id
     await check.answer("1", "operations", resources={"olt_port": "OLT-3/1/4"}, new_construction=False)
     state = await check.wait(lambda c: c.status == "awaiting_requester", "check result reported")
@@ -75,7 +77,9 @@ async def test_a_rejected_joint_review_ends_the_demand(env, worker, task_queue):
     await flow.decide("product_fit", PRESALES, "fit")
     demand = await eventually(lambda: _status(flow, DemandStatus.RESOURCE_CHECK), what="resource check started")
     check = CheckFlow(env, env.client.get_workflow_handle(check_workflow_id(demand.check_id)), demand.check_id)
-    await check.wait(lambda c: c.status == "consulting" and all(l.task_id for l in c.round.lines), "departments asked")
+    await check.wait(
+        lambda c: c.status == "consulting" and all(line.task_id for line in c.round.lines), "departments asked"
+    )
     await check.answer("1", "operations")
     await check.wait(lambda c: c.status == "awaiting_requester", "check result reported")
     await check.act(AcceptResult(request_id=rid(), actor=REQUESTER))

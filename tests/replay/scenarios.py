@@ -30,8 +30,10 @@ from core.tickets import (
     Pause,
     ProgressKind,
     Rating,
+    Reopen,
     RequestExtension,
     Resume,
+    VerifyResolution,
 )
 from tests.platform.test_human_tasks import start_approval
 from tests.provisioning.flow import COORDINATOR as ORDER_COORDINATOR
@@ -185,6 +187,23 @@ async def ticket_dissatisfied_second_followup(env: WorkflowEnvironment, task_que
     return await _closed_and_archived(flow)
 
 
+async def ticket_not_resolved_then_reopened(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """The customer says "not resolved": a new deadline; resolved, verified, closed, reopened (new cycle), cancelled."""
+    flow = await _worked_and_resolved(env, task_queue)
+    await flow.act(
+        CustomerFeedback(
+            request_id=tickets.rid(), actor=CUSTOMER, resolved=False, rating=Rating.SATISFIED, comment="还是断"
+        )
+    )
+    await flow.resolve()
+    await flow.act(VerifyResolution(request_id=tickets.rid(), actor=tickets.ENGINEER, note="现场测试正常"))
+    await flow.act(Close(request_id=tickets.rid(), actor=tickets.AGENT))
+    await flow.act(Reopen(request_id=tickets.rid(), actor=tickets.AGENT, reason="故障复现"))
+    await flow.act(Cancel(request_id=tickets.rid(), actor=tickets.AGENT, reason="merged into another ticket"))
+    await flow.handle.result()
+    return flow.handle
+
+
 async def ticket_cancelled(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
     """Registered by mistake: the agent cancels it and its open tasks are cancelled."""
     flow = await tickets.TicketFlow.start(env, task_queue)
@@ -303,7 +322,7 @@ async def demand_no_fit(env: WorkflowEnvironment, task_queue: str) -> WorkflowHa
 
 
 async def demand_ordered(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
-    """Fit; the check child is answered and accepted; a complex solution is jointly reviewed; signed; the order child starts."""
+    """Fit; the check child is answered and accepted; a complex solution is reviewed jointly; signed; order starts."""
     flow = await DemandFlow.start(env, task_queue, complex=True)
     await flow.decide("product_fit", PRESALES, "fit")
     check_id = await eventually(lambda: _check_id(flow), what="resource check started")
@@ -350,6 +369,7 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "extension-approved": ticket_extension_approved,
         "paused-and-resumed": ticket_paused_and_resumed,
         "dissatisfied-second-followup": ticket_dissatisfied_second_followup,
+        "not-resolved-then-reopened": ticket_not_resolved_then_reopened,
         "cancelled": ticket_cancelled,
     },
     "ResourceCheck": {

@@ -1,4 +1,4 @@
-"""A stand-in parent (like a pre-sales order) that starts a ResourceCheck as a child and waits for its report (tests only)."""
+"""A stand-in parent (like a pre-sales order) that starts a ResourceCheck child, waits for its report (tests only)."""
 
 from __future__ import annotations
 

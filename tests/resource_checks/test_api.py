@@ -112,7 +112,7 @@ async def test_check_from_request_to_ledger_over_http(http, login, sync_session)
     assert result["qualificationResult"] == item["qualificationResult"] == "alternate"
     assert item["alternateServiceProposal"][0]["alternateService"]["description"].startswith("50M now")
     assert result["rounds"][0]["reservations"][0]["status"] == "held" and result["expirationDate"]
-    ops_line = next(l for l in result["rounds"][0]["lines"] if l["department"] == "operations")
+    ops_line = next(line for line in result["rounds"][0]["lines"] if line["department"] == "operations")
     assert [c["kind"] for c in ops_line["chases"]] == ["manual"] and len(ops_line["messages"]) == 2
     await _post(http, f"{base}/acts", requester, {"type": "accept"})
 

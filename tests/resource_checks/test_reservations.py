@@ -67,7 +67,7 @@ async def test_claim_refused_when_taken_released_or_expired(acts):
 
 
 async def test_release_respects_claims_only_when_asked(acts):
-    """Expiry (only_if_unclaimed) leaves a claimed reservation alone; an order's cancel releases it; repeats are no-ops."""
+    """Expiry (only_if_unclaimed) leaves a claimed reservation alone; a cancel releases it; repeats do nothing."""
     hold = _hold()
     await RUN(acts.hold_reservation, hold)
     await RUN(acts.claim_reservation, ClaimReservation(reservation_id=hold.reservation_id, order_id="PO-9"))

@@ -1,4 +1,4 @@
-"""ResourceCheck on the time-skipping server: chasing, the TMF result rule, joint review, reservations, rounds, cancel."""
+"""ResourceCheck on the time-skipping server: chasing, TMF result rule, joint review, reservations, rounds, cancel."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ async def test_late_department_is_reminded_chased_escalated_then_review_reserve_
     the alternate result goes to a joint review (four-eyes), is reserved, accepted and written to the ledger."""
     flow = await CheckFlow.start(env, task_queue, item("1", service_type="mobile", circuit_type="mpls-vpn"))
     state = await flow.check()
-    assert [l.department for l in state.round.lines] == ["mobile-network", "fixed-network", "operations"]
+    assert [line.department for line in state.round.lines] == ["mobile-network", "fixed-network", "operations"]
     await flow.answer("1", "mobile-network", Q, resources={"base_station": "SH-PD-0412"})
     # Another department cannot answer this department's line, nor answer in its name; nobody answers twice.
     assert "only staff of department mobile-network" in await _refused(
@@ -199,7 +199,7 @@ async def test_recheck_keeps_the_first_round_and_cancel_releases_the_reservation
 
 
 def test_departments_come_from_the_rules():
-    """Mobile services ask the mobile network, fixed circuits the fixed network; operations is asked about everything."""
+    """Mobile services ask the mobile network, fixed circuits the fixed network; operations is asked about all."""
     rules = AssignmentRules.model_validate(default_assignment_rules().model_dump(mode="json")).resource_check
     assert rules.departments_for(item(service_type="mobile", circuit_type="mpls-vpn")) == (
         "mobile-network",

@@ -1,4 +1,6 @@
-"""The knowledge base on the real PostgreSQL: archiving is idempotent; search by number, customer, category, time, text (Chinese too)."""
+"""The knowledge base on the real PostgreSQL: archiving is idempotent; search by number, customer, category, time,
+text (Chinese too).
+"""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from db.surveys import token_hash
 from tests.support import audit_rows, eventually
 from tests.tickets.http_helpers import CONTACT, TT, act, full_intake, registered, routed
 
-SURVEY_LINK = re.compile(r"/([0-9a-f]{32,})\s*$")
+SURVEY_LINK = re.compile(r"/([A-Za-z0-9_-]{43})\s*$")
 
 
 def stored_survey(sync_session, *, answered: bool = False) -> str:
@@ -155,7 +155,7 @@ async def test_customer_not_resolved_sends_the_ticket_back(http, login, sync_ses
 
 
 async def test_refused_answer_reopens_the_survey_for_a_later_try(http, login, sync_session):
-    """A survey of a cancelled workflow: the act is refused (409), journaled as the customer, and the survey stays open."""
+    """A survey of a cancelled workflow: the act is refused (409), journaled as the customer; the survey stays open."""
     agent = await login("agent1")
     number = (await http.post(TT, json=full_intake(), headers=agent)).json()["id"]
     await registered(http, agent, number)

@@ -272,7 +272,7 @@ async def test_contact_reveal_is_audited_and_refused_to_others(http, login, sync
     for who in ("agent1", "supervisor1"):
         revealed = await http.post(path, json={"reason": "callback"}, headers=await login(who))
         assert revealed.status_code == 200, revealed.text
-        assert revealed.json() == {"ticket_no": number, "contact": CONTACT}
+        assert revealed.json() == {"ticket_no": number, "contact": CONTACT, "texts": {}}  # no contact in free text
     rows = audit_rows(sync_session, subject_id=number, action="ticket.contact.reveal")
     assert [(r.actor, r.outcome, r.reason) for r in rows] == [
         ("agent1", "accepted", "callback"),

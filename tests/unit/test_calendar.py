@@ -15,6 +15,8 @@ from core.calendar import (
     Budget,
     BusinessCalendar,
     WorkingPeriod,
+    after_pause,
+    clock_of,
     deadline,
     default_cn_calendar,
     shift_by_working_seconds,
@@ -57,7 +59,9 @@ def calendars(draw) -> BusinessCalendar:
         weekend=tuple(d for d in range(7) if weekend_mask >> d & 1),
         holidays=tuple(days[:holiday_count]),
         makeup_workdays=tuple(days[holiday_count:]),
-        working_hours=tuple(WorkingPeriod(start=a, end=b) for a, b in zip(boundaries[::2], boundaries[1::2])),
+        working_hours=tuple(
+            WorkingPeriod(start=a, end=b) for a, b in zip(boundaries[::2], boundaries[1::2], strict=True)
+        ),
         always_open=draw(st.integers(0, 3)) == 0,
     )
 
@@ -432,3 +436,19 @@ def test_deadline_dispatches_on_unit():
     assert deadline(default_cn_calendar(), sh(2026, 9, 24, 15), Budget(amount=3, unit="working_days")) == sh(
         2026, 9, 30, 15
     )
+
+
+def test_the_budget_decides_the_clock():
+    assert clock_of(Budget(amount=4, unit="hours")) == "elapsed"
+    assert clock_of(Budget(amount=4, unit="working_hours")) == "business"
+    assert clock_of(Budget(amount=3, unit="working_days")) == "business"
+
+
+def test_a_pause_moves_a_due_by_the_paused_time_on_its_clock():
+    office = BusinessCalendar(name="office", working_hours=NINE_TO_SIX)
+    due = sh(2026, 3, 10, 11)  # Tuesday 11:00
+    friday_pause = (sh(2026, 3, 6, 17), sh(2026, 3, 9, 10))  # Friday 17:00 → Monday 10:00: 2 working hours
+    assert after_pause(office, "elapsed", due, friday_pause) == due + timedelta(hours=65)
+    assert after_pause(office, "business", due, friday_pause) == sh(2026, 3, 10, 13)
+    weekend = (sh(2026, 3, 7, 10), sh(2026, 3, 8, 10))  # no working time paused: the due stays
+    assert after_pause(office, "business", due, weekend) == due

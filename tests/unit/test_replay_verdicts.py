@@ -15,7 +15,8 @@ from tests.replay.golden import golden_files
     ("message", "point"),
     [
         (
-            "[TMPRL1100] Nondeterminism error: Timer machine does not handle this event: HistoryEvent(id: 5, ActivityTaskScheduled)",
+            "[TMPRL1100] Nondeterminism error: Timer machine does not handle this event:"
+            " HistoryEvent(id: 5, ActivityTaskScheduled)",
             (5, "ActivityTaskScheduled"),
         ),
         (
