@@ -218,12 +218,12 @@ async def end_workflow(handle: WorkflowHandle, *, idle_timeout: float = 15.0) ->
 
 
 async def _children(handle: WorkflowHandle) -> list[str]:
-    """Ids of the child workflows a workflow started (abandoned children outlive their parent)."""
+    """Ids of the child workflows a workflow set out to start (abandoned children outlive their parent)."""
     events = (await handle.fetch_history()).events
     return [
-        e.child_workflow_execution_started_event_attributes.workflow_execution.workflow_id
+        e.start_child_workflow_execution_initiated_event_attributes.workflow_id
         for e in events
-        if e.event_type == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED
+        if e.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
     ]
 
 
@@ -236,16 +236,15 @@ async def end_running(client: Client, workflow_ids: Iterable[str], *, wait_idle:
     async def end(workflow_id: str) -> list[str]:
         handle = client.get_workflow_handle(workflow_id)
         try:
-            children = await _children(handle)
             if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
                 if wait_idle:
                     with suppress(AssertionError):
                         await eventually(lambda: idle(handle), timeout=5.0, what=f"{workflow_id} idle")
                 await handle.terminate("test over")
                 ended.append(workflow_id)
-        except RPCError:  # finished between describe and terminate, or never persisted
+            return await _children(handle)  # read once it has stopped: no child start is still on its way
+        except RPCError:  # finished between describe and terminate, or never started
             return []
-        return children
 
     todo = list(workflow_ids)
     while todo := [w for w in dict.fromkeys(todo) if w not in seen]:

@@ -3,7 +3,10 @@ the children a parent abandoned, leaving nothing running."""
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError
 
 from core.resource_checks import workflow_id_for as check_workflow_id
 from infra.worker_factory import build_worker
@@ -21,6 +24,13 @@ async def test_started_workflows_and_their_abandoned_children_are_ended(converte
             return (await demand.demand()).check_id
 
         check = env.client.get_workflow_handle(check_workflow_id(await eventually(check_started, what="child")))
+
+        async def child_running() -> bool:
+            with suppress(RPCError):
+                return (await check.describe()).status == WorkflowExecutionStatus.RUNNING
+            return False
+
+        await eventually(child_running, what="child running")
         assert started.ids == [demand.handle.id]  # the child was started by the workflow, not through the client
 
         assert sorted(await end_running(env.client, started.ids)) == sorted([demand.handle.id, check.id])
