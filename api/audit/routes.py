@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowHistory, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import READ_ONLY, Auditor, DbDep, GatewayDep, SessionDep
+from api.deps import READ_ONLY, Auditor, DbDep, GatewayDep, SessionDep, SettingsDep
 from api.gateway import TemporalGateway
 from audit.history import (
     SAFE_VALUE,
@@ -32,6 +34,7 @@ from audit.history import (
     history_document,
     list_runs,
 )
+from audit.journal_anchor import recorded_anchors
 from audit.replay import (
     ReplayReport,
     histories_closed_between,
@@ -41,6 +44,7 @@ from audit.replay import (
     replay_progress,
 )
 from audit.timeline import JournalRow, Kind, Timeline, build_timeline
+from core.bounds import AwareInstant
 from core.records import AuditRecord
 from core.roles import Actor
 from db import audit as audit_journal
@@ -73,20 +77,46 @@ class RunPage(BaseModel):
 async def list_workflows(
     actor: Auditor,
     gateway: GatewayDep,
+    settings: SettingsDep,
     where: Annotated[WorkflowFilter, Query()],
     page_size: Annotated[int, Query(ge=1, le=500)] = 100,
-    page_token: str | None = None,
+    page_token: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> RunPage:
     """Runs by business reference (ticket number, order id), type, status and start/close time, newest first."""
     try:
-        token = base64.b64decode(page_token, altchars=b"-_", validate=True) if page_token else None
-    except (binascii.Error, ValueError):
+        token = unseal_page_token(page_token, settings.token_secret) if page_token else None
+    except ValueError:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "page_token: not a token this API issued") from None
     try:
         runs, next_token = await list_runs(gateway.client, where, page_size=page_size, page_token=token)
     except RPCError as err:
         raise _temporal_error(err, "list workflows") from err
-    return RunPage(items=runs, next_page_token=base64.urlsafe_b64encode(next_token).decode() if next_token else None)
+    sealed = seal_page_token(next_token, settings.token_secret) if next_token else None
+    return RunPage(items=runs, next_page_token=sealed)
+
+
+_TAG_BYTES = 16
+
+
+def _page_tag(token: bytes, secret: str) -> bytes:
+    return hmac.new(secret.encode(), b"visibility-page:" + token, hashlib.sha256).digest()[:_TAG_BYTES]
+
+
+def seal_page_token(token: bytes, secret: str) -> str:
+    """Temporal's next-page token, signed: a token we did not issue is refused before Temporal sees it."""
+    return base64.urlsafe_b64encode(_page_tag(token, secret) + token).decode()
+
+
+def unseal_page_token(text: str, secret: str) -> bytes:
+    """The Temporal token inside a page token this API issued; ValueError for anything else."""
+    try:
+        raw = base64.b64decode(text, altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("not base64") from None
+    tag, token = raw[:_TAG_BYTES], raw[_TAG_BYTES:]
+    if not token or not hmac.compare_digest(tag, _page_tag(token, secret)):
+        raise ValueError("not a token this API issued")
+    return token
 
 
 async def _history(gateway: TemporalGateway, workflow_id: str, run_id: str | None, *, decode: bool) -> WorkflowHistory:
@@ -151,8 +181,8 @@ class ReplayRequest(BaseModel):
     histories: list[LabelledHistory] | None = Field(default=None, max_length=500)
     workflow_id: str | None = Field(default=None, pattern=SAFE_VALUE, description="fetch this workflow from Temporal")
     run_id: str | None = None
-    closed_since: AwareDatetime | None = None
-    closed_until: AwareDatetime | None = None
+    closed_since: AwareInstant | None = None
+    closed_until: AwareInstant | None = None
     workflow_type: str | None = Field(default=None, pattern=SAFE_VALUE, description="with a time range")
     limit: int = Field(default=200, ge=1, le=1000, description="most runs replayed from a time range")
 
@@ -271,8 +301,24 @@ async def _workflow_of(session: AsyncSession, gateway: TemporalGateway, ref: str
 class ChainReport(audit_journal.ChainCheck):
     """The journal's hash chain: intact, or the first broken link; note the head to detect a later truncation."""
 
+    anchors_note: str | None = Field(default=None, description="why no anchor was compared, if none was")
 
-@router.get("/verify", response_model=ChainReport, summary="Verify the audit journal's hash chain")
-async def verify_journal(actor: Auditor, session: SessionDep) -> ChainReport:
-    """Walk every journal row in order; report the first row whose link or content does not check out."""
-    return ChainReport(**(await audit_journal.verify_chain(session)).model_dump())
+
+@router.get("/verify", response_model=ChainReport, summary="Verify the audit journal's chain and its anchors")
+async def verify_journal(
+    actor: Auditor, session: SessionDep, gateway: GatewayDep, settings: SettingsDep
+) -> ChainReport:
+    """Walk the journal in order against Temporal's anchors; report the first bad link, seal or anchor."""
+    note = None
+    try:
+        anchors = await recorded_anchors(
+            gateway.client, settings.journal_anchor_workflow_id, rpc_timeout=gateway.rpc_timeout
+        )
+        if anchors is None:
+            note = f"no anchor workflow {settings.journal_anchor_workflow_id}: links and seals checked alone"
+        elif not anchors:
+            note = "no anchor recorded yet: links and seals checked alone"
+    except (RPCError, WorkflowQueryFailedError) as err:
+        anchors, note = None, f"anchors unavailable from Temporal ({err}): links and seals checked alone"
+    check = await audit_journal.verify_chain(session, anchors or ())
+    return ChainReport(**check.model_dump(), anchors_note=note)

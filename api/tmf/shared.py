@@ -15,6 +15,7 @@ from pydantic_core import to_jsonable_python
 
 from api.errors import field_errors
 from api.gateway import TemporalUnavailable
+from api.schemas import Offset
 
 
 def tmf_json(resource: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +63,6 @@ class TmfRoute(APIRoute):
 # ---- lists and fields= -------------------------------------------------------------------------------------
 
 Fields = Annotated[str | None, Query(description="comma-separated attributes to return (id and href always)")]
-Offset = Annotated[int, Query(ge=0)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
