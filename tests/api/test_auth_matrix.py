@@ -24,7 +24,7 @@ from core.sla import default_sla_policy
 from db.models import CalendarVersion, SlaPolicyVersion, User
 from db.seed import DEMO_USERS
 from infra.settings import Settings
-from tests.api.helpers import (
+from tests.support import (
     approval_task,
     audit_rows,
     close_approval,

@@ -16,8 +16,7 @@ from core.records import PolicyRef
 from core.roles import Actor, Role
 from db.models import CalendarVersion
 from infra.settings import Settings
-from tests.api.helpers import audit_rows, unique
-from tests.support import eventually, serve
+from tests.support import audit_rows, eventually, serve, unique
 
 TODAY = datetime.now(UTC).date()  # what the API's checks compare with (Asia/Shanghai may be a day ahead)
 

@@ -10,15 +10,7 @@ from sqlalchemy import select
 from core.calendar import default_cn_calendar
 from core.sla import default_sla_policy
 from db.models import CalendarVersion, SlaPolicyVersion
-from tests.api.helpers import (
-    approval_task,
-    audit_rows,
-    close_approval,
-    count_audit,
-    request_approval,
-    unique,
-    when,
-)
+from tests.support import approval_task, audit_rows, close_approval, count_audit, request_approval, unique, when
 
 
 def stored_versions(sync_session, table, name: str) -> list[int]:

@@ -19,8 +19,8 @@ import pytest_asyncio
 
 from api.main import create_app
 from infra.settings import Settings
-from tests.api.helpers import approval_task, close_approval, count_audit, request_approval
 from tests.api.test_auth_matrix import _PARAM, PROTECTED_ROUTES, concrete
+from tests.support import approval_task, close_approval, count_audit, request_approval
 from tests.tickets.http_helpers import create, full_intake
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}

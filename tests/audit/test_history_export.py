@@ -22,8 +22,8 @@ from core.approvals import ApprovalInput
 from core.records import PolicyRef
 from core.roles import Actor, Role
 from db.models import AuditEntry
-from tests.api.helpers import approval_task, close_approval
 from tests.replay.changed_workflows import ApprovalWithUnpatchedPause
+from tests.support import approval_task, close_approval
 
 PHONE, EMAIL = "13912345678", "li.ming@example.com"
 REASON = f"Customer Li Ming ({PHONE}, {EMAIL}) needs more bandwidth"

@@ -18,8 +18,7 @@ from db import audit as audit_journal
 from db.models import AuditEntry, utcnow
 from infra.settings import Settings
 from infra.worker_factory import build_worker
-from tests.support import eventually, serve
-from tests.tickets.flow import idle
+from tests.support import eventually, idle, serve
 from workflows.journal_anchor import JournalAnchorWorkflow
 
 KEYS = Settings(kexiang_env="test").journal_key_ring

@@ -19,7 +19,7 @@ from db import audit as audit_journal
 from db.migrate import alembic_config
 from db.models import AuditEntry, utcnow
 from db.session import Database
-from tests.api.helpers import audit_rows
+from tests.support import audit_rows
 
 
 def _record(**overrides) -> AuditRecord:

@@ -19,9 +19,8 @@ import pytest_asyncio
 from audit.replay import histories_in, replay
 from tests.audit.test_history_export import payload_texts
 from tests.replay.changed_workflows import ServiceTicketWithUnpatchedPause
-from tests.support import eventually
-from tests.tickets.flow import idle
-from tests.tickets.http_helpers import CONTACT, MASKED, act, create, full_intake, routed
+from tests.support import MASKED, eventually, idle
+from tests.tickets.http_helpers import CONTACT, act, create, full_intake, routed
 
 REASON = f"客户 {CONTACT} 要求延期：等待备件"
 

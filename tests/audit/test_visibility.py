@@ -18,8 +18,7 @@ import pytest_asyncio
 from api.main import create_app
 from audit import cli as audit_cli
 from infra.worker_factory import build_worker
-from tests.api.helpers import approval_task, close_approval, headers_for
-from tests.support import eventually, serve
+from tests.support import approval_task, close_approval, eventually, headers_for, serve
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -10,8 +10,8 @@ import pytest_asyncio
 from api.main import create_app
 from core.bounds import MAX_INT
 from db.tickets import workflow_id_for
-from tests.api.helpers import approval_task, close_approval
 from tests.hardening.health import assert_healthy
+from tests.support import approval_task, close_approval
 from tests.tickets.http_helpers import CONTACT, TT, act, full_intake, routed
 
 SO = "/tmf-api/serviceOrdering/v4/serviceOrder"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,28 +13,25 @@ from pathlib import Path
 import httpx
 import pytest
 
+from db.seed import DEMO_PASSWORD
+from tests.support import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.devstack
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class DevStack:
     """`python -m infra.devstack` as a child process on private ports and a private data folder."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.api_port = _free_port()
+        self.api_port = free_port()
         self.env = {
             **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS")},
             "DATA_DIR": str(data_dir),
             "KEXIANG_ENV": "dev",
             "KX_API_PORT": str(self.api_port),
-            "KX_TEMPORAL_PORT": str(_free_port()),
-            "KX_TEMPORAL_UI_PORT": str(_free_port()),
+            "KX_TEMPORAL_PORT": str(free_port()),
+            "KX_TEMPORAL_UI_PORT": str(free_port()),
         }
         self.log = data_dir / "devstack-output.log"
         self.process: subprocess.Popen | None = None
@@ -89,7 +85,7 @@ def test_open_workflow_and_its_timer_survive_a_restart(tmp_path):
         client = httpx.Client(base_url=stack.url, timeout=30)
 
         def headers(user: str) -> dict[str, str]:
-            token = client.post("/api/auth/token", data={"username": user, "password": "kexiang-demo"}).json()[
+            token = client.post("/api/auth/token", data={"username": user, "password": DEMO_PASSWORD}).json()[
                 "access_token"
             ]
             return {"Authorization": f"Bearer {token}"}

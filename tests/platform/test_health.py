@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,16 +20,10 @@ from db.session import Database
 from infra.settings import Settings
 from infra.temporal import connect
 from infra.worker_factory import build_worker
-from tests.support import eventually, serve
+from tests.support import eventually, free_port, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 TT = "/tmf-api/troubleTicket/v4/troubleTicket"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _own_queue(settings: Settings, **changes) -> Settings:
@@ -163,7 +156,7 @@ async def test_a_stopped_worker_is_gone_at_once(dev_env, db, settings):
 async def test_temporal_down_means_503(db, settings):
     """Temporal unreachable: the API still starts, readiness is 503, and a start answers 503."""
     down = Settings(
-        **{**settings.model_dump(), "temporal_address": f"127.0.0.1:{_free_port()}", "temporal_rpc_timeout_seconds": 1}
+        **{**settings.model_dump(), "temporal_address": f"127.0.0.1:{free_port()}", "temporal_rpc_timeout_seconds": 1}
     )
     client = await connect(down, lazy=True)
     async with (
@@ -180,7 +173,7 @@ async def test_temporal_down_means_503(db, settings):
 async def test_database_down_means_503_with_retry_after(env, settings, http):
     """PostgreSQL unreachable: our routes answer 503 JSON, TMF routes a TMF Error, both with Retry-After; never 500."""
     headers = await _headers(http, "supervisor1")  # tokens are signed, not stored: the down app accepts them
-    closed = Database(f"postgresql+psycopg://kexiang:x@127.0.0.1:{_free_port()}/kexiang")
+    closed = Database(f"postgresql+psycopg://kexiang:x@127.0.0.1:{free_port()}/kexiang")
     try:
         async with (
             serve(create_app(settings, db=closed, client=env.client)) as url,

@@ -20,8 +20,7 @@ import infra.security
 from api.main import create_app
 from db.models import LoginThrottle
 from db.seed import DEMO_PASSWORD
-from tests.api.helpers import audit_rows
-from tests.support import serve
+from tests.support import audit_rows, serve
 
 PASSWORD = "throttle-password-1"
 FREE, LOCKOUT_AFTER = 2, 5

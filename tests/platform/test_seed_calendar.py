@@ -7,7 +7,7 @@ from sqlalchemy import select
 from core.calendar import CN_2026_HOLIDAYS, BusinessCalendar, default_cn_calendar
 from db.models import CalendarVersion
 from db.seed import seed_defaults
-from tests.api.helpers import unique
+from tests.support import unique
 
 
 def _versions(session, name: str) -> list[tuple[int, str, str | None]]:

@@ -25,8 +25,7 @@ from core.provisioning import (
 from core.roles import Actor, Role
 from core.tasks import HumanTask
 from db.provisioning import new_order_id
-from tests.support import eventually
-from tests.tickets.flow import idle, rid
+from tests.support import end_workflow, eventually, rid, workflow_tasks
 from workflows.common import BUSINESS_REF, ORDER_KIND
 
 COORDINATOR = Actor(username="coordinator1", roles=(Role.COORDINATOR,))
@@ -98,8 +97,7 @@ class OrderFlow:
         return await self.handle.query("order", result_type=ProvisioningOrder)
 
     async def tasks(self, kind: str | None = None, *, open_only: bool = True) -> list[HumanTask]:
-        tasks = await self.handle.query("tasks", result_type=list[HumanTask])
-        return [t for t in tasks if (kind is None or t.kind == kind) and (not open_only or t.status == "open")]
+        return await workflow_tasks(self.handle, kind, open_only=open_only)
 
     async def task(self, kind: str) -> HumanTask:
         """The open task of a kind, waiting for it to appear."""
@@ -144,13 +142,5 @@ class OrderFlow:
         return await self.act(ReviewOrder(request_id=rid(), actor=actor, outcome=outcome, **fields))
 
     async def finish(self) -> None:
-        """Terminate once idle (the test server leaks its time-skipping lock if a workflow task is in flight)."""
-        await eventually(lambda: idle(self.handle), what="workflow idle")
-        await self.handle.terminate("test done")
-
-
-async def finished(env: WorkflowEnvironment, handle: WorkflowHandle):
-    """The workflow's result, without letting the test server skip time meanwhile (timers of other open
-    workflows, e.g. reservation expiries, would otherwise fire while we wait for a result due any moment)."""
-    with env.auto_time_skipping_disabled():
-        return await handle.result()
+        """End the workflow now (teardown would, too)."""
+        await end_workflow(self.handle)

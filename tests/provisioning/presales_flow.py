@@ -14,8 +14,7 @@ from core.roles import Actor, Role
 from core.tasks import DecisionInput, HumanTask
 from tests.provisioning.flow import NANJING, SUZHOU
 from tests.resource_checks.flow import REQUESTER, item
-from tests.support import eventually
-from tests.tickets.flow import rid
+from tests.support import eventually, rid, workflow_tasks
 
 PRESALES = Actor(username="presales1", roles=(Role.ENGINEER,), department="product-support")
 COORDINATOR = Actor(username="coordinator1", roles=(Role.COORDINATOR,))
@@ -67,10 +66,10 @@ class DemandFlow:
     async def task(self, kind: str) -> HumanTask:
         async def probe():
             try:
-                tasks = await self.handle.query("tasks", result_type=list[HumanTask])
+                tasks = await workflow_tasks(self.handle, kind)
             except Exception:
                 return None
-            return next((t for t in tasks if t.kind == kind and t.status == "open"), None)
+            return tasks[0] if tasks else None
 
         return await eventually(probe, what=f"open {kind} task")
 

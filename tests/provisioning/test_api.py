@@ -11,11 +11,8 @@ from sqlalchemy import select
 
 from core.reservations import ReservationStatus
 from db.models import Notification, Reservation
-from tests.api.helpers import audit_rows
 from tests.provisioning.flow import BEIJING, NANJING, SUZHOU
-from tests.support import eventually
-from tests.tickets.flow import rid
-from tests.tickets.http_helpers import assert_tmf_error
+from tests.support import assert_tmf_error, audit_rows, eventually, rid
 
 SO = "/tmf-api/serviceOrdering/v4/serviceOrder"
 CANCEL = "/tmf-api/serviceOrdering/v4/cancelServiceOrder"

@@ -10,11 +10,9 @@ from core.presales import DemandStatus
 from core.provisioning import OrderStatus, ProvisioningOrder, workflow_id_for
 from core.resource_checks import AcceptResult
 from core.resource_checks import workflow_id_for as check_workflow_id
-from tests.provisioning.flow import finished
 from tests.provisioning.presales_flow import COORDINATOR, COORDINATOR2, PRESALES, DemandFlow
 from tests.resource_checks.flow import REQUESTER, STAFF, CheckFlow
-from tests.support import eventually
-from tests.tickets.flow import idle, rid
+from tests.support import eventually, finished, idle, rid
 
 
 async def test_a_no_at_product_fit_ends_the_demand_with_its_reason(env, worker, task_queue):

@@ -14,9 +14,8 @@ from core.provisioning import CancelOrder, OrderStatus, ReviewOrder
 from core.reservations import ReservationStatus
 from core.roles import Actor, Role
 from db.models import CircuitLedgerRow, OrderDocument, Reservation, ServiceOrderRow, SlaBreach
-from tests.provisioning.flow import COORDINATOR, OPS, OrderFlow, finished, spec
-from tests.support import eventually, skip_to
-from tests.tickets.flow import rid
+from tests.provisioning.flow import COORDINATOR, OPS, OrderFlow, spec
+from tests.support import eventually, finished, rid, skip_to
 
 
 async def test_cross_and_intra_province_orders_get_different_dispatchers_and_plans(env, worker, task_queue):

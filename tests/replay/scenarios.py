@@ -40,14 +40,13 @@ from core.tickets import (
 )
 from tests.platform.test_human_tasks import start_approval
 from tests.provisioning.flow import COORDINATOR as ORDER_COORDINATOR
-from tests.provisioning.flow import OrderFlow, finished
+from tests.provisioning.flow import OrderFlow
 from tests.provisioning.flow import spec as order_spec
 from tests.provisioning.presales_flow import COORDINATOR as DEMAND_COORDINATOR
 from tests.provisioning.presales_flow import PRESALES, DemandFlow
 from tests.resource_checks.flow import COORDINATOR, REQUESTER, STAFF, CheckFlow, item
-from tests.support import eventually
+from tests.support import eventually, finished, idle, rid
 from tests.tickets import flow as tickets
-from tests.tickets.flow import idle
 from workflows.journal_anchor import JournalAnchorWorkflow
 
 Scenario = Callable[[WorkflowEnvironment, str], Awaitable[WorkflowHandle]]
@@ -118,7 +117,7 @@ async def _worked_and_resolved(env: WorkflowEnvironment, task_queue: str, **inta
     await flow.accept(expected=await flow.now() + timedelta(hours=6))
     await flow.act(
         LogProgress(
-            request_id=tickets.rid(),
+            request_id=rid(),
             actor=tickets.ENGINEER,
             kind=ProgressKind.ACTION,
             text="更换光模块并测试",
@@ -131,7 +130,7 @@ async def _worked_and_resolved(env: WorkflowEnvironment, task_queue: str, **inta
 
 async def _closed_and_archived(flow: tickets.TicketFlow) -> WorkflowHandle:
     """Close, then let the reopen window run out (time-skipped): the run completes."""
-    await flow.act(Close(request_id=tickets.rid(), actor=tickets.AGENT))
+    await flow.act(Close(request_id=rid(), actor=tickets.AGENT))
     await flow.handle.result()
     return flow.handle
 
@@ -139,7 +138,7 @@ async def _closed_and_archived(flow: tickets.TicketFlow) -> WorkflowHandle:
 async def ticket_resolved_rated_closed(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
     """Intake → accept → plan logged → resolved → rated satisfied → closed → archived → reopen window over."""
     flow = await _worked_and_resolved(env, task_queue)
-    await flow.act(CustomerFeedback(request_id=tickets.rid(), actor=CUSTOMER, resolved=True, rating=Rating.SATISFIED))
+    await flow.act(CustomerFeedback(request_id=rid(), actor=CUSTOMER, resolved=True, rating=Rating.SATISFIED))
     return await _closed_and_archived(flow)
 
 
@@ -163,9 +162,7 @@ async def ticket_extension_approved(env: WorkflowEnvironment, task_queue: str) -
     await flow.accept(expected=await flow.now() + timedelta(hours=6))
     later = (await flow.task("resolve")).due_at + timedelta(days=1)
     await flow.act(
-        RequestExtension(
-            request_id=tickets.rid(), actor=tickets.ENGINEER, new_expected_at=later, reason="spare part on order"
-        )
+        RequestExtension(request_id=rid(), actor=tickets.ENGINEER, new_expected_at=later, reason="spare part on order")
     )
     await flow.decide("extension", tickets.SUPERVISOR, "approve")
     await flow.finish()
@@ -176,11 +173,9 @@ async def ticket_paused_and_resumed(env: WorkflowEnvironment, task_queue: str) -
     """Waiting for the customer stops the SLA clock for an hour; the resume moves the deadlines."""
     flow = await tickets.TicketFlow.start(env, task_queue)
     await flow.accept(expected=await flow.now() + timedelta(hours=6))
-    await flow.act(
-        Pause(request_id=tickets.rid(), actor=tickets.ENGINEER, kind="customer", reason="customer's test window")
-    )
+    await flow.act(Pause(request_id=rid(), actor=tickets.ENGINEER, kind="customer", reason="customer's test window"))
     await flow.skip(timedelta(hours=1))
-    await flow.act(Resume(request_id=tickets.rid(), actor=tickets.ENGINEER, note="customer ready"))
+    await flow.act(Resume(request_id=rid(), actor=tickets.ENGINEER, note="customer ready"))
     await flow.finish()
     return flow.handle
 
@@ -189,9 +184,7 @@ async def ticket_dissatisfied_second_followup(env: WorkflowEnvironment, task_que
     """Rated dissatisfied: a supervisor assigns the second follow-up, it is done, then the ticket closes."""
     flow = await _worked_and_resolved(env, task_queue)
     await flow.act(
-        CustomerFeedback(
-            request_id=tickets.rid(), actor=CUSTOMER, resolved=True, rating=Rating.DISSATISFIED, comment="太慢"
-        )
+        CustomerFeedback(request_id=rid(), actor=CUSTOMER, resolved=True, rating=Rating.DISSATISFIED, comment="太慢")
     )
     await flow.decide("followup_assignment", tickets.SUPERVISOR, "assign", assignee="supervisor2")
     await flow.decide("second_followup", tickets.SUPERVISOR2, "done", comment="建议缩短备件周期")
@@ -218,7 +211,7 @@ async def ticket_not_resolved_then_reopened(env: WorkflowEnvironment, task_queue
 async def ticket_cancelled(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
     """Registered by mistake: the agent cancels it and its open tasks are cancelled."""
     flow = await tickets.TicketFlow.start(env, task_queue)
-    await flow.act(Cancel(request_id=tickets.rid(), actor=tickets.AGENT, reason="duplicate of another ticket"))
+    await flow.act(Cancel(request_id=rid(), actor=tickets.AGENT, reason="duplicate of another ticket"))
     await flow.handle.result()
     return flow.handle
 
@@ -350,10 +343,7 @@ async def demand_ordered(env: WorkflowEnvironment, task_queue: str) -> WorkflowH
     outcome = await finished(env, flow.handle)
     order = env.client.get_workflow_handle(order_workflow_id(outcome.order_id))
     await eventually(lambda: _order_waiting(order), what="order started")
-    for child in (order, check.handle):  # they outlive the demand; stop them once idle
-        await eventually(lambda child=child: idle(child), what="child idle")
-        await child.terminate("scenario done")
-    return flow.handle
+    return flow.handle  # the children outlive the demand: the test's teardown ends them
 
 
 async def _check_id(flow: DemandFlow) -> str | None:

@@ -20,8 +20,7 @@ from core.resource_checks import (
 )
 from core.roles import Actor, Role
 from core.tasks import DecisionInput, HumanTask
-from tests.support import eventually
-from tests.tickets.flow import idle, rid
+from tests.support import end_workflow, eventually, rid, workflow_tasks
 
 REQUESTER = Actor(username="gcd1", roles=(Role.DEPARTMENT,), department="group-customer")
 COORDINATOR = Actor(username="coordinator1", roles=(Role.COORDINATOR,))
@@ -103,11 +102,7 @@ class CheckFlow:
         return await eventually(probe, what=what)
 
     async def tasks(self, kind: str) -> list[HumanTask]:
-        return [
-            t
-            for t in await self.handle.query("tasks", result_type=list[HumanTask])
-            if t.kind == kind and t.status == "open"
-        ]
+        return await workflow_tasks(self.handle, kind)
 
     async def act(self, act) -> CheckOutcome:
         return await self.handle.execute_update("act", act, id=act.request_id, result_type=CheckOutcome)
@@ -147,9 +142,8 @@ class CheckFlow:
         return line
 
     async def finish(self) -> None:
-        """Terminate once idle: the test server leaks its time-skipping lock if a workflow task is in flight."""
-        await eventually(lambda: idle(self.handle), what="workflow idle")
-        await self.handle.terminate("test done")
+        """End the workflow now (teardown would, too)."""
+        await end_workflow(self.handle)
 
     async def skip(self, delta: timedelta) -> None:
         await self.env.sleep(delta)

@@ -9,25 +9,11 @@ from api.tickets.tmf621_examples import complete_intake as full_intake  # noqa: 
 from tests.support import eventually
 
 TT = "/tmf-api/troubleTicket/v4/troubleTicket"
-MASKED = "138****5678"
 
 
 async def create(http, headers, body: dict, **extra_headers) -> httpx.Response:
+    """POST a TMF621 trouble ticket."""
     return await http.post(TT, json=body, headers={**headers, **extra_headers})
-
-
-def assert_tmf_error(response: httpx.Response, status: int, *words: str) -> dict:
-    """A TMF Error body with the given status whose message names the field(s)."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert (
-        set(body) >= {"code", "reason", "message", "status"}
-        and body["status"] == str(status)
-        and body["code"] == str(status)
-    )
-    for word in words:
-        assert word in body["message"], body
-    return body
 
 
 async def registered(http, headers, ticket_no: str) -> dict:

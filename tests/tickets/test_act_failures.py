@@ -9,8 +9,9 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from core.tickets import LogProgress, Pause, ProgressKind, Resume, TicketStatus
 from infra.worker_factory import build_worker
+from tests.support import rid
 from tests.tickets.broken_workflows import TicketWithBrokenResume
-from tests.tickets.flow import ENGINEER, TicketFlow, rid
+from tests.tickets.flow import ENGINEER, TicketFlow
 
 
 async def test_a_payload_that_is_no_ticket_act_is_refused_as_invalid(env, worker, task_queue):

@@ -30,14 +30,13 @@ def shows_clear(shown) -> list[str]:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def ticket(http, login, ends):
+async def ticket(http, login):
     """A ticket whose description, scenario, progress log and extension request carry contact details."""
     agent, engineer = await login("agent1"), await login("engineer1")
     created = await http.post(TT, json=full_intake(description=DESCRIPTION, scenario=SCENARIO), headers=agent)
     assert created.status_code == 201, created.text
     assert not shows_clear(created) and "139****5678" in created.json()["description"]
     number = created.json()["id"]
-    ends.append(f"ticket-{number}")
     cap = (await routed(http, agent, number))["sla"]["cycles"][0]["resolutionCap"]
     await act(http, engineer, number, {"type": "accept", "expected_resolution_at": cap})
     note = {"type": "log_progress", "kind": "customer_contact", "text": f"已致电 {MOBILE}", "outcome": EMAIL}
@@ -109,11 +108,10 @@ async def test_the_reveal_shows_free_text_whole_and_is_journaled(http, login, ti
     assert refused.status_code == 403 and not shows_clear(refused)
 
 
-async def test_the_knowledge_base_archives_and_shows_free_text_masked(http, login, sync_session, ends):
+async def test_the_knowledge_base_archives_and_shows_free_text_masked(http, login, sync_session):
     agent, engineer = await login("agent1"), await login("engineer1")
     created = await http.post(TT, json=full_intake(description=DESCRIPTION, scenario=SCENARIO), headers=agent)
     number = created.json()["id"]
-    ends.append(f"ticket-{number}")
     cap = (await routed(http, agent, number))["sla"]["cycles"][0]["resolutionCap"]
     await act(http, engineer, number, {"type": "accept", "expected_resolution_at": cap})
     work = {"type": "log_progress", "kind": "action", "text": f"更换光模块，告知 {EMAIL}", "is_plan": True}

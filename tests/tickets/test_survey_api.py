@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from db.models import AuditEntry, CustomerMessage, KnowledgeEntry, Survey
 from db.surveys import token_hash
-from tests.api.helpers import audit_rows
-from tests.support import eventually
+from tests.support import audit_rows, eventually
 from tests.tickets.http_helpers import CONTACT, TT, act, full_intake, registered, routed
 
 SURVEY_LINK = re.compile(r"/([A-Za-z0-9_-]{43})\s*$")

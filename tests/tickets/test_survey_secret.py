@@ -82,9 +82,8 @@ async def test_the_probe_rebuilds_the_secret_a_pre_patch_run_drew(converter):
     assert await old_way_secret(history, converter) == recorded["token"]
 
 
-async def test_a_secret_rebuilt_from_the_run_opens_no_survey(http, login, sync_session, converter, ends):
+async def test_a_secret_rebuilt_from_the_run_opens_no_survey(http, login, sync_session, converter):
     number, token = await resolved_ticket(http, login, sync_session)
-    ends.append(f"ticket-{number}")
     auditor = await login("auditor1")
     export = await http.get(f"/api/audit/workflows/ticket-{number}/history", headers=auditor)
     assert export.status_code == 200, export.text

@@ -9,8 +9,8 @@ import pytest
 import pytest_asyncio
 
 from db.tickets import workflow_id_for
-from tests.api.helpers import audit_rows, count_audit
-from tests.tickets.http_helpers import CONTACT, MASKED, TT, act, full_intake, routed
+from tests.support import MASKED, audit_rows, count_audit
+from tests.tickets.http_helpers import CONTACT, TT, act, full_intake, routed
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from db.models import KnowledgeEntry
-from tests.support import eventually
-from tests.tickets.http_helpers import CONTACT, MASKED, TT, act, full_intake, routed
+from tests.support import MASKED, eventually
+from tests.tickets.http_helpers import CONTACT, TT, act, full_intake, routed
 from tests.tickets.test_survey_api import survey_token
 
 

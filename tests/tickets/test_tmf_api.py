@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -12,9 +12,8 @@ from sqlalchemy import func, select
 from api.main import create_app
 from db.models import AuditEntry, TicketRow
 from infra.settings import Settings
-from tests.api.helpers import audit_rows, count_audit
-from tests.support import serve
-from tests.tickets.http_helpers import CONTACT, MASKED, TT, assert_tmf_error, create, full_intake, registered, routed
+from tests.support import MASKED, assert_tmf_error, audit_rows, count_audit, serve, when
+from tests.tickets.http_helpers import CONTACT, TT, create, full_intake, registered, routed
 
 # ---- create, get, errors (the API's own work: no workflow needed) -----------------------------------
 
@@ -183,24 +182,29 @@ async def test_workflow_start_failure_is_503_and_leaves_nothing(dev_env, db, set
 # ---- list, filters, fields, paging ---------------------------------------------------------------------
 
 
-async def test_list_filters_fields_and_paging(http, login):
+async def test_list_filters_fields_and_paging(env, http, login):
     headers = await login("agent1")
     customer = f"C-{uuid.uuid4().hex[:8]}"
-    made = []
-    for priority, ticket_type in (("high", "presales"), ("low", "aftersales_software"), ("high", "complaint")):
-        extra = {"complaintType": "billing"} if ticket_type == "complaint" else {}
-        response = await create(
-            http, headers, full_intake(customerId=customer, priority=priority, ticketType=ticket_type, **extra)
+    bodies = [
+        full_intake(
+            customerId=customer,
+            priority=priority,
+            ticketType=ticket_type,
+            **({"complaintType": "billing"} if ticket_type == "complaint" else {}),
         )
+        for priority, ticket_type in (("high", "presales"), ("low", "aftersales_software"), ("high", "complaint"))
+    ]
+    bodies.append({"description": "d", "severity": "minor", "ticketType": "presales", "customerId": customer})
+    made = []
+    for body in bodies:
+        response = await create(http, headers, body)
         assert response.status_code == 201, response.text
-        made.append(response.json())
-    bare = await create(
-        http, headers, {"description": "d", "severity": "minor", "ticketType": "presales", "customerId": customer}
-    )
-    made.append(bare.json())
-    # The workflow's first write sets the creation date from its own clock: read the dates once it has.
-    made = [await registered(http, headers, t["id"]) for t in made]
-    made.sort(key=lambda t: (t["creationDate"], t["id"]), reverse=True)  # newest first
+        # The workflow's first write sets the creation date from its own (millisecond) clock: read it once it has,
+        # then move that clock on, so no two tickets share a creation date and the range filters below are exact.
+        made.append(await registered(http, headers, response.json()["id"]))
+        await env.sleep(timedelta(seconds=1))
+    # Newest first, by time (the ISO text is no sort key: a whole second is written without a fraction).
+    made.sort(key=lambda t: when(t["creationDate"]), reverse=True)
     by_no = {t["id"]: t for t in made}
     number = {t["ticketType"] + t["priority"] if t["priority"] else "bare": t["id"] for t in made}
 

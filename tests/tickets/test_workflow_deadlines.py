@@ -12,8 +12,8 @@ from core.calendar import BusinessCalendar, WorkingPeriod
 from core.sla import Priority
 from core.tickets import Pause, RequestEscalation, RequestExtension, Resume, TicketStatus
 from db.models import CalendarVersion, Notification, SlaBreach
-from tests.support import SHANGHAI, eventually, next_weekday_at, skip_to
-from tests.tickets.flow import ENGINEER, SUPERVISOR, SUPERVISOR2, TicketFlow, rid
+from tests.support import SHANGHAI, eventually, next_weekday_at, rid, skip_to
+from tests.tickets.flow import ENGINEER, SUPERVISOR, SUPERVISOR2, TicketFlow
 
 
 def ensure_calendar(sync_session, calendar: BusinessCalendar) -> str:

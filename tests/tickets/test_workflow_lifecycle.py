@@ -27,8 +27,8 @@ from core.tickets import (
     VerifyResolution,
 )
 from db.models import CustomerMessage, KnowledgeEntry, Survey, TicketRow
-from tests.support import eventually
-from tests.tickets.flow import AGENT, ENGINEER, SUPERVISOR, SUPERVISOR2, TicketFlow, rid
+from tests.support import eventually, rid
+from tests.tickets.flow import AGENT, ENGINEER, SUPERVISOR, SUPERVISOR2, TicketFlow
 
 OPS = Actor(username="ops1", roles=(Role.DEPARTMENT,), department="operations")
 FIXED = Actor(username="fixed1", roles=(Role.DEPARTMENT,), department="fixed-network")
