@@ -12,10 +12,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 # Mainland mobiles (optionally +86, optionally split 3-4-4) and landlines with an area code (010-12345678,
-# (0755) 1234567). Digits right before or after do not belong to a phone number (ticket numbers, amounts).
+# (0755) 1234567). Digits or Latin letters right before or after do not belong to a phone number (ticket numbers,
+# amounts, hex identifiers such as workflow and task ids); Chinese text around a number does not protect it.
 _PHONE = re.compile(
-    r"(?<![\d+])(?:(?:\+|00)86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?!\d)"
-    r"|(?<![\d(])(?:\(0[1-9]\d{1,2}\)|0[1-9]\d{1,2})[- ]?\d{7,8}(?!\d)"
+    r"(?<![\dA-Za-z+])(?:(?:\+|00)86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?![\dA-Za-z])"
+    r"|(?<![\dA-Za-z(])(?:\(0[1-9]\d{1,2}\)|0[1-9]\d{1,2})[- ]?\d{7,8}(?![\dA-Za-z])"
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 

@@ -27,9 +27,9 @@ OVERSEERS = (Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR)
 def task_view(row: TaskRow) -> TaskView:
     """The inbox view of a read-model row, contact details in its subject and comment masked."""
     overdue = row.status == "open" and row.due_at < utcnow()
-    return TaskView.model_validate(
-        mask_contacts_in(row.model_dump(include=set(TaskFields.model_fields))) | {"overdue": overdue}
-    )
+    shown = row.model_dump(include=set(TaskFields.model_fields))
+    shown.update(mask_contacts_in({"subject": row.subject, "comment": row.comment}))  # free text only; ids stay whole
+    return TaskView.model_validate(shown | {"overdue": overdue})
 
 
 async def tasks_of(session: SessionDep, business_ref: str) -> list[TaskView]:

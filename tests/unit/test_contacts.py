@@ -35,6 +35,7 @@ def test_contact_patterns_in_free_text_are_masked(text, shown):
         "带宽 1000M，金额 12345678.90 元，电路 12345678901234",  # a longer run of digits is no phone number
         "光模块 SFP-10G-LR 更换 2 块",
         "user engineer1 at dept-01",
+        "approval-560f4d982d314f86a0961381234567841a5b:approval:1",  # a hex id holding a mobile-like run of digits
     ],
 )
 def test_identifiers_dates_and_amounts_stay(text):
