@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random
 import uuid
 from datetime import datetime, timedelta
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from core.records import PolicyRef
@@ -159,3 +161,13 @@ async def idle(handle: WorkflowHandle) -> bool:
 def rid() -> str:
     """A fresh request id."""
     return str(uuid.uuid4())
+
+
+async def end_workflow(env: WorkflowEnvironment, workflow_id: str) -> None:
+    """Terminate a test's workflow once idle (an already closed one is left as it is)."""
+    handle = env.client.get_workflow_handle(workflow_id)
+    if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+        return
+    await eventually(lambda: idle(handle), what=f"{workflow_id} idle")
+    with contextlib.suppress(RPCError):
+        await handle.terminate("test over")

@@ -9,13 +9,15 @@ import pytest
 
 from api.tickets import tmf621
 from api.tickets.tmf621 import TICKET_FILTERS
+from db.tickets import workflow_id_for
+from tests.tickets.flow import end_workflow
 from tests.tickets.http_helpers import CONTACT, TT, assert_tmf_error, create, full_intake, registered, routed
 
 EARLY, LATE = "2000-01-01T00:00:00+00:00", "2999-01-01T00:00:00+00:00"
 
 
 @pytest.fixture(scope="module")
-async def two_tickets(http, login):
+async def two_tickets(http, login, env):
     """A: complete intake, routed; B: bare (acknowledged, intake incomplete); one customer of their own."""
     headers = await login("agent1")
     customer = f"C-{uuid.uuid4().hex[:8]}"
@@ -39,7 +41,9 @@ async def two_tickets(http, login):
         {"description": f"d, B {customer}", "severity": "Low", "ticketType": "presales", "customerId": customer},
     )
     assert a.status_code == b.status_code == 201, (a.text, b.text)
-    return customer, await routed(http, headers, a.json()["id"]), await registered(http, headers, b.json()["id"])
+    yield customer, await routed(http, headers, a.json()["id"]), await registered(http, headers, b.json()["id"])
+    for number in (a.json()["id"], b.json()["id"]):
+        await end_workflow(env, workflow_id_for(number))
 
 
 async def test_every_supported_filter_works_in_sql(http, login, two_tickets):
