@@ -366,8 +366,7 @@ async def list_service_orders(actor: Reader, session: SessionDep, listing: Order
         session,
         ServiceOrderRow,
         listing.conditions,
-        col(ServiceOrderRow.created_at).desc(),
-        col(ServiceOrderRow.order_id).desc(),
+        *listing.order_by(col(ServiceOrderRow.created_at).desc(), col(ServiceOrderRow.order_id).desc()),
         offset=listing.offset,
         limit=listing.limit,
     )
@@ -414,7 +413,7 @@ async def list_cancel_service_orders(
         session,
         ServiceOrderRow,
         cancelled,
-        col(ServiceOrderRow.created_at).desc(),
+        *listing.order_by(col(ServiceOrderRow.created_at).desc(), col(ServiceOrderRow.order_id).desc()),
         offset=listing.offset,
         limit=listing.limit,
     )

@@ -336,8 +336,7 @@ async def list_checks(actor: Reader, session: SessionDep, listing: CheckListing)
         session,
         ResourceCheckRow,
         listing.conditions,
-        col(ResourceCheckRow.created_at).desc(),
-        col(ResourceCheckRow.check_id).desc(),
+        *listing.order_by(col(ResourceCheckRow.created_at).desc(), col(ResourceCheckRow.check_id).desc()),
         offset=listing.offset,
         limit=listing.limit,
     )

@@ -444,8 +444,7 @@ async def list_trouble_tickets(actor: Reader, session: SessionDep, listing: Tick
         session,
         TicketRow,
         listing.conditions,
-        col(TicketRow.created_at).desc(),
-        col(TicketRow.ticket_no).desc(),
+        *listing.order_by(col(TicketRow.created_at).desc(), col(TicketRow.ticket_no).desc()),
         offset=listing.offset,
         limit=listing.limit,
     )

@@ -16,9 +16,10 @@ The status follows TMF630 and the three swagger files (none of which documents 4
 | an unexpected exception (logged with its type and route, never its message or the request) | 500 |
 | Temporal (or the database) unavailable, `Retry-After` set | 503 |
 
-Lists take `fields`, `offset`, `limit` and the attribute filters one `Filters` table per resource declares:
-`attr=value` (comma: any of the values), and for dates also `attr.gt/.gte/.lt/.lte=`; every other query
-parameter is refused with 400 naming it. Filters become SQL conditions on the read model.
+Lists take `fields`, `offset`, `limit`, `sort` (filterable single-column attributes, `-` descending) and the
+attribute filters one `Filters` table per resource declares: `attr=value` (comma: any of the values), and for
+dates also `attr.gt/.gte/.lt/.lte=`; every other query parameter is refused with 400 naming it. Filters become
+SQL conditions on the read model.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from api.errors import field_errors
 from api.gateway import TemporalUnavailable
 
 TMF_PREFIX = "/tmf-api/"
-RESERVED = ("fields", "offset", "limit")
+RESERVED = ("fields", "offset", "limit", "sort")
 log = logging.getLogger(__name__)
 
 
@@ -145,6 +146,7 @@ def install_tmf_errors(app: FastAPI) -> None:
 Fields = Annotated[str | None, Query(description="comma-separated attributes to return, dotted for nested ones")]
 Offset = Annotated[int, Query(ge=0)]
 Limit = Annotated[int, Query(ge=1, le=500)]
+Sort = Annotated[str | None, Query(description="comma-separated attributes to sort by, `-` for descending")]
 
 
 # ---- filters -----------------------------------------------------------------------------------------------
@@ -225,8 +227,6 @@ class Filters:
             if not self.supported[attribute].dated:
                 raise HTTPException(400, f"{name}: .{comparison} applies to date attributes only")
             return attribute, comparison
-        if name == "sort":
-            raise HTTPException(400, "sort: not supported (lists are newest first)")
         base = (attribute if comparison in _COMPARE else name).split(".")[0]
         if base in self.spec_attributes or base in self.supported:
             raise HTTPException(
@@ -244,10 +244,35 @@ class Filters:
             raise HTTPException(400, f"{name}: {err.errors()[0].get('msg', 'invalid')}") from None
 
     async def listing(
-        self, request: Request, response: Response, fields: Fields = None, offset: Offset = 0, limit: Limit = 50
+        self,
+        request: Request,
+        response: Response,
+        fields: Fields = None,
+        offset: Offset = 0,
+        limit: Limit = 50,
+        sort: Sort = None,
     ) -> TmfList:
         """The list query these filters accept (the dependency of a TMF list): every other parameter is refused."""
-        return TmfList(response, fields, offset, limit, self.conditions(request.query_params.multi_items()))
+        conditions = self.conditions(request.query_params.multi_items())
+        return TmfList(response, fields, offset, limit, conditions, self.sort_keys(sort))
+
+    def sort_keys(self, sort: str | None) -> list[Any]:
+        """TMF630 `sort=a,-b`: the ORDER BY of a filterable single-column attribute each (`-` descending)."""
+        keys = []
+        for part in (p.strip() for p in (sort or "").split(",")):
+            if not part:
+                continue
+            name = part.lstrip("-+")
+            spec = self.supported.get(name)
+            if spec is None or len(spec.columns) != 1 or spec.contains:
+                raise HTTPException(400, f"sort: cannot sort on {name!r} (sortable: {', '.join(self.sortable())})")
+            column = spec.columns[0]
+            keys.append(column.desc() if part.startswith("-") else column.asc())
+        return keys
+
+    def sortable(self) -> list[str]:
+        """The attributes `sort=` takes."""
+        return [n for n, f in self.supported.items() if len(f.columns) == 1 and not f.contains]
 
     def names(self) -> str:
         """The filter parameters, for messages and docs."""
@@ -295,6 +320,11 @@ class TmfList:
     offset: int
     limit: int
     conditions: list[ColumnElement[bool]] = field(default_factory=list)
+    sort_keys: list[Any] = field(default_factory=list)
+
+    def order_by(self, *default: Any) -> list[Any]:
+        """The `sort=` keys first, then the list's own order (which also breaks ties)."""
+        return [*self.sort_keys, *default]
 
     def page(self, total: int, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The resources projected to `fields`, with the X-Total-Count and X-Result-Count headers."""

@@ -97,7 +97,8 @@ async def test_every_supported_filter_works_in_sql(http, login, two_tickets):
         ({"creationDate.gte": "2026-01-05T10:00:00"}, ["creationDate.gte:", "timezone"]),
         ({"severity": ""}, ["severity: a value is required"]),
         ({"priority": "High"}, ["priority:", "urgent"]),
-        ({"sort": "-creationDate"}, ["sort: not supported"]),
+        ({"sort": "statusChangeDate"}, ["sort: cannot sort on 'statusChangeDate'", "creationDate"]),
+        ({"sort": "categories"}, ["sort: cannot sort on 'categories'"]),
     ],
 )
 async def test_unsupported_and_unknown_parameters_are_400(http, login, params, words):
@@ -105,8 +106,8 @@ async def test_unsupported_and_unknown_parameters_are_400(http, login, params, w
     assert CONTACT not in error["message"]
 
 
-async def test_dotted_fields_and_paging_headers(http, login, two_tickets):
-    customer, a, _ = two_tickets
+async def test_dotted_fields_sort_and_paging_headers(http, login, two_tickets):
+    customer, a, b = two_tickets
     headers = await login("auditor1")
     one = await http.get(
         f"{TT}/{a['id']}", params={"fields": "relatedParty.role,channel.id,statusChange.status"}, headers=headers
@@ -120,6 +121,16 @@ async def test_dotted_fields_and_paging_headers(http, login, two_tickets):
     ]
     assert body["statusChange"] == [{"@type": "StatusChange", "status": c["status"]} for c in a["statusChange"]]
     assert_tmf_error(await http.get(f"{TT}/{a['id']}", params={"field": "id"}, headers=headers), 400, "field:")
+
+    async def sorted_by(sort: str) -> list[str]:
+        listed = await http.get(TT, params={"customerId": customer, "sort": sort}, headers=headers)
+        assert listed.status_code == 200, listed.text
+        return [t["id"] for t in listed.json()]
+
+    assert await sorted_by("creationDate") == [a["id"], b["id"]]  # oldest first
+    assert await sorted_by("-creationDate") == [b["id"], a["id"]]
+    assert await sorted_by("severity") == [a["id"], b["id"]]  # "High" < "Low"
+    assert await sorted_by("-ticketType,id") == [b["id"], a["id"]]  # presales after complaint
     page = await http.get(
         TT, params={"customerId": customer, "limit": 1, "offset": 1, "fields": "sla.tier"}, headers=headers
     )
