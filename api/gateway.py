@@ -26,6 +26,21 @@ _POLLER_FRESH_SECONDS = 75.0
 _POLLER_CACHE_SECONDS = 2.0
 
 
+# Failure types that mean the act's data was at fault (the worker's DATA_FAILURES and activities/guard.py).
+_DATA_FAILURE_TYPES = frozenset(
+    {"ValueError", "ValidationError", "OverflowError", "ZeroDivisionError", "DataError", "IntegrityError"}
+)
+
+
+def data_failure(cause: BaseException | None) -> str | None:
+    """The failure type when an update failed on its data (in the workflow or in an activity it ran), else None."""
+    while cause is not None:
+        if isinstance(cause, ApplicationError) and cause.type in _DATA_FAILURE_TYPES:
+            return cause.type
+        cause = cause.__cause__
+    return None
+
+
 class TemporalUnavailable(Exception):
     """Temporal or the worker cannot serve the call right now (HTTP 503)."""
 
@@ -79,6 +94,16 @@ class TemporalGateway:
         except RPCError as err:
             raise TemporalUnavailable(f"Temporal did not accept the start: {err.message}") from err
 
+    async def exists(self, workflow_id: str) -> bool:
+        """True when Temporal knows a workflow with this id (running or closed)."""
+        try:
+            await self.client.get_workflow_handle(workflow_id).describe(rpc_timeout=self.rpc_timeout)
+        except RPCError as err:
+            if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+                return False
+            raise TemporalUnavailable(f"Temporal is unavailable: {err.message}") from err
+        return True
+
     async def update(self, workflow_id: str, update: str, arg: Any, *, request_id: str, result_type: type[T]) -> T:
         """Send a human act as an update deduplicated on request_id; map refusals and outages."""
         await self._require_worker()
@@ -92,6 +117,9 @@ class TemporalGateway:
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.type and cause.type in RefusalCode._value2member_map_:
                 raise TaskRefused(RefusalCode(cause.type), cause.message) from err
+            if (kind := data_failure(cause)) is not None:
+                # Never the message: a validation error quotes the value, which may be customer data.
+                raise TaskRefused(RefusalCode.INVALID, f"the act's data cannot be processed ({kind})") from err
             raise TaskRefused(RefusalCode.CONFLICT, str(cause or err)) from err
         except WorkflowUpdateRPCTimeoutOrCancelledError as err:
             raise TemporalUnavailable("the workflow did not answer in time; try again") from err

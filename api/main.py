@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
@@ -14,6 +15,7 @@ from api.audit import codec, journal
 from api.audit import routes as audit
 from api.dispatch_simulator import create_dispatch_simulator
 from api.docs.routes import mount_docs
+from api.edge import EdgeGuard
 from api.gateway import TemporalGateway, TemporalUnavailable
 from api.platform import auth, config, health, users
 from api.presales import routes as presales
@@ -75,6 +77,13 @@ def create_app(
             {"detail": str(exc)}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"}
         )
 
+    @app.exception_handler(RequestValidationError)
+    async def _quiet_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's default body echoes the input (which may hold a customer's contact): keep only where and why.
+        errors = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    app.add_middleware(EdgeGuard, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     for router in (
         health.router,
         auth.router,

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict
 
+from core.bounds import MAX_INT
 from db.models import TaskFields
 
 T = TypeVar("T")
+
+# Paging and version numbers: bounded once here, so no number reaches the database beyond its integer range.
+Offset = Annotated[int, Query(ge=0, le=MAX_INT, description="items to skip")]
+VersionNumber = Annotated[int, Path(ge=1, le=MAX_INT, description="a version number")]
 
 
 class Page(BaseModel, Generic[T]):

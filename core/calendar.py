@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from core.bounds import MAX_BUDGET_HOURS, MAX_BUDGET_WORKING_DAYS
+
 __all__ = [
     "CN_2026_HOLIDAYS",
     "CN_2026_MAKEUP_WORKDAYS",
@@ -319,6 +321,9 @@ class Budget(BaseModel):
     def _check(self) -> Budget:
         if not math.isfinite(self.amount) or self.amount <= 0:
             raise ValueError(f"budget amount must be a finite number > 0, got {self.amount!r}")
+        cap = MAX_BUDGET_WORKING_DAYS if self.unit == "working_days" else MAX_BUDGET_HOURS
+        if self.amount > cap:
+            raise ValueError(f"a budget in {self.unit} may be at most {cap}")
         if self.unit == "working_days" and not self.amount.is_integer():
             raise ValueError(f"a working-day budget must be a whole number of days, got {self.amount!r}")
         return self

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
+from core.bounds import MAX_LEAD
 from core.records import AuditRecord, PolicyRef
 from core.resource_checks import ResourceCheckRules, default_resource_check_rules
 from core.roles import Actor, Role
@@ -558,6 +559,8 @@ def check_act(ticket: Ticket, act: BaseModel, now: datetime) -> None:
                 )
             if act.new_expected_at <= max(now, due or now):
                 _refuse(RefusalCode.INVALID, "new_expected_at: must be later than the current deadline")
+            if act.new_expected_at > now + MAX_LEAD:
+                _refuse(RefusalCode.INVALID, f"new_expected_at: at most {MAX_LEAD.days} days ahead")
         case Pause():
             _in_status(ticket, "pause", TicketStatus.IN_PROGRESS)
             _handler_only(ticket, actor, "pause")

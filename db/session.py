@@ -11,13 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 
 def make_async_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """An async engine on psycopg 3 with liveness checks on pooled connections."""
-    return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    """An async engine on psycopg 3 with liveness checks on pooled connections; errors never show parameters."""
+    # hide_parameters: a failed statement's message would otherwise carry its values (names, phone numbers).
+    return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, hide_parameters=True)
 
 
 def make_sync_engine(url: str) -> Engine:
     """A sync engine for Alembic and seeding."""
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 class Database:

@@ -10,6 +10,7 @@ from core.contacts import mask_contacts
 # Capability links carry their secret in the path: /api/survey/<token> is logged as /api/survey/***.
 _PATH_SECRET = re.compile(r"(/api/survey/)[^/?#\s\"']+")
 # uvicorn's own handlers (it configures them before the app starts); their records skip the root handler.
+_TRACEBACKS = logging.Formatter()
 _UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
@@ -38,6 +39,8 @@ class ContactMaskingFilter(logging.Filter):
             return True
         record.msg = redact(record.getMessage())
         record.args = None
+        if record.exc_info and not record.exc_text:  # a traceback quotes exception messages: redact those too
+            record.exc_text = redact(_TRACEBACKS.formatException(record.exc_info))
         return True
 
 

@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from infra.codec import DEV_KEY, DEV_KEY_ID, parse_key_ring
@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     group_dispatch_token: str | None = None
     payload_encryption_keys: str | None = None  # "kid:base64key,kid2:base64key"; the first one encrypts
     codec_cors_origins: Annotated[list[str], NoDecode] = DEFAULT_CODEC_ORIGINS
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)  # every request body; larger ones answer 413
+    max_upload_bytes: int = Field(default=32 * 1024 * 1024, gt=0)  # documents and histories (api/edge.py)
 
     @field_validator("database_url")
     @classmethod

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.guard import ActivityFailureInterceptor
 from activities.platform import PlatformActivities
 from activities.presales import PresalesActivities
 from activities.provisioning import ProvisioningActivities
@@ -17,6 +18,10 @@ from db.session import Database
 from infra.group_dispatch import HttpGroupDispatch
 from infra.settings import Settings
 from workflows.registry import ALL_WORKFLOWS
+
+# A workflow task raising one of these failed on its data (an overflow, a value that does not validate): retrying
+# the task cannot help, so the update it ran in is refused, or the run fails visibly, instead of retrying forever.
+DATA_FAILURES: tuple[type[BaseException], ...] = (ArithmeticError, ValueError)
 
 
 def build_worker(
@@ -41,6 +46,8 @@ def build_worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=workflows,
+        workflow_failure_exception_types=DATA_FAILURES,
+        interceptors=[ActivityFailureInterceptor(db)],
         activities=[
             platform.load_policy_snapshot,
             platform.record_task_event,

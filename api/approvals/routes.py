@@ -70,13 +70,13 @@ async def create_approval(
 
 
 @router.get("/{workflow_id}", response_model=ApprovalView, summary="An approval request's tasks")
-async def get_approval(workflow_id: str, actor: Reader, session: SessionDep) -> ApprovalView:
-    """The request's tasks from the read model."""
+async def get_approval(workflow_id: str, actor: Reader, session: SessionDep, gateway: GatewayDep) -> ApprovalView:
+    """The request's tasks from the read model; none yet (an empty list) while its workflow opens the task."""
     rows = list(
         await session.scalars(
             select(TaskRow).where(col(TaskRow.workflow_id) == workflow_id).order_by(col(TaskRow.opened_at))
         )
     )
-    if not rows:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"approval {workflow_id} does not exist (yet)")
+    if not rows and not (workflow_id.startswith("approval-") and await gateway.exists(workflow_id)):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"approval {workflow_id} does not exist")
     return ApprovalView(workflow_id=workflow_id, tasks=[task_view(r) for r in rows])

@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 from sqlalchemy import or_
 from sqlmodel import col
 
 from api.deps import Reader, SessionDep, require_roles
-from api.schemas import Page
+from api.schemas import Offset, Page
+from core.bounds import AwareInstant
 from core.contacts import mask_contacts, mask_contacts_in
 from core.roles import Actor, Role
 from db.models import AuditEntry, Notification
@@ -67,7 +68,7 @@ async def my_notifications(
     actor: Reader,
     session: SessionDep,
     workflow_id: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[NotificationView]:
     """Reminders, escalations and assignments for me, my roles or my department, newest first."""
@@ -103,9 +104,9 @@ async def audit_journal(
     subject_id: str | None = None,
     workflow_id: str | None = None,
     outcome: str | None = Query(default=None, pattern="^(accepted|refused)$"),
-    since: AwareDatetime | None = Query(default=None, description="from this instant (with a UTC offset)"),
-    until: AwareDatetime | None = Query(default=None, description="before this instant (with a UTC offset)"),
-    offset: Annotated[int, Query(ge=0)] = 0,
+    since: AwareInstant | None = Query(default=None, description="from this instant (with a UTC offset)"),
+    until: AwareInstant | None = Query(default=None, description="before this instant (with a UTC offset)"),
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[AuditView]:
     """Journal rows in time order, filtered by actor, action, subject, workflow, outcome and [since, until)."""

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import READ_ONLY, Auditor, DbDep, GatewayDep, SessionDep
+from api.deps import READ_ONLY, Auditor, DbDep, GatewayDep, SessionDep, SettingsDep
 from api.gateway import TemporalGateway
 from audit.history import (
     SAFE_VALUE,
@@ -41,6 +43,7 @@ from audit.replay import (
     replay_progress,
 )
 from audit.timeline import JournalRow, Kind, Timeline, build_timeline
+from core.bounds import AwareInstant
 from core.records import AuditRecord
 from core.roles import Actor
 from db import audit as audit_journal
@@ -73,20 +76,46 @@ class RunPage(BaseModel):
 async def list_workflows(
     actor: Auditor,
     gateway: GatewayDep,
+    settings: SettingsDep,
     where: Annotated[WorkflowFilter, Query()],
     page_size: Annotated[int, Query(ge=1, le=500)] = 100,
-    page_token: str | None = None,
+    page_token: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> RunPage:
     """Runs by business reference (ticket number, order id), type, status and start/close time, newest first."""
     try:
-        token = base64.b64decode(page_token, altchars=b"-_", validate=True) if page_token else None
-    except (binascii.Error, ValueError):
+        token = unseal_page_token(page_token, settings.token_secret) if page_token else None
+    except ValueError:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "page_token: not a token this API issued") from None
     try:
         runs, next_token = await list_runs(gateway.client, where, page_size=page_size, page_token=token)
     except RPCError as err:
         raise _temporal_error(err, "list workflows") from err
-    return RunPage(items=runs, next_page_token=base64.urlsafe_b64encode(next_token).decode() if next_token else None)
+    sealed = seal_page_token(next_token, settings.token_secret) if next_token else None
+    return RunPage(items=runs, next_page_token=sealed)
+
+
+_TAG_BYTES = 16
+
+
+def _page_tag(token: bytes, secret: str) -> bytes:
+    return hmac.new(secret.encode(), b"visibility-page:" + token, hashlib.sha256).digest()[:_TAG_BYTES]
+
+
+def seal_page_token(token: bytes, secret: str) -> str:
+    """Temporal's next-page token, signed: a token we did not issue is refused before Temporal sees it."""
+    return base64.urlsafe_b64encode(_page_tag(token, secret) + token).decode()
+
+
+def unseal_page_token(text: str, secret: str) -> bytes:
+    """The Temporal token inside a page token this API issued; ValueError for anything else."""
+    try:
+        raw = base64.b64decode(text, altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("not base64") from None
+    tag, token = raw[:_TAG_BYTES], raw[_TAG_BYTES:]
+    if not token or not hmac.compare_digest(tag, _page_tag(token, secret)):
+        raise ValueError("not a token this API issued")
+    return token
 
 
 async def _history(gateway: TemporalGateway, workflow_id: str, run_id: str | None, *, decode: bool) -> WorkflowHistory:
@@ -151,8 +180,8 @@ class ReplayRequest(BaseModel):
     histories: list[LabelledHistory] | None = Field(default=None, max_length=500)
     workflow_id: str | None = Field(default=None, pattern=SAFE_VALUE, description="fetch this workflow from Temporal")
     run_id: str | None = None
-    closed_since: AwareDatetime | None = None
-    closed_until: AwareDatetime | None = None
+    closed_since: AwareInstant | None = None
+    closed_until: AwareInstant | None = None
     workflow_type: str | None = Field(default=None, pattern=SAFE_VALUE, description="with a time range")
     limit: int = Field(default=200, ge=1, le=1000, description="most runs replayed from a time range")
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from api.deps import Admin, Reader, SessionDep
+from api.schemas import VersionNumber
 from core.records import AuditRecord
 from db import audit as audit_journal
 from db.models import VersionedSpec, utcnow
@@ -87,7 +88,7 @@ def versioned_router(
         return [out(r) for r in rows]
 
     @router.get("/{name}/versions/{version}", response_model=VersionOut, summary=f"One version of a {noun}")
-    async def one_version(name: str, version: int, actor: Reader, session: SessionDep) -> VersionOut:
+    async def one_version(name: str, version: VersionNumber, actor: Reader, session: SessionDep) -> VersionOut:
         """A specific version, as running workflows may still use it."""
         return out(await get_row(session, name, version))
 

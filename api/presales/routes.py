@@ -6,7 +6,7 @@ from typing import Any
 from uuid import uuid4
 
 from fastapi import APIRouter, HTTPException, status
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.acts import IdempotencyKey, Subject, start_journaled
@@ -15,6 +15,7 @@ from api.errors import QuietValidationRoute
 from api.provisioning.tmf641 import Orderer
 from api.schemas import TaskView
 from api.tasks.routes import tasks_of
+from core.bounds import AwareInstant
 from core.contacts import masked_contact
 from core.numbers import random_number
 from core.presales import Demand, DemandInput
@@ -40,7 +41,7 @@ class DemandBody(BaseModel):
     a_end: CircuitEnd
     z_end: CircuitEnd
     bandwidth: str = Field(min_length=1, max_length=32)
-    requested_completion: AwareDatetime
+    requested_completion: AwareInstant
     complex: bool = False
 
 

@@ -18,7 +18,7 @@ from api.deps import Reader, SessionDep
 from api.errors import QuietValidationRoute
 from api.provisioning.service import load_row, perform
 from api.provisioning.tmf641 import row_to_tmf, to_tmf
-from api.schemas import TaskView
+from api.schemas import Offset, TaskView
 from api.tasks.routes import tasks_of
 from core.provisioning import DocumentRef
 from db.models import CircuitLedgerRow, OrderDocument
@@ -163,7 +163,7 @@ async def circuit_ledger(
     session: SessionDep,
     order_id: str | None = None,
     ledger_status: Annotated[Literal["active", "cancelled"] | None, Query(alias="status")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[LedgerView]:
     """Ledger rows, newest order first."""

@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 from uuid import uuid4
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 from sqlalchemy import literal, select
 from sqlmodel import col
@@ -36,6 +36,7 @@ from api.deps import DbDep, GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
 from api.provisioning.service import load_row, order_of, perform, register_order
 from api.tmf.shared import Fields, Filters, TmfList, TmfRoute, dated, equals, project, tmf_json
+from core.bounds import AwareInstant
 from core.provisioning import ORDER_ROLES, TMF_STATE, CircuitSpec, CircuitType, OrderStatus, ProvisioningOrder, Scope
 from core.roles import Actor
 from db.models import ServiceOrderRow
@@ -103,7 +104,7 @@ class ServiceOrderCreate(_Tmf):
     """TMF641 ServiceOrder_Create: serviceOrderItem is mandatory; we also need requestedCompletionDate."""
 
     service_order_item: list[OrderItemCreate] = Field(alias="serviceOrderItem", min_length=1)
-    requested_completion_date: AwareDatetime = Field(alias="requestedCompletionDate")
+    requested_completion_date: AwareInstant = Field(alias="requestedCompletionDate")
     description: str | None = Field(default=None, max_length=2000)
     external_id: str | None = Field(default=None, alias="externalId", max_length=100)
     customer_id: str | None = Field(default=None, alias="customerId", max_length=64)

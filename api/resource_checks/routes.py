@@ -18,7 +18,7 @@ from api.deps import Reader, SessionDep
 from api.errors import QuietValidationRoute
 from api.resource_checks.service import load_row, perform
 from api.resource_checks.tmf645 import row_to_tmf, to_tmf
-from api.schemas import Page, TaskView
+from api.schemas import Offset, Page, TaskView
 from api.tasks.routes import tasks_of
 from core.resource_checks import CheckAct
 from db.models import ResourceCheckLedger
@@ -67,7 +67,7 @@ async def ledger(
     actor: Reader,
     session: SessionDep,
     customer_id: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[LedgerView]:
     """Finished checks, newest first, optionally for one customer."""

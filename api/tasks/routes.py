@@ -12,7 +12,7 @@ from sqlmodel import col
 
 from api.acts import Acting, StaffActing, Subject, deliver
 from api.deps import Reader, SessionDep
-from api.schemas import Page, TaskView
+from api.schemas import Offset, Page, TaskView
 from core.contacts import contact_texts, mask_contacts_in
 from core.roles import Actor, Role
 from core.tasks import ActResult, ClaimInput, DecisionInput, RefusalCode, TaskRefused
@@ -74,7 +74,7 @@ async def inbox(
     kind: str | None = None,
     workflow_id: str | None = None,
     business_ref: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[TaskView]:
     """Tasks ordered green channel first (priority), then by due time."""

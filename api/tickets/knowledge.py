@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from api.deps import Reader, SessionDep
-from api.schemas import Page
+from api.schemas import Offset, Page
+from core.bounds import Instant
 from core.contacts import mask_contacts_in
 from core.tickets import Category
 from db import knowledge
@@ -47,10 +48,10 @@ async def search_knowledge(
     ticket_no: str | None = Query(default=None, max_length=20),
     customer: str | None = Query(default=None, max_length=200, description="customer id, or part of the name"),
     category: Category | None = None,
-    closed_from: datetime | None = Query(default=None, description="closed at or after"),
-    closed_to: datetime | None = Query(default=None, description="closed before"),
+    closed_from: Instant | None = Query(default=None, description="closed at or after"),
+    closed_to: Instant | None = Query(default=None, description="closed before"),
     text: str | None = Query(default=None, max_length=200, description="words and Chinese text, e.g. 网络中断"),
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[KnowledgeView]:
     """Entries matching every given filter: best text matches first, else the most recently closed."""

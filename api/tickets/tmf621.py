@@ -36,6 +36,7 @@ from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
 from api.tickets.service import check_intake, load_row, perform, register, ticket_of
 from api.tmf.shared import Fields, Filters, TmfList, TmfRoute, dated, equals, holds, project, tmf_json
+from core.bounds import AwareInstant
 from core.contacts import contact_texts, mask_contacts_in, masked_contact
 from core.roles import Actor, Role
 from core.sla import Priority
@@ -92,7 +93,7 @@ class _TicketFields(BaseModel):
     customer_name: str | None = None
     industry: str | None = None
     contact: str | None = Field(default=None, description="stored whole; every response masks it")
-    occurred_at: AwareDatetime | None = Field(default=None, description="with offset, to the minute, not in the future")
+    occurred_at: AwareInstant | None = Field(default=None, description="with offset, to the minute, not in the future")
     scenario: str | None = None
     categories: list[Category] | None = Field(default=None, description="every category; ticketType is the primary one")
     complaint_type: ComplaintType | None = None

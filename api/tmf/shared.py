@@ -37,13 +37,15 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
-from pydantic import AwareDatetime, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 from pydantic_core import to_jsonable_python
 from sqlalchemy import ColumnElement, or_
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.errors import field_errors
 from api.gateway import TemporalUnavailable
+from api.schemas import Offset
+from core.bounds import AwareInstant
 
 TMF_PREFIX = "/tmf-api/"
 RESERVED = ("fields", "offset", "limit", "sort")
@@ -144,7 +146,6 @@ def install_tmf_errors(app: FastAPI) -> None:
 
 
 Fields = Annotated[str | None, Query(description="comma-separated attributes to return, dotted for nested ones")]
-Offset = Annotated[int, Query(ge=0)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Sort = Annotated[str | None, Query(description="comma-separated attributes to sort by, `-` for descending")]
 
@@ -185,8 +186,8 @@ def equals(*columns: Any, value_type: Any = str, description: str = "") -> Filte
 
 
 def dated(column: Any, description: str = "") -> Filter:
-    """A date attribute: equality, and `.gt/.gte/.lt/.lte` comparisons (values with offset)."""
-    return Filter((column,), AwareDatetime, dated=True, description=description)
+    """A date attribute: equality, and `.gt/.gte/.lt/.lte` comparisons (values with offset, within the horizon)."""
+    return Filter((column,), AwareInstant, dated=True, description=description)
 
 
 def holds(column: Any, value_type: Any = str, description: str = "") -> Filter:

@@ -23,7 +23,8 @@ async def open_approval(http, login, requester: str = "agent1", **body) -> dict:
 
     async def task():
         found = await http.get(f"/api/approvals/{workflow_id}", headers=await login(requester))
-        return found.json()["tasks"][0] if found.status_code == 200 else None
+        assert found.status_code == 200, found.text  # readable at once; its task follows
+        return next(iter(found.json()["tasks"]), None)
 
     return await eventually(task, what="approval task in the read model")
 
