@@ -37,7 +37,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
-from pydantic import TypeAdapter, ValidationError
+from pydantic import AwareDatetime, TypeAdapter, ValidationError
 from pydantic_core import to_jsonable_python
 from sqlalchemy import ColumnElement, or_
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -45,7 +45,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.errors import field_errors
 from api.gateway import TemporalUnavailable
 from api.schemas import Offset
-from core.bounds import AwareInstant
 
 TMF_PREFIX = "/tmf-api/"
 RESERVED = ("fields", "offset", "limit", "sort")
@@ -186,8 +185,8 @@ def equals(*columns: Any, value_type: Any = str, description: str = "") -> Filte
 
 
 def dated(column: Any, description: str = "") -> Filter:
-    """A date attribute: equality, and `.gt/.gte/.lt/.lte` comparisons (values with offset, within the horizon)."""
-    return Filter((column,), AwareInstant, dated=True, description=description)
+    """A date attribute: equality, `.gt/.gte/.lt/.lte` (values with offset; unbounded: a filter stores nothing)."""
+    return Filter((column,), AwareDatetime, dated=True, description=description)
 
 
 def holds(column: Any, value_type: Any = str, description: str = "") -> Filter:
