@@ -16,7 +16,7 @@ from tests.support import eventually
 from tests.tickets.flow import end_workflow
 from tests.tickets.http_helpers import CONTACT, assert_tmf_error
 
-EARLY, LATE = "2001-01-01T00:00:00+00:00", "2099-01-01T00:00:00+00:00"
+EARLY, LATE = "2000-01-01T00:00:00+00:00", "2999-01-01T00:00:00+00:00"  # the test clock runs decades ahead
 
 
 @pytest.fixture(scope="module")

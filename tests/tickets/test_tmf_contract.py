@@ -13,7 +13,7 @@ from db.tickets import workflow_id_for
 from tests.tickets.flow import end_workflow
 from tests.tickets.http_helpers import CONTACT, TT, assert_tmf_error, create, full_intake, registered, routed
 
-EARLY, LATE = "2001-01-01T00:00:00+00:00", "2099-01-01T00:00:00+00:00"
+EARLY, LATE = "2000-01-01T00:00:00+00:00", "2999-01-01T00:00:00+00:00"  # the test clock runs decades ahead
 
 
 @pytest.fixture(scope="module")
