@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 
+from audit.journal_anchor import ensure_anchoring
 from db.session import Database
 from infra.bytecode import cache_bytecode
 from infra.logging import configure_logging
@@ -23,7 +24,7 @@ async def main() -> None:
     cache_bytecode(settings.data_dir)
     if not settings.database_url:
         raise SystemExit("DATABASE_URL is not set")
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, journal_keys=settings.journal_key_ring)
     client = await connect(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -32,6 +33,13 @@ async def main() -> None:
     worker = build_worker(client, db, settings)
     log.info("worker polling task queue %s on %s", settings.temporal_task_queue, settings.temporal_address)
     async with worker:
+        # The journal's head goes to Temporal at intervals, so a rewritten chain is caught (audit/journal_anchor.py).
+        await ensure_anchoring(
+            client,
+            workflow_id=settings.journal_anchor_workflow_id,
+            task_queue=settings.temporal_task_queue,
+            interval_minutes=settings.journal_anchor_minutes,
+        )
         await stop.wait()
     await db.dispose()
     log.info("worker stopped")

@@ -47,7 +47,7 @@ def create_app(
         if db is not None:
             app.state.db = db
         elif settings.database_url:
-            app.state.db = Database(settings.database_url)
+            app.state.db = Database(settings.database_url, journal_keys=settings.journal_key_ring)
         else:
             raise RuntimeError("DATABASE_URL is not set")
         # Lazy: the API starts (and /readyz reports) even while Temporal is still coming up.

@@ -50,11 +50,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     settings = get_settings()
-    if not settings.database_url:
-        raise SystemExit("DATABASE_URL is not set")
+    url = settings.owner_database_url  # the owner role: the app role may not create or alter tables
+    if not url:
+        raise SystemExit("MIGRATION_DATABASE_URL (or DATABASE_URL) is not set")
     if args.seed:
         created = migrate_and_seed(
-            settings.database_url,
+            url,
             calendar_name=settings.default_calendar,
             policy_name=settings.default_sla_policy,
             demo_users=settings.kexiang_env != "production",
@@ -62,7 +63,7 @@ def main() -> None:
         for line in created:
             print(f"seeded {line}")
     else:
-        upgrade(settings.database_url)
+        upgrade(url)
 
 
 if __name__ == "__main__":

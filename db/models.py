@@ -152,6 +152,20 @@ class AuditEntry(SQLModel, table=True):
     # Hash chain (db/audit.py): each row seals its content and its predecessor's hash; only appends allowed.
     prev_hash: str = Field(max_length=64)
     row_hash: str = Field(max_length=64)
+    key_id: str | None = Field(default=None, max_length=64)  # the HMAC key that sealed it; None: pre-key SHA-256
+
+
+class LoginThrottle(SQLModel, table=True):
+    """A sign-in failure counter per attempted username or client address (core/login_throttle.py)."""
+
+    __tablename__ = "login_throttle"
+
+    kind: str = Field(max_length=16, primary_key=True)  # user | address
+    subject: str = Field(max_length=200, primary_key=True)
+    failures: int = 0
+    last_failure_at: datetime | None = _ts(default=None)
+    blocked_until: datetime | None = _ts(default=None)
+    locked: bool = False
 
 
 class Notification(SQLModel, table=True):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from db.audit import session_info
 
 
 def make_async_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -22,11 +24,13 @@ def make_sync_engine(url: str) -> Engine:
 
 
 class Database:
-    """An async engine plus the session factory built on it."""
+    """An async engine plus the session factory built on it (carrying the journal keys, if given)."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, journal_keys: Mapping[str, bytes] | None = None) -> None:
         self.engine = make_async_engine(url, pool_size=pool_size)
-        self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        # The audit chain's HMAC keys ride on every session (db/audit.py); without them nothing can be journaled.
+        info = session_info(journal_keys) if journal_keys else {}
+        self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False, info=info)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

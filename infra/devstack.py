@@ -1,7 +1,8 @@
 """`make run`: the whole system on embedded defaults, in one terminal; Ctrl-C stops everything it started.
 
 Starts the Temporal dev server (file-backed under .data/, search attributes registered, web UI on),
-an embedded PostgreSQL unless DATABASE_URL is set, migrations and seed data, the worker and the API.
+an embedded PostgreSQL unless DATABASE_URL is set (with its owner and app roles: migrations and seed data
+as the owner, the worker and the API as the app role), the worker and the API.
 Data survives restarts: open workflows and their timers carry on after the next start.
 """
 
@@ -21,8 +22,9 @@ from typing import TYPE_CHECKING
 from temporalio.client import Client
 
 from db.migrate import migrate_and_seed
+from db.roles import APP_ROLE, OWNER_ROLE, provision, role_url
 from db.seed import DEMO_PASSWORD, DEMO_USERS
-from infra.embedded_pg import ensure_database, sqlalchemy_url, start_embedded_postgres
+from infra.embedded_pg import sqlalchemy_url, start_embedded_postgres
 from infra.settings import get_settings
 from workflows.common import search_attribute_types
 
@@ -143,11 +145,14 @@ def main() -> None:
         env.setdefault("CODEC_CORS_ORIGINS", f"http://127.0.0.1:{ui_port},http://localhost:{ui_port}")
         # The worker reports completed circuits to the group dispatch simulator the API mounts.
         env.setdefault("GROUP_DISPATCH_URL", f"http://127.0.0.1:{api_port}/sim/group-dispatch")
-        database_url = settings.database_url
-        if not database_url:
+        migration_url = settings.owner_database_url  # DATABASE_URL's owner side, when the user brings a database
+        if not migration_url:
             postgres = stack.postgres = start_embedded_postgres(data_dir / "pg")
-            ensure_database(postgres.get_uri(), "kexiang")
-            database_url = env["DATABASE_URL"] = sqlalchemy_url(postgres.get_uri(), "kexiang")
+            # Migrations run as the owner role; the worker and API connect as the app role (db/roles.py).
+            provision(postgres.get_uri(), "kexiang")
+            superuser = sqlalchemy_url(postgres.get_uri(), "kexiang")
+            migration_url = env["MIGRATION_DATABASE_URL"] = role_url(superuser, OWNER_ROLE, None)
+            env["DATABASE_URL"] = role_url(superuser, APP_ROLE, None)
         codec = f"http://127.0.0.1:{api_port}/api/codec"
         stack.spawn(
             "temporal",
@@ -156,7 +161,7 @@ def main() -> None:
             data_dir / "logs" / "temporal.log",
         )
         for line in migrate_and_seed(
-            database_url,
+            migration_url,
             calendar_name=settings.default_calendar,
             policy_name=settings.default_sla_policy,
             demo_users=settings.kexiang_env != "production",

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import (
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from infra.codec import DEV_KEY, DEV_KEY_ID, parse_key_ring
 
 DEV_TOKEN_SECRET = "dev-only-insecure-token-secret-change-me"
+DEV_JOURNAL_KEY_ID = "dev"
+DEV_JOURNAL_KEY = hashlib.sha256(b"kexiang dev-only journal key; never use outside dev and test").digest()
 # Where the Temporal web UI runs (compose, then `make run`): browsers there call the codec endpoint.
 DEFAULT_CODEC_ORIGINS = [
     "http://localhost:8080",
@@ -27,12 +38,21 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
 
     kexiang_env: Literal["dev", "test", "production"] = "dev"
-    database_url: str | None = None
+    database_url: str | None = None  # the app role (db/roles.py): API and worker
+    migration_database_url: str | None = None  # the owner role: migrations and seeding; DATABASE_URL when unset
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     temporal_task_queue: str = "kexiang"
     token_secret: str = DEV_TOKEN_SECRET
     token_ttl_minutes: int = 8 * 60
+    # Sign-in throttling (core/login_throttle.py): per attempted username, then per client address.
+    login_free_failures: NonNegativeInt = 5
+    login_lockout_after: PositiveInt = 10
+    login_lockout_minutes: PositiveInt = 30
+    login_address_free_failures: NonNegativeInt = 50
+    login_base_delay_seconds: PositiveFloat = 1.0
+    login_max_delay_seconds: PositiveFloat = 300.0
+    login_reset_minutes: PositiveInt = 15
     default_timezone: str = "Asia/Shanghai"
     default_calendar: str = "cn-mainland"
     default_sla_policy: str = "standard"
@@ -44,11 +64,14 @@ class Settings(BaseSettings):
     )
     group_dispatch_token: str | None = None
     payload_encryption_keys: str | None = None  # "kid:base64key,kid2:base64key"; the first one encrypts
+    journal_keys: str | None = None  # audit-chain HMAC keys, same form; the first one seals new rows
+    journal_anchor_workflow_id: str = "journal-anchor"
+    journal_anchor_minutes: PositiveInt = 10
     codec_cors_origins: Annotated[list[str], NoDecode] = DEFAULT_CODEC_ORIGINS
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)  # every request body; larger ones answer 413
     max_upload_bytes: int = Field(default=32 * 1024 * 1024, gt=0)  # documents and histories (api/edge.py)
 
-    @field_validator("database_url")
+    @field_validator("database_url", "migration_database_url")
     @classmethod
     def _psycopg_driver(cls, value: str | None) -> str | None:
         """Accept plain postgres:// URLs and pin the psycopg 3 driver."""
@@ -69,15 +92,15 @@ class Settings(BaseSettings):
             raise ValueError(f"DEFAULT_TIMEZONE {value!r} is not an IANA time zone") from exc
         return value
 
-    @field_validator("payload_encryption_keys")
+    @field_validator("payload_encryption_keys", "journal_keys")
     @classmethod
-    def _valid_key_ring(cls, value: str | None) -> str | None:
-        """Refuse a malformed key ring at start rather than at the first payload."""
+    def _valid_key_ring(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Refuse a malformed key ring at start rather than at the first payload or journal row."""
         if value is not None:
             try:
                 parse_key_ring(value)
             except ValueError as exc:
-                raise ValueError(f"PAYLOAD_ENCRYPTION_KEYS: {exc}") from None
+                raise ValueError(f"{(info.field_name or '').upper()}: {exc}") from None
         return value
 
     @field_validator("codec_cors_origins", mode="before")
@@ -94,6 +117,18 @@ class Settings(BaseSettings):
         if self.payload_encryption_keys is None:
             return {DEV_KEY_ID: DEV_KEY}
         return parse_key_ring(self.payload_encryption_keys)
+
+    @property
+    def journal_key_ring(self) -> dict[str, bytes]:
+        """Key id -> HMAC key of the audit chain; the first seals new rows. The public dev key when unset."""
+        if self.journal_keys is None:
+            return {DEV_JOURNAL_KEY_ID: DEV_JOURNAL_KEY}
+        return parse_key_ring(self.journal_keys)
+
+    @property
+    def owner_database_url(self) -> str | None:
+        """Where migrations and seeding connect: the owner role's URL, else DATABASE_URL."""
+        return self.migration_database_url or self.database_url
 
     @property
     def dispatch_url(self) -> str:
@@ -114,6 +149,15 @@ class Settings(BaseSettings):
             self.payload_encryption_keys is None or DEV_KEY in self.payload_key_ring.values()
         ):
             raise ValueError("PAYLOAD_ENCRYPTION_KEYS must be set to your own key(s) outside dev mode")
+        return self
+
+    @model_validator(mode="after")
+    def _journal_keys_outside_dev(self) -> Settings:
+        """Production seals the journal with its own keys: the dev key is public."""
+        if self.kexiang_env == "production" and (
+            self.journal_keys is None or DEV_JOURNAL_KEY in self.journal_key_ring.values()
+        ):
+            raise ValueError("JOURNAL_KEYS must be set to your own key(s) outside dev mode")
         return self
 
 

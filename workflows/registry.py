@@ -1,6 +1,7 @@
 """Every workflow type the worker runs (and the replayer checks)."""
 
 from workflows.approvals import ApprovalWorkflow
+from workflows.journal_anchor import JournalAnchorWorkflow
 from workflows.presales import PreSalesDemandWorkflow
 from workflows.provisioning import ProvisioningOrderWorkflow
 from workflows.resource_checks import ResourceCheckWorkflow
@@ -12,4 +13,5 @@ ALL_WORKFLOWS = [
     ResourceCheckWorkflow,
     ProvisioningOrderWorkflow,
     PreSalesDemandWorkflow,
+    JournalAnchorWorkflow,
 ]

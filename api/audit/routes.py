@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowHistory, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import READ_ONLY, Auditor, DbDep, GatewayDep, SessionDep, SettingsDep
@@ -34,6 +34,7 @@ from audit.history import (
     history_document,
     list_runs,
 )
+from audit.journal_anchor import recorded_anchors
 from audit.replay import (
     ReplayReport,
     histories_closed_between,
@@ -300,8 +301,24 @@ async def _workflow_of(session: AsyncSession, gateway: TemporalGateway, ref: str
 class ChainReport(audit_journal.ChainCheck):
     """The journal's hash chain: intact, or the first broken link; note the head to detect a later truncation."""
 
+    anchors_note: str | None = Field(default=None, description="why no anchor was compared, if none was")
 
-@router.get("/verify", response_model=ChainReport, summary="Verify the audit journal's hash chain")
-async def verify_journal(actor: Auditor, session: SessionDep) -> ChainReport:
-    """Walk every journal row in order; report the first row whose link or content does not check out."""
-    return ChainReport(**(await audit_journal.verify_chain(session)).model_dump())
+
+@router.get("/verify", response_model=ChainReport, summary="Verify the audit journal's chain and its anchors")
+async def verify_journal(
+    actor: Auditor, session: SessionDep, gateway: GatewayDep, settings: SettingsDep
+) -> ChainReport:
+    """Walk the journal in order against Temporal's anchors; report the first bad link, seal or anchor."""
+    note = None
+    try:
+        anchors = await recorded_anchors(
+            gateway.client, settings.journal_anchor_workflow_id, rpc_timeout=gateway.rpc_timeout
+        )
+        if anchors is None:
+            note = f"no anchor workflow {settings.journal_anchor_workflow_id}: links and seals checked alone"
+        elif not anchors:
+            note = "no anchor recorded yet: links and seals checked alone"
+    except (RPCError, WorkflowQueryFailedError) as err:
+        anchors, note = None, f"anchors unavailable from Temporal ({err}): links and seals checked alone"
+    check = await audit_journal.verify_chain(session, anchors or ())
+    return ChainReport(**check.model_dump(), anchors_note=note)

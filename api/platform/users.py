@@ -11,9 +11,11 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from api.deps import Admin, SessionDep
+from core.login_throttle import ThrottleKind
 from core.records import AuditRecord
 from core.roles import Role
 from db import audit as audit_journal
+from db import login_throttle
 from db.models import User, utcnow
 from infra.security import hash_password
 
@@ -141,3 +143,22 @@ async def update_user(username: str, body: UserUpdate, admin: Admin, session: Se
     await _journal(session, admin, "user.update", username, {k: str(v) for k, v in changes.items()})
     await session.commit()
     return _out(user)
+
+
+class UnlockOut(BaseModel):
+    """What an unlock lifted."""
+
+    username: str
+    was_locked: bool
+    failures: int
+
+
+@router.post("/{username}/unlock", response_model=UnlockOut, summary="Lift a sign-in lockout or backoff")
+async def unlock_user(username: str, admin: Admin, session: SessionDep) -> UnlockOut:
+    """Forget the user's failed sign-ins (lockout and backoff); journaled. Address counters are left alone."""
+    if await session.scalar(select(col(User.id)).where(col(User.username) == username)) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"user {username} does not exist")
+    before = await login_throttle.clear(session, ThrottleKind.USER, username)
+    await _journal(session, admin, "user.unlock", username, {"was_locked": before.locked, "failures": before.failures})
+    await session.commit()
+    return UnlockOut(username=username, was_locked=before.locked, failures=before.failures)

@@ -11,15 +11,15 @@ target_metadata = SQLModel.metadata
 
 
 def _url() -> str:
-    """The URL passed by db.migrate, else DATABASE_URL from settings."""
+    """The URL passed by db.migrate, else the owner's URL from settings (MIGRATION_DATABASE_URL or DATABASE_URL)."""
     url = config.attributes.get("database_url")
     if url:
         return url
     from infra.settings import get_settings
 
-    url = get_settings().database_url
+    url = get_settings().owner_database_url
     if not url:
-        raise RuntimeError("DATABASE_URL is not set")
+        raise RuntimeError("MIGRATION_DATABASE_URL (or DATABASE_URL) is not set")
     return url
 
 

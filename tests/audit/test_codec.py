@@ -91,7 +91,10 @@ def test_production_needs_its_own_keys():
     with pytest.raises(ValidationError, match="PAYLOAD_ENCRYPTION_KEYS"):
         Settings(kexiang_env="production", token_secret=secret, payload_encryption_keys=dev_key)
     ring = Settings(
-        kexiang_env="production", token_secret=secret, payload_encryption_keys=new_key_entry("k1")
+        kexiang_env="production",
+        token_secret=secret,
+        payload_encryption_keys=new_key_entry("k1"),
+        journal_keys=new_key_entry("j1"),
     ).payload_key_ring
     assert list(ring) == ["k1"]
     assert Settings(kexiang_env="dev").payload_key_ring == {DEV_KEY_ID: DEV_KEY}

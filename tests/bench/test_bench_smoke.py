@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import AsyncIterator
 
+import pytest_asyncio
 from temporalio.client import WorkflowExecutionStatus
 
 from bench.intake_and_decision import Target, measure, report
 from core.tickets import Ticket
+from db.session import Database
 from db.tickets import workflow_id_for
 from tests.support import eventually
 from tests.tickets.flow import idle
@@ -16,11 +19,19 @@ from tests.tickets.flow import idle
 TICKETS = 4
 
 
-async def test_bench_measures_both_sides_and_prints_figures(env, worker, api_url, db, capsys):
+@pytest_asyncio.fixture
+async def bench_db(database_urls) -> AsyncIterator[Database]:
+    """The bench creates its baseline's own table: the owner role may, the app role (the `db` fixture) may not."""
+    database = Database(database_urls.owner, pool_size=5)
+    yield database
+    await database.dispose()
+
+
+async def test_bench_measures_both_sides_and_prints_figures(env, worker, api_url, bench_db, capsys):
     """Every item is created, settles and is decided on both sides; the report prints every figure and ratio."""
     queue = f"bench-smoke-{uuid.uuid4().hex[:8]}"
     figures = await measure(
-        Target(api_url, env.client, db, baseline_queue=queue),
+        Target(api_url, env.client, bench_db, baseline_queue=queue),
         tickets=TICKETS,
         concurrency=2,
         decisions=TICKETS,

@@ -7,13 +7,16 @@ records them). A new workflow type adds its scenarios to SCENARIOS.
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowContinuedAsNewError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from core.calendar import Budget
+from core.journal_anchor import AnchorState
 from core.provisioning import CancelOrder
 from core.provisioning import workflow_id_for as order_workflow_id
 from core.resource_checks import AcceptResult, CancelCheck, ChaseLine, Qualification, Recheck
@@ -45,6 +48,7 @@ from tests.resource_checks.flow import COORDINATOR, REQUESTER, STAFF, CheckFlow,
 from tests.support import eventually
 from tests.tickets import flow as tickets
 from tests.tickets.flow import idle
+from workflows.journal_anchor import JournalAnchorWorkflow
 
 Scenario = Callable[[WorkflowEnvironment, str], Awaitable[WorkflowHandle]]
 
@@ -366,6 +370,23 @@ async def _order_waiting(handle: WorkflowHandle) -> bool:
         return False
 
 
+async def anchor_rounds_then_continues(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Two rounds (head recorded, interval waited), then continue-as-new carrying the anchors; the new run ends."""
+    handle = await env.client.start_workflow(
+        JournalAnchorWorkflow.run,
+        AnchorState(interval_minutes=10, rounds_per_run=2),
+        id=f"journal-anchor-scenario-{uuid.uuid4().hex[:8]}",
+        task_queue=task_queue,
+    )
+    with contextlib.suppress(WorkflowContinuedAsNewError):
+        await handle.result(follow_runs=False)  # time skips through both intervals (this handle's run only)
+    continued = env.client.get_workflow_handle(handle.id)
+    # The test server stops skipping time for good if a run dies with an activity in flight: end it idle.
+    await eventually(lambda: idle(continued), what="continued anchor run idle")
+    await continued.terminate("scenario over")
+    return env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
+
+
 SCENARIOS: dict[str, dict[str, Scenario]] = {
     "Approval": {
         "approved": approval_approved,
@@ -395,6 +416,9 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
     "PreSalesDemand": {
         "no-fit": demand_no_fit,
         "ordered": demand_ordered,
+    },
+    "JournalAnchor": {
+        "rounds-then-continues": anchor_rounds_then_continues,
     },
 }
 

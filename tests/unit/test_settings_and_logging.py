@@ -18,7 +18,12 @@ def test_default_secret_refused_outside_dev():
         Settings(kexiang_env="production", token_secret=DEV_TOKEN_SECRET)
     with pytest.raises(ValidationError, match="TOKEN_SECRET"):
         Settings(kexiang_env="production", token_secret="short")
-    production = Settings(kexiang_env="production", token_secret="x" * 40, payload_encryption_keys=new_key_entry("k1"))
+    production = Settings(
+        kexiang_env="production",
+        token_secret="x" * 40,
+        payload_encryption_keys=new_key_entry("k1"),
+        journal_keys=new_key_entry("j1"),
+    )
     assert production.token_secret == "x" * 40
     assert Settings(kexiang_env="dev").token_secret == DEV_TOKEN_SECRET
 
