@@ -28,6 +28,7 @@ from api.resource_checks import tmf645
 from api.tasks import routes as tasks
 from api.tickets import knowledge, survey, tmf621
 from api.tickets import routes as tickets
+from api.tmf.shared import install_tmf_errors
 from db.session import DATABASE_RETRY_AFTER, DATABASE_UNAVAILABLE, Database
 from infra.logging import configure_logging
 from infra.settings import Settings, get_settings
@@ -76,6 +77,7 @@ def create_app(
         redoc_url=None,
     )
     mount_docs(app)
+    install_tmf_errors(app)
     app.state.settings = settings
 
     @app.exception_handler(TemporalUnavailable)

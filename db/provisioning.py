@@ -20,7 +20,7 @@ from core.provisioning import (
     default_provisioning_rules,
 )
 from db.models import CircuitLedgerRow, OrderDocument, ProvisioningRulesVersion, ServiceOrderRow, utcnow
-from db.readmodel import equal_to, page_of, upsert_newer
+from db.readmodel import upsert_newer
 
 
 def new_order_id(at: datetime) -> str:
@@ -95,30 +95,4 @@ async def write_ledger(session: AsyncSession, entry: LedgerEntry) -> None:
             index_elements=[CircuitLedgerRow.circuit_id],
             set_={k: stmt.excluded[k] for k in values if k != "circuit_id"},
         )
-    )
-
-
-async def find_orders(
-    session: AsyncSession,
-    *,
-    offset: int = 0,
-    limit: int = 50,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
-    **equal: str | None,
-) -> tuple[int, list[ServiceOrderRow]]:
-    """(total, page) of read-model rows, newest first: `equal` holds column == value filters (None: any)."""
-    conditions = equal_to(ServiceOrderRow, equal)
-    if created_after is not None:
-        conditions.append(col(ServiceOrderRow.created_at) >= created_after)
-    if created_before is not None:
-        conditions.append(col(ServiceOrderRow.created_at) < created_before)
-    return await page_of(
-        session,
-        ServiceOrderRow,
-        conditions,
-        col(ServiceOrderRow.created_at).desc(),
-        col(ServiceOrderRow.order_id).desc(),
-        offset=offset,
-        limit=limit,
     )

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from core.resource_checks import TMF_STATE, CheckStatus, ResourceCheck
 from db.models import ResourceCheckLedger, ResourceCheckRow, utcnow
-from db.readmodel import equal_to, page_of, upsert_newer
+from db.readmodel import upsert_newer
 
 
 def check_row_values(check: ResourceCheck) -> dict[str, Any]:
@@ -72,29 +70,3 @@ async def upsert_check(session: AsyncSession, check: ResourceCheck, *, ledger: b
     await upsert_newer(session, ResourceCheckRow, "check_id", check_row_values(check))
     if ledger:
         await upsert_newer(session, ResourceCheckLedger, "check_id", ledger_values(check))
-
-
-async def find_checks(
-    session: AsyncSession,
-    *,
-    offset: int = 0,
-    limit: int = 50,
-    created_from: datetime | None = None,
-    created_until: datetime | None = None,
-    **equal: str | None,
-) -> tuple[int, list[ResourceCheckRow]]:
-    """(total, page) of read-model rows, newest first: `equal` holds column == value filters (None: any)."""
-    conditions = equal_to(ResourceCheckRow, equal)
-    if created_from is not None:
-        conditions.append(col(ResourceCheckRow.created_at) >= created_from)
-    if created_until is not None:
-        conditions.append(col(ResourceCheckRow.created_at) <= created_until)
-    return await page_of(
-        session,
-        ResourceCheckRow,
-        conditions,
-        col(ResourceCheckRow.created_at).desc(),
-        col(ResourceCheckRow.check_id).desc(),
-        offset=offset,
-        limit=limit,
-    )

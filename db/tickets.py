@@ -7,12 +7,11 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from core.numbers import number_day
 from core.tickets import TMF_STATUS, Ticket
 from db.models import TicketRow, utcnow
-from db.readmodel import equal_to, page_of, upsert_newer
+from db.readmodel import upsert_newer
 
 
 async def allocate_ticket_no(session: AsyncSession, at: datetime) -> str:
@@ -74,39 +73,3 @@ def ticket_row_values(ticket: Ticket) -> dict[str, Any]:
 async def upsert_ticket(session: AsyncSession, ticket: Ticket) -> None:
     """Write the ticket's state unless a newer revision is already stored (the caller commits)."""
     await upsert_newer(session, TicketRow, "ticket_no", ticket_row_values(ticket))
-
-
-async def find_tickets(
-    session: AsyncSession,
-    *,
-    offset: int = 0,
-    limit: int = 50,
-    created_after: datetime | None = None,
-    created_from: datetime | None = None,
-    created_before: datetime | None = None,
-    created_until: datetime | None = None,
-    category: str | None = None,
-    **equal: str | None,
-) -> tuple[int, list[TicketRow]]:
-    """(total, page) of read-model rows, newest first: `equal` holds column == value filters (None: any)."""
-    conditions = equal_to(TicketRow, equal)
-    created = col(TicketRow.created_at)
-    if created_after is not None:
-        conditions.append(created > created_after)
-    if created_from is not None:
-        conditions.append(created >= created_from)
-    if created_before is not None:
-        conditions.append(created < created_before)
-    if created_until is not None:
-        conditions.append(created <= created_until)
-    if category is not None:
-        conditions.append(col(TicketRow.categories).contains([category]))
-    return await page_of(
-        session,
-        TicketRow,
-        conditions,
-        col(TicketRow.created_at).desc(),
-        col(TicketRow.ticket_no).desc(),
-        offset=offset,
-        limit=limit,
-    )

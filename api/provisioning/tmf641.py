@@ -25,25 +25,25 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import uuid4
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Response, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlmodel import col
 
 from api.acts import Acting, IdempotencyKey
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
 from api.provisioning.service import load_row, order_of, perform, register_order
-from api.tmf.shared import Fields, Listing, TmfRoute, project, tmf_json
+from api.tmf.shared import Fields, Filters, TmfList, TmfRoute, dated, equals, project, tmf_json
 from core.bounds import AwareInstant
 from core.provisioning import ORDER_ROLES, TMF_STATE, CircuitSpec, CircuitType, OrderStatus, ProvisioningOrder, Scope
 from core.roles import Actor
 from db.models import ServiceOrderRow
-from db.provisioning import find_orders
 from db.readmodel import page_of
 
 ORDER_PATH = "/tmf-api/serviceOrdering/v4/serviceOrder"
+CATEGORY = "circuitProvisioning"  # every order builds one circuit
 CANCEL_PATH = "/tmf-api/serviceOrdering/v4/cancelServiceOrder"
 TmfOrderState = Literal[
     "acknowledged",
@@ -162,7 +162,7 @@ def to_tmf(order: ProvisioningOrder, *, last_update: datetime | None = None) -> 
         "id": order.order_id,
         "href": href(order.order_id),
         "@type": "ServiceOrder",
-        "category": "circuitProvisioning",
+        "category": CATEGORY,
         "description": order.description,
         "externalId": order.external_id,
         "state": state,
@@ -293,35 +293,83 @@ async def create_service_order(
     return to_tmf(order)
 
 
-@router.get("", summary="List service orders")
-async def list_service_orders(
-    actor: Reader,
-    session: SessionDep,
-    listing: Listing,
-    state: TmfOrderState | None = None,
-    order_status: Annotated[OrderStatus | None, Query(alias="orderStatus", description="our status")] = None,
-    circuit_type: Annotated[CircuitType | None, Query(alias="circuitType")] = None,
-    scope: Scope | None = None,
-    customer_id: Annotated[str | None, Query(alias="customerId")] = None,
-    external_id: Annotated[str | None, Query(alias="externalId")] = None,
-    current_step: Annotated[str | None, Query(alias="currentStep")] = None,
-    order_after: Annotated[datetime | None, Query(alias="orderDate.gte")] = None,
-    order_before: Annotated[datetime | None, Query(alias="orderDate.lt")] = None,
-) -> list[dict[str, Any]]:
-    """Orders newest first from the read model; X-Total-Count and X-Result-Count headers."""
-    total, rows = await find_orders(
+# The one table of ServiceOrder list filters (SQL on the read model); the spec's other attributes answer 400.
+ORDER_FILTERS = Filters(
+    "serviceOrder",
+    {
+        "id": equals(col(ServiceOrderRow.order_id)),
+        "state": equals(col(ServiceOrderRow.tmf_state), value_type=TmfOrderState),
+        "category": equals(literal(CATEGORY), description=f"always {CATEGORY}"),
+        "externalId": equals(col(ServiceOrderRow.external_id)),
+        "orderDate": dated(col(ServiceOrderRow.created_at)),
+        "requestedCompletionDate": dated(col(ServiceOrderRow.requested_completion)),
+        "completionDate": dated(col(ServiceOrderRow.completed_at)),
+        "lastUpdate": dated(col(ServiceOrderRow.updated_at)),
+        "serviceOrderItem.service.serviceType": equals(col(ServiceOrderRow.circuit_type), value_type=CircuitType),
+        # extensions
+        "orderStatus": equals(col(ServiceOrderRow.status), value_type=OrderStatus, description="our status"),
+        "circuitType": equals(col(ServiceOrderRow.circuit_type), value_type=CircuitType),
+        "scope": equals(col(ServiceOrderRow.scope), value_type=Scope),
+        "customerId": equals(col(ServiceOrderRow.customer_id)),
+        "currentStep": equals(col(ServiceOrderRow.current_step)),
+    },
+    spec_attributes=(
+        "href",
+        "cancellationDate",
+        "cancellationReason",
+        "description",
+        "expectedCompletionDate",
+        "notificationContact",
+        "priority",
+        "requestedStartDate",
+        "startDate",
+        "errorMessage",
+        "externalReference",
+        "jeopardyAlert",
+        "milestone",
+        "note",
+        "orderRelationship",
+        "relatedParty",
+        "serviceOrderItem",
+        "@baseType",
+        "@schemaLocation",
+        "@type",
+    ),
+)
+CANCEL_FILTERS = Filters(
+    "cancelServiceOrder",
+    {
+        "id": equals(col(ServiceOrderRow.cancel_id)),
+        "state": equals(col(ServiceOrderRow.detail)["cancel"]["state"].astext),
+        "serviceOrder.id": equals(col(ServiceOrderRow.order_id)),
+    },
+    spec_attributes=(
+        "href",
+        "cancellationReason",
+        "completionMessage",
+        "effectiveCancellationDate",
+        "requestedCancellationDate",
+        "errorMessage",
+        "serviceOrder",
+        "@baseType",
+        "@schemaLocation",
+        "@type",
+    ),
+)
+OrderListing = Annotated[TmfList, Depends(ORDER_FILTERS.listing)]
+CancelListing = Annotated[TmfList, Depends(CANCEL_FILTERS.listing)]
+
+
+@router.get("", summary="List service orders", openapi_extra=ORDER_FILTERS.openapi())
+async def list_service_orders(actor: Reader, session: SessionDep, listing: OrderListing) -> list[dict[str, Any]]:
+    """Orders newest first from the read model, filtered by ORDER_FILTERS; X-Total-Count and X-Result-Count."""
+    total, rows = await page_of(
         session,
+        ServiceOrderRow,
+        listing.conditions,
+        *listing.order_by(col(ServiceOrderRow.created_at).desc(), col(ServiceOrderRow.order_id).desc()),
         offset=listing.offset,
         limit=listing.limit,
-        created_after=order_after,
-        created_before=order_before,
-        tmf_state=state,
-        status=order_status,
-        circuit_type=circuit_type,
-        scope=scope,
-        customer_id=customer_id,
-        external_id=external_id,
-        current_step=current_step,
     )
     return listing.page(total, [row_to_tmf(row) for row in rows])
 
@@ -354,19 +402,19 @@ async def create_cancel_service_order(
     return cancel_to_tmf(order)
 
 
-@cancel_router.get("", summary="List cancel requests")
+@cancel_router.get("", summary="List cancel requests", openapi_extra=CANCEL_FILTERS.openapi())
 async def list_cancel_service_orders(
     actor: Reader,
     session: SessionDep,
-    listing: Listing,
+    listing: CancelListing,
 ) -> list[dict[str, Any]]:
-    """Cancel requests, newest order first."""
-    cancelled = [col(ServiceOrderRow.cancel_id).is_not(None)]
+    """Cancel requests, newest order first, filtered by CANCEL_FILTERS."""
+    cancelled = [col(ServiceOrderRow.cancel_id).is_not(None), *listing.conditions]
     total, rows = await page_of(
         session,
         ServiceOrderRow,
         cancelled,
-        col(ServiceOrderRow.created_at).desc(),
+        *listing.order_by(col(ServiceOrderRow.created_at).desc(), col(ServiceOrderRow.order_id).desc()),
         offset=listing.offset,
         limit=listing.limit,
     )

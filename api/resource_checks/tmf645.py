@@ -24,19 +24,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+from sqlmodel import col
 
 from api.acts import IdempotencyKey
 from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.resource_checks.service import check_of, load_row, register
-from api.tmf.shared import Fields, Listing, TmfRoute, project, tmf_json
+from api.tmf.shared import Fields, Filters, TmfList, TmfRoute, dated, equals, project, tmf_json
 from core.contacts import masked_contact
 from core.resource_checks import TMF_STATE, CheckItem, CheckStatus, Qualification, ResourceCheck, Round
 from core.roles import Actor, Role
 from db.models import ResourceCheckRow
-from db.resource_checks import find_checks
+from db.readmodel import page_of
 
 SQ_PATH = "/tmf-api/serviceQualificationManagement/v4/checkServiceQualification"
 
@@ -288,31 +289,56 @@ async def create_check(
     return to_tmf(check)
 
 
-@router.get("", summary="List resource checks")
-async def list_checks(
-    actor: Reader,
-    session: SessionDep,
-    listing: Listing,
-    state: TaskState | None = None,
-    check_status: Annotated[CheckStatus | None, Query(alias="checkStatus", description="our status")] = None,
-    qualification_result: Annotated[Qualification | None, Query(alias="qualificationResult")] = None,
-    customer_id: Annotated[str | None, Query(alias="relatedParty.id", description="the customer's id")] = None,
-    external_id: Annotated[str | None, Query(alias="externalId")] = None,
-    created_from: Annotated[datetime | None, Query(alias="checkServiceQualificationDate.gte")] = None,
-    created_until: Annotated[datetime | None, Query(alias="checkServiceQualificationDate.lte")] = None,
-) -> list[dict[str, Any]]:
-    """Checks newest first from the read model; X-Total-Count and X-Result-Count headers."""
-    total, rows = await find_checks(
+# The one table of CheckServiceQualification list filters (SQL on the read model); the spec's others answer 400.
+CHECK_FILTERS = Filters(
+    "checkServiceQualification",
+    {
+        "id": equals(col(ResourceCheckRow.check_id)),
+        "state": equals(col(ResourceCheckRow.tmf_state), value_type=TaskState),
+        "qualificationResult": equals(col(ResourceCheckRow.qualification_result), value_type=Qualification),
+        "externalId": equals(col(ResourceCheckRow.external_id)),
+        "relatedParty.id": equals(
+            col(ResourceCheckRow.customer_id),
+            col(ResourceCheckRow.created_by),
+            description="the customer's id or the requester's username",
+        ),
+        "checkServiceQualificationDate": dated(col(ResourceCheckRow.created_at)),
+        "estimatedResponseDate": dated(col(ResourceCheckRow.due_at)),
+        # extensions
+        "checkStatus": equals(col(ResourceCheckRow.status), value_type=CheckStatus, description="our status"),
+        "onTime": equals(col(ResourceCheckRow.on_time), value_type=bool),
+        "lastUpdate": dated(col(ResourceCheckRow.updated_at)),
+    },
+    spec_attributes=(
+        "href",
+        "description",
+        "effectiveQualificationDate",
+        "expectedQualificationDate",
+        "expirationDate",
+        "instantSyncQualification",
+        "provideAlternative",
+        "provideUnavailabilityReason",
+        "relatedParty",
+        "serviceQualificationItem",
+        "@baseType",
+        "@schemaLocation",
+        "@type",
+        "contact",  # never filterable: it would probe a customer's contact
+    ),
+)
+CheckListing = Annotated[TmfList, Depends(CHECK_FILTERS.listing)]
+
+
+@router.get("", summary="List resource checks", openapi_extra=CHECK_FILTERS.openapi())
+async def list_checks(actor: Reader, session: SessionDep, listing: CheckListing) -> list[dict[str, Any]]:
+    """Checks newest first from the read model, filtered by CHECK_FILTERS; X-Total-Count and X-Result-Count."""
+    total, rows = await page_of(
         session,
+        ResourceCheckRow,
+        listing.conditions,
+        *listing.order_by(col(ResourceCheckRow.created_at).desc(), col(ResourceCheckRow.check_id).desc()),
         offset=listing.offset,
         limit=listing.limit,
-        created_from=created_from,
-        created_until=created_until,
-        tmf_state=state,
-        status=check_status,
-        qualification_result=qualification_result,
-        customer_id=customer_id,
-        external_id=external_id,
     )
     return listing.page(total, [row_to_tmf(row) for row in rows])
 

@@ -1,22 +1,55 @@
-"""TMF Open API machinery shared by TMF621, TMF641 and TMF645: Error bodies, the TMF route class, lists, `fields=`."""
+"""TMF machinery shared by TMF621, TMF641 and TMF645: Error bodies, the TMF route class, lists, filters, `fields=`.
+
+Every error on a TMF route, and on any unknown path under `/tmf-api/`, is a TMF Error body
+(`@type` Error, `code`, `reason`, `message`, `status`; `referenceError` when a document explains it).
+The status follows TMF630 and the three swagger files (none of which documents 422):
+
+| what happened | status |
+| --- | --- |
+| invalid input: malformed JSON, a body or query value failing validation, a refused query parameter | 400 |
+| no or bad credentials (keeps `WWW-Authenticate`) | 401 |
+| role or ownership refuses the act | 403 |
+| unknown resource id, unknown path under `/tmf-api/` | 404 |
+| method not offered on the path | 405 |
+| the resource's state refuses the change (workflow rule) | 409 |
+| our own 422 (invalid input on the non-TMF API) | 400 |
+| an unexpected exception (logged with its type and route, never its message or the request) | 500 |
+| Temporal (or the database) unavailable, `Retry-After` set | 503 |
+
+Lists take `fields`, `offset`, `limit`, `sort` (filterable single-column attributes, `-` descending) and the
+attribute filters one `Filters` table per resource declares: `attr=value` (comma: any of the values), and for
+dates also `attr.gt/.gte/.lt/.lte=`; every other query parameter is refused with 400 naming it. Filters become
+SQL conditions on the read model.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+import logging
+import traceback
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, HTTPException, Query, Request, Response
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
+from pydantic import AwareDatetime, TypeAdapter, ValidationError
 from pydantic_core import to_jsonable_python
+from sqlalchemy import ColumnElement, or_
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.errors import DATABASE_UNAVAILABLE_MESSAGE, field_errors
 from api.gateway import TemporalUnavailable
 from api.schemas import Offset
 from db.session import DATABASE_RETRY_AFTER, DATABASE_UNAVAILABLE
+
+TMF_PREFIX = "/tmf-api/"
+RESERVED = ("fields", "offset", "limit", "sort")
+log = logging.getLogger(__name__)
 
 
 def tmf_json(resource: dict[str, Any]) -> dict[str, Any]:
@@ -28,7 +61,9 @@ def tmf_json(resource: dict[str, Any]) -> dict[str, Any]:
 # ---- errors ------------------------------------------------------------------------------------------
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None, *, reference: str | None = None
+) -> JSONResponse:
     """A TMF Error body; 422 (our refusal code for invalid input) answers TMF's 400."""
     status = 400 if status == 422 else status
     body = {
@@ -38,11 +73,37 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
         "message": message,
         "status": str(status),
     }
+    if reference:
+        body["referenceError"] = reference
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def _validation_message(err: RequestValidationError) -> str:
+    errors = list(err.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return "body: not valid JSON"
+    return field_errors(errors)
+
+
+def unexpected_error(request: Request, err: Exception) -> JSONResponse:
+    """A TMF 500 body; the log names the exception type, route and frames, never its message or the request."""
+    route = request.scope.get("route")
+    where = getattr(route, "path", request.url.path)
+    frames = "".join(traceback.format_tb(err.__traceback__))
+    log.error("unexpected %s on %s %s\n%s", type(err).__name__, request.method, where, frames)
+    return error_response(500, "an unexpected error occurred; it has been logged")
+
+
 class TmfRoute(APIRoute):
-    """Answers every error of a TMF route with a TMF Error body (401 keeps its WWW-Authenticate header)."""
+    """Answers every error of a TMF route with a TMF Error body (401 keeps its WWW-Authenticate header).
+
+    A route without a filtered list refuses any query parameter it does not declare; a list's `Filters` refuse theirs.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        lists = _has_listing(self.dependant)
+        self.declared_query: frozenset[str] | None = None if lists else frozenset(_query_names(self.dependant))
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """The FastAPI handler, wrapped to render errors the TMF way."""
@@ -50,33 +111,223 @@ class TmfRoute(APIRoute):
 
         async def tmf_handler(request: Request) -> Response:
             try:
+                if self.declared_query is not None:
+                    for name in request.query_params:
+                        if name not in self.declared_query:
+                            raise HTTPException(400, _unknown_parameter(name, sorted(self.declared_query)))
                 return await handler(request)
             except RequestValidationError as err:
-                return error_response(400, field_errors(err.errors()))
-            except HTTPException as err:
+                return error_response(400, _validation_message(err))
+            except StarletteHTTPException as err:
                 return error_response(err.status_code, str(err.detail), dict(err.headers or {}))
             except TemporalUnavailable as err:
                 return error_response(503, str(err), {"Retry-After": "5"})
             except DATABASE_UNAVAILABLE:
                 return error_response(503, DATABASE_UNAVAILABLE_MESSAGE, {"Retry-After": DATABASE_RETRY_AFTER})
+            except Exception as err:  # every unexpected error answers a TMF 500
+                return unexpected_error(request, err)
 
         return tmf_handler
 
 
-# ---- lists and fields= -------------------------------------------------------------------------------------
+def install_tmf_errors(app: FastAPI) -> None:
+    """Framework errors (unknown path, 405, an exception outside a route) under /tmf-api/ answer TMF Error bodies."""
 
-Fields = Annotated[str | None, Query(description="comma-separated attributes to return (id and href always)")]
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith(TMF_PREFIX):
+            detail = f"{request.method} {request.url.path}: {exc.detail}"
+            return error_response(exc.status_code, detail, dict(exc.headers or {}))
+        return await http_exception_handler(request, exc)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith(TMF_PREFIX):
+            return unexpected_error(request, exc)
+        return PlainTextResponse("Internal Server Error", status_code=500)
+
+
+Fields = Annotated[str | None, Query(description="comma-separated attributes to return, dotted for nested ones")]
 Limit = Annotated[int, Query(ge=1, le=500)]
+Sort = Annotated[str | None, Query(description="comma-separated attributes to sort by, `-` for descending")]
+
+
+# ---- filters -----------------------------------------------------------------------------------------------
+
+Comparison = Literal["gt", "gte", "lt", "lte"]
+_COMPARE: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
+    "gt": lambda c, v: c > v,
+    "gte": lambda c, v: c >= v,
+    "lt": lambda c, v: c < v,
+    "lte": lambda c, v: c <= v,
+}
+
+
+@dataclass(frozen=True)
+class Filter:
+    """How one TMF attribute filters a list in SQL: the column(s) it equals (any of), the value type, dates compare."""
+
+    columns: tuple[Any, ...]
+    value_type: Any = str
+    dated: bool = False
+    contains: bool = False  # the column is an array holding the value
+    description: str = ""
+
+    def condition(self, values: Sequence[Any], comparison: str | None = None) -> ColumnElement[bool]:
+        """The SQL condition: any column equals (holds) any value, or the date comparison."""
+        if comparison is not None:
+            return or_(*(_COMPARE[comparison](column, values[0]) for column in self.columns))
+        if self.contains:
+            return or_(*(column.contains([value]) for column in self.columns for value in values))
+        return or_(*(column.in_(values) for column in self.columns))
+
+
+def equals(*columns: Any, value_type: Any = str, description: str = "") -> Filter:
+    """Equality with any of the comma-separated values, on any of the columns."""
+    return Filter(tuple(columns), value_type, description=description)
+
+
+def dated(column: Any, description: str = "") -> Filter:
+    """A date attribute: equality, `.gt/.gte/.lt/.lte` (values with offset; unbounded: a filter stores nothing)."""
+    return Filter((column,), AwareDatetime, dated=True, description=description)
+
+
+def holds(column: Any, value_type: Any = str, description: str = "") -> Filter:
+    """An array column that holds any of the values."""
+    return Filter((column,), value_type, contains=True, description=description)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The filterable attributes of one TMF resource's list (SQL per attribute) and the spec's other attributes."""
+
+    resource: str
+    supported: Mapping[str, Filter]
+    spec_attributes: tuple[str, ...] = ()
+    _adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict, compare=False, repr=False)
+
+    def conditions(self, params: Iterable[tuple[str, str]]) -> list[ColumnElement[bool]]:
+        """SQL conditions for the query's filters (all must hold); 400 naming any parameter not supported."""
+        conditions = []
+        for name, text in params:
+            if name in RESERVED:
+                continue
+            attribute, comparison = self._parse_name(name)
+            spec = self.supported[attribute]
+            values = [self._value(name, spec, part.strip()) for part in text.split(",")] if text.strip() else []
+            if not values:
+                raise HTTPException(400, f"{name}: a value is required")
+            if comparison is not None and len(values) != 1:
+                raise HTTPException(400, f"{name}: exactly one value")
+            conditions.append(spec.condition(values, comparison))
+        return conditions
+
+    def _parse_name(self, name: str) -> tuple[str, str | None]:
+        if name in self.supported:
+            return name, None
+        attribute, _, comparison = name.rpartition(".")
+        if comparison in _COMPARE and attribute in self.supported:
+            if not self.supported[attribute].dated:
+                raise HTTPException(400, f"{name}: .{comparison} applies to date attributes only")
+            return attribute, comparison
+        base = (attribute if comparison in _COMPARE else name).split(".")[0]
+        if base in self.spec_attributes or base in self.supported:
+            raise HTTPException(
+                400, f"{name}: filtering {self.resource} on {name} is not supported (filters: {self.names()})"
+            )
+        raise HTTPException(400, _unknown_parameter(name, [*RESERVED, *self.supported]))
+
+    def _value(self, name: str, spec: Filter, text: str) -> Any:
+        adapter = self._adapters.get(name)
+        if adapter is None:
+            adapter = self._adapters[name] = TypeAdapter(spec.value_type)
+        try:
+            return adapter.validate_python(text)
+        except ValidationError as err:
+            raise HTTPException(400, f"{name}: {err.errors()[0].get('msg', 'invalid')}") from None
+
+    async def listing(
+        self,
+        request: Request,
+        response: Response,
+        fields: Fields = None,
+        offset: Offset = 0,
+        limit: Limit = 50,
+        sort: Sort = None,
+    ) -> TmfList:
+        """The list query these filters accept (the dependency of a TMF list): every other parameter is refused."""
+        conditions = self.conditions(request.query_params.multi_items())
+        return TmfList(response, fields, offset, limit, conditions, self.sort_keys(sort))
+
+    def sort_keys(self, sort: str | None) -> list[Any]:
+        """TMF630 `sort=a,-b`: the ORDER BY of a filterable single-column attribute each (`-` descending)."""
+        keys = []
+        for part in (p.strip() for p in (sort or "").split(",")):
+            if not part:
+                continue
+            name = part.lstrip("-+")
+            spec = self.supported.get(name)
+            if spec is None or len(spec.columns) != 1 or spec.contains:
+                raise HTTPException(400, f"sort: cannot sort on {name!r} (sortable: {', '.join(self.sortable())})")
+            column = spec.columns[0]
+            keys.append(column.desc() if part.startswith("-") else column.asc())
+        return keys
+
+    def sortable(self) -> list[str]:
+        """The attributes `sort=` takes."""
+        return [n for n, f in self.supported.items() if len(f.columns) == 1 and not f.contains]
+
+    def names(self) -> str:
+        """The filter parameters, for messages and docs."""
+        return ", ".join(f"{n} (and .gt/.gte/.lt/.lte)" if f.dated else n for n, f in self.supported.items())
+
+    def openapi(self) -> dict[str, Any]:
+        """The filters as OpenAPI query parameters (for the route's `openapi_extra`)."""
+        parameters = []
+        for name, spec in self.supported.items():
+            schema = TypeAdapter(spec.value_type).json_schema()
+            names = [name, *(f"{name}.{c}" for c in _COMPARE)] if spec.dated else [name]
+            for each in names:
+                described = spec.description or f"{self.resource}.{name} equals (comma: any of)"
+                parameters.append(
+                    {"name": each, "in": "query", "required": False, "schema": schema, "description": described}
+                )
+        return {"parameters": parameters}
+
+
+def _unknown_parameter(name: str, known: Iterable[str]) -> str:
+    return f"{name}: unknown query parameter (accepted: {', '.join(known) or 'none'})"
+
+
+def _query_names(dependant: Dependant) -> list[str]:
+    """The query parameters a route declares, its dependencies' included."""
+    names = [p.alias for p in dependant.query_params]
+    return names + [n for d in dependant.dependencies for n in _query_names(d)]
+
+
+def _has_listing(dependant: Dependant) -> bool:
+    """Whether a `Filters.listing` is among the route's dependencies (it checks the query parameters itself)."""
+    calls = dependant.dependencies
+    return any(isinstance(getattr(d.call, "__self__", None), Filters) or _has_listing(d) for d in calls)
+
+
+# ---- lists and fields= -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class TmfList:
-    """What every TMF list takes (`fields=`, offset, limit) and answers with (the count headers)."""
+    """What every TMF list takes (filters, `fields=`, offset, limit) and answers with (the count headers)."""
 
     response: Response
     fields: str | None
     offset: int
     limit: int
+    conditions: list[ColumnElement[bool]] = field(default_factory=list)
+    sort_keys: list[Any] = field(default_factory=list)
+
+    def order_by(self, *default: Any) -> list[Any]:
+        """The `sort=` keys first, then the list's own order (which also breaks ties)."""
+        return [*self.sort_keys, *default]
 
     def page(self, total: int, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The resources projected to `fields`, with the X-Total-Count and X-Result-Count headers."""
@@ -85,17 +336,31 @@ class TmfList:
         return [project(resource, self.fields) for resource in resources]
 
 
-def tmf_list(response: Response, fields: Fields = None, offset: Offset = 0, limit: Limit = 50) -> TmfList:
-    """The common query of a TMF list."""
-    return TmfList(response, fields, offset, limit)
-
-
-Listing = Annotated[TmfList, Depends(tmf_list)]
+Listing = Annotated[TmfList, Depends(Filters("resource", {}).listing)]  # a list without filters
 
 
 def project(resource: dict[str, Any], fields: str | None) -> dict[str, Any]:
-    """TMF `fields=` projection: the listed attributes plus id and href."""
+    """TMF630 `fields=` projection: the listed attributes, dotted ones nested (lists keep the listed
+    sub-attributes of each element); `id`, `href` and `@type` are kept at every level."""
     if not fields:
         return resource
-    wanted = {f.strip() for f in fields.split(",") if f.strip()} | {"id", "href"}
-    return {k: v for k, v in resource.items() if k in wanted}
+    wanted: dict[str, Any] = {}
+    for path in fields.split(","):
+        node = wanted
+        for part in (p.strip() for p in path.split(".")):
+            if not part:
+                break
+            node = node.setdefault(part, {})
+    projected: dict[str, Any] = _pick(resource, wanted)
+    return projected
+
+
+_ALWAYS = ("id", "href", "@type")
+
+
+def _pick(value: Any, wanted: dict[str, Any]) -> Any:
+    if isinstance(value, list):
+        return [_pick(element, wanted) for element in value]
+    if not isinstance(value, dict) or not wanted:
+        return value
+    return {k: _pick(v, wanted[k]) if k in wanted else v for k, v in value.items() if k in wanted or k in _ALWAYS}

@@ -208,10 +208,10 @@ async def test_tmf_errors_fields_filters_and_roles(http, login, sync_session):
     )
     assert listed.status_code == 200 and int(listed.headers["x-total-count"]) >= 1
     mine = next(o for o in listed.json() if o["id"] == order_id)
-    assert set(mine) == {"id", "href", "state", "scope"} and mine["scope"] == "cross_province"
+    assert set(mine) == {"id", "href", "@type", "state", "scope"} and mine["scope"] == "cross_province"
     assert all(o["scope"] == "cross_province" for o in listed.json())
     got = await http.get(f"{SO}/{order_id}", params={"fields": "jeopardyAlert,milestone"}, headers=coordinator)
-    assert set(got.json()) == {"id", "href", "jeopardyAlert", "milestone"}
+    assert set(got.json()) == {"id", "href", "@type", "jeopardyAlert", "milestone"}
     await open_task(http, coordinator, order_id, "dispatch")
     hq = await open_task(http, coordinator, order_id, "dispatch")
     assert hq["candidate_department"] == "hq-operations"

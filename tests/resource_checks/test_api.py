@@ -137,7 +137,13 @@ async def test_check_from_request_to_ledger_over_http(http, login, sync_session)
     )
     assert listed.headers["x-total-count"] == "1"
     assert listed.json() == [
-        {"id": check_id, "href": f"{SQ}/{check_id}", "state": "done", "qualificationResult": "alternate"}
+        {
+            "id": check_id,
+            "href": f"{SQ}/{check_id}",
+            "@type": "CheckServiceQualification",
+            "state": "done",
+            "qualificationResult": "alternate",
+        }
     ]
     await _post(http, f"{base}/acts", requester, {"type": "cancel", "reason": "too late"}, 409)
 

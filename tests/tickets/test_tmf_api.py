@@ -247,12 +247,20 @@ async def test_list_filters_fields_and_paging(env, http, login):
     assert page.status_code == 200
     assert (page.headers["X-Total-Count"], page.headers["X-Result-Count"]) == ("4", "2")
     assert page.json() == [
-        {"id": n, "href": f"{TT}/{n}", "status": "acknowledged", "priority": by_no[n]["priority"]} for n in numbers[1:3]
+        {
+            "id": n,
+            "href": f"{TT}/{n}",
+            "@type": "TroubleTicket",
+            "status": "acknowledged",
+            "priority": by_no[n]["priority"],
+        }
+        for n in numbers[1:3]
     ]
     one = await http.get(f"{TT}/{number['presaleshigh']}", params={"fields": "ticketType, contact"}, headers=headers)
     assert one.json() == {
         "id": number["presaleshigh"],
         "href": f"{TT}/{number['presaleshigh']}",
+        "@type": "TroubleTicket",
         "ticketType": "presales",
         "contact": MASKED,
     }
