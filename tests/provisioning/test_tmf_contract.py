@@ -13,8 +13,7 @@ from api.provisioning.tmf641 import CANCEL_FILTERS, ORDER_FILTERS
 from core.provisioning import workflow_id_for
 from tests.provisioning.flow import BEIJING, SUZHOU
 from tests.provisioning.test_api import CANCEL, SO, order_body
-from tests.support import end_workflow, eventually
-from tests.tickets.http_helpers import assert_tmf_error
+from tests.support import assert_tmf_error, end_workflow, eventually
 
 EARLY, LATE = "2000-01-01T00:00:00+00:00", "2999-01-01T00:00:00+00:00"  # the test clock runs decades ahead
 

@@ -12,8 +12,8 @@ from api.resource_checks import tmf645
 from api.resource_checks.tmf645 import CHECK_FILTERS
 from core.resource_checks import workflow_id_for
 from tests.resource_checks.test_api import SQ, request_body
-from tests.support import end_workflow, eventually
-from tests.tickets.http_helpers import CONTACT, assert_tmf_error
+from tests.support import assert_tmf_error, end_workflow, eventually
+from tests.tickets.http_helpers import CONTACT
 
 EARLY, LATE = "2000-01-01T00:00:00+00:00", "2999-01-01T00:00:00+00:00"  # the test clock runs decades ahead
 

@@ -10,8 +10,8 @@ import pytest
 from api.tickets import tmf621
 from api.tickets.tmf621 import TICKET_FILTERS
 from db.tickets import workflow_id_for
-from tests.support import end_workflow
-from tests.tickets.http_helpers import CONTACT, TT, assert_tmf_error, create, full_intake, registered, routed
+from tests.support import assert_tmf_error, end_workflow
+from tests.tickets.http_helpers import CONTACT, TT, create, full_intake, registered, routed
 
 EARLY, LATE = "2000-01-01T00:00:00+00:00", "2999-01-01T00:00:00+00:00"  # the test clock runs decades ahead
 
