@@ -212,7 +212,10 @@ async def workflow_tasks(handle: WorkflowHandle, kind: str | None = None, *, ope
 
 
 async def end_workflow(handle: WorkflowHandle, *, idle_timeout: float = 15.0) -> None:
-    """Terminate once idle: the test server leaks its time-skipping lock if a workflow task is in flight."""
+    """Terminate once idle (a closed run is left as it is): the test server leaks its time-skipping lock if a
+    workflow task is in flight."""
+    if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+        return
     await eventually(lambda: idle(handle), timeout=idle_timeout, what=f"{handle.id} idle")
     await handle.terminate("test done")
 

@@ -49,7 +49,7 @@ async def two_orders(http, login, env):
     b = (await http.get(f"{SO}/{made[1]}", headers=headers)).json()
     yield customer, a, b, cancel
     for order_id in made:
-        await end_workflow(env, workflow_id_for(order_id))
+        await end_workflow(env.client.get_workflow_handle(workflow_id_for(order_id)))
 
 
 async def test_every_supported_filter_works_in_sql(http, login, two_orders):

@@ -36,7 +36,7 @@ async def two_checks(http, login, env):
     a, b = [await eventually(lambda c=c: round_open(c), what=f"{c} round open") for c in made]
     yield customer, a, b
     for check_id in made:
-        await end_workflow(env, workflow_id_for(check_id))
+        await end_workflow(env.client.get_workflow_handle(workflow_id_for(check_id)))
 
 
 def _same(value: str | None, wanted: str) -> bool:

@@ -43,7 +43,7 @@ async def two_tickets(http, login, env):
     assert a.status_code == b.status_code == 201, (a.text, b.text)
     yield customer, await routed(http, headers, a.json()["id"]), await registered(http, headers, b.json()["id"])
     for number in (a.json()["id"], b.json()["id"]):
-        await end_workflow(env, workflow_id_for(number))
+        await end_workflow(env.client.get_workflow_handle(workflow_id_for(number)))
 
 
 async def test_every_supported_filter_works_in_sql(http, login, two_tickets):
