@@ -67,6 +67,8 @@ with workflow.unsafe.imports_passed_through():
         wait_until,
     )
 
+CIRCUIT_TYPES_PATCH = "circuit-type-vocabulary"
+
 
 @workflow.defn(name=WORKFLOW_TYPE)
 class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
@@ -323,8 +325,9 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
         self.check.rounds.append(current)
         self.set_status(CheckStatus.CONSULTING, reason or "consulting the departments")
         workflow.upsert_search_attributes([SLA_DUE_AT.value_set(current.due_at)])
+        canonical = workflow.patched(CIRCUIT_TYPES_PATCH)  # before it, `mpls_vpn` did not match a `mpls-vpn` rule
         for item in self.check.request.items:
-            for department in self._rules.departments_for(item):
+            for department in self._rules.departments_for(item, canonical=canonical):
                 line = Line(item_id=item.item_id, department=department)
                 current.lines.append(line)
                 subject = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import uuid4
 
 from fastapi import HTTPException, status
@@ -52,12 +53,15 @@ async def register_order(
     request_id: str | None,
     description: str | None = None,
     external_id: str | None = None,
+    rename: Callable[[str], str] = str,
 ) -> ProvisioningOrder:
     """Write the order's first read-model row, start its workflow and journal the create; all or nothing."""
     request_id = request_id or str(uuid4())
     now = utcnow()
     if spec.requested_completion <= now:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "requested_completion: must be in the future")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"{rename('requested_completion')}: must be in the future"
+        )
     order_id = new_order_id(now)
     order = ProvisioningOrder(
         order_id=order_id,

@@ -6,7 +6,7 @@ item's `service.serviceCharacteristic[]` by name:
 
 | characteristic | ours |
 | --- | --- |
-| `circuitType` | digital_circuit, atm, ddn, frame_relay, mpls_vpn, other |
+| `circuitType` | `core.circuits.CircuitType` (mpls_vpn, ddn, …; `mpls-vpn` etc. accepted as aliases) |
 | `aEnd`, `zEnd` | `{province, city, site}`; different provinces make the order cross-province |
 | `bandwidth` | e.g. `100M` |
 | `resourceCheckId`, `reservationId` | the resource check and reservation the order uses (optional) |
@@ -37,7 +37,8 @@ from api.errors import field_errors
 from api.provisioning.service import load_row, order_of, perform, register_order
 from api.tmf.shared import Fields, Filters, TmfList, TmfRoute, dated, equals, project, tmf_json
 from core.bounds import AwareInstant
-from core.provisioning import ORDER_ROLES, TMF_STATE, CircuitSpec, CircuitType, OrderStatus, ProvisioningOrder, Scope
+from core.circuits import CircuitTypeName
+from core.provisioning import ORDER_ROLES, TMF_STATE, CircuitSpec, OrderStatus, ProvisioningOrder, Scope
 from core.roles import Actor
 from db.models import ServiceOrderRow
 from db.readmodel import page_of
@@ -140,8 +141,16 @@ def spec_of(body: ServiceOrderCreate) -> CircuitSpec:
     try:
         return CircuitSpec(**values)
     except ValidationError as err:
-        names = {v: k for k, v in _CHARACTERISTICS.items()} | {"requested_completion": "requestedCompletionDate"}
-        raise HTTPException(400, field_errors(err.errors(), lambda f: names.get(f, to_camel(f)))) from None
+        raise HTTPException(400, field_errors(err.errors(), tmf_name)) from None
+
+
+# Our circuit-spec fields by the TMF attribute that carries them (characteristics by their name).
+_TMF_NAMES = {v: k for k, v in _CHARACTERISTICS.items()} | {"requested_completion": "requestedCompletionDate"}
+
+
+def tmf_name(field: str) -> str:
+    """The TMF attribute carrying one of our circuit-spec fields."""
+    return _TMF_NAMES.get(field, to_camel(field))
 
 
 def _camel(data: dict[str, Any]) -> dict[str, Any]:
@@ -288,6 +297,7 @@ async def create_service_order(
         request_id=request_id,
         description=body.description,
         external_id=body.external_id,
+        rename=tmf_name,
     )
     response.headers["Location"] = href(order.order_id)
     return to_tmf(order)
@@ -305,10 +315,10 @@ ORDER_FILTERS = Filters(
         "requestedCompletionDate": dated(col(ServiceOrderRow.requested_completion)),
         "completionDate": dated(col(ServiceOrderRow.completed_at)),
         "lastUpdate": dated(col(ServiceOrderRow.updated_at)),
-        "serviceOrderItem.service.serviceType": equals(col(ServiceOrderRow.circuit_type), value_type=CircuitType),
+        "serviceOrderItem.service.serviceType": equals(col(ServiceOrderRow.circuit_type), value_type=CircuitTypeName),
         # extensions
         "orderStatus": equals(col(ServiceOrderRow.status), value_type=OrderStatus, description="our status"),
-        "circuitType": equals(col(ServiceOrderRow.circuit_type), value_type=CircuitType),
+        "circuitType": equals(col(ServiceOrderRow.circuit_type), value_type=CircuitTypeName),
         "scope": equals(col(ServiceOrderRow.scope), value_type=Scope),
         "customerId": equals(col(ServiceOrderRow.customer_id)),
         "currentStep": equals(col(ServiceOrderRow.current_step)),

@@ -7,7 +7,7 @@ Resource (`/tmf-api/serviceQualificationManagement/v4/checkServiceQualification/
 | `relatedParty[]` role `customer` (`id`, `name`) | customer id and name; the requester comes back as role `requester` |
 | `serviceQualificationItem[].id` | item id |
 | `…service.serviceType` | service type (mobile, iot, internet, …) |
-| `…service.serviceCharacteristic[]` `circuitType`, `bandwidth` | circuit type (digital, ddn, mpls-vpn, …), bandwidth |
+| `…service.serviceCharacteristic[]` `circuitType`, `bandwidth` | circuit type (`core.circuits`), bandwidth |
 | `…service.place[]` (`name` or `id`) | the site(s) |
 | `…expectedServiceAvailabilityDate` | wanted date |
 | `state` | `core.resource_checks.TMF_STATE` of our status; ours in the `checkStatus` extension |
@@ -25,14 +25,16 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 from sqlmodel import col
 
 from api.acts import IdempotencyKey
 from api.deps import GatewayDep, Reader, SessionDep, require_roles
+from api.errors import field_errors
 from api.resource_checks.service import check_of, load_row, register
 from api.tmf.shared import Fields, Filters, TmfList, TmfRoute, dated, equals, project, tmf_json
+from core.circuits import circuit_type_of
 from core.contacts import masked_contact
 from core.resource_checks import TMF_STATE, CheckItem, CheckStatus, Qualification, ResourceCheck, Round
 from core.roles import Actor, Role
@@ -102,6 +104,29 @@ class CheckServiceQualificationCreate(_Tmf):
     contact: str | None = Field(default=None, max_length=200, description="stored whole; every response masks it")
 
 
+# Our check-item fields by the TMF attribute (under serviceQualificationItem[i]) that carries them.
+ITEM_NAMES = {
+    "item_id": "id",
+    "sites": "service.place",
+    "service_type": "service.serviceType",
+    "circuit_type": "service.serviceCharacteristic.circuitType",
+    "bandwidth": "service.serviceCharacteristic.bandwidth",
+    "wanted_date": "expectedServiceAvailabilityDate",
+}
+# Our request fields by the TMF attribute that carries them.
+REQUEST_NAMES = {
+    "customer_id": "relatedParty.id",
+    "customer_name": "relatedParty.name",
+    "external_id": "externalId",
+    "items": "serviceQualificationItem",
+}
+
+
+def tmf_name(field: str) -> str:
+    """The TMF attribute carrying one of our request fields (our field name when TMF has none)."""
+    return REQUEST_NAMES.get(field, ITEM_NAMES.get(field, to_camel(field)))
+
+
 def _characteristic(service: ServiceIn, name: str) -> str | None:
     value = next((c.value for c in service.service_characteristic if c.name == name), None)
     return None if value is None else str(value)
@@ -122,19 +147,24 @@ def request_of(body: CheckServiceQualificationCreate) -> dict[str, Any]:
         if not sites:
             raise HTTPException(400, f"{where}.service.place: each site needs a name (address) or id")
         wanted = item.expected_service_availability_date
+        circuit = _characteristic(item.service, "circuitType")
         try:
+            circuit_type = None if circuit is None else circuit_type_of(circuit).value
             items.append(
                 CheckItem(
                     item_id=item.id,
                     sites=sites,
                     service_type=item.service.service_type,
-                    circuit_type=_characteristic(item.service, "circuitType"),
+                    circuit_type=circuit_type,
                     bandwidth=bandwidth,
                     wanted_date=wanted.date() if isinstance(wanted, datetime) else wanted,
                 )
             )
+        except ValidationError as err:
+            named = field_errors(err.errors(), lambda f, at=where: f"{at}.{ITEM_NAMES[f]}" if f in ITEM_NAMES else f)
+            raise HTTPException(400, named) from None
         except ValueError as err:
-            raise HTTPException(400, f"{where}: {err}") from None
+            raise HTTPException(400, f"{where}.service.serviceCharacteristic.circuitType: {err}") from None
     if len({i.item_id for i in items}) != len(items):
         raise HTTPException(400, "serviceQualificationItem.id: item ids must be unique")
     return dict(
@@ -283,7 +313,7 @@ async def create_check(
 ) -> dict[str, Any]:
     """Register the check (the `id`) and start its workflow: the departments the rules name are asked at once."""
     check = await register(
-        session=session, gateway=gateway, actor=actor, request=request_of(body), request_id=request_id
+        session=session, gateway=gateway, actor=actor, request=request_of(body), request_id=request_id, rename=tmf_name
     )
     response.headers["Location"] = href(check.check_id)
     return to_tmf(check)
