@@ -33,7 +33,7 @@ CREATE_ACTION = "demand.create"
 class DemandItem(CheckItem):
     """One item to check; its circuit type in the one vocabulary (core.circuits), aliases accepted."""
 
-    circuit_type: CircuitTypeName | None = None  # type: ignore[assignment]
+    circuit_type: CircuitTypeName | None = None
 
 
 class DemandBody(BaseModel):

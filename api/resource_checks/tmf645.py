@@ -21,6 +21,7 @@ department lines: answers, Q&A, chases, timeliness; reviews; reservations).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -122,6 +123,11 @@ REQUEST_NAMES = {
 }
 
 
+def _item_names(where: str) -> Callable[[str], str]:
+    """Renames our check-item fields to their TMF attributes under `where` (an item's path)."""
+    return lambda field: f"{where}.{ITEM_NAMES[field]}" if field in ITEM_NAMES else field
+
+
 def tmf_name(field: str) -> str:
     """The TMF attribute carrying one of our request fields (our field name when TMF has none)."""
     return REQUEST_NAMES.get(field, ITEM_NAMES.get(field, to_camel(field)))
@@ -161,8 +167,7 @@ def request_of(body: CheckServiceQualificationCreate) -> dict[str, Any]:
                 )
             )
         except ValidationError as err:
-            named = field_errors(err.errors(), lambda f, at=where: f"{at}.{ITEM_NAMES[f]}" if f in ITEM_NAMES else f)
-            raise HTTPException(400, named) from None
+            raise HTTPException(400, field_errors(err.errors(), _item_names(where))) from None
         except ValueError as err:
             raise HTTPException(400, f"{where}.service.serviceCharacteristic.circuitType: {err}") from None
     if len({i.item_id for i in items}) != len(items):
