@@ -23,6 +23,7 @@ from core.tickets import (
     AssignmentRules,
     Intake,
     ProgressEntry,
+    ProgressKind,
     Ticket,
     TicketAct,
     TicketInput,
@@ -114,10 +115,12 @@ async def register(
     actor: Actor,
     intake: Intake,
     request_id: str | None,
-    log: tuple[ProgressEntry, ...] = (),
+    notes: tuple[tuple[ProgressKind, str], ...] = (),
     fingerprint: str | None = None,
 ) -> Registration:
     """Number a new ticket, write its first read-model row and start its workflow; all or nothing (bar the serial).
+
+    `notes` (kind, text) become the first progress entries, by the caller, at the registration time.
 
     A repeated Idempotency-Key answers the ticket it registered (created, as the first answer said). With an
     externalId (and the body's `fingerprint`) the caller's externalId is the key instead: the same one again answers
@@ -133,6 +136,7 @@ async def register(
         request_id = f"{CREATE_ACTION}.external:{key}"
     request_id = request_id or str(uuid4())
     now = utcnow()
+    log = tuple(ProgressEntry(at=now, author=actor.username, kind=kind, text=text) for kind, text in notes)
     ticket_no = await allocate_ticket_no(session, now)
     await session.commit()  # the serial is taken at once: concurrent intakes never wait on each other's workflow start
     workflow_id = workflow_id_for(ticket_no)

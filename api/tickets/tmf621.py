@@ -48,7 +48,6 @@ from core.tickets import (
     Channel,
     ComplaintType,
     Intake,
-    ProgressEntry,
     ProgressKind,
     Resolution,
     Ticket,
@@ -429,17 +428,13 @@ async def create_trouble_ticket(
         raise HTTPException(400, f"status: a new ticket is acknowledged, not {body.status}; PATCH it afterwards")
     intake = intake_of(body, await ticket_types(session))
     check_intake(intake, utcnow(), tmf_name)
-    now = utcnow()
-    notes = tuple(
-        ProgressEntry(at=now, author=actor.username, kind=note.note_type, text=note.text) for note in body.note
-    )
     registration = await register(
         session=session,
         gateway=gateway,
         actor=actor,
         intake=intake,
         request_id=request_id,
-        log=notes,
+        notes=tuple((note.note_type, note.text) for note in body.note),
         fingerprint=fingerprint(body) if body.external_id else None,
     )
     ticket = registration.ticket
