@@ -5,11 +5,12 @@ Resource (`/tmf-api/troubleTicket/v4/troubleTicket/{id}`, `id` = ticket number):
 | TMF attribute | ours |
 | --- | --- |
 | `description`, `name`, `severity` (kept as given) | intake description, name, severity |
-| `ticketType` | the primary category (`presales`, `aftersales_hardware`, `aftersales_software`, `complaint`, `other`) |
+| `ticketType` | free text, kept as given; names the primary category (below) |
+| `externalId` | the caller's own id (create only): one ticket per caller and externalId (below) |
 | `priority` | `urgent` / `high` / `medium` / `low` |
 | `channel` `{id, name}` | intake channel (`phone`, `online_chat`, `email`, `walk_in`, `portal`) |
 | `status` | `core.tickets.TMF_STATUS` of our status; ours in the `ticketStatus` extension |
-| `statusChange[]`, `note[]` | status history, progress log |
+| `statusChange[]`, `note[]` | status history, progress log (`noteType` extension: its kind) |
 | `expectedResolutionDate`, `resolutionDate` | the handler's promise (else the deadline or cap), the resolution time |
 | `relatedParty[]` | handler, first responder, assigned/lead/supporting departments (no personal data) |
 
@@ -19,6 +20,21 @@ the primary first), `complaintType`, `majorComplaint`, `preferredChannel`; read-
 `missingIntake` (what an agent must still supply), `resolution`, `rating`, `sla` (tier, green channel,
 policy, calendar, cycles with deadlines and breaches, pauses). PATCH also takes `status` with
 `statusChangeReason`, `expectedResolutionDate` (accepting) and `resolution` (`{cause, solution, advice, channel}`).
+
+Create rules:
+- **Category.** `ticketType` names a category when it is one of ours (`presales`, `aftersales_hardware`,
+  `aftersales_software`, `complaint`, `other`) or a key of the admin-edited table `ticket_types` in the assignment
+  rules (`/api/assignment-rules/default`, versioned and journaled; e.g. `connectivity` → `aftersales_hardware`),
+  case-insensitively. That category comes first, then the `categories` extension; when neither names one, the
+  table's `default` (`other`: a supervisor coordinates).
+- **externalId.** The caller (the authenticated account: the external system) and its externalId name one ticket:
+  201 when this request registered it; 200 with that ticket (and `Location`) when an earlier create with the same
+  externalId and the same body (as parsed) did; 409 when that body differed. The externalId is then the
+  idempotency key (an Idempotency-Key adds nothing). Not changeable by PATCH.
+- **note[].** Each note's `text` becomes a progress entry, in order, before any other: author the caller, date
+  the registration (`author`, `date` and `id` sent are not kept), kind `noteType` (default `note`, which meets no
+  close requirement).
+- **status.** Only `acknowledged` (every ticket starts there); any other is 400: set it by PATCH afterwards.
 """
 
 from __future__ import annotations
