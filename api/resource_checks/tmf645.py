@@ -35,7 +35,7 @@ from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
 from api.resource_checks.service import check_of, load_row, register
 from api.tmf.shared import Fields, Filters, TmfList, TmfRoute, dated, equals, project, tmf_json
-from core.circuits import circuit_type_of
+from core.circuits import circuit_type_of, known_circuit_type
 from core.contacts import masked_contact
 from core.resource_checks import TMF_STATE, CheckItem, CheckStatus, Qualification, ResourceCheck, Round
 from core.roles import Actor, Role
@@ -206,8 +206,9 @@ def _item(check: ResourceCheck, current: Round | None, item: CheckItem) -> dict[
         else None
     )
     characteristics = [{"name": "bandwidth", "value": item.bandwidth}]
-    if item.circuit_type:
-        characteristics.append({"name": "circuitType", "value": item.circuit_type})
+    if item.circuit_type:  # checks from before the one vocabulary show their type canonically too
+        shown = known_circuit_type(item.circuit_type) or item.circuit_type
+        characteristics.append({"name": "circuitType", "value": shown})
     return {
         "@type": "CheckServiceQualificationItem",
         "id": item.item_id,
