@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from core.bounds import MAX_LEAD
 from core.records import AuditRecord, PolicyRef
@@ -220,6 +220,16 @@ class TicketTypes(BaseModel):
 
     types: dict[str, Category] = Field(default_factory=dict)
     default: Category = Category.OTHER  # a supervisor coordinates what no rule knows
+
+    @model_validator(mode="after")
+    def _one_name_one_category(self) -> TicketTypes:
+        """Every name is non-blank and names one category (names differing only in case are one name)."""
+        keys = [name.strip().casefold() for name in self.types]
+        if "" in keys:
+            raise ValueError("types: a ticket type name must not be blank")
+        if len(set(keys)) != len(keys):
+            raise ValueError("types: the same ticket type twice (names compare without regard to case)")
+        return self
 
     def category_of(self, ticket_type: str) -> Category | None:
         """The category a ticket type names, None when neither our categories nor the table know it."""

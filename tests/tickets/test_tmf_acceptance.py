@@ -93,15 +93,23 @@ async def test_admin_edits_the_ticket_type_table_journaled(http, login, sync_ses
     assert after.json()["categories"] == ["aftersales_hardware"] and after.json()["ticketType"] == kind.upper()
 
 
-async def test_a_table_naming_no_category_is_refused_and_stores_nothing(http, login, sync_session):
+@pytest.mark.parametrize(
+    ("types", "words"),
+    [
+        ({"x": "network"}, "ticket_types.types.x:"),
+        ({" ": "presales"}, "ticket_types: Value error, types: a ticket type name must not be blank"),
+        ({"Fibre": "presales", "fibre": "complaint"}, "ticket_types: Value error, types: the same ticket type twice"),
+    ],
+)
+async def test_a_bad_table_is_refused_and_stores_nothing(http, login, sync_session, types, words):
     admin = await login("admin")
     spec = (await http.get("/api/assignment-rules/default", headers=admin)).json()["spec"]
     with sync_session() as s:
         versions = s.scalar(select(func.count()).select_from(AssignmentRulesVersion))
     refused = await http.post(
-        "/api/assignment-rules/default", json={**spec, "ticket_types": {"types": {"x": "network"}}}, headers=admin
+        "/api/assignment-rules/default", json={**spec, "ticket_types": {"types": types}}, headers=admin
     )
-    assert refused.status_code == 422 and "ticket_types.types.x" in refused.json()["detail"], refused.text
+    assert refused.status_code == 422 and refused.json()["detail"].startswith(words), refused.text
     with sync_session() as s:
         assert s.scalar(select(func.count()).select_from(AssignmentRulesVersion)) == versions
 
