@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -98,6 +98,14 @@ class ReservationState(BaseModel):
     history: tuple[ReservationEvent, ...] = ()
 
 
+class ClaimRefusal(NamedTuple):
+    """Why an order may not claim a reservation; `unavailable` when it is no longer held (claimed, released,
+    expired), otherwise it is not this order's to claim (another check, customer or service)."""
+
+    unavailable: bool
+    message: str
+
+
 def claim_refusal(
     state: ReservationState,
     *,
@@ -106,20 +114,22 @@ def claim_refusal(
     order_customer: str | None,
     resource_check_id: str | None,
     same_service: bool,
-) -> str | None:
+) -> ClaimRefusal | None:
     """Why an order being accepted may not claim this reservation (None when it may): state, check, customer,
     service."""
     rid = state.reservation_id
     if state.status == ReservationStatus.CLAIMED:
-        return f"reservation {rid} is already claimed by order {state.claimed_by_order}"
+        return ClaimRefusal(True, f"reservation {rid} is already claimed by order {state.claimed_by_order}")
     if state.status == ReservationStatus.RELEASED:
-        return f"reservation {rid} was released ({state.release_reason})"
+        return ClaimRefusal(True, f"reservation {rid} was released ({state.release_reason})")
     if state.status == ReservationStatus.EXPIRED or state.expires_at <= now:
-        return f"reservation {rid} expired at {state.expires_at.isoformat()}"
+        return ClaimRefusal(True, f"reservation {rid} expired at {state.expires_at.isoformat()}")
     if resource_check_id and state.check_id != resource_check_id:
-        return f"reservation {rid} belongs to resource check {state.check_id}, not {resource_check_id}"
+        return ClaimRefusal(
+            False, f"reservation {rid} belongs to resource check {state.check_id}, not {resource_check_id}"
+        )
     if check_customer is not None and order_customer and check_customer != order_customer:
-        return f"reservation {rid} is held for another customer"
+        return ClaimRefusal(False, f"reservation {rid} is held for another customer")
     if not same_service:
-        return f"reservation {rid} was checked for another service"
+        return ClaimRefusal(False, f"reservation {rid} was checked for another service")
     return None

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from core.reservations import ReservationEvent, ReservationState, ReservationStatus, claim_refusal
+from core.reservations import ClaimRefusal, ReservationEvent, ReservationState, ReservationStatus, claim_refusal
 from core.resource_checks import ResourceCheck, serves
 from db.models import Reservation, ResourceCheckRow, utcnow
 from db.readmodel import page_of
@@ -18,7 +18,7 @@ from db.readmodel import page_of
 
 def event(kind: str, *, at: datetime, order_id: str | None = None, reason: str | None = None) -> list[dict[str, Any]]:
     """One history entry, as the JSONB array an update appends."""
-    return [ReservationEvent(at=at, event=kind, order_id=order_id, reason=reason).model_dump(mode="json")]  # type: ignore[arg-type]
+    return [ReservationEvent(at=at, event=kind, order_id=order_id, reason=reason).model_dump(mode="json")]
 
 
 def reservation_state(row: Reservation) -> ReservationState:
@@ -83,12 +83,12 @@ async def order_claim_refusal(
     resource_check_id: str | None,
     customer_id: str | None,
     circuit_type: str,
-) -> str | None:
+) -> ClaimRefusal | None:
     """Why an order being created may not claim this reservation: unknown, not held (claimed, released,
     expired), or held by another check, for another customer or another service. None when it may."""
     row = await session.get(Reservation, reservation_id)
     if row is None:
-        return f"reservation {reservation_id} does not exist"
+        return ClaimRefusal(False, f"reservation {reservation_id} does not exist")
     check_row = await session.get(ResourceCheckRow, row.check_id)
     check = ResourceCheck.model_validate(check_row.detail) if check_row is not None else None
     item = next((i for i in check.items if i.item_id == row.item_id), None) if check else None

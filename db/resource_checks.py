@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.resource_checks import TMF_STATE, CheckNeeds, CheckStatus, ResourceCheck, check_needs
+from core.resource_checks import TMF_STATE, CheckNeeds, CheckStatus, Feasibility, ResourceCheck, check_needs
 from db.models import ResourceCheckLedger, ResourceCheckRow, utcnow
 from db.readmodel import upsert_newer
 
@@ -86,3 +86,19 @@ async def load_check_needs(session: AsyncSession, check_id: str, item_id: str | 
     the check is unknown. The one place orders read a check's construction and procurement answers."""
     row = await session.get(ResourceCheckRow, check_id)
     return check_needs(ResourceCheck.model_validate(row.detail), item_id) if row is not None else None
+
+
+async def order_check_refusal(session: AsyncSession, check_id: str, customer_id: str | None) -> tuple[int, str] | None:
+    """Why an order may not follow this check (HTTP status, message): unknown (400), another customer's (400),
+    not accepted by its requester or found not feasible (409). None when it may."""
+    row = await session.get(ResourceCheckRow, check_id)
+    if row is None:
+        return 400, f"resource check {check_id} does not exist"
+    check = ResourceCheck.model_validate(row.detail)
+    if customer_id and check.request.customer_id != customer_id:
+        return 400, f"resource check {check_id} is another customer's"
+    if check.status != CheckStatus.ACCEPTED:
+        return 409, f"resource check {check_id} is {check.status.value}, not accepted"
+    if check.feasibility == Feasibility.NOT_FEASIBLE:
+        return 409, f"resource check {check_id} found the service not feasible"
+    return None

@@ -338,7 +338,7 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
                     diff.append(
                         RequirementChange(
                             item_id=before.item_id,
-                            field=field,  # type: ignore[arg-type]
+                            field=field,
                             before=getattr(before, field),
                             after=getattr(after, field),
                         )
