@@ -1,8 +1,8 @@
 """Reservation activities: hold, claim and release, each one atomic conditional statement on the reservation row.
 
 Each statement that changes the status appends the change to the row's history in the same statement, so a
-retry (which changes nothing) adds nothing. A held reservation released at or after its expiry has `expired`;
-one an order claimed never expires.
+retry (which changes nothing) adds nothing. A held reservation released by its expiry has `expired`; one an
+order claimed never expires.
 """
 
 from __future__ import annotations
@@ -111,12 +111,12 @@ class ReservationActivities:
     async def release_reservation(self, release: ReleaseReservation) -> ReservationState:
         """Release a reservation; with only_if_unclaimed a claimed one stays claimed. Returns the resulting state.
 
-        A held reservation whose validity is over when it is released has expired rather than been released."""
+        Released by its expiry (`expiry`), a held reservation has expired rather than been released."""
         releasable = [ReservationStatus.HELD.value]
         if not release.only_if_unclaimed:
             releasable.append(ReservationStatus.CLAIMED.value)
         now = utcnow()
-        expired = (col(Reservation.status) == ReservationStatus.HELD.value) & (col(Reservation.expires_at) <= now)
+        expired = (col(Reservation.status) == ReservationStatus.HELD.value) & literal(release.expiry)
         async with self._db.session() as session:
             await session.execute(
                 update(Reservation)

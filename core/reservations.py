@@ -63,13 +63,15 @@ class ClaimReservation(BaseModel):
 
 
 class ReleaseReservation(BaseModel):
-    """Give the resources back; with `only_if_unclaimed` a claimed reservation is left alone (expiry)."""
+    """Give the resources back; with `only_if_unclaimed` a claimed reservation is left alone; `expiry` when the
+    validity ran out (a held one then ends `expired`)."""
 
     model_config = ConfigDict(frozen=True)
 
     reservation_id: str = Field(min_length=1, max_length=200)
     reason: str = Field(min_length=1, max_length=500)
     only_if_unclaimed: bool = False
+    expiry: bool = False
 
 
 class ReleaseOrderReservations(BaseModel):

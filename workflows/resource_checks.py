@@ -71,6 +71,9 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
+EXPIRY_RECORDED = "reservation-expiry-recorded"  # the expiry release says so: the reservation ends `expired`
+
+
 @workflow.defn(name=WORKFLOW_TYPE)
 class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
     """One resource check from request to ledger, through as many rounds as the requester asks for."""
@@ -473,16 +476,19 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
         summary = f"reservations of round {current.number} expire"
         if not await wait_until(current.reservations[0].expires_at, released, summary=summary):
             async with self._lock:
-                await self._release(current, "expired: no order claimed it", only_if_unclaimed=True)
+                expiry = workflow.patched(EXPIRY_RECORDED)
+                await self._release(current, "expired: no order claimed it", only_if_unclaimed=True, expiry=expiry)
                 await self.save(ledger=self.check.status in FINISHED)
 
-    async def _release(self, current: Round, reason: str, *, only_if_unclaimed: bool = True) -> None:
+    async def _release(
+        self, current: Round, reason: str, *, only_if_unclaimed: bool = True, expiry: bool = False
+    ) -> None:
         """Release a round's held reservations; one an order claimed stays with the order."""
         for index, state in enumerate(current.reservations):
             if state.status != ReservationStatus.HELD:
                 continue
             release = ReleaseReservation(
-                reservation_id=state.reservation_id, reason=reason, only_if_unclaimed=only_if_unclaimed
+                reservation_id=state.reservation_id, reason=reason, only_if_unclaimed=only_if_unclaimed, expiry=expiry
             )
             current.reservations[index] = await db_call(RELEASE_RESERVATION, release, result_type=ReservationState)
 

@@ -245,7 +245,13 @@ async def check_late_department_escalated_joint_review(env: WorkflowEnvironment,
     flow = await CheckFlow.start(env, task_queue, item("1", service_type="mobile", circuit_type="mpls-vpn"))
     await flow.answer("1", "mobile-network", Qualification.QUALIFIED)
     await flow.answer(
-        "1", "fixed-network", Qualification.ALTERNATE, proposal="50M now, 100M later", new_construction=True
+        "1",
+        "fixed-network",
+        Qualification.ALTERNATE,
+        proposal="50M now, 100M later",
+        new_construction=True,
+        construction="100M fibre to the building",
+        construction_days=30,
     )
     ops = await flow.line("1", "operations")
     await flow.act(
