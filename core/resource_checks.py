@@ -638,8 +638,9 @@ def _check_changes(check: ResourceCheck, act: Recheck, now: datetime) -> None:
             _refuse(RefusalCode.INVALID, f"{where}.wanted_date: {problem}")
 
 
-def check_act(check: ResourceCheck, act: BaseModel, now: datetime) -> None:
-    """Refuse an act DOMAIN.md §2 does not allow (pure: the update validator runs it)."""
+def check_act(check: ResourceCheck, act: BaseModel, now: datetime, *, strict: bool = True) -> None:
+    """Refuse an act DOMAIN.md §2 does not allow (pure: the update validator runs it). `strict=False` leaves out
+    the rules added after acts were recorded (a replay re-checks an old act without them): construction details."""
     actor: Actor = act.actor  # type: ignore[attr-defined]
     if actor.has_role(Role.AUDITOR) and not (set(actor.roles) - {Role.AUDITOR}):
         _refuse(RefusalCode.FORBIDDEN, "auditors read; they do not act on resource checks")
@@ -659,7 +660,7 @@ def check_act(check: ResourceCheck, act: BaseModel, now: datetime) -> None:
                 _refuse(RefusalCode.INVALID, "proposal: an alternate answer needs the proposed solution")
             if act.result == Qualification.UNQUALIFIED and not (act.reasons or "").strip():
                 _refuse(RefusalCode.INVALID, "reasons: an unqualified answer needs the reasons")
-            if act.new_construction and act.result != Qualification.UNQUALIFIED:
+            if strict and act.new_construction and act.result != Qualification.UNQUALIFIED:
                 if not (act.construction or "").strip():
                     _refuse(RefusalCode.INVALID, "construction: say what must be built for new construction")
                 if act.construction_days is None:

@@ -51,6 +51,7 @@ async def test_every_supported_filter_works_in_sql(http, login, two_checks):
         "id": [(a["id"], [a]), (f"{a['id']},{b['id']}", [a, b])],
         "state": [(a["state"], [t for t in both if t["state"] == a["state"]]), ("done", [])],
         "qualificationResult": [("qualified,unqualified,alternate", [])],
+        "feasibility": [("feasible,feasible_after_construction,not_feasible", [])],
         "externalId": [(b["externalId"], [b])],
         "relatedParty.id": [(customer, [a, b])],
         "checkServiceQualificationDate": [(a["checkServiceQualificationDate"], [a])],
