@@ -282,7 +282,7 @@ async def check_rechecked_then_cancelled(env: WorkflowEnvironment, task_queue: s
 
 async def check_construction_rechecked_with_changes(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
     """Feasible only after new construction (what, how long, procurement); the requester re-checks at a lower
-    bandwidth and a later date; round two is plainly feasible, accepted, and its reservation expires."""
+    bandwidth at another site (no date: the scenarios' clock runs decades ahead); round two is plainly feasible, accepted, and its reservation expires."""
     flow = await CheckFlow.start(env, task_queue, item("1"))
     await flow.answer(
         "1",
@@ -295,8 +295,7 @@ async def check_construction_rechecked_with_changes(env: WorkflowEnvironment, ta
     )
     await flow.review("operations")
     await flow.wait(lambda c: c.status == "awaiting_requester", "result reported")
-    wanted = (await env.get_current_time()).date() + timedelta(days=120)
-    change = ItemChange(item_id="1", bandwidth="50M", wanted_date=wanted)
+    change = ItemChange(item_id="1", bandwidth="50M", sites=("上海市浦东新区张江路 99 号",))
     await flow.act(
         Recheck(request_id=f"{flow.check_id}:recheck", actor=REQUESTER, reason="50M will do", changes=(change,))
     )
