@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -37,6 +38,18 @@ def reservation_state(row: Reservation) -> ReservationState:
     )
 
 
+class ReservationView(ReservationState):
+    """A reservation as its resource shows it: the state, what is held and since when."""
+
+    resources: dict[str, Any] = Field(default_factory=dict)
+    held_at: datetime
+
+
+def reservation_view(row: Reservation) -> ReservationView:
+    """The reservation resource of a row."""
+    return ReservationView(**reservation_state(row).model_dump(), resources=row.resources, held_at=row.held_at)
+
+
 async def current_states(session: AsyncSession, ids: Iterable[str]) -> dict[str, ReservationState]:
     """The rows' states of these reservations (unknown ids are left out)."""
     wanted = sorted(set(ids))
@@ -60,9 +73,15 @@ async def with_current_reservations(session: AsyncSession, checks: list[Resource
     return checks
 
 
+async def one_reservation(session: AsyncSession, reservation_id: str) -> ReservationView | None:
+    """The reservation resource, None when unknown."""
+    row = await session.get(Reservation, reservation_id)
+    return reservation_view(row) if row is not None else None
+
+
 async def list_reservations(
     session: AsyncSession, where: list[ColumnElement[bool]], *, offset: int, limit: int
-) -> tuple[int, list[ReservationState]]:
+) -> tuple[int, list[ReservationView]]:
     """A page of reservations, newest hold first."""
     total, rows = await page_of(
         session,
@@ -73,7 +92,7 @@ async def list_reservations(
         offset=offset,
         limit=limit,
     )
-    return total, [reservation_state(row) for row in rows]
+    return total, [reservation_view(row) for row in rows]
 
 
 async def order_claim_refusal(

@@ -15,14 +15,14 @@ from sqlmodel import col
 
 from api.deps import Reader, SessionDep
 from api.schemas import Offset, Page
-from core.reservations import ReservationState, ReservationStatus
+from core.reservations import ReservationStatus
 from db.models import Reservation
-from db.reservations import current_states, list_reservations
+from db.reservations import ReservationView, list_reservations, one_reservation
 
 router = APIRouter(prefix="/api/reservations", tags=["reservations"])
 
 
-@router.get("", response_model=Page[ReservationState], summary="List reservations")
+@router.get("", response_model=Page[ReservationView], summary="List reservations")
 async def reservations(
     actor: Reader,
     session: SessionDep,
@@ -31,7 +31,7 @@ async def reservations(
     status_: Annotated[ReservationStatus | None, Query(alias="status")] = None,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> Page[ReservationState]:
+) -> Page[ReservationView]:
     """Reservations newest hold first, filtered by check, claiming order and status."""
     where: list[ColumnElement[bool]] = []
     if check_id:
@@ -44,10 +44,10 @@ async def reservations(
     return Page(items=items, total=total, offset=offset, limit=limit)
 
 
-@router.get("/{reservation_id}", response_model=ReservationState, summary="One reservation with its history")
-async def reservation(reservation_id: str, actor: Reader, session: SessionDep) -> ReservationState:
+@router.get("/{reservation_id}", response_model=ReservationView, summary="One reservation with its history")
+async def reservation(reservation_id: str, actor: Reader, session: SessionDep) -> ReservationView:
     """The reservation now: held (until `expires_at`), claimed by an order, released (why) or expired."""
-    found = await current_states(session, [reservation_id])
-    if reservation_id not in found:
+    found = await one_reservation(session, reservation_id)
+    if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"reservation {reservation_id} does not exist")
-    return found[reservation_id]
+    return found

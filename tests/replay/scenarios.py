@@ -282,7 +282,8 @@ async def check_rechecked_then_cancelled(env: WorkflowEnvironment, task_queue: s
 
 async def check_construction_rechecked_with_changes(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
     """Feasible only after new construction (what, how long, procurement); the requester re-checks at a lower
-    bandwidth at another site (no date: the scenarios' clock runs decades ahead); round two is plainly feasible, accepted, and its reservation expires."""
+    bandwidth at another site (no date: the scenarios' clock runs decades ahead); round two is plainly feasible,
+    accepted, and its reservation expires."""
     flow = await CheckFlow.start(env, task_queue, item("1"))
     await flow.answer(
         "1",

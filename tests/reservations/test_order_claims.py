@@ -81,6 +81,7 @@ async def test_create_validates_the_reservation_and_a_cancel_releases_it_everywh
 
     claimed = await eventually(lambda: reservation("claimed"), what="claimed as the order is accepted")
     assert claimed["claimed_by_order"] == order_id and [e["event"] for e in claimed["history"]] == ["held", "claimed"]
+    assert claimed["check_id"] == flow.check_id and claimed["held_at"] and "resources" in claimed
     assert_tmf_error(await http.post(SO, json=_order(rsv, now=now), headers=coordinator), 409, "already claimed")
     mine = (await http.get("/api/reservations", params={"order_id": order_id}, headers=auditor)).json()
     assert [r["reservation_id"] for r in mine["items"]] == [rsv]
