@@ -140,7 +140,13 @@ async def test_recheck_with_changed_requirements_keeps_every_round_and_the_diff(
     asked = await flow.tasks("rc_answer")
     assert any("50M" in t.subject and "99 号" in t.subject for t in asked)
 
-    tmf = (await http.get(f"{SQ}/{flow.check_id}", headers=await login("auditor1"))).json()
+    auditor = await login("auditor1")
+
+    async def second_round_saved():
+        body = (await http.get(f"{SQ}/{flow.check_id}", headers=auditor)).json()
+        return body if len(body["rounds"]) == 2 else None
+
+    tmf = await eventually(second_round_saved, what="round 2 in the read model")
     characteristics = tmf["serviceQualificationItem"][0]["service"]["serviceCharacteristic"]
     assert {"name": "bandwidth", "value": "50M"} in characteristics
     assert tmf["serviceQualificationItem"][0]["expectedServiceAvailabilityDate"] == later.isoformat()
