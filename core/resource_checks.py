@@ -172,6 +172,7 @@ class DepartmentAnswer(BaseModel):
     reasons: str | None = None  # why not (unqualified) or notes
     resources: dict[str, Any] = Field(default_factory=dict)  # what the department can provide
     new_construction: bool = False
+    needs_procurement: bool = False  # equipment or material must be procured first
     answered_by: str
     answered_at: datetime
 
@@ -318,6 +319,7 @@ class Answer(_LineAct):
     reasons: str | None = Field(default=None, max_length=4000)
     resources: dict[str, Any] = Field(default_factory=dict)
     new_construction: bool = False
+    needs_procurement: bool = False
 
 
 class Ask(_LineAct):

@@ -255,6 +255,7 @@ class PreSalesDemandWorkflow(StateBook[Demand]):
             resource_check_id=check.check_id,
             reservation_id=check.reservation_ids[0] if check.reservation_ids else None,
             needs_construction=check.new_construction,
+            needs_procurement=check.needs_procurement,
         )
         await workflow.start_child_workflow(
             "ProvisioningOrder",

@@ -213,6 +213,7 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
             reasons=act.reasons,
             resources=act.resources,
             new_construction=act.new_construction,
+            needs_procurement=act.needs_procurement,
             answered_by=act.actor.username,
             answered_at=workflow.now(),
         )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import uuid4
 
 from fastapi import HTTPException, status
 from pydantic import TypeAdapter
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.acts import Subject, start_journaled
@@ -14,16 +17,21 @@ from api.gateway import TemporalGateway
 from api.subjects import SubjectKind
 from core.provisioning import (
     CLOSED,
+    CircuitEnd,
     CircuitSpec,
     OrderAct,
     OrderInput,
     OrderOutcome,
     ProvisioningOrder,
+    findings_of,
+    merge_check,
+    plan_steps,
     workflow_id_for,
 )
+from core.resource_checks import ResourceCheck
 from core.roles import Actor
-from db.models import ServiceOrderRow, utcnow
-from db.provisioning import new_order_id, upsert_order
+from db.models import CircuitLedgerRow, ResourceCheckRow, ServiceOrderRow, utcnow
+from db.provisioning import latest_provisioning_rules, new_order_id, upsert_order
 from workflows.common import BUSINESS_REF, ORDER_KIND, SLA_DUE_AT
 
 CREATE_ACTION = "order.create"
@@ -58,6 +66,7 @@ async def register_order(
     now = utcnow()
     if spec.requested_completion <= now:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "requested_completion: must be in the future")
+    spec = await planned_spec(session, spec, now)
     order_id = new_order_id(now)
     order = ProvisioningOrder(
         order_id=order_id,
@@ -95,3 +104,56 @@ async def register_order(
         write_row=lambda: upsert_order(session, order),
     )
     return order_of(await load_row(session, known)) if known else order
+
+
+async def planned_spec(session: AsyncSession, spec: CircuitSpec, now: datetime) -> CircuitSpec:
+    """The spec the plan follows: the resource check's steps merged in, the cut-over step checked (400 naming it)."""
+    if spec.resource_check_id and spec.action == "add":
+        row = await session.get(ResourceCheckRow, spec.resource_check_id)
+        if row is None:
+            raise HTTPException(400, f"resourceCheckId: resource check {spec.resource_check_id} does not exist")
+        try:
+            spec = merge_check(spec, findings_of(ResourceCheck.model_validate(row.detail)))
+        except ValueError as err:
+            raise HTTPException(400, str(err)) from None
+    if spec.cutover is not None:
+        planned = [r.step for r in plan_steps(await latest_provisioning_rules(session, "default"), spec)][1:-1]
+        if spec.cutover.step not in planned:
+            raise HTTPException(400, f"cutover.step: one of {', '.join(planned)}")
+        if spec.cutover.window_start <= now:
+            raise HTTPException(400, "cutover.windowStart: must be in the future")
+    return spec
+
+
+async def closure_spec(
+    session: AsyncSession, circuit_id: str | None, requested_completion: datetime, *, field: str
+) -> CircuitSpec:
+    """A service closure of an active circuit in the ledger: the circuit as built, its customer and reservation."""
+    if not circuit_id:
+        raise HTTPException(400, f"{field}: the circuit to close (its ledger id)")
+    circuit = await session.get(CircuitLedgerRow, circuit_id)
+    if circuit is None:
+        raise HTTPException(400, f"{field}: circuit {circuit_id} is not in the circuit ledger")
+    if circuit.status != "active":
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{field}: circuit {circuit_id} is {circuit.status}")
+    closing = await session.scalar(
+        select(col(ServiceOrderRow.order_id)).where(
+            col(ServiceOrderRow.detail)["spec"]["circuit_id"].astext == circuit_id,
+            col(ServiceOrderRow.status).not_in(_CLOSED),
+        )
+    )
+    if closing is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{field}: circuit {circuit_id} is being closed by {closing}")
+    built = await session.get(ServiceOrderRow, circuit.order_id)
+    original = order_of(built).spec if built is not None else None
+    return CircuitSpec(
+        action="delete",
+        circuit_id=circuit_id,
+        circuit_type=circuit.circuit_type,
+        a_end=CircuitEnd.model_validate(circuit.a_end),
+        z_end=CircuitEnd.model_validate(circuit.z_end),
+        bandwidth=circuit.bandwidth,
+        requested_completion=requested_completion,
+        customer_id=original.customer_id if original else None,
+        reservation_id=original.reservation_id if original else None,
+    )
