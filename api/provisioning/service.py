@@ -25,6 +25,7 @@ from core.provisioning import (
     ProvisioningOrder,
     findings_of,
     merge_check,
+    plan_basis,
     plan_steps,
     workflow_id_for,
 )
@@ -77,6 +78,7 @@ async def register_order(
         scope=spec.scope,
         created_by=actor.username,
         created_at=now,
+        plan_basis=plan_basis(spec),
     )
     known = await start_journaled(
         session=session,
