@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.calendar import Budget
 from core.journal_anchor import AnchorState
-from core.provisioning import CancelOrder
+from core.provisioning import CancelOrder, Cutover
 from core.provisioning import workflow_id_for as order_workflow_id
 from core.resource_checks import AcceptResult, CancelCheck, ChaseLine, Qualification, Recheck
 from core.resource_checks import workflow_id_for as check_workflow_id
@@ -278,7 +278,7 @@ async def order_completed_after_rework(env: WorkflowEnvironment, task_queue: str
     flow = await OrderFlow.start(env, task_queue, order_spec(await env.get_current_time(), needs_procurement=True))
     await flow.run_steps()
     await flow.review("return", return_to="testing", reason="丢包率超标，重测")
-    await flow.complete("testing")
+    await flow.run_steps()  # testing, and (with order-return-redoes-dependants) the completion order after it
     await flow.review("approve")
     await finished(env, flow.handle)
     return flow.handle
@@ -309,6 +309,36 @@ async def order_cancelled(env: WorkflowEnvironment, task_queue: str) -> Workflow
             reason="客户撤单",
         )
     )
+    await finished(env, flow.handle)
+    return flow.handle
+
+
+async def order_closure_completed(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """A circuit is built, then a closure order removes its data, recovers it, stops billing and closes its row."""
+    built = await OrderFlow.start(env, task_queue, order_spec(await env.get_current_time()))
+    await built.run_steps()
+    await built.review("approve")
+    await finished(env, built.handle)
+    circuit_id = (await built.order()).circuit_id
+    closure_spec = order_spec(await env.get_current_time(), action="delete", circuit_id=circuit_id)
+    flow = await OrderFlow.start(env, task_queue, closure_spec)
+    await flow.run_steps()
+    await flow.review("approve")
+    await finished(env, flow.handle)
+    return flow.handle
+
+
+async def order_cutover_after_notice(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Activation is a cut-over: the customers are told at once, and it starts once the notice period is over."""
+    now = await env.get_current_time()
+    window = Cutover(step="activation", window_start=now + timedelta(hours=1), window_end=now + timedelta(hours=5))
+    flow = await OrderFlow.start(env, task_queue, order_spec(now, days=30, cutover=window))
+    await flow.run_steps(until="activation")
+    cutover = (await flow.order()).cutover
+    assert cutover is not None
+    await env.sleep(cutover.earliest_start - await env.get_current_time() + timedelta(minutes=1))
+    await flow.run_steps()
+    await flow.review("approve")
     await finished(env, flow.handle)
     return flow.handle
 
@@ -402,6 +432,8 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "completed-after-rework": order_completed_after_rework,
         "jeopardy-escalated-then-completed": order_jeopardy_escalated_then_completed,
         "cancelled": order_cancelled,
+        "closure-completed": order_closure_completed,
+        "cutover-after-notice": order_cutover_after_notice,
     },
     "PreSalesDemand": {
         "no-fit": demand_no_fit,
