@@ -153,7 +153,7 @@ async def test_a_closure_order_closes_the_circuits_ledger_row_and_releases_its_r
     assert task.candidates.department == "group-customer" and task.due_at is not None
     await flow.complete("billing_stop_notice", GCD)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await flow.complete("completion")
+        await flow.complete("completion", documents=(document("test_report"),))
     assert "completion_order" in refused.value.cause.message
     await flow.complete("completion", documents=(document("completion_order"),))
     await flow.review("approve")
