@@ -366,7 +366,7 @@ def merge_check(spec: CircuitSpec, findings: CheckFindings) -> CircuitSpec:
     for field, needed in (("needs_construction", findings.construction), ("needs_procurement", findings.procurement)):
         if needed and field in spec.model_fields_set and not getattr(spec, field):
             raise ValueError(
-                f"{field}: resource check {findings.check_id} asked for it ({', '.join(findings.asked_by)}); "
+                f"{to_camel(field)}: resource check {findings.check_id} asked for it ({', '.join(findings.asked_by)}); "
                 "an order may add a step but not drop one the check asked for"
             )
     return spec.model_copy(

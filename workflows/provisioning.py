@@ -241,6 +241,18 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
                 ),
             ],
         )
+        if order.cutover.earliest_start > cutover.window_end:
+            order.jeopardy_alerts.append(
+                JeopardyAlert(
+                    id=str(len(order.jeopardy_alerts) + 1),
+                    name=f"{cutover.step}:cutover",
+                    jeopardy_type="warning",
+                    message=f"{step.title}: the notice period ends at {order.cutover.earliest_start.isoformat()}, "
+                    f"after the cut-over window ({window}); agree a new window with the customer",
+                    date=now,
+                    step=cutover.step,
+                )
+            )
         await self.save(notifications=(manager_notice, customer_notice))
 
     async def _cutover_may_start(self, step: Step) -> bool:

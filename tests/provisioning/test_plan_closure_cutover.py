@@ -10,7 +10,7 @@ from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
 
 from core.calendar import default_cn_calendar
-from core.provisioning import CompleteStep, Cutover, OrderStatus, workflow_id_for
+from core.provisioning import CancelOrder, CompleteStep, Cutover, OrderStatus, workflow_id_for
 from core.reservations import ReservationStatus
 from core.resource_checks import AcceptResult, Qualification
 from core.roles import Actor, Role
@@ -72,7 +72,7 @@ async def test_a_check_answered_new_construction_plans_the_construction_step(
         json=order_body(now=await _now(env), resourceCheckId=check.check_id, needsConstruction=False),
         headers=coordinator,
     )
-    assert_tmf_error(dropped, 400, "needs_construction", check.check_id)
+    assert_tmf_error(dropped, 400, "needsConstruction", check.check_id)
     unknown = await http.post(SO, json=order_body(now=await _now(env), resourceCheckId="RC-NOPE"), headers=coordinator)
     assert_tmf_error(unknown, 400, "resourceCheckId", "RC-NOPE")
     # An order without a check says so.
@@ -243,3 +243,62 @@ async def test_a_cutover_is_announced_and_cannot_start_before_the_notice_period(
 async def _current(flow: OrderFlow, step: str):
     order = await flow.order()
     return order if order.current == step else None
+
+
+async def test_a_cutover_is_ordered_over_tmf641_and_its_step_must_be_planned(env, worker, http, login):
+    coordinator, now = await login("coordinator1"), await _now(env)
+    window = {
+        "windowStart": (now + timedelta(days=7)).isoformat(),
+        "windowEnd": (now + timedelta(days=7, hours=4)).isoformat(),
+    }
+    nowhere = await http.post(SO, json=order_body(now=now, cutover={"step": "nowhere", **window}), headers=coordinator)
+    assert_tmf_error(nowhere, 400, "cutover.step", "activation")
+    backwards = {"step": "activation", "windowStart": window["windowEnd"], "windowEnd": window["windowStart"]}
+    assert_tmf_error(
+        await http.post(SO, json=order_body(now=now, cutover=backwards), headers=coordinator), 400, "windowEnd"
+    )
+    created = await http.post(
+        SO, json=order_body(now=now, cutover={"step": "activation", **window}), headers=coordinator
+    )
+    order = await _planned(http, coordinator, created)
+    characteristic = next(
+        c for c in order["serviceOrderItem"][0]["service"]["serviceCharacteristic"] if c["name"] == "cutover"
+    )
+    assert characteristic["value"]["step"] == "activation" and "windowStart" in characteristic["value"]
+
+    async def announced():
+        body = (await http.get(f"{SO}/{order['id']}", headers=coordinator)).json()
+        return body["cutover"]
+
+    cutover = await eventually(announced, what="cut-over announced")
+    assert cutover["step"] == "activation" and [n["audience"] for n in cutover["notices"]] == [
+        "customer_manager",
+        "customer_contacts",
+    ]
+    assert cutover["earliestStart"] >= cutover["windowStart"]
+
+
+async def test_a_cancelled_closure_leaves_the_circuit_active(env, worker, sync_session, task_queue):
+    built = await OrderFlow.start(env, task_queue, spec(await env.get_current_time()))
+    await built.run_steps()
+    await built.review("approve")
+    await finished(env, built.handle)
+    circuit_id = (await built.order()).circuit_id
+    flow = await OrderFlow.start(
+        env, task_queue, spec(await env.get_current_time(), action="delete", circuit_id=circuit_id)
+    )
+    await flow.complete("dispatch")
+    coordinator = Actor(username="coordinator1", roles=(Role.COORDINATOR,))
+    await flow.act(CancelOrder(request_id=rid(), actor=coordinator, cancel_id=f"CX-{rid()[:8]}", reason="客户续约"))
+    assert (await finished(env, flow.handle)).status == OrderStatus.CANCELLED
+    with sync_session() as s:
+        row = s.get(CircuitLedgerRow, circuit_id)
+        assert row.status == "active" and row.closed_at is None and row.closure_order_id is None
+        assert (
+            s.scalars(
+                select(CircuitLedgerRow).where(
+                    CircuitLedgerRow.order_id == flow.handle.id.removeprefix("provisioning-")
+                )
+            ).all()
+            == []
+        )
