@@ -594,7 +594,14 @@ class CancelOrder(_Act):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-OrderAct = Annotated[CompleteStep | ReviewOrder | CancelOrder, Field(discriminator="type")]
+class MarkCutover(_Act):
+    """The coordinator marks a step not yet started as a cut-over (割接) in a window; the customers are told now."""
+
+    type: Literal["mark_cutover"] = "mark_cutover"
+    cutover: Cutover
+
+
+OrderAct = Annotated[CompleteStep | ReviewOrder | CancelOrder | MarkCutover, Field(discriminator="type")]
 ORDER_ROLES = (Role.COORDINATOR, Role.SUPERVISOR, Role.ADMIN)  # may create and cancel orders
 
 
@@ -660,6 +667,17 @@ def check_act(order: ProvisioningOrder, act: BaseModel) -> None:
                     _refuse(RefusalCode.INVALID, "reason: a reason is required to return the order")
                 if not act.return_to or not order.has_step(act.return_to) or act.return_to in (DISPATCH, REVIEW):
                     _refuse(RefusalCode.INVALID, f"return_to: one of {', '.join(s.step for s in order.steps[1:-1])}")
+        case MarkCutover():
+            if not actor.has_role(*ORDER_ROLES):
+                _refuse(RefusalCode.FORBIDDEN, "cutover: coordinators, supervisors or admins only")
+            name = act.cutover.step
+            if not order.has_step(name) or name in (DISPATCH, REVIEW):
+                _refuse(RefusalCode.INVALID, f"cutover.step: one of {', '.join(s.step for s in order.steps[1:-1])}")
+            if order.cutover is not None:
+                _refuse(RefusalCode.CONFLICT, f"cutover: {order.cutover.step} is already announced as the cut-over")
+            step = order.step(name)
+            if step.done_at is not None or (order.current == name and step.task_id is not None):
+                _refuse(RefusalCode.CONFLICT, f"cutover: {name} has already started; announce a cut-over before it")
         case CancelOrder():
             if order.status not in CANCELLABLE:
                 _refuse(RefusalCode.CONFLICT, f"cancel: not allowed while the order is {order.status.value}")

@@ -33,10 +33,12 @@ with workflow.unsafe.imports_passed_through():
         CircuitClosure,
         CompleteStep,
         CompletionReport,
+        Cutover,
         CutoverNotice,
         CutoverState,
         JeopardyAlert,
         LedgerEntry,
+        MarkCutover,
         Milestone,
         OrderAct,
         OrderInput,
@@ -97,6 +99,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
     def __init__(self) -> None:
         super().__init__()
         self._rules: ProvisioningRules | None = None
+        self._cutover_notices: tuple[NotificationRecord, ...] = ()  # written with the act that produced them
 
     @property
     def order(self) -> ProvisioningOrder:
@@ -118,7 +121,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         self.set_status(OrderStatus.ACKNOWLEDGED, "order received")
         await self.save(self.audit(start.created_by, "order.create", start.request_id))
         if start.spec.cutover is not None and workflow.patched(CUTOVER_NOTICE):
-            await self._announce_cutover()
+            await self.save(notifications=self._announce_cutover(start.spec.cutover))
         while self.order.current is not None and self.order.cancel is None:
             step = self.order.step(self.order.current)
             if not await self._cutover_may_start(step):
@@ -190,12 +193,10 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
 
     # ---- cut-over ----------------------------------------------------------------------------
 
-    async def _announce_cutover(self) -> None:
-        """Tell the customer manager and the customer's contacts of the cut-over now; it starts a notice period on."""
+    def _announce_cutover(self, cutover: Cutover) -> tuple[NotificationRecord, ...]:
+        """Tell the customer manager and the customer's contacts of the cut-over now; its notice period starts."""
         assert self._rules is not None
         order, spec, now = self.order, self.order.spec, workflow.now()
-        cutover = spec.cutover
-        assert cutover is not None
         notice_end = deadline(self.snapshot.calendar, now, self._rules.cutover_notice)
         manager = spec.check.customer_manager if spec.check else None
         window = f"{cutover.window_start.isoformat()} – {cutover.window_end.isoformat()}"
@@ -253,7 +254,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
                     step=cutover.step,
                 )
             )
-        await self.save(notifications=(manager_notice, customer_notice))
+        return manager_notice, customer_notice
 
     async def _cutover_may_start(self, step: Step) -> bool:
         """A cut-over step waits out its notice period (False when the order is cancelled meanwhile)."""
@@ -311,6 +312,9 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
                 await self._on_review(act)
             case CancelOrder():
                 self._on_cancel(act)
+            case MarkCutover():
+                workflow.patched(CUTOVER_NOTICE)
+                self._cutover_notices = self._announce_cutover(act.cutover)
             case _:
                 assert_never(act)
 
@@ -318,6 +322,9 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         """A completed step's documents are written with the order."""
         if isinstance(act, CompleteStep) and act.documents:
             await self.save(audit, documents=act.documents, document_step=act.step, uploaded_by=act.actor.username)
+        elif self._cutover_notices:
+            notices, self._cutover_notices = self._cutover_notices, ()
+            await self.save(audit, notifications=notices)
         else:
             await self.save(audit)
 

@@ -21,8 +21,8 @@ from api.provisioning.tmf641 import Orderer, href, row_to_tmf, to_tmf
 from api.schemas import Offset, TaskView
 from api.tasks.routes import tasks_of
 from core.bounds import AwareInstant
-from core.provisioning import DocumentRef
-from db.models import CircuitLedgerRow, OrderDocument
+from core.provisioning import Cutover, DocumentRef
+from db.models import CircuitLedgerRow, OrderDocument, utcnow
 
 router = APIRouter(prefix="/api/provisioning-orders", tags=["provisioning orders"], route_class=QuietValidationRoute)
 ledger_router = APIRouter(prefix="/api/circuit-ledger", tags=["provisioning orders"], route_class=QuietValidationRoute)
@@ -166,6 +166,16 @@ async def review_order(
     """Reviewers only, and never someone who did a step of the order (four-eyes)."""
     row = await load_row(acting.session, order_id)
     return to_tmf(await perform(acting, row, {"type": "review", **body.model_dump()}))
+
+
+@router.post("/{order_id}/cutover", summary="Mark a step as a cut-over and tell the customers")
+async def mark_cutover(order_id: str, body: Cutover, acting: StaffActing) -> dict[str, Any]:
+    """Coordinators: the step (not yet started) cuts over in the window; the notice period starts now."""
+    row = await load_row(acting.session, order_id)
+    if body.window_start <= utcnow():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "windowStart: must be in the future")
+    act = {"type": "mark_cutover", "cutover": body.model_dump(mode="json")}
+    return to_tmf(await perform(acting, row, act))
 
 
 @ledger_router.get("", response_model=list[LedgerView], summary="The circuit ledger")

@@ -16,7 +16,7 @@ from core.resource_checks import AcceptResult, Qualification
 from core.roles import Actor, Role
 from db.models import CircuitLedgerRow, Notification, Reservation, ResourceCheckRow
 from tests.provisioning.flow import OrderFlow, document, spec
-from tests.provisioning.test_api import SO, order_body
+from tests.provisioning.test_api import PO, SO, complete, open_task, order_body
 from tests.resource_checks.flow import REQUESTER, CheckFlow
 from tests.support import assert_tmf_error, eventually, finished, rid, skip_to
 
@@ -302,3 +302,37 @@ async def test_a_cancelled_closure_leaves_the_circuit_active(env, worker, sync_s
             ).all()
             == []
         )
+
+
+async def test_the_coordinator_marks_a_later_step_as_a_cutover_over_the_api(env, worker, http, login, sync_session):
+    coordinator, ops = await login("coordinator1"), await login("ops1")
+    order = await _planned(
+        http, coordinator, await http.post(SO, json=order_body(now=await _now(env)), headers=coordinator)
+    )
+    order_id = order["id"]
+    assert (await complete(http, coordinator, order_id, "dispatch")).status_code == 200
+    await open_task(http, ops, order_id, "data_configuration")
+    start = await _now(env) + timedelta(days=5)
+    window = {"window_start": start.isoformat(), "window_end": (start + timedelta(hours=4)).isoformat()}
+    started = await http.post(
+        f"{PO}/{order_id}/cutover", json={"step": "data_configuration", **window}, headers=coordinator
+    )
+    assert started.status_code == 409 and "already started" in started.json()["detail"]
+    refused = await http.post(f"{PO}/{order_id}/cutover", json={"step": "activation", **window}, headers=ops)
+    assert refused.status_code == 403
+    past = {"window_start": "2020-01-01T00:00:00+00:00", "window_end": "2020-01-01T04:00:00+00:00"}
+    assert (
+        await http.post(f"{PO}/{order_id}/cutover", json={"step": "activation", **past}, headers=coordinator)
+    ).status_code == 422
+    marked = await http.post(f"{PO}/{order_id}/cutover", json={"step": "activation", **window}, headers=coordinator)
+    assert marked.status_code == 200, marked.text
+    assert marked.json()["cutover"]["step"] == "activation" and marked.json()["cutover"]["startedAt"] is None
+    again = await http.post(f"{PO}/{order_id}/cutover", json={"step": "testing", **window}, headers=coordinator)
+    assert again.status_code == 409 and "already announced" in again.json()["detail"]
+    with sync_session() as s:
+        kinds = s.scalars(
+            select(Notification.kind).where(
+                Notification.workflow_id == workflow_id_for(order_id), Notification.kind.like("cutover%")
+            )
+        ).all()
+        assert sorted(kinds) == ["cutover_notice", "cutover_notice_customer"]

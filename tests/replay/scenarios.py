@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.calendar import Budget
 from core.journal_anchor import AnchorState
-from core.provisioning import CancelOrder, Cutover
+from core.provisioning import CancelOrder, Cutover, MarkCutover
 from core.provisioning import workflow_id_for as order_workflow_id
 from core.resource_checks import AcceptResult, CancelCheck, ChaseLine, Qualification, Recheck
 from core.resource_checks import workflow_id_for as check_workflow_id
@@ -343,6 +343,24 @@ async def order_cutover_after_notice(env: WorkflowEnvironment, task_queue: str) 
     return flow.handle
 
 
+async def order_cutover_marked_after_dispatch(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """After dispatch the coordinator marks testing as a cut-over; it starts after the notice period."""
+    flow = await OrderFlow.start(env, task_queue, order_spec(await env.get_current_time(), days=30))
+    await flow.complete("dispatch")
+    await flow.task("data_configuration")
+    start = await env.get_current_time() + timedelta(days=3)
+    window = Cutover(step="testing", window_start=start, window_end=start + timedelta(hours=4))
+    await flow.act(MarkCutover(request_id=f"{flow.handle.id}:cutover", actor=ORDER_COORDINATOR, cutover=window))
+    await flow.run_steps(until="testing")
+    cutover = (await flow.order()).cutover
+    assert cutover is not None
+    await env.sleep(cutover.earliest_start - await env.get_current_time() + timedelta(minutes=1))
+    await flow.run_steps()
+    await flow.review("approve")
+    await finished(env, flow.handle)
+    return flow.handle
+
+
 async def _alerts(flow: OrderFlow, count: int) -> bool:
     return len((await flow.order()).jeopardy_alerts) >= count
 
@@ -434,6 +452,7 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "cancelled": order_cancelled,
         "closure-completed": order_closure_completed,
         "cutover-after-notice": order_cutover_after_notice,
+        "cutover-marked-after-dispatch": order_cutover_marked_after_dispatch,
     },
     "PreSalesDemand": {
         "no-fit": demand_no_fit,
