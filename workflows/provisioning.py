@@ -9,6 +9,12 @@ is a human task whose ladder reminds, raises a jeopardy alert at the warning thr
 the breach. On approval the reservation is claimed, completion is reported to the group dispatch system,
 the group-customer department is told and the circuit ledger written. A cancel releases the reservation,
 closes the open tasks and notes the cancel in the ledger.
+
+The plan follows the resource check (the API merges the check's findings into the spec; `plan_basis` says how).
+A review return reopens the returned step and every later step depending on it (`Step.dependants`), each with
+a fresh deadline. A cut-over step (in the spec, or marked later by `mark_cutover`) tells the customer manager
+and the customer's contacts at once and opens only after the notice period. A closure order (`action` delete)
+runs the closure steps and then closes its circuit's ledger row and releases the circuit's reservation.
 """
 
 from __future__ import annotations
@@ -540,10 +546,16 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
                 message=f"closure reported to the group dispatch system ({order.dispatch_receipt})",
             )
         )
-        await db_call(
-            CLOSE_CIRCUIT,
-            CircuitClosure(circuit_id=spec.circuit_id, closure_order_id=order.order_id, closed_at=now),
-        )
+        try:
+            await db_call(
+                CLOSE_CIRCUIT,
+                CircuitClosure(circuit_id=spec.circuit_id, closure_order_id=order.order_id, closed_at=now),
+            )
+        except ActivityError as err:  # the circuit is no longer active (closed meanwhile): a visible failure
+            order.error = str(err.cause.message if isinstance(err.cause, ApplicationError) else err)
+            self.set_status(OrderStatus.FAILED, f"the circuit could not be closed: {order.error}")
+            await self.save()
+            return
         if spec.reservation_id:
             # TODO(lead): the reservations helper owns reservation state; switch to its "closed" call once on main.
             await db_call(
