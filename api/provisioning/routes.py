@@ -270,7 +270,7 @@ async def close_circuit(
     request_id: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Start a service-closure order of an active circuit (TMF641 `action: delete`); its completion closes the row."""
-    spec = await closure_spec(session, circuit_id, body.requested_completion, field="circuit_id")
+    spec = await closure_spec(session, circuit_id, body.requested_completion, field="circuit_id", request_id=request_id)
     order = await register_order(
         session=session,
         gateway=gateway,

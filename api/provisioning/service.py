@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from api.acts import Subject, start_journaled
+from api.acts import Subject, registered_subject, start_journaled
 from api.gateway import TemporalGateway
 from api.subjects import SubjectKind
 from core.provisioning import (
@@ -128,9 +128,17 @@ async def planned_spec(session: AsyncSession, spec: CircuitSpec, now: datetime) 
 
 
 async def closure_spec(
-    session: AsyncSession, circuit_id: str | None, requested_completion: datetime, *, field: str
+    session: AsyncSession,
+    circuit_id: str | None,
+    requested_completion: datetime,
+    *,
+    field: str,
+    request_id: str | None = None,
 ) -> CircuitSpec:
-    """A service closure of an active circuit in the ledger: the circuit as built, its customer and reservation."""
+    """A service closure of an active circuit in the ledger: the circuit as built, its customer and reservation.
+
+    A retry of the create that started the closure in flight (same Idempotency-Key) passes, to get its order back.
+    """
     if not circuit_id:
         raise HTTPException(400, f"{field}: the circuit to close (its ledger id)")
     circuit = await session.get(CircuitLedgerRow, circuit_id)
@@ -144,7 +152,8 @@ async def closure_spec(
             col(ServiceOrderRow.status).not_in(_CLOSED),
         )
     )
-    if closing is not None:
+    retried = closing is not None and request_id and await registered_subject(session, request_id, CREATE_ACTION)
+    if closing is not None and retried != closing:
         raise HTTPException(status.HTTP_409_CONFLICT, f"{field}: circuit {circuit_id} is being closed by {closing}")
     built = await session.get(ServiceOrderRow, circuit.order_id)
     original = order_of(built).spec if built is not None else None

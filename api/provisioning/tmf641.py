@@ -300,7 +300,11 @@ async def create_service_order(
     items = body.service_order_item
     if len(items) == 1 and items[0].action == "delete":
         spec = await closure_spec(
-            session, items[0].service.id, body.requested_completion_date, field="serviceOrderItem.service.id"
+            session,
+            items[0].service.id,
+            body.requested_completion_date,
+            field="serviceOrderItem.service.id",
+            request_id=request_id,
         )
     else:
         spec = spec_of(body)

@@ -130,8 +130,12 @@ async def test_a_closure_order_closes_the_circuits_ledger_row_and_releases_its_r
         headers=coordinator,
     )
     assert_tmf_error(tmf_unknown, 400, "serviceOrderItem.service.id", "CIR-NOPE")
-    created = await http.post(f"{LEDGER}/{circuit_id}/closure", json={"requested_completion": due}, headers=coordinator)
+    key = rid()
+    keyed = {**coordinator, "Idempotency-Key": key}
+    created = await http.post(f"{LEDGER}/{circuit_id}/closure", json={"requested_completion": due}, headers=keyed)
     closure = await _planned(http, coordinator, created)
+    retried = await http.post(f"{LEDGER}/{circuit_id}/closure", json={"requested_completion": due}, headers=keyed)
+    assert retried.status_code == 201 and retried.json()["id"] == closure["id"]  # a retry starts nothing new
     assert closure["serviceOrderItem"][0]["action"] == "delete"
     assert closure["serviceOrderItem"][0]["service"]["id"] == circuit_id
     assert [s["step"] for s in closure["steps"]] == [
