@@ -17,7 +17,8 @@ from pydantic.alias_generators import to_camel
 
 from core.calendar import Budget, BusinessCalendar
 from core.records import AuditRecord, NotificationRecord, PolicyRef
-from core.resource_checks import ResourceCheck
+from core.reservations import ReservationState
+from core.resource_checks import ResourceCheck, check_needs
 from core.roles import Actor, Role
 from core.sla import LadderStep
 from core.tasks import Candidates, RefusalCode, TaskRefused
@@ -107,6 +108,7 @@ class CheckFindings(BaseModel):
     construction: bool = False  # an answer said new construction is needed
     procurement: bool = False  # an answer said equipment must be procured
     asked_by: tuple[str, ...] = ()  # the departments whose answers asked for either
+    ready_by: datetime | None = None  # when the check estimated the new construction ready
     customer_manager: str | None = Field(default=None, max_length=64)  # who raised the check (cut-over notices)
 
 
@@ -137,6 +139,7 @@ class CircuitSpec(BaseModel):
     z_end: CircuitEnd
     bandwidth: str = Field(min_length=1, max_length=32, description="e.g. 2M, 100M, 1G")
     requested_completion: datetime
+    requested_start: datetime | None = None  # TMF641 requestedStartDate: work may not start earlier
     customer_id: str | None = Field(default=None, max_length=64)
     resource_check_id: str | None = Field(default=None, max_length=64)
     reservation_id: str | None = Field(default=None, max_length=200)
@@ -144,6 +147,7 @@ class CircuitSpec(BaseModel):
     needs_construction: bool = False
     action: Literal["add", "delete"] = "add"  # delete: a service closure of `circuit_id`
     circuit_id: str | None = Field(default=None, max_length=40)  # the circuit a closure ends
+    circuit_order_id: str | None = Field(default=None, max_length=64)  # the order that built it (its reservations)
     check: CheckFindings | None = None  # what the resource check found (set by the API from the check)
     cutover: Cutover | None = None
 
@@ -343,16 +347,16 @@ def plan_basis(spec: CircuitSpec) -> str:
 
 
 def findings_of(check: ResourceCheck) -> CheckFindings:
-    """What a resource check's answers (its latest answered round) ask the order to plan."""
-    answered = [r for r in check.rounds if any(line.answer for line in r.lines)]
-    lines = [line for line in answered[-1].lines if line.answer is not None] if answered else []
-    asking = [line for line in lines if line.answer and (line.answer.new_construction or line.answer.needs_procurement)]
+    """What a resource check's answers (core.resource_checks.check_needs) ask the order to plan."""
+    needs = check_needs(check)
+    asking = [*(c.department for c in needs.construction), *needs.procurement_by]
     return CheckFindings(
         check_id=check.check_id,
-        result=check.result.value if check.result else None,
-        construction=any(line.answer.new_construction for line in lines if line.answer),
-        procurement=any(line.answer.needs_procurement for line in lines if line.answer),
-        asked_by=tuple(dict.fromkeys(line.department for line in asking)),
+        result=needs.feasibility.value if needs.feasibility else None,
+        construction=needs.needs_construction,
+        procurement=needs.needs_procurement,
+        asked_by=tuple(dict.fromkeys(asking)),
+        ready_by=needs.ready_by,
         customer_manager=check.request.requested_by.username,
     )
 
@@ -520,6 +524,7 @@ class ProvisioningOrder(BaseModel):
     milestones: list[Milestone] = Field(default_factory=list)
     jeopardy_alerts: list[JeopardyAlert] = Field(default_factory=list)
     cancel: CancelRequest | None = None
+    reservation: ReservationState | None = None  # the reservation the order claimed, as of its last change
     circuit_id: str | None = None
     dispatch_receipt: str | None = None
     completed_at: datetime | None = None

@@ -6,9 +6,10 @@ construction when the resource check said so, data configuration, activation, te
 order with the test report); a reviewer approves or returns the order to a named step. The requested
 completion date is split into step deadlines on the business calendar by the rules' weights; each step
 is a human task whose ladder reminds, raises a jeopardy alert at the warning threshold and escalates at
-the breach. On approval the reservation is claimed, completion is reported to the group dispatch system,
-the group-customer department is told and the circuit ledger written. A cancel releases the reservation,
-closes the open tasks and notes the cancel in the ledger.
+the breach. The order claims its reservation when it is accepted (patch `order-claims-reservation-at-create`;
+before it, only on approval, so a reservation could expire under a running order) and keeps it for life; on
+approval completion is reported to the group dispatch system, the group-customer department is told and the
+circuit ledger written. A cancel releases the reservation, closes the open tasks and notes the cancel in the ledger.
 
 The plan follows the resource check (the API merges the check's findings into the spec; `plan_basis` says how).
 A review return reopens the returned step and every later step depending on it (`Step.dependants`), each with
@@ -64,7 +65,7 @@ with workflow.unsafe.imports_passed_through():
         split_deadline,
     )
     from core.records import AuditRecord, NotificationRecord
-    from core.reservations import ClaimReservation, ReleaseReservation
+    from core.reservations import ClaimReservation, ReleaseOrderReservations, ReleaseReservation, ReservationState
     from core.sla import LadderStep
     from core.tasks import HumanTask, TaskRequest, TaskStatus
     from workflows.common import (
@@ -75,6 +76,7 @@ with workflow.unsafe.imports_passed_through():
         EXTERNAL_TIMEOUT,
         LOAD_PROVISIONING_RULES,
         RECORD_ORDER,
+        RELEASE_ORDER_RESERVATIONS,
         RELEASE_RESERVATION,
         REPORT_COMPLETION,
         SLA_DUE_AT,
@@ -87,6 +89,9 @@ with workflow.unsafe.imports_passed_through():
 RETURN_REDOES_DEPENDANTS = "order-return-redoes-dependants"
 CUTOVER_NOTICE = "order-cutover-notice"
 SERVICE_CLOSURE = "order-service-closure"
+
+
+CLAIM_AT_CREATE = "order-claims-reservation-at-create"
 
 
 def circuit_id_for(order_id: str) -> str:
@@ -105,6 +110,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
     def __init__(self) -> None:
         super().__init__()
         self._rules: ProvisioningRules | None = None
+        self._claimed_at_create = False
         self._cutover_notices: tuple[NotificationRecord, ...] = ()  # written with the act that produced them
 
     @property
@@ -126,6 +132,11 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         self._state = self._plan(start)
         self.set_status(OrderStatus.ACKNOWLEDGED, "order received")
         await self.save(self.audit(start.created_by, "order.create", start.request_id))
+        if start.spec.reservation_id and workflow.patched(CLAIM_AT_CREATE):
+            self._claimed_at_create = True
+            if not await self._claim_reservation():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                return self.outcome("finished")
         if start.spec.cutover is not None and workflow.patched(CUTOVER_NOTICE):
             await self.save(notifications=self._announce_cutover(start.spec.cutover))
         while self.order.current is not None and self.order.cancel is None:
@@ -453,16 +464,8 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
     async def _complete(self) -> None:
         """Claim the reservation, report completion (报竣), tell the group-customer department, write the ledger."""
         order, spec, now = self.order, self.order.spec, workflow.now()
-        if spec.reservation_id:
-            try:
-                await db_call(
-                    CLAIM_RESERVATION, ClaimReservation(reservation_id=spec.reservation_id, order_id=order.order_id)
-                )
-            except ActivityError as err:
-                order.error = str(err.cause.message if isinstance(err.cause, ApplicationError) else err)
-                self.set_status(OrderStatus.FAILED, f"the reservation could not be claimed: {order.error}")
-                await self.save()
-                return
+        if spec.reservation_id and not self._claimed_at_create and not await self._claim_reservation():
+            return
         order.circuit_id = circuit_id_for(order.order_id)
         order.completed_at = now
         order.on_time = now <= spec.requested_completion
@@ -556,14 +559,14 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
             self.set_status(OrderStatus.FAILED, f"the circuit could not be closed: {order.error}")
             await self.save()
             return
-        if spec.reservation_id:
-            # TODO(lead): the reservations helper owns reservation state; switch to its "closed" call once on main.
+        if spec.circuit_order_id:  # the reservations the circuit's own order claimed end with the circuit
             await db_call(
-                RELEASE_RESERVATION,
-                ReleaseReservation(
-                    reservation_id=spec.reservation_id,
+                RELEASE_ORDER_RESERVATIONS,
+                ReleaseOrderReservations(
+                    order_id=spec.circuit_order_id,
                     reason=f"circuit {spec.circuit_id} closed by order {order.order_id}",
                 ),
+                result_type=list[ReservationState],
             )
         self.set_status(OrderStatus.COMPLETED, f"circuit {spec.circuit_id} closed")
         notice = NotificationRecord(
@@ -577,6 +580,23 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         )
         await self.save(notifications=(notice,))
 
+    async def _claim_reservation(self) -> bool:
+        """Claim the order's reservation; when it cannot be claimed the order fails, saying why."""
+        order = self.order
+        assert order.spec.reservation_id is not None
+        try:
+            order.reservation = await db_call(
+                CLAIM_RESERVATION,
+                ClaimReservation(reservation_id=order.spec.reservation_id, order_id=order.order_id),
+                result_type=ReservationState,
+            )
+        except ActivityError as err:
+            order.error = str(err.cause.message if isinstance(err.cause, ApplicationError) else err)
+            self.set_status(OrderStatus.FAILED, f"the reservation could not be claimed: {order.error}")
+            await self.save()
+            return False
+        return True
+
     async def _compensate(self) -> None:
         """Cancel: release the reservation, close the open tasks, note the cancel in the ledger."""
         order, cancel = self.order, self.order.cancel
@@ -586,13 +606,23 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         self.set_status(OrderStatus.PENDING_CANCELLATION, "releasing what the order holds")
         await self.save()
         closure = order.spec.action == "delete"  # a cancelled closure leaves the circuit and its reservation alone
-        if order.spec.reservation_id and not closure:
+        reason = f"order {order.order_id} cancelled: {cancel.reason}"
+        if self._claimed_at_create:  # only what this order claimed is released
+            released = await db_call(
+                RELEASE_ORDER_RESERVATIONS,
+                ReleaseOrderReservations(order_id=order.order_id, reason=reason),
+                result_type=list[ReservationState],
+            )
+            order.reservation = next(
+                (r for r in released if r.reservation_id == order.spec.reservation_id), order.reservation
+            )
+        elif order.spec.reservation_id and not closure:
             try:
                 await db_call(
                     RELEASE_RESERVATION,
                     ReleaseReservation(
                         reservation_id=order.spec.reservation_id,
-                        reason=f"order {order.order_id} cancelled: {cancel.reason}",
+                        reason=reason,
                     ),
                 )
             except ActivityError as err:  # nothing to release (unknown reservation): the cancel goes on

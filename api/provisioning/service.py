@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import uuid4
 
 from fastapi import HTTPException, status
@@ -33,9 +33,12 @@ from core.resource_checks import ResourceCheck
 from core.roles import Actor
 from db.models import CircuitLedgerRow, ResourceCheckRow, ServiceOrderRow, utcnow
 from db.provisioning import latest_provisioning_rules, new_order_id, upsert_order
+from db.reservations import current_states, order_claim_refusal
+from db.resource_checks import order_check_refusal
 from workflows.common import BUSINESS_REF, ORDER_KIND, SLA_DUE_AT
 
 CREATE_ACTION = "order.create"
+START_SLACK = timedelta(minutes=5)  # a start "now" sent from a client whose clock runs a little behind
 _CLOSED = {s.value for s in CLOSED}
 
 ORDERS: SubjectKind[ServiceOrderRow, ProvisioningOrder] = SubjectKind(
@@ -52,6 +55,43 @@ ORDERS: SubjectKind[ServiceOrderRow, ProvisioningOrder] = SubjectKind(
 load_row, order_of, perform = ORDERS.load_row, ORDERS.state_of, ORDERS.perform
 
 
+def check_order_dates(spec: CircuitSpec, now: datetime) -> None:
+    """400 naming the field for an impossible date: completion not in the future, start before now or after it."""
+    if spec.requested_completion <= now:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "requestedCompletionDate: must be in the future")
+    start = spec.requested_start
+    if start is not None and start < now - START_SLACK:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "requestedStartDate: must not be in the past")
+    if start is not None and start >= spec.requested_completion:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "requestedStartDate: must be before requestedCompletionDate")
+
+
+async def check_order_reservation(session: AsyncSession, spec: CircuitSpec) -> CircuitSpec:
+    """Validate the check and reservation the order names before anything starts (4xx naming the field); an order
+    naming only a reservation follows that reservation's check."""
+    if spec.resource_check_id and (
+        refused := await order_check_refusal(session, spec.resource_check_id, spec.customer_id)
+    ):
+        raise HTTPException(refused[0], f"resourceCheckId: {refused[1]}")
+    if not spec.reservation_id:
+        return spec
+    refusal = await order_claim_refusal(
+        session,
+        reservation_id=spec.reservation_id,
+        resource_check_id=spec.resource_check_id,
+        customer_id=spec.customer_id,
+        circuit_type=spec.circuit_type.value,
+    )
+    if refusal is not None:
+        code = status.HTTP_409_CONFLICT if refusal.unavailable else status.HTTP_400_BAD_REQUEST
+        raise HTTPException(code, f"reservationId: {refusal.message}")
+    if spec.resource_check_id is None:
+        state = (await current_states(session, [spec.reservation_id]))[spec.reservation_id]
+        if state.check_id and await session.get(ResourceCheckRow, state.check_id) is not None:
+            spec = spec.model_copy(update={"resource_check_id": state.check_id})
+    return spec
+
+
 async def register_order(
     *,
     session: AsyncSession,
@@ -65,9 +105,8 @@ async def register_order(
     """Write the order's first read-model row, start its workflow and journal the create; all or nothing."""
     request_id = request_id or str(uuid4())
     now = utcnow()
-    if spec.requested_completion <= now:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "requested_completion: must be in the future")
-    spec = await planned_spec(session, spec, now)
+    check_order_dates(spec, now)
+    spec = await planned_spec(session, await check_order_reservation(session, spec), now)
     order_id = new_order_id(now)
     order = ProvisioningOrder(
         order_id=order_id,
@@ -110,10 +149,8 @@ async def register_order(
 
 async def planned_spec(session: AsyncSession, spec: CircuitSpec, now: datetime) -> CircuitSpec:
     """The spec the plan follows: the resource check's steps merged in, the cut-over step checked (400 naming it)."""
-    if spec.resource_check_id and spec.action == "add":
-        row = await session.get(ResourceCheckRow, spec.resource_check_id)
-        if row is None:
-            raise HTTPException(400, f"resourceCheckId: resource check {spec.resource_check_id} does not exist")
+    row = await session.get(ResourceCheckRow, spec.resource_check_id) if spec.resource_check_id else None
+    if row is not None and spec.action == "add":  # check_order_reservation has refused a check an order may not follow
         try:
             spec = merge_check(spec, findings_of(ResourceCheck.model_validate(row.detail)))
         except ValueError as err:
@@ -166,5 +203,5 @@ async def closure_spec(
         bandwidth=circuit.bandwidth,
         requested_completion=requested_completion,
         customer_id=original.customer_id if original else None,
-        reservation_id=original.reservation_id if original else None,
+        circuit_order_id=circuit.order_id,
     )

@@ -48,7 +48,7 @@ async def test_a_check_answered_new_construction_plans_the_construction_step(
 
     # Without any flag the check's answer plans the construction step.
     created = await http.post(
-        SO, json=order_body(now=await _now(env), resourceCheckId=check.check_id), headers=coordinator
+        SO, json=await _for_check_customer(env, resourceCheckId=check.check_id), headers=coordinator
     )
     order = await _planned(http, coordinator, created)
     steps = [s["step"] for s in order["steps"]]
@@ -58,7 +58,7 @@ async def test_a_check_answered_new_construction_plans_the_construction_step(
     # A flag may add a step the check did not ask for ...
     added = await http.post(
         SO,
-        json=order_body(now=await _now(env), resourceCheckId=check.check_id, needsProcurement=True),
+        json=await _for_check_customer(env, resourceCheckId=check.check_id, needsProcurement=True),
         headers=coordinator,
     )
     assert "procurement (added by the order)" in added.json()["planBasis"]
@@ -69,16 +69,21 @@ async def test_a_check_answered_new_construction_plans_the_construction_step(
     # ... but never drop one it asked for.
     dropped = await http.post(
         SO,
-        json=order_body(now=await _now(env), resourceCheckId=check.check_id, needsConstruction=False),
+        json=await _for_check_customer(env, resourceCheckId=check.check_id, needsConstruction=False),
         headers=coordinator,
     )
     assert_tmf_error(dropped, 400, "needsConstruction", check.check_id)
-    unknown = await http.post(SO, json=order_body(now=await _now(env), resourceCheckId="RC-NOPE"), headers=coordinator)
+    unknown = await http.post(SO, json=await _for_check_customer(env, resourceCheckId="RC-NOPE"), headers=coordinator)
     assert_tmf_error(unknown, 400, "resourceCheckId", "RC-NOPE")
     # An order without a check says so.
     plain = await http.post(SO, json=order_body(now=await _now(env)), headers=coordinator)
     assert plain.status_code == 201 and plain.json()["planBasis"].startswith("no resource check")
     await check.finish()
+
+
+async def _for_check_customer(env, **characteristics) -> dict:
+    """A TMF641 create for the customer the test checks are for (an order follows only its customer's check)."""
+    return order_body(now=await _now(env), **characteristics) | {"customerId": "C-2001"}
 
 
 async def _sync(probe):
