@@ -34,7 +34,14 @@ async def test_a_check_answered_new_construction_plans_the_construction_step(
 ):
     coordinator = await login("coordinator1")
     check = await CheckFlow.start(env, task_queue)
-    await check.answer("1", "operations", Qualification.QUALIFIED, new_construction=True, proposal="新建光缆 2 km")
+    await check.answer(
+        "1",
+        "operations",
+        Qualification.QUALIFIED,
+        new_construction=True,
+        construction="新建光缆 2 km",
+        construction_days=10,
+    )
     await check.review("operations")
     await check.wait(lambda c: c.status == "awaiting_requester", "check result reported")
     await check.act(AcceptResult(request_id=rid(), actor=REQUESTER))
@@ -54,6 +61,7 @@ async def test_a_check_answered_new_construction_plans_the_construction_step(
     steps = [s["step"] for s in order["steps"]]
     assert "construction" in steps and "procurement" not in steps
     assert order["resourceCheck"]["construction"] is True and order["resourceCheck"]["askedBy"] == ["operations"]
+    assert order["resourceCheck"]["result"] == "feasible_after_construction" and order["resourceCheck"]["readyBy"]
     assert "construction (from the check)" in order["planBasis"] and check.check_id in order["planBasis"]
     # A flag may add a step the check did not ask for ...
     added = await http.post(
