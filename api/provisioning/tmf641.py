@@ -1,8 +1,8 @@
 """TMF641 Service Ordering ⇄ our circuit-provisioning order: the one mapping, both ways.
 
 Resource (`/tmf-api/serviceOrdering/v4/serviceOrder/{id}`, `id` = order id, e.g. SO20261125A1B2C3): one order
-builds one circuit, so `serviceOrderItem` holds exactly one item with `action` `add`. The circuit rides in the
-item's `service.serviceCharacteristic[]` by name:
+builds (or closes) one circuit, so `serviceOrderItem` holds one item, `action` `add` (or `delete`). The circuit
+rides in the item's `service.serviceCharacteristic[]` by name:
 
 | characteristic | ours |
 | --- | --- |
