@@ -1,0 +1,204 @@
+"""A service ticket walked through the console only, one role after another, in a real browser.
+
+The agent registers it; the handler accepts, logs progress and asks for an extension (a too-early date is
+refused at its field with the rule's message); the supervisor approves; the handler resolves; the customer
+rates it on the survey page on a phone. Every page is screenshotted (.data/test-artifacts/console/).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from playwright.async_api import Page, expect
+from sqlalchemy import select
+
+from db.models import AuditEntry, TicketRow
+from tests.console.conftest import sign_in, snap
+from tests.support import eventually
+from tests.tickets.test_survey_api import survey_token
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CONTACT = "13912345678"
+
+
+def local(at: datetime) -> str:
+    """A datetime-local value in the center's zone."""
+    return at.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+
+
+async def register_as_agent(page: Page) -> str:
+    """agent1 fills in every intake field; the ticket page shows the number, the contact masked."""
+    await sign_in(page, "agent1")
+    await snap(page, "01-agent-inbox")
+    await page.click("text=工单")
+    await page.click("text=登记工单")
+    await page.fill("#intake-name", "专线中断")
+    await page.fill("#intake-customer_id", "C-CONSOLE-01")
+    await page.fill("#intake-customer_name", "华信物流有限公司")
+    await page.fill("#intake-industry", "logistics")
+    await page.fill("#intake-contact", CONTACT)
+    await page.select_option("#intake-channel", "phone")
+    await page.select_option("#intake-preferred_channel", "phone")
+    await page.fill("#intake-occurred_at", local(datetime.now(SHANGHAI) - timedelta(hours=2)))
+    await page.select_option("#intake-priority", "medium")
+    await page.check("input[name=categories][value=aftersales_hardware]")
+    await page.fill("#intake-severity", "major")
+    await page.fill("#intake-scenario", "机房断电后")
+    await page.fill("#intake-description", f"专线中断，路由器告警 LOS，请回电 {CONTACT}")
+    await snap(page, "02-agent-register-form")
+    await page.click("button:has-text('登记')")
+    await page.wait_for_url("**/console/tickets/CS*")
+    number = page.url.rsplit("/", 1)[1].split("?")[0]
+    await expect(page.get_by_test_id("contact")).to_have_text("139****5678")
+    assert CONTACT not in await page.content()
+    await routed(page)
+    await snap(page, "03-agent-ticket-registered")
+    return number
+
+
+async def routed(page: Page) -> None:
+    """Reload the ticket page until its workflow has routed it (the three deadlines are shown)."""
+
+    async def shown():
+        await page.reload()
+        return await page.get_by_test_id("deadline-3").count() or None
+
+    await eventually(shown, what="ticket routed")
+
+
+async def handle_as_engineer(page: Page, number: str, sync_session) -> None:
+    """engineer1 finds the ticket in My work, accepts it at the policy cap, logs the plan, asks for more time."""
+    await sign_in(page, "engineer1")
+    row = page.locator("tr", has_text=number).first
+    await expect(row).to_be_visible()
+    await snap(page, "04-engineer-inbox")
+    await row.get_by_role("button", name="认领").click()
+    await expect(page.locator("tr", has_text=number).first).to_contain_text("engineer1")
+    await snap(page, "05-engineer-inbox-claimed")
+    await page.locator("tr", has_text=number).first.locator("a").click()
+    await page.wait_for_url(f"**/console/tickets/{number}")
+
+    await page.click("button[data-act=accept]")
+    await snap(page, "06-engineer-accept-form")
+    await page.locator("#act-accept button[type=submit]").click()
+    await page.wait_for_url("**?done=accept")
+    await expect(page.get_by_test_id("status")).to_have_text("处理中")
+
+    await page.click("button[data-act=log_progress]")
+    await page.select_option("#log_progress-kind", "action")
+    await page.fill("#log_progress-text", "更换光模块并测试")
+    await page.check("#log_progress-is_plan")
+    await page.locator("#act-log_progress button[type=submit]").click()
+    await page.wait_for_url("**?done=log_progress")
+    await expect(page.get_by_test_id("log")).to_contain_text("更换光模块并测试")
+
+    # A new date before the current deadline: the workflow's rule refuses it, at the field.
+    await page.click("button[data-act=request_extension]")
+    await page.fill("#request_extension-new_expected_at", local(datetime.now(SHANGHAI) + timedelta(minutes=30)))
+    await page.fill("#request_extension-reason", "需等待备件到货")
+    await page.locator("#act-request_extension button[type=submit]").click()
+    error = page.get_by_test_id("error-new_expected_at")
+    await expect(error).to_contain_text("must be later than the current deadline")
+    await snap(page, "07-engineer-extension-refused-at-field")
+
+    deadline = ticket_deadline(sync_session, number)
+    await page.fill("#request_extension-new_expected_at", local(deadline + timedelta(days=2)))
+    await page.locator("#act-request_extension button[type=submit]").click()
+    await page.wait_for_url("**?done=request_extension")
+    await snap(page, "08-engineer-ticket-extension-asked")
+
+
+def ticket_deadline(sync_session, number: str) -> datetime:
+    """The ticket's resolution deadline as its read model holds it."""
+    with sync_session() as s:
+        return s.get(TicketRow, number).resolution_due
+
+
+async def approve_as_supervisor(page: Page, number: str) -> None:
+    """supervisor1 approves the extension from the approvals queue."""
+    await sign_in(page, "supervisor1")
+    await page.click("nav >> text=审批")
+    card = page.locator("section.approval", has_text=number)
+
+    async def listed():
+        await page.reload()
+        return await card.count() or None
+
+    await eventually(listed, what="extension request in the approvals queue")
+    await expect(card).to_contain_text("需等待备件到货")
+    await snap(page, "09-supervisor-approvals")
+    await card.locator("input[name=comment]").fill("同意延期")
+    await card.get_by_role("button", name="批准").click()
+    await page.wait_for_url("**?done=approve")
+    await expect(page.get_by_test_id("done")).to_contain_text("批准")
+
+
+async def resolve_as_engineer(page: Page, number: str) -> None:
+    """engineer1 resolves the ticket (the customer is sent the survey link)."""
+    await page.goto(f"/console/tickets/{number}")
+    await page.click("button[data-act=resolve]")
+    await page.fill("#resolve-resolution-cause", "光模块老化")
+    await page.fill("#resolve-resolution-solution", "更换光模块")
+    await page.select_option("#resolve-resolution-channel", "phone")
+    await page.locator("#act-resolve button[type=submit]").click()
+    await page.wait_for_url("**?done=resolve")
+    await expect(page.get_by_test_id("status")).to_have_text("待客户反馈")
+    await snap(page, "10-engineer-ticket-resolved")
+
+
+async def rate_as_customer(page: Page, token: str, number: str) -> None:
+    """The customer opens the link on a phone: nothing about the ticket shows; a bare send is refused at the fields."""
+    await page.goto(f"/survey/{token}")
+    assert number not in await page.content() and "华信" not in await page.content()
+    await snap(page, "11-customer-survey-phone")
+    await page.click("button[type=submit]")
+    await expect(page.get_by_test_id("error-rating")).to_be_visible()
+    await expect(page.get_by_test_id("error-resolved")).to_be_visible()
+    await snap(page, "12-customer-survey-refused-at-fields")
+    await page.check("input[name=resolved][value=true]")
+    await page.check("input[name=rating][value=satisfied]")
+    await page.fill("textarea[name=comment]", "很快，谢谢")
+    await page.click("button[type=submit]")
+    await expect(page.get_by_test_id("thanks")).to_be_visible()
+    await snap(page, "13-customer-survey-thanks")
+
+
+async def test_ticket_walk_through_the_console(open_page, sync_session):
+    agent = await open_page()
+    number = await register_as_agent(agent)
+
+    engineer = await open_page()
+    await handle_as_engineer(engineer, number, sync_session)
+
+    supervisor = await open_page()
+    await approve_as_supervisor(supervisor, number)
+    with sync_session() as s:
+        row = s.get(TicketRow, number)
+        assert row.detail["pending_extension_task"] is None and row.handler == "engineer1"
+
+    await resolve_as_engineer(engineer, number)
+    customer = await open_page(mobile=True)
+    await rate_as_customer(customer, survey_token(sync_session, number), number)
+
+    with sync_session() as s:
+        row = s.get(TicketRow, number)
+        assert row.rating == "satisfied"
+        journal = s.execute(
+            select(AuditEntry.actor, AuditEntry.action, AuditEntry.outcome).where(
+                (AuditEntry.subject_id == number) | (AuditEntry.workflow_id == f"ticket-{number}")
+            )
+        ).all()
+    done = {tuple(entry) for entry in journal}
+    # Each act journaled under the person who did it in the console, the refused one too.
+    assert {
+        ("agent1", "ticket.create", "accepted"),
+        ("engineer1", "task.claim", "accepted"),
+        ("engineer1", "ticket.accept", "accepted"),
+        ("engineer1", "ticket.log_progress", "accepted"),
+        ("engineer1", "ticket.request_extension", "refused"),
+        ("engineer1", "ticket.request_extension", "accepted"),
+        ("supervisor1", "task.approve", "accepted"),
+        ("engineer1", "ticket.resolve", "accepted"),
+        ("customer", "ticket.customer_feedback", "accepted"),
+    } <= done
