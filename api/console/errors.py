@@ -49,11 +49,12 @@ class ConsoleRoute(APIRoute):
             except RequestValidationError as err:
                 return refusal_page(request, 422, field_errors(err.errors()))
             except HTTPException as exc:
-                return refusal_page(request, exc.status_code, str(exc.detail))
+                return refusal_page(request, exc.status_code, str(exc.detail), getattr(exc, "console_user", None))
 
         return console_handler
 
 
-def refusal_page(request: Request, status_code: int, message: str) -> Response:
+def refusal_page(request: Request, status_code: int, message: str, user: Any = None) -> Response:
     """The page that says a request was refused, and by which rule."""
-    return render(request, "refused.html", {"status": status_code, "message": message}, status_code=status_code)
+    context = {"status": status_code, "message": message, "user": user}
+    return render(request, "refused.html", context, status_code=status_code)

@@ -59,8 +59,12 @@ _TICKET_PAGE_SIZE = 50
 
 
 async def _gate(request: Request, user: ConsoleUser, db: DbDep, *roles: Role) -> Actor:
-    """The API's role gate (a refused post is journaled the same way)."""
-    return await require_roles(*roles)(request, user.actor, db)
+    """The API's role gate (a refused post is journaled the same way); the refusal page still shows who is signed in."""
+    try:
+        return await require_roles(*roles)(request, user.actor, db)
+    except HTTPException as refused:
+        refused.console_user = user  # type: ignore[attr-defined]
+        raise
 
 
 def _acting(user: ConsoleUser, session: SessionDep, gateway: GatewayDep, db: DbDep) -> Acting:

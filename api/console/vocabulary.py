@@ -39,6 +39,8 @@ TASK_WORDS = frozenset(
 )
 
 VOCABULARY = (
+    N_("open"),
+    N_("done"),
     N_("accept"),
     N_("action"),
     N_("aftersales_hardware"),

@@ -35,12 +35,17 @@ def browser_type_launch_args() -> dict:
     return {"executable_path": CHROMIUM, "args": CHROMIUM_FLAGS, "headless": True}
 
 
-async def _loopback_only(route: Route) -> None:
-    """Let requests to 127.0.0.1 through; abort anything else (no CDN, no telemetry, no outside host)."""
-    if urlsplit(route.request.url).hostname == "127.0.0.1":
-        await route.continue_()
-    else:
-        await route.abort("blockedbyclient")
+def _loopback_only(blocked: list[str]) -> Callable[[Route], Awaitable[None]]:
+    """A route handler letting requests to 127.0.0.1 through and aborting (and noting) anything else."""
+
+    async def handle(route: Route) -> None:
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            await route.continue_()
+        else:
+            blocked.append(route.request.url)
+            await route.abort("blockedbyclient")
+
+    return handle
 
 
 Opener = Callable[..., Awaitable[Page]]
@@ -50,9 +55,10 @@ Opener = Callable[..., Awaitable[Page]]
 async def open_page(browser: Browser, api_url: str) -> AsyncIterator[Opener]:
     """`await open_page()` → a page in a fresh context (its own cookies) whose requests leave only for 127.0.0.1.
 
-    Each page records the outside requests it tried in `page.blocked` so a test can assert there were none.
+    The console needs nothing from outside: a page that tried to reach another host fails the test.
     """
     contexts = []
+    blocked: list[str] = []
 
     async def _open(*, mobile: bool = False) -> Page:
         size = {"width": 390, "height": 844} if mobile else {"width": 1366, "height": 900}
@@ -62,12 +68,13 @@ async def open_page(browser: Browser, api_url: str) -> AsyncIterator[Opener]:
         contexts.append(context)
         page = await context.new_page()
         page.set_default_timeout(15_000)
-        await page.route("**/*", _loopback_only)
+        await page.route("**/*", _loopback_only(blocked))
         return page
 
     yield _open
     for context in contexts:
         await context.close()
+    assert blocked == [], f"the console asked for outside resources: {blocked}"
 
 
 async def sign_in(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:

@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from playwright.async_api import Page, expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from db.models import AuditEntry, TicketRow
+from db.seed import DEMO_PASSWORD
 from tests.console.conftest import sign_in, snap
 from tests.support import eventually
 from tests.tickets.test_survey_api import survey_token
@@ -202,3 +203,93 @@ async def test_ticket_walk_through_the_console(open_page, sync_session):
         ("engineer1", "ticket.resolve", "accepted"),
         ("customer", "ticket.customer_feedback", "accepted"),
     } <= done
+
+
+async def test_signed_out_pages_send_to_sign_in_and_a_wrong_password_is_refused(open_page):
+    page = await open_page()
+    await page.goto("/console/tickets?q=CS")
+    assert "/console/login?next=" in page.url
+    await page.fill("input[name=username]", "agent1")
+    await page.fill("input[name=password]", "not-the-password")
+    await page.click("button[type=submit]")
+    await expect(page.get_by_test_id("login-error")).to_have_text("wrong username or password")
+    await snap(page, "20-sign-in-refused")
+    await page.fill("input[name=password]", DEMO_PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/console/tickets?q=CS")  # back where the user was going
+    await page.click("text=English")
+    await expect(page.locator("h1")).to_contain_text("Tickets")
+    await page.click("button:has-text('Sign out')")
+    await page.wait_for_url("**/console/login")
+    await page.goto("/console/inbox")
+    assert "/console/login" in page.url
+
+
+async def test_posts_without_the_csrf_token_are_refused(open_page, sync_session):
+    page = await open_page()
+    # Before sign-in too: the sign-in form's own token.
+    refused = await page.request.post("/console/login", form={"username": "agent1", "password": DEMO_PASSWORD})
+    assert refused.status == 403 and "CSRF" in await refused.text()
+    await sign_in(page, "agent1")
+    before = _tickets(sync_session)
+    intake = {"customer_name": "无令牌公司", "description": "x"}
+    for headers, form in (({}, intake), ({"X-CSRF-Token": "forged"}, intake), ({}, {**intake, "csrf": "forged"})):
+        response = await page.request.post("/console/tickets/new", form=form, headers=headers)
+        assert response.status == 403, await response.text()
+        assert "CSRF token missing or wrong" in await response.text()
+    logout = await page.request.post("/console/logout", form={})
+    assert logout.status == 403
+    assert _tickets(sync_session) == before  # nothing registered
+    await page.goto("/console/inbox")
+    assert page.url.endswith("/console/inbox")  # still signed in: the forged logout did nothing
+
+
+def _tickets(sync_session) -> int:
+    with sync_session() as s:
+        return s.scalar(select(func.count()).select_from(TicketRow))
+
+
+async def test_another_roles_pages_and_acts_are_refused(open_page, sync_session):
+    page = await open_page()
+    await sign_in(page, "engineer1")
+    response = await page.goto("/console/tickets/new")
+    assert response.status == 403
+    await expect(page.get_by_test_id("refused")).to_contain_text("role agent or supervisor required")
+    await snap(page, "21-engineer-refused-register")
+    response = await page.goto("/console/approvals")
+    assert response.status == 403
+    await expect(page.get_by_test_id("refused")).to_contain_text("role supervisor or department or admin required")
+
+    auditor = await open_page()
+    await sign_in(auditor, "auditor1")
+    await auditor.goto("/console/tickets/new")
+    csrf = await auditor.evaluate("JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token']")
+    posted = await auditor.request.post(
+        "/console/tickets/CS190001010001/acts/cancel", form={"csrf": csrf, "reason": "审计员不能操作"}
+    )
+    assert posted.status == 403 and "role " in await posted.text()
+    with sync_session() as s:
+        refusals = s.scalars(
+            select(AuditEntry).where(AuditEntry.actor == "auditor1", AuditEntry.outcome == "refused")
+        ).all()
+    assert any(r.subject_id == "/console/tickets/CS190001010001/acts/cancel" for r in refusals)
+
+
+async def test_the_intake_form_refuses_bad_input_at_the_field(open_page, sync_session):
+    page = await open_page()
+    await sign_in(page, "agent1")
+    before = _tickets(sync_session)
+    await page.goto("/console/tickets/new")
+    await page.fill("#intake-customer_name", "华信物流有限公司")
+    await page.fill("#intake-contact", "1" * 201)
+    await page.fill("#intake-occurred_at", local(datetime.now(SHANGHAI) + timedelta(days=1)))
+    await page.check("input[name=categories][value=complaint]")
+    await expect(page.locator("#intake-complaint_type")).to_be_visible()  # shown for complaints only
+    await page.click("button:has-text('登记')")
+    await expect(page.get_by_test_id("error-contact")).to_contain_text("at most 200 characters")
+    assert await page.locator("#intake-customer_name").input_value() == "华信物流有限公司"  # kept for correction
+    await snap(page, "22-agent-register-refused-at-field")
+    await page.fill("#intake-contact", "13912345678")
+    await page.click("button:has-text('登记')")
+    await expect(page.get_by_test_id("error-occurred_at")).to_have_text("must not be in the future")
+    assert _tickets(sync_session) == before
