@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gettext
 import io
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -58,7 +59,7 @@ def language_of(request: Request) -> str:
 class Clock:
     """Times as the center reads them, and countdowns to deadlines, in the request's language."""
 
-    def __init__(self, zone: str, gettext_: Any, now: datetime | None = None) -> None:
+    def __init__(self, zone: str, gettext_: Callable[[str], str], now: datetime | None = None) -> None:
         self.zone = ZoneInfo(zone)
         self._ = gettext_
         self.now = now or datetime.now(UTC)
