@@ -42,11 +42,12 @@ from api.tickets import survey
 from api.tickets.service import TICKETS, check_intake, load_row, perform, register, ticket_of
 from core.contacts import mask_contacts_in, masked_contact
 from core.roles import Actor, Role
-from core.sla import default_ladder
+from core.sla import Priority, default_ladder
 from core.tasks import RefusalCode, TaskRefused
 from core.tickets import Intake, Ticket, TicketStatus, check_act
 from db.models import TicketRow, utcnow
 from db.readmodel import page_of
+from workflows.tickets import TASK_PRIORITY
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 public = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -56,6 +57,8 @@ APPROVERS = (Role.SUPERVISOR, Role.DEPARTMENT, Role.ADMIN)
 # Amber from the ladder's first rung that copies someone in (75 % by default), red at the breach.
 WARNING_PERCENT = next(step.percent for step in default_ladder() if step.notify_roles)
 _TICKET_PAGE_SIZE = 50
+INBOX_PAGE_SIZE = 50
+GREEN_CHANNEL_PRIORITY = TASK_PRIORITY[Priority.URGENT]  # urgent tickets' tasks: the green channel
 
 
 async def _gate(request: Request, user: ConsoleUser, db: DbDep, *roles: Role) -> Actor:
@@ -169,6 +172,21 @@ def share_colour(share: int) -> str:
     return "red" if share >= 100 else "amber" if share >= WARNING_PERCENT else "green"
 
 
+def _inbox_row(task: TaskView, now: datetime, me: str) -> dict[str, Any]:
+    """What one inbox row shows, worked out once here so the template only prints it."""
+    share = budget_share(task, now)
+    ticket = task.business_ref if task.business_ref and task.business_ref.startswith("CS") else None
+    return {
+        "task": task,
+        "ticket": ticket,
+        "share": share,
+        "width": min(share, 100),
+        "colour": share_colour(share),
+        "green": task.priority >= GREEN_CHANNEL_PRIORITY,
+        "mine": task.claimed_by == me,
+    }
+
+
 async def _inbox_context(
     user: ConsoleUser, session: SessionDep, scope: str, overdue: str, kind: str, flash: str | None = None
 ) -> dict[str, Any]:
@@ -184,13 +202,10 @@ async def _inbox_context(
         workflow_id=None,
         business_ref=None,
         offset=0,
-        limit=100,
+        limit=INBOX_PAGE_SIZE,
     )
     now = utcnow()
-    rows = [
-        {"task": t, "share": (share := budget_share(t, now)), "colour": share_colour(share), "green": t.priority >= 100}
-        for t in page.items
-    ]
+    rows = [_inbox_row(t, now, user.actor.username) for t in page.items]
     return {
         "user": user,
         "rows": rows,
