@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gettext
 import io
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -48,6 +49,21 @@ def translations(language: str) -> gettext.NullTranslations:
     write_mo(compiled, catalog)
     compiled.seek(0)
     return gettext.GNUTranslations(compiled)
+
+
+_IDENTIFIER = re.compile(r"^[a-z][a-z_.]*$")
+
+
+def english(message: str) -> str:
+    """English is the msgid; an identifier shown by value (in_progress, resolution.cause) reads as words."""
+    if _IDENTIFIER.match(message):
+        return message.rsplit(".", 1)[-1].replace("_", " ").capitalize()
+    return message
+
+
+def gettext_for(language: str) -> Callable[[str], str]:
+    """The translate function of a language."""
+    return english if language == "en" else translations(language).gettext
 
 
 def language_of(request: Request) -> str:
@@ -107,7 +123,7 @@ def render(
     """A page (or one block of it) in the user's language, with the clock, the user and the CSRF token at hand."""
     settings: Settings = request.app.state.settings
     language = language_of(request)
-    _ = translations(language).gettext
+    _ = gettext_for(language)
     base = {
         "_": _,
         "lang": language,

@@ -256,6 +256,9 @@ async def test_another_roles_pages_and_acts_are_refused(open_page, sync_session)
     assert response.status == 403
     await expect(page.get_by_test_id("refused")).to_contain_text("role agent or supervisor required")
     await snap(page, "21-engineer-refused-register")
+    # The inbox's rows alone, as its htmx poll asks for them.
+    rows = await page.request.get("/console/inbox", headers={"HX-Request": "true", "HX-Target": "rows"})
+    assert rows.ok and (await rows.text()).lstrip().startswith('<tbody id="rows"')
     response = await page.goto("/console/approvals")
     assert response.status == 403
     await expect(page.get_by_test_id("refused")).to_contain_text("role supervisor or department or admin required")

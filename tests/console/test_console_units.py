@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 from api.console.errors import split_errors
 from api.console.forms import act_values, intake_values
 from api.console.pages import WARNING_PERCENT, budget_share, share_colour
-from api.console.rendering import Clock, translations
+from api.console.rendering import Clock, gettext_for, translations
 from api.console.session import new_session, read_session, session_key
 from api.console.vocabulary import VOCABULARY, every_value
 from api.schemas import TaskView
@@ -44,6 +44,8 @@ def test_every_message_and_every_value_shown_has_its_chinese():
     assert untranslated == []
     assert translations("zh_CN").gettext("My work") == "我的工作"
     assert translations("en").gettext("My work") == "My work"
+    assert gettext_for("en")("in_progress") == "In progress" and gettext_for("en")("resolution.cause") == "Cause"
+    assert gettext_for("en")("%(span)s left") == "%(span)s left"
 
 
 def test_countdowns_read_in_the_centers_zone():
