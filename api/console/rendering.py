@@ -129,6 +129,7 @@ def render(
         "lang": language,
         "clock": Clock(settings.default_timezone, _),
         "path": request.url.path,
+        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
     kwargs: dict[str, Any] = {"status_code": status_code, "headers": headers}
     if block:

@@ -103,8 +103,15 @@ async def handle_as_engineer(page: Page, number: str, sync_session) -> None:
     await expect(error).to_contain_text("must be later than the current deadline")
     await snap(page, "07-engineer-extension-refused-at-field")
 
+    # The contact, whole, for a reason (journaled).
+    await page.fill("input[name=reason]", "回电客户确认故障")
+    await page.click("button:has-text('查看联系方式')")
+    await expect(page.get_by_test_id("revealed")).to_contain_text(CONTACT)
+
+    await page.click("button[data-act=request_extension]")
     deadline = ticket_deadline(sync_session, number)
     await page.fill("#request_extension-new_expected_at", local(deadline + timedelta(days=2)))
+    await page.fill("#request_extension-reason", "需等待备件到货")
     await page.locator("#act-request_extension button[type=submit]").click()
     await page.wait_for_url("**?done=request_extension")
     await snap(page, "08-engineer-ticket-extension-asked")
@@ -145,6 +152,8 @@ async def resolve_as_engineer(page: Page, number: str) -> None:
     await page.locator("#act-resolve button[type=submit]").click()
     await page.wait_for_url("**?done=resolve")
     await expect(page.get_by_test_id("status")).to_have_text("待客户反馈")
+    # Closing is not open yet: the page says which rule stands in the way.
+    await expect(page.get_by_test_id("blocked-close")).to_contain_text("no rating yet")
     await snap(page, "10-engineer-ticket-resolved")
 
 
@@ -197,6 +206,7 @@ async def test_ticket_walk_through_the_console(open_page, sync_session):
         ("engineer1", "task.claim", "accepted"),
         ("engineer1", "ticket.accept", "accepted"),
         ("engineer1", "ticket.log_progress", "accepted"),
+        ("engineer1", "ticket.contact.reveal", "accepted"),
         ("engineer1", "ticket.request_extension", "refused"),
         ("engineer1", "ticket.request_extension", "accepted"),
         ("supervisor1", "task.approve", "accepted"),
@@ -219,6 +229,8 @@ async def test_signed_out_pages_send_to_sign_in_and_a_wrong_password_is_refused(
     await page.wait_for_url("**/console/tickets?q=CS")  # back where the user was going
     await page.click("text=English")
     await expect(page.locator("h1")).to_contain_text("Tickets")
+    assert await page.locator("input[name=q]").input_value() == "CS"  # the language changed, the search stayed
+    await snap(page, "23-ticket-list-english")
     await page.click("button:has-text('Sign out')")
     await page.wait_for_url("**/console/login")
     await page.goto("/console/inbox")

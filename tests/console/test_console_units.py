@@ -19,6 +19,7 @@ from api.console.session import new_session, read_session, session_key
 from api.console.vocabulary import VOCABULARY, every_value
 from api.schemas import TaskView
 from core.roles import Actor
+from infra.logging import redact, redact_target
 from infra.security import issue_token
 from infra.settings import Settings
 
@@ -116,3 +117,8 @@ def test_budget_share_colours(elapsed, colour):
     )
     share = budget_share(task, opened + timedelta(hours=elapsed))
     assert share == elapsed and share_colour(share) == colour
+
+
+def test_the_survey_pages_secret_never_reaches_a_log():
+    assert redact('"GET /survey/AbC-12_xyzAbC-12_xyzAbC-12 HTTP/1.1" 200') == '"GET /survey/*** HTTP/1.1" 200'
+    assert redact_target("/survey/abc?lang=en") == "/survey/***?lang=***"
