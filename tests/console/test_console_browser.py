@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from db.models import AuditEntry, TicketRow
 from db.seed import DEMO_PASSWORD
 from tests.console.conftest import sign_in, snap
-from tests.support import eventually
+from tests.support import approval_task, close_approval, eventually, request_approval
 from tests.tickets.test_survey_api import survey_token
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -308,3 +308,18 @@ async def test_the_intake_form_refuses_bad_input_at_the_field(open_page, sync_se
     await page.click("button:has-text('登记')")
     await expect(page.get_by_test_id("error-occurred_at")).to_have_text("must not be in the future")
     assert _tickets(sync_session) == before
+
+
+async def test_a_four_eyes_refusal_is_shown_as_such(open_page, http, login):
+    supervisor = await login("supervisor1")
+    workflow_id = await request_approval(http, supervisor, "机房扩容申请 (console four-eyes)")
+    task = await approval_task(http, supervisor, workflow_id)
+    page = await open_page()
+    await sign_in(page, "supervisor1")
+    await page.goto("/console/approvals")
+    card = page.locator("section.approval", has=page.locator(f"form[action='/console/approvals/{task['task_id']}']"))
+    await expect(card).to_contain_text("本人申请")
+    await card.get_by_role("button", name="批准").click()
+    await expect(page.get_by_test_id("refusal")).to_contain_text("four-eyes")
+    await snap(page, "24-supervisor-four-eyes-refused")
+    await close_approval(http, await login("supervisor2"), task["task_id"])
