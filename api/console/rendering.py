@@ -136,4 +136,6 @@ def render(
         kwargs["block_name"] = block
     response: Response = templates.TemplateResponse(request, template, base | context, **kwargs)
     response.headers.setdefault("Cache-Control", "no-store")
+    response.headers["X-Frame-Options"] = "DENY"  # no framing: a click on a form is the user's own
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response

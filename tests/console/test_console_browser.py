@@ -266,6 +266,7 @@ async def test_another_roles_pages_and_acts_are_refused(open_page, sync_session)
     await sign_in(page, "engineer1")
     response = await page.goto("/console/tickets/new")
     assert response.status == 403
+    assert response.headers["x-frame-options"] == "DENY" and response.headers["cache-control"] == "no-store"
     await expect(page.get_by_test_id("refused")).to_contain_text("role agent or supervisor required")
     await snap(page, "21-engineer-refused-register")
     # The inbox's rows alone, as its htmx poll asks for them.
