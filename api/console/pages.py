@@ -18,6 +18,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import col
 
 from api.acts import Acting
+from api.audit import journal
 from api.console.errors import ConsoleRoute, refusal_page, split_errors
 from api.console.forms import ACT_FIELDS, INTAKE_FIELDS, act_values, intake_values, sent_values
 from api.console.rendering import LANGUAGES, render
@@ -250,10 +251,37 @@ async def claim_task(
     return render(request, "inbox.html", context, block="rows")
 
 
+SEEN_COOKIE = "kx_seen"  # the newest notification id the user has seen on the notifications page
+_BADGE_CAP = 100
+
+
+async def _my_notifications(user: ConsoleUser, session: SessionDep, limit: int) -> list[journal.NotificationView]:
+    page = await journal.my_notifications(user.actor, session, workflow_id=None, offset=0, limit=limit)
+    return page.items
+
+
+def _seen(request: Request) -> int:
+    value = request.cookies.get(SEEN_COOKIE, "")
+    return int(value) if value.isdigit() and len(value) < 19 else 0
+
+
 @router.get("/notifications/badge")
-async def notifications_badge(request: Request, user: SignedIn) -> Response:
-    """The notifications badge (a place held until the notifications feature lands: nothing to count yet)."""
-    return render(request, "badge.html", {"count": 0})
+async def notifications_badge(request: Request, user: SignedIn, session: SessionDep) -> Response:
+    """How many of my notifications (the API's) are newer than the newest I have seen; polled by the header."""
+    seen = _seen(request)
+    new = sum(1 for n in await _my_notifications(user, session, _BADGE_CAP) if n.id > seen)
+    return render(request, "badge.html", {"count": f"{_BADGE_CAP - 1}+" if new >= _BADGE_CAP else new})
+
+
+@router.get("/notifications")
+async def notifications(request: Request, user: SignedIn, session: SessionDep) -> Response:
+    """My notifications (reminders, escalations, assignments), newest first; marks them seen."""
+    items = await _my_notifications(user, session, _BADGE_CAP)
+    seen = _seen(request)
+    page = render(request, "notifications.html", {"user": user, "items": items, "seen": seen})
+    if items and items[0].id > seen:
+        page.set_cookie(SEEN_COOKIE, str(items[0].id), max_age=365 * 86400, httponly=True, samesite="lax", path="/")
+    return page
 
 
 # ---- tickets ---------------------------------------------------------------------------------------------------

@@ -142,6 +142,19 @@ async def approve_as_supervisor(page: Page, number: str) -> None:
     await expect(page.get_by_test_id("done")).to_contain_text("批准")
 
 
+async def notified(page: Page) -> None:
+    """The supervisor's badge counts the notifications not yet seen; the list shows them and clears the badge."""
+    await page.goto("/console/inbox")
+    badge = page.get_by_test_id("notifications")
+    await expect(badge).to_be_visible()  # at least the assignment copy of the new ticket
+    await page.click("a.notifications")
+    await expect(page.locator("h1")).to_have_text("通知")
+    await snap(page, "14-supervisor-notifications")
+    async with page.expect_response("**/console/notifications/badge") as answer:
+        await page.goto("/console/inbox")
+    assert (await answer.value).ok and (await (await answer.value).text()).strip() == ""  # nothing new now
+
+
 async def resolve_as_engineer(page: Page, number: str) -> None:
     """engineer1 resolves the ticket (the customer is sent the survey link)."""
     await page.goto(f"/console/tickets/{number}")
@@ -183,6 +196,7 @@ async def test_ticket_walk_through_the_console(open_page, sync_session):
 
     supervisor = await open_page()
     await approve_as_supervisor(supervisor, number)
+    await notified(supervisor)
     with sync_session() as s:
         row = s.get(TicketRow, number)
         assert row.detail["pending_extension_task"] is None and row.handler == "engineer1"
