@@ -1,7 +1,7 @@
 """ticket external ref: one ticket per calling system and TMF621 externalId
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-02 04:00:00
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 from db.roles import APP_ROLE
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
