@@ -6,10 +6,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 from temporalio import activity
 
+from api.tickets.tmf621_events import publish_ticket_change
 from core.tickets import SurveyIssue, Ticket, TicketSave
 from db import audit as audit_journal
 from db import knowledge
 from db.models import CustomerMessage, Survey
+from db.outbox import enqueue_customer_message
 from db.session import Database
 from db.surveys import new_token, token_hash
 from db.tickets import upsert_ticket
@@ -27,6 +29,7 @@ class TicketActivities:
     async def record_ticket(self, save: TicketSave) -> None:
         """Write the ticket state (newer revisions only) and the act's audit row in one transaction."""
         async with self._db.session() as session:
+            await publish_ticket_change(session, save.ticket)  # TMF621 listeners, from the row before the write
             await upsert_ticket(session, save.ticket)
             if save.audit is not None:
                 await audit_journal.append(session, save.audit)
@@ -62,6 +65,7 @@ class TicketActivities:
                         cycle=issue.cycle,
                     )
                 )
+            await enqueue_customer_message(session, key=f"{issue.workflow_id}:resolution:{issue.cycle}")
             await session.commit()
 
     @activity.defn(name=ARCHIVE_TICKET)

@@ -1,0 +1,168 @@
+"""Outbox queries: the one enqueue every feature calls inside its own transaction, the dispatcher's due lanes,
+recording an attempt, and the admins' dead letters and resend."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from core.outbox import NOTIFY_CHANNEL, DueMessages, OutboxChannel, OutboxStatus, customer_channel, outbox_key
+from db.models import CustomerMessage, OutboxAttempt, OutboxMessage, TicketRow, utcnow
+
+# The subject line of each kind of customer message (zh-CN first); the text is the customer_message body.
+CUSTOMER_SUBJECTS = {"resolution": "您的工单 {ticket_no} 已处理 / Your ticket {ticket_no} is resolved"}
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    event: str,
+    subject: str,
+    recipient: str,
+    channel: OutboxChannel,
+    payload: dict[str, Any] | None = None,
+    source_key: str | None = None,
+) -> bool:
+    """Queue a message in the caller's transaction (the caller commits); True when new, False when already queued.
+
+    `recipient` is a reference the channel resolves at delivery (`customer:CS…`, `hub:7`), never an address. The
+    NOTIFY reaches the dispatcher's waker only when the transaction commits.
+    """
+    queued = await session.scalar(
+        insert(OutboxMessage)
+        .values(
+            key=outbox_key(event, subject, recipient),
+            event=event,
+            subject=subject,
+            recipient=recipient,
+            channel=channel.value,
+            payload=payload or {},
+            source_key=source_key,
+            status=OutboxStatus.PENDING.value,
+            attempts=0,
+            next_attempt_at=utcnow(),
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(col(OutboxMessage.id))
+    )
+    if queued is not None:
+        await wake_dispatcher(session)
+    return queued is not None
+
+
+async def enqueue_customer_message(session: AsyncSession, *, key: str) -> bool:
+    """Queue the stored customer message `key` to its ticket's customer, by e-mail or SMS as their contact allows
+    (nothing for a landline: the agent calls). In the caller's transaction; True when newly queued."""
+    stored = await session.get(CustomerMessage, key)
+    if stored is None:
+        return False
+    contact = await session.scalar(select(col(TicketRow.contact)).where(col(TicketRow.ticket_no) == stored.ticket_no))
+    channel = customer_channel(contact)
+    if channel is None:
+        return False
+    subject = CUSTOMER_SUBJECTS.get(stored.kind, "{ticket_no}").format(ticket_no=stored.ticket_no)
+    return await enqueue(
+        session,
+        event=f"customer_message:{key}",
+        subject=stored.ticket_no,
+        recipient=f"customer:{stored.ticket_no}",
+        channel=channel,
+        payload={"subject": subject},
+        source_key=key,
+    )
+
+
+async def wake_dispatcher(session: AsyncSession) -> None:
+    """Tell the dispatcher's waker, at commit, that there is work (PostgreSQL NOTIFY is transactional)."""
+    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+
+
+_LANE_HEADS = text(
+    """
+    SELECT id, next_attempt_at FROM (
+        SELECT DISTINCT ON (subject, recipient) id, next_attempt_at
+        FROM outbox_message WHERE status = 'pending'
+        ORDER BY subject, recipient, id
+    ) heads ORDER BY id
+    """
+)
+
+
+async def due_lane_heads(session: AsyncSession, now: datetime, limit: int) -> DueMessages:
+    """The oldest pending message of every (subject, recipient) lane that is due at `now`, and the next due time."""
+    heads = (await session.execute(_LANE_HEADS)).all()
+    due = tuple(row.id for row in heads if row.next_attempt_at <= now)[:limit]
+    later = [row.next_attempt_at for row in heads if row.next_attempt_at > now]
+    return DueMessages(ids=due, next_due_at=min(later) if later else None)
+
+
+async def record_attempt(
+    session: AsyncSession,
+    message: OutboxMessage,
+    *,
+    started_at: datetime,
+    status: OutboxStatus,
+    next_attempt_at: datetime | None,
+    response_code: int | None,
+    error: str | None,
+) -> None:
+    """Write one attempt's outcome to the message and its delivery log (the caller commits)."""
+    assert message.id is not None
+    logged = await session.scalar(
+        select(func.count()).select_from(OutboxAttempt).where(col(OutboxAttempt.message_id) == message.id)
+    )
+    finished = utcnow()
+    values: dict[str, Any] = {"attempts": message.attempts + 1, "status": status.value, "last_error": error}
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
+    if status == OutboxStatus.DELIVERED:
+        values["delivered_at"] = finished
+    await session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message.id).values(**values))
+    outcome = "failed" if status == OutboxStatus.PENDING else status.value
+    session.add(
+        OutboxAttempt(
+            message_id=message.id,
+            attempt=(logged or 0) + 1,
+            started_at=started_at,
+            finished_at=finished,
+            outcome=outcome,
+            response_code=response_code,
+            error=error,
+        )
+    )
+    if status == OutboxStatus.DELIVERED and message.source_key:
+        await session.execute(
+            update(CustomerMessage)
+            .where(col(CustomerMessage.key) == message.source_key, col(CustomerMessage.sent_at).is_(None))
+            .values(sent_at=finished)
+        )
+
+
+async def delivery_log(session: AsyncSession, message_id: int) -> list[OutboxAttempt]:
+    """A message's attempts, first first."""
+    rows = await session.scalars(
+        select(OutboxAttempt).where(col(OutboxAttempt.message_id) == message_id).order_by(col(OutboxAttempt.attempt))
+    )
+    return list(rows)
+
+
+async def requeue(session: AsyncSession, message_id: int) -> OutboxMessage | None:
+    """Give a dead letter a fresh retry budget, due now (the caller commits); None when it is not dead."""
+    message = await session.get(OutboxMessage, message_id, with_for_update=True)
+    if message is None or message.status != OutboxStatus.DEAD.value:
+        return None
+    message.status, message.attempts, message.next_attempt_at = OutboxStatus.PENDING.value, 0, utcnow()
+    await wake_dispatcher(session)
+    return message
+
+
+async def status_counts(session: AsyncSession) -> dict[str, int]:
+    """How many messages are in each status (health, the admin page)."""
+    rows = await session.execute(select(col(OutboxMessage.status), func.count()).group_by(col(OutboxMessage.status)))
+    return {status: count for status, count in rows.tuples()}
