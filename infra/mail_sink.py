@@ -21,7 +21,9 @@ from aiosmtpd.smtp import Envelope, Session
 
 class _MaildirHandler:
     def __init__(self, directory: Path) -> None:
-        self._box = mailbox.Maildir(directory, create=True)
+        for part in ("tmp", "new", "cur"):  # Maildir(create=True) leaves an existing directory as it is
+            (directory / part).mkdir(parents=True, exist_ok=True)
+        self._box = mailbox.Maildir(directory, create=False)
         self._lock = threading.Lock()
 
     async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
