@@ -1,7 +1,7 @@
 """TMF621 events for the troubleTicket hub: which events a new ticket state makes, and their body.
 
 Called by the ticket read-model write (activities/tickets.py) before the row is overwritten, in its transaction:
-the stored row is the state before. Create on the first state; StatusChange when the TMF status moves, with
+the stored row is the state before. Create on the workflow's first state; StatusChange when the TMF status moves, with
 Resolved (to resolved) or InformationRequired (to pending: waiting for the customer) beside it; otherwise
 AttributeValueChange. Tickets are never deleted (a cancelled ticket is a status change), so no DeleteEvent.
 The body is the TMF621 resource as `GET` shows it (contact details in free text masked) without the customer's
@@ -54,8 +54,10 @@ async def publish_ticket_change(session: AsyncSession, ticket: Ticket) -> None:
     ).first()
     if before is not None and before.revision >= ticket.revision:
         return
+    # The API's own row of a new ticket (revision 0, written with the workflow's start) was never announced.
+    announced = before is not None and before.revision > 0
     resource = event_resource(ticket)
-    for event_type in ticket_event_types(before.tmf_status if before else None, ticket):
+    for event_type in ticket_event_types(before.tmf_status if announced else None, ticket):
         await publish(
             session,
             API,

@@ -40,8 +40,7 @@ def outbox_rows(sync_session, number: str) -> list[tuple[OutboxMessage, list[Out
     with sync_session() as s:
         messages = s.scalars(select(OutboxMessage).where(OutboxMessage.subject == number)).all()
         return [
-            (m, list(s.scalars(select(OutboxAttempt).where(OutboxAttempt.message_id == m.id)).all()))
-            for m in messages
+            (m, list(s.scalars(select(OutboxAttempt).where(OutboxAttempt.message_id == m.id)).all())) for m in messages
         ]
 
 
