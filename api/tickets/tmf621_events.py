@@ -55,9 +55,9 @@ async def publish_ticket_change(session: AsyncSession, ticket: Ticket) -> None:
     if before is not None and before.revision >= ticket.revision:
         return
     # The API's own row of a new ticket (revision 0, written with the workflow's start) was never announced.
-    announced = before is not None and before.revision > 0
+    before_status = before.tmf_status if before is not None and before.revision > 0 else None
     resource = event_resource(ticket)
-    for event_type in ticket_event_types(before.tmf_status if announced else None, ticket):
+    for event_type in ticket_event_types(before_status, ticket):
         await publish(
             session,
             API,
