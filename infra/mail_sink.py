@@ -13,10 +13,11 @@ import mailbox
 import signal
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope, Session
+if TYPE_CHECKING:  # aiosmtpd is a dev dependency: the API lists mail without it
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import Envelope, Session
 
 
 class _MaildirHandler:
@@ -36,6 +37,8 @@ class _MaildirHandler:
 
 def start_mail_sink(directory: Path, *, port: int, host: str = "127.0.0.1") -> Controller:
     """Start the SMTP server on host:port in its own thread; `stop()` ends it."""
+    from aiosmtpd.controller import Controller
+
     controller = Controller(_MaildirHandler(directory), hostname=host, port=port)
     controller.start()
     return controller
