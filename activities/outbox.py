@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -23,7 +25,7 @@ from core.outbox import (
     OutboxChannel,
     OutboxStatus,
 )
-from db.models import CustomerMessage, EventHub, OutboxMessage, TicketRow, utcnow
+from db.models import CustomerMessage, EventHub, OutboxMessage, TicketRow, User, utcnow
 from db.outbox import due_lane_heads, record_attempt
 from db.session import Database
 from infra.delivery import DeliveryFailed
@@ -95,12 +97,12 @@ class OutboxActivities:
                 secret = open_secret(self._ring, hub.secret_sealed)
                 return await post_event(hub.callback, secret, webhook_id, message.payload["event"])
             case OutboxChannel.EMAIL:
-                to, text = await _customer_address(session, message), await _text(session, message)
+                to, text = await _address(session, message), await _text(session, message)
                 subject = str(message.payload.get("subject") or f"kexiang {message.subject}")
                 await self._mailer.send(to=to, subject=subject, body=text, message_id=webhook_id)
                 return 250
             case OutboxChannel.SMS:
-                to, text = await _customer_address(session, message), await _text(session, message)
+                to, text = await _address(session, message), await _text(session, message)
                 await self._sms.send(to=to, text=text, message_id=webhook_id)
                 return None
 
@@ -113,12 +115,21 @@ async def _hub(session: AsyncSession, recipient: str) -> EventHub:
     return hub
 
 
-async def _customer_address(session: AsyncSession, message: OutboxMessage) -> str:
-    """The contact of the ticket a `customer:<ticket no>` recipient names."""
-    ticket = await session.get(TicketRow, message.recipient.removeprefix("customer:"))
-    if ticket is None or not ticket.contact:
-        raise DeliveryFailed("customer has no contact", permanent=True)
-    return ticket.contact
+async def _address(session: AsyncSession, message: OutboxMessage) -> str:
+    """The address a recipient reference names: a ticket's customer contact (`customer:<ticket no>`), or a user's
+    e-mail address or mobile number for the message's channel (`user:<username>`)."""
+    kind, _, ref = message.recipient.partition(":")
+    address: str | None = None
+    if kind == "customer":
+        ticket = await session.get(TicketRow, ref)
+        address = ticket.contact if ticket is not None else None
+    elif kind == "user":
+        user = await session.scalar(select(User).where(col(User.username) == ref, col(User.active).is_(True)))
+        if user is not None:
+            address = user.email if message.channel == OutboxChannel.EMAIL.value else user.mobile
+    if not address:
+        raise DeliveryFailed(f"{kind} has no address for {message.channel}", permanent=True)
+    return address
 
 
 async def _text(session: AsyncSession, message: OutboxMessage) -> str:

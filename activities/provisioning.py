@@ -8,6 +8,7 @@ from temporalio import activity
 from core.provisioning import CompletionReport, LedgerEntry, OrderSave, ProvisioningRules
 from db import audit as audit_journal
 from db.models import Notification
+from db.outbox import enqueue_notification
 from db.provisioning import add_documents, latest_provisioning_rules, upsert_order, write_ledger
 from db.session import Database
 from infra.group_dispatch import GroupDispatch
@@ -42,6 +43,7 @@ class ProvisioningActivities:
                 await session.execute(
                     insert(Notification).values(**notice.model_dump()).on_conflict_do_nothing(index_elements=["key"])
                 )
+                await enqueue_notification(session, notice)
             await session.commit()
 
     @activity.defn(name=REPORT_COMPLETION)

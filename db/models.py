@@ -62,6 +62,10 @@ class User(SQLModel, table=True):
     department: str | None = Field(default=None, max_length=64)
     active: bool = True
     created_at: datetime = _ts(default_factory=utcnow)
+    # Where staff notifications reach the user besides the console (core/outbox.py): channels in `notify_by`.
+    email: str | None = Field(default=None, max_length=200)
+    mobile: str | None = Field(default=None, max_length=32)
+    notify_by: list[str] = _strings()
 
 
 class CalendarVersion(VersionedSpec, table=True):

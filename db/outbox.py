@@ -6,13 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from core.contacts import mask_contacts
 from core.outbox import NOTIFY_CHANNEL, DueMessages, OutboxChannel, OutboxStatus, customer_channel, outbox_key
-from db.models import CustomerMessage, OutboxAttempt, OutboxMessage, TicketRow, utcnow
+from core.records import NotificationRecord
+from db.models import CustomerMessage, OutboxAttempt, OutboxMessage, TicketRow, User, utcnow
 
 # The subject line of each kind of customer message (zh-CN first); the text is the customer_message body.
 CUSTOMER_SUBJECTS = {"resolution": "您的工单 {ticket_no} 已处理 / Your ticket {ticket_no} is resolved"}
@@ -76,6 +78,39 @@ async def enqueue_customer_message(session: AsyncSession, *, key: str) -> bool:
         payload={"subject": subject},
         source_key=key,
     )
+
+
+async def enqueue_notification(session: AsyncSession, notice: NotificationRecord) -> int:
+    """Queue a staff notification (the console row is written beside it) to every active user it names (by name,
+    role or department) by each channel in their `notify_by` they have an address for; contact details in the text
+    masked. In the caller's transaction; how many messages were newly queued."""
+    named = []
+    if notice.recipient_user:
+        named.append(col(User.username) == notice.recipient_user)
+    if notice.recipient_role:
+        named.append(col(User.roles).contains([notice.recipient_role]))
+    if notice.recipient_department:
+        named.append(col(User.department) == notice.recipient_department)
+    if not named:
+        return 0
+    users = await session.scalars(
+        select(User).where(or_(*named), col(User.active).is_(True), func.cardinality(col(User.notify_by)) > 0)
+    )
+    payload = {"subject": f"[kexiang] {notice.kind}", "text": mask_contacts(notice.message)}
+    queued = 0
+    for user in users:
+        for channel in (OutboxChannel(c) for c in user.notify_by if c in ("email", "sms")):
+            if (user.email if channel == OutboxChannel.EMAIL else user.mobile) is None:
+                continue
+            queued += await enqueue(
+                session,
+                event=f"notification:{notice.key}:{channel.value}",
+                subject=notice.workflow_id or "staff",
+                recipient=f"user:{user.username}",
+                channel=channel,
+                payload=payload,
+            )
+    return queued
 
 
 async def wake_dispatcher(session: AsyncSession) -> None:

@@ -1,4 +1,4 @@
-"""outbox, delivery log, TMF688 event hubs
+"""outbox, delivery log, TMF688 event hubs, staff notification channels
 
 Revision ID: 0011
 Revises: 0010
@@ -72,9 +72,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(op.f("ix_event_hub_api"), "event_hub", ["api"])
+    op.add_column("app_user", _str("email", 200, nullable=True))
+    op.add_column("app_user", _str("mobile", 32, nullable=True))
+    op.add_column(
+        "app_user", sa.Column("notify_by", postgresql.ARRAY(sa.String()), server_default="{}", nullable=False)
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("app_user", "notify_by")
+    op.drop_column("app_user", "mobile")
+    op.drop_column("app_user", "email")
     op.drop_index(op.f("ix_event_hub_api"), table_name="event_hub")
     op.drop_table("event_hub")
     op.drop_index(op.f("ix_outbox_attempt_message_id"), table_name="outbox_attempt")
