@@ -6,6 +6,7 @@ delivery log, the results and the logs hold reasons and response codes, never an
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 
@@ -34,6 +35,7 @@ from infra.sms import HttpSmsGateway
 from infra.webhooks import open_secret, post_event
 
 log = logging.getLogger("kexiang.outbox")
+HEARTBEAT_SECONDS = 2.0
 
 
 class OutboxActivities:
@@ -64,6 +66,7 @@ class OutboxActivities:
             started = utcnow()
             code: int | None = None
             error: str | None = None
+            beating = asyncio.create_task(_heartbeat())  # a worker that dies mid-send is noticed in seconds
             try:
                 code = await self._send(session, message)
                 status, next_at = OutboxStatus.DELIVERED, None
@@ -73,6 +76,8 @@ class OutboxActivities:
                     None if failed.permanent else request.budget.next_attempt_at(message.attempts + 1, request.now)
                 )
                 status = OutboxStatus.PENDING if next_at is not None else OutboxStatus.DEAD
+            finally:
+                beating.cancel()
             attempts = message.attempts + 1
             await record_attempt(
                 session,
@@ -105,6 +110,12 @@ class OutboxActivities:
                 to, text = await _address(session, message), await _text(session, message)
                 await self._sms.send(to=to, text=text, message_id=webhook_id)
                 return None
+
+
+async def _heartbeat() -> None:
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(HEARTBEAT_SECONDS)
 
 
 async def _hub(session: AsyncSession, recipient: str) -> EventHub:

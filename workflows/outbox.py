@@ -29,8 +29,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.common import DB_WRITE_RETRY, DB_WRITE_TIMEOUT
 
-# An attempt talks to an outside system; the channel adapters time out before this does.
+# An attempt talks to an outside system; the channel adapters time out before this does. It heartbeats while it
+# sends, so an attempt whose worker died is retried (same message id) after the heartbeat timeout.
 DELIVERY_TIMEOUT = timedelta(seconds=60)
+DELIVERY_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 
 
 @workflow.defn(name=DISPATCHER_WORKFLOW)
@@ -71,6 +73,7 @@ class OutboxDispatcherWorkflow:
             DeliveryRequest(message_id=message_id, now=workflow.now(), budget=state.budget),
             result_type=DeliveryOutcome,
             start_to_close_timeout=DELIVERY_TIMEOUT,
+            heartbeat_timeout=DELIVERY_HEARTBEAT_TIMEOUT,
             retry_policy=DB_WRITE_RETRY,
         )
         return outcome

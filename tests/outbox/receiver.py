@@ -40,6 +40,10 @@ class Receiver:
                 return Response(status_code=500)
             self.attempts.append((webhook_id, 204))
             self.accepted.setdefault(webhook_id, event)  # at-least-once in, exactly once here
+            await self.before_answer()
             return Response(status_code=204)
 
         return app
+
+    async def before_answer(self) -> None:
+        """Called once an event is accepted, before the answer goes out."""
