@@ -10,6 +10,7 @@ from api.tickets.tmf621_events import publish_ticket_change
 from core.tickets import SurveyIssue, Ticket, TicketSave
 from db import audit as audit_journal
 from db import knowledge
+from db.customer_messages import queue_registration_message
 from db.models import CustomerMessage, Survey
 from db.outbox import enqueue_customer_message
 from db.session import Database
@@ -31,6 +32,7 @@ class TicketActivities:
         async with self._db.session() as session:
             await publish_ticket_change(session, save.ticket)  # TMF621 listeners, from the row before the write
             await upsert_ticket(session, save.ticket)
+            await queue_registration_message(session, save.ticket)  # the ticket number, to the customer
             if save.audit is not None:
                 await audit_journal.append(session, save.audit)
             await session.commit()

@@ -17,7 +17,10 @@ from core.records import NotificationRecord
 from db.models import CustomerMessage, OutboxAttempt, OutboxMessage, TicketRow, User, utcnow
 
 # The subject line of each kind of customer message (zh-CN first); the text is the customer_message body.
-CUSTOMER_SUBJECTS = {"resolution": "您的工单 {ticket_no} 已处理 / Your ticket {ticket_no} is resolved"}
+CUSTOMER_SUBJECTS = {
+    "registration": "您的工单 {ticket_no} 已受理 / Your ticket {ticket_no} is registered",
+    "resolution": "您的工单 {ticket_no} 已处理 / Your ticket {ticket_no} is resolved",
+}
 
 
 async def enqueue(

@@ -28,17 +28,25 @@ async def resolve(http, login, **intake) -> str:
     return number
 
 
-async def sent_message(sync_session, number: str) -> CustomerMessage | None:
-    """The ticket's resolution message once it was delivered."""
+async def _now(value):
+    return value
+
+
+async def sent_message(sync_session, number: str, kind: str) -> CustomerMessage | None:
+    """The ticket's message of this kind once it was delivered."""
     with sync_session() as s:
-        row = s.scalars(select(CustomerMessage).where(CustomerMessage.ticket_no == number)).one_or_none()
+        row = s.scalars(
+            select(CustomerMessage).where(CustomerMessage.ticket_no == number, CustomerMessage.kind == kind)
+        ).one_or_none()
         return row if row is not None and row.sent_at is not None else None
 
 
 def outbox_rows(sync_session, number: str) -> list[tuple[OutboxMessage, list[OutboxAttempt]]]:
     """The ticket's outbox messages with their delivery logs."""
     with sync_session() as s:
-        messages = s.scalars(select(OutboxMessage).where(OutboxMessage.subject == number)).all()
+        messages = s.scalars(
+            select(OutboxMessage).where(OutboxMessage.subject == number).order_by(OutboxMessage.id)
+        ).all()
         return [
             (m, list(s.scalars(select(OutboxAttempt).where(OutboxAttempt.message_id == m.id)).all())) for m in messages
         ]
@@ -47,18 +55,20 @@ def outbox_rows(sync_session, number: str) -> list[tuple[OutboxMessage, list[Out
 async def test_resolution_and_survey_link_reach_the_customer_by_email(http, login, sync_session, mail_sink, dispatcher):
     number = await resolve(http, login, contact=EMAIL, preferredChannel="email", channel={"id": "email"})
 
-    async def delivered():
-        return [m for m in received_mail(mail_sink[1]) if number in (m["subject"] or "")]
+    def mails(kind: str) -> list[dict]:
+        return [m for m in received_mail(mail_sink[1]) if f"{number} {kind}" in (m["subject"] or "")]
 
-    mail = (await eventually(delivered, what="the resolution mail"))[0]
+    registered = (await eventually(lambda: _now(mails("已受理")), what="the registration mail"))[0]
+    assert registered["to"] == EMAIL and f"工单号 {number}" in registered["body"]
+    mail = (await eventually(lambda: _now(mails("已处理")), what="the resolution mail"))[0]
     assert mail["to"] == EMAIL
     assert "Cause: 光模块老化" in mail["body"] and "/api/survey/" in mail["body"]
-    stored = await eventually(lambda: sent_message(sync_session, number), what="sent_at set")
+    stored = await eventually(lambda: sent_message(sync_session, number, "resolution"), what="sent_at set")
     assert stored.body.strip() == mail["body"].strip()  # the survey link went out once, as stored
-    [(message, log)] = outbox_rows(sync_session, number)
-    assert (message.channel, message.status, message.recipient) == ("email", "delivered", f"customer:{number}")
-    assert EMAIL not in str(message.payload) and [a.outcome for a in log] == ["delivered"]
-    assert mail["message_id"] == f"<msg_{message.id}@kexiang>"
+    rows = outbox_rows(sync_session, number)
+    assert [(m.channel, m.status, m.recipient) for m, _ in rows] == [("email", "delivered", f"customer:{number}")] * 2
+    assert all(EMAIL not in str(m.payload) and [a.outcome for a in log] == ["delivered"] for m, log in rows)
+    assert mail["message_id"] == f"<msg_{rows[-1][0].id}@kexiang>"
 
 
 async def test_mobile_contact_gets_the_resolution_by_sms(http, login, sync_session, sms_gateway, dispatcher):
@@ -67,9 +77,9 @@ async def test_mobile_contact_gets_the_resolution_by_sms(http, login, sync_sessi
     async def texted():
         return [m for m in sms_gateway[1].state.messages.values() if "光模块老化" in m["text"] and m["to"] == CONTACT]
 
-    await eventually(lambda: sent_message(sync_session, number), what="sent_at set")
+    await eventually(lambda: sent_message(sync_session, number, "resolution"), what="sent_at set")
     assert await texted()
-    [(message, log)] = outbox_rows(sync_session, number)
+    message, log = outbox_rows(sync_session, number)[-1]
     assert message.channel == "sms" and [a.outcome for a in log] == ["delivered"]
     # the admins' view names the recipient by reference, never by number
     view = await http.get(f"/api/outbox/{message.id}", headers=await login("admin"))
