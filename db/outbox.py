@@ -200,7 +200,24 @@ async def requeue(session: AsyncSession, message_id: int) -> OutboxMessage | Non
     return message
 
 
-async def status_counts(session: AsyncSession) -> dict[str, int]:
-    """How many messages are in each status (health, the admin page)."""
-    rows = await session.execute(select(col(OutboxMessage.status), func.count()).group_by(col(OutboxMessage.status)))
-    return {status: count for status, count in rows.tuples()}
+async def channel_counts(session: AsyncSession, overdue_before: datetime) -> dict[str, dict[str, int]]:
+    """Per channel: messages in each status, and `overdue` (pending and due before `overdue_before`): a channel
+    with overdue or dead messages is stuck or failing."""
+    counts: dict[str, dict[str, int]] = {}
+    by_status = await session.execute(
+        select(col(OutboxMessage.channel), col(OutboxMessage.status), func.count()).group_by(
+            col(OutboxMessage.channel), col(OutboxMessage.status)
+        )
+    )
+    for channel, status, count in by_status.all():
+        counts.setdefault(channel, {"pending": 0, "delivered": 0, "dead": 0, "overdue": 0})[status] = count
+    overdue = await session.execute(
+        select(col(OutboxMessage.channel), func.count())
+        .where(
+            col(OutboxMessage.status) == OutboxStatus.PENDING.value, col(OutboxMessage.next_attempt_at) < overdue_before
+        )
+        .group_by(col(OutboxMessage.channel))
+    )
+    for channel, count in overdue.all():
+        counts[channel]["overdue"] = count
+    return counts

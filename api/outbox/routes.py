@@ -3,7 +3,7 @@ the journaled resend of a dead letter. Recipients are references (`customer:CSâ€
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
@@ -16,10 +16,11 @@ from core.bounds import MAX_INT
 from core.records import AuditRecord
 from db import audit as audit_journal
 from db.models import OutboxAttempt, OutboxMessage, utcnow
-from db.outbox import delivery_log, requeue
+from db.outbox import channel_counts, delivery_log, requeue
 from db.readmodel import page_of
 
 router = APIRouter(prefix="/api/outbox", tags=["outbox"])
+OVERDUE_AFTER = timedelta(minutes=5)
 MessageId = Annotated[int, Path(ge=1, le=MAX_INT, description="an outbox message id")]
 
 
@@ -76,6 +77,12 @@ async def list_messages(
         session, OutboxMessage, conditions, col(OutboxMessage.id).desc(), offset=offset, limit=limit
     )
     return Page(items=[MessageView.of(r) for r in rows], total=total, offset=offset, limit=limit)
+
+
+@router.get("/summary", summary="Each channel's messages by status; overdue ones mean a stuck dispatcher or channel")
+async def summary(admin: Admin, session: SessionDep) -> dict[str, dict[str, int]]:
+    """Per channel: pending, delivered, dead, and overdue (pending, due more than 5 minutes ago)."""
+    return await channel_counts(session, utcnow() - OVERDUE_AFTER)
 
 
 @router.get("/{message_id}", response_model=MessageView, summary="One outbox message with its delivery log")

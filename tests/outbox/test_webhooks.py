@@ -97,6 +97,8 @@ async def test_dead_letter_after_the_retry_budget_then_resend(http, login, env, 
     admin = await login("admin")
     listed = (await http.get("/api/outbox", params={"status": "dead", "subject": number}, headers=admin)).json()
     assert [m["id"] for m in listed["items"]] == [row.id]
+    summary = (await http.get("/api/outbox/summary", headers=admin)).json()
+    assert summary["webhook"]["dead"] >= 1
     log = (await http.get(f"/api/outbox/{row.id}", headers=admin)).json()["log"]
     assert [a["outcome"] for a in log] == ["failed"] * 5 + ["dead"] and {a["response_code"] for a in log} == {500}
     assert (await http.post(f"/api/outbox/{row.id}/resend", headers=await login("supervisor1"))).status_code == 403
