@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import email
 import email.policy
+import logging
 import mailbox
 import signal
 import threading
@@ -17,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # aiosmtpd is a dev dependency: the API lists mail without it
     from aiosmtpd.controller import Controller
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # its INFO lines name senders and recipients
     from aiosmtpd.smtp import Envelope, Session
 
 
