@@ -36,6 +36,7 @@ from infra.webhooks import open_secret, post_event
 
 log = logging.getLogger("kexiang.outbox")
 HEARTBEAT_SECONDS = 2.0
+_MALFORMED = (ValueError, TypeError, KeyError, UnicodeError)
 
 
 class OutboxActivities:
@@ -70,7 +71,9 @@ class OutboxActivities:
             try:
                 code = await self._send(session, message)
                 status, next_at = OutboxStatus.DELIVERED, None
-            except DeliveryFailed as failed:
+            except (DeliveryFailed, *_MALFORMED) as failed:
+                if not isinstance(failed, DeliveryFailed):  # e.g. a line break in an address: no retry can help
+                    failed = DeliveryFailed(f"malformed message: {type(failed).__name__}", permanent=True)
                 code, error = failed.code, failed.reason
                 next_at = (
                     None if failed.permanent else request.budget.next_attempt_at(message.attempts + 1, request.now)

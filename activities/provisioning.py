@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
 
+from api.tmf.events import publish_order_change
 from core.provisioning import CompletionReport, LedgerEntry, OrderSave, ProvisioningRules
 from db import audit as audit_journal
 from db.models import Notification
@@ -32,6 +33,7 @@ class ProvisioningActivities:
     async def record_order(self, save: OrderSave) -> None:
         """Write the order (newer revisions only), its new documents, the act's audit row and notices at once."""
         async with self._db.session() as session:
+            await publish_order_change(session, save.order)  # TMF641 listeners, from the row before the write
             await upsert_order(session, save.order)
             if save.documents:
                 await add_documents(

@@ -6,7 +6,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 from temporalio import activity
 
-from api.tickets.tmf621_events import publish_ticket_change
+from api.tmf.events import publish_ticket_change
 from core.tickets import SurveyIssue, Ticket, TicketSave
 from db import audit as audit_journal
 from db import knowledge

@@ -18,7 +18,7 @@ class SmsIn(BaseModel):
     """One text message, as infra/sms.py sends it."""
 
     to: str = Field(max_length=32)
-    text: str = Field(max_length=2000)
+    text: str = Field(max_length=8000)
     messageId: str = Field(max_length=200)  # the gateway's field name
 
 

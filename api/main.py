@@ -135,6 +135,8 @@ def create_app(
         presales.router,
         outbox.router,
         hub_router("troubleTicket", "/tmf-api/troubleTicket/v4", tag="TMF621 trouble tickets"),
+        hub_router("serviceOrder", "/tmf-api/serviceOrdering/v4", tag="TMF641 service orders"),
+        hub_router("checkServiceQualification", "/tmf-api/serviceQualificationManagement/v4", tag="TMF645 checks"),
     ):
         app.include_router(router)
     codec.allow_ui_origins(app, settings)

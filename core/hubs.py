@@ -23,6 +23,18 @@ HUB_EVENTS: dict[str, tuple[str, ...]] = {
         "TroubleTicketInformationRequiredEvent",
         "TroubleTicketDeleteEvent",
     ),
+    "serviceOrder": (
+        "ServiceOrderCreateEvent",
+        "ServiceOrderAttributeValueChangeEvent",
+        "ServiceOrderStateChangeEvent",
+        "ServiceOrderDeleteEvent",
+    ),
+    "checkServiceQualification": (
+        "CheckServiceQualificationCreateEvent",
+        "CheckServiceQualificationAttributeValueChangeEvent",
+        "CheckServiceQualificationStateChangeEvent",
+        "CheckServiceQualificationDeleteEvent",
+    ),
 }
 
 

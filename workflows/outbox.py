@@ -14,6 +14,7 @@ import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from core.outbox import (
@@ -55,8 +56,9 @@ class OutboxDispatcherWorkflow:
                 retry_policy=DB_WRITE_RETRY,
             )
             if due.ids:
-                await asyncio.gather(*(self._deliver(message_id, state) for message_id in due.ids))
-                continue
+                outcomes = await asyncio.gather(*(self._deliver(message_id, state) for message_id in due.ids))
+                if all(outcomes):
+                    continue  # more may be due at once; a failed delivery waits for the next kick or look instead
             wait = timedelta(minutes=state.idle_minutes)
             if due.next_due_at is not None:
                 wait = min(wait, max(due.next_due_at - workflow.now(), timedelta(seconds=1)))
@@ -67,15 +69,20 @@ class OutboxDispatcherWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(state)
 
-    async def _deliver(self, message_id: int, state: DispatcherState) -> DeliveryOutcome:
-        outcome: DeliveryOutcome = await workflow.execute_activity(
-            OUTBOX_DELIVER,
-            DeliveryRequest(message_id=message_id, now=workflow.now(), budget=state.budget),
-            result_type=DeliveryOutcome,
-            start_to_close_timeout=DELIVERY_TIMEOUT,
-            heartbeat_timeout=DELIVERY_HEARTBEAT_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
-        )
+    async def _deliver(self, message_id: int, state: DispatcherState) -> DeliveryOutcome | None:
+        """One attempt; None when the activity itself failed for good (one bad message never stops the others)."""
+        try:
+            outcome: DeliveryOutcome = await workflow.execute_activity(
+                OUTBOX_DELIVER,
+                DeliveryRequest(message_id=message_id, now=workflow.now(), budget=state.budget),
+                result_type=DeliveryOutcome,
+                start_to_close_timeout=DELIVERY_TIMEOUT,
+                heartbeat_timeout=DELIVERY_HEARTBEAT_TIMEOUT,
+                retry_policy=DB_WRITE_RETRY,
+            )
+        except ActivityError:
+            workflow.logger.warning("outbox message %s could not be attempted", message_id)
+            return None
         return outcome
 
     @workflow.signal(name=KICK_SIGNAL)

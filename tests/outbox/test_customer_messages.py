@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from db.models import CustomerMessage, OutboxAttempt, OutboxMessage
+from core.outbox import OutboxChannel
+from db.models import CustomerMessage, OutboxAttempt, OutboxMessage, User
+from db.outbox import enqueue
 from infra.mail_sink import received_mail
-from tests.support import eventually
+from tests.support import eventually, unique
 from tests.tickets.http_helpers import CONTACT, TT, act, full_intake, routed
 
 EMAIL = "lin.kehu@example.com"
@@ -84,3 +86,51 @@ async def test_mobile_contact_gets_the_resolution_by_sms(http, login, sync_sessi
     # the admins' view names the recipient by reference, never by number
     view = await http.get(f"/api/outbox/{message.id}", headers=await login("admin"))
     assert view.status_code == 200 and CONTACT not in view.text and view.json()["log"][0]["outcome"] == "delivered"
+
+
+async def test_a_malformed_message_is_dead_at_once_and_the_rest_still_go(db, sync_session, sms_gateway, dispatcher):
+    username = unique("broken")
+    with sync_session() as s:
+        s.add(
+            User(
+                username=username,
+                full_name="broken address",
+                password_hash="x",
+                roles=["supervisor"],
+                email="a@example.com\nBcc: someone@example.com",
+                mobile="13900001111",
+                notify_by=["email", "sms"],
+                active=True,
+            )
+        )
+        s.commit()
+    subject = unique("staff")
+    try:
+        async with db.session() as session:
+            for channel in (OutboxChannel.EMAIL, OutboxChannel.SMS):
+                await enqueue(
+                    session,
+                    event=f"notification:test:{channel.value}",
+                    subject=subject,
+                    recipient=f"user:{username}",
+                    channel=channel,
+                    payload={"subject": "[kexiang] remind", "text": "提醒"},
+                )
+            await session.commit()
+
+        async def settled():
+            with sync_session() as s:
+                rows = s.scalars(select(OutboxMessage).where(OutboxMessage.subject == subject)).all()
+                return {r.channel: (r.status, r.attempts, r.last_error) for r in rows if r.status != "pending"}
+
+        outcome = await eventually(lambda: _both(settled), what="both messages settled")
+        assert outcome == {"email": ("dead", 1, "malformed message: ValueError"), "sms": ("delivered", 1, None)}
+    finally:
+        with sync_session() as s:
+            s.scalars(select(User).where(User.username == username)).one().active = False
+            s.commit()
+
+
+async def _both(probe):
+    found = await probe()
+    return found if len(found) == 2 else None

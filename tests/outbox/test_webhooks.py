@@ -3,6 +3,7 @@ with the same webhook-id after a 500; a message that keeps failing becomes a dea
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest_asyncio
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from db.models import AuditEntry, OutboxAttempt, OutboxMessage
 from tests.outbox.receiver import Receiver
+from tests.resource_checks.test_api import SQ, request_body
 from tests.support import eventually, serve
 from tests.tickets.http_helpers import CONTACT, TT, act, full_intake, routed
 
@@ -22,17 +24,19 @@ async def listener(http, login):
     receiver = Receiver()
     hubs: list[str] = []
 
-    async def register(query: str | None = None) -> Receiver:
-        answer = await http.post(HUB, json={"callback": f"{url}/events", "query": query}, headers=await login("admin"))
+    async def register(query: str | None = None, hub: str = HUB) -> Receiver:
+        answer = await http.post(hub, json={"callback": f"{url}/events", "query": query}, headers=await login("admin"))
         assert answer.status_code == 201, answer.text
+        assert answer.headers["location"] == answer.json()["href"] == f"{hub}/{answer.json()['id']}"
         receiver.secret = answer.json()["secret"]
-        hubs.append(answer.json()["id"])
+        hubs.append(answer.json()["href"])
         return receiver
 
     async with serve(receiver.app()) as url:
         yield register
-        for hub in hubs:
-            assert (await http.delete(f"{HUB}/{hub}", headers=await login("admin"))).status_code == 204
+        for href in hubs:
+            assert (await http.delete(href, headers=await login("admin"))).status_code == 204
+            assert (await http.get(href, headers=await login("admin"))).status_code == 404
 
 
 async def new_ticket(http, login) -> str:
@@ -136,3 +140,19 @@ async def test_hub_registration_refuses_bad_input_and_non_admins(http, login):
     assert agent.status_code == 403
     assert (await http.delete(f"{HUB}/12345678", headers=admin)).status_code == 404
     assert (await http.delete(f"{HUB}/abc", headers=admin)).status_code == 404
+
+
+async def test_tmf645_listener_gets_the_check_created(http, login, listener, dispatcher):
+    receiver = await listener(None, hub="/tmf-api/serviceQualificationManagement/v4/hub")
+    customer = f"C-{uuid.uuid4().hex[:8]}"
+    created = await http.post(SQ, json=request_body(customer), headers=await login("gcd1"))
+    assert created.status_code == 201, created.text
+    check_id = created.json()["id"]
+
+    async def seen():
+        return [e for e in receiver.accepted.values() if e["event"]["checkServiceQualification"]["id"] == check_id]
+
+    [event] = await eventually(seen, what="the check's create event")
+    assert event["eventType"] == "CheckServiceQualificationCreateEvent" and event["eventId"].startswith(check_id)
+    assert event["event"]["checkServiceQualification"]["state"] == "inProgress"  # the workflow's first state
+    assert receiver.unsigned == 0 and CONTACT not in str(event)

@@ -6,10 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.tickets.tmf621_events import ticket_event_types
+from api.tmf.events import CHECKS, TICKETS
 from core.hubs import HubQueryError, parse_query
 from core.outbox import OutboxChannel, RetryBudget, customer_channel, outbox_key
-from core.tickets import Intake, Ticket, TicketStatus
 
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 
@@ -51,21 +50,15 @@ def test_hub_queries_filter_by_event_type_and_resource_field():
             parse_query("troubleTicket", bad)
 
 
-def test_ticket_changes_map_to_tmf621_event_types():
-    ticket = Ticket(
-        ticket_no="CS202612020001",
-        workflow_id="ticket-CS202612020001",
-        intake=Intake(),
-        status=TicketStatus.PENDING_FEEDBACK,
-        created_at=NOW,
-        created_by="agent1",
-        first_responder="agent1",
-    )
-    assert ticket_event_types(None, ticket) == ["TroubleTicketCreateEvent"]
-    assert ticket_event_types("resolved", ticket) == ["TroubleTicketAttributeValueChangeEvent"]
-    assert ticket_event_types("inProgress", ticket) == ["TroubleTicketStatusChangeEvent", "TroubleTicketResolvedEvent"]
-    waiting = ticket.model_copy(update={"status": TicketStatus.WAITING_CUSTOMER})
-    assert ticket_event_types("inProgress", waiting) == [
+def test_changes_map_to_tmf_event_types():
+    assert TICKETS.event_types(None, "acknowledged") == ["TroubleTicketCreateEvent"]
+    assert TICKETS.event_types("resolved", "resolved") == ["TroubleTicketAttributeValueChangeEvent"]
+    assert TICKETS.event_types("inProgress", "resolved") == [
+        "TroubleTicketStatusChangeEvent",
+        "TroubleTicketResolvedEvent",
+    ]
+    assert TICKETS.event_types("inProgress", "pending") == [
         "TroubleTicketStatusChangeEvent",
         "TroubleTicketInformationRequiredEvent",
     ]
+    assert CHECKS.event_types("acknowledged", "inProgress") == ["CheckServiceQualificationStateChangeEvent"]
