@@ -16,6 +16,7 @@ from api.approvals import routes as approvals
 from api.audit import codec, journal
 from api.audit import routes as audit
 from api.channel_simulators import create_mailbox_view, create_sms_simulator
+from api.console import mount_console
 from api.dispatch_simulator import create_dispatch_simulator
 from api.docs.routes import mount_docs
 from api.edge import EdgeGuard
@@ -26,6 +27,7 @@ from api.platform import auth, config, health, users
 from api.presales import routes as presales
 from api.provisioning import routes as provisioning
 from api.provisioning import tmf641
+from api.reservations import routes as reservations
 from api.resource_checks import routes as resource_checks
 from api.resource_checks import tmf645
 from api.tasks import routes as tasks
@@ -137,8 +139,10 @@ def create_app(
         hub_router("troubleTicket", "/tmf-api/troubleTicket/v4", tag="TMF621 trouble tickets"),
         hub_router("serviceOrder", "/tmf-api/serviceOrdering/v4", tag="TMF641 service orders"),
         hub_router("checkServiceQualification", "/tmf-api/serviceQualificationManagement/v4", tag="TMF645 checks"),
+        reservations.router,
     ):
         app.include_router(router)
+    mount_console(app)
     codec.allow_ui_origins(app, settings)
     if settings.kexiang_env != "production":
         app.mount("/sim/group-dispatch", create_dispatch_simulator())  # where the worker reports completions in dev

@@ -338,6 +338,7 @@ class Reservation(SQLModel, table=True):
     claimed_at: datetime | None = _ts(default=None)
     released_at: datetime | None = _ts(default=None)
     release_reason: str | None = Field(default=None, max_length=500)
+    history: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
 
 
 class ResourceCheckRow(SQLModel, table=True):
@@ -351,6 +352,7 @@ class ResourceCheckRow(SQLModel, table=True):
     status: str = Field(max_length=32, index=True)
     tmf_state: str = Field(max_length=32)
     qualification_result: str | None = Field(default=None, max_length=16)
+    feasibility: str | None = Field(default=None, max_length=32)  # core.resource_checks.Feasibility
     customer_id: str = Field(max_length=64, index=True)
     customer_name: str = Field(max_length=200)
     contact: str | None = Field(default=None, max_length=200)  # whole; every response masks it
@@ -376,6 +378,8 @@ class ResourceCheckLedger(SQLModel, table=True):
     customer_name: str = Field(max_length=200)
     outcome: str = Field(max_length=16)  # accepted | cancelled
     qualification_result: str | None = Field(default=None, max_length=16)
+    feasibility: str | None = Field(default=None, max_length=32)  # feasible | feasible_after_construction | ...
+    construction: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
     items: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
     reservations: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
     requested_at: datetime = _ts()
@@ -444,7 +448,8 @@ class OrderDocument(SQLModel, table=True):
 
 
 class CircuitLedgerRow(SQLModel, table=True):
-    """The circuit ledger (台帐): one row per circuit, its dates, documents and timeliness, or its order's cancel."""
+    """The circuit ledger (台帐): one row per circuit, its dates, documents and timeliness, its order's cancel, or
+    its closure (status `closed`, the row kept)."""
 
     __tablename__ = "circuit_ledger"
 
@@ -460,6 +465,8 @@ class CircuitLedgerRow(SQLModel, table=True):
     completed_at: datetime | None = _ts(default=None)
     cancelled_at: datetime | None = _ts(default=None)
     cancel_reason: str | None = Field(default=None, max_length=2000)
+    closed_at: datetime | None = _ts(default=None)  # a closure order ended the circuit
+    closure_order_id: str | None = Field(default=None, max_length=32)
     on_time: bool | None = None
     cycle_seconds: float | None = None
     documents: list[dict[str, Any]] = Field(

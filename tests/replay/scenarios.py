@@ -18,9 +18,9 @@ from temporalio.testing import WorkflowEnvironment
 from core.calendar import Budget
 from core.journal_anchor import AnchorState
 from core.outbox import KICK_SIGNAL, DispatcherState
-from core.provisioning import CancelOrder
+from core.provisioning import CancelOrder, Cutover, MarkCutover
 from core.provisioning import workflow_id_for as order_workflow_id
-from core.resource_checks import AcceptResult, CancelCheck, ChaseLine, Qualification, Recheck
+from core.resource_checks import AcceptResult, CancelCheck, ChaseLine, ItemChange, Qualification, Recheck
 from core.resource_checks import workflow_id_for as check_workflow_id
 from core.roles import Actor, Role
 from core.sla import Priority
@@ -45,6 +45,7 @@ from tests.provisioning.flow import OrderFlow
 from tests.provisioning.flow import spec as order_spec
 from tests.provisioning.presales_flow import COORDINATOR as DEMAND_COORDINATOR
 from tests.provisioning.presales_flow import PRESALES, DemandFlow
+from tests.reservations.flow import accepted_check
 from tests.resource_checks.flow import COORDINATOR, REQUESTER, STAFF, CheckFlow, item
 from tests.support import eventually, finished, idle, rid
 from tests.tickets import flow as tickets
@@ -247,7 +248,13 @@ async def check_late_department_escalated_joint_review(env: WorkflowEnvironment,
     flow = await CheckFlow.start(env, task_queue, item("1", service_type="mobile", circuit_type="mpls-vpn"))
     await flow.answer("1", "mobile-network", Qualification.QUALIFIED)
     await flow.answer(
-        "1", "fixed-network", Qualification.ALTERNATE, proposal="50M now, 100M later", new_construction=True
+        "1",
+        "fixed-network",
+        Qualification.ALTERNATE,
+        proposal="50M now, 100M later",
+        new_construction=True,
+        construction="100M fibre to the building",
+        construction_days=30,
     )
     ops = await flow.line("1", "operations")
     await flow.act(
@@ -275,12 +282,71 @@ async def check_rechecked_then_cancelled(env: WorkflowEnvironment, task_queue: s
     return flow.handle
 
 
+async def check_construction_rechecked_with_changes(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Feasible only after new construction (what, how long, procurement); the requester re-checks at a lower
+    bandwidth at another site (no date: the scenarios' clock runs decades ahead); round two is plainly feasible,
+    accepted, and its reservation expires."""
+    flow = await CheckFlow.start(env, task_queue, item("1"))
+    await flow.answer(
+        "1",
+        "operations",
+        Qualification.QUALIFIED,
+        new_construction=True,
+        construction="an OLT in the park",
+        construction_days=20,
+        needs_procurement=True,
+    )
+    await flow.review("operations")
+    await flow.wait(lambda c: c.status == "awaiting_requester", "result reported")
+    change = ItemChange(item_id="1", bandwidth="50M", sites=("上海市浦东新区张江路 99 号",))
+    await flow.act(
+        Recheck(request_id=f"{flow.check_id}:recheck", actor=REQUESTER, reason="50M will do", changes=(change,))
+    )
+    await flow.wait(lambda c: len(c.rounds) == 2 and c.round.lines[0].task_id, "second round")
+    await flow.answer("1", "operations", Qualification.QUALIFIED)
+    return await _accept_and_expire(flow)
+
+
+async def order_outlives_its_reservation(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """The order claims the check's reservation as it is accepted; it runs past the reservation's validity and
+    completes with the reservation still claimed."""
+    _, check = await accepted_check(env, task_queue)
+    [held] = check.round.reservations
+    circuit = order_spec(
+        await env.get_current_time(), days=60, reservation_id=held.reservation_id, resource_check_id=check.check_id
+    )
+    flow = await OrderFlow.start(env, task_queue, circuit)
+    await env.sleep(held.expires_at - await env.get_current_time() + timedelta(days=1))
+    await flow.run_steps()
+    await flow.review("approve")
+    await finished(env, flow.handle)
+    return flow.handle
+
+
+async def order_cancelled_releases_its_reservation(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """The order claimed the check's reservation; its cancel releases what it claimed."""
+    _, check = await accepted_check(env, task_queue)
+    [held] = check.round.reservations
+    circuit = order_spec(await env.get_current_time(), reservation_id=held.reservation_id)
+    flow = await OrderFlow.start(env, task_queue, circuit)
+    await flow.act(
+        CancelOrder(
+            request_id=f"{flow.handle.id}:cancel",
+            actor=ORDER_COORDINATOR,
+            cancel_id=f"CSO-{flow.handle.id[-6:]}",
+            reason="客户撤单",
+        )
+    )
+    await finished(env, flow.handle)
+    return flow.handle
+
+
 async def order_completed_after_rework(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
     """Every step done; the reviewer returns the order to testing, which is redone; then approved and completed."""
     flow = await OrderFlow.start(env, task_queue, order_spec(await env.get_current_time(), needs_procurement=True))
     await flow.run_steps()
     await flow.review("return", return_to="testing", reason="丢包率超标，重测")
-    await flow.complete("testing")
+    await flow.run_steps()  # testing, and (with order-return-redoes-dependants) the completion order after it
     await flow.review("approve")
     await finished(env, flow.handle)
     return flow.handle
@@ -311,6 +377,54 @@ async def order_cancelled(env: WorkflowEnvironment, task_queue: str) -> Workflow
             reason="客户撤单",
         )
     )
+    await finished(env, flow.handle)
+    return flow.handle
+
+
+async def order_closure_completed(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """A circuit is built, then a closure order removes its data, recovers it, stops billing and closes its row."""
+    built = await OrderFlow.start(env, task_queue, order_spec(await env.get_current_time()))
+    await built.run_steps()
+    await built.review("approve")
+    await finished(env, built.handle)
+    circuit_id = (await built.order()).circuit_id
+    closure_spec = order_spec(await env.get_current_time(), action="delete", circuit_id=circuit_id)
+    flow = await OrderFlow.start(env, task_queue, closure_spec)
+    await flow.run_steps()
+    await flow.review("approve")
+    await finished(env, flow.handle)
+    return flow.handle
+
+
+async def order_cutover_after_notice(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Activation is a cut-over: the customers are told at once, and it starts once the notice period is over."""
+    now = await env.get_current_time()
+    window = Cutover(step="activation", window_start=now + timedelta(hours=1), window_end=now + timedelta(hours=5))
+    flow = await OrderFlow.start(env, task_queue, order_spec(now, days=30, cutover=window))
+    await flow.run_steps(until="activation")
+    cutover = (await flow.order()).cutover
+    assert cutover is not None
+    await env.sleep(cutover.earliest_start - await env.get_current_time() + timedelta(minutes=1))
+    await flow.run_steps()
+    await flow.review("approve")
+    await finished(env, flow.handle)
+    return flow.handle
+
+
+async def order_cutover_marked_after_dispatch(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """After dispatch the coordinator marks testing as a cut-over; it starts after the notice period."""
+    flow = await OrderFlow.start(env, task_queue, order_spec(await env.get_current_time(), days=30))
+    await flow.complete("dispatch")
+    await flow.task("data_configuration")
+    start = await env.get_current_time() + timedelta(days=3)
+    window = Cutover(step="testing", window_start=start, window_end=start + timedelta(hours=4))
+    await flow.act(MarkCutover(request_id=f"{flow.handle.id}:cutover", actor=ORDER_COORDINATOR, cutover=window))
+    await flow.run_steps(until="testing")
+    cutover = (await flow.order()).cutover
+    assert cutover is not None
+    await env.sleep(cutover.earliest_start - await env.get_current_time() + timedelta(minutes=1))
+    await flow.run_steps()
+    await flow.review("approve")
     await finished(env, flow.handle)
     return flow.handle
 
@@ -416,11 +530,17 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "qualified-accepted": check_qualified_accepted,
         "late-department-escalated-joint-review": check_late_department_escalated_joint_review,
         "rechecked-then-cancelled": check_rechecked_then_cancelled,
+        "construction-rechecked-with-changes": check_construction_rechecked_with_changes,
     },
     "ProvisioningOrder": {
         "completed-after-rework": order_completed_after_rework,
         "jeopardy-escalated-then-completed": order_jeopardy_escalated_then_completed,
         "cancelled": order_cancelled,
+        "outlives-its-reservation": order_outlives_its_reservation,
+        "cancelled-releases-its-reservation": order_cancelled_releases_its_reservation,
+        "closure-completed": order_closure_completed,
+        "cutover-after-notice": order_cutover_after_notice,
+        "cutover-marked-after-dispatch": order_cutover_marked_after_dispatch,
     },
     "PreSalesDemand": {
         "no-fit": demand_no_fit,

@@ -205,7 +205,7 @@ async def test_close_is_refused_until_resolved_rated_and_logged(env, worker, tas
                 CustomerMessage.ticket_no == state.ticket_no, CustomerMessage.kind == "resolution"
             )
         ).one()
-        assert "/api/survey/" in message_row.body and "更换光模块" in message_row.body
+        assert "/survey/" in message_row.body and "更换光模块" in message_row.body
     await flow.finish()
 
 
