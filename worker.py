@@ -10,6 +10,7 @@ from audit.journal_anchor import ensure_anchoring
 from db.session import Database
 from infra.bytecode import cache_bytecode
 from infra.logging import configure_logging
+from infra.outbox_waker import relay_wakeups
 from infra.settings import get_settings
 from infra.temporal import connect
 from infra.worker_factory import build_worker
@@ -40,7 +41,17 @@ async def main() -> None:
             task_queue=settings.temporal_task_queue,
             interval_minutes=settings.journal_anchor_minutes,
         )
+        # The outbox goes out: NOTIFY at commit -> a kick to the OutboxDispatcher (infra/outbox_waker.py).
+        waker = asyncio.create_task(
+            relay_wakeups(
+                client,
+                settings.database_url,
+                workflow_id=settings.outbox_dispatcher_workflow_id,
+                task_queue=settings.temporal_task_queue,
+            )
+        )
         await stop.wait()
+        waker.cancel()
     await db.dispose()
     log.info("worker stopped")
 

@@ -12,6 +12,7 @@ from core.records import PolicyRef, TaskEvent
 from core.sla import PolicySnapshot
 from db import audit as audit_journal
 from db.models import Notification, SlaBreach, TaskFields, TaskRow, utcnow
+from db.outbox import enqueue_notification
 from db.policies import latest_assignment_rules, latest_calendar, latest_policy
 from db.readmodel import upsert_newer
 from db.session import Database
@@ -59,6 +60,7 @@ class PlatformActivities:
                 await session.execute(
                     insert(Notification).values(**notice.model_dump()).on_conflict_do_nothing(index_elements=["key"])
                 )
+                await enqueue_notification(session, notice)
             if event.breach is not None:
                 await session.execute(
                     insert(SlaBreach).values(**event.breach.model_dump()).on_conflict_do_nothing(index_elements=["key"])

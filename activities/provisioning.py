@@ -6,9 +6,11 @@ from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from api.tmf.events import publish_order_change
 from core.provisioning import CircuitClosure, CompletionReport, LedgerEntry, OrderSave, ProvisioningRules
 from db import audit as audit_journal
 from db.models import Notification
+from db.outbox import enqueue_notification
 from db.provisioning import add_documents, close_circuit, latest_provisioning_rules, upsert_order, write_ledger
 from db.session import Database
 from infra.group_dispatch import GroupDispatch
@@ -32,6 +34,7 @@ class ProvisioningActivities:
     async def record_order(self, save: OrderSave) -> None:
         """Write the order (newer revisions only), its new documents, the act's audit row and notices at once."""
         async with self._db.session() as session:
+            await publish_order_change(session, save.order)  # TMF641 listeners, from the row before the write
             await upsert_order(session, save.order)
             if save.documents:
                 await add_documents(
@@ -43,6 +46,7 @@ class ProvisioningActivities:
                 await session.execute(
                     insert(Notification).values(**notice.model_dump()).on_conflict_do_nothing(index_elements=["key"])
                 )
+                await enqueue_notification(session, notice)
             await session.commit()
 
     @activity.defn(name=REPORT_COMPLETION)

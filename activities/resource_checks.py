@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from api.tmf.events import publish_check_change
 from core.resource_checks import CheckSave
 from db import audit as audit_journal
 from db.resource_checks import upsert_check
@@ -21,6 +22,7 @@ class ResourceCheckActivities:
     async def record_resource_check(self, save: CheckSave) -> None:
         """Write the check (newer revisions only), the audit row and, when asked, the ledger row."""
         async with self._db.session() as session:
+            await publish_check_change(session, save.check)  # TMF645 listeners, from the row before the write
             await upsert_check(session, save.check, ledger=save.ledger)
             if save.audit is not None:
                 await audit_journal.append(session, save.audit)

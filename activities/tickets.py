@@ -6,10 +6,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 from temporalio import activity
 
+from api.tmf.events import publish_ticket_change
 from core.tickets import SurveyIssue, Ticket, TicketSave
 from db import audit as audit_journal
 from db import knowledge
+from db.customer_messages import queue_registration_message
 from db.models import CustomerMessage, Survey
+from db.outbox import enqueue_customer_message
 from db.session import Database
 from db.surveys import new_token, token_hash
 from db.tickets import upsert_ticket
@@ -27,7 +30,9 @@ class TicketActivities:
     async def record_ticket(self, save: TicketSave) -> None:
         """Write the ticket state (newer revisions only) and the act's audit row in one transaction."""
         async with self._db.session() as session:
+            await publish_ticket_change(session, save.ticket)  # TMF621 listeners, from the row before the write
             await upsert_ticket(session, save.ticket)
+            await queue_registration_message(session, save.ticket)  # the ticket number, to the customer
             if save.audit is not None:
                 await audit_journal.append(session, save.audit)
             await session.commit()
@@ -62,6 +67,7 @@ class TicketActivities:
                         cycle=issue.cycle,
                     )
                 )
+            await enqueue_customer_message(session, key=f"{issue.workflow_id}:resolution:{issue.cycle}")
             await session.commit()
 
     @activity.defn(name=ARCHIVE_TICKET)

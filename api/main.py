@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -14,12 +15,14 @@ from temporalio.client import Client
 from api.approvals import routes as approvals
 from api.audit import codec, journal
 from api.audit import routes as audit
+from api.channel_simulators import create_mailbox_view, create_sms_simulator
 from api.console import mount_console
 from api.dispatch_simulator import create_dispatch_simulator
 from api.docs.routes import mount_docs
 from api.edge import EdgeGuard
 from api.errors import DATABASE_UNAVAILABLE_MESSAGE
 from api.gateway import TemporalGateway, TemporalUnavailable
+from api.outbox import routes as outbox
 from api.platform import auth, config, health, users
 from api.presales import routes as presales
 from api.provisioning import routes as provisioning
@@ -30,6 +33,7 @@ from api.resource_checks import tmf645
 from api.tasks import routes as tasks
 from api.tickets import knowledge, survey, tmf621
 from api.tickets import routes as tickets
+from api.tmf.hubs import hub_router
 from api.tmf.shared import install_tmf_errors
 from db.session import DATABASE_RETRY_AFTER, DATABASE_UNAVAILABLE, Database
 from infra.logging import configure_logging
@@ -131,6 +135,10 @@ def create_app(
         provisioning.ledger_router,
         config.provisioning_rules,
         presales.router,
+        outbox.router,
+        hub_router("troubleTicket", "/tmf-api/troubleTicket/v4", tag="TMF621 trouble tickets"),
+        hub_router("serviceOrder", "/tmf-api/serviceOrdering/v4", tag="TMF641 service orders"),
+        hub_router("checkServiceQualification", "/tmf-api/serviceQualificationManagement/v4", tag="TMF645 checks"),
         reservations.router,
     ):
         app.include_router(router)
@@ -138,6 +146,9 @@ def create_app(
     codec.allow_ui_origins(app, settings)
     if settings.kexiang_env != "production":
         app.mount("/sim/group-dispatch", create_dispatch_simulator())  # where the worker reports completions in dev
+        app.mount("/sim/sms", create_sms_simulator())  # the SMS gateway the worker sends to in dev
+        if settings.mail_sink_dir:  # what the local SMTP server of `make run` received
+            app.mount("/sim/mail", create_mailbox_view(Path(settings.mail_sink_dir)))
     return app
 
 

@@ -62,6 +62,10 @@ class User(SQLModel, table=True):
     department: str | None = Field(default=None, max_length=64)
     active: bool = True
     created_at: datetime = _ts(default_factory=utcnow)
+    # Where staff notifications reach the user besides the console (core/outbox.py): channels in `notify_by`.
+    email: str | None = Field(default=None, max_length=200)
+    mobile: str | None = Field(default=None, max_length=32)
+    notify_by: list[str] = _strings()
 
 
 class CalendarVersion(VersionedSpec, table=True):
@@ -516,3 +520,62 @@ class WorkerHeartbeat(SQLModel, table=True):
     pid: int
     started_at: datetime = _ts()
     beat_at: datetime = _ts()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to deliver, written in the transaction of the change that causes it (core/outbox.py).
+
+    `recipient` is a reference (`customer:CS…`, `hub:7`), never an address: the channel adapter resolves it at
+    delivery. A customer message's text stays in `customer_message` (`source_key`), so the survey link is stored once.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        Index("ix_outbox_message_lane", "subject", "recipient", "id"),
+        Index("ix_outbox_message_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    key: str = Field(max_length=400, unique=True)  # core.outbox.outbox_key(event, subject, recipient)
+    event: str = Field(max_length=120)
+    subject: str = Field(max_length=120)
+    recipient: str = Field(max_length=200)
+    channel: str = Field(max_length=16)
+    payload: dict[str, Any] = _json()
+    source_key: str | None = Field(default=None, max_length=200)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0  # since it was last (re)queued; the delivery log keeps every attempt
+    next_attempt_at: datetime = _ts(default_factory=utcnow)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _ts(default_factory=utcnow)
+    delivered_at: datetime | None = _ts(default=None)
+
+
+class OutboxAttempt(SQLModel, table=True):
+    """One delivery attempt of an outbox message: the delivery log."""
+
+    __tablename__ = "outbox_attempt"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True))
+    message_id: int = Field(sa_type=BigInteger, index=True)
+    attempt: int
+    started_at: datetime = _ts()
+    finished_at: datetime = _ts()
+    outcome: str = Field(max_length=16)  # delivered | failed | dead
+    response_code: int | None = None
+    error: str | None = Field(default=None, max_length=500)
+
+
+class EventHub(SQLModel, table=True):
+    """A TMF688 listener registration: where one API's events go, filtered by `query`, signed with its secret."""
+
+    __tablename__ = "event_hub"
+
+    id: int | None = Field(default=None, primary_key=True)
+    api: str = Field(max_length=32, index=True)  # troubleTicket | serviceOrdering | serviceQualification
+    callback: str = Field(max_length=2000)
+    query: str | None = Field(default=None, max_length=1000)
+    secret_sealed: str = Field(max_length=500)  # AES-GCM under the payload key ring (infra/webhooks.py)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = _ts(default_factory=utcnow)
+    deleted_at: datetime | None = _ts(default=None)

@@ -196,6 +196,13 @@ def main() -> None:
         env.setdefault("CODEC_CORS_ORIGINS", f"http://127.0.0.1:{ui_port},http://localhost:{ui_port}")
         # The worker reports completed circuits to the group dispatch simulator the API mounts.
         env.setdefault("GROUP_DISPATCH_URL", f"http://127.0.0.1:{api_port}/sim/group-dispatch")
+        # Mail to customers goes to a real local SMTP server that keeps it (listed at /sim/mail/messages); text
+        # messages to the SMS gateway simulator the API mounts (/sim/sms/messages).
+        smtp_port = int(os.environ.get("KX_SMTP_PORT", "2525"))
+        env.setdefault("SMTP_HOST", "127.0.0.1")
+        env.setdefault("SMTP_PORT", str(smtp_port))
+        env.setdefault("MAIL_SINK_DIR", str(data_dir / "mail"))
+        env.setdefault("SMS_GATEWAY_URL", f"http://127.0.0.1:{api_port}/sim/sms/messages")
         migration_url = settings.owner_database_url  # DATABASE_URL's owner side, when the user brings a database
         if not migration_url:
             postgres = stack.postgres = start_embedded_postgres(data_dir / "pg")
@@ -219,6 +226,12 @@ def main() -> None:
         ):
             print(f"devstack: seeded {line}")
         wait_until(lambda: temporal_healthy(address), timeout=60, what="Temporal dev server")
+        stack.spawn(
+            "mail",
+            [sys.executable, "-m", "infra.mail_sink", "--port", str(smtp_port), "--dir", env["MAIL_SINK_DIR"]],
+            env,
+            data_dir / "logs" / "mail.log",
+        )
         stack.spawn("worker", [sys.executable, "worker.py"], env, data_dir / "logs" / "worker.log")
         stack.spawn(
             "api",
@@ -254,6 +267,7 @@ kexiang is running
   API docs     http://127.0.0.1:{api}/docs
   readiness    http://127.0.0.1:{api}/readyz
   Temporal UI  http://127.0.0.1:{ui}   (frontend {temporal})
+  mail, SMS    http://127.0.0.1:{api}/sim/mail/messages, http://127.0.0.1:{api}/sim/sms/messages
   logs         {logs}
   demo logins  {users}
                password: {password}   e.g. POST /api/auth/token username=supervisor1

@@ -66,6 +66,15 @@ class Settings(BaseSettings):
         None  # the group dispatch system; unset: the simulator the API mounts (not in production)
     )
     group_dispatch_token: str | None = None
+    # The outbox's channels (core/outbox.py): SMTP for e-mail, an HTTP gateway for SMS; unset gateway: the API's
+    # own simulator (not in production). MAIL_SINK_DIR is where the local SMTP server of `make run` keeps mail.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: PositiveInt = 2525
+    smtp_sender: str = "kexiang@localhost"
+    mail_sink_dir: str | None = None
+    sms_gateway_url: str | None = None
+    sms_gateway_token: str | None = None
+    outbox_dispatcher_workflow_id: str = "outbox-dispatcher"
     payload_encryption_keys: str | None = None  # "kid:base64key,kid2:base64key"; the first one encrypts
     journal_keys: str | None = None  # audit-chain HMAC keys, same form; the first one seals new rows
     journal_anchor_workflow_id: str = "journal-anchor"
@@ -137,6 +146,11 @@ class Settings(BaseSettings):
     def dispatch_url(self) -> str:
         """Where completion reports go: the configured system, else the API's own simulator."""
         return self.group_dispatch_url or f"{self.public_base_url.rstrip('/')}/sim/group-dispatch"
+
+    @property
+    def sms_url(self) -> str:
+        """Where text messages go: the configured gateway, else the API's own simulator."""
+        return self.sms_gateway_url or f"{self.public_base_url.rstrip('/')}/sim/sms/messages"
 
     @model_validator(mode="after")
     def _secret_outside_dev(self) -> Settings:

@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 
 from activities.guard import ActivityFailureInterceptor
 from activities.journal_anchor import JournalAnchorActivities
+from activities.outbox import OutboxActivities
 from activities.platform import PlatformActivities
 from activities.presales import PresalesActivities
 from activities.provisioning import ProvisioningActivities
@@ -25,7 +26,9 @@ from activities.tickets import TicketActivities
 from db import heartbeats
 from db.session import Database
 from infra.group_dispatch import HttpGroupDispatch
+from infra.mail import SmtpMailer
 from infra.settings import Settings
+from infra.sms import HttpSmsGateway
 from workflows.registry import ALL_WORKFLOWS
 
 # A workflow task raising one of these failed on its data (an overflow, a value that does not validate): retrying
@@ -113,6 +116,12 @@ def build_worker(
     checks = ResourceCheckActivities(db)
     presales = PresalesActivities(db)
     anchor = JournalAnchorActivities(db)
+    outbox = OutboxActivities(
+        db,
+        mailer=SmtpMailer(settings.smtp_host, settings.smtp_port, sender=settings.smtp_sender),
+        sms=HttpSmsGateway(settings.sms_url, token=settings.sms_gateway_token),
+        key_ring=settings.payload_key_ring,
+    )
     return HeartbeatWorker(
         client,
         db=db,
@@ -140,5 +149,7 @@ def build_worker(
             presales.record_demand,
             presales.load_check_summary,
             anchor.journal_head,
+            outbox.due,
+            outbox.deliver,
         ],
     )

@@ -2,6 +2,7 @@
 
 from workflows.approvals import ApprovalWorkflow
 from workflows.journal_anchor import JournalAnchorWorkflow
+from workflows.outbox import OutboxDispatcherWorkflow
 from workflows.presales import PreSalesDemandWorkflow
 from workflows.provisioning import ProvisioningOrderWorkflow
 from workflows.resource_checks import ResourceCheckWorkflow
@@ -14,4 +15,5 @@ ALL_WORKFLOWS = [
     ProvisioningOrderWorkflow,
     PreSalesDemandWorkflow,
     JournalAnchorWorkflow,
+    OutboxDispatcherWorkflow,
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, model_validator
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from api.deps import Admin, SessionDep
+from core.contacts import masked_contact
 from core.login_throttle import ThrottleKind
 from core.records import AuditRecord
 from core.roles import Role
@@ -20,6 +21,7 @@ from db.models import User, utcnow
 from infra.security import hash_password
 
 router = APIRouter(prefix="/api/users", tags=["users"])
+NotifyChannel = Literal["email", "sms"]
 
 
 class UserOut(BaseModel):
@@ -31,6 +33,9 @@ class UserOut(BaseModel):
     department: str | None
     active: bool
     created_at: datetime
+    email: str | None = None  # masked
+    mobile: str | None = None  # masked
+    notify_by: list[NotifyChannel] = []
 
 
 class UserCreate(BaseModel):
@@ -57,11 +62,14 @@ class UserUpdate(BaseModel):
     roles: list[Role] | None = Field(default=None, min_length=1)
     department: str | None = Field(default=None, max_length=64)
     active: bool | None = None
+    email: str | None = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    mobile: str | None = Field(default=None, max_length=32, pattern=r"^(\+?86)?1[3-9]\d{9}$")
+    notify_by: list[NotifyChannel] | None = Field(default=None, max_length=2, description="besides the console")
 
     @model_validator(mode="after")
     def _no_null_for_required_fields(self) -> UserUpdate:
         # Only department may be cleared; null elsewhere used to reach the database (500).
-        for field in ("full_name", "password", "roles", "active"):
+        for field in ("full_name", "password", "roles", "active", "notify_by"):
             if field in self.model_fields_set and getattr(self, field) is None:
                 raise ValueError(f"{field}: may not be null (omit it to keep the current value)")
         return self
@@ -75,6 +83,9 @@ def _out(user: User) -> UserOut:
         department=user.department,
         active=user.active,
         created_at=user.created_at,
+        email=masked_contact(user.email),
+        mobile=masked_contact(user.mobile),
+        notify_by=[c for c in user.notify_by if c in ("email", "sms")],
     )
 
 
@@ -134,9 +145,12 @@ async def update_user(username: str, body: UserUpdate, admin: Admin, session: Se
     if "password" in changes:
         user.password_hash = hash_password(changes.pop("password"))
         changes["password"] = "changed"
-    for field in ("full_name", "department", "active"):
+    for field in ("full_name", "department", "active", "email", "mobile", "notify_by"):
         if field in changes:
             setattr(user, field, changes[field])
+    for field in ("email", "mobile"):  # the journal keeps that it changed, not the address
+        if field in changes:
+            changes[field] = "changed"
     if "roles" in changes:
         user.roles = [r.value for r in changes["roles"]]
     session.add(user)

@@ -150,6 +150,7 @@ async def _seed(s: Stack) -> dict[str, list[str]]:
         "username": [username],  # never a demo user: the run must not lock anyone out
         "name": ["fuzz-config"],  # never a name other tests read
         "token": ["not-a-survey-token"],
+        "message_id": ["1", "2147483647"],  # an outbox message (resend answers 409 unless it is dead), and none
     }
 
 

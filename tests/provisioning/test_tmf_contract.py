@@ -165,7 +165,7 @@ async def test_every_error_class_is_a_tmf_error_body(http, login, two_orders, mo
     assert_tmf_error(await http.get(SO), 401)
     assert_tmf_error(await http.post(SO, json=order_body(), headers=await login("ops1")), 403)
     assert_tmf_error(await http.get(f"{SO}/SO-NOPE", headers=coordinator), 404, "SO-NOPE")
-    assert_tmf_error(await http.get("/tmf-api/serviceOrdering/v4/hub", headers=coordinator), 404, "hub")
+    assert_tmf_error(await http.get("/tmf-api/serviceOrdering/v4/nowhere", headers=coordinator), 404, "nowhere")
     assert_tmf_error(await http.delete(f"{SO}/{a['id']}", headers=coordinator), 405, "DELETE")
     assert_tmf_error(await http.patch(f"{SO}/{a['id']}", json={}, headers=coordinator), 405, "PATCH")
     again = await http.post(

@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.calendar import Budget
 from core.journal_anchor import AnchorState
+from core.outbox import KICK_SIGNAL, DispatcherState
 from core.provisioning import CancelOrder, Cutover, MarkCutover
 from core.provisioning import workflow_id_for as order_workflow_id
 from core.resource_checks import AcceptResult, CancelCheck, ChaseLine, ItemChange, Qualification, Recheck
@@ -51,6 +52,7 @@ from tests.resource_checks.flow import COORDINATOR, REQUESTER, STAFF, CheckFlow,
 from tests.support import eventually, finished, idle, rid
 from tests.tickets import flow as tickets
 from workflows.journal_anchor import JournalAnchorWorkflow
+from workflows.outbox import OutboxDispatcherWorkflow
 
 Scenario = Callable[[WorkflowEnvironment, str], Awaitable[WorkflowHandle]]
 
@@ -503,6 +505,23 @@ async def anchor_rounds_then_continues(env: WorkflowEnvironment, task_queue: str
     return env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
 
 
+async def dispatcher_rounds_then_continues(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Kicked, it looks for due messages; idle rounds wait; after its rounds it continues as new; the new run ends."""
+    handle = await env.client.start_workflow(
+        OutboxDispatcherWorkflow.run,
+        DispatcherState(idle_minutes=10, rounds_per_run=3),
+        id=f"outbox-dispatcher-scenario-{uuid.uuid4().hex[:8]}",
+        task_queue=task_queue,
+        start_signal=KICK_SIGNAL,
+    )
+    with contextlib.suppress(WorkflowContinuedAsNewError):
+        await handle.result(follow_runs=False)
+    continued = env.client.get_workflow_handle(handle.id)
+    await eventually(lambda: idle(continued), what="continued dispatcher run idle")
+    await continued.terminate("scenario over")
+    return env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
+
+
 SCENARIOS: dict[str, dict[str, Scenario]] = {
     "Approval": {
         "approved": approval_approved,
@@ -542,6 +561,9 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
     },
     "JournalAnchor": {
         "rounds-then-continues": anchor_rounds_then_continues,
+    },
+    "OutboxDispatcher": {
+        "rounds-then-continues": dispatcher_rounds_then_continues,
     },
 }
 

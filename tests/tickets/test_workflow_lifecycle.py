@@ -219,7 +219,11 @@ async def test_close_is_refused_until_resolved_rated_and_logged(env, worker, tas
         assert (
             s.scalars(select(Survey).where(Survey.workflow_id == state.workflow_id)).one().ticket_no == state.ticket_no
         )
-        message_row = s.scalars(select(CustomerMessage).where(CustomerMessage.ticket_no == state.ticket_no)).one()
+        message_row = s.scalars(
+            select(CustomerMessage).where(
+                CustomerMessage.ticket_no == state.ticket_no, CustomerMessage.kind == "resolution"
+            )
+        ).one()
         assert "/survey/" in message_row.body and "更换光模块" in message_row.body
     await flow.finish()
 

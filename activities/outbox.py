@@ -1,0 +1,156 @@
+"""Outbox activities: which lane heads are due, and one delivery attempt of one message by its channel.
+
+Only here is a recipient reference resolved to an address, and only the channel adapter is handed it; the
+delivery log, the results and the logs hold reasons and response codes, never an address or a message text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from core.outbox import (
+    OUTBOX_DELIVER,
+    OUTBOX_DUE,
+    DeliveryOutcome,
+    DeliveryRequest,
+    DueMessages,
+    DueQuery,
+    OutboxChannel,
+    OutboxStatus,
+)
+from db.models import CustomerMessage, EventHub, OutboxMessage, TicketRow, User, utcnow
+from db.outbox import due_lane_heads, record_attempt
+from db.session import Database
+from infra.delivery import DeliveryFailed
+from infra.mail import SmtpMailer
+from infra.sms import HttpSmsGateway
+from infra.webhooks import open_secret, post_event
+
+log = logging.getLogger("kexiang.outbox")
+HEARTBEAT_SECONDS = 2.0
+_MALFORMED = (ValueError, TypeError, KeyError, UnicodeError)
+
+
+class OutboxActivities:
+    """Bound to the database, the channel adapters and the key ring that opens listeners' secrets."""
+
+    def __init__(self, db: Database, *, mailer: SmtpMailer, sms: HttpSmsGateway, key_ring: Mapping[str, bytes]) -> None:
+        self._db = db
+        self._mailer = mailer
+        self._sms = sms
+        self._ring = key_ring
+
+    @activity.defn(name=OUTBOX_DUE)
+    async def due(self, query: DueQuery) -> DueMessages:
+        """The head of every lane due at the workflow's `now`, and when the next waiting one falls due."""
+        async with self._db.session() as session:
+            return await due_lane_heads(session, query.now, query.limit)
+
+    @activity.defn(name=OUTBOX_DELIVER)
+    async def deliver(self, request: DeliveryRequest) -> DeliveryOutcome:
+        """Try one message once; a message already delivered or dead is left alone (a retried activity sends at
+        most once more, with the same message id, which receivers de-duplicate on)."""
+        async with self._db.session() as session:
+            message = await session.get(OutboxMessage, request.message_id, with_for_update=True)
+            if message is None:
+                raise ApplicationError("no such outbox message", type="OutboxMessageMissing", non_retryable=True)
+            if message.status != OutboxStatus.PENDING.value:
+                return DeliveryOutcome(message_id=request.message_id, status=OutboxStatus(message.status))
+            started = utcnow()
+            code: int | None = None
+            error: str | None = None
+            beating = asyncio.create_task(_heartbeat())  # a worker that dies mid-send is noticed in seconds
+            try:
+                code = await self._send(session, message)
+                status, next_at = OutboxStatus.DELIVERED, None
+            except (DeliveryFailed, *_MALFORMED) as failed:
+                if not isinstance(failed, DeliveryFailed):  # e.g. a line break in an address: no retry can help
+                    failed = DeliveryFailed(f"malformed message: {type(failed).__name__}", permanent=True)
+                code, error = failed.code, failed.reason
+                next_at = (
+                    None if failed.permanent else request.budget.next_attempt_at(message.attempts + 1, request.now)
+                )
+                status = OutboxStatus.PENDING if next_at is not None else OutboxStatus.DEAD
+            finally:
+                beating.cancel()
+            attempts = message.attempts + 1
+            await record_attempt(
+                session,
+                message,
+                started_at=started,
+                status=status,
+                next_attempt_at=next_at,
+                response_code=code,
+                error=error,
+            )
+            await session.commit()
+        if status == OutboxStatus.DEAD:
+            log.warning("outbox message %s is dead after %d attempt(s): %s", request.message_id, attempts, error)
+        return DeliveryOutcome(message_id=request.message_id, status=status, next_attempt_at=next_at)
+
+    async def _send(self, session: AsyncSession, message: OutboxMessage) -> int | None:
+        """Hand the message to its channel; returns the receiver's response code where there is one."""
+        webhook_id = f"msg_{message.id}"  # the same on every attempt
+        match OutboxChannel(message.channel):
+            case OutboxChannel.WEBHOOK:
+                hub = await _hub(session, message.recipient)
+                secret = open_secret(self._ring, hub.secret_sealed)
+                return await post_event(hub.callback, secret, webhook_id, message.payload["event"])
+            case OutboxChannel.EMAIL:
+                to, text = await _address(session, message), await _text(session, message)
+                subject = str(message.payload.get("subject") or f"kexiang {message.subject}")
+                await self._mailer.send(to=to, subject=subject, body=text, message_id=webhook_id)
+                return 250
+            case OutboxChannel.SMS:
+                to, text = await _address(session, message), await _text(session, message)
+                await self._sms.send(to=to, text=text, message_id=webhook_id)
+                return None
+
+
+async def _heartbeat() -> None:
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+
+
+async def _hub(session: AsyncSession, recipient: str) -> EventHub:
+    """The listener a `hub:<id>` recipient names; an unregistered one will never take the message."""
+    hub = await session.get(EventHub, int(recipient.removeprefix("hub:")))
+    if hub is None or hub.deleted_at is not None:
+        raise DeliveryFailed("listener unregistered", permanent=True)
+    return hub
+
+
+async def _address(session: AsyncSession, message: OutboxMessage) -> str:
+    """The address a recipient reference names: a ticket's customer contact (`customer:<ticket no>`), or a user's
+    e-mail address or mobile number for the message's channel (`user:<username>`)."""
+    kind, _, ref = message.recipient.partition(":")
+    address: str | None = None
+    if kind == "customer":
+        ticket = await session.get(TicketRow, ref)
+        address = ticket.contact if ticket is not None else None
+    elif kind == "user":
+        user = await session.scalar(select(User).where(col(User.username) == ref, col(User.active).is_(True)))
+        if user is not None:
+            address = user.email if message.channel == OutboxChannel.EMAIL.value else user.mobile
+    if not address:
+        raise DeliveryFailed(f"{kind} has no address for {message.channel}", permanent=True)
+    return address
+
+
+async def _text(session: AsyncSession, message: OutboxMessage) -> str:
+    """The message text: the customer message it carries, else the payload's text."""
+    if message.source_key:
+        stored = await session.get(CustomerMessage, message.source_key)
+        if stored is None:
+            raise DeliveryFailed("customer message missing", permanent=True)
+        return stored.body
+    return str(message.payload.get("text", ""))

@@ -1,0 +1,124 @@
+"""The outbox: messages written with the change that causes them, delivered later by the OutboxDispatcher workflow.
+
+A message is keyed by (event, subject, recipient), so enqueueing twice writes it once. Messages of one subject to
+one recipient (a lane) go out in the order they were written: a lane's next message waits until the one before it
+is delivered or dead. A failed attempt is retried with exponential backoff until the retry budget is spent; then
+the message is dead (a dead letter an admin may resend). Every attempt is one row of the message's delivery log.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Activity, workflow, signal names (workflows call activities by name).
+OUTBOX_DUE = "outbox_due"
+OUTBOX_DELIVER = "outbox_deliver"
+KICK_SIGNAL = "kick"
+DISPATCHER_WORKFLOW = "OutboxDispatcher"
+NOTIFY_CHANNEL = "kexiang_outbox"  # the PostgreSQL NOTIFY channel an enqueue wakes the dispatcher with
+
+
+class OutboxChannel(StrEnum):
+    """How a message leaves."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    WEBHOOK = "webhook"
+
+
+class OutboxStatus(StrEnum):
+    """Where a message is: waiting (maybe in backoff), delivered, or dead after its retry budget."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
+def outbox_key(event: str, subject: str, recipient: str) -> str:
+    """The idempotency key of a message: one (event, subject, recipient), one message."""
+    return f"{event}|{subject}|{recipient}"
+
+
+class RetryBudget(BaseModel):
+    """Exponential backoff between attempts, capped, and the attempts a message gets before it is dead."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_attempts: int = Field(default=6, ge=1, le=50)
+    first_backoff_seconds: float = Field(default=30.0, gt=0)
+    factor: float = Field(default=2.0, ge=1.0)
+    max_backoff_seconds: float = Field(default=3600.0, gt=0)
+
+    def next_attempt_at(self, attempts: int, now: datetime) -> datetime | None:
+        """When to try again after `attempts` failed attempts, or None: the budget is spent (dead letter)."""
+        if attempts >= self.max_attempts:
+            return None
+        backoff = min(self.first_backoff_seconds * self.factor ** (attempts - 1), self.max_backoff_seconds)
+        return now + timedelta(seconds=backoff)
+
+
+class DueQuery(BaseModel):
+    """The dispatcher asks for the head of every lane due at `now` (the workflow's clock)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    now: datetime
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class DueMessages(BaseModel):
+    """The due lane heads (message ids, oldest first) and when the next waiting one falls due."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ids: tuple[int, ...] = ()
+    next_due_at: datetime | None = None
+
+
+class DeliveryRequest(BaseModel):
+    """Deliver one message now; a failure is scheduled by `budget` on the workflow's clock."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: int
+    now: datetime
+    budget: RetryBudget = RetryBudget()
+
+
+class DeliveryOutcome(BaseModel):
+    """What became of one attempt."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: int
+    status: OutboxStatus
+    next_attempt_at: datetime | None = None
+
+
+class DispatcherState(BaseModel):
+    """The dispatcher's input, carried across continue-as-new."""
+
+    model_config = ConfigDict(frozen=True)
+
+    budget: RetryBudget = RetryBudget()
+    idle_minutes: int = Field(default=10, ge=1)  # a look without a kick, in case a wake-up was lost
+    rounds_per_run: int = Field(default=500, ge=1)
+
+
+_MOBILE = re.compile(r"(?:\+?86)?1[3-9]\d{9}")
+_EMAIL_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def customer_channel(contact: str | None) -> OutboxChannel | None:
+    """How a customer message reaches the one contact they gave: e-mail to an address, SMS to a mobile number;
+    None for anything else (a landline: the agent calls)."""
+    value = (contact or "").strip()
+    if _EMAIL_ADDRESS.fullmatch(value):
+        return OutboxChannel.EMAIL
+    if _MOBILE.fullmatch(re.sub(r"[- ]", "", value)):
+        return OutboxChannel.SMS
+    return None
