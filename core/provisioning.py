@@ -436,7 +436,8 @@ def check_act(order: ProvisioningOrder, act: BaseModel) -> None:
     if order.status in CLOSED or order.status in (OrderStatus.ASSESSING_CANCELLATION, OrderStatus.PENDING_CANCELLATION):
         _refuse(RefusalCode.CONFLICT, f"{act.type}: the order is {order.status.value}")  # type: ignore[attr-defined]
     if not isinstance(act, CancelOrder) and order.current and order.step(order.current).task_id is None:
-        _refuse(RefusalCode.CONFLICT, f"step: {order.current} is being opened; retry shortly")
+        # Not a refusal: the API waits (bounded) for the step's task to open and then delivers the act.
+        _refuse(RefusalCode.NOT_READY, f"step: {order.current} is being opened")
     match act:
         case CompleteStep():
             if not order.has_step(act.step) or act.step == REVIEW:
