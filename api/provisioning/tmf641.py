@@ -7,8 +7,10 @@ in the order listed (each with its own steps at `/api/provisioning-orders/<id>-<
 the items' states by TMF641's rules (`core.provisioning.order_state`: all alike → that state; all ended →
 `partial` when some completed; otherwise `inProgress`); every `serviceOrderItem[].state` is its own item's, and the
 per-item extensions (`provisioningOrderId`, `orderStatus`, `currentStep`, `steps[]`, `circuitId` …) ride in its
-item. A cancel cancels every item still cancellable. `action` is `add` (a new circuit) or `delete` (the service
-closure of the circuit `service.id`, planned by the provisioning workflow). The circuit rides in the item's
+item (`scope` stays on the order too: cross-province when any item is). A filter on an item's attribute
+(`serviceOrderItem.service.serviceType`, `circuitType`, `orderStatus`, `currentStep`) matches when any item does.
+A cancel cancels every item still cancellable. `action` is `add` (a new circuit) or `delete` (the service closure
+of the circuit `service.id`, planned by the provisioning workflow). The circuit rides in the item's
 `service.serviceCharacteristic[]` by name:
 
 | characteristic | ours |
@@ -29,6 +31,7 @@ documents, on time, rework), `reviews[]`, `circuitId`, `timeliness` `{onTime, cy
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 from uuid import uuid4
 
@@ -315,6 +318,14 @@ def row_to_tmf(row: ServiceOrderRow) -> dict[str, Any]:
 # The TMF order a row belongs to, and that order's state (its own for a one-item order).
 TMF_ID = func.coalesce(col(ServiceOrderRow.service_order_id), col(ServiceOrderRow.order_id))
 ORDER_STATE = func.coalesce(col(ServiceOrderRow.order_state), col(ServiceOrderRow.tmf_state))
+# An order of several items spans provinces when any of its items does ("cross_province" sorts first).
+_SIBLING = aliased(ServiceOrderRow)
+ORDER_SCOPE = case(
+    (col(ServiceOrderRow.service_order_id).is_(None), col(ServiceOrderRow.scope)),
+    else_=select(func.min(_SIBLING.scope))
+    .where(col(_SIBLING.service_order_id) == col(ServiceOrderRow.service_order_id))
+    .scalar_subquery(),
+)
 # One row per TMF order in lists: the order's own row, or its first item's.
 _LEAD = or_(col(ServiceOrderRow.item_position).is_(None), col(ServiceOrderRow.item_position) == 1)
 # The group cancel's id on an item's cancel (`<cancel id>-<position>`).
@@ -324,7 +335,6 @@ CANCEL_ID = case(
 )
 _PER_ITEM = (
     "orderStatus",
-    "scope",
     "currentStep",
     "steps",
     "reviews",
@@ -352,7 +362,9 @@ def group_to_tmf(service_order_id: str, rows: list[ServiceOrderRow]) -> dict[str
     """The TMF641 representation of an order of several items: its items' states aggregated, each item its own."""
     parts = [row_to_tmf(row) for row in rows]
     items = [
-        part["serviceOrderItem"][0] | {"provisioningOrderId": row.order_id} | {k: part[k] for k in _PER_ITEM}
+        part["serviceOrderItem"][0]
+        | {"provisioningOrderId": row.order_id}
+        | {k: part[k] for k in (*_PER_ITEM, "scope")}
         for row, part in zip(rows, parts, strict=True)
     ]
     ended = all(p["state"] in _ENDED for p in parts)
@@ -361,6 +373,7 @@ def group_to_tmf(service_order_id: str, rows: list[ServiceOrderRow]) -> dict[str
         "id": service_order_id,
         "href": href(service_order_id),
         "state": order_state([p["state"] for p in parts]),
+        "scope": min(p["scope"] for p in parts),  # as ORDER_SCOPE: cross-province when any item is
         "orderDate": _extreme(parts, "orderDate", min),
         "startDate": _extreme(parts, "startDate", min),
         "expectedCompletionDate": _extreme(parts, "expectedCompletionDate", max),
@@ -438,18 +451,23 @@ async def create_service_order(
     key registers only the items an interrupted create did not.
     """
     items = specs_of(body)
-    common = dict(
-        session=session, gateway=gateway, actor=actor, description=body.description, external_id=body.external_id
+    register = partial(
+        register_order,
+        session=session,
+        gateway=gateway,
+        actor=actor,
+        description=body.description,
+        external_id=body.external_id,
     )
     if len(items) == 1:
-        order = await register_order(spec=items[0][1], request_id=request_id, **common)  # type: ignore[arg-type]
+        order = await register(spec=items[0][1], request_id=request_id)
         response.headers["Location"] = href(order.order_id)
         return to_tmf(order)
     service_order_id = new_order_id(utcnow())
     for position, (item, spec) in enumerate(items, start=1):
         key = f"{request_id}#{position}" if request_id else None
         link = OrderItem(service_order_id=service_order_id, position=position, item_id=item.id)
-        order = await register_order(spec=spec, request_id=key, item=link, **common)  # type: ignore[arg-type]
+        order = await register(spec=spec, request_id=key, item=link)
         if position == 1 and order.order_id != f"{service_order_id}-1":  # a retry: the order registered before
             service_order_id = order.order_id.rsplit("-", 1)[0]
     response.headers["Location"] = href(service_order_id)
@@ -472,7 +490,7 @@ ORDER_FILTERS = Filters(
         # extensions
         "orderStatus": equals(col(ServiceOrderRow.status), value_type=OrderStatus, description="our status"),
         "circuitType": equals(col(ServiceOrderRow.circuit_type), value_type=CircuitType),
-        "scope": equals(col(ServiceOrderRow.scope), value_type=Scope),
+        "scope": equals(ORDER_SCOPE, value_type=Scope, description="cross_province when any item is"),
         "customerId": equals(col(ServiceOrderRow.customer_id)),
         "currentStep": equals(col(ServiceOrderRow.current_step)),
     },

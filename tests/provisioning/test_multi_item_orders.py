@@ -79,9 +79,14 @@ async def test_an_order_of_two_items_runs_one_provisioning_order_each(http, logi
     assert_tmf_error(await http.get(f"{SO}/{items[0]}", headers=coordinator), 404, items[0])
     listed = await http.get(SO, params={"id": order_id}, headers=coordinator)
     assert listed.headers["x-total-count"] == "1" and [o["id"] for o in listed.json()] == [order_id]
-    for params in ({"scope": "cross_province"}, {"scope": "intra_province"}, {"state": "acknowledged"}):
+    assert order["scope"] == "cross_province"  # the order spans provinces: one of its items does
+    for params in ({"scope": "cross_province"}, {"circuitType": "mpls_vpn"}, {"state": "acknowledged"}):
         found = await http.get(SO, params={**params, "externalId": body["externalId"]}, headers=coordinator)
         assert [o["id"] for o in found.json()] == [order_id], params
+    intra = await http.get(
+        SO, params={"scope": "intra_province", "externalId": body["externalId"]}, headers=coordinator
+    )
+    assert intra.json() == []
     none = await http.get(SO, params={"state": "inProgress", "externalId": body["externalId"]}, headers=coordinator)
     assert none.json() == [] and none.headers["x-total-count"] == "0"
     every = (await http.get(SO, params={"limit": 500}, headers=coordinator)).json()
