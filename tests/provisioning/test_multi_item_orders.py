@@ -184,3 +184,49 @@ async def test_items_are_refused_naming_the_item(http, login, env):
     assert_tmf_error(await http.post(SO, json=body, headers=coordinator), 400, "at most")
     listed = await http.get(SO, params={"externalId": body["externalId"]}, headers=coordinator)
     assert listed.json() == []  # nothing was registered
+
+
+async def test_every_list_filter_finds_an_order_of_several_items(http, login, env):
+    coordinator = await login("coordinator1")
+    now = max(datetime.now(UTC), await env.get_current_time())
+    customer = f"C-{rid()[:8]}"
+    body = two_items(now) | {"customerId": customer}
+    body["serviceOrderItem"][1]["service"]["serviceCharacteristic"][0]["value"] = "ddn"  # item b: a DDN circuit
+    created = await http.post(SO, json=body, headers=coordinator)
+    assert created.status_code == 201, created.text
+
+    async def planned():  # both items' workflows have planned their steps
+        order = (await http.get(f"{SO}/{created.json()['id']}", headers=coordinator)).json()
+        return order if all(i["currentStep"] for i in order["serviceOrderItem"]) else None
+
+    order = await eventually(planned, what="both items planned")
+    first = order["serviceOrderItem"][0]
+    hits = {
+        "id": order["id"],
+        "state": "acknowledged",
+        "category": "circuitProvisioning",
+        "externalId": body["externalId"],
+        "orderDate.gte": "2000-01-01T00:00:00+00:00",
+        "requestedCompletionDate": order["requestedCompletionDate"],
+        "lastUpdate.gt": "2000-01-01T00:00:00+00:00",
+        "serviceOrderItem.service.serviceType": "ddn",  # the second item's
+        "orderStatus": first["orderStatus"],
+        "circuitType": "mpls_vpn,atm",
+        "scope": "cross_province",
+        "customerId": customer,
+        "currentStep": "dispatch",
+    }
+    for name, value in hits.items():
+        listed = await http.get(SO, params=[("customerId", customer), (name, value)], headers=coordinator)
+        assert listed.status_code == 200, (name, listed.text)
+        assert [o["id"] for o in listed.json()] == [order["id"]], (name, value)
+        assert listed.headers["x-total-count"] == "1"
+    for name, value in {
+        "state": "completed",
+        "circuitType": "atm",
+        "completionDate.gt": "2000-01-01T00:00:00Z",
+    }.items():
+        listed = await http.get(SO, params=[("customerId", customer), (name, value)], headers=coordinator)
+        assert listed.json() == [], (name, value)
+    sorted_ = await http.get(SO, params={"customerId": customer, "sort": "-state", "fields": "id"}, headers=coordinator)
+    assert [o["id"] for o in sorted_.json()] == [order["id"]]
