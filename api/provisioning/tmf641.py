@@ -147,27 +147,33 @@ class CancelServiceOrderCreate(_Tmf):
     cancellation_reason: str = Field(alias="cancellationReason", min_length=1, max_length=2000)
 
 
-def specs_of(body: ServiceOrderCreate) -> list[tuple[OrderItemCreate, CircuitSpec]]:
-    """Each item with the circuit it asks for; 400 naming the attribute when one does not describe a circuit."""
+async def specs_of(session: SessionDep, body: ServiceOrderCreate) -> list[tuple[OrderItemCreate, CircuitSpec]]:
+    """Each item with the circuit it builds (or closes); 400 naming the attribute when one does not describe it."""
     items = body.service_order_item
     if len(items) > MAX_ITEMS:
         raise HTTPException(400, f"serviceOrderItem: at most {MAX_ITEMS} items per order")
     if duplicate := next((i.id for n, i in enumerate(items) if i.id in {j.id for j in items[:n]}), None):
         raise HTTPException(400, f"serviceOrderItem.id: {duplicate!r} is given twice (each item needs its own id)")
-    several = len(items) > 1
-    return [(item, _spec_of(body, item, f"serviceOrderItem[{n}]." if several else "")) for n, item in enumerate(items)]
+    specs = []
+    for n, item in enumerate(items):
+        where = f"serviceOrderItem[{n}]: " if len(items) > 1 else ""
+        if item.action == "delete":
+            specs.append((item, await _closure_of(session, body, item, where)))
+        else:
+            specs.append((item, _spec_of(body, item, where)))
+    return specs
+
+
+async def _closure_of(session: SessionDep, body: ServiceOrderCreate, item: OrderItemCreate, where: str) -> CircuitSpec:
+    """A delete item: the service closure of the circuit `service.id`, which the orders feature plans."""
+    raise HTTPException(400, f"{where}serviceOrderItem.action: delete (service closure) is not available yet")
 
 
 def _spec_of(body: ServiceOrderCreate, item: OrderItemCreate, where: str) -> CircuitSpec:
-    if item.action not in ("add", "delete"):
+    """An add item: the new circuit its characteristics describe."""
+    if item.action != "add":
         raise HTTPException(400, f"{where}serviceOrderItem.action: add (a new circuit) or delete (a service closure)")
     values: dict[str, Any] = {"requested_completion": body.requested_completion_date, "customer_id": body.customer_id}
-    if item.action == "delete":
-        if "action" not in CircuitSpec.model_fields:  # until the provisioning workflow plans closures
-            raise HTTPException(400, f"{where}serviceOrderItem.action: delete (service closure) is not available yet")
-        values["action"] = "delete"
-        if item.service.id is not None:
-            values["circuit_id"] = item.service.id
     for characteristic in item.service.service_characteristic:
         if characteristic.name not in _CHARACTERISTICS:
             raise HTTPException(
@@ -178,10 +184,7 @@ def _spec_of(body: ServiceOrderCreate, item: OrderItemCreate, where: str) -> Cir
     try:
         return CircuitSpec(**values)
     except ValidationError as err:
-        names = {v: k for k, v in _CHARACTERISTICS.items()} | {
-            "requested_completion": "requestedCompletionDate",
-            "circuit_id": "service.id",
-        }
+        names = {v: k for k, v in _CHARACTERISTICS.items()} | {"requested_completion": "requestedCompletionDate"}
         message = field_errors(err.errors(), lambda f: names.get(f, to_camel(f)))
         raise HTTPException(400, "; ".join(where + part for part in message.split("; "))) from None
 
@@ -450,7 +453,7 @@ async def create_service_order(
     Several items are registered one by one (item n under the Idempotency-Key `<key>#n`): a retry with the same
     key registers only the items an interrupted create did not.
     """
-    items = specs_of(body)
+    items = await specs_of(session, body)
     register = partial(
         register_order,
         session=session,

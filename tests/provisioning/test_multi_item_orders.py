@@ -172,10 +172,13 @@ async def test_items_are_refused_naming_the_item(http, login, env):
     now = max(datetime.now(UTC), await env.get_current_time())
     body = two_items(now)
     body["serviceOrderItem"][1]["service"]["serviceCharacteristic"].append({"name": "colour", "value": "blue"})
-    assert_tmf_error(await http.post(SO, json=body, headers=coordinator), 400, "serviceOrderItem[1].")
+    assert_tmf_error(await http.post(SO, json=body, headers=coordinator), 400, "serviceOrderItem[1]: ")
     body = two_items(now)
     body["serviceOrderItem"][1]["action"] = "modify"
-    assert_tmf_error(await http.post(SO, json=body, headers=coordinator), 400, "serviceOrderItem[1].")
+    assert_tmf_error(await http.post(SO, json=body, headers=coordinator), 400, "serviceOrderItem[1]: ")
+    body = two_items(now)
+    body["serviceOrderItem"][1] |= {"action": "delete", "service": {"id": "CIR-NOPE"}}
+    assert_tmf_error(await http.post(SO, json=body, headers=coordinator), 400, "serviceOrderItem[1]: ")
     body = two_items(now)
     body["serviceOrderItem"][1]["id"] = "a"
     assert_tmf_error(await http.post(SO, json=body, headers=coordinator), 400, "given twice")
