@@ -31,6 +31,8 @@ class CompletingAct(BaseModel):
     body: dict[str, Any] = Field(default_factory=dict, description="send these values as they are")
     required: list[str] = Field(default_factory=list, description="body fields to fill in")
     optional: list[str] = Field(default_factory=list, description="body fields that may be given")
+    data_required: list[str] = Field(default_factory=list, description="a decision's `data` keys to fill in")
+    data_optional: list[str] = Field(default_factory=list, description="a decision's `data` keys that may be given")
     note: str | None = None
 
 
@@ -104,19 +106,26 @@ _ACT_COMPLETED: dict[str, Callable[[TaskFields], list[CompletingAct]]] = {
     "resource-check-": _check,
     "provisioning-": _order,
 }
-# Decision data some task kinds take (the refine decision carries the refinement).
-_DECISION_DATA: dict[str, type[BaseModel]] = {REFINE: DemandRefinement}
+# The `data` some decisions take, by task kind: (required keys, optional keys). The refine decision carries the
+# refinement (core.presales.DemandRefinement); the ticket's are checked by its workflow's check_decision_data.
+_DECISION_DATA: dict[str, tuple[list[str], list[str]]] = {
+    REFINE: ([], list(DemandRefinement.model_fields)),
+    "coordinate": (["lead_department"], ["supporting_departments"]),
+    "followup_assignment": (["assignee"], []),
+    "rating_followup": ([], ["rating"]),
+}
 
 
 def completion_of(task: TaskFields) -> TaskCompletion:
     """How this task is completed, for its inbox row."""
     if task.outcomes:
-        data = _DECISION_DATA.get(task.kind)
+        data_required, data_optional = _DECISION_DATA.get(task.kind, ([], []))
         decision = CompletingAct(
             path=f"/api/tasks/{task.task_id}/decision",
             required=["outcome"],
             optional=["comment", "data"],
-            note=f"data may change: {', '.join(data.model_fields)}" if data else None,
+            data_required=data_required,
+            data_optional=data_optional,
         )
         return TaskCompletion(by="decision", outcomes=list(task.outcomes), acts=[decision])
     kind = next((how for prefix, how in _ACT_COMPLETED.items() if task.workflow_id.startswith(prefix)), None)

@@ -91,7 +91,7 @@ async def test_presales_from_the_group_customer_department_to_a_provisioning_ord
     refine = await inbox.task(demand_id, "refine")
     assert refine["candidate_roles"] == ["coordinator"]
     assert refine["completion"]["by"] == "decision" and refine["completion"]["outcomes"] == ["refined", "rejected"]
-    assert "bandwidth" in refine["completion"]["acts"][0]["note"]
+    assert "bandwidth" in refine["completion"]["acts"][0]["data_optional"]
     bad = await inbox.complete(refine, "coordinator1", {"outcome": "refined", "data": {"bandwidth": ""}}, status=422)
     assert "data.bandwidth" in bad["detail"]
     await inbox.complete(refine, "gcd1", {"outcome": "refined"}, status=403)  # the department does not refine
