@@ -21,7 +21,12 @@ of the circuit `service.id`, planned by the provisioning workflow). The circuit 
 | `resourceCheckId`, `reservationId` | the resource check and reservation the order uses (optional) |
 | `needsProcurement`, `needsConstruction` | what the resource check said (optional, default false) |
 
-`requestedCompletionDate` (with offset, in the future) is required; `externalId`, `description` are kept.
+`requestedCompletionDate` (with offset, in the future) is required, `requestedStartDate` optional (not in the past,
+before completion; either date wrong is a 400 naming it); `externalId`, `description` are kept. A `reservationId`
+is validated at create (it exists, is held, belongs to the `resourceCheckId` if given, the same customer and
+service: 400/409 naming it, and nothing starts) and claimed as the order is accepted, for the order's whole life;
+a `resourceCheckId` must name an accepted, feasible check of the customer. The claimed reservation shows in the
+`reservation` extension (as the order last changed it; `/api/reservations/{id}` has it now).
 `state` and every item's `state` follow `core.provisioning.TMF_STATE`; `milestone[]` (a step finished, review
 approved, completion reported) and `jeopardyAlert[]` (a step past its warning threshold or its deadline) are
 kept current. Extensions: `orderStatus` (ours), `scope`, `currentStep`, `steps[]` (department, due, done,
@@ -129,6 +134,7 @@ class ServiceOrderCreate(_Tmf):
 
     service_order_item: list[OrderItemCreate] = Field(alias="serviceOrderItem", min_length=1)
     requested_completion_date: AwareInstant = Field(alias="requestedCompletionDate")
+    requested_start_date: AwareInstant | None = Field(default=None, alias="requestedStartDate")
     description: str | None = Field(default=None, max_length=2000)
     external_id: str | None = Field(default=None, alias="externalId", max_length=100)
     customer_id: str | None = Field(default=None, alias="customerId", max_length=64)
@@ -173,7 +179,11 @@ def _spec_of(body: ServiceOrderCreate, item: OrderItemCreate, where: str) -> Cir
     """An add item: the new circuit its characteristics describe."""
     if item.action != "add":
         raise HTTPException(400, f"{where}serviceOrderItem.action: add (a new circuit) or delete (a service closure)")
-    values: dict[str, Any] = {"requested_completion": body.requested_completion_date, "customer_id": body.customer_id}
+    values: dict[str, Any] = {
+        "requested_completion": body.requested_completion_date,
+        "requested_start": body.requested_start_date,
+        "customer_id": body.customer_id,
+    }
     for characteristic in item.service.service_characteristic:
         if characteristic.name not in _CHARACTERISTICS:
             raise HTTPException(
@@ -184,7 +194,10 @@ def _spec_of(body: ServiceOrderCreate, item: OrderItemCreate, where: str) -> Cir
     try:
         return CircuitSpec(**values)
     except ValidationError as err:
-        names = {v: k for k, v in _CHARACTERISTICS.items()} | {"requested_completion": "requestedCompletionDate"}
+        names = {v: k for k, v in _CHARACTERISTICS.items()} | {
+            "requested_completion": "requestedCompletionDate",
+            "requested_start": "requestedStartDate",
+        }
         message = field_errors(err.errors(), lambda f: names.get(f, to_camel(f)))
         raise HTTPException(400, "; ".join(where + part for part in message.split("; "))) from None
 
@@ -223,6 +236,7 @@ def to_tmf(
         "orderDate": order.created_at,
         "startDate": started,
         "requestedCompletionDate": spec.requested_completion,
+        "requestedStartDate": spec.requested_start,
         "expectedCompletionDate": order.steps[-1].due_at if order.steps else spec.requested_completion,
         "completionDate": order.completed_at,
         "cancellationDate": cancel.effective_at if cancel else None,
@@ -289,6 +303,7 @@ def to_tmf(
         "rules": {"name": order.rules_name, "version": order.rules_version},
         "calendar": {"name": order.calendar_name, "version": order.calendar_version},
         "error": order.error,
+        "reservation": order.reservation.model_dump(mode="json") if order.reservation else None,
     }
     return tmf_json(resource)
 
