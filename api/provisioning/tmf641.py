@@ -19,7 +19,16 @@ of the circuit `service.id`, planned by the provisioning workflow). The circuit 
 | `aEnd`, `zEnd` | `{province, city, site}`; different provinces make the order cross-province |
 | `bandwidth` | e.g. `100M` |
 | `resourceCheckId`, `reservationId` | the resource check and reservation the order uses (optional) |
-| `needsProcurement`, `needsConstruction` | what the resource check said (optional, default false) |
+| `needsProcurement`, `needsConstruction` | steps the order adds (optional); the check's own answers always count |
+| `cutover` | `{step, windowStart, windowEnd}`: the step is a cut-over (割接); customers are told ahead |
+
+The plan follows the resource check (`resourceCheckId`): an answer saying new construction (or procurement)
+plans that step. `needsConstruction: true` adds a step the check did not ask for; `false` for a step the check
+asked for is refused with 400 (dropping it takes a re-check). An order without a check says so in `planBasis`.
+
+Service closure (拆机): an item with `action` `delete` and `service.id` the circuit's ledger id (CIR-…); the
+circuit comes from the ledger, the order plans the closure steps (data removal, resource recovery, billing stop
+notice, completion) and on completion closes the circuit's ledger row (status `closed`, kept).
 
 `requestedCompletionDate` (with offset, in the future) is required, `requestedStartDate` optional (not in the past,
 before completion; either date wrong is a 400 naming it); `externalId`, `description` are kept. A `reservationId`
@@ -30,7 +39,9 @@ a `resourceCheckId` must name an accepted, feasible check of the customer. The c
 `state` and every item's `state` follow `core.provisioning.TMF_STATE`; `milestone[]` (a step finished, review
 approved, completion reported) and `jeopardyAlert[]` (a step past its warning threshold or its deadline) are
 kept current. Extensions: `orderStatus` (ours), `scope`, `currentStep`, `steps[]` (department, due, done,
-documents, on time, rework), `reviews[]`, `circuitId`, `timeliness` `{onTime, cycleSeconds}`.
+documents, on time, rework, dependants), `reviews[]`, `circuitId`, `timeliness` `{onTime, cycleSeconds}`,
+`planBasis` (why procurement/construction are planned), `resourceCheck` (what the check found), `cutover`
+(window, notices, earliest start), `redo` (the dependants still to redo after a return).
 """
 
 from __future__ import annotations
@@ -50,7 +61,7 @@ from sqlmodel import col
 from api.acts import Acting, IdempotencyKey, already_done
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
-from api.provisioning.service import order_of, perform, register_order
+from api.provisioning.service import closure_spec, order_of, perform, register_order
 from api.tmf.shared import Fields, Filters, TmfList, TmfRoute, dated, equals, project, tmf_json
 from core.bounds import AwareInstant
 from core.provisioning import (
@@ -95,6 +106,7 @@ _CHARACTERISTICS = {
     "reservationId": "reservation_id",
     "needsProcurement": "needs_procurement",
     "needsConstruction": "needs_construction",
+    "cutover": "cutover",
 }
 
 
@@ -153,7 +165,9 @@ class CancelServiceOrderCreate(_Tmf):
     cancellation_reason: str = Field(alias="cancellationReason", min_length=1, max_length=2000)
 
 
-async def specs_of(session: SessionDep, body: ServiceOrderCreate) -> list[tuple[OrderItemCreate, CircuitSpec]]:
+async def specs_of(
+    session: SessionDep, body: ServiceOrderCreate, request_id: str | None
+) -> list[tuple[OrderItemCreate, CircuitSpec]]:
     """Each item with the circuit it builds (or closes); 400 naming the attribute when one does not describe it."""
     items = body.service_order_item
     if len(items) > MAX_ITEMS:
@@ -164,15 +178,21 @@ async def specs_of(session: SessionDep, body: ServiceOrderCreate) -> list[tuple[
     for n, item in enumerate(items):
         where = f"serviceOrderItem[{n}]: " if len(items) > 1 else ""
         if item.action == "delete":
-            specs.append((item, await _closure_of(session, body, item, where)))
+            key = request_id if len(items) == 1 else request_id and f"{request_id}#{n + 1}"
+            specs.append((item, await _closure_of(session, body, item, where, key)))
         else:
             specs.append((item, _spec_of(body, item, where)))
     return specs
 
 
-async def _closure_of(session: SessionDep, body: ServiceOrderCreate, item: OrderItemCreate, where: str) -> CircuitSpec:
-    """A delete item: the service closure of the circuit `service.id`, which the orders feature plans."""
-    raise HTTPException(400, f"{where}serviceOrderItem.action: delete (service closure) is not available yet")
+async def _closure_of(
+    session: SessionDep, body: ServiceOrderCreate, item: OrderItemCreate, where: str, request_id: str | None
+) -> CircuitSpec:
+    """A delete item: the service closure of the circuit `service.id` (its ledger id)."""
+    field = f"{where}serviceOrderItem.service.id"
+    return await closure_spec(
+        session, item.service.id, body.requested_completion_date, field=field, request_id=request_id
+    )
 
 
 def _spec_of(body: ServiceOrderCreate, item: OrderItemCreate, where: str) -> CircuitSpec:
@@ -220,9 +240,9 @@ def to_tmf(
     item_ref = [{"itemId": item_id, "serviceOrderId": service_order_id}]
     started = next((s.done_at for s in order.steps if s.step == "dispatch"), None)
     characteristics = [
-        {"name": name, "value": getattr(spec, field)}
+        {"name": name, "value": value.model_dump(by_alias=True) if isinstance(value, BaseModel) else value}
         for name, field in _CHARACTERISTICS.items()
-        if getattr(spec, field) is not None
+        if (value := getattr(spec, field)) is not None
     ]
     cancel = order.cancel
     resource = {
@@ -246,11 +266,11 @@ def to_tmf(
             {
                 "@type": "ServiceOrderItem",
                 "id": item_id,
-                "action": getattr(spec, "action", "add"),
+                "action": spec.action,
                 "state": state,
                 "service": {
                     "@type": "Service",
-                    "id": order.circuit_id,
+                    "id": order.circuit_id or spec.circuit_id,
                     "serviceType": spec.circuit_type,
                     "serviceCharacteristic": characteristics,
                 },
@@ -298,6 +318,10 @@ def to_tmf(
         "steps": [_camel(s.model_dump(exclude={"doers"})) for s in order.steps],
         "reviews": [_camel(r.model_dump()) for r in order.reviews],
         "circuitId": order.circuit_id,
+        "planBasis": order.plan_basis,
+        "resourceCheck": _camel(spec.check.model_dump()) if spec.check else None,
+        "cutover": _camel(order.cutover.model_dump()) if order.cutover else None,
+        "redo": order.redo,
         "dispatchReceipt": order.dispatch_receipt,
         "timeliness": {"onTime": order.on_time, "cycleSeconds": order.cycle_seconds},
         "rules": {"name": order.rules_name, "version": order.rules_version},
@@ -357,6 +381,10 @@ _PER_ITEM = (
     "steps",
     "reviews",
     "circuitId",
+    "planBasis",
+    "resourceCheck",
+    "cutover",
+    "redo",
     "dispatchReceipt",
     "timeliness",
     "rules",
@@ -468,7 +496,7 @@ async def create_service_order(
     Several items are registered one by one (item n under the Idempotency-Key `<key>#n`): a retry with the same
     key registers only the items an interrupted create did not.
     """
-    items = await specs_of(session, body)
+    items = await specs_of(session, body, request_id)
     register = partial(
         register_order,
         session=session,

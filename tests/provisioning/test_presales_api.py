@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tests.provisioning.flow import NANJING, SUZHOU
+from tests.provisioning.test_api import upload
 from tests.support import eventually
 
 DEMANDS = "/api/presales-demands"
@@ -75,7 +76,9 @@ async def _demand(http, headers, demand_id: str, status: str) -> dict | None:
     return view["demand"] if view["demand"]["status"] == status else None
 
 
-async def test_presales_from_the_group_customer_department_to_a_provisioning_order(http, login, env):
+async def test_presales_from_the_group_customer_department_to_a_provisioning_order_and_its_closure(
+    http, login, env, dispatch_simulator
+):
     gcd, coordinator = await login("gcd1"), await login("coordinator1")
     inbox = Inbox(http, login)
     now = max(datetime.now(UTC), await env.get_current_time())
@@ -161,3 +164,45 @@ async def test_presales_from_the_group_customer_department_to_a_provisioning_ord
     response = await http.post(path, json={"note": "configured"}, headers=await login("ops1"))
     assert response.status_code == 200, response.text
     assert response.json()["currentStep"] == "activation"
+
+    # The rest of the steps, each by its hint; the reviewer approves and the circuit enters the ledger.
+    async def run_steps(order_id: str, doers: dict[str, str]) -> None:
+        while True:
+            current = (await http.get(f"{SO}/{order_id}", headers=coordinator)).json()["currentStep"]
+            if current == "review":
+                break
+            task = await inbox.task(order_id, current)
+            fill = {"note": f"{current} done"}
+            if current in ("completion_order", "completion"):
+                kinds = ("completion_order", "test_report") if current == "completion_order" else ("completion_order",)
+                fill["documents"] = [upload(kind) for kind in kinds]
+            await inbox.complete(task, doers.get(task["candidate_department"] or "", "coordinator1"), fill)
+        review = await inbox.task(order_id, "review")
+        assert review["completion"]["acts"][0]["path"] == f"/api/provisioning-orders/{order_id}/review"
+        await inbox.complete(review, "reviewer1", {"outcome": "approve"})
+
+    staff = DEPARTMENT_STAFF | {"group-customer": "gcd1"}
+    await run_steps(order_id, staff)
+    completed = await eventually(lambda: _state(http, coordinator, order_id, "completed"), what="order completed")
+    circuit_id = completed["circuitId"]
+
+    # Later the customer gives the line up: the closure is a TMF641 delete item naming the circuit.
+    closure_body = {
+        "externalId": demand_id,
+        "requestedCompletionDate": (now + timedelta(days=60)).isoformat(),
+        "serviceOrderItem": [{"id": "1", "action": "delete", "service": {"id": circuit_id}}],
+    }
+    created = await http.post(SO, json=closure_body, headers=coordinator)
+    assert created.status_code == 201, created.text
+    closure_id = created.json()["id"]
+    assert created.json()["serviceOrderItem"][0]["action"] == "delete"
+    await eventually(lambda: _state(http, coordinator, closure_id, "acknowledged", planned=True), what="planned")
+    await run_steps(closure_id, staff)
+    await eventually(lambda: _state(http, coordinator, closure_id, "completed"), what="closure completed")
+    ledger = (await http.get(f"/api/circuit-ledger/{circuit_id}", headers=coordinator)).json()
+    assert ledger["order_id"] == order_id and ledger["status"] == "closed"
+
+
+async def _state(http, headers, order_id: str, state: str, *, planned: bool = False) -> dict | None:
+    body = (await http.get(f"{SO}/{order_id}", headers=headers)).json()
+    return body if body["state"] == state and (not planned or body["currentStep"]) else None

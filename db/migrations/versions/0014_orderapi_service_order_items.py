@@ -1,7 +1,7 @@
 """service order items: a TMF641 order of several items is one provisioning order (row) per item
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-02 03:40:00
 
 An item's row names the TMF641 order it belongs to (`service_order_id`), its place and TMF item id, and the
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
