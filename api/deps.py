@@ -105,14 +105,15 @@ async def record_refusal(
         await session.commit()
 
 
-def require_roles(*roles: Role) -> Callable[..., Awaitable[Actor]]:
-    """A dependency admitting only holders of one of `roles`; a refused write is journaled."""
+def require_roles(*roles: Role, departments: tuple[str, ...] = ()) -> Callable[..., Awaitable[Actor]]:
+    """A dependency admitting only holders of one of `roles` (or staff of one of `departments`); a refused write is
+    journaled."""
 
     async def gate(request: Request, actor: CurrentActor, db: Annotated[Database, Depends(get_db)]) -> Actor:
-        if actor.has_role(*roles):
+        if actor.has_role(*roles) or any(actor.in_department(d) for d in departments):
             return actor
         needed = " or ".join(r.value for r in roles)
-        reason = f"role {needed} required"
+        reason = f"role {needed}{''.join(f' or department {d}' for d in departments)} required"
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             route = request.scope.get("route")
             template = getattr(route, "path", request.url.path)

@@ -7,6 +7,7 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict
 
+from api.tasks.completion import TaskCompletion
 from core.bounds import MAX_INT
 from db.models import TaskFields
 
@@ -40,3 +41,4 @@ class TaskView(TaskFields):
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)  # type: ignore[assignment]
 
     overdue: bool
+    completion: TaskCompletion  # how the task is completed: its decision outcomes, or the act (route, fields)

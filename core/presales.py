@@ -1,5 +1,6 @@
-"""Pre-sales demands (DOMAIN.md §4): product fit → resource check → solution (joint review when complex) →
-contract signed → provisioning order. Any "no" ends the demand with its reason recorded.
+"""Pre-sales demands (DOMAIN.md §4): the group-customer department raises a demand and the response center refines
+it (a demand the center raises itself is refined already) → product fit → resource check → solution (joint review
+when complex) → contract signed → provisioning order. Any "no" ends the demand with its reason recorded.
 
 Pure contracts shared by the `PreSalesDemand` workflow, its activities and the API.
 """
@@ -12,19 +13,29 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.bounds import AwareInstant
 from core.circuits import CircuitType
-from core.provisioning import CircuitEnd
+from core.provisioning import ORDER_ROLES, CircuitEnd
 from core.records import AuditRecord, PolicyRef
 from core.resource_checks import CheckItem, CheckStatus, Qualification, ResourceCheck
-from core.roles import Actor
+from core.roles import GROUP_CUSTOMER, Actor
 
 PRODUCT_SUPPORT = "product-support"  # decides whether existing products fit
-CONTRACT_DEPARTMENT = "group-customer"  # signs the contract with the customer
+CONTRACT_DEPARTMENT = GROUP_CUSTOMER  # signs the contract with the customer
+RAISING_DEPARTMENTS = (GROUP_CUSTOMER,)  # besides the response center (ORDER_ROLES), who may raise a demand
+REFINE = "refine"  # the coordinator's task: refine (or turn down) a demand a department raised
+REFINE_OUTCOMES = ("refined", "rejected")
+
+
+def raised_by_center(actor: Actor) -> bool:
+    """A demand the response center raised itself is refined already; any other goes to a coordinator first."""
+    return actor.has_role(*ORDER_ROLES)
 
 
 class DemandStatus(StrEnum):
     """Where a demand stands."""
 
+    REFINING = "refining"  # raised by the department: a coordinator refines it
     PRODUCT_FIT = "product_fit"
     RESOURCE_CHECK = "resource_check"
     SOLUTION = "solution"
@@ -54,6 +65,27 @@ class DemandInput(BaseModel):
     created_by: Actor
     request_id: str = Field(min_length=1, max_length=128)
     policy: PolicyRef = PolicyRef()
+
+
+class DemandRefinement(BaseModel):
+    """What the coordinator changes in a raised demand (the `data` of the refine decision); the rest stays."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    customer_name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, min_length=1, max_length=4000)
+    items: tuple[CheckItem, ...] | None = Field(default=None, min_length=1)
+    circuit_type: CircuitType | None = None
+    a_end: CircuitEnd | None = None
+    z_end: CircuitEnd | None = None
+    bandwidth: str | None = Field(default=None, min_length=1, max_length=32)
+    requested_completion: AwareInstant | None = None
+    complex: bool | None = None
+
+    def applied_to(self, request: DemandInput) -> DemandInput:
+        """The request with these changes (fields left out keep the raised values)."""
+        changes = {name: getattr(self, name) for name in self.model_fields_set}
+        return DemandInput.model_validate(request.model_dump() | changes)
 
 
 class Stage(BaseModel):
@@ -104,7 +136,8 @@ class Demand(BaseModel):
 
     demand_id: str
     workflow_id: str
-    request: DemandInput
+    request: DemandInput  # as refined by the center
+    raised: DemandInput | None = None  # as the department raised it, when a coordinator refined it
     status: DemandStatus = DemandStatus.PRODUCT_FIT
     created_at: datetime
     stages: list[Stage] = Field(default_factory=list)

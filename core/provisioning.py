@@ -631,7 +631,8 @@ def check_act(order: ProvisioningOrder, act: BaseModel) -> None:
             f"(the customers were told at {cutover.notified_at.isoformat()}; notice period {cutover.notice_period})",
         )
     if not isinstance(act, CancelOrder) and order.current and order.step(order.current).task_id is None:
-        _refuse(RefusalCode.CONFLICT, f"step: {order.current} is being opened; retry shortly")
+        # Not a refusal: the API waits (bounded) for the step's task to open and then delivers the act.
+        _refuse(RefusalCode.NOT_READY, f"step: {order.current} is being opened")
     match act:
         case CompleteStep():
             if not order.has_step(act.step) or act.step == REVIEW:
@@ -746,3 +747,24 @@ class LedgerEntry(BaseModel):
     cycle_seconds: float | None = None
     documents: tuple[DocumentRef, ...] = ()
     steps: tuple[dict[str, Any], ...] = ()  # per step: due, done, on time, rework
+
+
+# ---- TMF641 orders of several items ------------------------------------------------------------------------
+
+_TERMINAL_STATES = frozenset({"completed", "failed", "cancelled", "rejected"})
+_CANCELLING_STATES = ("assessingCancellation", "pendingCancellation")
+
+
+def order_state(item_states: list[str]) -> str:
+    """A TMF641 order's state from its items' states (one provisioning order each), per TMF641's state rules:
+    all alike → that state; a cancellation under way → its stage; all ended → partial when some completed (failed,
+    else cancelled, when none did); otherwise inProgress (some item has started, or they stand at different stages).
+    """
+    states = set(item_states)
+    if len(states) == 1:
+        return states.pop()
+    if cancelling := next((s for s in _CANCELLING_STATES if s in states), None):
+        return cancelling
+    if states <= _TERMINAL_STATES:
+        return "partial" if "completed" in states else "failed" if "failed" in states else "cancelled"
+    return "inProgress"

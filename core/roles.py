@@ -21,6 +21,7 @@ class Role(StrEnum):
 
 
 SYSTEM_ACTOR = "system"
+GROUP_CUSTOMER = "group-customer"  # the group-customer department: raises pre-sales demands, signs the contracts
 
 
 class Actor(BaseModel):
@@ -35,3 +36,7 @@ class Actor(BaseModel):
     def has_role(self, *roles: Role) -> bool:
         """True when the actor holds any of the given roles."""
         return any(role in self.roles for role in roles)
+
+    def in_department(self, department: str) -> bool:
+        """True for the staff of that department (department role and membership)."""
+        return self.has_role(Role.DEPARTMENT) and self.department == department

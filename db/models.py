@@ -417,9 +417,17 @@ class ServiceOrderRow(SQLModel, table=True):
     """Read model of a circuit-provisioning order (TMF641 service order): lists and filters read this."""
 
     __tablename__ = "service_order"
-    __table_args__ = (Index("ix_service_order_state_created", "tmf_state", "created_at"),)
+    __table_args__ = (
+        Index("ix_service_order_state_created", "tmf_state", "created_at"),
+        UniqueConstraint("service_order_id", "item_position", name="uq_service_order_item"),
+    )
 
     order_id: str = Field(primary_key=True, max_length=32)
+    # An item of a TMF641 order of several items (NULL for a one-item order, whose row is the order itself):
+    service_order_id: str | None = Field(default=None, max_length=32, index=True)
+    item_position: int | None = None
+    item_id: str | None = Field(default=None, max_length=16)
+    order_state: str | None = Field(default=None, max_length=32)  # the whole order's TMF state, on every item
     workflow_id: str = Field(max_length=64, unique=True)
     status: str = Field(max_length=32)
     tmf_state: str = Field(max_length=32)

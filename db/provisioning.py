@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -19,6 +20,7 @@ from core.provisioning import (
     ProvisioningOrder,
     ProvisioningRules,
     default_provisioning_rules,
+    order_state,
 )
 from db.models import CircuitLedgerRow, OrderDocument, ProvisioningRulesVersion, ServiceOrderRow, utcnow
 from db.readmodel import upsert_newer
@@ -67,9 +69,45 @@ def order_row_values(order: ProvisioningOrder) -> dict[str, Any]:
     )
 
 
-async def upsert_order(session: AsyncSession, order: ProvisioningOrder) -> None:
-    """Write the order's state unless a newer revision is already stored (the caller commits)."""
-    await upsert_newer(session, ServiceOrderRow, "order_id", order_row_values(order))
+@dataclass(frozen=True)
+class OrderItem:
+    """Where a provisioning order sits in a TMF641 order of several items."""
+
+    service_order_id: str
+    position: int  # 1, 2, … in the order the create listed them
+    item_id: str  # the TMF serviceOrderItem id
+
+
+async def upsert_order(session: AsyncSession, order: ProvisioningOrder, item: OrderItem | None = None) -> None:
+    """Write the order's state unless a newer revision is already stored (the caller commits).
+
+    An item of a TMF641 order of several items (`item` on its first write; its row says so afterwards) also
+    brings the whole order's aggregated state up to date on every item, one writer per order at a time.
+    """
+    values = order_row_values(order)
+    service_order_id = (
+        item.service_order_id
+        if item
+        else await session.scalar(
+            select(col(ServiceOrderRow.service_order_id)).where(col(ServiceOrderRow.order_id) == order.order_id)
+        )
+    )
+    if service_order_id is None:
+        await upsert_newer(session, ServiceOrderRow, "order_id", values)
+        return
+    key = f"service_order:{service_order_id}"
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    if item is not None:
+        values |= dict(service_order_id=item.service_order_id, item_position=item.position, item_id=item.item_id)
+    await upsert_newer(session, ServiceOrderRow, "order_id", values)
+    states = await session.scalars(
+        select(col(ServiceOrderRow.tmf_state)).where(col(ServiceOrderRow.service_order_id) == service_order_id)
+    )
+    await session.execute(
+        update(ServiceOrderRow)
+        .where(col(ServiceOrderRow.service_order_id) == service_order_id)
+        .values(order_state=order_state(list(states)))
+    )
 
 
 async def add_documents(

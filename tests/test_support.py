@@ -18,6 +18,7 @@ async def test_started_workflows_and_their_abandoned_children_are_ended(converte
     started = StartedWorkflows()
     async with time_skipping_server(converter, started) as env, build_worker(env.client, db, settings):
         demand = await DemandFlow.start(env, settings.temporal_task_queue)
+        await demand.refine()
         await demand.decide("product_fit", PRESALES, "fit")  # starts the resource check as an abandoned child
 
         async def check_started() -> str | None:

@@ -1,5 +1,8 @@
 """PreSalesDemandWorkflow: a customer's access demand from product fit to a provisioning order (DOMAIN.md §4).
 
+A demand the group-customer department raised goes to a coordinator first, who refines it (the decision's data
+changes what needs changing) or turns it down (since the `presales-refine` patch; the center's own demands are
+refined already).
 Product support decides whether existing products fit; a `ResourceCheck` child workflow checks and reserves
 the resources; the response center drafts the solution with the departments (jointly reviewed by every
 department the check consulted when it is complex); the group-customer department records the contract as
@@ -19,16 +22,22 @@ from temporalio.workflow import ParentClosePolicy
 from workflows.acts import StateBook
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
     from core.presales import (
         CONTRACT_DEPARTMENT,
         PRODUCT_SUPPORT,
+        REFINE,
+        REFINE_OUTCOMES,
         CheckSummary,
         Demand,
         DemandInput,
         DemandOutcome,
+        DemandRefinement,
         DemandSave,
         DemandStatus,
         Stage,
+        raised_by_center,
     )
     from core.provisioning import CheckFindings, CircuitSpec, OrderInput
     from core.provisioning import workflow_id_for as order_workflow_id
@@ -37,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from core.resource_checks import WORKFLOW_TYPE as RESOURCE_CHECK
     from core.resource_checks import workflow_id_for as check_workflow_id
     from core.roles import Role
-    from core.tasks import Candidates, DecisionInput, TaskRequest, TaskStatus
+    from core.tasks import Candidates, DecisionInput, HumanTask, RefusalCode, TaskRefused, TaskRequest, TaskStatus
     from workflows.common import (
         BUSINESS_REF,
         LOAD_CHECK_SUMMARY,
@@ -47,6 +56,8 @@ with workflow.unsafe.imports_passed_through():
         WORK_STATUS,
         db_call,
     )
+
+REFINE_PATCH = "presales-refine"  # a demand raised by the department is refined by a coordinator first
 
 
 @workflow.defn(name="PreSalesDemand")
@@ -86,8 +97,23 @@ class PreSalesDemandWorkflow(StateBook[Demand]):
         self._state = Demand(
             demand_id=start.demand_id, workflow_id=workflow.info().workflow_id, request=start, created_at=workflow.now()
         )
-        workflow.upsert_search_attributes([WORK_STATUS.value_set(DemandStatus.PRODUCT_FIT.value)])
+        refine = not raised_by_center(start.created_by) and workflow.patched(REFINE_PATCH)
+        self.demand.status = DemandStatus.REFINING if refine else DemandStatus.PRODUCT_FIT
+        workflow.upsert_search_attributes([WORK_STATUS.value_set(self.demand.status.value)])
         await self._save(self.audit(start.created_by, "demand.create", start.request_id))
+        if refine:
+            refined = await self._decide(
+                REFINE,
+                "refine the demand the group-customer department raised",
+                Candidates(roles=(Role.COORDINATOR,)),
+                REFINE_OUTCOMES,
+                comment_required_for=("rejected",),
+            )
+            if refined.outcome == "rejected":
+                return await self._end(REFINE, refined, "the response center did not take the demand up")
+            start = DemandRefinement.model_validate(refined.data).applied_to(start)
+            self.demand.raised, self.demand.request = self.demand.request, start
+            await self._move(DemandStatus.PRODUCT_FIT)
 
         fit = await self._decide(
             "product_fit",
@@ -298,6 +324,19 @@ class PreSalesDemandWorkflow(StateBook[Demand]):
             self._passed(stage, decision.outcome if decision else "no", reason, by=by)
         await self._move(DemandStatus.ENDED)
         return DemandOutcome(demand_id=self.demand.demand_id, status="ended", reason=self.demand.end_reason)
+
+    def check_decision_data(self, task: HumanTask, decision: DecisionInput) -> None:
+        """A refinement must describe a valid demand, wanted no earlier than now."""
+        if task.kind != REFINE or decision.outcome != "refined":
+            return
+        try:
+            refinement = DemandRefinement.model_validate(decision.data)
+            refinement.applied_to(self.demand.request)
+        except ValidationError as err:  # named by field, never echoing the value (it may be customer data)
+            detail = "; ".join(f"data.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+            raise TaskRefused(RefusalCode.INVALID, detail) from None
+        if refinement.requested_completion is not None and refinement.requested_completion <= workflow.now():
+            raise TaskRefused(RefusalCode.INVALID, "data.requested_completion: must be in the future")
 
     # ---- helpers -----------------------------------------------------------------------------
 

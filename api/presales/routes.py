@@ -1,33 +1,38 @@
-"""Pre-sales demands (DOMAIN.md §4): start one, and see it with its tasks. Decisions go through /api/tasks."""
+"""Pre-sales demands (DOMAIN.md §4): raise one, and see it with its tasks. Decisions go through /api/tasks.
+
+The group-customer department raises demands (a coordinator then refines them through the `refine` task);
+the response center (coordinators, supervisors, admins) may raise one already refined.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import uuid4
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.acts import IdempotencyKey, Subject, start_journaled
-from api.deps import GatewayDep, Reader, SessionDep
+from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.errors import QuietValidationRoute
-from api.provisioning.tmf641 import Orderer
 from api.schemas import TaskView
 from api.tasks.routes import tasks_of
 from core.bounds import AwareInstant
 from core.circuits import CircuitTypeName
 from core.contacts import masked_contact
 from core.numbers import random_number
-from core.presales import Demand, DemandInput
-from core.provisioning import CircuitEnd
+from core.presales import RAISING_DEPARTMENTS, Demand, DemandInput, DemandStatus, raised_by_center
+from core.provisioning import ORDER_ROLES, CircuitEnd
 from core.resource_checks import CheckItem
+from core.roles import Actor
 from db.models import PresalesDemandRow, utcnow
 from db.presales import upsert_demand
 from workflows.common import BUSINESS_REF, ORDER_KIND
 
 router = APIRouter(prefix="/api/presales-demands", tags=["pre-sales demands"], route_class=QuietValidationRoute)
 CREATE_ACTION = "demand.create"
+Raiser = Annotated[Actor, Depends(require_roles(*ORDER_ROLES, departments=RAISING_DEPARTMENTS))]
 
 
 class DemandItem(CheckItem):
@@ -37,7 +42,7 @@ class DemandItem(CheckItem):
 
 
 class DemandBody(BaseModel):
-    """A customer's access demand as the response center refined it."""
+    """A customer's access demand: as the department raised it (a coordinator refines it) or as the center did."""
 
     customer_id: str = Field(min_length=1, max_length=64)
     customer_name: str = Field(min_length=1, max_length=200)
@@ -62,18 +67,21 @@ class DemandView(BaseModel):
 def _view(demand: Demand) -> dict[str, Any]:
     data = demand.model_dump(mode="json")
     data["request"]["contact"] = masked_contact(demand.request.contact)
+    if demand.raised is not None:
+        data["raised"]["contact"] = masked_contact(demand.raised.contact)
     return data
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=DemandView, summary="Start a pre-sales demand")
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=DemandView, summary="Raise a pre-sales demand")
 async def start_demand(
     body: DemandBody,
-    actor: Orderer,
+    actor: Raiser,
     session: SessionDep,
     gateway: GatewayDep,
     request_id: IdempotencyKey = None,
 ) -> DemandView:
-    """Start the demand's workflow: product fit first; the check and the order follow as child workflows."""
+    """Start the demand's workflow: refinement (when the department raised it), product fit; then the check and the
+    order as child workflows."""
     request_id = request_id or str(uuid4())
     now = utcnow()
     if body.requested_completion <= now:
@@ -85,7 +93,10 @@ async def start_demand(
         request_id=request_id,
         **{**body.model_dump(), "items": tuple(CheckItem(**item.model_dump(mode="json")) for item in body.items)},
     )
-    demand = Demand(demand_id=demand_id, workflow_id=f"presales-{demand_id}", request=start, created_at=now)
+    first = DemandStatus.PRODUCT_FIT if raised_by_center(actor) else DemandStatus.REFINING
+    demand = Demand(
+        demand_id=demand_id, workflow_id=f"presales-{demand_id}", request=start, status=first, created_at=now
+    )
     known = await start_journaled(
         session=session,
         gateway=gateway,

@@ -32,7 +32,7 @@ from core.provisioning import (
 from core.resource_checks import ResourceCheck
 from core.roles import Actor
 from db.models import CircuitLedgerRow, ResourceCheckRow, ServiceOrderRow, utcnow
-from db.provisioning import latest_provisioning_rules, new_order_id, upsert_order
+from db.provisioning import OrderItem, latest_provisioning_rules, new_order_id, upsert_order
 from db.reservations import current_states, order_claim_refusal
 from db.resource_checks import order_check_refusal
 from workflows.common import BUSINESS_REF, ORDER_KIND, SLA_DUE_AT
@@ -101,13 +101,17 @@ async def register_order(
     request_id: str | None,
     description: str | None = None,
     external_id: str | None = None,
+    item: OrderItem | None = None,
 ) -> ProvisioningOrder:
-    """Write the order's first read-model row, start its workflow and journal the create; all or nothing."""
+    """Write the order's first read-model row, start its workflow and journal the create; all or nothing.
+
+    An item of a TMF641 order of several items is a provisioning order of its own, `<order id>-<position>`.
+    """
     request_id = request_id or str(uuid4())
     now = utcnow()
     check_order_dates(spec, now)
     spec = await planned_spec(session, await check_order_reservation(session, spec), now)
-    order_id = new_order_id(now)
+    order_id = f"{item.service_order_id}-{item.position}" if item else new_order_id(now)
     order = ProvisioningOrder(
         order_id=order_id,
         workflow_id=workflow_id_for(order_id),
@@ -142,7 +146,7 @@ async def register_order(
                 SearchAttributePair(SLA_DUE_AT, spec.requested_completion),
             ]
         ),
-        write_row=lambda: upsert_order(session, order),
+        write_row=lambda: upsert_order(session, order, item),
     )
     return order_of(await load_row(session, known)) if known else order
 

@@ -1,8 +1,17 @@
 """TMF641 Service Ordering ⇄ our circuit-provisioning order: the one mapping, both ways.
 
-Resource (`/tmf-api/serviceOrdering/v4/serviceOrder/{id}`, `id` = order id, e.g. SO20261125A1B2C3): one order
-builds (or closes) one circuit, so `serviceOrderItem` holds one item, `action` `add` (or `delete`). The circuit
-rides in the item's `service.serviceCharacteristic[]` by name:
+Resource (`/tmf-api/serviceOrdering/v4/serviceOrder/{id}`, `id` = order id, e.g. SO20261125A1B2C3): each
+`serviceOrderItem` is one circuit and one provisioning order (`ProvisioningOrder` workflow). An order of one item
+is that provisioning order; an order of several items runs one provisioning order per item, `<id>-1`, `<id>-2` …
+in the order listed (each with its own steps at `/api/provisioning-orders/<id>-<n>`), and its `state` aggregates
+the items' states by TMF641's rules (`core.provisioning.order_state`: all alike → that state; all ended →
+`partial` when some completed; otherwise `inProgress`); every `serviceOrderItem[].state` is its own item's, and the
+per-item extensions (`provisioningOrderId`, `orderStatus`, `currentStep`, `steps[]`, `circuitId` …) ride in its
+item (`scope` stays on the order too: cross-province when any item is). A filter on an item's attribute
+(`serviceOrderItem.service.serviceType`, `circuitType`, `orderStatus`, `currentStep`) matches when any item does.
+A cancel cancels every item still cancellable. `action` is `add` (a new circuit) or `delete` (the service closure
+of the circuit `service.id`, planned by the provisioning workflow). The circuit rides in the item's
+`service.serviceCharacteristic[]` by name:
 
 | characteristic | ours |
 | --- | --- |
@@ -17,7 +26,7 @@ The plan follows the resource check (`resourceCheckId`): an answer saying new co
 plans that step. `needsConstruction: true` adds a step the check did not ask for; `false` for a step the check
 asked for is refused with 400 (dropping it takes a re-check). An order without a check says so in `planBasis`.
 
-Service closure (拆机): one item with `action` `delete` and `service.id` the circuit's ledger id (CIR-…); the
+Service closure (拆机): an item with `action` `delete` and `service.id` the circuit's ledger id (CIR-…); the
 circuit comes from the ledger, the order plans the closure steps (data removal, resource recovery, billing stop
 notice, completion) and on completion closes the circuit's ledger row (status `closed`, kept).
 
@@ -38,29 +47,42 @@ documents, on time, rework, dependants), `reviews[]`, `circuitId`, `timeliness` 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 from uuid import uuid4
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
-from sqlalchemy import literal, select
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from api.acts import Acting, IdempotencyKey
+from api.acts import Acting, IdempotencyKey, already_done
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
-from api.provisioning.service import closure_spec, load_row, order_of, perform, register_order
+from api.provisioning.service import closure_spec, order_of, perform, register_order
 from api.tmf.shared import Fields, Filters, TmfList, TmfRoute, dated, equals, project, tmf_json
 from core.bounds import AwareInstant
 from core.circuits import CircuitTypeName
-from core.provisioning import ORDER_ROLES, TMF_STATE, CircuitSpec, OrderStatus, ProvisioningOrder, Scope
+from core.provisioning import (
+    CANCELLABLE,
+    ORDER_ROLES,
+    TMF_STATE,
+    CircuitSpec,
+    OrderStatus,
+    ProvisioningOrder,
+    Scope,
+    order_state,
+)
 from core.roles import Actor
-from db.models import ServiceOrderRow
+from db.models import ServiceOrderRow, utcnow
+from db.provisioning import OrderItem, new_order_id
 from db.readmodel import page_of
 
 ORDER_PATH = "/tmf-api/serviceOrdering/v4/serviceOrder"
-CATEGORY = "circuitProvisioning"  # every order builds one circuit
+CATEGORY = "circuitProvisioning"  # every item builds (or closes) one circuit
+MAX_ITEMS = 20
 CANCEL_PATH = "/tmf-api/serviceOrdering/v4/cancelServiceOrder"
 TmfOrderState = Literal[
     "acknowledged",
@@ -107,7 +129,7 @@ class Characteristic(_Tmf):
 class ServiceRef(_Tmf):
     """TMF ServiceRefOrValue: the circuit, described by its characteristics."""
 
-    id: str | None = Field(default=None, max_length=40, description="the circuit a delete item closes")
+    id: str | None = Field(default=None, max_length=40, description="delete: the circuit to close")
     service_characteristic: list[Characteristic] = Field(default_factory=list, alias="serviceCharacteristic")
 
 
@@ -143,13 +165,40 @@ class CancelServiceOrderCreate(_Tmf):
     cancellation_reason: str = Field(alias="cancellationReason", min_length=1, max_length=2000)
 
 
-def spec_of(body: ServiceOrderCreate) -> CircuitSpec:
-    """The circuit a create asks for; 400 naming the attribute when it does not describe one."""
-    if len(body.service_order_item) != 1:
-        raise HTTPException(400, "serviceOrderItem: exactly one item (one circuit per order)")
-    item = body.service_order_item[0]
+async def specs_of(
+    session: SessionDep, body: ServiceOrderCreate, request_id: str | None
+) -> list[tuple[OrderItemCreate, CircuitSpec]]:
+    """Each item with the circuit it builds (or closes); 400 naming the attribute when one does not describe it."""
+    items = body.service_order_item
+    if len(items) > MAX_ITEMS:
+        raise HTTPException(400, f"serviceOrderItem: at most {MAX_ITEMS} items per order")
+    if duplicate := next((i.id for n, i in enumerate(items) if i.id in {j.id for j in items[:n]}), None):
+        raise HTTPException(400, f"serviceOrderItem.id: {duplicate!r} is given twice (each item needs its own id)")
+    specs = []
+    for n, item in enumerate(items):
+        where = f"serviceOrderItem[{n}]: " if len(items) > 1 else ""
+        if item.action == "delete":
+            key = request_id if len(items) == 1 else request_id and f"{request_id}#{n + 1}"
+            specs.append((item, await _closure_of(session, body, item, where, key)))
+        else:
+            specs.append((item, _spec_of(body, item, where)))
+    return specs
+
+
+async def _closure_of(
+    session: SessionDep, body: ServiceOrderCreate, item: OrderItemCreate, where: str, request_id: str | None
+) -> CircuitSpec:
+    """A delete item: the service closure of the circuit `service.id` (its ledger id)."""
+    field = f"{where}serviceOrderItem.service.id"
+    return await closure_spec(
+        session, item.service.id, body.requested_completion_date, field=field, request_id=request_id
+    )
+
+
+def _spec_of(body: ServiceOrderCreate, item: OrderItemCreate, where: str) -> CircuitSpec:
+    """An add item: the new circuit its characteristics describe."""
     if item.action != "add":
-        raise HTTPException(400, "serviceOrderItem.action: add (a new circuit) or delete (a closure, with service.id)")
+        raise HTTPException(400, f"{where}serviceOrderItem.action: add (a new circuit) or delete (a service closure)")
     values: dict[str, Any] = {
         "requested_completion": body.requested_completion_date,
         "requested_start": body.requested_start_date,
@@ -158,7 +207,8 @@ def spec_of(body: ServiceOrderCreate) -> CircuitSpec:
     for characteristic in item.service.service_characteristic:
         if characteristic.name not in _CHARACTERISTICS:
             raise HTTPException(
-                400, f"serviceCharacteristic: unknown {characteristic.name!r} (one of {', '.join(_CHARACTERISTICS)})"
+                400,
+                f"{where}serviceCharacteristic: unknown {characteristic.name!r} (one of {', '.join(_CHARACTERISTICS)})",
             )
         values[_CHARACTERISTICS[characteristic.name]] = characteristic.value
     try:
@@ -168,16 +218,26 @@ def spec_of(body: ServiceOrderCreate) -> CircuitSpec:
             "requested_completion": "requestedCompletionDate",
             "requested_start": "requestedStartDate",
         }
-        raise HTTPException(400, field_errors(err.errors(), lambda f: names.get(f, to_camel(f)))) from None
+        message = field_errors(err.errors(), lambda f: names.get(f, to_camel(f)))
+        raise HTTPException(400, "; ".join(where + part for part in message.split("; "))) from None
 
 
 def _camel(data: dict[str, Any]) -> dict[str, Any]:
     return {to_camel(k): v for k, v in data.items()}
 
 
-def to_tmf(order: ProvisioningOrder, *, last_update: datetime | None = None) -> dict[str, Any]:
-    """The TMF641 ServiceOrder representation of an order (circuit ends carry no contact data)."""
+def to_tmf(
+    order: ProvisioningOrder,
+    *,
+    last_update: datetime | None = None,
+    item_id: str | None = None,
+    service_order_id: str | None = None,
+) -> dict[str, Any]:
+    """The TMF641 ServiceOrder representation of an order (circuit ends carry no contact data); an item of an
+    order of several items names its TMF item id and order in its references."""
     spec, state = order.spec, TMF_STATE[order.status]
+    item_id, service_order_id = item_id or order.item_id, service_order_id or order.order_id
+    item_ref = [{"itemId": item_id, "serviceOrderId": service_order_id}]
     started = next((s.done_at for s in order.steps if s.step == "dispatch"), None)
     characteristics = [
         {"name": name, "value": value.model_dump(by_alias=True) if isinstance(value, BaseModel) else value}
@@ -205,7 +265,7 @@ def to_tmf(order: ProvisioningOrder, *, last_update: datetime | None = None) -> 
         "serviceOrderItem": [
             {
                 "@type": "ServiceOrderItem",
-                "id": order.item_id,
+                "id": item_id,
                 "action": spec.action,
                 "state": state,
                 "service": {
@@ -224,7 +284,7 @@ def to_tmf(order: ProvisioningOrder, *, last_update: datetime | None = None) -> 
                 "message": m.message,
                 "milestoneDate": m.date,
                 "status": "completed",
-                "serviceOrderItem": [{"itemId": order.item_id, "serviceOrderId": order.order_id}],
+                "serviceOrderItem": item_ref,
             }
             for m in order.milestones
         ],
@@ -237,7 +297,7 @@ def to_tmf(order: ProvisioningOrder, *, last_update: datetime | None = None) -> 
                 "message": a.message,
                 "alertDate": a.date,
                 "exception": a.step,
-                "serviceOrderItem": [{"itemId": order.item_id, "serviceOrderId": order.order_id}],
+                "serviceOrderItem": item_ref,
             }
             for a in order.jeopardy_alerts
         ],
@@ -291,8 +351,127 @@ def cancel_to_tmf(order: ProvisioningOrder) -> dict[str, Any]:
 
 
 def row_to_tmf(row: ServiceOrderRow) -> dict[str, Any]:
-    """The TMF641 representation of a read-model row, lastUpdate from the row."""
-    return to_tmf(order_of(row), last_update=row.updated_at)
+    """The TMF641 representation of a read-model row, lastUpdate from the row (an item names its order)."""
+    return to_tmf(order_of(row), last_update=row.updated_at, item_id=row.item_id, service_order_id=row.service_order_id)
+
+
+# ---- orders of several items: one row (provisioning order) per item ----------------------------------------
+
+# The TMF order a row belongs to, and that order's state (its own for a one-item order).
+TMF_ID = func.coalesce(col(ServiceOrderRow.service_order_id), col(ServiceOrderRow.order_id))
+ORDER_STATE = func.coalesce(col(ServiceOrderRow.order_state), col(ServiceOrderRow.tmf_state))
+# An order of several items spans provinces when any of its items does ("cross_province" sorts first).
+_SIBLING = aliased(ServiceOrderRow)
+ORDER_SCOPE = case(
+    (col(ServiceOrderRow.service_order_id).is_(None), col(ServiceOrderRow.scope)),
+    else_=select(func.min(_SIBLING.scope))
+    .where(col(_SIBLING.service_order_id) == col(ServiceOrderRow.service_order_id))
+    .scalar_subquery(),
+)
+# One row per TMF order in lists: the order's own row, or its first item's.
+_LEAD = or_(col(ServiceOrderRow.item_position).is_(None), col(ServiceOrderRow.item_position) == 1)
+# The group cancel's id on an item's cancel (`<cancel id>-<position>`).
+CANCEL_ID = case(
+    (col(ServiceOrderRow.service_order_id).is_(None), col(ServiceOrderRow.cancel_id)),
+    else_=func.regexp_replace(col(ServiceOrderRow.cancel_id), "-[0-9]+$", ""),
+)
+_PER_ITEM = (
+    "orderStatus",
+    "currentStep",
+    "steps",
+    "reviews",
+    "circuitId",
+    "planBasis",
+    "resourceCheck",
+    "cutover",
+    "redo",
+    "dispatchReceipt",
+    "timeliness",
+    "rules",
+    "calendar",
+    "error",
+)
+_ENDED = ("completed", "failed", "cancelled")
+_CANCELLABLE = {s.value for s in CANCELLABLE}
+
+
+def _instant(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _extreme(parts: list[dict[str, Any]], key: str, pick: Any) -> Any:
+    values = [p[key] for p in parts if p.get(key)]
+    return pick(values, key=_instant) if values else None
+
+
+def group_to_tmf(service_order_id: str, rows: list[ServiceOrderRow]) -> dict[str, Any]:
+    """The TMF641 representation of an order of several items: its items' states aggregated, each item its own."""
+    parts = [row_to_tmf(row) for row in rows]
+    items = [
+        part["serviceOrderItem"][0]
+        | {"provisioningOrderId": row.order_id}
+        | {k: part[k] for k in (*_PER_ITEM, "scope")}
+        for row, part in zip(rows, parts, strict=True)
+    ]
+    ended = all(p["state"] in _ENDED for p in parts)
+    resource = {k: v for k, v in parts[0].items() if k not in _PER_ITEM}
+    resource |= {
+        "id": service_order_id,
+        "href": href(service_order_id),
+        "state": order_state([p["state"] for p in parts]),
+        "scope": min(p["scope"] for p in parts),  # as ORDER_SCOPE: cross-province when any item is
+        "orderDate": _extreme(parts, "orderDate", min),
+        "startDate": _extreme(parts, "startDate", min),
+        "expectedCompletionDate": _extreme(parts, "expectedCompletionDate", max),
+        "completionDate": _extreme(parts, "completionDate", max) if ended else None,
+        "cancellationDate": _extreme(parts, "cancellationDate", max),
+        "cancellationReason": next((p["cancellationReason"] for p in parts if p.get("cancellationReason")), None),
+        "lastUpdate": _extreme(parts, "lastUpdate", max),
+        "serviceOrderItem": items,
+        "milestone": [m for p in parts for m in p["milestone"]],
+        "jeopardyAlert": [a for p in parts for a in p["jeopardyAlert"]],
+    }
+    return resource
+
+
+def rows_to_tmf(rows: list[ServiceOrderRow]) -> dict[str, Any]:
+    """The TMF641 representation of an order from its rows (one, or one per item)."""
+    service_order_id = rows[0].service_order_id
+    return row_to_tmf(rows[0]) if service_order_id is None else group_to_tmf(service_order_id, rows)
+
+
+async def order_rows(session: SessionDep, order_id: str) -> list[ServiceOrderRow]:
+    """The rows of a TMF order (its own, or its items' in order); 404 when there is no such order."""
+    rows = list(
+        await session.scalars(
+            select(ServiceOrderRow)
+            .where(
+                or_(
+                    and_(col(ServiceOrderRow.order_id) == order_id, col(ServiceOrderRow.service_order_id).is_(None)),
+                    col(ServiceOrderRow.service_order_id) == order_id,
+                )
+            )
+            .order_by(col(ServiceOrderRow.item_position))
+        )
+    )
+    if not rows:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"service order {order_id} does not exist")
+    return rows
+
+
+async def _with_items(session: SessionDep, leads: list[ServiceOrderRow]) -> list[list[ServiceOrderRow]]:
+    """Each listed order's rows: its own, or all its items' (read in one query)."""
+    groups = [r.service_order_id for r in leads if r.service_order_id is not None]
+    items: dict[str, list[ServiceOrderRow]] = {}
+    if groups:
+        found = await session.scalars(
+            select(ServiceOrderRow)
+            .where(col(ServiceOrderRow.service_order_id).in_(groups))
+            .order_by(col(ServiceOrderRow.item_position))
+        )
+        for row in found:
+            items.setdefault(row.service_order_id or "", []).append(row)
+    return [items[r.service_order_id] if r.service_order_id else [r] for r in leads]
 
 
 # ---- routes ------------------------------------------------------------------------------------------------
@@ -303,7 +482,7 @@ cancel_router = APIRouter(prefix=CANCEL_PATH, tags=["TMF641 service orders"], ro
 Orderer = Annotated[Actor, Depends(require_roles(*ORDER_ROLES))]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Order a circuit (start a provisioning order)")
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Order circuits (a provisioning order per item)")
 async def create_service_order(
     body: ServiceOrderCreate,
     actor: Orderer,
@@ -312,37 +491,41 @@ async def create_service_order(
     response: Response,
     request_id: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    """Start the order's workflow: it plans the steps, splits the deadline and opens the dispatch task."""
-    items = body.service_order_item
-    if len(items) == 1 and items[0].action == "delete":
-        spec = await closure_spec(
-            session,
-            items[0].service.id,
-            body.requested_completion_date,
-            field="serviceOrderItem.service.id",
-            request_id=request_id,
-        )
-    else:
-        spec = spec_of(body)
-    order = await register_order(
+    """Start each item's workflow: it plans the steps, splits the deadline and opens the dispatch task.
+
+    Several items are registered one by one (item n under the Idempotency-Key `<key>#n`): a retry with the same
+    key registers only the items an interrupted create did not.
+    """
+    items = await specs_of(session, body, request_id)
+    register = partial(
+        register_order,
         session=session,
         gateway=gateway,
         actor=actor,
-        spec=spec,
-        request_id=request_id,
         description=body.description,
         external_id=body.external_id,
     )
-    response.headers["Location"] = href(order.order_id)
-    return to_tmf(order)
+    if len(items) == 1:
+        order = await register(spec=items[0][1], request_id=request_id)
+        response.headers["Location"] = href(order.order_id)
+        return to_tmf(order)
+    service_order_id = new_order_id(utcnow())
+    for position, (item, spec) in enumerate(items, start=1):
+        key = f"{request_id}#{position}" if request_id else None
+        link = OrderItem(service_order_id=service_order_id, position=position, item_id=item.id)
+        order = await register(spec=spec, request_id=key, item=link)
+        if position == 1 and order.order_id != f"{service_order_id}-1":  # a retry: the order registered before
+            service_order_id = order.order_id.rsplit("-", 1)[0]
+    response.headers["Location"] = href(service_order_id)
+    return rows_to_tmf(await order_rows(session, service_order_id))
 
 
 # The one table of ServiceOrder list filters (SQL on the read model); the spec's other attributes answer 400.
 ORDER_FILTERS = Filters(
     "serviceOrder",
     {
-        "id": equals(col(ServiceOrderRow.order_id)),
-        "state": equals(col(ServiceOrderRow.tmf_state), value_type=TmfOrderState),
+        "id": equals(TMF_ID),
+        "state": equals(ORDER_STATE, value_type=TmfOrderState, description="the order's (aggregated) state"),
         "category": equals(literal(CATEGORY), description=f"always {CATEGORY}"),
         "externalId": equals(col(ServiceOrderRow.external_id)),
         "orderDate": dated(col(ServiceOrderRow.created_at)),
@@ -353,7 +536,7 @@ ORDER_FILTERS = Filters(
         # extensions
         "orderStatus": equals(col(ServiceOrderRow.status), value_type=OrderStatus, description="our status"),
         "circuitType": equals(col(ServiceOrderRow.circuit_type), value_type=CircuitTypeName),
-        "scope": equals(col(ServiceOrderRow.scope), value_type=Scope),
+        "scope": equals(ORDER_SCOPE, value_type=Scope, description="cross_province when any item is"),
         "customerId": equals(col(ServiceOrderRow.customer_id)),
         "currentStep": equals(col(ServiceOrderRow.current_step)),
     },
@@ -383,9 +566,9 @@ ORDER_FILTERS = Filters(
 CANCEL_FILTERS = Filters(
     "cancelServiceOrder",
     {
-        "id": equals(col(ServiceOrderRow.cancel_id)),
+        "id": equals(CANCEL_ID),
         "state": equals(col(ServiceOrderRow.detail)["cancel"]["state"].astext),
-        "serviceOrder.id": equals(col(ServiceOrderRow.order_id)),
+        "serviceOrder.id": equals(TMF_ID),
     },
     spec_attributes=(
         "href",
@@ -406,23 +589,28 @@ CancelListing = Annotated[TmfList, Depends(CANCEL_FILTERS.listing)]
 
 @router.get("", summary="List service orders", openapi_extra=ORDER_FILTERS.openapi())
 async def list_service_orders(actor: Reader, session: SessionDep, listing: OrderListing) -> list[dict[str, Any]]:
-    """Orders newest first from the read model, filtered by ORDER_FILTERS; X-Total-Count and X-Result-Count."""
+    """Orders newest first from the read model, filtered by ORDER_FILTERS; X-Total-Count and X-Result-Count.
+
+    An order of several items is listed once; a filter on an item's attribute matches when any item matches.
+    """
+    conditions = [_LEAD]
+    if listing.conditions:
+        conditions.append(TMF_ID.in_(select(TMF_ID).where(and_(*listing.conditions))))
     total, rows = await page_of(
         session,
         ServiceOrderRow,
-        listing.conditions,
-        *listing.order_by(col(ServiceOrderRow.created_at).desc(), col(ServiceOrderRow.order_id).desc()),
+        conditions,
+        *listing.order_by(col(ServiceOrderRow.created_at).desc(), TMF_ID.desc()),
         offset=listing.offset,
         limit=listing.limit,
     )
-    return listing.page(total, [row_to_tmf(row) for row in rows])
+    return listing.page(total, [rows_to_tmf(order) for order in await _with_items(session, rows)])
 
 
 @router.get("/{id}", summary="One service order")
 async def get_service_order(id: str, actor: Reader, session: SessionDep, fields: Fields = None) -> dict[str, Any]:
     """The order by id (404 when unknown)."""
-    row = await load_row(session, id)
-    return project(row_to_tmf(row), fields)
+    return project(rows_to_tmf(await order_rows(session, id)), fields)
 
 
 @cancel_router.post("", status_code=status.HTTP_201_CREATED, summary="Cancel a service order")
@@ -435,15 +623,83 @@ async def create_cancel_service_order(
     response: Response,
     request_id: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    """The order goes assessingCancellation → pendingCancellation (reservation released, tasks closed) → cancelled."""
-    row = await load_row(session, body.service_order.id)
+    """The order goes assessingCancellation → pendingCancellation (reservation released, tasks closed) → cancelled.
+
+    An order of several items cancels every item still cancellable (item n's cancel `<cancel id>-<n>`, under the
+    Idempotency-Key `<key>#n`); items already completed stay completed, and the order ends `partial`.
+    """
+    rows = await order_rows(session, body.service_order.id)
     cancel_id = f"CSO-{uuid4().hex[:12].upper()}"
-    acting = Acting(actor, session, gateway, db, request_id)
-    order = await perform(acting, row, {"type": "cancel", "cancel_id": cancel_id, "reason": body.cancellation_reason})
-    if order.cancel is None:
+    act = {"type": "cancel", "reason": body.cancellation_reason}
+    if rows[0].service_order_id is None:
+        acting = Acting(actor, session, gateway, db, request_id)
+        order = await perform(acting, rows[0], act | {"cancel_id": cancel_id})
+        if order.cancel is None:
+            raise HTTPException(status.HTTP_409_CONFLICT, "serviceOrder: the cancel did not take effect")
+        response.headers["Location"] = f"{CANCEL_PATH}/{order.cancel.cancel_id}"
+        return cancel_to_tmf(order)
+    keys = {row.order_id: f"{request_id}#{row.item_position}" if request_id else None for row in rows}
+    cancellable = [row for row in rows if row.status in _CANCELLABLE]
+    replayed = [row for row in rows if (key := keys[row.order_id]) and await already_done(session, key)]
+    if not cancellable and not replayed:
+        states = ", ".join(sorted({row.status for row in rows}))
+        raise HTTPException(status.HTTP_409_CONFLICT, f"serviceOrder: no item can be cancelled (items are {states})")
+    for row in cancellable:
+        acting = Acting(actor, session, gateway, db, keys[row.order_id])
+        await perform(acting, row, act | {"cancel_id": f"{cancel_id}-{row.item_position}"})
+    rows = await order_rows(session, body.service_order.id)
+    cancelled = next((row.cancel_id for row in rows if row.cancel_id), None)
+    if cancelled is None:
         raise HTTPException(status.HTTP_409_CONFLICT, "serviceOrder: the cancel did not take effect")
-    response.headers["Location"] = f"{CANCEL_PATH}/{order.cancel.cancel_id}"
-    return cancel_to_tmf(order)
+    base = cancelled.rsplit("-", 1)[0]
+    response.headers["Location"] = f"{CANCEL_PATH}/{base}"
+    return group_cancel_to_tmf(base, rows)
+
+
+def group_cancel_to_tmf(cancel_id: str, rows: list[ServiceOrderRow]) -> dict[str, Any]:
+    """The CancelServiceOrder of an order of several items: its items' cancels together."""
+    cancels = [
+        cancel
+        for row in rows
+        if row.cancel_id and row.cancel_id.startswith(f"{cancel_id}-") and (cancel := order_of(row).cancel) is not None
+    ]
+    states = {c.state for c in cancels}
+    state = (
+        states.pop() if len(states) == 1 else "terminatedWithError" if "terminatedWithError" in states else "inProgress"
+    )
+    effective = [c.effective_at for c in cancels]
+    service_order_id = rows[0].service_order_id or rows[0].order_id
+    return tmf_json(
+        {
+            "id": cancel_id,
+            "href": f"{CANCEL_PATH}/{cancel_id}",
+            "@type": "CancelServiceOrder",
+            "state": state,
+            "cancellationReason": cancels[0].reason if cancels else None,
+            "requestedCancellationDate": min((c.requested_at for c in cancels), default=None),
+            "effectiveCancellationDate": max(effective) if effective and None not in effective else None,  # type: ignore[type-var]
+            "serviceOrder": {"@type": "ServiceOrderRef", "id": service_order_id, "href": href(service_order_id)},
+        }
+    )
+
+
+def _cancel_of(rows: list[ServiceOrderRow]) -> dict[str, Any]:
+    """The cancel request of an order from its rows."""
+    if rows[0].service_order_id is None:
+        return cancel_to_tmf(order_of(rows[0]))
+    cancelled = next(row.cancel_id for row in rows if row.cancel_id)
+    return group_cancel_to_tmf(cancelled.rsplit("-", 1)[0], rows)
+
+
+_OTHER = aliased(ServiceOrderRow)
+# One row per cancel request in lists: the order's own row, or its first cancelled item's.
+_LEAD_CANCEL = or_(
+    col(ServiceOrderRow.service_order_id).is_(None),
+    col(ServiceOrderRow.item_position)
+    == select(func.min(_OTHER.item_position))
+    .where(col(_OTHER.service_order_id) == col(ServiceOrderRow.service_order_id), col(_OTHER.cancel_id).is_not(None))
+    .scalar_subquery(),
+)
 
 
 @cancel_router.get("", summary="List cancel requests", openapi_extra=CANCEL_FILTERS.openapi())
@@ -452,8 +708,8 @@ async def list_cancel_service_orders(
     session: SessionDep,
     listing: CancelListing,
 ) -> list[dict[str, Any]]:
-    """Cancel requests, newest order first, filtered by CANCEL_FILTERS."""
-    cancelled = [col(ServiceOrderRow.cancel_id).is_not(None), *listing.conditions]
+    """Cancel requests, newest order first, filtered by CANCEL_FILTERS (an order of several items's once)."""
+    cancelled = [col(ServiceOrderRow.cancel_id).is_not(None), _LEAD_CANCEL, *listing.conditions]
     total, rows = await page_of(
         session,
         ServiceOrderRow,
@@ -462,7 +718,7 @@ async def list_cancel_service_orders(
         offset=listing.offset,
         limit=listing.limit,
     )
-    return listing.page(total, [cancel_to_tmf(order_of(row)) for row in rows])
+    return listing.page(total, [_cancel_of(order) for order in await _with_items(session, rows)])
 
 
 @cancel_router.get("/{id}", summary="One cancel request")
@@ -470,7 +726,15 @@ async def get_cancel_service_order(
     id: str, actor: Reader, session: SessionDep, fields: Fields = None
 ) -> dict[str, Any]:
     """A cancel request by id, with how far it got (404 when unknown)."""
-    row = await session.scalar(select(ServiceOrderRow).where(col(ServiceOrderRow.cancel_id) == id))
+    row = await session.scalar(
+        select(ServiceOrderRow).where(
+            or_(
+                and_(col(ServiceOrderRow.cancel_id) == id, col(ServiceOrderRow.service_order_id).is_(None)),
+                col(ServiceOrderRow.cancel_id).startswith(f"{id}-", autoescape=True),
+            )
+        )
+    )
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"cancelServiceOrder {id} does not exist")
-    return project(cancel_to_tmf(order_of(row)), fields)
+    rows = await order_rows(session, row.service_order_id) if row.service_order_id else [row]
+    return project(_cancel_of(rows) if row.service_order_id is None else group_cancel_to_tmf(id, rows), fields)

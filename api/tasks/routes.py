@@ -13,6 +13,7 @@ from sqlmodel import col
 from api.acts import Acting, StaffActing, Subject, deliver
 from api.deps import Reader, SessionDep
 from api.schemas import Offset, Page, TaskView
+from api.tasks.completion import completion_of
 from core.contacts import contact_texts, mask_contacts_in
 from core.roles import Actor, Role
 from core.tasks import ActResult, ClaimInput, DecisionInput, RefusalCode, TaskRefused
@@ -29,7 +30,8 @@ def task_view(row: TaskRow) -> TaskView:
     overdue = row.status == "open" and row.due_at < utcnow()
     shown = row.model_dump(include=set(TaskFields.model_fields))
     shown.update(mask_contacts_in({"subject": row.subject, "comment": row.comment}))  # free text only; ids stay whole
-    return TaskView.model_validate(shown | {"overdue": overdue})
+    completion = completion_of(row)
+    return TaskView.model_validate(shown | {"overdue": overdue, "completion": completion})
 
 
 async def tasks_of(session: SessionDep, business_ref: str) -> list[TaskView]:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from db.models import AuditEntry, TaskRow
 from tests.support import eventually
+from tests.tickets.http_helpers import TT, full_intake, routed
 
 
 async def open_approval(http, login, requester: str = "agent1", **body) -> dict:
@@ -141,3 +142,40 @@ async def test_unknown_task_is_404(http, login):
         "/api/tasks/no-such-task/decision", json={"outcome": "approve"}, headers=await login("supervisor1")
     )
     assert response.status_code == 404
+
+
+async def test_ticket_tasks_say_which_act_completes_them(http, login):
+    agent, engineer, supervisor = await login("agent1"), await login("engineer1"), await login("supervisor1")
+    created = await http.post(TT, json=full_intake(), headers=agent)
+    assert created.status_code == 201, created.text
+    number = created.json()["id"]
+    cap = (await routed(http, agent, number))["sla"]["cycles"][0]["resolutionCap"]
+
+    async def task(kind: str) -> dict:
+        async def probe():
+            params = {"business_ref": number, "kind": kind, "scope": "all"}
+            return next(iter((await http.get("/api/tasks", params=params, headers=supervisor)).json()["items"]), None)
+
+        return await eventually(probe, what=f"{kind} task of {number}")
+
+    async def follow(hint: dict, headers: dict, **fill) -> None:
+        assert set(hint["required"]) <= set(fill)
+        response = await http.post(hint["path"], json={**hint["body"], **fill}, headers=headers)
+        assert response.status_code == 200, response.text
+
+    accept = await task("accept")
+    [hint] = accept["completion"]["acts"]
+    assert accept["completion"]["by"] == "act" and accept["outcomes"] == []
+    assert (hint["path"], hint["body"], hint["required"]) == (
+        f"/api/tickets/{number}/acts",
+        {"type": "accept"},
+        ["expected_resolution_at"],
+    )
+    await follow(hint, engineer, expected_resolution_at=cap)
+    plan = await task("plan")
+    [hint] = plan["completion"]["acts"]
+    assert hint["body"] == {"type": "log_progress", "is_plan": True} and hint["required"] == ["kind", "text"]
+    await follow(hint, engineer, kind="action", text="更换光模块")
+    resolve = await task("resolve")
+    assert resolve["completion"]["acts"][0]["body"] == {"type": "resolve"}
+    assert (await http.get(f"/api/tasks/{plan['task_id']}", headers=supervisor)).json()["status"] == "done"

@@ -73,7 +73,13 @@ class DemandFlow:
 
         return await eventually(probe, what=f"open {kind} task")
 
-    async def decide(self, kind: str, actor: Actor, outcome: str, comment: str | None = None):
+    async def decide(self, kind: str, actor: Actor, outcome: str, comment: str | None = None, **data):
         task = await self.task(kind)
-        decision = DecisionInput(task_id=task.task_id, request_id=rid(), actor=actor, outcome=outcome, comment=comment)
+        decision = DecisionInput(
+            task_id=task.task_id, request_id=rid(), actor=actor, outcome=outcome, comment=comment, data=data
+        )
         return await self.handle.execute_update("decide", decision, id=decision.request_id)
+
+    async def refine(self, **changes):
+        """The coordinator refines the demand the department raised (changing what is given)."""
+        return await self.decide("refine", COORDINATOR, "refined", "refined with the customer", **changes)

@@ -10,6 +10,7 @@ from core.presales import DemandStatus
 from core.provisioning import OrderStatus, ProvisioningOrder, workflow_id_for
 from core.resource_checks import AcceptResult
 from core.resource_checks import workflow_id_for as check_workflow_id
+from core.roles import Role
 from tests.provisioning.presales_flow import COORDINATOR, COORDINATOR2, PRESALES, DemandFlow
 from tests.resource_checks.flow import REQUESTER, STAFF, CheckFlow
 from tests.support import eventually, finished, idle, rid
@@ -17,6 +18,7 @@ from tests.support import eventually, finished, idle, rid
 
 async def test_a_no_at_product_fit_ends_the_demand_with_its_reason(env, worker, task_queue):
     flow = await DemandFlow.start(env, task_queue)
+    await flow.refine()
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await flow.decide("product_fit", PRESALES, "no_fit")
     assert "comment" in refused.value.cause.message
@@ -27,13 +29,17 @@ async def test_a_no_at_product_fit_ends_the_demand_with_its_reason(env, worker, 
     assert (
         demand.status == DemandStatus.ENDED and demand.check_id is None and demand.end_reason.startswith("product_fit")
     )
-    assert [(s.stage, s.outcome, s.by) for s in demand.stages] == [("product_fit", "no_fit", "presales1")]
+    assert [(s.stage, s.outcome, s.by) for s in demand.stages] == [
+        ("refine", "refined", "coordinator1"),
+        ("product_fit", "no_fit", "presales1"),
+    ]
     with pytest.raises(RPCError):  # no resource check was started
         await env.client.get_workflow_handle(check_workflow_id(f"RC-{demand.demand_id}")).describe()
 
 
 async def test_a_yes_starts_the_check_and_then_the_order_as_children(env, worker, task_queue):
     flow = await DemandFlow.start(env, task_queue, complex=True)
+    await flow.refine(bandwidth="200M")
     await flow.decide("product_fit", PRESALES, "fit")
     demand = await eventually(lambda: _status(flow, DemandStatus.RESOURCE_CHECK), what="resource check started")
     check = CheckFlow(env, env.client.get_workflow_handle(check_workflow_id(demand.check_id)), demand.check_id)
@@ -58,8 +64,11 @@ async def test_a_yes_starts_the_check_and_then_the_order_as_children(env, worker
     order = await eventually(lambda: _order(order_handle), what="provisioning order started")
     assert order.spec.reservation_id == reservation_id and order.spec.resource_check_id == demand.check_id
     assert order.status == OrderStatus.ACKNOWLEDGED and order.current == "dispatch"
+    assert order.spec.bandwidth == "200M"  # as the coordinator refined it
     demand = await flow.demand()
+    assert demand.raised.bandwidth == "100M" and demand.request.bandwidth == "200M"
     assert [s.stage for s in demand.stages] == [
+        "refine",
         "product_fit",
         "resource_check",
         "solution",
@@ -74,6 +83,7 @@ async def test_a_yes_starts_the_check_and_then_the_order_as_children(env, worker
 
 async def test_a_rejected_joint_review_ends_the_demand(env, worker, task_queue):
     flow = await DemandFlow.start(env, task_queue, complex=True)
+    await flow.refine()
     await flow.decide("product_fit", PRESALES, "fit")
     demand = await eventually(lambda: _status(flow, DemandStatus.RESOURCE_CHECK), what="resource check started")
     check = CheckFlow(env, env.client.get_workflow_handle(check_workflow_id(demand.check_id)), demand.check_id)
@@ -90,6 +100,35 @@ async def test_a_rejected_joint_review_ends_the_demand(env, worker, task_queue):
     assert [s.stage for s in (await flow.demand()).stages][-1] == "joint_review"
     if (await check.handle.describe()).status == WorkflowExecutionStatus.RUNNING:
         await check.finish()
+
+
+async def test_the_coordinator_refines_or_turns_down_a_raised_demand(env, worker, task_queue):
+    flow = await DemandFlow.start(env, task_queue)
+    assert (await flow.demand()).status == DemandStatus.REFINING
+    task = await flow.task("refine")
+    assert task.candidates.roles == (Role.COORDINATOR,) and task.outcomes == ("refined", "rejected")
+    for bad, message in (
+        ({"bandwidth": ""}, "data.bandwidth"),
+        ({"colour": "red"}, "data.colour"),
+        ({"requested_completion": "2020-01-01T00:00:00+08:00"}, "data.requested_completion"),
+    ):
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await flow.decide("refine", COORDINATOR, "refined", **bad)
+        assert message in refused.value.cause.message
+    with pytest.raises(WorkflowUpdateFailedError):  # department staff do not refine
+        await flow.decide("refine", REQUESTER, "refined")
+    await flow.decide("refine", COORDINATOR, "rejected", "客户已另行采购")
+    outcome = await finished(env, flow.handle)
+    assert outcome.status == "ended" and outcome.reason == "refine: 客户已另行采购"
+
+
+async def test_a_demand_the_center_raises_goes_straight_to_product_fit(env, worker, task_queue):
+    flow = await DemandFlow.start(env, task_queue, created_by=COORDINATOR)
+    task = await flow.task("product_fit")
+    assert task.kind == "product_fit" and (await flow.demand()).raised is None
+    await flow.decide("product_fit", PRESALES, "no_fit", "无匹配产品")
+    assert (await finished(env, flow.handle)).status == "ended"
+    assert [s.stage for s in (await flow.demand()).stages] == ["product_fit"]
 
 
 async def _status(flow: DemandFlow, status: DemandStatus):

@@ -446,16 +446,19 @@ async def _alerts(flow: OrderFlow, count: int) -> bool:
 
 
 async def demand_no_fit(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
-    """Product support finds no existing product fits: the demand ends with the reason."""
+    """Raised by the department and refined as it is; product support finds no existing product fits: ended."""
     flow = await DemandFlow.start(env, task_queue)
+    await flow.refine()
     await flow.decide("product_fit", PRESALES, "no_fit", "现有产品不支持该带宽")
     await finished(env, flow.handle)
     return flow.handle
 
 
 async def demand_ordered(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
-    """Fit; the check child is answered and accepted; a complex solution is reviewed jointly; signed; order starts."""
+    """Refined (bandwidth changed); fit; the check child is answered and accepted; a complex solution is reviewed
+    jointly; signed; the order starts with the refined bandwidth."""
     flow = await DemandFlow.start(env, task_queue, complex=True)
+    await flow.refine(bandwidth="200M")
     await flow.decide("product_fit", PRESALES, "fit")
     check_id = await eventually(lambda: _check_id(flow), what="resource check started")
     check = CheckFlow(env, env.client.get_workflow_handle(check_workflow_id(check_id)), check_id)
