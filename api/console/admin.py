@@ -106,6 +106,7 @@ async def _calendar_page(
     month: str = "",
     version: int | None = None,
     published: VersionOut | None = None,
+    made: dict[str, str] | None = None,
     refusal: str | None = None,
     values: dict[str, str] | None = None,
     status_code: int = 200,
@@ -130,6 +131,7 @@ async def _calendar_page(
             "next": _shift(year, month_no, 1),
             "weekdays": WEEKDAYS,
             "published": published,
+            "made": made or {},
             "refusal": refusal,
             "values": values or {},
             "changes": CHANGES,
@@ -241,5 +243,5 @@ async def publish_calendar(
             status_code=refused.status_code,
         )
     return await _calendar_page(
-        request, user, session, name, month=f"{when.year:04d}-{when.month:02d}", published=published
+        request, user, session, name, month=f"{when.year:04d}-{when.month:02d}", published=published, made=values
     )

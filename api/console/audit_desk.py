@@ -26,6 +26,7 @@ from api.console.vocabulary import N_
 from api.deps import DbDep, GatewayDep, SessionDep, SettingsDep
 from api.errors import field_errors
 from audit.history import STATUSES, WorkflowFilter
+from audit.timeline import Kind
 from core.roles import Role
 from infra.settings import Settings
 from workflows.registry import ALL_WORKFLOWS
@@ -36,6 +37,13 @@ DESK = (Role.AUDITOR, Role.ADMIN)  # the API's Auditor gate
 # The registered workflow types, as Temporal names them (the filter's choices).
 WORKFLOW_TYPES = tuple(sorted(d.name for w in ALL_WORKFLOWS if (d := workflow._Definition.from_class(w)) and d.name))
 _JOURNAL_PAGE = 100
+# The timeline's views: every entry, or one group of its kinds (audit/timeline.KINDS).
+VIEWS: dict[str, tuple[Kind, ...] | None] = {
+    N_("all"): None,
+    N_("people"): ("act", "task"),
+    N_("deadlines"): ("deadline", "timer", "reminder", "escalation", "breach", "pause", "resume"),
+    N_("system"): ("workflow", "status", "activity", "patch"),
+}
 # Shown translated by value: the timeline's kinds (audit/timeline.KINDS), run statuses, journal outcomes.
 DESK_WORDS = (
     N_("workflow"),
@@ -148,10 +156,15 @@ async def workflow_page(
     settings: SettingsDep,
     db: DbDep,
     run_id: str | None = None,
+    view: str = "all",
 ) -> Response:
     """One workflow: its timeline (who, in which role, why; refused acts too), replay, export, Temporal's UI."""
     actor = await _gate(request, user, db, *DESK)
-    timeline = await audit_api.workflow_timeline(workflow_id, actor, gateway, session, run_id, None)
+    view = view if view in VIEWS else "all"
+    kinds = VIEWS[view]
+    timeline = await audit_api.workflow_timeline(
+        workflow_id, actor, gateway, session, run_id, list(kinds) if kinds else None
+    )
     return render(
         request,
         "audit_workflow.html",
@@ -160,6 +173,8 @@ async def workflow_page(
             "timeline": timeline,
             "refused": sum(1 for e in timeline.entries if e.outcome == "refused"),
             "ui_link": temporal_ui_link(settings, workflow_id, timeline.run_id),
+            "views": list(VIEWS),
+            "view": view,
         },
     )
 

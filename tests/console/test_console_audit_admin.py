@@ -56,6 +56,10 @@ async def test_the_auditor_finds_a_ticket_reads_its_timeline_and_replays_it(open
     ui = await page.get_by_test_id("temporal-ui").get_attribute("href")
     assert ui is not None and ui.startswith("http://127.0.0.1:8233/namespaces/default/workflows/ticket-")
     await snap(page, "30-auditor-timeline")
+    await page.get_by_test_id("views").get_by_text("人的操作").click()
+    await expect(timeline.locator("tr.refused")).to_have_count(1)
+    await expect(timeline).not_to_contain_text("activity.scheduled")
+    await snap(page, "30b-auditor-timeline-people")
 
     await page.get_by_test_id("replay").click()
     await expect(page.get_by_test_id("verdict")).to_contain_text("用当前工作流代码重放无偏差")
