@@ -76,6 +76,7 @@ class CheckSummary(BaseModel):
     result: Qualification | None = None
     reservation_ids: tuple[str, ...] = ()
     new_construction: bool = False
+    needs_procurement: bool = False
     complex: bool = False
     departments: tuple[str, ...] = ()
 
@@ -91,6 +92,7 @@ class CheckSummary(BaseModel):
             result=check.result,
             reservation_ids=tuple(r.reservation_id for r in current.reservations) if current else (),
             new_construction=any(line.answer is not None and line.answer.new_construction for line in lines),
+            needs_procurement=any(line.answer is not None and line.answer.needs_procurement for line in lines),
             complex=bool(current and current.complex),
             departments=tuple(dict.fromkeys(line.department for line in lines)),
         )

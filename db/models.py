@@ -444,7 +444,8 @@ class OrderDocument(SQLModel, table=True):
 
 
 class CircuitLedgerRow(SQLModel, table=True):
-    """The circuit ledger (台帐): one row per circuit, its dates, documents and timeliness, or its order's cancel."""
+    """The circuit ledger (台帐): one row per circuit, its dates, documents and timeliness, its order's cancel, or
+    its closure (status `closed`, the row kept)."""
 
     __tablename__ = "circuit_ledger"
 
@@ -460,6 +461,8 @@ class CircuitLedgerRow(SQLModel, table=True):
     completed_at: datetime | None = _ts(default=None)
     cancelled_at: datetime | None = _ts(default=None)
     cancel_reason: str | None = Field(default=None, max_length=2000)
+    closed_at: datetime | None = _ts(default=None)  # a closure order ended the circuit
+    closure_order_id: str | None = Field(default=None, max_length=32)
     on_time: bool | None = None
     cycle_seconds: float | None = None
     documents: list[dict[str, Any]] = Field(
