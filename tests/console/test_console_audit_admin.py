@@ -45,6 +45,12 @@ async def test_the_auditor_finds_a_ticket_reads_its_timeline_and_replays_it(open
     await sign_in(page, "auditor1")
     await page.click("nav >> text=审计台")
     await expect(page.locator("h1")).to_have_text("审计台")
+    # Listing by type goes to Temporal's visibility, which the time-skipping test server does not offer: said so.
+    await page.select_option("select[name=workflow_type]", "ServiceTicket")
+    await page.click("button:has-text('查找')")
+    await expect(page.get_by_test_id("refusal")).to_contain_text("cannot list workflows")
+    await snap(page, "29-auditor-find")
+    await page.select_option("select[name=workflow_type]", "")
     await page.get_by_test_id("audit-ref").fill(number)
     await page.click("button:has-text('查找')")
     await page.wait_for_url(f"**/console/audit/workflows/ticket-{number}")
