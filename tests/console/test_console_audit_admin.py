@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from core.calendar import default_cn_calendar
 from db.models import AuditEntry, CalendarVersion
+from tests.api.test_auth_matrix import _PARAM, ALL_ROUTES
 from tests.console.conftest import sign_in, snap
 from tests.tickets.http_helpers import act, create, full_intake, routed
 
@@ -170,3 +171,34 @@ async def test_a_non_admin_is_refused_the_calendars(open_page, sync_session):
     with sync_session() as s:
         mine = s.scalars(select(CalendarVersion).where(CalendarVersion.created_by == "supervisor1")).all()
     assert mine == []
+
+
+# Every console post but signing in and out, discovered from the app, so a form added later is covered too.
+_SESSION_POSTS = {"/console/login", "/console/logout"}
+_VALUES = {"act": "cancel", "name": "cn-mainland"}
+
+
+def console_posts() -> list[str]:
+    """The paths of the console's POST routes (path parameters filled in), from the app's route table."""
+    paths = [p for m, p in ALL_ROUTES if m == "POST" and p.startswith("/console/") and p not in _SESSION_POSTS]
+    return [_PARAM.sub(lambda m: _VALUES.get(m.group(1), "x"), path) for path in paths]
+
+
+async def test_every_console_post_is_refused_to_the_auditor(open_page, sync_session):
+    posts = console_posts()
+    assert {"/console/admin/calendars/cn-mainland", "/console/tickets/new", "/console/tasks/x/claim"} <= set(posts)
+    page = await open_page()
+    await sign_in(page, "auditor1")
+    csrf = await page.evaluate("JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token']")
+    for path in posts:
+        answer = await page.request.post(path, form={"csrf": csrf, "reason": "x", "day": "2027-03-03"})
+        # The claim button's htmx rows carry the refusal above them (htmx swaps 2xx only); every other post is a 403.
+        assert answer.status == (200 if path.endswith("/claim") else 403), (path, answer.status)
+        assert "required" in await answer.text(), path
+    with sync_session() as s:
+        refused = set(
+            s.scalars(
+                select(AuditEntry.subject_id).where(AuditEntry.actor == "auditor1", AuditEntry.outcome == "refused")
+            )
+        )
+    assert set(posts) <= refused  # each refusal journaled, as the API's gate does
