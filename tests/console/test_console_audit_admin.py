@@ -84,6 +84,11 @@ async def test_the_auditor_finds_a_ticket_reads_its_timeline_and_replays_it(open
     await expect(page.get_by_test_id("chain")).to_contain_text("审计日志哈希链完整")
     await snap(page, "32-auditor-journal-verified")
 
+    await page.goto(f"/console/audit/workflows/ticket-{number}?lang=en&view=people")
+    await expect(page.locator("h1")).to_contain_text("Auditor's desk")
+    await expect(page.get_by_test_id("timeline").locator("tr.refused")).to_contain_text("Refused")
+    await snap(page, "32b-auditor-timeline-english")
+
     # Read-only: the auditor's posts are refused (and journaled as refused), like the API's.
     csrf = await page.evaluate("JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRF-Token']")
     posted = await page.request.post(
