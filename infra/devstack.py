@@ -192,6 +192,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         env = dict(os.environ, TEMPORAL_ADDRESS=address, PYTHONUNBUFFERED="1")
+        env.setdefault("TEMPORAL_UI_URL", f"http://127.0.0.1:{ui_port}")  # the auditor's desk links runs there
         # The UI's browser calls the API's codec endpoint from the UI's origin.
         env.setdefault("CODEC_CORS_ORIGINS", f"http://127.0.0.1:{ui_port},http://localhost:{ui_port}")
         # The worker reports completed circuits to the group dispatch simulator the API mounts.

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     default_calendar: str = "cn-mainland"
     default_sla_policy: str = "standard"
     temporal_rpc_timeout_seconds: float = 5.0
+    temporal_ui_url: str = "http://127.0.0.1:8233"  # Temporal's web UI, linked from the auditor's desk
     worker_heartbeat_seconds: float = 2.5  # how often a worker writes its heartbeat row
     worker_stale_seconds: float = 8.0  # a worker whose newest heartbeat is older than this is dead
     data_dir: str = ".data"

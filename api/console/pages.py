@@ -608,7 +608,7 @@ async def decide(
     return RedirectResponse(f"/console/approvals?done={quote(outcome)}", status_code=303)
 
 
-AREAS = ("resource-checks", "provisioning", "audit", "admin", "dashboards")
+AREAS = ("resource-checks", "provisioning", "dashboards")
 
 
 @router.get("/area/{area}")
