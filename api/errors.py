@@ -1,18 +1,67 @@
-"""Validation errors that name the field and never echo the input (an input may hold a customer's contact)."""
+"""Our own (non-TMF) error body, validation errors that name the field and never echo the input (an input may hold
+a customer's contact), and an OpenAPI document that says which error body each route answers."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
-from fastapi import HTTPException, Request, Response, status
+from fastapi import FastAPI, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
 from pydantic_core import ErrorDetails
 
 _LOCATIONS = ("body", "query", "path", "header")
 # The answer (503 + Retry-After) to a request that found PostgreSQL down; the cause goes to the log only.
 DATABASE_UNAVAILABLE_MESSAGE = "the database is unavailable; try again shortly"
+
+
+class FieldIssue(BaseModel):
+    """One invalid field: where (`loc`), what kind of error, and why; never the value sent."""
+
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class ApiError(BaseModel):
+    """Every error body of the /api routes: a message (naming each invalid field, never echoing it), or, for
+    a request the platform routes (users, auth, config, tasks, audit) cannot parse, one entry per invalid field."""
+
+    detail: str | list[FieldIssue] = Field(description="what was wrong")
+
+
+def describe_errors(app: FastAPI) -> None:
+    """The app's OpenAPI document declares the validation error each route really answers: TMF routes never
+    answer 422 (TmfRoute turns it into a TMF 400), every other route's 422 is an `ApiError`, not FastAPI's."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _own_validation_errors(build())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _own_validation_errors(document: dict[str, Any]) -> None:
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schema = ApiError.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(schema.pop("$defs", {}))
+    schemas["ApiError"] = schema
+    ours = {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}
+    for path, item in document.get("paths", {}).items():
+        for operation in item.values():
+            responses = operation.get("responses", {})
+            if "422" not in responses:
+                continue
+            if path.startswith("/tmf-api/"):
+                del responses["422"]
+            else:
+                responses["422"] = {"description": "invalid input, each field named", "content": ours}
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
 
 
 def field_errors(errors: Iterable[ErrorDetails], rename: Callable[[str], str] = str, *, skip: int = 0) -> str:

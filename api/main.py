@@ -17,7 +17,7 @@ from api.audit import routes as audit
 from api.dispatch_simulator import create_dispatch_simulator
 from api.docs.routes import mount_docs
 from api.edge import EdgeGuard
-from api.errors import DATABASE_UNAVAILABLE_MESSAGE
+from api.errors import DATABASE_UNAVAILABLE_MESSAGE, describe_errors
 from api.gateway import TemporalGateway, TemporalUnavailable
 from api.platform import auth, config, health, users
 from api.presales import routes as presales
@@ -78,6 +78,7 @@ def create_app(
     )
     mount_docs(app)
     install_tmf_errors(app)
+    describe_errors(app)
     app.state.settings = settings
 
     @app.exception_handler(TemporalUnavailable)

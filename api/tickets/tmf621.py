@@ -35,7 +35,20 @@ from api.acts import IdempotencyKey, StaffActing
 from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
 from api.tickets.service import check_intake, load_row, perform, register, ticket_of
-from api.tmf.shared import Fields, Filters, TmfList, TmfRoute, dated, equals, holds, project, tmf_json
+from api.tickets.tmf621_models import TmfStatus, TroubleTicket
+from api.tmf.shared import (
+    CREATED,
+    LISTED,
+    Fields,
+    Filters,
+    TmfList,
+    TmfRoute,
+    dated,
+    equals,
+    holds,
+    project,
+    tmf_json,
+)
 from core.bounds import AwareInstant
 from core.contacts import contact_texts, mask_contacts_in, masked_contact
 from core.roles import Actor, Role
@@ -56,7 +69,6 @@ from db.models import TicketRow, utcnow
 from db.readmodel import page_of
 
 TMF_PATH = "/tmf-api/troubleTicket/v4/troubleTicket"
-TmfStatus = Literal["acknowledged", "rejected", "pending", "held", "inProgress", "cancelled", "closed", "resolved"]
 
 
 def href(ticket_no: str) -> str:
@@ -373,7 +385,9 @@ _ACT_NAMES = {
 }
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Register a trouble ticket (service ticket)")
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, responses=CREATED, summary="Register a trouble ticket (service ticket)"
+)
 async def create_trouble_ticket(
     body: TroubleTicketCreate,
     actor: Intaker,
@@ -381,13 +395,13 @@ async def create_trouble_ticket(
     gateway: GatewayDep,
     response: Response,
     request_id: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> TroubleTicket:
     """Number the ticket (CS+YYYYMMDD+serial, the `id`), start its workflow; missing intake leaves it acknowledged."""
     intake = intake_of(body)
     check_intake(intake, utcnow(), tmf_name)
     ticket = await register(session=session, gateway=gateway, actor=actor, intake=intake, request_id=request_id)
     response.headers["Location"] = href(ticket.ticket_no)
-    return to_tmf(ticket)
+    return TroubleTicket.model_validate(to_tmf(ticket))
 
 
 # The one table of TroubleTicket list filters (SQL on the read model); the spec's other attributes answer 400.
@@ -438,8 +452,13 @@ TICKET_FILTERS = Filters(
 TicketListing = Annotated[TmfList, Depends(TICKET_FILTERS.listing)]
 
 
-@router.get("", summary="List trouble tickets", openapi_extra=TICKET_FILTERS.openapi())
-async def list_trouble_tickets(actor: Reader, session: SessionDep, listing: TicketListing) -> list[dict[str, Any]]:
+@router.get(
+    "",
+    summary="List trouble tickets",
+    openapi_extra=TICKET_FILTERS.openapi(),
+    responses=LISTED,
+)
+async def list_trouble_tickets(actor: Reader, session: SessionDep, listing: TicketListing) -> list[TroubleTicket]:
     """Tickets newest first from the read model, filtered by TICKET_FILTERS; X-Total-Count and X-Result-Count."""
     total, rows = await page_of(
         session,
@@ -449,14 +468,14 @@ async def list_trouble_tickets(actor: Reader, session: SessionDep, listing: Tick
         offset=listing.offset,
         limit=listing.limit,
     )
-    return listing.page(total, [row_to_tmf(row) for row in rows])
+    return [TroubleTicket.model_validate(t) for t in listing.page(total, [row_to_tmf(row) for row in rows])]
 
 
 @router.get("/{id}", summary="One trouble ticket")
-async def get_trouble_ticket(id: str, actor: Reader, session: SessionDep, fields: Fields = None) -> dict[str, Any]:
+async def get_trouble_ticket(id: str, actor: Reader, session: SessionDep, fields: Fields = None) -> TroubleTicket:
     """The ticket by number (404 when unknown)."""
     row = await load_row(session, id)
-    return project(row_to_tmf(row), fields)
+    return TroubleTicket.model_validate(project(row_to_tmf(row), fields))
 
 
 @router.patch("/{id}", summary="Correct the intake, or change the status")
@@ -464,7 +483,7 @@ async def patch_trouble_ticket(
     id: str,
     body: TroubleTicketPatch,
     acting: StaffActing,
-) -> dict[str, Any]:
+) -> TroubleTicket:
     """Intake attributes become an amend act; `status` becomes cancel, close, resolve, pause, resume, accept, reopen."""
     row = await load_row(acting.session, id)
     ticket = ticket_of(row)
@@ -486,4 +505,4 @@ async def patch_trouble_ticket(
         check_intake(changes, utcnow(), tmf_name, amend=True)
         act = {"type": "amend_intake", "changes": changes}
     ticket = await perform(acting, row, act, rename=lambda f: _ACT_NAMES.get(f, tmf_name(f)))
-    return to_tmf(ticket, last_update=row.updated_at)
+    return TroubleTicket.model_validate(to_tmf(ticket, last_update=row.updated_at))
