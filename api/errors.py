@@ -32,34 +32,53 @@ class ApiError(BaseModel):
     detail: str | list[FieldIssue] = Field(description="what was wrong")
 
 
+_OWN_MEANING = {
+    401: "no or bad credentials (see WWW-Authenticate)",
+    403: "the caller's role or ownership refuses this",
+    404: "no such resource",
+    409: "the resource's state refuses the change",
+    413: "the body is over the size limit",
+    422: "invalid input, each field named (never echoed)",
+    503: "Temporal or the database is unavailable (see Retry-After)",
+}
+
+
 def describe_errors(app: FastAPI) -> None:
-    """The app's OpenAPI document declares the validation error each route really answers: TMF routes never
-    answer 422 (TmfRoute turns it into a TMF 400), every other route's 422 is an `ApiError`, not FastAPI's."""
+    """The app's OpenAPI document declares the error bodies each route really answers: TMF routes never answer
+    422 (TmfRoute answers a TMF 400 and documents its own errors); every other route answers an `ApiError` with
+    422 for invalid input, 401/403 when signed in, 404 on a resource's path, 409 and 413 on writes, and 503."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            _own_validation_errors(build())
+            _own_errors(build())
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _own_validation_errors(document: dict[str, Any]) -> None:
+def _own_errors(document: dict[str, Any]) -> None:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schema = ApiError.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(schema.pop("$defs", {}))
     schemas["ApiError"] = schema
     ours = {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}
     for path, item in document.get("paths", {}).items():
-        for operation in item.values():
-            responses = operation.get("responses", {})
-            if "422" not in responses:
-                continue
+        for method, operation in item.items():
+            responses = operation.setdefault("responses", {})
             if path.startswith("/tmf-api/"):
-                del responses["422"]
-            else:
-                responses["422"] = {"description": "invalid input, each field named", "content": ours}
+                responses.pop("422", None)
+                continue
+            statuses = [422, 503]
+            if operation.get("security"):
+                statuses += [401, 403]
+            if "{" in path:
+                statuses.append(404)
+            if method in ("post", "patch", "put", "delete"):
+                statuses += [409, 413]
+            for status_code in sorted(statuses):
+                if str(status_code) not in responses or status_code == 422:
+                    responses[str(status_code)] = {"description": _OWN_MEANING[status_code], "content": ours}
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
 

@@ -35,7 +35,20 @@ from api.acts import Acting, IdempotencyKey
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
 from api.provisioning.service import load_row, order_of, perform, register_order
-from api.tmf.shared import Fields, Filters, TmfList, TmfRoute, dated, equals, project, tmf_json
+from api.provisioning.tmf641_models import CancelServiceOrder, ServiceOrder, TmfOrderState
+from api.tmf.shared import (
+    CREATED,
+    LISTED,
+    Fields,
+    Filters,
+    TmfList,
+    TmfRoute,
+    dated,
+    equals,
+    project,
+    tmf_errors,
+    tmf_json,
+)
 from core.bounds import AwareInstant
 from core.provisioning import ORDER_ROLES, TMF_STATE, CircuitSpec, CircuitType, OrderStatus, ProvisioningOrder, Scope
 from core.roles import Actor
@@ -45,19 +58,6 @@ from db.readmodel import page_of
 ORDER_PATH = "/tmf-api/serviceOrdering/v4/serviceOrder"
 CATEGORY = "circuitProvisioning"  # every order builds one circuit
 CANCEL_PATH = "/tmf-api/serviceOrdering/v4/cancelServiceOrder"
-TmfOrderState = Literal[
-    "acknowledged",
-    "rejected",
-    "pending",
-    "held",
-    "inProgress",
-    "cancelled",
-    "completed",
-    "failed",
-    "partial",
-    "assessingCancellation",
-    "pendingCancellation",
-]
 _CHARACTERISTICS = {
     "circuitType": "circuit_type",
     "aEnd": "a_end",
@@ -270,7 +270,9 @@ cancel_router = APIRouter(prefix=CANCEL_PATH, tags=["TMF641 service orders"], ro
 Orderer = Annotated[Actor, Depends(require_roles(*ORDER_ROLES))]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Order a circuit (start a provisioning order)")
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, responses=CREATED, summary="Order a circuit (start a provisioning order)"
+)
 async def create_service_order(
     body: ServiceOrderCreate,
     actor: Orderer,
@@ -278,7 +280,7 @@ async def create_service_order(
     gateway: GatewayDep,
     response: Response,
     request_id: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> ServiceOrder:
     """Start the order's workflow: it plans the steps, splits the deadline and opens the dispatch task."""
     order = await register_order(
         session=session,
@@ -290,7 +292,7 @@ async def create_service_order(
         external_id=body.external_id,
     )
     response.headers["Location"] = href(order.order_id)
-    return to_tmf(order)
+    return ServiceOrder.model_validate(to_tmf(order))
 
 
 # The one table of ServiceOrder list filters (SQL on the read model); the spec's other attributes answer 400.
@@ -360,8 +362,8 @@ OrderListing = Annotated[TmfList, Depends(ORDER_FILTERS.listing)]
 CancelListing = Annotated[TmfList, Depends(CANCEL_FILTERS.listing)]
 
 
-@router.get("", summary="List service orders", openapi_extra=ORDER_FILTERS.openapi())
-async def list_service_orders(actor: Reader, session: SessionDep, listing: OrderListing) -> list[dict[str, Any]]:
+@router.get("", summary="List service orders", openapi_extra=ORDER_FILTERS.openapi(), responses=LISTED)
+async def list_service_orders(actor: Reader, session: SessionDep, listing: OrderListing) -> list[ServiceOrder]:
     """Orders newest first from the read model, filtered by ORDER_FILTERS; X-Total-Count and X-Result-Count."""
     total, rows = await page_of(
         session,
@@ -371,17 +373,22 @@ async def list_service_orders(actor: Reader, session: SessionDep, listing: Order
         offset=listing.offset,
         limit=listing.limit,
     )
-    return listing.page(total, [row_to_tmf(row) for row in rows])
+    return [ServiceOrder.model_validate(o) for o in listing.page(total, [row_to_tmf(row) for row in rows])]
 
 
 @router.get("/{id}", summary="One service order")
-async def get_service_order(id: str, actor: Reader, session: SessionDep, fields: Fields = None) -> dict[str, Any]:
+async def get_service_order(id: str, actor: Reader, session: SessionDep, fields: Fields = None) -> ServiceOrder:
     """The order by id (404 when unknown)."""
     row = await load_row(session, id)
-    return project(row_to_tmf(row), fields)
+    return ServiceOrder.model_validate(project(row_to_tmf(row), fields))
 
 
-@cancel_router.post("", status_code=status.HTTP_201_CREATED, summary="Cancel a service order")
+@cancel_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={**CREATED, **tmf_errors(404)},
+    summary="Cancel a service order",
+)
 async def create_cancel_service_order(
     body: CancelServiceOrderCreate,
     actor: Orderer,
@@ -390,7 +397,7 @@ async def create_cancel_service_order(
     db: DbDep,
     response: Response,
     request_id: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> CancelServiceOrder:
     """The order goes assessingCancellation → pendingCancellation (reservation released, tasks closed) → cancelled."""
     row = await load_row(session, body.service_order.id)
     cancel_id = f"CSO-{uuid4().hex[:12].upper()}"
@@ -399,15 +406,15 @@ async def create_cancel_service_order(
     if order.cancel is None:
         raise HTTPException(status.HTTP_409_CONFLICT, "serviceOrder: the cancel did not take effect")
     response.headers["Location"] = f"{CANCEL_PATH}/{order.cancel.cancel_id}"
-    return cancel_to_tmf(order)
+    return CancelServiceOrder.model_validate(cancel_to_tmf(order))
 
 
-@cancel_router.get("", summary="List cancel requests", openapi_extra=CANCEL_FILTERS.openapi())
+@cancel_router.get("", summary="List cancel requests", openapi_extra=CANCEL_FILTERS.openapi(), responses=LISTED)
 async def list_cancel_service_orders(
     actor: Reader,
     session: SessionDep,
     listing: CancelListing,
-) -> list[dict[str, Any]]:
+) -> list[CancelServiceOrder]:
     """Cancel requests, newest order first, filtered by CANCEL_FILTERS."""
     cancelled = [col(ServiceOrderRow.cancel_id).is_not(None), *listing.conditions]
     total, rows = await page_of(
@@ -418,15 +425,16 @@ async def list_cancel_service_orders(
         offset=listing.offset,
         limit=listing.limit,
     )
-    return listing.page(total, [cancel_to_tmf(order_of(row)) for row in rows])
+    page = listing.page(total, [cancel_to_tmf(order_of(row)) for row in rows])
+    return [CancelServiceOrder.model_validate(cancel) for cancel in page]
 
 
 @cancel_router.get("/{id}", summary="One cancel request")
 async def get_cancel_service_order(
     id: str, actor: Reader, session: SessionDep, fields: Fields = None
-) -> dict[str, Any]:
+) -> CancelServiceOrder:
     """A cancel request by id, with how far it got (404 when unknown)."""
     row = await session.scalar(select(ServiceOrderRow).where(col(ServiceOrderRow.cancel_id) == id))
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"cancelServiceOrder {id} does not exist")
-    return project(cancel_to_tmf(order_of(row)), fields)
+    return CancelServiceOrder.model_validate(project(cancel_to_tmf(order_of(row)), fields))

@@ -24,7 +24,7 @@ policy, calendar, cycles with deadlines and breaches, pauses). PATCH also takes 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator

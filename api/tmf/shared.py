@@ -66,9 +66,7 @@ class TmfResource(BaseModel):
     attributes asked for (and those three, at every level). Extensions a client does not know pass through.
     """
 
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True, extra="allow"
-    )
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True, extra="allow")
 
     type_: str | None = Field(default=None, alias="@type")
     base_type: str | None = Field(default=None, alias="@baseType")
@@ -99,7 +97,7 @@ class Characteristic(TmfResource):
     value_type: str | None = None
 
 
-LISTED = {
+LISTED: dict[int | str, dict[str, Any]] = {
     200: {
         "headers": {
             "X-Total-Count": {"description": "resources matching the filters", "schema": {"type": "integer"}},
@@ -107,7 +105,9 @@ LISTED = {
         }
     }
 }
-CREATED = {201: {"headers": {"Location": {"description": "the new resource's href", "schema": {"type": "string"}}}}}
+CREATED: dict[int | str, dict[str, Any]] = {
+    201: {"headers": {"Location": {"description": "the new resource's href", "schema": {"type": "string"}}}}
+}
 
 _PARTS: dict[tuple[type[BaseModel], bool, str], type[BaseModel]] = {}
 
