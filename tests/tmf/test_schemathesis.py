@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
+from pydantic import BaseModel
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -28,6 +30,17 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+from api.provisioning.tmf641_models import CancelServiceOrder, ServiceOrder
+from api.resource_checks.tmf645_models import CheckServiceQualification
+from api.tickets.tmf621_models import TroubleTicket
+from core.provisioning import workflow_id_for as orders_workflow
+from core.resource_checks import workflow_id_for as checks_workflow
+from db.tickets import workflow_id_for as tickets_workflow
+from tests.provisioning.test_api import CANCEL, SO, order_body
+from tests.resource_checks.test_api import SQ, request_body
+from tests.support import end_running, eventually
+from tests.tickets.http_helpers import create, full_intake, routed
 
 CHECKS = [
     not_a_server_error,
@@ -79,6 +92,10 @@ def _fuzz(document: dict[str, Any], base_url: str, tokens: dict[str, dict[str, s
                         ),
                     )
     run.seconds = time.monotonic() - started
+    print(
+        f"schemathesis: {len(run.examples)} operations, {run.examples.total()} examples, {len(run.failures)} failures"
+        f" in {run.seconds:.1f}s"
+    )
     return run
 
 
@@ -106,6 +123,60 @@ def _examples(run: Run, operation: Any, mode: GenerationMode, user: str, call: A
 
 
 @pytest.fixture(scope="module")
+async def resources(http, login, env):
+    """One resource of each TMF kind, full (a routed ticket, a check, an order, a cancel request): lists show them."""
+    ticket = await create(http, await login("agent1"), full_intake())
+    check = await http.post(SQ, json=request_body(f"C-{uuid.uuid4().hex[:8]}"), headers=await login("coordinator1"))
+    orders = [await http.post(SO, json=order_body(), headers=await login("coordinator1")) for _ in range(2)]
+    made = [ticket, check, *orders]
+    assert all(r.status_code == 201 for r in made), [r.text for r in made]
+    reader = await login("auditor1")
+
+    async def ready(path, attribute):
+        body = (await http.get(path, headers=reader)).json()
+        return body if body.get(attribute) else None
+
+    order_ids = [o.json()["id"] for o in orders]
+    planned = [await eventually(lambda o=o: ready(f"{SO}/{o}", "currentStep"), what="planned") for o in order_ids]
+    checked = await eventually(lambda: ready(f"{SQ}/{check.json()['id']}", "estimatedResponseDate"), what="round")
+    cancel = await http.post(
+        CANCEL,
+        json={"serviceOrder": {"id": order_ids[1]}, "cancellationReason": "客户撤单"},
+        headers=await login("coordinator1"),
+    )
+    assert cancel.status_code == 201, cancel.text
+    yield {
+        TroubleTicket: await routed(http, reader, ticket.json()["id"]),
+        CheckServiceQualification: checked,
+        ServiceOrder: planned[0],
+        CancelServiceOrder: (await http.get(f"{CANCEL}/{cancel.json()['id']}", headers=reader)).json(),
+    }
+    ids = [tickets_workflow(ticket.json()["id"]), checks_workflow(check.json()["id"])]
+    await end_running(env.client, ids + [orders_workflow(o) for o in order_ids])
+
+
+def _undocumented(value: Any, where: str = "") -> list[str]:
+    """The attributes of a validated response model (and its parts) that no field documents."""
+    if isinstance(value, list):
+        return [path for i, item in enumerate(value) for path in _undocumented(item, f"{where}[{i}]")]
+    if not isinstance(value, BaseModel):
+        return []
+    paths = [f"{where}.{name}" for name in value.model_extra or {}]
+    for name in type(value).model_fields:
+        paths += _undocumented(getattr(value, name), f"{where}.{name}")
+    return paths
+
+
+async def test_every_attribute_we_return_is_documented(resources):
+    for model, body in resources.items():
+        assert _undocumented(model.model_validate(body), model.__name__) == [], body
+    assert resources[CheckServiceQualification]["rounds"][0]["lines"], "a round with its department lines"
+    assert resources[ServiceOrder]["steps"] and resources[TroubleTicket]["sla"]["cycles"]
+    with_extra = {**resources[ServiceOrder], "steps": [{**resources[ServiceOrder]["steps"][0], "surprise": 1}]}
+    assert _undocumented(ServiceOrder.model_validate(with_extra)) == [".steps[0].surprise"]
+
+
+@pytest.fixture(scope="module")
 async def document(http):
     """The app's own OpenAPI document."""
     response = await http.get("/openapi.json")
@@ -117,7 +188,7 @@ async def _tokens(login, users):
     return {user or "anonymous": (await login(user) if user else {}) for user in users}
 
 
-async def test_tmf_operations_conform(document, login, api_url):
+async def test_tmf_operations_conform(resources, document, login, api_url):
     tokens = await _tokens(login, TMF_USERS)
     run = await asyncio.to_thread(_fuzz, document, api_url, tokens, lambda op: op.path.startswith("/tmf-api/"))
     assert len(run.examples) == 13, sorted(run.examples)
