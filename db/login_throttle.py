@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Table, delete, update
+from sqlalchemy import Table, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +12,9 @@ from core.login_throttle import ThrottleKind, ThrottlePolicy, ThrottleState, aft
 from db.models import LoginThrottle
 
 table: Table = LoginThrottle.__table__  # type: ignore[attr-defined]  # SQLModel does not declare it
+
+# Quiet counters removed per recorded failure: the table stays bounded by the failure rate, whoever sprays it.
+PRUNE_BATCH = 100
 
 
 def _state(row: LoginThrottle | None) -> ThrottleState:
@@ -49,7 +52,27 @@ async def record_failure(
             locked=state.locked,
         )
     )
+    await prune(session, kind, policy, now)
     return state
+
+
+async def prune(session: AsyncSession, kind: ThrottleKind, policy: ThrottlePolicy, now: datetime) -> int:
+    """Delete up to PRUNE_BATCH counters of `kind` that have been forgotten (quiet and unblocked); caller commits."""
+    stale = (
+        select(table.c.subject)
+        .where(
+            table.c.kind == kind.value,
+            table.c.last_failure_at < now - policy.reset_after,
+            or_(table.c.blocked_until.is_(None), table.c.blocked_until <= now),
+        )
+        .order_by(table.c.last_failure_at)
+        .limit(PRUNE_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    result = await session.execute(
+        delete(table).where(table.c.kind == kind.value, table.c.subject.in_(stale.scalar_subquery()))
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def clear(session: AsyncSession, kind: ThrottleKind, subject: str) -> ThrottleState:

@@ -159,6 +159,7 @@ class LoginThrottle(SQLModel, table=True):
     """A sign-in failure counter per attempted username or client address (core/login_throttle.py)."""
 
     __tablename__ = "login_throttle"
+    __table_args__ = (Index("ix_login_throttle_quiet", "kind", "last_failure_at"),)
 
     kind: str = Field(max_length=16, primary_key=True)  # user | address
     subject: str = Field(max_length=200, primary_key=True)

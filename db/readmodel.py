@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
-from sqlmodel import SQLModel, col
+from sqlmodel import SQLModel
 
 T = TypeVar("T", bound=SQLModel)
 
@@ -23,11 +23,6 @@ async def upsert_newer(session: AsyncSession, table: type[SQLModel], key: str, v
         where=stmt.table.c.revision < stmt.excluded.revision,
     )
     await session.execute(stmt)
-
-
-def equal_to(table: type[SQLModel], values: Mapping[str, object]) -> list[ColumnElement[bool]]:
-    """A `column == value` condition for every value given (None: any value)."""
-    return [col(getattr(table, column)) == value for column, value in values.items() if value is not None]
 
 
 async def page_of(

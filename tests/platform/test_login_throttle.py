@@ -192,3 +192,25 @@ async def test_an_admin_unlocks_and_it_is_journaled(guarded, http, login, sync_s
         {"was_locked": True, "failures": LOCKOUT_AFTER},
     )
     assert (await _sign_in(guarded, username, PASSWORD, address)).status_code == 200
+
+
+async def test_forgotten_counters_are_pruned_by_later_failures(guarded, sync_session, cleanup_addresses):
+    """Counters quiet for longer than their reset and not blocked go; a lockout still in force stays."""
+    quiet, blocked = _address(), _address()
+    cleanup_addresses.extend([quiet, blocked])
+    with sync_session() as s:
+        s.execute(
+            text(
+                "INSERT INTO login_throttle (kind, subject, failures, last_failure_at, blocked_until, locked)"
+                " VALUES ('address', :q, 3, now() - interval '30 days', NULL, false),"
+                " ('address', :b, 9, now() - interval '30 days', now() + interval '1 day', true)"
+            ),
+            {"q": quiet, "b": blocked},
+        )
+        s.commit()
+    trigger = _address()
+    cleanup_addresses.append(trigger)
+    assert (await _sign_in(guarded, f"nobody-{uuid.uuid4().hex}", "wrong", trigger)).status_code == 401
+    assert _counter(sync_session, "address", quiet) is None
+    assert _counter(sync_session, "address", blocked).locked
+    assert _counter(sync_session, "address", trigger).failures == 1
