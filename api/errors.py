@@ -33,6 +33,7 @@ class ApiError(BaseModel):
 
 
 _OWN_MEANING = {
+    400: "the body cannot be read (not UTF-8, not the declared content type)",
     401: "no or bad credentials (see WWW-Authenticate)",
     403: "the caller's role or ownership refuses this",
     404: "no such resource",
@@ -46,7 +47,8 @@ _OWN_MEANING = {
 def describe_errors(app: FastAPI) -> None:
     """The app's OpenAPI document declares the error bodies each route really answers: TMF routes never answer
     422 (TmfRoute answers a TMF 400 and documents its own errors); every other route answers an `ApiError` with
-    422 for invalid input, 401/403 when signed in, 404 on a resource's path, 409 and 413 on writes, and 503."""
+    422 for invalid input (400 for a body it cannot read), 401/403 when signed in, 404 on a resource's path,
+    409 and 413 on writes, and 503."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -76,6 +78,8 @@ def _own_errors(document: dict[str, Any]) -> None:
                 statuses.append(404)
             if method in ("post", "patch", "put", "delete"):
                 statuses += [409, 413]
+            if "requestBody" in operation:
+                statuses.append(400)
             for status_code in sorted(statuses):
                 if str(status_code) not in responses or status_code == 422:
                     responses[str(status_code)] = {"description": _OWN_MEANING[status_code], "content": ours}
