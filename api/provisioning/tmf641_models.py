@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from api.tmf.shared import Characteristic, RelatedParty, TmfEntity, TmfResource, response_part
+from api.tmf.shared import RelatedParty, ServiceCharacteristic, TmfEntity, TmfResource, VersionRef, response_part
 from core.provisioning import OrderStatus, Review, Scope, Step
 
 TmfOrderState = Literal[
@@ -42,7 +42,7 @@ class OrderedService(TmfResource):
 
     id: str | None = None
     service_type: str | None = None
-    service_characteristic: list[Characteristic] | None = None
+    service_characteristic: list[ServiceCharacteristic] | None = None
 
 
 class ServiceOrderItem(TmfResource):
@@ -89,13 +89,6 @@ class OrderTimeliness(TmfResource):
 
     on_time: bool | None = None
     cycle_seconds: float | None = None
-
-
-class VersionRef(TmfResource):
-    """The provisioning rules or calendar by name and version."""
-
-    name: str | None = None
-    version: int | None = None
 
 
 class ServiceOrder(TmfEntity):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from api.tmf.shared import Characteristic, RelatedParty, TmfEntity, TmfResource, response_part
+from api.tmf.shared import RelatedParty, ServiceCharacteristic, TmfEntity, TmfResource, response_part
 from core.resource_checks import CheckStatus, Line, Qualification, Round
 
 TaskState = Literal["acknowledged", "inProgress", "done", "terminatedWithError"]
@@ -46,7 +46,7 @@ class QualifiedService(TmfResource):
     id: str | None = None
     description: str | None = None
     service_type: str | None = None
-    service_characteristic: list[Characteristic] | None = None
+    service_characteristic: list[ServiceCharacteristic] | None = None
     place: list[Place] | None = None
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from api.tmf.shared import RelatedParty, TmfEntity, TmfResource, response_part
+from api.tmf.shared import RelatedParty, TmfEntity, TmfResource, VersionRef, response_part
 from core.sla import Priority
 from core.tickets import Channel, ComplaintType, PauseSpan, ProgressKind, Rating, SlaCycle, TicketStatus
 
@@ -25,7 +25,7 @@ else:
     SlaPauseView = response_part(PauseSpan, "SlaPause")
 
 
-class ChannelRef(TmfResource):
+class TicketChannel(TmfResource):
     """TMF ChannelRef: the intake channel (id and name alike)."""
 
     id: Channel | None = None
@@ -62,13 +62,6 @@ class TicketResolution(TmfResource):
     channel: Channel | None = None
 
 
-class VersionRef(TmfResource):
-    """A policy or calendar by name and version."""
-
-    name: str | None = None
-    version: int | None = None
-
-
 class TicketSla(TmfResource):
     """The SLA the ticket runs against: policy, calendar, tier, cycles with deadlines and breaches, pauses."""
 
@@ -95,7 +88,7 @@ class TroubleTicket(TmfEntity):
     last_update: datetime | None = None
     expected_resolution_date: datetime | None = None
     resolution_date: datetime | None = None
-    channel: ChannelRef | None = None
+    channel: TicketChannel | None = None
     status_change: list[StatusChange] | None = None
     note: list[Note] | None = None
     related_party: list[RelatedParty] | None = Field(

@@ -16,6 +16,12 @@ The status follows TMF630 and the three swagger files (none of which documents 4
 | an unexpected exception (logged with its type and route, never its message or the request) | 500 |
 | Temporal (or the database) unavailable, `Retry-After` set | 503 |
 
+/openapi.json says the same: every TMF operation documents its statuses with the `TmfError` body (400, 401, 403,
+500, 503; 404 on a resource's path; 409 and 413 on writes; never 422); 405 is the path's answer to a method it
+does not offer, so no operation lists it. Resources are response models (`TmfResource`): every attribute but
+`id`, `href` and `@type` optional, since `fields=` returns only those asked for; a route returns the attributes
+it set (`response_model_exclude_unset`), never a null-filled model.
+
 Lists take `fields`, `offset`, `limit`, `sort` (filterable single-column attributes, `-` descending) and the
 attribute filters one `Filters` table per resource declares: `attr=value` (comma: any of the values), and for
 dates also `attr.gt/.gte/.lt/.lte=`; every other query parameter is refused with 400 naming it. Filters become
@@ -89,12 +95,19 @@ class RelatedParty(TmfResource):
     referred_type: str | None = Field(default=None, alias="@referredType")
 
 
-class Characteristic(TmfResource):
-    """TMF Characteristic: a name and its value."""
+class ServiceCharacteristic(TmfResource):
+    """TMF Characteristic of a service: a name and its value."""
 
     name: str | None = None
     value: Any = None
     value_type: str | None = None
+
+
+class VersionRef(TmfResource):
+    """A policy, rule set or calendar by name and version."""
+
+    name: str | None = None
+    version: int | None = None
 
 
 LISTED: dict[int | str, dict[str, Any]] = {
