@@ -78,6 +78,7 @@ class TroubleTicket(TmfEntity):
 
     name: str | None = None
     description: str | None = None
+    external_id: str | None = Field(default=None, description="the ticket's id in the system that sent it")
     severity: str | None = Field(default=None, description="as given")
     ticket_type: str | None = Field(default=None, description="the primary category")
     priority: Priority | None = None
