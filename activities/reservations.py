@@ -1,9 +1,14 @@
-"""Reservation activities: hold, claim and release, each one atomic conditional statement on the reservation row."""
+"""Reservation activities: hold, claim and release, each one atomic conditional statement on the reservation row.
+
+Each statement that changes the status appends the change to the row's history in the same statement, so a
+retry (which changes nothing) adds nothing. A held reservation released by its expiry has `expired`; one an
+order claimed never expires.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import case, cast, literal, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from temporalio import activity
@@ -12,25 +17,23 @@ from temporalio.exceptions import ApplicationError
 from core.reservations import (
     ClaimReservation,
     HoldReservation,
+    ReleaseOrderReservations,
     ReleaseReservation,
     ReservationState,
     ReservationStatus,
 )
 from db.models import Reservation, utcnow
+from db.reservations import event, reservation_state
 from db.session import Database
-from workflows.common import CLAIM_RESERVATION, HOLD_RESERVATION, RELEASE_RESERVATION
+from workflows.common import CLAIM_RESERVATION, HOLD_RESERVATION, RELEASE_ORDER_RESERVATIONS, RELEASE_RESERVATION
 
 UNAVAILABLE = "ReservationUnavailable"
 NOT_FOUND = "ReservationNotFound"
 
 
-def _state(row: Reservation) -> ReservationState:
-    return ReservationState(
-        reservation_id=row.reservation_id,
-        status=ReservationStatus(row.status),
-        claimed_by_order=row.claimed_by_order,
-        expires_at=row.expires_at,
-    )
+def _appended(entry: list[dict[str, object]]) -> object:
+    """The history column with one entry appended (inside the conditional update)."""
+    return col(Reservation.history).op("||")(cast(literal(entry, JSONB), JSONB))
 
 
 class ReservationActivities:
@@ -49,6 +52,7 @@ class ReservationActivities:
     @activity.defn(name=HOLD_RESERVATION)
     async def hold_reservation(self, hold: HoldReservation) -> ReservationState:
         """Create the held reservation (a retry finds the row already there and returns it)."""
+        now = utcnow()
         async with self._db.session() as session:
             await session.execute(
                 insert(Reservation)
@@ -59,12 +63,13 @@ class ReservationActivities:
                     resources=hold.resources,
                     status=ReservationStatus.HELD.value,
                     expires_at=hold.expires_at,
-                    held_at=utcnow(),
+                    held_at=now,
+                    history=event("held", at=now, reason=f"check {hold.check_id} item {hold.item_id}"),
                 )
                 .on_conflict_do_nothing(index_elements=["reservation_id"])
             )
             await session.commit()
-            return _state(await self._current(session, hold.reservation_id))
+            return reservation_state(await self._current(session, hold.reservation_id))
 
     @activity.defn(name=CLAIM_RESERVATION)
     async def claim_reservation(self, claim: ClaimReservation) -> ReservationState:
@@ -78,7 +83,12 @@ class ReservationActivities:
                     col(Reservation.status) == ReservationStatus.HELD.value,
                     col(Reservation.expires_at) > now,
                 )
-                .values(status=ReservationStatus.CLAIMED.value, claimed_by_order=claim.order_id, claimed_at=now)
+                .values(
+                    status=ReservationStatus.CLAIMED.value,
+                    claimed_by_order=claim.order_id,
+                    claimed_at=now,
+                    history=_appended(event("claimed", at=now, order_id=claim.order_id)),
+                )
                 .returning(col(Reservation.reservation_id))
             )
             await session.commit()
@@ -95,21 +105,59 @@ class ReservationActivities:
                 type=UNAVAILABLE,
                 non_retryable=True,
             )
-        return _state(row)
+        return reservation_state(row)
 
     @activity.defn(name=RELEASE_RESERVATION)
     async def release_reservation(self, release: ReleaseReservation) -> ReservationState:
-        """Release a reservation; with only_if_unclaimed a claimed one stays claimed. Returns the resulting state."""
+        """Release a reservation; with only_if_unclaimed a claimed one stays claimed. Returns the resulting state.
+
+        Released by its expiry (`expiry`), a held reservation has expired rather than been released."""
         releasable = [ReservationStatus.HELD.value]
         if not release.only_if_unclaimed:
             releasable.append(ReservationStatus.CLAIMED.value)
+        now = utcnow()
+        expired = (col(Reservation.status) == ReservationStatus.HELD.value) & literal(release.expiry)
         async with self._db.session() as session:
             await session.execute(
                 update(Reservation)
                 .where(
                     col(Reservation.reservation_id) == release.reservation_id, col(Reservation.status).in_(releasable)
                 )
-                .values(status=ReservationStatus.RELEASED.value, released_at=utcnow(), release_reason=release.reason)
+                .values(
+                    status=case((expired, ReservationStatus.EXPIRED.value), else_=ReservationStatus.RELEASED.value),
+                    released_at=now,
+                    release_reason=release.reason,
+                    history=case(
+                        (expired, _appended(event("expired", at=now, reason=release.reason))),
+                        else_=_appended(event("released", at=now, reason=release.reason)),
+                    ),
+                )
             )
             await session.commit()
-            return _state(await self._current(session, release.reservation_id))
+            return reservation_state(await self._current(session, release.reservation_id))
+
+    @activity.defn(name=RELEASE_ORDER_RESERVATIONS)
+    async def release_order_reservations(self, release: ReleaseOrderReservations) -> list[ReservationState]:
+        """Release every reservation the order claimed (its cancel, its circuit's closure); returns every
+        reservation the order ever claimed, as it now stands (a retry releases nothing twice)."""
+        now = utcnow()
+        mine = col(Reservation.claimed_by_order) == release.order_id
+        async with self._db.session() as session:
+            await session.execute(
+                update(Reservation)
+                .where(mine, col(Reservation.status) == ReservationStatus.CLAIMED.value)
+                .values(
+                    status=ReservationStatus.RELEASED.value,
+                    released_at=now,
+                    release_reason=release.reason,
+                    history=_appended(event("released", at=now, order_id=release.order_id, reason=release.reason)),
+                )
+            )
+            await session.commit()
+            rows = await session.scalars(
+                select(Reservation)
+                .where(mine)
+                .order_by(col(Reservation.reservation_id))
+                .execution_options(populate_existing=True)
+            )
+            return [reservation_state(row) for row in rows]

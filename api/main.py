@@ -23,6 +23,7 @@ from api.platform import auth, config, health, users
 from api.presales import routes as presales
 from api.provisioning import routes as provisioning
 from api.provisioning import tmf641
+from api.reservations import routes as reservations
 from api.resource_checks import routes as resource_checks
 from api.resource_checks import tmf645
 from api.tasks import routes as tasks
@@ -130,6 +131,7 @@ def create_app(
         provisioning.ledger_router,
         config.provisioning_rules,
         presales.router,
+        reservations.router,
     ):
         app.include_router(router)
     codec.allow_ui_origins(app, settings)

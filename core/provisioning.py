@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.calendar import BusinessCalendar
 from core.records import AuditRecord, NotificationRecord, PolicyRef
+from core.reservations import ReservationState
 from core.roles import Actor, Role
 from core.sla import LadderStep
 from core.tasks import Candidates, RefusalCode, TaskRefused
@@ -99,6 +100,7 @@ class CircuitSpec(BaseModel):
     z_end: CircuitEnd
     bandwidth: str = Field(min_length=1, max_length=32, description="e.g. 2M, 100M, 1G")
     requested_completion: datetime
+    requested_start: datetime | None = None  # TMF641 requestedStartDate: work may not start earlier
     customer_id: str | None = Field(default=None, max_length=64)
     resource_check_id: str | None = Field(default=None, max_length=64)
     reservation_id: str | None = Field(default=None, max_length=200)
@@ -339,6 +341,7 @@ class ProvisioningOrder(BaseModel):
     milestones: list[Milestone] = Field(default_factory=list)
     jeopardy_alerts: list[JeopardyAlert] = Field(default_factory=list)
     cancel: CancelRequest | None = None
+    reservation: ReservationState | None = None  # the reservation the order claimed, as of its last change
     circuit_id: str | None = None
     dispatch_receipt: str | None = None
     completed_at: datetime | None = None

@@ -7,7 +7,7 @@ validator runs `check_act`, so the API and the workflow refuse exactly the same 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -20,6 +20,19 @@ from core.roles import Actor, Role
 from core.tasks import RefusalCode, TaskRefused
 
 WORKFLOW_TYPE = "ResourceCheck"
+MAX_CONSTRUCTION_DAYS = 730  # an estimate beyond two years of working days is not an estimate
+CENTER_TIME = timezone(timedelta(hours=8))  # the center's wall clock: "today" for wanted dates (China: no DST)
+LATEST_WANTED = date(2099, 12, 31)  # core.bounds: dates a request names lie before 2100
+
+
+def wanted_date_problem(wanted: date, now: datetime) -> str | None:
+    """Why a wanted date is impossible (None when it is fine): before today on the center's clock, or past 2099."""
+    today = now.astimezone(CENTER_TIME).date()
+    if wanted < today:
+        return f"{wanted.isoformat()} is in the past (today is {today.isoformat()})"
+    if wanted > LATEST_WANTED:
+        return f"{wanted.isoformat()} lies after {LATEST_WANTED.isoformat()}"
+    return None
 
 
 def workflow_id_for(check_id: str) -> str:
@@ -45,6 +58,14 @@ def qualification_result(results: Iterable[Qualification]) -> Qualification:
     if Qualification.ALTERNATE in seen:
         return Qualification.ALTERNATE
     return Qualification.QUALIFIED
+
+
+class Feasibility(StrEnum):
+    """DOMAIN.md §2.4's three results of a check or an item (TMF645 mapping in api/resource_checks/tmf645.py)."""
+
+    FEASIBLE = "feasible"
+    AFTER_CONSTRUCTION = "feasible_after_construction"
+    NOT_FEASIBLE = "not_feasible"
 
 
 class CheckStatus(StrEnum):
@@ -172,6 +193,10 @@ class DepartmentAnswer(BaseModel):
     reasons: str | None = None  # why not (unqualified) or notes
     resources: dict[str, Any] = Field(default_factory=dict)  # what the department can provide
     new_construction: bool = False
+    construction: str | None = None  # what must be built (with new_construction)
+    construction_days: int | None = None  # its estimated time, in working days
+    ready_by: datetime | None = None  # the answer time plus that estimate on the check's calendar
+    needs_procurement: bool = False  # equipment or material must be procured first
     answered_by: str
     answered_at: datetime
 
@@ -226,6 +251,15 @@ class Review(BaseModel):
     comment: str | None = None
 
 
+class RequirementChange(BaseModel):
+    """What a re-check changed on one item: the field, before and after (the round's diff)."""
+
+    item_id: str
+    field: Literal["bandwidth", "sites", "wanted_date"]
+    before: Any
+    after: Any
+
+
 class Round(BaseModel):
     """One pass of the check; a re-check starts a new one and keeps the old."""
 
@@ -233,6 +267,9 @@ class Round(BaseModel):
     started_at: datetime
     reason: str = ""
     due_at: datetime
+    items: list[CheckItem] = Field(default_factory=list)  # the requirements this round asked about
+    changes: list[RequirementChange] = Field(default_factory=list)  # against the round before
+    requested_changes: list[ItemChange] = Field(default_factory=list)  # the re-check's, for the next round
     lines: list[Line] = Field(default_factory=list)
     item_results: dict[str, Qualification] = Field(default_factory=dict)
     result: Qualification | None = None
@@ -251,6 +288,40 @@ class Round(BaseModel):
     def on_time(self) -> bool | None:
         """Whether the round's result was reported by its deadline (None while open)."""
         return None if self.reported_at is None else self.reported_at <= self.due_at
+
+    def answers(self, item_id: str) -> list[tuple[str, DepartmentAnswer]]:
+        """(department, answer) of one item in this round."""
+        return [(ln.department, ln.answer) for ln in self.lines if ln.item_id == item_id and ln.answer is not None]
+
+    def item_feasibility(self, item_id: str) -> Feasibility | None:
+        """Not feasible when unqualified; after construction when a department must build; else feasible."""
+        result = self.item_results.get(item_id)
+        if result is None:
+            return None
+        if result == Qualification.UNQUALIFIED:
+            return Feasibility.NOT_FEASIBLE
+        if any(answer.new_construction for _, answer in self.answers(item_id)):
+            return Feasibility.AFTER_CONSTRUCTION
+        return Feasibility.FEASIBLE
+
+    @property
+    def feasibility(self) -> Feasibility | None:
+        """The round's result over its items: not feasible if any is, else after construction if any is."""
+        if self.result is None:
+            return None
+        seen = {self.item_feasibility(item_id) for item_id in self.item_results}
+        if self.result == Qualification.UNQUALIFIED or Feasibility.NOT_FEASIBLE in seen:
+            return Feasibility.NOT_FEASIBLE
+        return Feasibility.AFTER_CONSTRUCTION if Feasibility.AFTER_CONSTRUCTION in seen else Feasibility.FEASIBLE
+
+    def tmf_result(self, item_id: str | None = None) -> Qualification | None:
+        """TMF645 qualificationResult: feasible only after new construction is `alternate` (the same service,
+        available at a later date: its alternateServiceProposal)."""
+        result = self.result if item_id is None else self.item_results.get(item_id)
+        feasibility = self.feasibility if item_id is None else self.item_feasibility(item_id)
+        if result == Qualification.QUALIFIED and feasibility == Feasibility.AFTER_CONSTRUCTION:
+            return Qualification.ALTERNATE
+        return result
 
 
 class ResourceCheck(BaseModel):
@@ -281,6 +352,29 @@ class ResourceCheck(BaseModel):
         return next((r.result for r in reversed(self.rounds) if r.result is not None), None)
 
     @property
+    def decided_round(self) -> Round | None:
+        """The latest round with a consolidated result."""
+        return next((r for r in reversed(self.rounds) if r.result is not None), None)
+
+    @property
+    def feasibility(self) -> Feasibility | None:
+        """The latest consolidated result as one of the three of DOMAIN.md §2.4."""
+        decided = self.decided_round
+        return decided.feasibility if decided else None
+
+    @property
+    def tmf_result(self) -> Qualification | None:
+        """The latest consolidated result as TMF645 states it (Round.tmf_result)."""
+        decided = self.decided_round
+        return decided.tmf_result() if decided else None
+
+    @property
+    def items(self) -> tuple[CheckItem, ...]:
+        """The requirements as they stand: the latest round's (re-checks may change them), else the request's."""
+        current = next((r for r in reversed(self.rounds) if r.items), None)
+        return tuple(current.items) if current else self.request.items
+
+    @property
     def on_time(self) -> bool | None:
         """Whether every reported round met its deadline (None before the first report)."""
         reported = [r.on_time for r in self.rounds if r.on_time is not None]
@@ -292,6 +386,79 @@ class ResourceCheck(BaseModel):
         return actor.username == requester.username or bool(
             requester.department and actor.department == requester.department
         )
+
+
+# ---- what a check found, for the orders that follow it -------------------------------------------------------
+
+
+class ConstructionNeed(BaseModel):
+    """One department's new construction for one item: what must be built, its estimate and when it is ready."""
+
+    model_config = ConfigDict(frozen=True)
+
+    item_id: str
+    department: str
+    construction: str | None = None
+    working_days: int | None = None
+    ready_by: datetime | None = None
+
+
+class CheckNeeds(BaseModel):
+    """What the latest decided round of a check says an order must do first: construction, procurement."""
+
+    model_config = ConfigDict(frozen=True)
+
+    check_id: str
+    status: CheckStatus
+    feasibility: Feasibility | None = None
+    needs_construction: bool = False
+    needs_procurement: bool = False
+    construction: tuple[ConstructionNeed, ...] = ()
+    procurement_by: tuple[str, ...] = ()  # departments that said equipment or material must be procured
+    ready_by: datetime | None = None  # when the last construction is estimated to be ready
+
+
+def check_needs(check: ResourceCheck, item_id: str | None = None) -> CheckNeeds:
+    """The construction and procurement the check's answers ask for (of one item, or of every feasible item)."""
+    decided = check.decided_round
+    if decided is None:
+        return CheckNeeds(check_id=check.check_id, status=check.status)
+    items = [item_id] if item_id else [i for i in decided.item_results]
+    feasible = [i for i in items if decided.item_feasibility(i) not in (None, Feasibility.NOT_FEASIBLE)]
+    answers = [(i, dept, answer) for i in feasible for dept, answer in decided.answers(i)]
+    builds = tuple(
+        ConstructionNeed(
+            item_id=i,
+            department=dept,
+            construction=a.construction,
+            working_days=a.construction_days,
+            ready_by=a.ready_by,
+        )
+        for i, dept, a in answers
+        if a.new_construction
+    )
+    procurement = tuple(dict.fromkeys(dept for _, dept, a in answers if a.needs_procurement))
+    ready = [b.ready_by for b in builds if b.ready_by is not None]
+    return CheckNeeds(
+        check_id=check.check_id,
+        status=check.status,
+        feasibility=decided.item_feasibility(item_id) if item_id else decided.feasibility,
+        needs_construction=bool(builds),
+        needs_procurement=bool(procurement),
+        construction=builds,
+        procurement_by=procurement,
+        ready_by=max(ready) if ready else None,
+    )
+
+
+def _circuit_word(value: str) -> str:
+    word = value.strip().lower().replace("-", "_").replace(" ", "_")
+    return {"digital": "digital_circuit"}.get(word, word)
+
+
+def serves(item: CheckItem, circuit_type: str) -> bool:
+    """True when an order for `circuit_type` is the service the item was checked for (no circuit type: any)."""
+    return item.circuit_type is None or _circuit_word(item.circuit_type) == _circuit_word(circuit_type)
 
 
 # ---- acts --------------------------------------------------------------------------------------------------
@@ -318,6 +485,11 @@ class Answer(_LineAct):
     reasons: str | None = Field(default=None, max_length=4000)
     resources: dict[str, Any] = Field(default_factory=dict)
     new_construction: bool = False
+    construction: str | None = Field(default=None, max_length=2000, description="what must be built")
+    construction_days: int | None = Field(
+        default=None, ge=1, le=MAX_CONSTRUCTION_DAYS, description="estimated working days of the construction"
+    )
+    needs_procurement: bool = False
 
 
 class Ask(_LineAct):
@@ -347,11 +519,29 @@ class AcceptResult(_Act):
     type: Literal["accept"] = "accept"
 
 
+class ItemChange(BaseModel):
+    """A changed requirement of one item for the next round: bandwidth, sites or wanted date (unset: unchanged)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    item_id: str = Field(min_length=1, max_length=16)
+    bandwidth: str | None = Field(default=None, min_length=1, max_length=32)
+    sites: tuple[str, ...] | None = Field(default=None, min_length=1, max_length=20)
+    wanted_date: date | None = None
+
+    def applied_to(self, item: CheckItem) -> CheckItem:
+        """The item with this change made."""
+        changed = {k: v for k, v in self.model_dump(exclude={"item_id"}).items() if v is not None}
+        return item.model_copy(update=changed)
+
+
 class Recheck(_Act):
-    """The requester finds the result does not meet the requirement: a new round, the old one kept."""
+    """The requester finds the result does not meet the requirement: a new round (with changed requirements, if
+    any), the old one kept."""
 
     type: Literal["recheck"] = "recheck"
     reason: str = Field(min_length=1, max_length=2000)
+    changes: tuple[ItemChange, ...] = Field(default=(), max_length=50)
 
 
 class CancelCheck(_Act):
@@ -431,8 +621,26 @@ def _member(actor: Actor, department: str, act: str) -> None:
         _refuse(RefusalCode.FORBIDDEN, f"{act}: only staff of department {department} may do this")
 
 
-def check_act(check: ResourceCheck, act: BaseModel, now: datetime) -> None:
-    """Refuse an act DOMAIN.md §2 does not allow (pure: the update validator runs it)."""
+def _check_changes(check: ResourceCheck, act: Recheck, now: datetime) -> None:
+    """A re-check's changes name items of the check, change something, and ask for no impossible date."""
+    items = {item.item_id: item for item in check.items}
+    seen: set[str] = set()
+    for index, change in enumerate(act.changes):
+        where = f"changes[{index}]"
+        if change.item_id not in items:
+            _refuse(RefusalCode.INVALID, f"{where}.item_id: the check has no item {change.item_id}")
+        if change.item_id in seen:
+            _refuse(RefusalCode.INVALID, f"{where}.item_id: item {change.item_id} is changed twice")
+        seen.add(change.item_id)
+        if change.applied_to(items[change.item_id]) == items[change.item_id]:
+            _refuse(RefusalCode.INVALID, f"{where}: nothing changes on item {change.item_id}")
+        if change.wanted_date is not None and (problem := wanted_date_problem(change.wanted_date, now)):
+            _refuse(RefusalCode.INVALID, f"{where}.wanted_date: {problem}")
+
+
+def check_act(check: ResourceCheck, act: BaseModel, now: datetime, *, strict: bool = True) -> None:
+    """Refuse an act DOMAIN.md §2 does not allow (pure: the update validator runs it). `strict=False` leaves out
+    the rules added after acts were recorded (a replay re-checks an old act without them): construction details."""
     actor: Actor = act.actor  # type: ignore[attr-defined]
     if actor.has_role(Role.AUDITOR) and not (set(actor.roles) - {Role.AUDITOR}):
         _refuse(RefusalCode.FORBIDDEN, "auditors read; they do not act on resource checks")
@@ -452,6 +660,11 @@ def check_act(check: ResourceCheck, act: BaseModel, now: datetime) -> None:
                 _refuse(RefusalCode.INVALID, "proposal: an alternate answer needs the proposed solution")
             if act.result == Qualification.UNQUALIFIED and not (act.reasons or "").strip():
                 _refuse(RefusalCode.INVALID, "reasons: an unqualified answer needs the reasons")
+            if strict and act.new_construction and act.result != Qualification.UNQUALIFIED:
+                if not (act.construction or "").strip():
+                    _refuse(RefusalCode.INVALID, "construction: say what must be built for new construction")
+                if act.construction_days is None:
+                    _refuse(RefusalCode.INVALID, "construction_days: estimate the construction in working days")
         case Ask():
             _coordinator(actor, "ask")
             _line(check, act)
@@ -477,6 +690,8 @@ def check_act(check: ResourceCheck, act: BaseModel, now: datetime) -> None:
                     f"{act.type}: only the requester ({check.request.requested_by.username}) "
                     "or the requesting department",
                 )
+            if isinstance(act, Recheck):
+                _check_changes(check, act, now)
         case CancelCheck():
             if not (check.requester_side(actor) or actor.has_role(Role.COORDINATOR, Role.SUPERVISOR)):
                 _refuse(RefusalCode.FORBIDDEN, "cancel: the requester, a coordinator or a supervisor")

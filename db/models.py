@@ -334,6 +334,7 @@ class Reservation(SQLModel, table=True):
     claimed_at: datetime | None = _ts(default=None)
     released_at: datetime | None = _ts(default=None)
     release_reason: str | None = Field(default=None, max_length=500)
+    history: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
 
 
 class ResourceCheckRow(SQLModel, table=True):
@@ -347,6 +348,7 @@ class ResourceCheckRow(SQLModel, table=True):
     status: str = Field(max_length=32, index=True)
     tmf_state: str = Field(max_length=32)
     qualification_result: str | None = Field(default=None, max_length=16)
+    feasibility: str | None = Field(default=None, max_length=32)  # core.resource_checks.Feasibility
     customer_id: str = Field(max_length=64, index=True)
     customer_name: str = Field(max_length=200)
     contact: str | None = Field(default=None, max_length=200)  # whole; every response masks it
@@ -372,6 +374,8 @@ class ResourceCheckLedger(SQLModel, table=True):
     customer_name: str = Field(max_length=200)
     outcome: str = Field(max_length=16)  # accepted | cancelled
     qualification_result: str | None = Field(default=None, max_length=16)
+    feasibility: str | None = Field(default=None, max_length=32)  # feasible | feasible_after_construction | ...
+    construction: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
     items: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
     reservations: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
     requested_at: datetime = _ts()

@@ -130,6 +130,7 @@ def build_worker(
             reservations.hold_reservation,
             reservations.claim_reservation,
             reservations.release_reservation,
+            reservations.release_order_reservations,
             provisioning.load_provisioning_rules,
             provisioning.record_order,
             provisioning.report_completion,

@@ -6,9 +6,10 @@ construction when the resource check said so, data configuration, activation, te
 order with the test report); a reviewer approves or returns the order to a named step. The requested
 completion date is split into step deadlines on the business calendar by the rules' weights; each step
 is a human task whose ladder reminds, raises a jeopardy alert at the warning threshold and escalates at
-the breach. On approval the reservation is claimed, completion is reported to the group dispatch system,
-the group-customer department is told and the circuit ledger written. A cancel releases the reservation,
-closes the open tasks and notes the cancel in the ledger.
+the breach. The order claims its reservation when it is accepted (patch `order-claims-reservation-at-create`;
+before it, only on approval, so a reservation could expire under a running order) and keeps it for life; on
+approval completion is reported to the group dispatch system, the group-customer department is told and the
+circuit ledger written. A cancel releases the reservation, closes the open tasks and notes the cancel in the ledger.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ with workflow.unsafe.imports_passed_through():
         split_deadline,
     )
     from core.records import AuditRecord, NotificationRecord
-    from core.reservations import ClaimReservation, ReleaseReservation
+    from core.reservations import ClaimReservation, ReleaseOrderReservations, ReleaseReservation, ReservationState
     from core.sla import LadderStep
     from core.tasks import HumanTask, TaskRequest, TaskStatus
     from workflows.common import (
@@ -60,12 +61,16 @@ with workflow.unsafe.imports_passed_through():
         EXTERNAL_TIMEOUT,
         LOAD_PROVISIONING_RULES,
         RECORD_ORDER,
+        RELEASE_ORDER_RESERVATIONS,
         RELEASE_RESERVATION,
         REPORT_COMPLETION,
         SLA_DUE_AT,
         WRITE_LEDGER,
         db_call,
     )
+
+
+CLAIM_AT_CREATE = "order-claims-reservation-at-create"
 
 
 def circuit_id_for(order_id: str) -> str:
@@ -84,6 +89,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
     def __init__(self) -> None:
         super().__init__()
         self._rules: ProvisioningRules | None = None
+        self._claimed_at_create = False
 
     @property
     def order(self) -> ProvisioningOrder:
@@ -104,6 +110,11 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         self._state = self._plan(start)
         self.set_status(OrderStatus.ACKNOWLEDGED, "order received")
         await self.save(self.audit(start.created_by, "order.create", start.request_id))
+        if start.spec.reservation_id and workflow.patched(CLAIM_AT_CREATE):
+            self._claimed_at_create = True
+            if not await self._claim_reservation():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                return self.outcome("finished")
         while self.order.current is not None and self.order.cancel is None:
             step = self.order.step(self.order.current)
             task = await self._open_step(step)
@@ -322,16 +333,8 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
     async def _complete(self) -> None:
         """Claim the reservation, report completion (报竣), tell the group-customer department, write the ledger."""
         order, spec, now = self.order, self.order.spec, workflow.now()
-        if spec.reservation_id:
-            try:
-                await db_call(
-                    CLAIM_RESERVATION, ClaimReservation(reservation_id=spec.reservation_id, order_id=order.order_id)
-                )
-            except ActivityError as err:
-                order.error = str(err.cause.message if isinstance(err.cause, ApplicationError) else err)
-                self.set_status(OrderStatus.FAILED, f"the reservation could not be claimed: {order.error}")
-                await self.save()
-                return
+        if spec.reservation_id and not self._claimed_at_create and not await self._claim_reservation():
+            return
         order.circuit_id = circuit_id_for(order.order_id)
         order.completed_at = now
         order.on_time = now <= spec.requested_completion
@@ -381,6 +384,23 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         )
         await self.save(notifications=(notice,))
 
+    async def _claim_reservation(self) -> bool:
+        """Claim the order's reservation; when it cannot be claimed the order fails, saying why."""
+        order = self.order
+        assert order.spec.reservation_id is not None
+        try:
+            order.reservation = await db_call(
+                CLAIM_RESERVATION,
+                ClaimReservation(reservation_id=order.spec.reservation_id, order_id=order.order_id),
+                result_type=ReservationState,
+            )
+        except ActivityError as err:
+            order.error = str(err.cause.message if isinstance(err.cause, ApplicationError) else err)
+            self.set_status(OrderStatus.FAILED, f"the reservation could not be claimed: {order.error}")
+            await self.save()
+            return False
+        return True
+
     async def _compensate(self) -> None:
         """Cancel: release the reservation, close the open tasks, note the cancel in the ledger."""
         order, cancel = self.order, self.order.cancel
@@ -389,13 +409,23 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         cancel.state = "inProgress"
         self.set_status(OrderStatus.PENDING_CANCELLATION, "releasing what the order holds")
         await self.save()
-        if order.spec.reservation_id:
+        reason = f"order {order.order_id} cancelled: {cancel.reason}"
+        if self._claimed_at_create:  # only what this order claimed is released
+            released = await db_call(
+                RELEASE_ORDER_RESERVATIONS,
+                ReleaseOrderReservations(order_id=order.order_id, reason=reason),
+                result_type=list[ReservationState],
+            )
+            order.reservation = next(
+                (r for r in released if r.reservation_id == order.spec.reservation_id), order.reservation
+            )
+        elif order.spec.reservation_id:
             try:
                 await db_call(
                     RELEASE_RESERVATION,
                     ReleaseReservation(
                         reservation_id=order.spec.reservation_id,
-                        reason=f"order {order.order_id} cancelled: {cancel.reason}",
+                        reason=reason,
                     ),
                 )
             except ActivityError as err:  # nothing to release (unknown reservation): the cancel goes on

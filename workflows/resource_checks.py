@@ -11,6 +11,7 @@ A cancel at any point closes the open tasks and releases what was reserved.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import assert_never
 
 from temporalio import workflow
@@ -18,7 +19,7 @@ from temporalio import workflow
 from workflows.acts import ActBook
 
 with workflow.unsafe.imports_passed_through():
-    from core.calendar import deadline
+    from core.calendar import Budget, deadline
     from core.records import AuditRecord, NotificationRecord, TaskEvent
     from core.reservations import HoldReservation, ReleaseReservation, ReservationState, ReservationStatus
     from core.resource_checks import (
@@ -32,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         Chase,
         ChaseLine,
         CheckAct,
+        CheckItem,
         CheckOutcome,
         CheckReport,
         CheckSave,
@@ -42,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         Qualification,
         Recheck,
         Reply,
+        RequirementChange,
         ResourceCheck,
         ResourceCheckInput,
         ResourceCheckRules,
@@ -66,6 +69,9 @@ with workflow.unsafe.imports_passed_through():
         db_call,
         wait_until,
     )
+
+
+EXPIRY_RECORDED = "reservation-expiry-recorded"  # the expiry release says so: the reservation ends `expired`
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
@@ -173,8 +179,9 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
     # ---- acts --------------------------------------------------------------------------------
 
     def check_act(self, act: CheckAct) -> None:
-        """The rules of DOMAIN.md §2 (core.resource_checks.check_act)."""
-        check_act(self.check, act, workflow.now())
+        """The rules of DOMAIN.md §2 (core.resource_checks.check_act); a replayed act recorded before a rule was
+        added is re-checked without it (a live act meets it in the validator, so its outcome never differs)."""
+        check_act(self.check, act, workflow.now(), strict=not workflow.unsafe.is_replaying())
 
     async def apply(self, act: CheckAct) -> None:
         """Apply an accepted act to the check."""
@@ -213,11 +220,21 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
             reasons=act.reasons,
             resources=act.resources,
             new_construction=act.new_construction,
+            construction=act.construction if act.new_construction else None,
+            construction_days=act.construction_days if act.new_construction else None,
+            ready_by=self._ready_by(act.construction_days) if act.new_construction else None,
+            needs_procurement=act.needs_procurement,
             answered_by=act.actor.username,
             answered_at=workflow.now(),
         )
         assert line.task_id is not None
         await self.close_task(line.task_id, act.result.value, act.actor)
+
+    def _ready_by(self, working_days: int | None) -> datetime | None:
+        """When a construction estimated at `working_days` is ready, counted from now on the check's calendar."""
+        if working_days is None:
+            return None
+        return deadline(self.snapshot.calendar, workflow.now(), Budget(amount=working_days, unit="working_days"))
 
     async def _on_ask(self, act: Ask) -> None:
         line = self._line(act)
@@ -247,6 +264,7 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
         current = self.check.round
         assert current is not None
         current.requester_decision, current.decision_reason = "recheck", act.reason
+        current.requested_changes = list(act.changes)
         await self._close_requester_task(act.actor, "recheck")
         await self._release(current, f"re-check requested: {act.reason}")
 
@@ -312,18 +330,41 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
 
     # ---- steps -------------------------------------------------------------------------------
 
+    def _next_items(self) -> tuple[list[CheckItem], list[RequirementChange]]:
+        """The requirements of the next round: the last round's, with the re-check's changes made (and the diff)."""
+        items, diff = list(self.check.items), []
+        previous = self.check.round
+        for change in previous.requested_changes if previous else []:
+            index = next(i for i, item in enumerate(items) if item.item_id == change.item_id)
+            before, after = items[index], change.applied_to(items[index])
+            for field in ("bandwidth", "sites", "wanted_date"):
+                if getattr(before, field) != getattr(after, field):
+                    diff.append(
+                        RequirementChange(
+                            item_id=before.item_id,
+                            field=field,
+                            before=getattr(before, field),
+                            after=getattr(after, field),
+                        )
+                    )
+            items[index] = after
+        return items, diff
+
     async def _open_round(self, reason: str) -> None:
         now, calendar, policy = workflow.now(), self.snapshot.calendar, self.snapshot.policy
+        items, changes = self._next_items()
         current = Round(
             number=len(self.check.rounds) + 1,
             started_at=now,
             reason=reason,
             due_at=deadline(calendar, now, policy.task_budget("resource_check")),
+            items=items,
+            changes=changes,
         )
         self.check.rounds.append(current)
         self.set_status(CheckStatus.CONSULTING, reason or "consulting the departments")
         workflow.upsert_search_attributes([SLA_DUE_AT.value_set(current.due_at)])
-        for item in self.check.request.items:
+        for item in current.items:
             for department in self._rules.departments_for(item):
                 line = Line(item_id=item.item_id, department=department)
                 current.lines.append(line)
@@ -350,7 +391,7 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
 
     def _consolidate(self, current: Round) -> None:
         """Per item over its departments, then over the items: the TMF rule; complex by the rules' flags."""
-        for item in self.check.request.items:
+        for item in current.items:
             results = [line.answer.result for line in current.lines if line.item_id == item.item_id and line.answer]
             current.item_results[item.item_id] = qualification_result(results)
         current.result = qualification_result(current.item_results.values())
@@ -436,16 +477,19 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
         summary = f"reservations of round {current.number} expire"
         if not await wait_until(current.reservations[0].expires_at, released, summary=summary):
             async with self._lock:
-                await self._release(current, "expired: no order claimed it", only_if_unclaimed=True)
+                expiry = workflow.patched(EXPIRY_RECORDED)
+                await self._release(current, "expired: no order claimed it", only_if_unclaimed=True, expiry=expiry)
                 await self.save(ledger=self.check.status in FINISHED)
 
-    async def _release(self, current: Round, reason: str, *, only_if_unclaimed: bool = True) -> None:
+    async def _release(
+        self, current: Round, reason: str, *, only_if_unclaimed: bool = True, expiry: bool = False
+    ) -> None:
         """Release a round's held reservations; one an order claimed stays with the order."""
         for index, state in enumerate(current.reservations):
             if state.status != ReservationStatus.HELD:
                 continue
             release = ReleaseReservation(
-                reservation_id=state.reservation_id, reason=reason, only_if_unclaimed=only_if_unclaimed
+                reservation_id=state.reservation_id, reason=reason, only_if_unclaimed=only_if_unclaimed, expiry=expiry
             )
             current.reservations[index] = await db_call(RELEASE_RESERVATION, release, result_type=ReservationState)
 

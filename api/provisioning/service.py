@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from uuid import uuid4
 
 from fastapi import HTTPException, status
@@ -22,11 +23,14 @@ from core.provisioning import (
     workflow_id_for,
 )
 from core.roles import Actor
-from db.models import ServiceOrderRow, utcnow
+from db.models import ResourceCheckRow, ServiceOrderRow, utcnow
 from db.provisioning import new_order_id, upsert_order
+from db.reservations import current_states, order_claim_refusal
+from db.resource_checks import order_check_refusal
 from workflows.common import BUSINESS_REF, ORDER_KIND, SLA_DUE_AT
 
 CREATE_ACTION = "order.create"
+START_SLACK = timedelta(minutes=5)  # a start "now" sent from a client whose clock runs a little behind
 _CLOSED = {s.value for s in CLOSED}
 
 ORDERS: SubjectKind[ServiceOrderRow, ProvisioningOrder] = SubjectKind(
@@ -43,6 +47,43 @@ ORDERS: SubjectKind[ServiceOrderRow, ProvisioningOrder] = SubjectKind(
 load_row, order_of, perform = ORDERS.load_row, ORDERS.state_of, ORDERS.perform
 
 
+def check_order_dates(spec: CircuitSpec, now: datetime) -> None:
+    """400 naming the field for an impossible date: completion not in the future, start before now or after it."""
+    if spec.requested_completion <= now:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "requestedCompletionDate: must be in the future")
+    start = spec.requested_start
+    if start is not None and start < now - START_SLACK:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "requestedStartDate: must not be in the past")
+    if start is not None and start >= spec.requested_completion:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "requestedStartDate: must be before requestedCompletionDate")
+
+
+async def check_order_reservation(session: AsyncSession, spec: CircuitSpec) -> CircuitSpec:
+    """Validate the check and reservation the order names before anything starts (4xx naming the field); an order
+    naming only a reservation follows that reservation's check."""
+    if spec.resource_check_id and (
+        refused := await order_check_refusal(session, spec.resource_check_id, spec.customer_id)
+    ):
+        raise HTTPException(refused[0], f"resourceCheckId: {refused[1]}")
+    if not spec.reservation_id:
+        return spec
+    refusal = await order_claim_refusal(
+        session,
+        reservation_id=spec.reservation_id,
+        resource_check_id=spec.resource_check_id,
+        customer_id=spec.customer_id,
+        circuit_type=spec.circuit_type.value,
+    )
+    if refusal is not None:
+        code = status.HTTP_409_CONFLICT if refusal.unavailable else status.HTTP_400_BAD_REQUEST
+        raise HTTPException(code, f"reservationId: {refusal.message}")
+    if spec.resource_check_id is None:
+        state = (await current_states(session, [spec.reservation_id]))[spec.reservation_id]
+        if state.check_id and await session.get(ResourceCheckRow, state.check_id) is not None:
+            spec = spec.model_copy(update={"resource_check_id": state.check_id})
+    return spec
+
+
 async def register_order(
     *,
     session: AsyncSession,
@@ -56,8 +97,8 @@ async def register_order(
     """Write the order's first read-model row, start its workflow and journal the create; all or nothing."""
     request_id = request_id or str(uuid4())
     now = utcnow()
-    if spec.requested_completion <= now:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "requested_completion: must be in the future")
+    check_order_dates(spec, now)
+    spec = await check_order_reservation(session, spec)
     order_id = new_order_id(now)
     order = ProvisioningOrder(
         order_id=order_id,

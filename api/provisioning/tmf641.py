@@ -12,7 +12,12 @@ item's `service.serviceCharacteristic[]` by name:
 | `resourceCheckId`, `reservationId` | the resource check and reservation the order uses (optional) |
 | `needsProcurement`, `needsConstruction` | what the resource check said (optional, default false) |
 
-`requestedCompletionDate` (with offset, in the future) is required; `externalId`, `description` are kept.
+`requestedCompletionDate` (with offset, in the future) is required, `requestedStartDate` optional (not in the past,
+before completion; either date wrong is a 400 naming it); `externalId`, `description` are kept. A `reservationId`
+is validated at create (it exists, is held, belongs to the `resourceCheckId` if given, the same customer and
+service: 400/409 naming it, and nothing starts) and claimed as the order is accepted, for the order's whole life;
+a `resourceCheckId` must name an accepted, feasible check of the customer. The claimed reservation shows in the
+`reservation` extension (as the order last changed it; `/api/reservations/{id}` has it now).
 `state` and every item's `state` follow `core.provisioning.TMF_STATE`; `milestone[]` (a step finished, review
 approved, completion reported) and `jeopardyAlert[]` (a step past its warning threshold or its deadline) are
 kept current. Extensions: `orderStatus` (ours), `scope`, `currentStep`, `steps[]` (department, due, done,
@@ -105,6 +110,7 @@ class ServiceOrderCreate(_Tmf):
 
     service_order_item: list[OrderItemCreate] = Field(alias="serviceOrderItem", min_length=1)
     requested_completion_date: AwareInstant = Field(alias="requestedCompletionDate")
+    requested_start_date: AwareInstant | None = Field(default=None, alias="requestedStartDate")
     description: str | None = Field(default=None, max_length=2000)
     external_id: str | None = Field(default=None, alias="externalId", max_length=100)
     customer_id: str | None = Field(default=None, alias="customerId", max_length=64)
@@ -130,7 +136,11 @@ def spec_of(body: ServiceOrderCreate) -> CircuitSpec:
     item = body.service_order_item[0]
     if item.action != "add":
         raise HTTPException(400, "serviceOrderItem.action: only add (a new circuit) is supported")
-    values: dict[str, Any] = {"requested_completion": body.requested_completion_date, "customer_id": body.customer_id}
+    values: dict[str, Any] = {
+        "requested_completion": body.requested_completion_date,
+        "requested_start": body.requested_start_date,
+        "customer_id": body.customer_id,
+    }
     for characteristic in item.service.service_characteristic:
         if characteristic.name not in _CHARACTERISTICS:
             raise HTTPException(
@@ -140,7 +150,10 @@ def spec_of(body: ServiceOrderCreate) -> CircuitSpec:
     try:
         return CircuitSpec(**values)
     except ValidationError as err:
-        names = {v: k for k, v in _CHARACTERISTICS.items()} | {"requested_completion": "requestedCompletionDate"}
+        names = {v: k for k, v in _CHARACTERISTICS.items()} | {
+            "requested_completion": "requestedCompletionDate",
+            "requested_start": "requestedStartDate",
+        }
         raise HTTPException(400, field_errors(err.errors(), lambda f: names.get(f, to_camel(f)))) from None
 
 
@@ -169,6 +182,7 @@ def to_tmf(order: ProvisioningOrder, *, last_update: datetime | None = None) -> 
         "orderDate": order.created_at,
         "startDate": started,
         "requestedCompletionDate": spec.requested_completion,
+        "requestedStartDate": spec.requested_start,
         "expectedCompletionDate": order.steps[-1].due_at if order.steps else spec.requested_completion,
         "completionDate": order.completed_at,
         "cancellationDate": cancel.effective_at if cancel else None,
@@ -235,6 +249,7 @@ def to_tmf(order: ProvisioningOrder, *, last_update: datetime | None = None) -> 
         "rules": {"name": order.rules_name, "version": order.rules_version},
         "calendar": {"name": order.calendar_name, "version": order.calendar_version},
         "error": order.error,
+        "reservation": order.reservation.model_dump(mode="json") if order.reservation else None,
     }
     return tmf_json(resource)
 

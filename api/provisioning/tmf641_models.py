@@ -13,6 +13,7 @@ from pydantic import Field
 
 from api.tmf.shared import RelatedParty, ServiceCharacteristic, TmfEntity, TmfResource, VersionRef, response_part
 from core.provisioning import OrderStatus, Review, Scope, Step
+from core.reservations import ReservationState
 
 TmfOrderState = Literal[
     "acknowledged",
@@ -32,9 +33,11 @@ CancelState = Literal["accepted", "inProgress", "done", "terminatedWithError"]
 if TYPE_CHECKING:
     OrderStepView = Step
     OrderReviewView = Review
+    OrderReservationView = ReservationState
 else:
     OrderStepView = response_part(Step, "OrderStep", prefix="Order")
     OrderReviewView = response_part(Review, "OrderReview", prefix="Order")
+    OrderReservationView = response_part(ReservationState, "OrderReservation", prefix="Order", camel=False)
 
 
 class OrderedService(TmfResource):
@@ -100,6 +103,7 @@ class ServiceOrder(TmfEntity):
     state: TmfOrderState | None = None
     order_date: datetime | None = None
     start_date: datetime | None = None
+    requested_start_date: datetime | None = None
     requested_completion_date: datetime | None = None
     expected_completion_date: datetime | None = None
     completion_date: datetime | None = None
@@ -123,6 +127,9 @@ class ServiceOrder(TmfEntity):
     rules: VersionRef | None = None
     calendar: VersionRef | None = None
     error: str | None = Field(default=None, description="why the order failed")
+    reservation: OrderReservationView | None = Field(
+        default=None, description="the reservation the order claimed, as of the order's last change"
+    )
 
 
 class ServiceOrderRef(TmfResource):

@@ -17,12 +17,13 @@ from api.acts import StaffActing, act_bodies, act_fields, body_union
 from api.deps import Reader, SessionDep
 from api.errors import QuietValidationRoute
 from api.resource_checks.service import load_row, perform
-from api.resource_checks.tmf645 import row_to_tmf, to_tmf
+from api.resource_checks.tmf645 import rows_to_tmf, to_tmf
 from api.schemas import Offset, Page, TaskView
 from api.tasks.routes import tasks_of
-from core.resource_checks import CheckAct
+from core.resource_checks import CheckAct, Feasibility
 from db.models import ResourceCheckLedger
 from db.readmodel import page_of
+from db.reservations import current_states, with_current_reservations
 
 router = APIRouter(prefix="/api/resource-checks", tags=["resource checks"], route_class=QuietValidationRoute)
 
@@ -50,8 +51,10 @@ class LedgerView(BaseModel):
     customer_name: str
     outcome: str
     qualification_result: str | None
+    feasibility: str | None  # feasible | feasible_after_construction | not_feasible
+    construction: list[Any]  # what must be built per item and department, its estimate and ready date
     items: list[Any]
-    reservations: list[Any]
+    reservations: list[Any]  # as they stand now (claimed by an order, released, expired)
     requested_at: datetime
     reported_at: datetime | None
     finished_at: datetime
@@ -67,22 +70,38 @@ async def ledger(
     actor: Reader,
     session: SessionDep,
     customer_id: str | None = None,
+    feasibility: Feasibility | None = None,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[LedgerView]:
-    """Finished checks, newest first, optionally for one customer."""
+    """Finished checks, newest first, optionally for one customer or of one of the three results."""
     where = [col(ResourceCheckLedger.customer_id) == customer_id] if customer_id else []
+    if feasibility:
+        where.append(col(ResourceCheckLedger.feasibility) == feasibility.value)
     total, rows = await page_of(
         session, ResourceCheckLedger, where, col(ResourceCheckLedger.finished_at).desc(), offset=offset, limit=limit
     )
-    return Page(items=[LedgerView.model_validate(r) for r in rows], total=total, offset=offset, limit=limit)
+    states = await current_states(session, (r["reservation_id"] for row in rows for r in row.reservations))
+    views = [
+        LedgerView.model_validate(row).model_copy(
+            update={
+                "reservations": [
+                    states[r["reservation_id"]].model_dump(mode="json") if r["reservation_id"] in states else r
+                    for r in row.reservations
+                ]
+            }
+        )
+        for row in rows
+    ]
+    return Page(items=views, total=total, offset=offset, limit=limit)
 
 
 @router.get("/{check_id}", response_model=CheckDetail, summary="A resource check with its tasks")
 async def get_check(check_id: str, actor: Reader, session: SessionDep) -> CheckDetail:
     """The check and its tasks (department answers, joint reviews, the requester's) from the read models."""
     row = await load_row(session, check_id)
-    return CheckDetail(check=row_to_tmf(row), tasks=await tasks_of(session, check_id))
+    [check] = await rows_to_tmf(session, [row])
+    return CheckDetail(check=check, tasks=await tasks_of(session, check_id))
 
 
 @router.post("/{check_id}/acts", summary="Act on a check: answer, ask, reply, chase, accept, recheck, cancel")
@@ -94,4 +113,5 @@ async def act_on_check(
     """Deliver the act to the check's workflow; a refusal (403/404/409/422) changes nothing and is journaled."""
     row = await load_row(acting.session, check_id)
     check = await perform(acting, row, act_fields(body))
-    return to_tmf(check, last_update=row.updated_at)
+    [current] = await with_current_reservations(acting.session, [check])
+    return to_tmf(current, last_update=row.updated_at)

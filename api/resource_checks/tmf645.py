@@ -11,22 +11,43 @@ Resource (`/tmf-api/serviceQualificationManagement/v4/checkServiceQualification/
 | `…service.place[]` (`name` or `id`) | the site(s) |
 | `…expectedServiceAvailabilityDate` | wanted date |
 | `state` | `core.resource_checks.TMF_STATE` of our status; ours in the `checkStatus` extension |
-| `qualificationResult` (check and item) | the TMF rule over the departments' answers of the latest round |
+| `qualificationResult` (check and item) | the TMF rule over the departments' answers of the latest round (below) |
 | `…alternateServiceProposal[]`, `…eligibilityUnavailabilityReason[]` | alternates, unqualified reasons, by department |
 | `estimatedResponseDate`, `effectiveQualificationDate`, `expirationDate` | deadline, report time, reservation expiry |
 
-Extensions: `contact` (always masked on the way out), read-only `checkStatus`, `onTime`, `rounds` (every round with its
-department lines: answers, Q&A, chases, timeliness; reviews; reservations).
+The three results of DOMAIN.md §2.4 (`core.resource_checks.Feasibility`, extension `feasibility` on the check and
+on every item, also in the ledger):
+
+| ours | TMF645 |
+| --- | --- |
+| `feasible` | `qualificationResult` `qualified` (or `alternate` when a department proposed another solution) |
+| `feasible_after_construction` | `alternate`, one `alternateServiceProposal` per building department (below) |
+| `not_feasible` | `qualificationResult` `unqualified`, with `eligibilityUnavailabilityReason[]` |
+
+The construction proposal: `id` `construction-<department>`, `alternateServiceAvailabilityDate` = when the
+construction is estimated ready (the answer time plus its working days on the check's calendar),
+`alternateService.description` = what must be built, `alternateService.serviceCharacteristic[]` `newConstruction`
+(true), `constructionWorkingDays`, `needsProcurement`.
+
+A re-check may change an item's bandwidth, sites or wanted date: `serviceQualificationItem[]` shows the requirements
+as they stand; each round of `rounds` keeps its own `items` and `changes` (item, field, before, after).
+Each item's `reservation` extension is the reservation as it stands now (held, claimed by an order, released and
+why, expired; `/api/reservations/{id}` has its history).
+
+Extensions: `contact` (always masked on the way out), read-only `checkStatus`, `feasibility`, `onTime`, `rounds` (every
+round with its department lines: answers, Q&A, chases, timeliness; reviews; reservations; requirement changes).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from api.acts import IdempotencyKey
@@ -35,10 +56,22 @@ from api.resource_checks.service import check_of, load_row, register
 from api.resource_checks.tmf645_models import CheckServiceQualification, TaskState
 from api.tmf.shared import CREATED, LISTED, Fields, Filters, TmfList, TmfRoute, dated, equals, project, tmf_json
 from core.contacts import masked_contact
-from core.resource_checks import TMF_STATE, CheckItem, CheckStatus, Qualification, ResourceCheck, Round
+from core.reservations import ReservationState, ReservationStatus
+from core.resource_checks import (
+    TMF_STATE,
+    CheckItem,
+    CheckStatus,
+    DepartmentAnswer,
+    Feasibility,
+    Qualification,
+    ResourceCheck,
+    Round,
+    wanted_date_problem,
+)
 from core.roles import Actor, Role
 from db.models import ResourceCheckRow
 from db.readmodel import page_of
+from db.reservations import with_current_reservations
 
 SQ_PATH = "/tmf-api/serviceQualificationManagement/v4/checkServiceQualification"
 
@@ -123,6 +156,9 @@ def request_of(body: CheckServiceQualificationCreate) -> dict[str, Any]:
         if not sites:
             raise HTTPException(400, f"{where}.service.place: each site needs a name (address) or id")
         wanted = item.expected_service_availability_date
+        wanted_day = wanted.date() if isinstance(wanted, datetime) else wanted
+        if problem := wanted_date_problem(wanted_day, datetime.now(UTC)):
+            raise HTTPException(400, f"{where}.expectedServiceAvailabilityDate: {problem}")
         try:
             items.append(
                 CheckItem(
@@ -131,7 +167,7 @@ def request_of(body: CheckServiceQualificationCreate) -> dict[str, Any]:
                     service_type=item.service.service_type,
                     circuit_type=_characteristic(item.service, "circuitType"),
                     bandwidth=bandwidth,
-                    wanted_date=wanted.date() if isinstance(wanted, datetime) else wanted,
+                    wanted_date=wanted_day,
                 )
             )
         except ValueError as err:
@@ -156,18 +192,49 @@ def _item_state(check: ResourceCheck, current: Round | None, item_id: str) -> st
     return "done" if item_id in current.item_results else "inProgress"
 
 
+def _construction_proposal(department: str, answer: DepartmentAnswer) -> dict[str, Any]:
+    """Feasible after new construction, as TMF645 says it: the same service, available once it is built."""
+    return {
+        "@type": "AlternateServiceProposal",
+        "id": f"construction-{department}",
+        "alternateServiceAvailabilityDate": answer.ready_by,
+        "alternateService": {
+            "@type": "Service",
+            "description": answer.construction,
+            "serviceCharacteristic": [
+                {"name": "newConstruction", "value": True},
+                {"name": "constructionWorkingDays", "value": answer.construction_days},
+                {"name": "needsProcurement", "value": answer.needs_procurement},
+            ],
+        },
+    }
+
+
+def _reservation(state: ReservationState | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    return {
+        "id": state.reservation_id,
+        "href": f"/api/reservations/{state.reservation_id}",
+        "status": state.status,
+        "claimedByOrder": state.claimed_by_order,
+        "expiresAt": state.expires_at,
+        "releasedAt": state.released_at,
+        "releaseReason": state.release_reason,
+    }
+
+
 def _item(check: ResourceCheck, current: Round | None, item: CheckItem) -> dict[str, Any]:
-    answers = (
-        [
-            (line.department, answer)
-            for line in current.lines
-            if line.item_id == item.item_id and (answer := line.answer) is not None
-        ]
-        if current
-        else []
-    )
+    answers = current.answers(item.item_id) if current else []
     reservation = (
-        next((r for r in current.reservations if r.reservation_id.endswith(f"-{item.item_id}")), None)
+        next(
+            (
+                r
+                for r in current.reservations
+                if r.item_id == item.item_id or (r.item_id is None and r.reservation_id.endswith(f"-{item.item_id}"))
+            ),
+            None,
+        )
         if current
         else None
     )
@@ -178,9 +245,11 @@ def _item(check: ResourceCheck, current: Round | None, item: CheckItem) -> dict[
         "@type": "CheckServiceQualificationItem",
         "id": item.item_id,
         "state": _item_state(check, current, item.item_id),
-        "qualificationResult": current.item_results.get(item.item_id) if current else None,
+        "qualificationResult": current.tmf_result(item.item_id) if current else None,
         "expectedServiceAvailabilityDate": item.wanted_date,
-        "expirationDate": reservation.expires_at if reservation else None,
+        "expirationDate": reservation.expires_at
+        if reservation and reservation.status == ReservationStatus.HELD
+        else None,
         "service": {
             "@type": "Service",
             "serviceType": item.service_type,
@@ -188,19 +257,29 @@ def _item(check: ResourceCheck, current: Round | None, item: CheckItem) -> dict[
             "place": [{"@type": "RelatedPlaceRefOrValue", "name": site, "role": "site"} for site in item.sites],
         },
         "alternateServiceProposal": [
-            {
-                "@type": "AlternateServiceProposal",
-                "id": department,
-                "alternateService": {"@type": "Service", "description": answer.proposal},
-            }
-            for department, answer in answers
-            if answer.result == Qualification.ALTERNATE
+            *(
+                {
+                    "@type": "AlternateServiceProposal",
+                    "id": department,
+                    "alternateService": {"@type": "Service", "description": answer.proposal},
+                }
+                for department, answer in answers
+                if answer.result == Qualification.ALTERNATE
+            ),
+            *(
+                _construction_proposal(department, answer)
+                for department, answer in answers
+                if answer.new_construction and answer.result != Qualification.UNQUALIFIED
+            ),
         ],
         "eligibilityUnavailabilityReason": [
             {"@type": "EligibilityUnavailabilityReason", "code": department, "label": answer.reasons}
             for department, answer in answers
             if answer.result == Qualification.UNQUALIFIED
         ],
+        # extensions
+        "feasibility": current.item_feasibility(item.item_id) if current else None,
+        "reservation": _reservation(reservation),
     }
 
 
@@ -208,7 +287,7 @@ def to_tmf(check: ResourceCheck, *, last_update: datetime | None = None) -> dict
     """The TMF645 CheckServiceQualification representation of a check, contact masked."""
     request, current = check.request, check.round
     reported = next((r for r in reversed(check.rounds) if r.reported_at), None)
-    expiries = [r.expires_at for r in (current.reservations if current else [])]
+    expiries = [r.expires_at for r in (current.reservations if current else []) if r.status == ReservationStatus.HELD]
     requester = request.requested_by
     resource = {
         "id": check.check_id,
@@ -223,7 +302,7 @@ def to_tmf(check: ResourceCheck, *, last_update: datetime | None = None) -> dict
         "provideAlternative": True,
         "provideUnavailabilityReason": True,
         "state": TMF_STATE[check.status],
-        "qualificationResult": check.result,
+        "qualificationResult": check.tmf_result,
         "relatedParty": [
             {
                 "@type": "RelatedParty",
@@ -240,9 +319,10 @@ def to_tmf(check: ResourceCheck, *, last_update: datetime | None = None) -> dict
                 "@referredType": "Individual",
             },
         ],
-        "serviceQualificationItem": [_item(check, current, item) for item in request.items],
+        "serviceQualificationItem": [_item(check, current, item) for item in check.items],
         # extensions
         "checkStatus": check.status,
+        "feasibility": check.feasibility,
         "contact": masked_contact(request.contact),
         "onTime": check.on_time,
         "finishedAt": check.finished_at,
@@ -260,9 +340,10 @@ def to_tmf(check: ResourceCheck, *, last_update: datetime | None = None) -> dict
     return tmf_json(resource)
 
 
-def row_to_tmf(row: ResourceCheckRow) -> dict[str, Any]:
-    """The TMF645 representation of a read-model row, lastUpdate from the row."""
-    return to_tmf(check_of(row), last_update=row.updated_at)
+async def rows_to_tmf(session: AsyncSession, rows: Sequence[ResourceCheckRow]) -> list[dict[str, Any]]:
+    """The TMF645 representation of read-model rows, each reservation as it stands now, lastUpdate from the row."""
+    checks = await with_current_reservations(session, [check_of(row) for row in rows])
+    return [to_tmf(check, last_update=row.updated_at) for check, row in zip(checks, rows, strict=True)]
 
 
 # ---- routes ------------------------------------------------------------------------------------------------
@@ -301,6 +382,7 @@ CHECK_FILTERS = Filters(
         "id": equals(col(ResourceCheckRow.check_id)),
         "state": equals(col(ResourceCheckRow.tmf_state), value_type=TaskState),
         "qualificationResult": equals(col(ResourceCheckRow.qualification_result), value_type=Qualification),
+        "feasibility": equals(col(ResourceCheckRow.feasibility), value_type=Feasibility, description="three results"),
         "externalId": equals(col(ResourceCheckRow.external_id)),
         "relatedParty.id": equals(
             col(ResourceCheckRow.customer_id),
@@ -345,7 +427,7 @@ async def list_checks(actor: Reader, session: SessionDep, listing: CheckListing)
         offset=listing.offset,
         limit=listing.limit,
     )
-    page = listing.page(total, [row_to_tmf(row) for row in rows])
+    page = listing.page(total, await rows_to_tmf(session, rows))
     return [CheckServiceQualification.model_validate(check) for check in page]
 
 
@@ -353,4 +435,4 @@ async def list_checks(actor: Reader, session: SessionDep, listing: CheckListing)
 async def get_check(id: str, actor: Reader, session: SessionDep, fields: Fields = None) -> CheckServiceQualification:
     """The check by id (404 when unknown)."""
     row = await load_row(session, id)
-    return CheckServiceQualification.model_validate(project(row_to_tmf(row), fields))
+    return CheckServiceQualification.model_validate(project((await rows_to_tmf(session, [row]))[0], fields))

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from api.tmf.shared import RelatedParty, ServiceCharacteristic, TmfEntity, TmfResource, response_part
-from core.resource_checks import CheckStatus, Line, Qualification, Round
+from core.reservations import ReservationStatus
+from core.resource_checks import CheckStatus, Feasibility, Line, Qualification, Round
 
 TaskState = Literal["acknowledged", "inProgress", "done", "terminatedWithError"]
 
@@ -51,9 +52,11 @@ class QualifiedService(TmfResource):
 
 
 class AlternateServiceProposal(TmfResource):
-    """A department's alternate solution (`id` is the department)."""
+    """A department's alternate solution (`id` is the department), or the same service once a department has
+    built it (`id` construction-<department>, with its availability date)."""
 
     id: str | None = None
+    alternate_service_availability_date: datetime | None = None
     alternate_service: QualifiedService | None = None
 
 
@@ -62,6 +65,18 @@ class EligibilityUnavailabilityReason(TmfResource):
 
     code: str | None = None
     label: str | None = None
+
+
+class ItemReservation(TmfResource):
+    """The resources reserved for the item, as the reservation stands now (`href` under /api/reservations)."""
+
+    id: str
+    href: str | None = None
+    status: ReservationStatus | None = None
+    claimed_by_order: str | None = None
+    expires_at: datetime | None = None
+    released_at: datetime | None = None
+    release_reason: str | None = None
 
 
 class CheckServiceQualificationItem(TmfResource):
@@ -75,6 +90,9 @@ class CheckServiceQualificationItem(TmfResource):
     service: QualifiedService | None = None
     alternate_service_proposal: list[AlternateServiceProposal] | None = None
     eligibility_unavailability_reason: list[EligibilityUnavailabilityReason] | None = None
+    # extensions
+    feasibility: Feasibility | None = Field(default=None, description="feasible, after construction, or not")
+    reservation: ItemReservation | None = None
 
 
 class CheckServiceQualification(TmfEntity):
@@ -94,6 +112,7 @@ class CheckServiceQualification(TmfEntity):
     service_qualification_item: list[CheckServiceQualificationItem] | None = None
     # extensions
     check_status: CheckStatus | None = Field(default=None, description="our status")
+    feasibility: Feasibility | None = Field(default=None, description="the latest consolidated result")
     contact: str | None = Field(default=None, description="always masked")
     on_time: bool | None = None
     finished_at: datetime | None = None

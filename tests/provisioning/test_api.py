@@ -194,7 +194,7 @@ async def test_tmf_errors_fields_filters_and_roles(http, login, sync_session):
     no_date = {k: v for k, v in order_body().items() if k != "requestedCompletionDate"}
     assert_tmf_error(await http.post(SO, json=no_date, headers=coordinator), 400, "requestedCompletionDate")
     past = order_body(days=-1)
-    assert_tmf_error(await http.post(SO, json=past, headers=coordinator), 400, "requested_completion")
+    assert_tmf_error(await http.post(SO, json=past, headers=coordinator), 400, "requestedCompletionDate: must be in")
     # Only coordinators (and supervisors, admins) order circuits; a refused write is journaled.
     before = len(audit_rows(sync_session, actor="ops1", subject_id=SO, outcome="refused"))
     assert_tmf_error(await http.post(SO, json=order_body(), headers=await login("ops1")), 403, "coordinator")

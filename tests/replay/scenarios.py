@@ -19,7 +19,7 @@ from core.calendar import Budget
 from core.journal_anchor import AnchorState
 from core.provisioning import CancelOrder
 from core.provisioning import workflow_id_for as order_workflow_id
-from core.resource_checks import AcceptResult, CancelCheck, ChaseLine, Qualification, Recheck
+from core.resource_checks import AcceptResult, CancelCheck, ChaseLine, ItemChange, Qualification, Recheck
 from core.resource_checks import workflow_id_for as check_workflow_id
 from core.roles import Actor, Role
 from core.sla import Priority
@@ -44,6 +44,7 @@ from tests.provisioning.flow import OrderFlow
 from tests.provisioning.flow import spec as order_spec
 from tests.provisioning.presales_flow import COORDINATOR as DEMAND_COORDINATOR
 from tests.provisioning.presales_flow import PRESALES, DemandFlow
+from tests.reservations.flow import accepted_check
 from tests.resource_checks.flow import COORDINATOR, REQUESTER, STAFF, CheckFlow, item
 from tests.support import eventually, finished, idle, rid
 from tests.tickets import flow as tickets
@@ -245,7 +246,13 @@ async def check_late_department_escalated_joint_review(env: WorkflowEnvironment,
     flow = await CheckFlow.start(env, task_queue, item("1", service_type="mobile", circuit_type="mpls-vpn"))
     await flow.answer("1", "mobile-network", Qualification.QUALIFIED)
     await flow.answer(
-        "1", "fixed-network", Qualification.ALTERNATE, proposal="50M now, 100M later", new_construction=True
+        "1",
+        "fixed-network",
+        Qualification.ALTERNATE,
+        proposal="50M now, 100M later",
+        new_construction=True,
+        construction="100M fibre to the building",
+        construction_days=30,
     )
     ops = await flow.line("1", "operations")
     await flow.act(
@@ -270,6 +277,65 @@ async def check_rechecked_then_cancelled(env: WorkflowEnvironment, task_queue: s
     await flow.wait(lambda c: c.round.reservations, "reserved")
     await flow.act(CancelCheck(request_id=f"{flow.check_id}:cancel", actor=COORDINATOR, reason="withdrawn"))
     await flow.handle.result()
+    return flow.handle
+
+
+async def check_construction_rechecked_with_changes(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Feasible only after new construction (what, how long, procurement); the requester re-checks at a lower
+    bandwidth at another site (no date: the scenarios' clock runs decades ahead); round two is plainly feasible,
+    accepted, and its reservation expires."""
+    flow = await CheckFlow.start(env, task_queue, item("1"))
+    await flow.answer(
+        "1",
+        "operations",
+        Qualification.QUALIFIED,
+        new_construction=True,
+        construction="an OLT in the park",
+        construction_days=20,
+        needs_procurement=True,
+    )
+    await flow.review("operations")
+    await flow.wait(lambda c: c.status == "awaiting_requester", "result reported")
+    change = ItemChange(item_id="1", bandwidth="50M", sites=("上海市浦东新区张江路 99 号",))
+    await flow.act(
+        Recheck(request_id=f"{flow.check_id}:recheck", actor=REQUESTER, reason="50M will do", changes=(change,))
+    )
+    await flow.wait(lambda c: len(c.rounds) == 2 and c.round.lines[0].task_id, "second round")
+    await flow.answer("1", "operations", Qualification.QUALIFIED)
+    return await _accept_and_expire(flow)
+
+
+async def order_outlives_its_reservation(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """The order claims the check's reservation as it is accepted; it runs past the reservation's validity and
+    completes with the reservation still claimed."""
+    _, check = await accepted_check(env, task_queue)
+    [held] = check.round.reservations
+    circuit = order_spec(
+        await env.get_current_time(), days=60, reservation_id=held.reservation_id, resource_check_id=check.check_id
+    )
+    flow = await OrderFlow.start(env, task_queue, circuit)
+    await env.sleep(held.expires_at - await env.get_current_time() + timedelta(days=1))
+    await flow.run_steps()
+    await flow.review("approve")
+    await finished(env, flow.handle)
+    return flow.handle
+
+
+async def order_cancelled_releases_its_reservation(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """The order claimed the check's reservation; its cancel releases what it claimed."""
+    _, check = await accepted_check(env, task_queue)
+    [held] = check.round.reservations
+    circuit = order_spec(await env.get_current_time(), reservation_id=held.reservation_id)
+    flow = await OrderFlow.start(env, task_queue, circuit)
+    await flow.act(
+        CancelOrder(
+            request_id=f"{flow.handle.id}:cancel",
+            actor=ORDER_COORDINATOR,
+            cancel_id=f"CSO-{flow.handle.id[-6:]}",
+            reason="客户撤单",
+        )
+    )
+    await finished(env, flow.handle)
     return flow.handle
 
 
@@ -397,11 +463,14 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "qualified-accepted": check_qualified_accepted,
         "late-department-escalated-joint-review": check_late_department_escalated_joint_review,
         "rechecked-then-cancelled": check_rechecked_then_cancelled,
+        "construction-rechecked-with-changes": check_construction_rechecked_with_changes,
     },
     "ProvisioningOrder": {
         "completed-after-rework": order_completed_after_rework,
         "jeopardy-escalated-then-completed": order_jeopardy_escalated_then_completed,
         "cancelled": order_cancelled,
+        "outlives-its-reservation": order_outlives_its_reservation,
+        "cancelled-releases-its-reservation": order_cancelled_releases_its_reservation,
     },
     "PreSalesDemand": {
         "no-fit": demand_no_fit,

@@ -92,6 +92,8 @@ async def test_check_from_request_to_ledger_over_http(http, login, sync_session)
             "result": "alternate",
             "proposal": "50M now over the existing PE, 100M after the new fibre",
             "new_construction": True,
+            "construction": "new fibre to the Zhangjiang PoP",
+            "construction_days": 25,
             "resources": {"pe_port": "ZJ-PE2 ge-0/0/7"},
         },
     )

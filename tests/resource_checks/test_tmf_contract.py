@@ -51,6 +51,7 @@ async def test_every_supported_filter_works_in_sql(http, login, two_checks):
         "id": [(a["id"], [a]), (f"{a['id']},{b['id']}", [a, b])],
         "state": [(a["state"], [t for t in both if t["state"] == a["state"]]), ("done", [])],
         "qualificationResult": [("qualified,unqualified,alternate", [])],
+        "feasibility": [("feasible,feasible_after_construction,not_feasible", [])],
         "externalId": [(b["externalId"], [b])],
         "relatedParty.id": [(customer, [a, b])],
         "checkServiceQualificationDate": [(a["checkServiceQualificationDate"], [a])],
@@ -150,10 +151,10 @@ async def test_every_error_class_is_a_tmf_error_body(http, login, two_checks, mo
     assert_tmf_error(await http.patch(f"{SQ}/{a['id']}", json={}, headers=requester), 405, "PATCH")
     assert_tmf_error(await http.get(f"{SQ}/{a['id']}", params={"limit": 1}, headers=requester), 400, "limit:")
 
-    def broken(row):
-        raise RuntimeError(f"cannot show {row.contact}")  # an exception whose message holds customer data
+    def broken(check, **_):
+        raise RuntimeError(f"cannot show {check.request.contact}")  # an exception whose message holds customer data
 
-    monkeypatch.setattr(tmf645, "row_to_tmf", broken)
+    monkeypatch.setattr(tmf645, "to_tmf", broken)
     with caplog.at_level(logging.ERROR):
         failed = await http.get(SQ, params={"relatedParty.id": customer}, headers=requester)
     assert_tmf_error(failed, 500, "unexpected")

@@ -84,6 +84,8 @@ async def test_late_department_is_reminded_chased_escalated_then_review_reserve_
         proposal="MPLS-VPN via the Zhangjiang PoP, 50M now, 100M after Q2",
         resources={"pe_port": "ZJ-PE2 ge-0/0/7"},
         new_construction=True,
+        construction="100M fibre from the Zhangjiang PoP",
+        construction_days=30,
     )
 
     ops = await flow.line("1", "operations")
@@ -160,8 +162,10 @@ async def test_reservation_expires_unless_an_order_claimed_it(env, worker, task_
         }
         ledger = s.get(ResourceCheckLedger, flow.check_id)
     assert (rows[first.reservation_id].status, rows[first.reservation_id].claimed_by_order) == ("claimed", "PO-77")
-    assert rows[second.reservation_id].status == "released" and "expired" in rows[second.reservation_id].release_reason
-    assert sorted(r["status"] for r in ledger.reservations) == ["claimed", "released"]
+    assert rows[second.reservation_id].status == "expired" and "expired" in rows[second.reservation_id].release_reason
+    assert [e["event"] for e in rows[first.reservation_id].history] == ["held", "claimed"]
+    assert [e["event"] for e in rows[second.reservation_id].history] == ["held", "expired"]
+    assert sorted(r["status"] for r in ledger.reservations) == ["claimed", "expired"]
     assert ledger.on_time is True and ledger.lines_on_time == ledger.lines_total == 2
 
 
@@ -215,7 +219,15 @@ def test_departments_come_from_the_rules():
 async def test_rejected_joint_review_starts_a_new_round(env, worker, task_queue):
     """A department head rejects the complex solution: the departments are asked again; the first round is kept."""
     flow = await CheckFlow.start(env, task_queue, item("1"))
-    await flow.answer("1", "operations", A, proposal="a new OLT in the park", new_construction=True)
+    await flow.answer(
+        "1",
+        "operations",
+        A,
+        proposal="a new OLT in the park",
+        new_construction=True,
+        construction="an OLT in the park",
+        construction_days=20,
+    )
     assert "reason is required" in await _refused(flow, flow.review("operations", "reject"), "invalid")
     await flow.review("operations", "reject", comment="the park OLT is not in this year's plan")
     state = await flow.wait(lambda c: len(c.rounds) == 2 and c.status == "consulting", "second round")
