@@ -141,6 +141,7 @@ def response_part(
     key = (model, camel, prefix)
     if not extra and key in _PARTS:
         return _PARTS[key]
+    model.model_rebuild()  # resolves annotations naming models defined after it (no-op once complete)
     fields: dict[str, Any] = {
         field_name: (_partial(info.annotation, camel, prefix) | None, Field(default=None, description=info.description))
         for field_name, info in model.model_fields.items()
