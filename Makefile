@@ -9,6 +9,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev,test,lint]'
+	sh scripts/ensure_chromium.sh
 	touch $@
 
 install: $(VENV)/.installed
@@ -17,10 +18,12 @@ run: $(VENV)/.installed
 	$(PY) -m infra.devstack
 
 test: $(VENV)/.installed
+	sh scripts/ensure_chromium.sh
 	$(PY) -m pytest
 
 # The suite without the slow dev-server tests (the dev stack subprocesses, the visibility tests on `dev_env`).
 test-fast: $(VENV)/.installed
+	sh scripts/ensure_chromium.sh
 	$(PY) -m pytest -m "not devstack and not dev_server"
 
 # Lint, format check and types: what CI runs before the tests.

@@ -14,6 +14,7 @@ from temporalio.client import Client
 from api.approvals import routes as approvals
 from api.audit import codec, journal
 from api.audit import routes as audit
+from api.console import mount_console
 from api.dispatch_simulator import create_dispatch_simulator
 from api.docs.routes import mount_docs
 from api.edge import EdgeGuard
@@ -134,6 +135,7 @@ def create_app(
         reservations.router,
     ):
         app.include_router(router)
+    mount_console(app)
     codec.allow_ui_origins(app, settings)
     if settings.kexiang_env != "production":
         app.mount("/sim/group-dispatch", create_dispatch_simulator())  # where the worker reports completions in dev

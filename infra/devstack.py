@@ -250,6 +250,7 @@ def main() -> None:
 
 BANNER = """
 kexiang is running
+  console      http://127.0.0.1:{api}/console   (sign in as below; 简体中文, English selectable)
   API docs     http://127.0.0.1:{api}/docs
   readiness    http://127.0.0.1:{api}/readyz
   Temporal UI  http://127.0.0.1:{ui}   (frontend {temporal})

@@ -7,8 +7,9 @@ import re
 
 from core.contacts import mask_contacts
 
-# Capability links carry their secret in the path: /api/survey/<token> is logged as /api/survey/***.
-_PATH_SECRET = re.compile(r"(/api/survey/)[^/?#\s\"']+")
+# Capability links carry their secret in the path: /api/survey/<token> (and the console's page /survey/<token>)
+# is logged as /api/survey/***.
+_PATH_SECRET = re.compile(r"(/(?:api/)?survey/)[^/?#\s\"']+")
 # uvicorn's own handlers (it configures them before the app starts); their records skip the root handler.
 _TRACEBACKS = logging.Formatter()
 _UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")

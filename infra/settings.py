@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     temporal_task_queue: str = "kexiang"
     token_secret: str = DEV_TOKEN_SECRET
     token_ttl_minutes: int = 8 * 60
+    console_session_minutes: PositiveInt = 8 * 60  # the web console's sign-in cookie (api/console/session.py)
     # Sign-in throttling (core/login_throttle.py): per attempted username, then per client address.
     login_free_failures: NonNegativeInt = 5
     login_lockout_after: PositiveInt = 10

@@ -106,7 +106,7 @@ def build_worker(
     platform = PlatformActivities(
         db, default_calendar=settings.default_calendar, default_policy=settings.default_sla_policy
     )
-    tickets = TicketActivities(db, survey_base_url=f"{settings.public_base_url}/api/survey")
+    tickets = TicketActivities(db, survey_base_url=f"{settings.public_base_url}/survey")
     reservations = ReservationActivities(db)
     dispatch = HttpGroupDispatch(settings.dispatch_url, token=settings.group_dispatch_token)
     provisioning = ProvisioningActivities(db, dispatch)

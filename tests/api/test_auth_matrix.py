@@ -80,7 +80,9 @@ def _route_entries(app) -> list[tuple[str, str]]:
 
 
 ALL_ROUTES = _route_entries(create_app(Settings(kexiang_env="test")))
-PROTECTED_ROUTES = [(m, p) for m, p in ALL_ROUTES if p not in PUBLIC_PATHS]
+# The web console signs in with a session cookie, not a bearer token: tests/console covers its gates.
+CONSOLE_PREFIXES = ("/console", "/survey/")
+PROTECTED_ROUTES = [(m, p) for m, p in ALL_ROUTES if p not in PUBLIC_PATHS and not p.startswith(CONSOLE_PREFIXES)]
 
 
 def concrete(path: str) -> str:

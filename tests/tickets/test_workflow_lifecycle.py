@@ -201,7 +201,7 @@ async def test_close_is_refused_until_resolved_rated_and_logged(env, worker, tas
             s.scalars(select(Survey).where(Survey.workflow_id == state.workflow_id)).one().ticket_no == state.ticket_no
         )
         message_row = s.scalars(select(CustomerMessage).where(CustomerMessage.ticket_no == state.ticket_no)).one()
-        assert "/api/survey/" in message_row.body and "更换光模块" in message_row.body
+        assert "/survey/" in message_row.body and "更换光模块" in message_row.body
     await flow.finish()
 
 

@@ -1,0 +1,17 @@
+"""The web console: server-rendered pages in the API's own app, calling the API's own service functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+
+def mount_console(app: FastAPI) -> None:
+    """Add the console's pages, its public survey page and its static files to the app."""
+    from api.console import pages  # the pages import the API's routers; imported once the app is being built
+
+    app.include_router(pages.router)
+    app.include_router(pages.public)
+    app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")
