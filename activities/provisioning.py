@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from core.provisioning import CompletionReport, LedgerEntry, OrderSave, ProvisioningRules
+from core.provisioning import CircuitClosure, CompletionReport, LedgerEntry, OrderSave, ProvisioningRules
 from db import audit as audit_journal
 from db.models import Notification
-from db.provisioning import add_documents, latest_provisioning_rules, upsert_order, write_ledger
+from db.provisioning import add_documents, close_circuit, latest_provisioning_rules, upsert_order, write_ledger
 from db.session import Database
 from infra.group_dispatch import GroupDispatch
-from workflows.common import LOAD_PROVISIONING_RULES, RECORD_ORDER, REPORT_COMPLETION, WRITE_LEDGER
+from workflows.common import CLOSE_CIRCUIT, LOAD_PROVISIONING_RULES, RECORD_ORDER, REPORT_COMPLETION, WRITE_LEDGER
 
 
 class ProvisioningActivities:
@@ -55,3 +56,14 @@ class ProvisioningActivities:
         async with self._db.session() as session:
             await write_ledger(session, entry)
             await session.commit()
+
+    @activity.defn(name=CLOSE_CIRCUIT)
+    async def close_circuit(self, closure: CircuitClosure) -> None:
+        """Close the circuit's ledger row (status closed, kept); a circuit that is not active fails the closure."""
+        async with self._db.session() as session:
+            closed = await close_circuit(session, closure)
+            await session.commit()
+        if not closed:
+            raise ApplicationError(
+                f"circuit {closure.circuit_id} is not active in the ledger", type="CircuitNotActive", non_retryable=True
+            )

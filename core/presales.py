@@ -12,7 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.provisioning import CircuitEnd, CircuitType
+from core.circuits import CircuitType
+from core.provisioning import CircuitEnd
 from core.records import AuditRecord, PolicyRef
 from core.resource_checks import CheckItem, CheckStatus, Qualification, ResourceCheck
 from core.roles import Actor
@@ -76,6 +77,7 @@ class CheckSummary(BaseModel):
     result: Qualification | None = None
     reservation_ids: tuple[str, ...] = ()
     new_construction: bool = False
+    needs_procurement: bool = False
     complex: bool = False
     departments: tuple[str, ...] = ()
 
@@ -91,6 +93,7 @@ class CheckSummary(BaseModel):
             result=check.result,
             reservation_ids=tuple(r.reservation_id for r in current.reservations) if current else (),
             new_construction=any(line.answer is not None and line.answer.new_construction for line in lines),
+            needs_procurement=any(line.answer is not None and line.answer.needs_procurement for line in lines),
             complex=bool(current and current.complex),
             departments=tuple(dict.fromkeys(line.department for line in lines)),
         )

@@ -13,10 +13,13 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
 
-from core.calendar import BusinessCalendar
+from core.calendar import Budget, BusinessCalendar
+from core.circuits import CircuitType, CircuitTypeName
 from core.records import AuditRecord, NotificationRecord, PolicyRef
 from core.reservations import ReservationState
+from core.resource_checks import ResourceCheck, check_needs
 from core.roles import Actor, Role
 from core.sla import LadderStep
 from core.tasks import Candidates, RefusalCode, TaskRefused
@@ -24,24 +27,19 @@ from core.tasks import Candidates, RefusalCode, TaskRefused
 DISPATCH = "dispatch"
 REVIEW = "review"
 COMPLETION_ORDER = "completion_order"
+CLOSURE_COMPLETION = "completion"
 REQUIRED_DOCUMENTS = ("completion_order", "test_report")  # 竣工单 and test report, with the completion-order step
+# The documents each step must come with: the 竣工单 and test report, or the closure's completion order.
+STEP_DOCUMENTS: dict[str, tuple[str, ...]] = {
+    COMPLETION_ORDER: REQUIRED_DOCUMENTS,
+    CLOSURE_COMPLETION: ("completion_order",),
+}
 GROUP_CUSTOMER_DEPARTMENT = "group-customer"
 
 
 def workflow_id_for(order_id: str) -> str:
     """The order's workflow id derives from its id (never from customer data)."""
     return f"provisioning-{order_id}"
-
-
-class CircuitType(StrEnum):
-    """Enterprise circuit and data services (DOMAIN.md §3)."""
-
-    DIGITAL_CIRCUIT = "digital_circuit"
-    ATM = "atm"
-    DDN = "ddn"
-    FRAME_RELAY = "frame_relay"
-    MPLS_VPN = "mpls_vpn"
-    OTHER = "other"
 
 
 class Scope(StrEnum):
@@ -90,12 +88,43 @@ class CircuitEnd(BaseModel):
     site: str = Field(min_length=1, max_length=300, description="address or site name")
 
 
-class CircuitSpec(BaseModel):
-    """What a provisioning order builds (one TMF order item)."""
+class CheckFindings(BaseModel):
+    """What the order's resource check found: the plan follows it (`plan_basis` says how)."""
 
     model_config = ConfigDict(frozen=True)
 
-    circuit_type: CircuitType
+    check_id: str = Field(min_length=1, max_length=64)
+    result: str | None = None  # the check's consolidated result
+    construction: bool = False  # an answer said new construction is needed
+    procurement: bool = False  # an answer said equipment must be procured
+    asked_by: tuple[str, ...] = ()  # the departments whose answers asked for either
+    ready_by: datetime | None = None  # when the check estimated the new construction ready
+    customer_manager: str | None = Field(default=None, max_length=64)  # who raised the check (cut-over notices)
+
+
+class Cutover(BaseModel):
+    """A step that cuts the customer's service over (割接) in a window; the customers are told ahead."""
+
+    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+    step: str = Field(min_length=1, max_length=64)
+    window_start: datetime
+    window_end: datetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Cutover:
+        """The window ends after it starts."""
+        if self.window_end <= self.window_start:
+            raise ValueError("windowEnd: must be after windowStart")
+        return self
+
+
+class CircuitSpec(BaseModel):
+    """What a provisioning order builds (one TMF order item), or the circuit a closure order ends."""
+
+    model_config = ConfigDict(frozen=True)
+
+    circuit_type: CircuitTypeName
     a_end: CircuitEnd
     z_end: CircuitEnd
     bandwidth: str = Field(min_length=1, max_length=32, description="e.g. 2M, 100M, 1G")
@@ -104,8 +133,13 @@ class CircuitSpec(BaseModel):
     customer_id: str | None = Field(default=None, max_length=64)
     resource_check_id: str | None = Field(default=None, max_length=64)
     reservation_id: str | None = Field(default=None, max_length=200)
-    needs_procurement: bool = False  # what the resource check said
+    needs_procurement: bool = False  # what the resource check said, or the order added
     needs_construction: bool = False
+    action: Literal["add", "delete"] = "add"  # delete: a service closure of `circuit_id`
+    circuit_id: str | None = Field(default=None, max_length=40)  # the circuit a closure ends
+    circuit_order_id: str | None = Field(default=None, max_length=64)  # the order that built it (its reservations)
+    check: CheckFindings | None = None  # what the resource check found (set by the API from the check)
+    cutover: Cutover | None = None
 
     @property
     def scope(self) -> Scope:
@@ -125,6 +159,7 @@ class StepRule(BaseModel):
     role: Role | None = None
     weight: float = Field(gt=0)
     when: Literal["always", "procurement", "construction", "cross_province", "intra_province"] = "always"
+    depends_on: tuple[str, ...] = ()  # steps whose redo invalidates this one (a return redoes it too)
 
 
 class ProvisioningRules(BaseModel):
@@ -137,16 +172,22 @@ class ProvisioningRules(BaseModel):
     dispatchers: dict[Scope, StepRule]
     steps: tuple[StepRule, ...]
     review: StepRule
+    closure_steps: tuple[StepRule, ...] = Field(default_factory=lambda: default_closure_steps())
     warning_percent: int = Field(default=75, gt=0, lt=100)
+    cutover_notice: Budget = Budget(amount=2, unit="working_days")  # customers hear of a cut-over this long ahead
 
     @model_validator(mode="after")
     def _complete(self) -> ProvisioningRules:
-        """Both scopes need a dispatcher; step names are unique and none is dispatch or review."""
+        """Both scopes need a dispatcher; step names are unique, none is dispatch or review, dependencies exist."""
         if missing := [s.value for s in Scope if s not in self.dispatchers]:
             raise ValueError(f"dispatchers: missing {', '.join(missing)}")
-        names = [s.step for s in self.steps]
-        if len(names) != len(set(names)) or {DISPATCH, REVIEW} & set(names):
-            raise ValueError("steps: names must be unique and not dispatch or review")
+        for field, plan in (("steps", self.steps), ("closure_steps", self.closure_steps)):
+            names = [s.step for s in plan]
+            if len(names) != len(set(names)) or {DISPATCH, REVIEW} & set(names):
+                raise ValueError(f"{field}: names must be unique and not dispatch or review")
+            for rule in plan:
+                if unknown := [d for d in rule.depends_on if d not in names[: names.index(rule.step)]]:
+                    raise ValueError(f"{field}: {rule.step} depends on {', '.join(unknown)}, not an earlier step")
         return self
 
     def ladder(self) -> tuple[LadderStep, ...]:
@@ -186,6 +227,7 @@ def default_provisioning_rules() -> ProvisioningRules:
                 department="construction",
                 weight=4,
                 when="construction",
+                depends_on=("procurement",),
             ),
             StepRule(
                 step="trunk_configuration",
@@ -199,22 +241,66 @@ def default_provisioning_rules() -> ProvisioningRules:
                 title="allocate local resources and configure data",
                 department="operations",
                 weight=2,
+                depends_on=("construction",),
             ),
-            StepRule(step="activation", title="activate the circuit", department="operations", weight=1),
-            StepRule(step="testing", title="test the circuit end to end", department="operations", weight=1),
+            StepRule(
+                step="activation",
+                title="activate the circuit",
+                department="operations",
+                weight=1,
+                depends_on=("trunk_configuration", "data_configuration"),
+            ),
+            StepRule(
+                step="testing",
+                title="test the circuit end to end",
+                department="operations",
+                weight=1,
+                depends_on=("activation",),
+            ),
             StepRule(
                 step=COMPLETION_ORDER,
                 title="submit the completion order with the test report",
                 department="operations",
                 weight=1,
+                depends_on=("testing",),
             ),
         ),
         review=StepRule(step=REVIEW, title="review the completed work", role=Role.REVIEWER, weight=1),
     )
 
 
+def default_closure_steps() -> tuple[StepRule, ...]:
+    """A service closure (拆机): remove the data, recover the resources, stop the billing, complete."""
+    return (
+        StepRule(
+            step="data_removal", title="remove the circuit's data configuration", department="operations", weight=1
+        ),
+        StepRule(
+            step="resource_recovery",
+            title="recover the circuit's ports, cards and lines",
+            department="operations",
+            weight=2,
+            depends_on=("data_removal",),
+        ),
+        StepRule(
+            step="billing_stop_notice",
+            title="send the billing stop notice",
+            department=GROUP_CUSTOMER_DEPARTMENT,
+            weight=1,
+            depends_on=("data_removal",),
+        ),
+        StepRule(
+            step=CLOSURE_COMPLETION,
+            title="submit the closure's completion order",
+            department="operations",
+            weight=1,
+            depends_on=("resource_recovery", "billing_stop_notice"),
+        ),
+    )
+
+
 def plan_steps(rules: ProvisioningRules, spec: CircuitSpec) -> list[StepRule]:
-    """Dispatch, the steps whose condition holds for this circuit, then review."""
+    """Dispatch, the steps whose condition holds for this circuit (or the closure steps), then review."""
     holds = {
         "always": True,
         "procurement": spec.needs_procurement,
@@ -222,7 +308,68 @@ def plan_steps(rules: ProvisioningRules, spec: CircuitSpec) -> list[StepRule]:
         "cross_province": spec.scope == Scope.CROSS_PROVINCE,
         "intra_province": spec.scope == Scope.INTRA_PROVINCE,
     }
-    return [rules.dispatchers[spec.scope], *(s for s in rules.steps if holds[s.when]), rules.review]
+    plan = rules.closure_steps if spec.action == "delete" else rules.steps
+    return [rules.dispatchers[spec.scope], *(s for s in plan if holds[s.when]), rules.review]
+
+
+def dependants_of(rules: tuple[StepRule, ...], planned: list[str], name: str) -> list[str]:
+    """The planned steps a redo of `name` invalidates, directly or through unplanned steps, in plan order."""
+    stale = {name}
+    for rule in rules:
+        if stale & set(rule.depends_on):
+            stale.add(rule.step)
+    return [step for step in planned if step in stale and step != name]
+
+
+def plan_basis(spec: CircuitSpec) -> str:
+    """Why the plan holds (or lacks) procurement and construction: the check, the order's own flags, or neither."""
+    if spec.action == "delete":
+        return f"service closure of circuit {spec.circuit_id}: the closure steps"
+    asked = [s for s, on in (("procurement", spec.needs_procurement), ("construction", spec.needs_construction)) if on]
+    if spec.check is None:
+        head = "no resource check: " if spec.resource_check_id is None else f"resource check {spec.resource_check_id} "
+        return head + (f"{' and '.join(asked)} as the order asked" if asked else "no procurement or construction")
+    found = {"procurement": spec.check.procurement, "construction": spec.check.construction}
+    parts = [f"{s} ({'from the check' if found[s] else 'added by the order'})" for s in asked]
+    return f"resource check {spec.check.check_id} ({spec.check.result}): " + (
+        ", ".join(parts) if parts else "no procurement or construction needed"
+    )
+
+
+def findings_of(check: ResourceCheck) -> CheckFindings:
+    """What a resource check's answers (core.resource_checks.check_needs) ask the order to plan."""
+    needs = check_needs(check)
+    asking = [*(c.department for c in needs.construction), *needs.procurement_by]
+    return CheckFindings(
+        check_id=check.check_id,
+        result=needs.feasibility.value if needs.feasibility else None,
+        construction=needs.needs_construction,
+        procurement=needs.needs_procurement,
+        asked_by=tuple(dict.fromkeys(asking)),
+        ready_by=needs.ready_by,
+        customer_manager=check.request.requested_by.username,
+    )
+
+
+def merge_check(spec: CircuitSpec, findings: CheckFindings) -> CircuitSpec:
+    """The spec with the check's steps added; an order flag may add a step but never drop one the check asked for.
+
+    An explicit `false` for a step the check asked for is refused (ValueError naming the field): the check's
+    answers are the record, so dropping its step takes a re-check, not a flag.
+    """
+    for field, needed in (("needs_construction", findings.construction), ("needs_procurement", findings.procurement)):
+        if needed and field in spec.model_fields_set and not getattr(spec, field):
+            raise ValueError(
+                f"{to_camel(field)}: resource check {findings.check_id} asked for it ({', '.join(findings.asked_by)}); "
+                "an order may add a step but not drop one the check asked for"
+            )
+    return spec.model_copy(
+        update={
+            "check": findings,
+            "needs_construction": spec.needs_construction or findings.construction,
+            "needs_procurement": spec.needs_procurement or findings.procurement,
+        }
+    )
 
 
 def split_deadline(calendar: BusinessCalendar, start: datetime, end: datetime, weights: list[float]) -> list[datetime]:
@@ -268,6 +415,7 @@ class Step(BaseModel):
     rework: int = 0
     jeopardy: bool = False
     breached: bool = False
+    dependants: list[str] = Field(default_factory=list)  # the later steps a return to this one redoes
 
     @property
     def candidates(self) -> Candidates:
@@ -317,6 +465,28 @@ class Review(BaseModel):
     at: datetime
 
 
+class CutoverNotice(BaseModel):
+    """Who was told of a cut-over and when (the contacts themselves are resolved by the outbox, never kept here)."""
+
+    audience: Literal["customer_manager", "customer_contacts"]
+    recipient: str  # a username or department for the manager; the customer id for its contacts
+    key: str
+    at: datetime
+
+
+class CutoverState(BaseModel):
+    """A cut-over step: its window, when the customers were told, and the earliest it may start."""
+
+    step: str
+    window_start: datetime
+    window_end: datetime
+    notified_at: datetime
+    earliest_start: datetime  # the notice period after the notice (and not before the window)
+    notice_period: str  # e.g. "2 working days"
+    notices: list[CutoverNotice] = Field(default_factory=list)
+    started_at: datetime | None = None
+
+
 class ProvisioningOrder(BaseModel):
     """The order as its workflow holds it (and as the read model and queries show it)."""
 
@@ -337,6 +507,9 @@ class ProvisioningOrder(BaseModel):
     steps: list[Step] = Field(default_factory=list)
     current: str | None = None  # the step waiting for someone
     back_to_review: bool = False  # a returned step goes straight back to review when done
+    redo: list[str] = Field(default_factory=list)  # after a return: the dependants still to redo, in order
+    plan_basis: str | None = None  # why procurement/construction are (not) planned: the check, the order, neither
+    cutover: CutoverState | None = None
     reviews: list[Review] = Field(default_factory=list)
     milestones: list[Milestone] = Field(default_factory=list)
     jeopardy_alerts: list[JeopardyAlert] = Field(default_factory=list)
@@ -416,7 +589,14 @@ class CancelOrder(_Act):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-OrderAct = Annotated[CompleteStep | ReviewOrder | CancelOrder, Field(discriminator="type")]
+class MarkCutover(_Act):
+    """The coordinator marks a step not yet started as a cut-over (割接) in a window; the customers are told now."""
+
+    type: Literal["mark_cutover"] = "mark_cutover"
+    cutover: Cutover
+
+
+OrderAct = Annotated[CompleteStep | ReviewOrder | CancelOrder | MarkCutover, Field(discriminator="type")]
 ORDER_ROLES = (Role.COORDINATOR, Role.SUPERVISOR, Role.ADMIN)  # may create and cancel orders
 
 
@@ -438,6 +618,18 @@ def check_act(order: ProvisioningOrder, act: BaseModel) -> None:
     actor: Actor = act.actor  # type: ignore[attr-defined]
     if order.status in CLOSED or order.status in (OrderStatus.ASSESSING_CANCELLATION, OrderStatus.PENDING_CANCELLATION):
         _refuse(RefusalCode.CONFLICT, f"{act.type}: the order is {order.status.value}")  # type: ignore[attr-defined]
+    cutover = order.cutover
+    if (
+        isinstance(act, CompleteStep)
+        and cutover is not None
+        and act.step == cutover.step == order.current
+        and cutover.started_at is None
+    ):
+        _refuse(
+            RefusalCode.CONFLICT,
+            f"cut-over: {cutover.step} may not start before {cutover.earliest_start.isoformat()} "
+            f"(the customers were told at {cutover.notified_at.isoformat()}; notice period {cutover.notice_period})",
+        )
     if not isinstance(act, CancelOrder) and order.current and order.step(order.current).task_id is None:
         _refuse(RefusalCode.CONFLICT, f"step: {order.current} is being opened; retry shortly")
     match act:
@@ -449,9 +641,9 @@ def check_act(order: ProvisioningOrder, act: BaseModel) -> None:
             step = order.step(act.step)
             if not step.candidates.admits(actor):
                 _refuse(RefusalCode.FORBIDDEN, f"step: {act.step} is done by {step.candidates.describe()}")
-            if act.step == COMPLETION_ORDER:
+            if act.step in STEP_DOCUMENTS:
                 kinds = {d.kind for d in act.documents}
-                if missing := [k for k in REQUIRED_DOCUMENTS if k not in kinds]:
+                if missing := [k for k in STEP_DOCUMENTS[act.step] if k not in kinds]:
                     _refuse(RefusalCode.INVALID, f"documents: the {' and '.join(missing)} must be uploaded")
         case ReviewOrder():
             if order.current != REVIEW:
@@ -470,6 +662,17 @@ def check_act(order: ProvisioningOrder, act: BaseModel) -> None:
                     _refuse(RefusalCode.INVALID, "reason: a reason is required to return the order")
                 if not act.return_to or not order.has_step(act.return_to) or act.return_to in (DISPATCH, REVIEW):
                     _refuse(RefusalCode.INVALID, f"return_to: one of {', '.join(s.step for s in order.steps[1:-1])}")
+        case MarkCutover():
+            if not actor.has_role(*ORDER_ROLES):
+                _refuse(RefusalCode.FORBIDDEN, "cutover: coordinators, supervisors or admins only")
+            name = act.cutover.step
+            if not order.has_step(name) or name in (DISPATCH, REVIEW):
+                _refuse(RefusalCode.INVALID, f"cutover.step: one of {', '.join(s.step for s in order.steps[1:-1])}")
+            if order.cutover is not None:
+                _refuse(RefusalCode.CONFLICT, f"cutover: {order.cutover.step} is already announced as the cut-over")
+            step = order.step(name)
+            if step.done_at is not None or (order.current == name and step.task_id is not None):
+                _refuse(RefusalCode.CONFLICT, f"cutover: {name} has already started; announce a cut-over before it")
         case CancelOrder():
             if order.status not in CANCELLABLE:
                 _refuse(RefusalCode.CONFLICT, f"cancel: not allowed while the order is {order.status.value}")
@@ -509,6 +712,17 @@ class CompletionReport(BaseModel):
     bandwidth: str
     completed_at: datetime
     documents: tuple[DocumentRef, ...] = ()
+    action: Literal["add", "delete"] = "add"  # delete: the circuit was closed
+
+
+class CircuitClosure(BaseModel):
+    """A closure order ended a circuit: its ledger row is closed (kept, never deleted)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    circuit_id: str
+    closure_order_id: str
+    closed_at: datetime
 
 
 class LedgerEntry(BaseModel):
@@ -518,7 +732,7 @@ class LedgerEntry(BaseModel):
 
     circuit_id: str
     order_id: str
-    status: Literal["active", "cancelled"]
+    status: Literal["active", "cancelled", "closed"]
     circuit_type: CircuitType
     a_end: CircuitEnd
     z_end: CircuitEnd

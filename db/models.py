@@ -261,6 +261,18 @@ class TicketRow(SQLModel, table=True):
     updated_at: datetime = _ts(default_factory=utcnow)
 
 
+class TicketExternalRef(SQLModel, table=True):
+    """A ticket an external system registered under its own id: one ticket per caller and externalId."""
+
+    __tablename__ = "ticket_external_ref"
+
+    created_by: str = Field(primary_key=True, max_length=64)  # the calling account: the external system
+    external_id: str = Field(primary_key=True, max_length=100)
+    ticket_no: str = Field(max_length=20, index=True)
+    fingerprint: str = Field(max_length=64)  # SHA-256 of the create body as parsed: the same body, the same ticket
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
 class Survey(SQLModel, table=True):
     """A satisfaction survey link: only the token's hash is stored, and nothing about who answers."""
 
@@ -444,7 +456,8 @@ class OrderDocument(SQLModel, table=True):
 
 
 class CircuitLedgerRow(SQLModel, table=True):
-    """The circuit ledger (台帐): one row per circuit, its dates, documents and timeliness, or its order's cancel."""
+    """The circuit ledger (台帐): one row per circuit, its dates, documents and timeliness, its order's cancel, or
+    its closure (status `closed`, the row kept)."""
 
     __tablename__ = "circuit_ledger"
 
@@ -460,6 +473,8 @@ class CircuitLedgerRow(SQLModel, table=True):
     completed_at: datetime | None = _ts(default=None)
     cancelled_at: datetime | None = _ts(default=None)
     cancel_reason: str | None = Field(default=None, max_length=2000)
+    closed_at: datetime | None = _ts(default=None)  # a closure order ended the circuit
+    closure_order_id: str | None = Field(default=None, max_length=32)
     on_time: bool | None = None
     cycle_seconds: float | None = None
     documents: list[dict[str, Any]] = Field(

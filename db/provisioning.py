@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -13,6 +13,7 @@ from sqlmodel import col
 from core.numbers import random_number
 from core.provisioning import (
     TMF_STATE,
+    CircuitClosure,
     DocumentRef,
     LedgerEntry,
     ProvisioningOrder,
@@ -96,3 +97,23 @@ async def write_ledger(session: AsyncSession, entry: LedgerEntry) -> None:
             set_={k: stmt.excluded[k] for k in values if k != "circuit_id"},
         )
     )
+
+
+async def close_circuit(session: AsyncSession, closure: CircuitClosure) -> bool:
+    """Close an active circuit's ledger row for its closure order (again: no change); False when it is not active."""
+    closed = await session.scalar(
+        update(CircuitLedgerRow)
+        .where(
+            col(CircuitLedgerRow.circuit_id) == closure.circuit_id,
+            (col(CircuitLedgerRow.status) == "active")
+            | (col(CircuitLedgerRow.closure_order_id) == closure.closure_order_id),
+        )
+        .values(
+            status="closed",
+            closed_at=closure.closed_at,
+            closure_order_id=closure.closure_order_id,
+            updated_at=utcnow(),
+        )
+        .returning(col(CircuitLedgerRow.circuit_id))
+    )
+    return closed is not None

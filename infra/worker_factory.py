@@ -135,6 +135,7 @@ def build_worker(
             provisioning.record_order,
             provisioning.report_completion,
             provisioning.write_ledger,
+            provisioning.close_circuit,
             checks.record_resource_check,
             presales.record_demand,
             presales.load_check_summary,

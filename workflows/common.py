@@ -46,6 +46,7 @@ LOAD_PROVISIONING_RULES = "load_provisioning_rules"
 RECORD_ORDER = "record_order"
 REPORT_COMPLETION = "report_completion"
 WRITE_LEDGER = "write_ledger"
+CLOSE_CIRCUIT = "close_circuit"
 RECORD_DEMAND = "record_demand"
 LOAD_CHECK_SUMMARY = "load_check_summary"
 

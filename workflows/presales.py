@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
         DemandStatus,
         Stage,
     )
-    from core.provisioning import CircuitSpec, OrderInput
+    from core.provisioning import CheckFindings, CircuitSpec, OrderInput
     from core.provisioning import workflow_id_for as order_workflow_id
     from core.records import AuditRecord
     from core.resource_checks import REPORT_SIGNAL, CheckReport, CheckStatus, Qualification, ResourceCheckInput
@@ -255,6 +255,13 @@ class PreSalesDemandWorkflow(StateBook[Demand]):
             resource_check_id=check.check_id,
             reservation_id=check.reservation_ids[0] if check.reservation_ids else None,
             needs_construction=check.new_construction,
+            needs_procurement=check.needs_procurement,
+            check=CheckFindings(
+                check_id=check.check_id,
+                result=check.result.value if check.result else None,
+                construction=check.new_construction,
+                procurement=check.needs_procurement,
+            ),
         )
         await workflow.start_child_workflow(
             "ProvisioningOrder",

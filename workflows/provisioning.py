@@ -10,6 +10,12 @@ the breach. The order claims its reservation when it is accepted (patch `order-c
 before it, only on approval, so a reservation could expire under a running order) and keeps it for life; on
 approval completion is reported to the group dispatch system, the group-customer department is told and the
 circuit ledger written. A cancel releases the reservation, closes the open tasks and notes the cancel in the ledger.
+
+The plan follows the resource check (the API merges the check's findings into the spec; `plan_basis` says how).
+A review return reopens the returned step and every later step depending on it (`Step.dependants`), each with
+a fresh deadline. A cut-over step (in the spec, or marked later by `mark_cutover`) tells the customer manager
+and the customer's contacts at once and opens only after the notice period. A closure order (`action` delete)
+runs the closure steps and then closes its circuit's ledger row and releases the circuit's reservation.
 """
 
 from __future__ import annotations
@@ -24,17 +30,22 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from workflows.acts import ActBook
 
 with workflow.unsafe.imports_passed_through():
-    from core.calendar import shift_by_working_seconds
+    from core.calendar import deadline, shift_by_working_seconds
     from core.provisioning import (
         DISPATCH,
         GROUP_CUSTOMER_DEPARTMENT,
         REVIEW,
         CancelOrder,
         CancelRequest,
+        CircuitClosure,
         CompleteStep,
         CompletionReport,
+        Cutover,
+        CutoverNotice,
+        CutoverState,
         JeopardyAlert,
         LedgerEntry,
+        MarkCutover,
         Milestone,
         OrderAct,
         OrderInput,
@@ -46,7 +57,10 @@ with workflow.unsafe.imports_passed_through():
         Review,
         ReviewOrder,
         Step,
+        StepRule,
         check_act,
+        dependants_of,
+        plan_basis,
         plan_steps,
         split_deadline,
     )
@@ -56,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
     from core.tasks import HumanTask, TaskRequest, TaskStatus
     from workflows.common import (
         CLAIM_RESERVATION,
+        CLOSE_CIRCUIT,
         ESCALATED,
         EXTERNAL_RETRY,
         EXTERNAL_TIMEOUT,
@@ -67,7 +82,13 @@ with workflow.unsafe.imports_passed_through():
         SLA_DUE_AT,
         WRITE_LEDGER,
         db_call,
+        wait_until,
     )
+
+# Patches (docs/versioning.md): each guards a change to what running orders do.
+RETURN_REDOES_DEPENDANTS = "order-return-redoes-dependants"
+CUTOVER_NOTICE = "order-cutover-notice"
+SERVICE_CLOSURE = "order-service-closure"
 
 
 CLAIM_AT_CREATE = "order-claims-reservation-at-create"
@@ -90,6 +111,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         super().__init__()
         self._rules: ProvisioningRules | None = None
         self._claimed_at_create = False
+        self._cutover_notices: tuple[NotificationRecord, ...] = ()  # written with the act that produced them
 
     @property
     def order(self) -> ProvisioningOrder:
@@ -115,13 +137,19 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
             if not await self._claim_reservation():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 return self.outcome("finished")
+        if start.spec.cutover is not None and workflow.patched(CUTOVER_NOTICE):
+            await self.save(notifications=self._announce_cutover(start.spec.cutover))
         while self.order.current is not None and self.order.cancel is None:
             step = self.order.step(self.order.current)
+            if not await self._cutover_may_start(step):
+                break
             task = await self._open_step(step)
             # Wait for the act that closed the task to finish changing the order (it holds the lock until saved).
             await workflow.wait_condition(self._step_settled(task.task_id))
         if self.order.cancel is not None:
             await self._compensate()
+        elif self.order.spec.action == "delete" and workflow.patched(SERVICE_CLOSURE):
+            await self._close_circuit()
         else:
             await self._complete()
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -140,6 +168,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         now, spec = workflow.now(), start.spec
         plan = plan_steps(self._rules, spec)
         dues = split_deadline(self.snapshot.calendar, now, spec.requested_completion, [r.weight for r in plan])
+        names = [r.step for r in plan]
         steps, begin = [], now
         for rule, due in zip(plan, dues, strict=True):
             steps.append(
@@ -152,6 +181,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
                     planned_start=begin,
                     planned_due=due,
                     due_at=due,
+                    dependants=dependants_of(self._plan_rules(spec.action), names, rule.step),
                 )
             )
             begin = due
@@ -170,7 +200,91 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
             calendar_version=self.snapshot.calendar.version,
             steps=steps,
             current=DISPATCH,
+            plan_basis=plan_basis(spec),
         )
+
+    def _plan_rules(self, action: str) -> tuple[StepRule, ...]:
+        """The rules the order's steps come from (new circuits or closures)."""
+        assert self._rules is not None
+        return self._rules.closure_steps if action == "delete" else self._rules.steps
+
+    # ---- cut-over ----------------------------------------------------------------------------
+
+    def _announce_cutover(self, cutover: Cutover) -> tuple[NotificationRecord, ...]:
+        """Tell the customer manager and the customer's contacts of the cut-over now; its notice period starts."""
+        assert self._rules is not None
+        order, spec, now = self.order, self.order.spec, workflow.now()
+        notice_end = deadline(self.snapshot.calendar, now, self._rules.cutover_notice)
+        manager = spec.check.customer_manager if spec.check else None
+        window = f"{cutover.window_start.isoformat()} – {cutover.window_end.isoformat()}"
+        step = order.step(cutover.step)
+        message = f"Cut-over of order {order.order_id} ({step.title}) in the window {window}"
+        manager_notice = NotificationRecord(
+            key=f"{order.workflow_id}:cutover:manager",
+            kind="cutover_notice",
+            recipient_user=manager,
+            recipient_department=None if manager else GROUP_CUSTOMER_DEPARTMENT,
+            workflow_id=order.workflow_id,
+            created_at=now,
+            message=f"{message}: tell customer {spec.customer_id or '(unnamed)'} (notice sent to its contacts)",
+        )
+        # The customer's contacts: recorded for delivery; contact data is resolved by the outbox, never kept here.
+        customer_notice = NotificationRecord(
+            key=f"{order.workflow_id}:cutover:customer",
+            kind="cutover_notice_customer",
+            recipient_department=GROUP_CUSTOMER_DEPARTMENT,
+            workflow_id=order.workflow_id,
+            created_at=now,
+            message=f"To the contacts of customer {spec.customer_id or '(unnamed)'}: {message}",
+        )
+        order.cutover = CutoverState(
+            step=cutover.step,
+            window_start=cutover.window_start,
+            window_end=cutover.window_end,
+            notified_at=now,
+            earliest_start=max(notice_end, cutover.window_start),
+            notice_period=self._rules.cutover_notice.label(),
+            notices=[
+                CutoverNotice(
+                    audience="customer_manager",
+                    recipient=manager or GROUP_CUSTOMER_DEPARTMENT,
+                    key=manager_notice.key,
+                    at=now,
+                ),
+                CutoverNotice(
+                    audience="customer_contacts",
+                    recipient=spec.customer_id or "",
+                    key=customer_notice.key,
+                    at=now,
+                ),
+            ],
+        )
+        if order.cutover.earliest_start > cutover.window_end:
+            order.jeopardy_alerts.append(
+                JeopardyAlert(
+                    id=str(len(order.jeopardy_alerts) + 1),
+                    name=f"{cutover.step}:cutover",
+                    jeopardy_type="warning",
+                    message=f"{step.title}: the notice period ends at {order.cutover.earliest_start.isoformat()}, "
+                    f"after the cut-over window ({window}); agree a new window with the customer",
+                    date=now,
+                    step=cutover.step,
+                )
+            )
+        return manager_notice, customer_notice
+
+    async def _cutover_may_start(self, step: Step) -> bool:
+        """A cut-over step waits out its notice period (False when the order is cancelled meanwhile)."""
+        cutover = self.order.cutover
+        if cutover is None or cutover.step != step.step or cutover.started_at is not None:
+            return True
+        await wait_until(
+            cutover.earliest_start, lambda: self.order.cancel is not None, summary="cut-over notice period"
+        )
+        if self.order.cancel is not None:
+            return False
+        cutover.started_at = workflow.now()
+        return True
 
     async def _open_step(self, step: Step) -> HumanTask:
         """The step's task, due at its share of the deadline, with the rules' ladder."""
@@ -215,6 +329,9 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
                 await self._on_review(act)
             case CancelOrder():
                 self._on_cancel(act)
+            case MarkCutover():
+                workflow.patched(CUTOVER_NOTICE)
+                self._cutover_notices = self._announce_cutover(act.cutover)
             case _:
                 assert_never(act)
 
@@ -222,6 +339,9 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         """A completed step's documents are written with the order."""
         if isinstance(act, CompleteStep) and act.documents:
             await self.save(audit, documents=act.documents, document_step=act.step, uploaded_by=act.actor.username)
+        elif self._cutover_notices:
+            notices, self._cutover_notices = self._cutover_notices, ()
+            await self.save(audit, notifications=notices)
         else:
             await self.save(audit)
 
@@ -241,8 +361,11 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
                 message=f"{step.title}: done by {act.actor.username}" + ("" if step.on_time else " (late)"),
             )
         )
-        following = REVIEW if order.back_to_review else order.steps[order.steps.index(step) + 1].step
-        order.back_to_review = False
+        if order.redo:
+            following = order.redo.pop(0)
+        else:
+            following = REVIEW if order.back_to_review else order.steps[order.steps.index(step) + 1].step
+            order.back_to_review = False
         order.current, order.step(following).task_id = following, None
         if following == REVIEW:
             self.set_status(OrderStatus.IN_REVIEW, "waiting for review")
@@ -277,13 +400,21 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
             return
         assert act.return_to is not None
         step = order.step(act.return_to)
-        step.rework += 1
-        step.done_at = step.done_by = step.on_time = None
-        step.jeopardy = step.breached = False
-        step.due_at = self._fresh_due(step)
-        review.due_at = self._fresh_due(review, after=step.due_at)
-        order.current, order.back_to_review, step.task_id = step.step, True, None
-        self.set_status(OrderStatus.IN_PROGRESS, f"returned to {step.step}: {act.reason}")
+        redo = [step]
+        if workflow.patched(RETURN_REDOES_DEPENDANTS):
+            names = [s.step for s in order.steps]
+            redo += [order.step(name) for name in dependants_of(self._plan_rules(order.spec.action), names, step.step)]
+        due: datetime | None = None
+        for again in redo:
+            again.rework += 1
+            again.done_at = again.done_by = again.on_time = None
+            again.jeopardy = again.breached = False
+            again.due_at = due = self._fresh_due(again, after=due)
+            again.task_id = None
+        review.due_at = self._fresh_due(review, after=due)
+        order.current, order.back_to_review, order.redo = step.step, True, [s.step for s in redo[1:]]
+        also = f" (then {', '.join(order.redo)})" if order.redo else ""
+        self.set_status(OrderStatus.IN_PROGRESS, f"returned to {step.step}{also}: {act.reason}")
 
     def _on_cancel(self, act: CancelOrder) -> None:
         self.order.cancel = CancelRequest(
@@ -384,6 +515,71 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         )
         await self.save(notifications=(notice,))
 
+    async def _close_circuit(self) -> None:
+        """A closure: report it (报竣), close the circuit's ledger row, release its reservation, tell the department."""
+        order, spec, now = self.order, self.order.spec, workflow.now()
+        assert spec.circuit_id is not None
+        order.circuit_id, order.completed_at = spec.circuit_id, now
+        order.on_time = now <= spec.requested_completion
+        order.cycle_seconds = (now - order.created_at).total_seconds()
+        documents = tuple(d for s in order.steps for d in s.documents)
+        order.dispatch_receipt = await workflow.execute_activity(
+            REPORT_COMPLETION,
+            CompletionReport(
+                key=f"{order.order_id}:closure",
+                order_id=order.order_id,
+                circuit_id=spec.circuit_id,
+                circuit_type=spec.circuit_type,
+                a_end=spec.a_end,
+                z_end=spec.z_end,
+                bandwidth=spec.bandwidth,
+                completed_at=now,
+                documents=documents,
+                action="delete",
+            ),
+            result_type=str,
+            start_to_close_timeout=EXTERNAL_TIMEOUT,
+            retry_policy=EXTERNAL_RETRY,
+        )
+        order.milestones.append(
+            Milestone(
+                id=str(len(order.milestones) + 1),
+                name="closureReported",
+                date=now,
+                message=f"closure reported to the group dispatch system ({order.dispatch_receipt})",
+            )
+        )
+        try:
+            await db_call(
+                CLOSE_CIRCUIT,
+                CircuitClosure(circuit_id=spec.circuit_id, closure_order_id=order.order_id, closed_at=now),
+            )
+        except ActivityError as err:  # the circuit is no longer active (closed meanwhile): a visible failure
+            order.error = str(err.cause.message if isinstance(err.cause, ApplicationError) else err)
+            self.set_status(OrderStatus.FAILED, f"the circuit could not be closed: {order.error}")
+            await self.save()
+            return
+        if spec.circuit_order_id:  # the reservations the circuit's own order claimed end with the circuit
+            await db_call(
+                RELEASE_ORDER_RESERVATIONS,
+                ReleaseOrderReservations(
+                    order_id=spec.circuit_order_id,
+                    reason=f"circuit {spec.circuit_id} closed by order {order.order_id}",
+                ),
+                result_type=list[ReservationState],
+            )
+        self.set_status(OrderStatus.COMPLETED, f"circuit {spec.circuit_id} closed")
+        notice = NotificationRecord(
+            key=f"{order.workflow_id}:closed",
+            kind="closed",
+            recipient_department=GROUP_CUSTOMER_DEPARTMENT,
+            workflow_id=order.workflow_id,
+            created_at=now,
+            message=f"Circuit {spec.circuit_id} ({spec.circuit_type.value}, {spec.bandwidth}) is closed by order "
+            f"{order.order_id}; billing stops",
+        )
+        await self.save(notifications=(notice,))
+
     async def _claim_reservation(self) -> bool:
         """Claim the order's reservation; when it cannot be claimed the order fails, saying why."""
         order = self.order
@@ -409,6 +605,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         cancel.state = "inProgress"
         self.set_status(OrderStatus.PENDING_CANCELLATION, "releasing what the order holds")
         await self.save()
+        closure = order.spec.action == "delete"  # a cancelled closure leaves the circuit and its reservation alone
         reason = f"order {order.order_id} cancelled: {cancel.reason}"
         if self._claimed_at_create:  # only what this order claimed is released
             released = await db_call(
@@ -419,7 +616,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
             order.reservation = next(
                 (r for r in released if r.reservation_id == order.spec.reservation_id), order.reservation
             )
-        elif order.spec.reservation_id:
+        elif order.spec.reservation_id and not closure:
             try:
                 await db_call(
                     RELEASE_RESERVATION,
@@ -433,7 +630,8 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         await self.cancel_open_tasks(f"order cancelled: {cancel.reason}")
         order.current = None
         now = workflow.now()
-        await self._ledger(status="cancelled", cancelled_at=now, cancel_reason=cancel.reason)
+        if not closure:
+            await self._ledger(status="cancelled", cancelled_at=now, cancel_reason=cancel.reason)
         cancel.state, cancel.effective_at = "done", now
         self.set_status(OrderStatus.CANCELLED, cancel.reason)
         await self.save()

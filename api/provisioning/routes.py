@@ -8,20 +8,21 @@ import hashlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlmodel import col
 
-from api.acts import StaffActing
-from api.deps import Reader, SessionDep
+from api.acts import IdempotencyKey, StaffActing
+from api.deps import GatewayDep, Reader, SessionDep
 from api.errors import QuietValidationRoute
-from api.provisioning.service import load_row, perform
-from api.provisioning.tmf641 import row_to_tmf, to_tmf
+from api.provisioning.service import closure_spec, load_row, perform, register_order
+from api.provisioning.tmf641 import Orderer, href, row_to_tmf, to_tmf
 from api.schemas import Offset, TaskView
 from api.tasks.routes import tasks_of
-from core.provisioning import DocumentRef
-from db.models import CircuitLedgerRow, OrderDocument
+from core.bounds import AwareInstant
+from core.provisioning import Cutover, DocumentRef
+from db.models import CircuitLedgerRow, OrderDocument, utcnow
 
 router = APIRouter(prefix="/api/provisioning-orders", tags=["provisioning orders"], route_class=QuietValidationRoute)
 ledger_router = APIRouter(prefix="/api/circuit-ledger", tags=["provisioning orders"], route_class=QuietValidationRoute)
@@ -60,6 +61,14 @@ class ReviewBody(BaseModel):
     reason: str = Field(default="", max_length=2000)
 
 
+class ClosureBody(BaseModel):
+    """Close a circuit (拆机): by when, and why."""
+
+    requested_completion: AwareInstant
+    description: str | None = Field(default=None, max_length=2000)
+    external_id: str | None = Field(default=None, max_length=100)
+
+
 class DocumentView(BaseModel):
     """A stored document's metadata."""
 
@@ -88,6 +97,8 @@ class LedgerView(BaseModel):
     completed_at: datetime | None
     cancelled_at: datetime | None
     cancel_reason: str | None
+    closed_at: datetime | None
+    closure_order_id: str | None
     on_time: bool | None
     cycle_seconds: float | None
     documents: list[dict[str, Any]]
@@ -157,12 +168,22 @@ async def review_order(
     return to_tmf(await perform(acting, row, {"type": "review", **body.model_dump()}))
 
 
+@router.post("/{order_id}/cutover", summary="Mark a step as a cut-over and tell the customers")
+async def mark_cutover(order_id: str, body: Cutover, acting: StaffActing) -> dict[str, Any]:
+    """Coordinators: the step (not yet started) cuts over in the window; the notice period starts now."""
+    row = await load_row(acting.session, order_id)
+    if body.window_start <= utcnow():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "windowStart: must be in the future")
+    act = {"type": "mark_cutover", "cutover": body.model_dump(mode="json")}
+    return to_tmf(await perform(acting, row, act))
+
+
 @ledger_router.get("", response_model=list[LedgerView], summary="The circuit ledger")
 async def circuit_ledger(
     actor: Reader,
     session: SessionDep,
     order_id: str | None = None,
-    ledger_status: Annotated[Literal["active", "cancelled"] | None, Query(alias="status")] = None,
+    ledger_status: Annotated[Literal["active", "cancelled", "closed"] | None, Query(alias="status")] = None,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[LedgerView]:
@@ -236,3 +257,28 @@ async def circuit(circuit_id: str, actor: Reader, session: SessionDep) -> Ledger
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"circuit {circuit_id} does not exist")
     return LedgerView.model_validate(row, from_attributes=True)
+
+
+@ledger_router.post("/{circuit_id}/closure", status_code=status.HTTP_201_CREATED, summary="Close a circuit")
+async def close_circuit(
+    circuit_id: str,
+    body: ClosureBody,
+    actor: Orderer,
+    session: SessionDep,
+    gateway: GatewayDep,
+    response: Response,
+    request_id: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """Start a service-closure order of an active circuit (TMF641 `action: delete`); its completion closes the row."""
+    spec = await closure_spec(session, circuit_id, body.requested_completion, field="circuit_id", request_id=request_id)
+    order = await register_order(
+        session=session,
+        gateway=gateway,
+        actor=actor,
+        spec=spec,
+        request_id=request_id,
+        description=body.description,
+        external_id=body.external_id,
+    )
+    response.headers["Location"] = href(order.order_id)
+    return to_tmf(order)

@@ -7,24 +7,32 @@ from uuid import uuid4
 
 from fastapi import HTTPException, status
 from pydantic import TypeAdapter
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from api.acts import Subject, start_journaled
+from api.acts import Subject, registered_subject, start_journaled
 from api.gateway import TemporalGateway
 from api.subjects import SubjectKind
 from core.provisioning import (
     CLOSED,
+    CircuitEnd,
     CircuitSpec,
     OrderAct,
     OrderInput,
     OrderOutcome,
     ProvisioningOrder,
+    findings_of,
+    merge_check,
+    plan_basis,
+    plan_steps,
     workflow_id_for,
 )
+from core.resource_checks import ResourceCheck
 from core.roles import Actor
-from db.models import ResourceCheckRow, ServiceOrderRow, utcnow
-from db.provisioning import new_order_id, upsert_order
+from db.models import CircuitLedgerRow, ResourceCheckRow, ServiceOrderRow, utcnow
+from db.provisioning import latest_provisioning_rules, new_order_id, upsert_order
 from db.reservations import current_states, order_claim_refusal
 from db.resource_checks import order_check_refusal
 from workflows.common import BUSINESS_REF, ORDER_KIND, SLA_DUE_AT
@@ -98,7 +106,7 @@ async def register_order(
     request_id = request_id or str(uuid4())
     now = utcnow()
     check_order_dates(spec, now)
-    spec = await check_order_reservation(session, spec)
+    spec = await planned_spec(session, await check_order_reservation(session, spec), now)
     order_id = new_order_id(now)
     order = ProvisioningOrder(
         order_id=order_id,
@@ -109,6 +117,7 @@ async def register_order(
         scope=spec.scope,
         created_by=actor.username,
         created_at=now,
+        plan_basis=plan_basis(spec),
     )
     known = await start_journaled(
         session=session,
@@ -136,3 +145,63 @@ async def register_order(
         write_row=lambda: upsert_order(session, order),
     )
     return order_of(await load_row(session, known)) if known else order
+
+
+async def planned_spec(session: AsyncSession, spec: CircuitSpec, now: datetime) -> CircuitSpec:
+    """The spec the plan follows: the resource check's steps merged in, the cut-over step checked (400 naming it)."""
+    row = await session.get(ResourceCheckRow, spec.resource_check_id) if spec.resource_check_id else None
+    if row is not None and spec.action == "add":  # check_order_reservation has refused a check an order may not follow
+        try:
+            spec = merge_check(spec, findings_of(ResourceCheck.model_validate(row.detail)))
+        except ValueError as err:
+            raise HTTPException(400, str(err)) from None
+    if spec.cutover is not None:
+        planned = [r.step for r in plan_steps(await latest_provisioning_rules(session, "default"), spec)][1:-1]
+        if spec.cutover.step not in planned:
+            raise HTTPException(400, f"cutover.step: one of {', '.join(planned)}")
+        if spec.cutover.window_start <= now:
+            raise HTTPException(400, "cutover.windowStart: must be in the future")
+    return spec
+
+
+async def closure_spec(
+    session: AsyncSession,
+    circuit_id: str | None,
+    requested_completion: datetime,
+    *,
+    field: str,
+    request_id: str | None = None,
+) -> CircuitSpec:
+    """A service closure of an active circuit in the ledger: the circuit as built, its customer and reservation.
+
+    A retry of the create that started the closure in flight (same Idempotency-Key) passes, to get its order back.
+    """
+    if not circuit_id:
+        raise HTTPException(400, f"{field}: the circuit to close (its ledger id)")
+    circuit = await session.get(CircuitLedgerRow, circuit_id)
+    if circuit is None:
+        raise HTTPException(400, f"{field}: circuit {circuit_id} is not in the circuit ledger")
+    if circuit.status != "active":
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{field}: circuit {circuit_id} is {circuit.status}")
+    closing = await session.scalar(
+        select(col(ServiceOrderRow.order_id)).where(
+            col(ServiceOrderRow.detail)["spec"]["circuit_id"].astext == circuit_id,
+            col(ServiceOrderRow.status).not_in(_CLOSED),
+        )
+    )
+    retried = closing is not None and request_id and await registered_subject(session, request_id, CREATE_ACTION)
+    if closing is not None and retried != closing:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{field}: circuit {circuit_id} is being closed by {closing}")
+    built = await session.get(ServiceOrderRow, circuit.order_id)
+    original = order_of(built).spec if built is not None else None
+    return CircuitSpec(
+        action="delete",
+        circuit_id=circuit_id,
+        circuit_type=circuit.circuit_type,
+        a_end=CircuitEnd.model_validate(circuit.a_end),
+        z_end=CircuitEnd.model_validate(circuit.z_end),
+        bandwidth=circuit.bandwidth,
+        requested_completion=requested_completion,
+        customer_id=original.customer_id if original else None,
+        circuit_order_id=circuit.order_id,
+    )

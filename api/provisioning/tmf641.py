@@ -1,16 +1,25 @@
 """TMF641 Service Ordering ⇄ our circuit-provisioning order: the one mapping, both ways.
 
 Resource (`/tmf-api/serviceOrdering/v4/serviceOrder/{id}`, `id` = order id, e.g. SO20261125A1B2C3): one order
-builds one circuit, so `serviceOrderItem` holds exactly one item with `action` `add`. The circuit rides in the
-item's `service.serviceCharacteristic[]` by name:
+builds (or closes) one circuit, so `serviceOrderItem` holds one item, `action` `add` (or `delete`). The circuit
+rides in the item's `service.serviceCharacteristic[]` by name:
 
 | characteristic | ours |
 | --- | --- |
-| `circuitType` | digital_circuit, atm, ddn, frame_relay, mpls_vpn, other |
+| `circuitType` | `core.circuits.CircuitType` (mpls_vpn, ddn, …; `mpls-vpn` etc. accepted as aliases) |
 | `aEnd`, `zEnd` | `{province, city, site}`; different provinces make the order cross-province |
 | `bandwidth` | e.g. `100M` |
 | `resourceCheckId`, `reservationId` | the resource check and reservation the order uses (optional) |
-| `needsProcurement`, `needsConstruction` | what the resource check said (optional, default false) |
+| `needsProcurement`, `needsConstruction` | steps the order adds (optional); the check's own answers always count |
+| `cutover` | `{step, windowStart, windowEnd}`: the step is a cut-over (割接); customers are told ahead |
+
+The plan follows the resource check (`resourceCheckId`): an answer saying new construction (or procurement)
+plans that step. `needsConstruction: true` adds a step the check did not ask for; `false` for a step the check
+asked for is refused with 400 (dropping it takes a re-check). An order without a check says so in `planBasis`.
+
+Service closure (拆机): one item with `action` `delete` and `service.id` the circuit's ledger id (CIR-…); the
+circuit comes from the ledger, the order plans the closure steps (data removal, resource recovery, billing stop
+notice, completion) and on completion closes the circuit's ledger row (status `closed`, kept).
 
 `requestedCompletionDate` (with offset, in the future) is required, `requestedStartDate` optional (not in the past,
 before completion; either date wrong is a 400 naming it); `externalId`, `description` are kept. A `reservationId`
@@ -21,7 +30,9 @@ a `resourceCheckId` must name an accepted, feasible check of the customer. The c
 `state` and every item's `state` follow `core.provisioning.TMF_STATE`; `milestone[]` (a step finished, review
 approved, completion reported) and `jeopardyAlert[]` (a step past its warning threshold or its deadline) are
 kept current. Extensions: `orderStatus` (ours), `scope`, `currentStep`, `steps[]` (department, due, done,
-documents, on time, rework), `reviews[]`, `circuitId`, `timeliness` `{onTime, cycleSeconds}`.
+documents, on time, rework, dependants), `reviews[]`, `circuitId`, `timeliness` `{onTime, cycleSeconds}`,
+`planBasis` (why procurement/construction are planned), `resourceCheck` (what the check found), `cutover`
+(window, notices, earliest start), `redo` (the dependants still to redo after a return).
 """
 
 from __future__ import annotations
@@ -39,7 +50,7 @@ from sqlmodel import col
 from api.acts import Acting, IdempotencyKey
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
-from api.provisioning.service import load_row, order_of, perform, register_order
+from api.provisioning.service import closure_spec, load_row, order_of, perform, register_order
 from api.provisioning.tmf641_models import CancelServiceOrder, ServiceOrder, TmfOrderState
 from api.tmf.shared import (
     CREATED,
@@ -55,7 +66,8 @@ from api.tmf.shared import (
     tmf_json,
 )
 from core.bounds import AwareInstant
-from core.provisioning import ORDER_ROLES, TMF_STATE, CircuitSpec, CircuitType, OrderStatus, ProvisioningOrder, Scope
+from core.circuits import CircuitTypeName
+from core.provisioning import ORDER_ROLES, TMF_STATE, CircuitSpec, OrderStatus, ProvisioningOrder, Scope
 from core.roles import Actor
 from db.models import ServiceOrderRow
 from db.readmodel import page_of
@@ -72,6 +84,7 @@ _CHARACTERISTICS = {
     "reservationId": "reservation_id",
     "needsProcurement": "needs_procurement",
     "needsConstruction": "needs_construction",
+    "cutover": "cutover",
 }
 
 
@@ -94,6 +107,7 @@ class Characteristic(_Tmf):
 class ServiceRef(_Tmf):
     """TMF ServiceRefOrValue: the circuit, described by its characteristics."""
 
+    id: str | None = Field(default=None, max_length=40, description="the circuit a delete item closes")
     service_characteristic: list[Characteristic] = Field(default_factory=list, alias="serviceCharacteristic")
 
 
@@ -135,7 +149,7 @@ def spec_of(body: ServiceOrderCreate) -> CircuitSpec:
         raise HTTPException(400, "serviceOrderItem: exactly one item (one circuit per order)")
     item = body.service_order_item[0]
     if item.action != "add":
-        raise HTTPException(400, "serviceOrderItem.action: only add (a new circuit) is supported")
+        raise HTTPException(400, "serviceOrderItem.action: add (a new circuit) or delete (a closure, with service.id)")
     values: dict[str, Any] = {
         "requested_completion": body.requested_completion_date,
         "requested_start": body.requested_start_date,
@@ -166,9 +180,9 @@ def to_tmf(order: ProvisioningOrder, *, last_update: datetime | None = None) -> 
     spec, state = order.spec, TMF_STATE[order.status]
     started = next((s.done_at for s in order.steps if s.step == "dispatch"), None)
     characteristics = [
-        {"name": name, "value": getattr(spec, field)}
+        {"name": name, "value": value.model_dump(by_alias=True) if isinstance(value, BaseModel) else value}
         for name, field in _CHARACTERISTICS.items()
-        if getattr(spec, field) is not None
+        if (value := getattr(spec, field)) is not None
     ]
     cancel = order.cancel
     resource = {
@@ -192,11 +206,11 @@ def to_tmf(order: ProvisioningOrder, *, last_update: datetime | None = None) -> 
             {
                 "@type": "ServiceOrderItem",
                 "id": order.item_id,
-                "action": "add",
+                "action": spec.action,
                 "state": state,
                 "service": {
                     "@type": "Service",
-                    "id": order.circuit_id,
+                    "id": order.circuit_id or spec.circuit_id,
                     "serviceType": spec.circuit_type,
                     "serviceCharacteristic": characteristics,
                 },
@@ -244,6 +258,10 @@ def to_tmf(order: ProvisioningOrder, *, last_update: datetime | None = None) -> 
         "steps": [_camel(s.model_dump(exclude={"doers"})) for s in order.steps],
         "reviews": [_camel(r.model_dump()) for r in order.reviews],
         "circuitId": order.circuit_id,
+        "planBasis": order.plan_basis,
+        "resourceCheck": _camel(spec.check.model_dump()) if spec.check else None,
+        "cutover": _camel(order.cutover.model_dump()) if order.cutover else None,
+        "redo": order.redo,
         "dispatchReceipt": order.dispatch_receipt,
         "timeliness": {"onTime": order.on_time, "cycleSeconds": order.cycle_seconds},
         "rules": {"name": order.rules_name, "version": order.rules_version},
@@ -297,11 +315,22 @@ async def create_service_order(
     request_id: IdempotencyKey = None,
 ) -> ServiceOrder:
     """Start the order's workflow: it plans the steps, splits the deadline and opens the dispatch task."""
+    items = body.service_order_item
+    if len(items) == 1 and items[0].action == "delete":
+        spec = await closure_spec(
+            session,
+            items[0].service.id,
+            body.requested_completion_date,
+            field="serviceOrderItem.service.id",
+            request_id=request_id,
+        )
+    else:
+        spec = spec_of(body)
     order = await register_order(
         session=session,
         gateway=gateway,
         actor=actor,
-        spec=spec_of(body),
+        spec=spec,
         request_id=request_id,
         description=body.description,
         external_id=body.external_id,
@@ -322,10 +351,10 @@ ORDER_FILTERS = Filters(
         "requestedCompletionDate": dated(col(ServiceOrderRow.requested_completion)),
         "completionDate": dated(col(ServiceOrderRow.completed_at)),
         "lastUpdate": dated(col(ServiceOrderRow.updated_at)),
-        "serviceOrderItem.service.serviceType": equals(col(ServiceOrderRow.circuit_type), value_type=CircuitType),
+        "serviceOrderItem.service.serviceType": equals(col(ServiceOrderRow.circuit_type), value_type=CircuitTypeName),
         # extensions
         "orderStatus": equals(col(ServiceOrderRow.status), value_type=OrderStatus, description="our status"),
-        "circuitType": equals(col(ServiceOrderRow.circuit_type), value_type=CircuitType),
+        "circuitType": equals(col(ServiceOrderRow.circuit_type), value_type=CircuitTypeName),
         "scope": equals(col(ServiceOrderRow.scope), value_type=Scope),
         "customerId": equals(col(ServiceOrderRow.customer_id)),
         "currentStep": equals(col(ServiceOrderRow.current_step)),

@@ -124,6 +124,7 @@ def test_route_discovery_found_every_router():
         ("POST", "/api/provisioning-orders/{order_id}/review"),
         ("POST", "/api/provisioning-orders/{order_id}/steps/{step}/complete"),
         ("GET", "/api/circuit-ledger"),
+        ("POST", "/api/circuit-ledger/{circuit_id}/closure"),
         ("POST", "/api/presales-demands"),
         ("POST", "/api/provisioning-rules/{name}"),
     ]:

@@ -55,6 +55,7 @@ LIKELY_USER = {
     "/tmf-api/serviceOrdering/v4/cancelServiceOrder": "coordinator1",
     "/api/provisioning-orders/{order_id}/steps/{step}/complete": "ops1",
     "/api/provisioning-orders/{order_id}/review": "reviewer1",
+    "/api/circuit-ledger/{circuit_id}/closure": "coordinator1",
     "/api/presales-demands": "gcd1",
 }
 # Creates whose answer names something a GET must show at once.
@@ -143,6 +144,7 @@ async def _seed(s: Stack) -> dict[str, list[str]]:
         "id": [ticket],
         "task_id": [*await eventually(tasks, what="approval task"), "no-such-task"],
         "order_id": [order],
+        "circuit_id": [f"CIR-{order}", "CIR-NO-SUCH"],  # no ledger row yet: a closure is refused, nothing starts
         "check_id": [check],
         "step": ["data_configuration", "activation", "testing", "no-such-step"],
         "username": [username],  # never a demo user: the run must not lock anyone out

@@ -11,6 +11,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
 from core.provisioning import (
+    STEP_DOCUMENTS,
     CircuitEnd,
     CircuitSpec,
     CircuitType,
@@ -33,6 +34,7 @@ OPS = Actor(username="ops1", roles=(Role.DEPARTMENT,), department="operations")
 HQ_OPS = Actor(username="hqops1", roles=(Role.DEPARTMENT,), department="hq-operations")
 BUILD = Actor(username="build1", roles=(Role.DEPARTMENT,), department="construction")
 PROCURE = Actor(username="procure1", roles=(Role.DEPARTMENT,), department="procurement")
+GCD = Actor(username="gcd1", roles=(Role.DEPARTMENT,), department="group-customer")
 REVIEWER = Actor(username="reviewer1", roles=(Role.REVIEWER,))
 BEIJING = CircuitEnd(province="北京", city="北京", site="朝阳区建国路 88 号 3 层机房")
 SHANGHAI_END = CircuitEnd(province="上海", city="上海", site="浦东新区世纪大道 100 号")
@@ -66,7 +68,13 @@ def document(kind: str, content: bytes = b"") -> DocumentRef:
     )
 
 
-DEPARTMENT_STAFF = {"operations": OPS, "hq-operations": HQ_OPS, "construction": BUILD, "procurement": PROCURE}
+DEPARTMENT_STAFF = {
+    "operations": OPS,
+    "hq-operations": HQ_OPS,
+    "construction": BUILD,
+    "procurement": PROCURE,
+    "group-customer": GCD,
+}
 
 
 class OrderFlow:
@@ -119,10 +127,10 @@ class OrderFlow:
     async def complete(
         self, step: str, actor: Actor | None = None, documents: tuple[DocumentRef, ...] = ()
     ) -> OrderOutcome:
-        """Complete a step once its task is open (the completion order with its two documents)."""
+        """Complete a step once its task is open (a step that needs documents with them)."""
         task = await self.task(step)
-        if step == "completion_order" and not documents:
-            documents = (document("completion_order"), document("test_report"))
+        if step in STEP_DOCUMENTS and not documents:
+            documents = tuple(document(kind) for kind in STEP_DOCUMENTS[step])
         actor = actor or DEPARTMENT_STAFF.get(task.candidates.department or "", COORDINATOR)
         return await self.act(
             CompleteStep(request_id=rid(), actor=actor, step=step, note=f"{step} done", documents=documents)

@@ -121,12 +121,15 @@ async def test_review_return_reopens_the_step_with_a_new_deadline_and_counts_the
     assert reopened.due_at == step.due_at != testing.due_at and reopened.opened_at > testing.done_at
     assert abs(calendar.working_seconds_between(reopened.opened_at, step.due_at) - budget) < 5
     assert order.step("review").due_at > step.due_at
-    await flow.complete("testing")  # straight back to review, the later steps stand
+    assert order.redo == ["completion_order"]  # the completion order carries the test report: redone too
+    await flow.complete("testing")
+    await flow.complete("completion_order")
     await flow.review("approve")
     outcome = await finished(env, flow.handle)
     assert outcome.status == OrderStatus.COMPLETED
     order = await flow.order()
     assert order.step("testing").rework == 1 and [r.outcome for r in order.reviews] == ["return", "approve"]
+    assert order.step("completion_order").rework == 1 and order.step("activation").rework == 0
     assert order.circuit_id and order.on_time is True and order.cycle_seconds > 0
     assert [m.name for m in order.milestones][-2:] == ["reviewApproved", "completionReported"]
     with sync_session() as s:

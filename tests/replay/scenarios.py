@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.calendar import Budget
 from core.journal_anchor import AnchorState
-from core.provisioning import CancelOrder
+from core.provisioning import CancelOrder, Cutover, MarkCutover
 from core.provisioning import workflow_id_for as order_workflow_id
 from core.resource_checks import AcceptResult, CancelCheck, ChaseLine, ItemChange, Qualification, Recheck
 from core.resource_checks import workflow_id_for as check_workflow_id
@@ -26,9 +26,11 @@ from core.sla import Priority
 from core.tasks import ClaimInput, DecisionInput, HumanTask
 from core.tickets import (
     CUSTOMER,
+    AmendIntake,
     Cancel,
     Close,
     CustomerFeedback,
+    Intake,
     LogProgress,
     Pause,
     ProgressKind,
@@ -209,6 +211,16 @@ async def ticket_not_resolved_then_reopened(env: WorkflowEnvironment, task_queue
     return flow.handle
 
 
+async def ticket_intake_completed(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Registered without an industry: the agent completes the intake, the ticket is routed, then cancelled."""
+    flow = await tickets.TicketFlow.start(env, task_queue, industry=None)
+    await flow.act(AmendIntake(request_id=rid(), actor=tickets.AGENT, changes=Intake(industry="retail")))
+    await flow.task("accept")
+    await flow.act(Cancel(request_id=rid(), actor=tickets.AGENT, reason="raised twice"))
+    await flow.handle.result()
+    return flow.handle
+
+
 async def ticket_cancelled(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
     """Registered by mistake: the agent cancels it and its open tasks are cancelled."""
     flow = await tickets.TicketFlow.start(env, task_queue)
@@ -344,7 +356,7 @@ async def order_completed_after_rework(env: WorkflowEnvironment, task_queue: str
     flow = await OrderFlow.start(env, task_queue, order_spec(await env.get_current_time(), needs_procurement=True))
     await flow.run_steps()
     await flow.review("return", return_to="testing", reason="丢包率超标，重测")
-    await flow.complete("testing")
+    await flow.run_steps()  # testing, and (with order-return-redoes-dependants) the completion order after it
     await flow.review("approve")
     await finished(env, flow.handle)
     return flow.handle
@@ -375,6 +387,54 @@ async def order_cancelled(env: WorkflowEnvironment, task_queue: str) -> Workflow
             reason="客户撤单",
         )
     )
+    await finished(env, flow.handle)
+    return flow.handle
+
+
+async def order_closure_completed(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """A circuit is built, then a closure order removes its data, recovers it, stops billing and closes its row."""
+    built = await OrderFlow.start(env, task_queue, order_spec(await env.get_current_time()))
+    await built.run_steps()
+    await built.review("approve")
+    await finished(env, built.handle)
+    circuit_id = (await built.order()).circuit_id
+    closure_spec = order_spec(await env.get_current_time(), action="delete", circuit_id=circuit_id)
+    flow = await OrderFlow.start(env, task_queue, closure_spec)
+    await flow.run_steps()
+    await flow.review("approve")
+    await finished(env, flow.handle)
+    return flow.handle
+
+
+async def order_cutover_after_notice(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Activation is a cut-over: the customers are told at once, and it starts once the notice period is over."""
+    now = await env.get_current_time()
+    window = Cutover(step="activation", window_start=now + timedelta(hours=1), window_end=now + timedelta(hours=5))
+    flow = await OrderFlow.start(env, task_queue, order_spec(now, days=30, cutover=window))
+    await flow.run_steps(until="activation")
+    cutover = (await flow.order()).cutover
+    assert cutover is not None
+    await env.sleep(cutover.earliest_start - await env.get_current_time() + timedelta(minutes=1))
+    await flow.run_steps()
+    await flow.review("approve")
+    await finished(env, flow.handle)
+    return flow.handle
+
+
+async def order_cutover_marked_after_dispatch(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """After dispatch the coordinator marks testing as a cut-over; it starts after the notice period."""
+    flow = await OrderFlow.start(env, task_queue, order_spec(await env.get_current_time(), days=30))
+    await flow.complete("dispatch")
+    await flow.task("data_configuration")
+    start = await env.get_current_time() + timedelta(days=3)
+    window = Cutover(step="testing", window_start=start, window_end=start + timedelta(hours=4))
+    await flow.act(MarkCutover(request_id=f"{flow.handle.id}:cutover", actor=ORDER_COORDINATOR, cutover=window))
+    await flow.run_steps(until="testing")
+    cutover = (await flow.order()).cutover
+    assert cutover is not None
+    await env.sleep(cutover.earliest_start - await env.get_current_time() + timedelta(minutes=1))
+    await flow.run_steps()
+    await flow.review("approve")
     await finished(env, flow.handle)
     return flow.handle
 
@@ -458,6 +518,7 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "dissatisfied-second-followup": ticket_dissatisfied_second_followup,
         "not-resolved-then-reopened": ticket_not_resolved_then_reopened,
         "cancelled": ticket_cancelled,
+        "intake-completed": ticket_intake_completed,
     },
     "ResourceCheck": {
         "qualified-accepted": check_qualified_accepted,
@@ -471,6 +532,9 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "cancelled": order_cancelled,
         "outlives-its-reservation": order_outlives_its_reservation,
         "cancelled-releases-its-reservation": order_cancelled_releases_its_reservation,
+        "closure-completed": order_closure_completed,
+        "cutover-after-notice": order_cutover_after_notice,
+        "cutover-marked-after-dispatch": order_cutover_marked_after_dispatch,
     },
     "PreSalesDemand": {
         "no-fit": demand_no_fit,
