@@ -7,7 +7,7 @@ for. A full resource carries every attribute below (null when unknown).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -127,6 +127,10 @@ class ServiceOrder(TmfEntity):
     rules: VersionRef | None = None
     calendar: VersionRef | None = None
     error: str | None = Field(default=None, description="why the order failed")
+    plan_basis: str | None = Field(default=None, description="why procurement/construction are (not) planned")
+    resource_check: dict[str, Any] | None = Field(default=None, description="what the order's resource check found")
+    cutover: dict[str, Any] | None = Field(default=None, description="the cut-over notice and its state")
+    redo: list[str] | None = Field(default=None, description="after a return: the dependent steps still to redo")
     reservation: OrderReservationView | None = Field(
         default=None, description="the reservation the order claimed, as of the order's last change"
     )
