@@ -20,7 +20,7 @@ from api.console import mount_console
 from api.dispatch_simulator import create_dispatch_simulator
 from api.docs.routes import mount_docs
 from api.edge import EdgeGuard
-from api.errors import DATABASE_UNAVAILABLE_MESSAGE
+from api.errors import DATABASE_UNAVAILABLE_MESSAGE, describe_errors
 from api.gateway import TemporalGateway, TemporalUnavailable
 from api.outbox import routes as outbox
 from api.platform import auth, config, health, users
@@ -84,6 +84,7 @@ def create_app(
     )
     mount_docs(app)
     install_tmf_errors(app)
+    describe_errors(app)
     app.state.settings = settings
 
     @app.exception_handler(TemporalUnavailable)

@@ -24,6 +24,7 @@ from temporalio.client import Client, WorkflowHistory, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import READ_ONLY, Auditor, DbDep, GatewayDep, SessionDep, SettingsDep
+from api.errors import ApiError
 from api.gateway import TemporalGateway
 from audit.history import (
     SAFE_VALUE,
@@ -73,7 +74,12 @@ class RunPage(BaseModel):
     next_page_token: str | None
 
 
-@router.get("/workflows", response_model=RunPage, summary="List workflows (Temporal visibility)")
+@router.get(
+    "/workflows",
+    response_model=RunPage,
+    summary="List workflows (Temporal visibility)",
+    responses={501: {"model": ApiError, "description": "the Temporal server has no visibility API"}},
+)
 async def list_workflows(
     actor: Auditor,
     gateway: GatewayDep,
@@ -260,7 +266,10 @@ async def workflow_timeline(
 
 
 @router.get(
-    "/timeline", response_model=Timeline, summary="The timeline of a ticket or order, by its business reference"
+    "/timeline",
+    response_model=Timeline,
+    summary="The timeline of a ticket or order, by its business reference",
+    responses={404: {"model": ApiError, "description": "no ticket or order has this reference"}},
 )
 async def timeline_by_ref(
     actor: Auditor,

@@ -62,7 +62,20 @@ from api.acts import Acting, IdempotencyKey, already_done
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
 from api.provisioning.service import closure_spec, order_of, perform, register_order
-from api.tmf.shared import Fields, Filters, TmfList, TmfRoute, dated, equals, project, tmf_json
+from api.provisioning.tmf641_models import CancelServiceOrder, ServiceOrder, TmfOrderState
+from api.tmf.shared import (
+    CREATED,
+    LISTED,
+    Fields,
+    Filters,
+    TmfList,
+    TmfRoute,
+    dated,
+    equals,
+    project,
+    tmf_errors,
+    tmf_json,
+)
 from core.bounds import AwareInstant
 from core.circuits import CircuitTypeName
 from core.provisioning import (
@@ -84,19 +97,6 @@ ORDER_PATH = "/tmf-api/serviceOrdering/v4/serviceOrder"
 CATEGORY = "circuitProvisioning"  # every item builds (or closes) one circuit
 MAX_ITEMS = 20
 CANCEL_PATH = "/tmf-api/serviceOrdering/v4/cancelServiceOrder"
-TmfOrderState = Literal[
-    "acknowledged",
-    "rejected",
-    "pending",
-    "held",
-    "inProgress",
-    "cancelled",
-    "completed",
-    "failed",
-    "partial",
-    "assessingCancellation",
-    "pendingCancellation",
-]
 _CHARACTERISTICS = {
     "circuitType": "circuit_type",
     "aEnd": "a_end",
@@ -482,7 +482,9 @@ cancel_router = APIRouter(prefix=CANCEL_PATH, tags=["TMF641 service orders"], ro
 Orderer = Annotated[Actor, Depends(require_roles(*ORDER_ROLES))]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Order circuits (a provisioning order per item)")
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, responses=CREATED, summary="Order circuits (a provisioning order per item)"
+)
 async def create_service_order(
     body: ServiceOrderCreate,
     actor: Orderer,
@@ -490,7 +492,7 @@ async def create_service_order(
     gateway: GatewayDep,
     response: Response,
     request_id: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> ServiceOrder:
     """Start each item's workflow: it plans the steps, splits the deadline and opens the dispatch task.
 
     Several items are registered one by one (item n under the Idempotency-Key `<key>#n`): a retry with the same
@@ -508,7 +510,7 @@ async def create_service_order(
     if len(items) == 1:
         order = await register(spec=items[0][1], request_id=request_id)
         response.headers["Location"] = href(order.order_id)
-        return to_tmf(order)
+        return ServiceOrder.model_validate(to_tmf(order))
     service_order_id = new_order_id(utcnow())
     for position, (item, spec) in enumerate(items, start=1):
         key = f"{request_id}#{position}" if request_id else None
@@ -517,7 +519,7 @@ async def create_service_order(
         if position == 1 and order.order_id != f"{service_order_id}-1":  # a retry: the order registered before
             service_order_id = order.order_id.rsplit("-", 1)[0]
     response.headers["Location"] = href(service_order_id)
-    return rows_to_tmf(await order_rows(session, service_order_id))
+    return ServiceOrder.model_validate(rows_to_tmf(await order_rows(session, service_order_id)))
 
 
 # The one table of ServiceOrder list filters (SQL on the read model); the spec's other attributes answer 400.
@@ -587,8 +589,8 @@ OrderListing = Annotated[TmfList, Depends(ORDER_FILTERS.listing)]
 CancelListing = Annotated[TmfList, Depends(CANCEL_FILTERS.listing)]
 
 
-@router.get("", summary="List service orders", openapi_extra=ORDER_FILTERS.openapi())
-async def list_service_orders(actor: Reader, session: SessionDep, listing: OrderListing) -> list[dict[str, Any]]:
+@router.get("", summary="List service orders", openapi_extra=ORDER_FILTERS.openapi(), responses=LISTED)
+async def list_service_orders(actor: Reader, session: SessionDep, listing: OrderListing) -> list[ServiceOrder]:
     """Orders newest first from the read model, filtered by ORDER_FILTERS; X-Total-Count and X-Result-Count.
 
     An order of several items is listed once; a filter on an item's attribute matches when any item matches.
@@ -604,16 +606,22 @@ async def list_service_orders(actor: Reader, session: SessionDep, listing: Order
         offset=listing.offset,
         limit=listing.limit,
     )
-    return listing.page(total, [rows_to_tmf(order) for order in await _with_items(session, rows)])
+    page = listing.page(total, [rows_to_tmf(order) for order in await _with_items(session, rows)])
+    return [ServiceOrder.model_validate(o) for o in page]
 
 
 @router.get("/{id}", summary="One service order")
-async def get_service_order(id: str, actor: Reader, session: SessionDep, fields: Fields = None) -> dict[str, Any]:
+async def get_service_order(id: str, actor: Reader, session: SessionDep, fields: Fields = None) -> ServiceOrder:
     """The order by id (404 when unknown)."""
-    return project(rows_to_tmf(await order_rows(session, id)), fields)
+    return ServiceOrder.model_validate(project(rows_to_tmf(await order_rows(session, id)), fields))
 
 
-@cancel_router.post("", status_code=status.HTTP_201_CREATED, summary="Cancel a service order")
+@cancel_router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={**CREATED, **tmf_errors(404)},
+    summary="Cancel a service order",
+)
 async def create_cancel_service_order(
     body: CancelServiceOrderCreate,
     actor: Orderer,
@@ -622,7 +630,7 @@ async def create_cancel_service_order(
     db: DbDep,
     response: Response,
     request_id: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> CancelServiceOrder:
     """The order goes assessingCancellation → pendingCancellation (reservation released, tasks closed) → cancelled.
 
     An order of several items cancels every item still cancellable (item n's cancel `<cancel id>-<n>`, under the
@@ -637,7 +645,7 @@ async def create_cancel_service_order(
         if order.cancel is None:
             raise HTTPException(status.HTTP_409_CONFLICT, "serviceOrder: the cancel did not take effect")
         response.headers["Location"] = f"{CANCEL_PATH}/{order.cancel.cancel_id}"
-        return cancel_to_tmf(order)
+        return CancelServiceOrder.model_validate(cancel_to_tmf(order))
     keys = {row.order_id: f"{request_id}#{row.item_position}" if request_id else None for row in rows}
     cancellable = [row for row in rows if row.status in _CANCELLABLE]
     replayed = [row for row in rows if (key := keys[row.order_id]) and await already_done(session, key)]
@@ -653,7 +661,7 @@ async def create_cancel_service_order(
         raise HTTPException(status.HTTP_409_CONFLICT, "serviceOrder: the cancel did not take effect")
     base = cancelled.rsplit("-", 1)[0]
     response.headers["Location"] = f"{CANCEL_PATH}/{base}"
-    return group_cancel_to_tmf(base, rows)
+    return CancelServiceOrder.model_validate(group_cancel_to_tmf(base, rows))
 
 
 def group_cancel_to_tmf(cancel_id: str, rows: list[ServiceOrderRow]) -> dict[str, Any]:
@@ -702,12 +710,12 @@ _LEAD_CANCEL = or_(
 )
 
 
-@cancel_router.get("", summary="List cancel requests", openapi_extra=CANCEL_FILTERS.openapi())
+@cancel_router.get("", summary="List cancel requests", openapi_extra=CANCEL_FILTERS.openapi(), responses=LISTED)
 async def list_cancel_service_orders(
     actor: Reader,
     session: SessionDep,
     listing: CancelListing,
-) -> list[dict[str, Any]]:
+) -> list[CancelServiceOrder]:
     """Cancel requests, newest order first, filtered by CANCEL_FILTERS (an order of several items's once)."""
     cancelled = [col(ServiceOrderRow.cancel_id).is_not(None), _LEAD_CANCEL, *listing.conditions]
     total, rows = await page_of(
@@ -718,13 +726,14 @@ async def list_cancel_service_orders(
         offset=listing.offset,
         limit=listing.limit,
     )
-    return listing.page(total, [_cancel_of(order) for order in await _with_items(session, rows)])
+    page = listing.page(total, [_cancel_of(order) for order in await _with_items(session, rows)])
+    return [CancelServiceOrder.model_validate(cancel) for cancel in page]
 
 
 @cancel_router.get("/{id}", summary="One cancel request")
 async def get_cancel_service_order(
     id: str, actor: Reader, session: SessionDep, fields: Fields = None
-) -> dict[str, Any]:
+) -> CancelServiceOrder:
     """A cancel request by id, with how far it got (404 when unknown)."""
     row = await session.scalar(
         select(ServiceOrderRow).where(
@@ -737,4 +746,5 @@ async def get_cancel_service_order(
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"cancelServiceOrder {id} does not exist")
     rows = await order_rows(session, row.service_order_id) if row.service_order_id else [row]
-    return project(_cancel_of(rows) if row.service_order_id is None else group_cancel_to_tmf(id, rows), fields)
+    cancel = _cancel_of(rows) if row.service_order_id is None else group_cancel_to_tmf(id, rows)
+    return CancelServiceOrder.model_validate(project(cancel, fields))

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -54,7 +54,8 @@ from api.acts import IdempotencyKey
 from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
 from api.resource_checks.service import check_of, load_row, register
-from api.tmf.shared import Fields, Filters, TmfList, TmfRoute, dated, equals, project, tmf_json
+from api.resource_checks.tmf645_models import CheckServiceQualification, TaskState
+from api.tmf.shared import CREATED, LISTED, Fields, Filters, TmfList, TmfRoute, dated, equals, project, tmf_json
 from core.circuits import circuit_type_of, known_circuit_type
 from core.contacts import masked_contact
 from core.reservations import ReservationState, ReservationStatus
@@ -385,10 +386,14 @@ async def rows_to_tmf(session: AsyncSession, rows: Sequence[ResourceCheckRow]) -
 router = APIRouter(prefix=SQ_PATH, tags=["TMF645 service qualification"], route_class=TmfRoute)
 
 Requester = Annotated[Actor, Depends(require_roles(Role.COORDINATOR, Role.DEPARTMENT, Role.SUPERVISOR))]
-TaskState = Literal["acknowledged", "inProgress", "done", "terminatedWithError"]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Request a resource check (checkServiceQualification)")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=CREATED,
+    summary="Request a resource check (checkServiceQualification)",
+)
 async def create_check(
     body: CheckServiceQualificationCreate,
     actor: Requester,
@@ -396,13 +401,13 @@ async def create_check(
     gateway: GatewayDep,
     response: Response,
     request_id: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> CheckServiceQualification:
     """Register the check (the `id`) and start its workflow: the departments the rules name are asked at once."""
     check = await register(
         session=session, gateway=gateway, actor=actor, request=request_of(body), request_id=request_id, rename=tmf_name
     )
     response.headers["Location"] = href(check.check_id)
-    return to_tmf(check)
+    return CheckServiceQualification.model_validate(to_tmf(check))
 
 
 # The one table of CheckServiceQualification list filters (SQL on the read model); the spec's others answer 400.
@@ -446,8 +451,8 @@ CHECK_FILTERS = Filters(
 CheckListing = Annotated[TmfList, Depends(CHECK_FILTERS.listing)]
 
 
-@router.get("", summary="List resource checks", openapi_extra=CHECK_FILTERS.openapi())
-async def list_checks(actor: Reader, session: SessionDep, listing: CheckListing) -> list[dict[str, Any]]:
+@router.get("", summary="List resource checks", openapi_extra=CHECK_FILTERS.openapi(), responses=LISTED)
+async def list_checks(actor: Reader, session: SessionDep, listing: CheckListing) -> list[CheckServiceQualification]:
     """Checks newest first from the read model, filtered by CHECK_FILTERS; X-Total-Count and X-Result-Count."""
     total, rows = await page_of(
         session,
@@ -457,11 +462,12 @@ async def list_checks(actor: Reader, session: SessionDep, listing: CheckListing)
         offset=listing.offset,
         limit=listing.limit,
     )
-    return listing.page(total, await rows_to_tmf(session, rows))
+    page = listing.page(total, await rows_to_tmf(session, rows))
+    return [CheckServiceQualification.model_validate(check) for check in page]
 
 
 @router.get("/{id}", summary="One resource check")
-async def get_check(id: str, actor: Reader, session: SessionDep, fields: Fields = None) -> dict[str, Any]:
+async def get_check(id: str, actor: Reader, session: SessionDep, fields: Fields = None) -> CheckServiceQualification:
     """The check by id (404 when unknown)."""
     row = await load_row(session, id)
-    return project((await rows_to_tmf(session, [row]))[0], fields)
+    return CheckServiceQualification.model_validate(project((await rows_to_tmf(session, [row]))[0], fields))

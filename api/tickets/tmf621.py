@@ -40,7 +40,7 @@ Create rules:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -52,7 +52,8 @@ from api.acts import IdempotencyKey, StaffActing
 from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
 from api.tickets.service import check_intake, fingerprint, load_row, perform, register, ticket_of, ticket_types
-from api.tmf.shared import Fields, Filters, TmfList, TmfRoute, dated, equals, holds, project, tmf_json
+from api.tickets.tmf621_models import TmfStatus, TroubleTicket
+from api.tmf.shared import CREATED, LISTED, Fields, Filters, TmfList, TmfRoute, dated, equals, holds, project, tmf_json
 from core.bounds import AwareInstant
 from core.contacts import contact_texts, mask_contacts_in, masked_contact
 from core.roles import Actor, Role
@@ -75,7 +76,6 @@ from db.models import TicketRow, utcnow
 from db.readmodel import page_of
 
 TMF_PATH = "/tmf-api/troubleTicket/v4/troubleTicket"
-TmfStatus = Literal["acknowledged", "rejected", "pending", "held", "inProgress", "cancelled", "closed", "resolved"]
 
 
 def href(ticket_no: str) -> str:
@@ -425,7 +425,10 @@ _ACT_NAMES = {
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Register a trouble ticket (service ticket)",
-    responses={200: {"description": "an earlier create with the same externalId (and body) registered it"}},
+    responses={
+        **CREATED,
+        200: {"model": TroubleTicket, "description": "an earlier create with the same externalId (and body) did"},
+    },
 )
 async def create_trouble_ticket(
     body: TroubleTicketCreate,
@@ -434,7 +437,7 @@ async def create_trouble_ticket(
     gateway: GatewayDep,
     response: Response,
     request_id: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> TroubleTicket:
     """Number the ticket (CS+YYYYMMDD+serial, the `id`), start its workflow; missing intake leaves it acknowledged.
 
     With `externalId`: 201 when this request registered the ticket, 200 with the same ticket when an earlier create
@@ -457,7 +460,7 @@ async def create_trouble_ticket(
     if not registration.created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = href(ticket.ticket_no)
-    return to_tmf(ticket)
+    return TroubleTicket.model_validate(to_tmf(ticket))
 
 
 # The one table of TroubleTicket list filters (SQL on the read model); the spec's other attributes answer 400.
@@ -511,8 +514,13 @@ TICKET_FILTERS = Filters(
 TicketListing = Annotated[TmfList, Depends(TICKET_FILTERS.listing)]
 
 
-@router.get("", summary="List trouble tickets", openapi_extra=TICKET_FILTERS.openapi())
-async def list_trouble_tickets(actor: Reader, session: SessionDep, listing: TicketListing) -> list[dict[str, Any]]:
+@router.get(
+    "",
+    summary="List trouble tickets",
+    openapi_extra=TICKET_FILTERS.openapi(),
+    responses=LISTED,
+)
+async def list_trouble_tickets(actor: Reader, session: SessionDep, listing: TicketListing) -> list[TroubleTicket]:
     """Tickets newest first from the read model, filtered by TICKET_FILTERS; X-Total-Count and X-Result-Count."""
     total, rows = await page_of(
         session,
@@ -522,14 +530,14 @@ async def list_trouble_tickets(actor: Reader, session: SessionDep, listing: Tick
         offset=listing.offset,
         limit=listing.limit,
     )
-    return listing.page(total, [row_to_tmf(row) for row in rows])
+    return [TroubleTicket.model_validate(t) for t in listing.page(total, [row_to_tmf(row) for row in rows])]
 
 
 @router.get("/{id}", summary="One trouble ticket")
-async def get_trouble_ticket(id: str, actor: Reader, session: SessionDep, fields: Fields = None) -> dict[str, Any]:
+async def get_trouble_ticket(id: str, actor: Reader, session: SessionDep, fields: Fields = None) -> TroubleTicket:
     """The ticket by number (404 when unknown)."""
     row = await load_row(session, id)
-    return project(row_to_tmf(row), fields)
+    return TroubleTicket.model_validate(project(row_to_tmf(row), fields))
 
 
 @router.patch("/{id}", summary="Correct the intake, or change the status")
@@ -537,7 +545,7 @@ async def patch_trouble_ticket(
     id: str,
     body: TroubleTicketPatch,
     acting: StaffActing,
-) -> dict[str, Any]:
+) -> TroubleTicket:
     """Intake attributes become an amend act; `status` becomes cancel, close, resolve, pause, resume, accept, reopen."""
     row = await load_row(acting.session, id)
     ticket = ticket_of(row)
@@ -559,4 +567,4 @@ async def patch_trouble_ticket(
         check_intake(changes, utcnow(), tmf_name, amend=True)
         act = {"type": "amend_intake", "changes": changes}
     ticket = await perform(acting, row, act, rename=lambda f: _ACT_NAMES.get(f, tmf_name(f)))
-    return to_tmf(ticket, last_update=row.updated_at)
+    return TroubleTicket.model_validate(to_tmf(ticket, last_update=row.updated_at))

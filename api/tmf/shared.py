@@ -16,6 +16,12 @@ The status follows TMF630 and the three swagger files (none of which documents 4
 | an unexpected exception (logged with its type and route, never its message or the request) | 500 |
 | Temporal (or the database) unavailable, `Retry-After` set | 503 |
 
+/openapi.json says the same: every TMF operation documents its statuses with the `TmfError` body (400, 401, 403,
+500, 503; 404 on a resource's path; 409 and 413 on writes; never 422); 405 is the path's answer to a method it
+does not offer, so no operation lists it. Resources are response models (`TmfResource`): every attribute but
+`id`, `href` and `@type` optional, since `fields=` returns only those asked for; a route returns the attributes
+it set (`response_model_exclude_unset`), never a null-filled model.
+
 Lists take `fields`, `offset`, `limit`, `sort` (filterable single-column attributes, `-` descending) and the
 attribute filters one `Filters` table per resource declares: `attr=value` (comma: any of the values), and for
 dates also `attr.gt/.gte/.lt/.lte=`; every other query parameter is refused with 400 naming it. Filters become
@@ -25,11 +31,14 @@ SQL conditions on the read model.
 from __future__ import annotations
 
 import logging
+import operator
 import traceback
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import reduce
 from http import HTTPStatus
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.dependencies.models import Dependant
@@ -37,7 +46,8 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
-from pydantic import AwareDatetime, TypeAdapter, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic.alias_generators import to_camel
 from pydantic_core import to_jsonable_python
 from sqlalchemy import ColumnElement, or_
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -52,6 +62,115 @@ RESERVED = ("fields", "offset", "limit", "sort")
 log = logging.getLogger(__name__)
 
 
+# ---- response models ---------------------------------------------------------------------------------
+
+
+class TmfResource(BaseModel):
+    """A TMF resource (or part) as we return it: camelCase attributes, `@type` and friends by their TMF names.
+
+    Every attribute but `id`, `href` and `@type` is optional in the schema: a `fields=` projection returns only the
+    attributes asked for (and those three, at every level). Extensions a client does not know pass through.
+    """
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True, extra="allow")
+
+    type_: str | None = Field(default=None, alias="@type")
+    base_type: str | None = Field(default=None, alias="@baseType")
+    schema_location: str | None = Field(default=None, alias="@schemaLocation")
+
+
+class TmfEntity(TmfResource):
+    """A TMF resource with an identity: `id` and `href` are always there."""
+
+    id: str
+    href: str | None = None
+
+
+class RelatedParty(TmfResource):
+    """TMF RelatedParty: who plays which role (a username, a department, a customer id; no personal data)."""
+
+    id: str | None = None
+    name: str | None = None
+    role: str | None = None
+    referred_type: str | None = Field(default=None, alias="@referredType")
+
+
+class ServiceCharacteristic(TmfResource):
+    """TMF Characteristic of a service: a name and its value."""
+
+    name: str | None = None
+    value: Any = None
+    value_type: str | None = None
+
+
+class VersionRef(TmfResource):
+    """A policy, rule set or calendar by name and version."""
+
+    name: str | None = None
+    version: int | None = None
+
+
+LISTED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            "X-Total-Count": {"description": "resources matching the filters", "schema": {"type": "integer"}},
+            "X-Result-Count": {"description": "resources in this page", "schema": {"type": "integer"}},
+        }
+    }
+}
+CREATED: dict[int | str, dict[str, Any]] = {
+    201: {"headers": {"Location": {"description": "the new resource's href", "schema": {"type": "string"}}}}
+}
+
+_PARTS: dict[tuple[type[BaseModel], bool, str], type[BaseModel]] = {}
+
+
+class _SnakePart(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True, extra="allow")
+
+
+def response_part(
+    model: type[BaseModel], name: str, *, prefix: str = "", camel: bool = True, **extra: Any
+) -> type[BaseModel]:
+    """An all-optional response copy of one of our own models (camelCase when `camel`), nested models likewise.
+
+    For the extensions that carry our workflow state (SLA cycles, rounds, steps): they follow the model as it
+    changes; `fields=` may leave out any attribute. Nested parts are named `prefix` + their model's name; `extra`
+    adds or replaces fields (`name=(type, default)`).
+    """
+    key = (model, camel, prefix)
+    if not extra and key in _PARTS:
+        return _PARTS[key]
+    model.model_rebuild()  # resolves annotations naming models defined after it (no-op once complete)
+    fields: dict[str, Any] = {
+        field_name: (_partial(info.annotation, camel, prefix) | None, Field(default=None, description=info.description))
+        for field_name, info in model.model_fields.items()
+    }
+    fields.update(extra)
+    base: type[BaseModel] = TmfResource if camel else _SnakePart
+    part: type[BaseModel] = create_model(name, __base__=base, __doc__=model.__doc__, **fields)
+    if not extra:
+        _PARTS[key] = part
+    return part
+
+
+def _partial(annotation: Any, camel: bool, prefix: str) -> Any:
+    """The annotation with every nested model replaced by its response part."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return response_part(annotation, prefix + annotation.__name__, prefix=prefix, camel=camel)
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return _partial(args[0], camel, prefix)
+    if not args or origin is Literal:
+        return annotation
+    parts = tuple(_partial(a, camel, prefix) for a in args)
+    if origin in (Union, UnionType):
+        return reduce(operator.or_, parts)
+    if origin in (list, tuple, dict):
+        return origin[parts]
+    return annotation
+
+
 def tmf_json(resource: dict[str, Any]) -> dict[str, Any]:
     """A TMF resource as plain JSON values (datetimes as ISO text, enums as their values)."""
     document: dict[str, Any] = to_jsonable_python(resource)
@@ -59,6 +178,36 @@ def tmf_json(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---- errors ------------------------------------------------------------------------------------------
+
+
+class TmfError(BaseModel):
+    """TMF630 Error: every error a TMF route answers (`code` and `status` are the HTTP status, as text)."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    code: str = Field(description="the HTTP status, e.g. 400")
+    reason: str = Field(description="the status's phrase, e.g. Bad Request")
+    message: str = Field(description="what was wrong, naming the attribute; never echoes the input")
+    status: str = Field(description="the HTTP status, e.g. 400")
+    reference_error: str | None = Field(default=None, alias="referenceError", description="where the rule is written")
+    type_: Literal["Error"] = Field(default="Error", alias="@type")
+
+
+_ERROR_MEANING = {
+    400: "invalid input: malformed JSON, a value failing validation, an unknown or unsupported query parameter",
+    401: "no or bad credentials (see WWW-Authenticate)",
+    403: "the caller's role or ownership refuses this",
+    404: "no such resource",
+    409: "the resource's state refuses the change",
+    413: "the body is over the size limit",
+    500: "an unexpected error (logged)",
+    503: "Temporal or the database is unavailable (see Retry-After)",
+}
+
+
+def tmf_errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for TMF Error bodies with these statuses (TmfRoute adds the ones every route has)."""
+    return {status: {"model": TmfError, "description": _ERROR_MEANING[status]} for status in statuses}
 
 
 def error_response(
@@ -95,13 +244,22 @@ def unexpected_error(request: Request, err: Exception) -> JSONResponse:
 
 
 class TmfRoute(APIRoute):
-    """Answers every error of a TMF route with a TMF Error body (401 keeps its WWW-Authenticate header).
+    """Answers every error of a TMF route with a TMF Error body (401 keeps its WWW-Authenticate header), and
+    documents them: 400, 401, 403, 500, 503 everywhere, 404 on a resource's path, 409 and 413 on writes.
 
     A route without a filtered list refuses any query parameter it does not declare; a list's `Filters` refuse theirs.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        methods = set(kwargs.get("methods") or ())
+        statuses = [400, 401, 403, 500, 503]
+        if "{" in path:
+            statuses.append(404)
+        if methods & {"POST", "PATCH", "PUT"}:
+            statuses += [409, 413]
+        kwargs["responses"] = {**tmf_errors(*sorted(statuses)), **(kwargs.get("responses") or {})}
+        kwargs["response_model_exclude_unset"] = True  # the attributes the mapping (or fields=) gave, no null fill
+        super().__init__(path, endpoint, **kwargs)
         lists = _has_listing(self.dependant)
         self.declared_query: frozenset[str] | None = None if lists else frozenset(_query_names(self.dependant))
 
