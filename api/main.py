@@ -20,6 +20,7 @@ from api.docs.routes import mount_docs
 from api.edge import EdgeGuard
 from api.errors import DATABASE_UNAVAILABLE_MESSAGE
 from api.gateway import TemporalGateway, TemporalUnavailable
+from api.kpis import routes as kpis
 from api.platform import auth, config, health, users
 from api.presales import routes as presales
 from api.provisioning import routes as provisioning
@@ -132,6 +133,8 @@ def create_app(
         config.provisioning_rules,
         presales.router,
         reservations.router,
+        kpis.router,
+        kpis.targets,
     ):
         app.include_router(router)
     mount_console(app)

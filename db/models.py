@@ -504,3 +504,10 @@ class WorkerHeartbeat(SQLModel, table=True):
     pid: int
     started_at: datetime = _ts()
     beat_at: datetime = _ts()
+
+
+class KpiTargetsVersion(VersionedSpec, table=True):
+    """One immutable version of the KPI targets and owners (core.kpis.KpiTargets)."""
+
+    __tablename__ = "kpi_targets_version"
+    __table_args__ = (UniqueConstraint("name", "version"),)
