@@ -1,0 +1,113 @@
+"""KPI routes: the definitions with their targets, one KPI's figures over a period, and the targets document."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+
+from api.deps import SessionDep, SettingsDep, require_roles
+from api.platform.versioned import versioned_router
+from core.kpis import (
+    BY_NAME,
+    KPI_TARGETS_NAME,
+    KpiAnswer,
+    KpiDefinition,
+    KpiQuery,
+    KpiTargets,
+    definitions,
+    judge,
+    local_period,
+    refuse_filters,
+)
+from core.roles import Actor, Role
+from core.sla import Priority
+from db import kpis as kpi_figures
+from db.models import KpiTargetsVersion
+
+MEASURERS = (Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
+Measurer = Annotated[Actor, Depends(require_roles(*MEASURERS))]
+
+router = APIRouter(prefix="/api/kpis", tags=["kpis"])
+
+
+def _refuse(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_400_BAD_REQUEST, message)
+
+
+def _day(field: str, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _refuse(f"{field}: a date YYYY-MM-DD in the center's time zone") from None
+
+
+def _text(field: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.strip() or len(value) > 64:
+        raise _refuse(f"{field}: 1 to 64 characters")
+    return value
+
+
+@router.get("", response_model=list[KpiDefinition], summary="The KPIs: what each counts, its filters and target")
+async def list_kpis(actor: Measurer, session: SessionDep) -> list[KpiDefinition]:
+    """Every KPI with the targets and owners currently published."""
+    return definitions(await kpi_figures.latest_targets(session))
+
+
+@router.get("/{name}", response_model=KpiAnswer, summary="One KPI over a period")
+async def kpi(
+    name: str,
+    actor: Measurer,
+    session: SessionDep,
+    settings: SettingsDep,
+    from_: Annotated[str, Query(alias="from", description="first local day, YYYY-MM-DD")],
+    to: Annotated[str, Query(description="last local day (inclusive), YYYY-MM-DD")],
+    department: str | None = None,
+    person: str | None = None,
+    customer: str | None = None,
+    priority: str | None = None,
+) -> KpiAnswer:
+    """Value, numerator, denominator and target over whole local days `from`..`to`, optionally narrowed."""
+    if name not in BY_NAME:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"KPI {name} does not exist (known: {', '.join(BY_NAME)})")
+    if priority is not None and priority not in set(Priority):
+        raise _refuse(f"priority: one of {', '.join(Priority)}")
+    try:
+        start, end = local_period(_day("from", from_), _day("to", to), ZoneInfo(settings.default_timezone))
+    except ValueError as err:
+        raise _refuse(str(err)) from None
+    query = KpiQuery(
+        start=start,
+        end=end,
+        department=_text("department", department),
+        person=_text("person", person),
+        customer=_text("customer", customer),
+        priority=Priority(priority) if priority else None,
+    )
+    [definition] = [k for k in definitions(await kpi_figures.latest_targets(session)) if k.name == name]
+    try:
+        refuse_filters(definition, query)
+    except ValueError as err:
+        raise _refuse(str(err)) from None
+    return judge(definition, query, await kpi_figures.figures(session, name, query))
+
+
+def _review_targets(document: KpiTargets, now: datetime) -> list[str]:
+    """Only the center's one targets document exists."""
+    if document.name != KPI_TARGETS_NAME:
+        raise ValueError(f"name: KPI targets are published as {KPI_TARGETS_NAME!r}")
+    return []
+
+
+targets = versioned_router(
+    prefix="/api/kpi-targets",
+    tag="kpi-targets",
+    table=KpiTargetsVersion,
+    model=KpiTargets,
+    noun="KPI targets",
+    review=_review_targets,
+)
