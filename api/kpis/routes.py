@@ -37,7 +37,9 @@ def _refuse(message: str) -> HTTPException:
     return HTTPException(status.HTTP_400_BAD_REQUEST, message)
 
 
-def _day(field: str, value: str) -> date:
+def _day(field: str, value: str | None) -> date:
+    if value is None:
+        raise _refuse(f"{field}: required, a date YYYY-MM-DD")
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -64,8 +66,8 @@ async def kpi(
     actor: Measurer,
     session: SessionDep,
     settings: SettingsDep,
-    from_: Annotated[str, Query(alias="from", description="first local day, YYYY-MM-DD")],
-    to: Annotated[str, Query(description="last local day (inclusive), YYYY-MM-DD")],
+    from_: Annotated[str | None, Query(alias="from", description="first local day, YYYY-MM-DD")] = None,
+    to: Annotated[str | None, Query(description="last local day (inclusive), YYYY-MM-DD")] = None,
     department: str | None = None,
     person: str | None = None,
     customer: str | None = None,
