@@ -15,6 +15,7 @@ from core.kpis import (
     KPI_TARGETS_NAME,
     KpiAnswer,
     KpiDefinition,
+    KpiFilter,
     KpiQuery,
     KpiTargets,
     definitions,
@@ -27,8 +28,20 @@ from core.sla import Priority
 from db import kpis as kpi_figures
 from db.models import KpiTargetsVersion
 
-MEASURERS = (Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
-Measurer = Annotated[Actor, Depends(require_roles(*MEASURERS))]
+# Supervisors, auditors and admins see every figure; coordinators own the check and activation KPIs.
+MEASURERS = (Role.SUPERVISOR, Role.COORDINATOR, Role.AUDITOR, Role.ADMIN)
+# Department staff and heads see their own department's figures only.
+Measurer = Annotated[Actor, Depends(require_roles(*MEASURERS, Role.DEPARTMENT))]
+
+
+def _own_department(actor: Actor, department: str | None) -> str | None:
+    """The department a department-only reader is held to; 403 for another one or none."""
+    if actor.has_role(*MEASURERS):
+        return department
+    if actor.department is None or department not in (None, actor.department):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "department staff see their own department's KPIs only")
+    return actor.department
+
 
 router = APIRouter(prefix="/api/kpis", tags=["kpis"])
 
@@ -85,12 +98,14 @@ async def kpi(
     query = KpiQuery(
         start=start,
         end=end,
-        department=_text("department", department),
+        department=_own_department(actor, _text("department", department)),
         person=_text("person", person),
         customer=_text("customer", customer),
         priority=Priority(priority) if priority else None,
     )
     [definition] = [k for k in definitions(await kpi_figures.latest_targets(session)) if k.name == name]
+    if not actor.has_role(*MEASURERS) and KpiFilter.DEPARTMENT not in definition.filters:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{name} is not measured per department")
     try:
         refuse_filters(definition, query)
     except ValueError as err:
