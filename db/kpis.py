@@ -129,33 +129,42 @@ async def activation_timeliness(session: AsyncSession, query: KpiQuery) -> KpiFi
     return KpiFigures(numerator=on_time, denominator=completed)
 
 
+# The breaches in scope: a period, a customer's workflows, a ticket priority; `parts` splits who was responsible.
+_BREACHES = """
+  FROM sla_breach b
+  LEFT JOIN ticket k ON k.workflow_id = b.workflow_id
+  LEFT JOIN resource_check rc ON rc.workflow_id = b.workflow_id
+  LEFT JOIN service_order so ON so.workflow_id = b.workflow_id
+  CROSS JOIN LATERAL (SELECT string_to_array(b.responsible, ' or ') AS parts) AS p
+ WHERE b.breached_at >= :start AND b.breached_at < :end
+   AND (CAST(:customer AS text) IS NULL
+        OR COALESCE(k.customer_id, rc.customer_id, so.customer_id) = CAST(:customer AS text))
+   AND (CAST(:priority AS text) IS NULL OR k.priority = CAST(:priority AS text))
+"""
+# A person answers for a breach charged to them, or to candidates that admitted them while the task was unclaimed
+# (core.tasks.Candidates: their department, unless an auditor, or one of their roles).
+_CHARGED_TO_USER = """(b.responsible = u.username
+   OR (('department ' || u.department) = ANY (p.parts) AND NOT ('auditor' = ANY (u.roles)))
+   OR EXISTS (SELECT 1 FROM unnest(u.roles) AS r WHERE ('role ' || r) = ANY (p.parts)))"""
+# A department answers for a breach charged to it (unclaimed) or to one of its members.
+_CHARGED_TO_DEPARTMENT = """(('department ' || d.department) = ANY (p.parts)
+   OR EXISTS (SELECT 1 FROM app_user m WHERE m.username = b.responsible AND m.department = d.department))"""
+
+
 async def sla_breaches(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     """Breaches in the period by task kind; for a person, also how many came while the task was unclaimed.
 
     A breach names who was responsible when it happened: a user, or (unclaimed) the candidates as
-    "department D or role R ..." (core.tasks.Candidates.describe). A person is charged with an unclaimed
-    task's breach when the candidates admitted them (their department, unless an auditor, or one of their roles).
+    "department D or role R ..." (core.tasks.Candidates.describe).
     """
-    sql = """
+    sql = f"""
     SELECT b.kind, b.responsible = CAST(:person AS text) AS direct, count(*)
-      FROM sla_breach b
-      LEFT JOIN ticket k ON k.workflow_id = b.workflow_id
-      LEFT JOIN resource_check rc ON rc.workflow_id = b.workflow_id
-      LEFT JOIN service_order so ON so.workflow_id = b.workflow_id
-      CROSS JOIN LATERAL (SELECT string_to_array(b.responsible, ' or ') AS parts) AS p
-     WHERE b.breached_at >= :start AND b.breached_at < :end
-       AND (CAST(:customer AS text) IS NULL
-            OR COALESCE(k.customer_id, rc.customer_id, so.customer_id) = CAST(:customer AS text))
-       AND (CAST(:priority AS text) IS NULL OR k.priority = CAST(:priority AS text))
-       AND (CAST(:person AS text) IS NULL OR b.responsible = CAST(:person AS text) OR EXISTS (
-            SELECT 1 FROM app_user u
-             WHERE u.username = CAST(:person AS text)
-               AND ((('department ' || u.department) = ANY (p.parts) AND NOT ('auditor' = ANY (u.roles)))
-                    OR EXISTS (SELECT 1 FROM unnest(u.roles) AS r WHERE ('role ' || r) = ANY (p.parts)))))
+      {_BREACHES}
+       AND (CAST(:person AS text) IS NULL
+            OR EXISTS (SELECT 1 FROM app_user u WHERE u.username = CAST(:person AS text) AND {_CHARGED_TO_USER}))
        AND (CAST(:department AS text) IS NULL
-            OR ('department ' || CAST(:department AS text)) = ANY (p.parts)
-            OR EXISTS (SELECT 1 FROM app_user u
-                        WHERE u.username = b.responsible AND u.department = CAST(:department AS text)))
+            OR EXISTS (SELECT 1 FROM (SELECT CAST(:department AS text) AS department) AS d
+                        WHERE {_CHARGED_TO_DEPARTMENT}))
      GROUP BY b.kind, direct
     """
     rows = (await session.execute(text(sql), _params(query))).all()
@@ -165,6 +174,32 @@ async def sla_breaches(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     if query.person is not None:
         counts["unclaimed"] = sum(n for _, direct, n in rows if not direct)
     return KpiFigures(numerator=sum(n for _, _, n in rows), counts=counts)
+
+
+async def breaches_by_person(session: AsyncSession, query: KpiQuery) -> list[tuple[str, int, int]]:
+    """(username, breaches, of which unclaimed) for every person charged with a breach in scope, most first."""
+    scope = _BREACHES.replace("FROM sla_breach b", "FROM app_user u CROSS JOIN sla_breach b")
+    sql = f"""
+    SELECT u.username, count(*), count(*) FILTER (WHERE b.responsible <> u.username)
+      {scope} AND {_CHARGED_TO_USER}
+     GROUP BY u.username ORDER BY count(*) DESC, u.username
+    """
+    return [(name, n, unclaimed) for name, n, unclaimed in await session.execute(text(sql), _params(query))]
+
+
+async def breaches_by_department(session: AsyncSession, query: KpiQuery) -> list[tuple[str, int, int]]:
+    """(department, breaches, of which unclaimed) for every department charged with a breach in scope, most first."""
+    departments = """(SELECT DISTINCT department FROM app_user WHERE department IS NOT NULL
+                      UNION SELECT substr(x, 12) FROM sla_breach, unnest(string_to_array(responsible, ' or ')) AS x
+                       WHERE x LIKE 'department %') AS d"""
+    scope = _BREACHES.replace("FROM sla_breach b", f"FROM {departments} CROSS JOIN sla_breach b")
+    sql = f"""
+    SELECT d.department, count(*),
+           count(*) FILTER (WHERE ('department ' || d.department) = ANY (p.parts))
+      {scope} AND {_CHARGED_TO_DEPARTMENT}
+     GROUP BY d.department ORDER BY count(*) DESC, d.department
+    """
+    return [(name, n, unclaimed) for name, n, unclaimed in await session.execute(text(sql), _params(query))]
 
 
 FIGURES: dict[str, Callable[[AsyncSession, KpiQuery], Awaitable[KpiFigures]]] = {

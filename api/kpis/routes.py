@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel
 
 from api.deps import SessionDep, SettingsDep, require_roles
 from api.platform.versioned import versioned_router
@@ -27,11 +28,13 @@ from core.roles import Actor, Role
 from core.sla import Priority
 from db import kpis as kpi_figures
 from db.models import KpiTargetsVersion
+from infra.settings import Settings
 
 # Supervisors, auditors and admins see every figure; coordinators own the check and activation KPIs.
 MEASURERS = (Role.SUPERVISOR, Role.COORDINATOR, Role.AUDITOR, Role.ADMIN)
 # Department staff and heads see their own department's figures only.
 Measurer = Annotated[Actor, Depends(require_roles(*MEASURERS, Role.DEPARTMENT))]
+Overseer = Annotated[Actor, Depends(require_roles(*MEASURERS))]
 
 
 def _own_department(actor: Actor, department: str | None) -> str | None:
@@ -67,6 +70,19 @@ def _text(field: str, value: str | None) -> str | None:
     return value
 
 
+def _priority(value: str | None) -> Priority | None:
+    if value is not None and value not in set(Priority):
+        raise _refuse(f"priority: one of {', '.join(Priority)}")
+    return Priority(value) if value else None
+
+
+def _period(settings: Settings, first: str | None, last: str | None) -> tuple[datetime, datetime]:
+    try:
+        return local_period(_day("from", first), _day("to", last), ZoneInfo(settings.default_timezone))
+    except ValueError as err:
+        raise _refuse(str(err)) from None
+
+
 @router.get("", response_model=list[KpiDefinition], summary="The KPIs: what each counts, its filters and target")
 async def list_kpis(actor: Measurer, session: SessionDep) -> list[KpiDefinition]:
     """Every KPI with the targets and owners currently published."""
@@ -89,19 +105,14 @@ async def kpi(
     """Value, numerator, denominator and target over whole local days `from`..`to`, optionally narrowed."""
     if name not in BY_NAME:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"KPI {name} does not exist (known: {', '.join(BY_NAME)})")
-    if priority is not None and priority not in set(Priority):
-        raise _refuse(f"priority: one of {', '.join(Priority)}")
-    try:
-        start, end = local_period(_day("from", from_), _day("to", to), ZoneInfo(settings.default_timezone))
-    except ValueError as err:
-        raise _refuse(str(err)) from None
+    start, end = _period(settings, from_, to)
     query = KpiQuery(
         start=start,
         end=end,
         department=_own_department(actor, _text("department", department)),
         person=_text("person", person),
         customer=_text("customer", customer),
-        priority=Priority(priority) if priority else None,
+        priority=_priority(priority),
     )
     [definition] = [k for k in definitions(await kpi_figures.latest_targets(session)) if k.name == name]
     if not actor.has_role(*MEASURERS) and KpiFilter.DEPARTMENT not in definition.filters:
@@ -111,6 +122,46 @@ async def kpi(
     except ValueError as err:
         raise _refuse(str(err)) from None
     return judge(definition, query, await kpi_figures.figures(session, name, query))
+
+
+class BreachShare(BaseModel):
+    """One person's or department's breaches in a period; `unclaimed`: of those, the ones charged as a candidate."""
+
+    who: str
+    breaches: int
+    unclaimed: int
+
+
+class BreachBreakdown(BaseModel):
+    """Breaches per person or per department over a period."""
+
+    by: Literal["person", "department"]
+    start: datetime
+    end: datetime
+    items: list[BreachShare]
+
+
+@router.get("/sla_breaches/breakdown", response_model=BreachBreakdown, summary="Breaches per person or department")
+async def breach_breakdown(
+    actor: Overseer,
+    session: SessionDep,
+    settings: SettingsDep,
+    by: str | None = None,
+    from_: Annotated[str | None, Query(alias="from", description="first local day, YYYY-MM-DD")] = None,
+    to: Annotated[str | None, Query(description="last local day (inclusive), YYYY-MM-DD")] = None,
+    customer: str | None = None,
+    priority: str | None = None,
+) -> BreachBreakdown:
+    """Everyone charged with a breach, most first; an unclaimed task's breach counts for each of its candidates."""
+    if by not in ("person", "department"):
+        raise _refuse("by: person or department")
+    start, end = _period(settings, from_, to)
+    query = KpiQuery(start=start, end=end, customer=_text("customer", customer), priority=_priority(priority))
+    rows = await (kpi_figures.breaches_by_person if by == "person" else kpi_figures.breaches_by_department)(
+        session, query
+    )
+    items = [BreachShare(who=who, breaches=n, unclaimed=unclaimed) for who, n, unclaimed in rows]
+    return BreachBreakdown(by=by, start=start, end=end, items=items)
 
 
 def _review_targets(document: KpiTargets, now: datetime) -> list[str]:

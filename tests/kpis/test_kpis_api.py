@@ -131,6 +131,15 @@ async def test_kpis_match_the_walk(env, http, login, sync_session):
     assert figures(await kpi("sla_breaches", department="software-engineering"))[0] == 0
     assert figures(await kpi("sla_breaches", priority="low"))[0] == 0
 
+    async def breakdown(by: str) -> list[tuple[str, int, int]]:
+        params = {"by": by, "from": first_day.isoformat(), "to": last_day.isoformat(), "customer": customer}
+        response = await http.get("/api/kpis/sla_breaches/breakdown", params=params, headers=supervisor)
+        assert response.status_code == 200, response.text
+        return [(i["who"], i["breaches"], i["unclaimed"]) for i in response.json()["items"]]
+
+    assert await breakdown("person") == [("engineer1", 2, 1)]
+    assert await breakdown("department") == [("hardware-engineering", 2, 1)]
+
     # Narrowing: by handler, priority, department; a period before the walk holds nothing.
     assert figures(await kpi("response_timeliness", person="engineer1")) == (3, 4, 0.75, False)
     assert figures(await kpi("response_timeliness", person="engineer2")) == (0, 0, None, None)

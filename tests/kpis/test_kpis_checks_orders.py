@@ -99,6 +99,18 @@ async def test_resource_check_timeliness_and_department_breaches(env, http, logi
         assert answer["numerator"] == expected, (filters, answer)
         assert answer["counts"].get("unclaimed", expected) == expected  # unclaimed lines, charged to candidates
 
+    # Per person: each line's department staff and its head answer for the unclaimed line; nobody else.
+    async def breakdown(by: str, headers=coordinator) -> list[tuple[str, int, int]]:
+        params = {"by": by, "from": first.isoformat(), "to": last.isoformat(), "customer": customer}
+        response = await http.get("/api/kpis/sla_breaches/breakdown", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        return [(i["who"], i["breaches"], i["unclaimed"]) for i in response.json()["items"]]
+
+    assert await breakdown("person") == [("fixed1", 1, 1), ("fixedhead", 1, 1), ("ops1", 1, 1), ("opshead", 1, 1)]
+    assert await breakdown("department") == [("fixed-network", 1, 1), ("operations", 1, 1)]
+    bad = await http.get("/api/kpis/sla_breaches/breakdown", params={"by": "team"}, headers=coordinator)
+    assert bad.status_code == 400 and bad.json()["detail"].startswith("by:")
+
     # Department staff see their own department's figures only.
     fixed = await login("fixed1")
     own = await _kpi(http, fixed, "sla_breaches", first, last, customer=customer)
@@ -108,6 +120,8 @@ async def test_resource_check_timeliness_and_department_breaches(env, http, logi
     assert other.status_code == 403, other.text
     checks = await http.get("/api/kpis/resource_check_timeliness", params=params, headers=fixed)
     assert checks.status_code == 403, checks.text
+    listing = await http.get("/api/kpis/sla_breaches/breakdown", params={"by": "person", **params}, headers=fixed)
+    assert listing.status_code == 403
 
 
 async def test_activation_timeliness(env, http, login, sync_session, dispatch_simulator):
