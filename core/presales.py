@@ -12,7 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.provisioning import CircuitEnd, CircuitType
+from core.circuits import CircuitType
+from core.provisioning import CircuitEnd
 from core.records import AuditRecord, PolicyRef
 from core.resource_checks import CheckItem, CheckStatus, Qualification, ResourceCheck
 from core.roles import Actor

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from core.calendar import Budget, BusinessCalendar
+from core.circuits import CircuitType, CircuitTypeName
 from core.records import AuditRecord, NotificationRecord, PolicyRef
 from core.reservations import ReservationState
 from core.resource_checks import ResourceCheck, check_needs
@@ -39,17 +40,6 @@ GROUP_CUSTOMER_DEPARTMENT = "group-customer"
 def workflow_id_for(order_id: str) -> str:
     """The order's workflow id derives from its id (never from customer data)."""
     return f"provisioning-{order_id}"
-
-
-class CircuitType(StrEnum):
-    """Enterprise circuit and data services (DOMAIN.md §3)."""
-
-    DIGITAL_CIRCUIT = "digital_circuit"
-    ATM = "atm"
-    DDN = "ddn"
-    FRAME_RELAY = "frame_relay"
-    MPLS_VPN = "mpls_vpn"
-    OTHER = "other"
 
 
 class Scope(StrEnum):
@@ -134,7 +124,7 @@ class CircuitSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    circuit_type: CircuitType
+    circuit_type: CircuitTypeName
     a_end: CircuitEnd
     z_end: CircuitEnd
     bandwidth: str = Field(min_length=1, max_length=32, description="e.g. 2M, 100M, 1G")

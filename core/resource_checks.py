@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.calendar import Budget
+from core.circuits import CircuitType, known_circuit_type
 from core.records import AuditRecord, PolicyRef
 from core.reservations import ReservationState
 from core.roles import Actor, Role
@@ -102,11 +103,18 @@ class ConsultRule(BaseModel):
     circuit_types: tuple[str, ...] = ()
     departments: tuple[str, ...] = Field(min_length=1)
 
-    def matches(self, item: CheckItem) -> bool:
-        """True when the item's service and circuit type fit this rule."""
+    def matches(self, item: CheckItem, *, canonical: bool = True) -> bool:
+        """True when the item's service and circuit type fit this rule (circuit types compared canonically).
+
+        `canonical=False` is the spelling-sensitive comparison of runs from before `circuit-type-vocabulary`.
+        """
         service_ok = not self.service_types or item.service_type in self.service_types
-        circuit_ok = not self.circuit_types or (item.circuit_type or "") in self.circuit_types
-        return service_ok and circuit_ok
+        if not self.circuit_types:
+            return service_ok
+        if not canonical:
+            return service_ok and (item.circuit_type or "") in self.circuit_types
+        wanted = {known_circuit_type(c) for c in self.circuit_types} - {None}
+        return service_ok and known_circuit_type(item.circuit_type) in wanted
 
 
 class ResourceCheckRules(BaseModel):
@@ -128,9 +136,9 @@ class ResourceCheckRules(BaseModel):
             raise ValueError("always: name at least one department asked about every item")
         return self
 
-    def departments_for(self, item: CheckItem) -> tuple[str, ...]:
+    def departments_for(self, item: CheckItem, *, canonical: bool = True) -> tuple[str, ...]:
         """Departments consulted about one item, in rule order, without repeats."""
-        found = [d for rule in self.rules if rule.matches(item) for d in rule.departments]
+        found = [d for rule in self.rules if rule.matches(item, canonical=canonical) for d in rule.departments]
         return tuple(dict.fromkeys([*found, *self.always]))
 
 
@@ -140,7 +148,7 @@ def default_resource_check_rules() -> ResourceCheckRules:
         rules=(
             ConsultRule(service_types=("mobile", "iot", "mobile-private-network"), departments=("mobile-network",)),
             ConsultRule(
-                circuit_types=("digital", "atm", "ddn", "frame-relay", "mpls-vpn", "internet-dedicated"),
+                circuit_types=tuple(t for t in CircuitType if t != CircuitType.OTHER),
                 departments=("fixed-network",),
             ),
         ),

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from core.bounds import MAX_LEAD
 from core.records import AuditRecord, PolicyRef
@@ -98,6 +98,8 @@ class Intake(BaseModel):
     major_complaint: bool = False
     name: str | None = Field(default=None, max_length=200, description="short title (TMF name)")
     severity: str | None = Field(default=None, max_length=32, description="TMF severity, kept as given")
+    ticket_type: str | None = Field(default=None, max_length=64, description="TMF ticketType, kept as given")
+    external_id: str | None = Field(default=None, max_length=100, description="the external system's id (TMF)")
 
     @model_serializer(mode="wrap")
     def _only_set_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -132,11 +134,12 @@ def missing_intake(intake: Intake) -> list[str]:
 
 
 class ProgressKind(StrEnum):
-    """The three kinds of progress-log entry."""
+    """The kinds of progress-log entry."""
 
     ACTION = "action"
     COLLABORATION = "collaboration"
     CUSTOMER_CONTACT = "customer_contact"
+    NOTE = "note"  # a remark, e.g. registered with the ticket; meets no close requirement
 
 
 class ProgressEntry(BaseModel):
@@ -206,6 +209,51 @@ class AssignmentRule(BaseModel):
     role: Role | None = None
 
 
+class TicketTypes(BaseModel):
+    """TMF621 `ticketType` (free text) → our category: a category's own name, else this table, else `default`.
+
+    Names compare without regard to case or surrounding space. `default` applies only when nothing names a category
+    (neither the ticket type nor the `categories` extension).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    types: dict[str, Category] = Field(default_factory=dict)
+    default: Category = Category.OTHER  # a supervisor coordinates what no rule knows
+
+    @model_validator(mode="after")
+    def _one_name_one_category(self) -> TicketTypes:
+        """Every name is non-blank and names one category (names differing only in case are one name)."""
+        keys = [name.strip().casefold() for name in self.types]
+        if "" in keys:
+            raise ValueError("types: a ticket type name must not be blank")
+        if len(set(keys)) != len(keys):
+            raise ValueError("types: the same ticket type twice (names compare without regard to case)")
+        return self
+
+    def category_of(self, ticket_type: str) -> Category | None:
+        """The category a ticket type names, None when neither our categories nor the table know it."""
+        key = ticket_type.strip().casefold()
+        if key in Category._value2member_map_:
+            return Category(key)
+        return next((c for name, c in self.types.items() if name.strip().casefold() == key), None)
+
+
+def default_ticket_types() -> TicketTypes:
+    """Ticket types integrators send (TMF621's examples and common OSS ones), each to the category handling it."""
+    return TicketTypes(
+        types={
+            "connectivity": Category.AFTERSALES_HARDWARE,
+            "hardware": Category.AFTERSALES_HARDWARE,
+            "equipment": Category.AFTERSALES_HARDWARE,
+            "software": Category.AFTERSALES_SOFTWARE,
+            "complain": Category.COMPLAINT,
+            "request": Category.PRESALES,
+            "inquiry": Category.PRESALES,
+        }
+    )
+
+
 class AssignmentRules(BaseModel):
     """Versioned assignment rules an administrator edits; categories without a rule go to coordination."""
 
@@ -216,6 +264,7 @@ class AssignmentRules(BaseModel):
     rules: tuple[AssignmentRule, ...]
     coordinator_role: Role = Role.SUPERVISOR
     resource_check: ResourceCheckRules = Field(default_factory=default_resource_check_rules)  # DOMAIN.md §2
+    ticket_types: TicketTypes = Field(default_factory=default_ticket_types)  # TMF621 ticketType → category
 
 
 def default_assignment_rules() -> AssignmentRules:
@@ -384,6 +433,7 @@ class TicketInput(BaseModel):
     request_id: str
     policy: PolicyRef = PolicyRef()
     created_at: datetime | None = None  # set by the workflow from its start time when absent
+    log: tuple[ProgressEntry, ...] = ()  # notes registered with the ticket (TMF621 `note` on create)
 
 
 class ActOutcome(BaseModel):

@@ -261,6 +261,18 @@ class TicketRow(SQLModel, table=True):
     updated_at: datetime = _ts(default_factory=utcnow)
 
 
+class TicketExternalRef(SQLModel, table=True):
+    """A ticket an external system registered under its own id: one ticket per caller and externalId."""
+
+    __tablename__ = "ticket_external_ref"
+
+    created_by: str = Field(primary_key=True, max_length=64)  # the calling account: the external system
+    external_id: str = Field(primary_key=True, max_length=100)
+    ticket_no: str = Field(max_length=20, index=True)
+    fingerprint: str = Field(max_length=64)  # SHA-256 of the create body as parsed: the same body, the same ticket
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
 class Survey(SQLModel, table=True):
     """A satisfaction survey link: only the token's hash is stored, and nothing about who answers."""
 

@@ -70,6 +70,8 @@ with workflow.unsafe.imports_passed_through():
         wait_until,
     )
 
+CIRCUIT_TYPES_PATCH = "circuit-type-vocabulary"
+
 
 EXPIRY_RECORDED = "reservation-expiry-recorded"  # the expiry release says so: the reservation ends `expired`
 
@@ -364,8 +366,9 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
         self.check.rounds.append(current)
         self.set_status(CheckStatus.CONSULTING, reason or "consulting the departments")
         workflow.upsert_search_attributes([SLA_DUE_AT.value_set(current.due_at)])
+        canonical = workflow.patched(CIRCUIT_TYPES_PATCH)  # before it, `mpls_vpn` did not match a `mpls-vpn` rule
         for item in current.items:
-            for department in self._rules.departments_for(item):
+            for department in self._rules.departments_for(item, canonical=canonical):
                 line = Line(item_id=item.item_id, department=department)
                 current.lines.append(line)
                 subject = (

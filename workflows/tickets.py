@@ -60,11 +60,20 @@ with workflow.unsafe.imports_passed_through():
         missing_intake,
         route,
     )
-    from workflows.common import ARCHIVE_TICKET, ESCALATED, ISSUE_SURVEY, RECORD_TICKET, db_call, wait_until
+    from workflows.common import (
+        ARCHIVE_TICKET,
+        ESCALATED,
+        ISSUE_SURVEY,
+        RECORD_TICKET,
+        SLA_DUE_AT,
+        db_call,
+        wait_until,
+    )
 
 TASK_PRIORITY = {Priority.URGENT: 100, Priority.HIGH: 50, Priority.MEDIUM: 20, Priority.LOW: 0}
 SLA_TASKS = ("accept", "plan", "resolve")
 SURVEY_SECRET_PATCH = "survey-secret-from-activity"
+SLA_DUE_AT_PATCH = "ticket-sla-due-at"  # since then the SlaDueAt search attribute follows the resolution deadline
 TERMINAL = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
 
 
@@ -80,6 +89,7 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
         self._rules: AssignmentRules = default_assignment_rules()
         self._sla_task: dict[str, str] = {}  # "accept" / "plan" / "resolve" / "intake" → open task id
         self._requests: dict[str, RequestExtension | RequestEscalation] = {}  # approval task id → request
+        self._sla_due_at: datetime | None = None  # the SlaDueAt search attribute last set
 
     @property
     def ticket(self) -> Ticket:
@@ -110,6 +120,7 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
             policy_version=snapshot.policy.version,
             calendar_name=snapshot.calendar.name,
             calendar_version=snapshot.calendar.version,
+            log=list(start.log),
         )
         missing = missing_intake(start.intake)
         self.set_status(TicketStatus.INTAKE_INCOMPLETE if missing else TicketStatus.PENDING_ASSIGNMENT, "registered")
@@ -620,7 +631,11 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
         )
 
     async def save(self, audit: AuditRecord | None = None) -> None:
-        """Write the ticket (and the act's audit row) to the read model."""
+        """Write the ticket (and the act's audit row) to the read model; SlaDueAt follows the resolution deadline."""
+        due = self.ticket.resolution_deadline
+        if due is not None and due != self._sla_due_at and workflow.patched(SLA_DUE_AT_PATCH):
+            self._sla_due_at = due
+            workflow.upsert_search_attributes([SLA_DUE_AT.value_set(due)])
         await self.write(RECORD_TICKET, lambda ticket: TicketSave(ticket=ticket, audit=audit))
 
     def outcome(self, message: str) -> ActOutcome:

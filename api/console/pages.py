@@ -383,7 +383,7 @@ async def register_ticket(
     except HTTPException as refused:
         errors, general = split_errors(str(refused.detail), names)
         return _register_page(request, user, sent_values(form), errors, general, refused.status_code)
-    ticket = await register(session=session, gateway=gateway, actor=actor, intake=intake, request_id=None)
+    ticket = (await register(session=session, gateway=gateway, actor=actor, intake=intake, request_id=None)).ticket
     return RedirectResponse(f"/console/tickets/{quote(ticket.ticket_no)}?done=registered", status_code=303)
 
 

@@ -10,6 +10,7 @@ from fastapi import HTTPException, Query, Request, status
 from api.deps import Admin, SessionDep
 from api.platform.versioned import VersionOut, publish_version, versioned_router
 from core.calendar import BusinessCalendar, horizon_warnings, parse_ical_days, refuse_unpublishable
+from core.circuits import circuit_type_of
 from core.provisioning import ProvisioningRules
 from core.sla import SlaPolicy
 from core.tickets import AssignmentRules
@@ -88,12 +89,24 @@ async def import_holidays(
     )
 
 
+def review_assignment_rules(rules: AssignmentRules, now: datetime) -> list[str]:
+    """Refuse resource-check rules naming a circuit type outside the one vocabulary (aliases are fine)."""
+    for index, rule in enumerate(rules.resource_check.rules):
+        for circuit_type in rule.circuit_types:
+            try:
+                circuit_type_of(circuit_type)
+            except ValueError as err:
+                raise ValueError(f"resource_check.rules.{index}.circuit_types: {err}") from None
+    return []
+
+
 assignment_rules = versioned_router(
     prefix="/api/assignment-rules",
     tag="assignment-rules",
     table=AssignmentRulesVersion,
     model=AssignmentRules,
     noun="assignment rules",
+    review=review_assignment_rules,
 )
 sla_policies = versioned_router(
     prefix="/api/sla-policies", tag="sla-policies", table=SlaPolicyVersion, model=SlaPolicy, noun="SLA policy"

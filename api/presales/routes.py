@@ -16,10 +16,11 @@ from api.provisioning.tmf641 import Orderer
 from api.schemas import TaskView
 from api.tasks.routes import tasks_of
 from core.bounds import AwareInstant
+from core.circuits import CircuitTypeName
 from core.contacts import masked_contact
 from core.numbers import random_number
 from core.presales import Demand, DemandInput
-from core.provisioning import CircuitEnd, CircuitType
+from core.provisioning import CircuitEnd
 from core.resource_checks import CheckItem
 from db.models import PresalesDemandRow, utcnow
 from db.presales import upsert_demand
@@ -29,6 +30,12 @@ router = APIRouter(prefix="/api/presales-demands", tags=["pre-sales demands"], r
 CREATE_ACTION = "demand.create"
 
 
+class DemandItem(CheckItem):
+    """One item to check; its circuit type in the one vocabulary (core.circuits), aliases accepted."""
+
+    circuit_type: CircuitTypeName | None = None
+
+
 class DemandBody(BaseModel):
     """A customer's access demand as the response center refined it."""
 
@@ -36,8 +43,8 @@ class DemandBody(BaseModel):
     customer_name: str = Field(min_length=1, max_length=200)
     contact: str | None = Field(default=None, max_length=200, description="stored whole, always shown masked")
     description: str = Field(min_length=1, max_length=4000)
-    items: list[CheckItem] = Field(min_length=1, description="what the resource check verifies")
-    circuit_type: CircuitType
+    items: list[DemandItem] = Field(min_length=1, description="what the resource check verifies")
+    circuit_type: CircuitTypeName
     a_end: CircuitEnd
     z_end: CircuitEnd
     bandwidth: str = Field(min_length=1, max_length=32)
@@ -76,7 +83,7 @@ async def start_demand(
         demand_id=demand_id,
         created_by=actor,
         request_id=request_id,
-        **{**body.model_dump(), "items": tuple(body.items)},
+        **{**body.model_dump(), "items": tuple(CheckItem(**item.model_dump(mode="json")) for item in body.items)},
     )
     demand = Demand(demand_id=demand_id, workflow_id=f"presales-{demand_id}", request=start, created_at=now)
     known = await start_journaled(

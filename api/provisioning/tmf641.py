@@ -6,7 +6,7 @@ rides in the item's `service.serviceCharacteristic[]` by name:
 
 | characteristic | ours |
 | --- | --- |
-| `circuitType` | digital_circuit, atm, ddn, frame_relay, mpls_vpn, other |
+| `circuitType` | `core.circuits.CircuitType` (mpls_vpn, ddn, …; `mpls-vpn` etc. accepted as aliases) |
 | `aEnd`, `zEnd` | `{province, city, site}`; different provinces make the order cross-province |
 | `bandwidth` | e.g. `100M` |
 | `resourceCheckId`, `reservationId` | the resource check and reservation the order uses (optional) |
@@ -53,7 +53,8 @@ from api.errors import field_errors
 from api.provisioning.service import closure_spec, load_row, order_of, perform, register_order
 from api.tmf.shared import Fields, Filters, TmfList, TmfRoute, dated, equals, project, tmf_json
 from core.bounds import AwareInstant
-from core.provisioning import ORDER_ROLES, TMF_STATE, CircuitSpec, CircuitType, OrderStatus, ProvisioningOrder, Scope
+from core.circuits import CircuitTypeName
+from core.provisioning import ORDER_ROLES, TMF_STATE, CircuitSpec, OrderStatus, ProvisioningOrder, Scope
 from core.roles import Actor
 from db.models import ServiceOrderRow
 from db.readmodel import page_of
@@ -348,10 +349,10 @@ ORDER_FILTERS = Filters(
         "requestedCompletionDate": dated(col(ServiceOrderRow.requested_completion)),
         "completionDate": dated(col(ServiceOrderRow.completed_at)),
         "lastUpdate": dated(col(ServiceOrderRow.updated_at)),
-        "serviceOrderItem.service.serviceType": equals(col(ServiceOrderRow.circuit_type), value_type=CircuitType),
+        "serviceOrderItem.service.serviceType": equals(col(ServiceOrderRow.circuit_type), value_type=CircuitTypeName),
         # extensions
         "orderStatus": equals(col(ServiceOrderRow.status), value_type=OrderStatus, description="our status"),
-        "circuitType": equals(col(ServiceOrderRow.circuit_type), value_type=CircuitType),
+        "circuitType": equals(col(ServiceOrderRow.circuit_type), value_type=CircuitTypeName),
         "scope": equals(col(ServiceOrderRow.scope), value_type=Scope),
         "customerId": equals(col(ServiceOrderRow.customer_id)),
         "currentStep": equals(col(ServiceOrderRow.current_step)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
@@ -52,7 +53,13 @@ def new_check_id() -> str:
 
 
 async def register(
-    *, session: AsyncSession, gateway: TemporalGateway, actor: Actor, request: dict[str, Any], request_id: str | None
+    *,
+    session: AsyncSession,
+    gateway: TemporalGateway,
+    actor: Actor,
+    request: dict[str, Any],
+    request_id: str | None,
+    rename: Callable[[str], str] = str,
 ) -> ResourceCheck:
     """Write a new check's first read-model row and start its workflow; all or nothing, replayed per Idempotency-Key."""
     request_id = request_id or str(uuid4())
@@ -64,7 +71,7 @@ async def register(
             check_id=check_id, requested_by=actor, request_id=request_id, created_at=now, **request
         )
     except ValidationError as err:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, field_errors(err.errors())) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, field_errors(err.errors(), rename)) from None
     workflow_id = workflow_id_for(check_id)
     check = ResourceCheck(
         check_id=check_id,

@@ -7,7 +7,7 @@ Resource (`/tmf-api/serviceQualificationManagement/v4/checkServiceQualification/
 | `relatedParty[]` role `customer` (`id`, `name`) | customer id and name; the requester comes back as role `requester` |
 | `serviceQualificationItem[].id` | item id |
 | `…service.serviceType` | service type (mobile, iot, internet, …) |
-| `…service.serviceCharacteristic[]` `circuitType`, `bandwidth` | circuit type (digital, ddn, mpls-vpn, …), bandwidth |
+| `…service.serviceCharacteristic[]` `circuitType`, `bandwidth` | circuit type (`core.circuits`), bandwidth |
 | `…service.place[]` (`name` or `id`) | the site(s) |
 | `…expectedServiceAvailabilityDate` | wanted date |
 | `state` | `core.resource_checks.TMF_STATE` of our status; ours in the `checkStatus` extension |
@@ -40,20 +40,22 @@ round with its department lines: answers, Q&A, chases, timeliness; reviews; rese
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from api.acts import IdempotencyKey
 from api.deps import GatewayDep, Reader, SessionDep, require_roles
+from api.errors import field_errors
 from api.resource_checks.service import check_of, load_row, register
 from api.tmf.shared import Fields, Filters, TmfList, TmfRoute, dated, equals, project, tmf_json
+from core.circuits import circuit_type_of, known_circuit_type
 from core.contacts import masked_contact
 from core.reservations import ReservationState, ReservationStatus
 from core.resource_checks import (
@@ -135,6 +137,34 @@ class CheckServiceQualificationCreate(_Tmf):
     contact: str | None = Field(default=None, max_length=200, description="stored whole; every response masks it")
 
 
+# Our check-item fields by the TMF attribute (under serviceQualificationItem[i]) that carries them.
+ITEM_NAMES = {
+    "item_id": "id",
+    "sites": "service.place",
+    "service_type": "service.serviceType",
+    "circuit_type": "service.serviceCharacteristic.circuitType",
+    "bandwidth": "service.serviceCharacteristic.bandwidth",
+    "wanted_date": "expectedServiceAvailabilityDate",
+}
+# Our request fields by the TMF attribute that carries them.
+REQUEST_NAMES = {
+    "customer_id": "relatedParty.id",
+    "customer_name": "relatedParty.name",
+    "external_id": "externalId",
+    "items": "serviceQualificationItem",
+}
+
+
+def _item_names(where: str) -> Callable[[str], str]:
+    """Renames our check-item fields to their TMF attributes under `where` (an item's path)."""
+    return lambda field: f"{where}.{ITEM_NAMES[field]}" if field in ITEM_NAMES else field
+
+
+def tmf_name(field: str) -> str:
+    """The TMF attribute carrying one of our request fields (our field name when TMF has none)."""
+    return REQUEST_NAMES.get(field, ITEM_NAMES.get(field, to_camel(field)))
+
+
 def _characteristic(service: ServiceIn, name: str) -> str | None:
     value = next((c.value for c in service.service_characteristic if c.name == name), None)
     return None if value is None else str(value)
@@ -158,19 +188,23 @@ def request_of(body: CheckServiceQualificationCreate) -> dict[str, Any]:
         wanted_day = wanted.date() if isinstance(wanted, datetime) else wanted
         if problem := wanted_date_problem(wanted_day, datetime.now(UTC)):
             raise HTTPException(400, f"{where}.expectedServiceAvailabilityDate: {problem}")
+        circuit = _characteristic(item.service, "circuitType")
         try:
+            circuit_type = None if circuit is None else circuit_type_of(circuit).value
             items.append(
                 CheckItem(
                     item_id=item.id,
                     sites=sites,
                     service_type=item.service.service_type,
-                    circuit_type=_characteristic(item.service, "circuitType"),
+                    circuit_type=circuit_type,
                     bandwidth=bandwidth,
                     wanted_date=wanted_day,
                 )
             )
+        except ValidationError as err:
+            raise HTTPException(400, field_errors(err.errors(), _item_names(where))) from None
         except ValueError as err:
-            raise HTTPException(400, f"{where}: {err}") from None
+            raise HTTPException(400, f"{where}.service.serviceCharacteristic.circuitType: {err}") from None
     if len({i.item_id for i in items}) != len(items):
         raise HTTPException(400, "serviceQualificationItem.id: item ids must be unique")
     return dict(
@@ -238,8 +272,9 @@ def _item(check: ResourceCheck, current: Round | None, item: CheckItem) -> dict[
         else None
     )
     characteristics = [{"name": "bandwidth", "value": item.bandwidth}]
-    if item.circuit_type:
-        characteristics.append({"name": "circuitType", "value": item.circuit_type})
+    if item.circuit_type:  # checks from before the one vocabulary show their type canonically too
+        shown = known_circuit_type(item.circuit_type) or item.circuit_type
+        characteristics.append({"name": "circuitType", "value": shown})
     return {
         "@type": "CheckServiceQualificationItem",
         "id": item.item_id,
@@ -364,7 +399,7 @@ async def create_check(
 ) -> dict[str, Any]:
     """Register the check (the `id`) and start its workflow: the departments the rules name are asked at once."""
     check = await register(
-        session=session, gateway=gateway, actor=actor, request=request_of(body), request_id=request_id
+        session=session, gateway=gateway, actor=actor, request=request_of(body), request_id=request_id, rename=tmf_name
     )
     response.headers["Location"] = href(check.check_id)
     return to_tmf(check)

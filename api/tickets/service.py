@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import uuid4
 
 from fastapi import HTTPException, status
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
@@ -15,8 +18,22 @@ from api.acts import Subject, registered_subject, start_journaled
 from api.gateway import TemporalGateway
 from api.subjects import SubjectKind
 from core.roles import Actor
-from core.tickets import ActOutcome, Intake, Ticket, TicketAct, TicketInput, TicketStatus, missing_intake
-from db.models import TicketRow, utcnow
+from core.tickets import (
+    ActOutcome,
+    AssignmentRules,
+    Intake,
+    ProgressEntry,
+    ProgressKind,
+    Ticket,
+    TicketAct,
+    TicketInput,
+    TicketStatus,
+    TicketTypes,
+    default_ticket_types,
+    missing_intake,
+)
+from db.models import TicketExternalRef, TicketRow, utcnow
+from db.policies import latest_assignment_rules
 from db.tickets import allocate_ticket_no, upsert_ticket, workflow_id_for
 from workflows.common import BUSINESS_REF, ORDER_KIND
 
@@ -58,14 +75,68 @@ def check_intake(intake: Intake, now: datetime, rename: Callable[[str], str] = s
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{rename('occurred_at')}: {problem}")
 
 
+async def ticket_types(session: AsyncSession) -> TicketTypes:
+    """The ticketType → category table of the latest default assignment rules (the built-in one without rules)."""
+    stored = await latest_assignment_rules(session, "default")
+    return AssignmentRules.model_validate(stored).ticket_types if stored else default_ticket_types()
+
+
+def fingerprint(body: BaseModel) -> str:
+    """SHA-256 of a create body as parsed (what was sent, in a canonical form): the same body, the same fingerprint."""
+    sent = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return hashlib.sha256(json.dumps(sent, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A registered ticket, and whether this request created it (False: an earlier create did)."""
+
+    ticket: Ticket
+    created: bool
+
+
+async def _external_ticket(session: AsyncSession, actor: Actor, external_id: str, fingerprint: str) -> str | None:
+    """The ticket this caller registered under `external_id`; 409 when that create's body differed."""
+    ref = await session.get(TicketExternalRef, (actor.username, external_id))
+    if ref is None:
+        return None
+    if ref.fingerprint != fingerprint:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"externalId: already names ticket {ref.ticket_no}, registered with a different body",
+        )
+    return ref.ticket_no
+
+
 async def register(
-    *, session: AsyncSession, gateway: TemporalGateway, actor: Actor, intake: Intake, request_id: str | None
-) -> Ticket:
-    """Number a new ticket, write its first read-model row and start its workflow; all or nothing (bar the serial)."""
+    *,
+    session: AsyncSession,
+    gateway: TemporalGateway,
+    actor: Actor,
+    intake: Intake,
+    request_id: str | None,
+    notes: tuple[tuple[ProgressKind, str], ...] = (),
+    fingerprint: str | None = None,
+) -> Registration:
+    """Number a new ticket, write its first read-model row and start its workflow; all or nothing (bar the serial).
+
+    `notes` (kind, text) become the first progress entries, by the caller, at the registration time.
+
+    A repeated Idempotency-Key answers the ticket it registered (created, as the first answer said). With an
+    externalId (and the body's `fingerprint`) the caller's externalId is the key instead: the same one again answers
+    the ticket it registered (not created: an earlier request created it), or 409 when the body differs.
+    """
+    if request_id and (earlier := await registered_subject(session, request_id, CREATE_ACTION)) is not None:
+        return Registration(ticket_of(await load_row(session, earlier)), created=True)
+    external = (intake.external_id, fingerprint) if intake.external_id and fingerprint else None
+    if external:
+        if (known := await _external_ticket(session, actor, *external)) is not None:
+            return Registration(ticket_of(await load_row(session, known)), created=False)
+        key = hashlib.sha256(f"{actor.username}\n{external[0]}".encode()).hexdigest()[:48]
+        request_id = f"{CREATE_ACTION}.external:{key}"
     request_id = request_id or str(uuid4())
-    if (earlier := await registered_subject(session, request_id, CREATE_ACTION)) is not None:
-        return ticket_of(await load_row(session, earlier))
     now = utcnow()
+    log = tuple(ProgressEntry(at=now, author=actor.username, kind=kind, text=text) for kind, text in notes)
     ticket_no = await allocate_ticket_no(session, now)
     await session.commit()  # the serial is taken at once: concurrent intakes never wait on each other's workflow start
     workflow_id = workflow_id_for(ticket_no)
@@ -79,7 +150,19 @@ async def register(
         created_by=actor.username,
         first_responder=actor.username,
         status_history=[(now, first, "registered")],
+        log=list(log),
     )
+
+    async def write_row() -> None:
+        await upsert_ticket(session, ticket)
+        if external:
+            external_id, body_fingerprint = external
+            ref = TicketExternalRef(
+                created_by=actor.username, external_id=external_id, ticket_no=ticket_no, fingerprint=body_fingerprint
+            )
+            session.add(ref)
+            await session.flush()
+
     earlier = await start_journaled(
         session=session,
         gateway=gateway,
@@ -88,10 +171,14 @@ async def register(
         action=CREATE_ACTION,
         subject=Subject(type=TICKETS.subject_type, id=ticket_no, workflow_id=workflow_id),
         workflow="ServiceTicket",
-        arg=TicketInput(ticket_no=ticket_no, intake=intake, created_by=actor, request_id=request_id),
+        arg=TicketInput(ticket_no=ticket_no, intake=intake, created_by=actor, request_id=request_id, log=log),
         search_attributes=TypedSearchAttributes(
             [SearchAttributePair(ORDER_KIND, "ticket"), SearchAttributePair(BUSINESS_REF, ticket_no)]
         ),
-        write_row=lambda: upsert_ticket(session, ticket),
+        write_row=write_row,
     )
-    return ticket_of(await load_row(session, earlier)) if earlier else ticket
+    if earlier is None:
+        return Registration(ticket, created=True)
+    if external:  # a concurrent create with the same externalId won the race: the same rule applies
+        await _external_ticket(session, actor, *external)
+    return Registration(ticket_of(await load_row(session, earlier)), created=not external)

@@ -5,11 +5,12 @@ Resource (`/tmf-api/troubleTicket/v4/troubleTicket/{id}`, `id` = ticket number):
 | TMF attribute | ours |
 | --- | --- |
 | `description`, `name`, `severity` (kept as given) | intake description, name, severity |
-| `ticketType` | the primary category (`presales`, `aftersales_hardware`, `aftersales_software`, `complaint`, `other`) |
+| `ticketType` | free text, kept as given; names the primary category (below) |
+| `externalId` | the caller's own id (create only): one ticket per caller and externalId (below) |
 | `priority` | `urgent` / `high` / `medium` / `low` |
 | `channel` `{id, name}` | intake channel (`phone`, `online_chat`, `email`, `walk_in`, `portal`) |
 | `status` | `core.tickets.TMF_STATUS` of our status; ours in the `ticketStatus` extension |
-| `statusChange[]`, `note[]` | status history, progress log |
+| `statusChange[]`, `note[]` | status history, progress log (`noteType` extension: its kind) |
 | `expectedResolutionDate`, `resolutionDate` | the handler's promise (else the deadline or cap), the resolution time |
 | `relatedParty[]` | handler, first responder, assigned/lead/supporting departments (no personal data) |
 
@@ -19,6 +20,21 @@ the primary first), `complaintType`, `majorComplaint`, `preferredChannel`; read-
 `missingIntake` (what an agent must still supply), `resolution`, `rating`, `sla` (tier, green channel,
 policy, calendar, cycles with deadlines and breaches, pauses). PATCH also takes `status` with
 `statusChangeReason`, `expectedResolutionDate` (accepting) and `resolution` (`{cause, solution, advice, channel}`).
+
+Create rules:
+- **Category.** `ticketType` names a category when it is one of ours (`presales`, `aftersales_hardware`,
+  `aftersales_software`, `complaint`, `other`) or a key of the admin-edited table `ticket_types` in the assignment
+  rules (`/api/assignment-rules/default`, versioned and journaled; e.g. `connectivity` → `aftersales_hardware`),
+  case-insensitively. That category comes first, then the `categories` extension; when neither names one, the
+  table's `default` (`other`: a supervisor coordinates).
+- **externalId.** The caller (the authenticated account: the external system) and its externalId name one ticket:
+  201 when this request registered it; 200 with that ticket (and `Location`) when an earlier create with the same
+  externalId and the same body (as parsed) did; 409 when that body differed. The externalId is then the
+  idempotency key (an Idempotency-Key adds nothing). Not changeable by PATCH.
+- **note[].** Each note's `text` becomes a progress entry, in order, before any other: author the caller, date
+  the registration (`author`, `date` and `id` sent are not kept), kind `noteType` (default `note`, which meets no
+  close requirement).
+- **status.** Only `acknowledged` (every ticket starts there); any other is 400: set it by PATCH afterwards.
 """
 
 from __future__ import annotations
@@ -29,12 +45,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
+from sqlalchemy import func
 from sqlmodel import col
 
 from api.acts import IdempotencyKey, StaffActing
 from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
-from api.tickets.service import check_intake, load_row, perform, register, ticket_of
+from api.tickets.service import check_intake, fingerprint, load_row, perform, register, ticket_of, ticket_types
 from api.tmf.shared import Fields, Filters, TmfList, TmfRoute, dated, equals, holds, project, tmf_json
 from core.bounds import AwareInstant
 from core.contacts import contact_texts, mask_contacts_in, masked_contact
@@ -47,9 +64,11 @@ from core.tickets import (
     Channel,
     ComplaintType,
     Intake,
+    ProgressKind,
     Resolution,
     Ticket,
     TicketStatus,
+    TicketTypes,
     missing_intake,
 )
 from db.models import TicketRow, utcnow
@@ -84,7 +103,9 @@ class _TicketFields(BaseModel):
     description: str | None = None
     name: str | None = None
     severity: str | None = Field(default=None, description="kept as given, e.g. critical / major / minor")
-    ticket_type: Category | None = Field(default=None, description="the primary category")
+    ticket_type: str | None = Field(
+        default=None, min_length=1, max_length=64, description="free text, kept as given; names the primary category"
+    )
     priority: Priority | None = None
     channel: ChannelRef | None = Field(
         default=None, description="the intake channel: id phone, online_chat, email, walk_in or portal"
@@ -109,12 +130,34 @@ class _TicketFields(BaseModel):
         return value.lower() if isinstance(value, str) else value
 
 
+class NoteIn(BaseModel):
+    """TMF Note on create: its text becomes a progress-log entry (author the caller, date the registration)."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False)
+
+    text: str = Field(min_length=1, max_length=4000)
+    id: str | None = Field(default=None, max_length=64, description="ignored: entries are numbered by the ticket")
+    author: str | None = Field(default=None, max_length=200, description="ignored: the author is the caller")
+    date: AwareDatetime | None = Field(default=None, description="ignored: the date is the registration time")
+    note_type: ProgressKind = Field(default=ProgressKind.NOTE, description="extension: the progress-log kind")
+    type_: str | None = Field(default=None, alias="@type")
+    base_type: str | None = Field(default=None, alias="@baseType")
+    schema_location: str | None = Field(default=None, alias="@schemaLocation")
+
+
 class TroubleTicketCreate(_TicketFields):
     """TMF621 TroubleTicket_Create: description, severity and ticketType are mandatory; our intake is extensions."""
 
     description: str
     severity: str
-    ticket_type: Category = Field(description="the primary category")
+    ticket_type: str = Field(
+        min_length=1, max_length=64, description="free text, kept as given; names the primary category"
+    )
+    external_id: str | None = Field(
+        default=None, min_length=1, max_length=100, description="the caller's own id: one ticket per caller and id"
+    )
+    note: list[NoteIn] = Field(default_factory=list, max_length=20, description="become the first progress entries")
+    status: TmfStatus | None = Field(default=None, description="only acknowledged: every new ticket starts there")
 
 
 class TroubleTicketPatch(_TicketFields):
@@ -136,6 +179,8 @@ _PLAIN_INTAKE = (
     "description",
     "name",
     "severity",
+    "ticket_type",
+    "external_id",
     "priority",
     "customer_id",
     "customer_name",
@@ -162,29 +207,31 @@ def _channel(ref: ChannelRef) -> Channel:
     return Channel(value)
 
 
-def _categories(body: _TicketFields, current: Intake | None) -> tuple[Category, ...]:
-    """ticketType first, then the `categories` extension (or the current ones), without repeats."""
+def _categories(body: _TicketFields, current: Intake | None, types: TicketTypes) -> tuple[Category, ...]:
+    """ticketType's category first, then the `categories` extension (or the current ones), without repeats.
+
+    A ticket type naming no category (types.category_of) adds none; when nothing names one, `types.default`.
+    """
     sent = body.model_fields_set
     old = list(current.categories) if current else []
-    if "categories" in sent:
-        rest = list(body.categories or [])
-        primary = body.ticket_type if "ticket_type" in sent else None
-    else:
-        primary, rest = body.ticket_type, old[1:]
-    merged = tuple(dict.fromkeys(c for c in [primary, *rest] if c is not None))
-    if not merged:
-        raise HTTPException(400, "categories: at least one category is required")
-    return merged
+    named = types.category_of(body.ticket_type) if "ticket_type" in sent and body.ticket_type else None
+    rest = list(body.categories or []) if "categories" in sent else old[1:]
+    merged = tuple(dict.fromkeys(c for c in [named, *rest] if c is not None))
+    if merged:
+        return merged
+    if "ticket_type" in sent and body.ticket_type:
+        return (types.default,)
+    raise HTTPException(400, "categories: at least one category is required")
 
 
-def intake_of(body: _TicketFields, current: Intake | None = None) -> Intake:
+def intake_of(body: _TicketFields, types: TicketTypes, current: Intake | None = None) -> Intake:
     """Our intake fields that a TMF create (current None) or PATCH sets; nothing else is marked as set."""
     sent = body.model_fields_set
     values: dict[str, Any] = {name: getattr(body, name) for name in _PLAIN_INTAKE if name in sent}
     if "channel" in sent:
         values["channel"] = _channel(body.channel) if body.channel else None
     if sent & {"ticket_type", "categories"}:
-        values["categories"] = _categories(body, current)
+        values["categories"] = _categories(body, current, types)
     if current is None:  # on create, null is the same as absent
         values = {k: v for k, v in values.items() if v is not None}
     try:
@@ -289,7 +336,8 @@ def _resource(ticket: Ticket, last_update: datetime | None) -> dict[str, Any]:
         "name": intake.name,
         "description": intake.description,
         "severity": intake.severity,
-        "ticketType": intake.categories[0] if intake.categories else None,
+        "ticketType": intake.ticket_type or (intake.categories[0] if intake.categories else None),
+        "externalId": intake.external_id,
         "priority": intake.priority,
         "status": TMF_STATUS[ticket.status],
         "statusChangeDate": last_change[0] if last_change else None,
@@ -373,7 +421,12 @@ _ACT_NAMES = {
 }
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Register a trouble ticket (service ticket)")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a trouble ticket (service ticket)",
+    responses={200: {"description": "an earlier create with the same externalId (and body) registered it"}},
+)
 async def create_trouble_ticket(
     body: TroubleTicketCreate,
     actor: Intaker,
@@ -382,10 +435,27 @@ async def create_trouble_ticket(
     response: Response,
     request_id: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    """Number the ticket (CS+YYYYMMDD+serial, the `id`), start its workflow; missing intake leaves it acknowledged."""
-    intake = intake_of(body)
+    """Number the ticket (CS+YYYYMMDD+serial, the `id`), start its workflow; missing intake leaves it acknowledged.
+
+    With `externalId`: 201 when this request registered the ticket, 200 with the same ticket when an earlier create
+    by the same caller with the same externalId and the same body did, 409 when that body differed.
+    """
+    if body.status not in (None, "acknowledged"):
+        raise HTTPException(400, f"status: a new ticket is acknowledged, not {body.status}; PATCH it afterwards")
+    intake = intake_of(body, await ticket_types(session))
     check_intake(intake, utcnow(), tmf_name)
-    ticket = await register(session=session, gateway=gateway, actor=actor, intake=intake, request_id=request_id)
+    registration = await register(
+        session=session,
+        gateway=gateway,
+        actor=actor,
+        intake=intake,
+        request_id=request_id,
+        notes=tuple((note.note_type, note.text) for note in body.note),
+        fingerprint=fingerprint(body) if body.external_id else None,
+    )
+    ticket = registration.ticket
+    if not registration.created:
+        response.status_code = status.HTTP_200_OK
     response.headers["Location"] = href(ticket.ticket_no)
     return to_tmf(ticket)
 
@@ -400,7 +470,11 @@ TICKET_FILTERS = Filters(
         "severity": equals(col(TicketRow.detail)["intake"]["severity"].astext),
         "name": equals(col(TicketRow.detail)["intake"]["name"].astext),
         "description": equals(col(TicketRow.description)),
-        "ticketType": equals(col(TicketRow.categories)[1], value_type=Category, description="the primary category"),
+        "ticketType": equals(
+            func.coalesce(col(TicketRow.detail)["intake"]["ticket_type"].astext, col(TicketRow.categories)[1]),
+            description="the ticketType as sent (older tickets: their primary category)",
+        ),
+        "externalId": equals(col(TicketRow.detail)["intake"]["external_id"].astext),
         "channel.id": equals(col(TicketRow.channel), value_type=Channel),
         "creationDate": dated(col(TicketRow.created_at)),
         "lastUpdate": dated(col(TicketRow.updated_at)),
@@ -418,7 +492,6 @@ TICKET_FILTERS = Filters(
     },
     spec_attributes=(
         "href",
-        "externalId",
         "requestedResolutionDate",
         "statusChangeDate",
         "statusChangeReason",
@@ -482,7 +555,7 @@ async def patch_trouble_ticket(
     if status_sent:
         act = status_act(body, ticket)
     else:
-        changes = intake_of(body, ticket.intake)
+        changes = intake_of(body, await ticket_types(acting.session), ticket.intake)
         check_intake(changes, utcnow(), tmf_name, amend=True)
         act = {"type": "amend_intake", "changes": changes}
     ticket = await perform(acting, row, act, rename=lambda f: _ACT_NAMES.get(f, tmf_name(f)))

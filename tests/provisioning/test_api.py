@@ -258,7 +258,7 @@ async def test_presales_demand_started_and_ended_over_http(http, login):
                 "item_id": "1",
                 "sites": ["南京市鼓楼区中山路 1 号"],
                 "service_type": "internet",
-                "circuit_type": "ethernet",
+                "circuit_type": "mpls-vpn",
                 "bandwidth": "100M",
                 "wanted_date": "2027-03-01",
             }

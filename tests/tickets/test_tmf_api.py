@@ -91,7 +91,7 @@ async def test_complete_intake_is_pending_assignment_and_contact_always_masked(h
     ("changes", "status", "words"),
     [
         ({"priority": "critical"}, 400, ["priority:", "urgent"]),
-        ({"ticketType": "incident"}, 400, ["ticketType:", "aftersales_hardware"]),
+        ({"ticketType": "x" * 65}, 400, ["ticketType: String should have at most 64 characters"]),
         ({"occurredAt": "2099-01-01T10:00:00+08:00"}, 400, ["occurredAt: must not be in the future"]),
         ({"occurredAt": "2026-01-05T10:00:30+08:00"}, 400, ["occurredAt: to the minute"]),
         ({"occurredAt": "2026-01-05T10:00:00"}, 400, ["occurredAt:", "timezone"]),
@@ -100,7 +100,7 @@ async def test_complete_intake_is_pending_assignment_and_contact_always_masked(h
         ({"complaintType": "noise"}, 400, ["complaintType:"]),
         ({"categories": ["hardware"]}, 400, ["categories.0:"]),
         ({"attachment": []}, 400, ["attachment: Extra inputs are not permitted"]),
-        ({"status": "closed"}, 400, ["status: Extra inputs are not permitted"]),
+        ({"status": "closed"}, 400, ["status: a new ticket is acknowledged"]),
         ({"contact": 13812345678}, 400, ["contact: Input should be a valid string"]),
     ],
 )

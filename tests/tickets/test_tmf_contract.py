@@ -33,6 +33,7 @@ async def two_tickets(http, login, env):
             complaintType="billing",
             customerName=f"名-{customer}",
             industry=f"ind-{customer}",
+            externalId=f"EXT-{customer}",
         ),
     )
     b = await create(
@@ -57,6 +58,7 @@ async def test_every_supported_filter_works_in_sql(http, login, two_tickets):
         "name": [(a["name"], [a])],
         "description": [(a["description"], [a]), (b["description"], [])],  # a comma splits: TMF630 "any of"
         "ticketType": [("complaint", [a]), ("presales", [b]), ("complaint,presales", [a, b])],
+        "externalId": [(a["externalId"], [a]), ("EXT-nobody", [])],
         "channel.id": [("phone", [a]), ("email", [])],
         "creationDate": [(a["creationDate"], [a])],
         "lastUpdate": [(f"{EARLY}", [])],
