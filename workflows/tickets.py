@@ -14,6 +14,7 @@ checked by `core.tickets.check_act` before it can enter history.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime
 from typing import Any, assert_never
 
@@ -73,6 +74,7 @@ with workflow.unsafe.imports_passed_through():
 TASK_PRIORITY = {Priority.URGENT: 100, Priority.HIGH: 50, Priority.MEDIUM: 20, Priority.LOW: 0}
 SLA_TASKS = ("accept", "plan", "resolve")
 SURVEY_SECRET_PATCH = "survey-secret-from-activity"
+INTAKE_UNDER_LOCK_PATCH = "ticket-intake-under-lock"  # since then intake amendments wait for the intake task
 SLA_DUE_AT_PATCH = "ticket-sla-due-at"  # since then the SlaDueAt search attribute follows the resolution deadline
 TERMINAL = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
 
@@ -123,18 +125,24 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
             log=list(start.log),
         )
         missing = missing_intake(start.intake)
-        self.set_status(TicketStatus.INTAKE_INCOMPLETE if missing else TicketStatus.PENDING_ASSIGNMENT, "registered")
-        await self.save(self.audit(start.created_by, "ticket.create", start.request_id))
-        if missing:
-            task = await self.open_task(
-                self._request(
-                    "complete_intake",
-                    f"complete the intake: {', '.join(missing)}",
-                    Candidates(assignee=start.created_by.username, roles=(Role.AGENT,)),
-                    outcomes=(),
-                )
+        # An amendment arriving between the first save and the opening of the intake task waits for the task.
+        registering = self._lock if missing and workflow.patched(INTAKE_UNDER_LOCK_PATCH) else contextlib.nullcontext()
+        async with registering:
+            self.set_status(
+                TicketStatus.INTAKE_INCOMPLETE if missing else TicketStatus.PENDING_ASSIGNMENT, "registered"
             )
-            self._sla_task["intake"] = task.task_id
+            await self.save(self.audit(start.created_by, "ticket.create", start.request_id))
+            if missing:
+                task = await self.open_task(
+                    self._request(
+                        "complete_intake",
+                        f"complete the intake: {', '.join(missing)}",
+                        Candidates(assignee=start.created_by.username, roles=(Role.AGENT,)),
+                        outcomes=(),
+                    )
+                )
+                self._sla_task["intake"] = task.task_id
+        if missing:
             await workflow.wait_condition(lambda: self.ticket.status != TicketStatus.INTAKE_INCOMPLETE)
         if self.ticket.status == TicketStatus.PENDING_ASSIGNMENT:
             async with self._lock:

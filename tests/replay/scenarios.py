@@ -26,9 +26,11 @@ from core.sla import Priority
 from core.tasks import ClaimInput, DecisionInput, HumanTask
 from core.tickets import (
     CUSTOMER,
+    AmendIntake,
     Cancel,
     Close,
     CustomerFeedback,
+    Intake,
     LogProgress,
     Pause,
     ProgressKind,
@@ -205,6 +207,16 @@ async def ticket_not_resolved_then_reopened(env: WorkflowEnvironment, task_queue
     await flow.act(Close(request_id=tickets.rid(), actor=tickets.AGENT))
     await flow.act(Reopen(request_id=tickets.rid(), actor=tickets.AGENT, reason="故障复现"))
     await flow.act(Cancel(request_id=tickets.rid(), actor=tickets.AGENT, reason="merged into another ticket"))
+    await flow.handle.result()
+    return flow.handle
+
+
+async def ticket_intake_completed(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Registered without an industry: the agent completes the intake, the ticket is routed, then cancelled."""
+    flow = await tickets.TicketFlow.start(env, task_queue, industry=None)
+    await flow.act(AmendIntake(request_id=rid(), actor=tickets.AGENT, changes=Intake(industry="retail")))
+    await flow.task("accept")
+    await flow.act(Cancel(request_id=rid(), actor=tickets.AGENT, reason="raised twice"))
     await flow.handle.result()
     return flow.handle
 
@@ -506,6 +518,7 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "dissatisfied-second-followup": ticket_dissatisfied_second_followup,
         "not-resolved-then-reopened": ticket_not_resolved_then_reopened,
         "cancelled": ticket_cancelled,
+        "intake-completed": ticket_intake_completed,
     },
     "ResourceCheck": {
         "qualified-accepted": check_qualified_accepted,

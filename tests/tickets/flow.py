@@ -60,9 +60,15 @@ class TicketFlow:
 
     @classmethod
     async def start(
-        cls, env: WorkflowEnvironment, task_queue: str, *, calendar: str | None = None, **intake_changes
+        cls,
+        env: WorkflowEnvironment,
+        task_queue: str,
+        *,
+        calendar: str | None = None,
+        settle: bool = True,
+        **intake_changes,
     ) -> TicketFlow:
-        """Register a ticket and wait until it is routed (or waiting for intake)."""
+        """Register a ticket and (unless `settle` is False) wait until it is routed (or waiting for intake)."""
         ticket_no = f"CS29991231{next(_serial):04d}"
         handle = await env.client.start_workflow(
             "ServiceTicket",
@@ -78,7 +84,8 @@ class TicketFlow:
             result_type=ActOutcome,
         )
         flow = cls(env, handle)
-        await eventually(flow._settled, what="ticket registered and routed")
+        if settle:
+            await eventually(flow._settled, what="ticket registered and routed")
         return flow
 
     async def _settled(self) -> bool:

@@ -10,6 +10,7 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from core.roles import Actor, Role
 from core.sla import Priority
+from core.tasks import TaskStatus
 from core.tickets import (
     CUSTOMER,
     AmendIntake,
@@ -48,6 +49,24 @@ async def work_to_resolution(flow: TicketFlow) -> None:
         LogProgress(request_id=rid(), actor=ENGINEER, kind=ProgressKind.ACTION, text="更换光模块并测试", is_plan=True)
     )
     await flow.resolve()
+
+
+async def test_an_amendment_sent_while_the_ticket_registers_waits_for_the_intake_task(env, worker, task_queue):
+    """The ticket is queryable before its intake task is open; an amendment then is applied, not refused."""
+    flow = await TicketFlow.start(env, task_queue, settle=False, industry=None)
+
+    async def registered() -> bool:
+        try:
+            return (await flow.ticket()).status == TicketStatus.INTAKE_INCOMPLETE
+        except Exception:
+            return False
+
+    await eventually(registered, what="ticket state set")
+    await flow.act(AmendIntake(request_id=rid(), actor=AGENT, changes=Intake(industry="retail")))
+    assert (await flow.task("accept")).candidates.department == "hardware-engineering"
+    [intake_task] = await flow.tasks("complete_intake", open_only=False)
+    assert intake_task.status == TaskStatus.DONE
+    await flow.finish()
 
 
 async def test_incomplete_intake_waits_for_the_agent_then_routes(env, worker, task_queue):
