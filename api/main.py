@@ -22,6 +22,7 @@ from api.docs.routes import mount_docs
 from api.edge import EdgeGuard
 from api.errors import DATABASE_UNAVAILABLE_MESSAGE, describe_errors
 from api.gateway import TemporalGateway, TemporalUnavailable
+from api.kpis import routes as kpis
 from api.outbox import routes as outbox
 from api.platform import auth, config, health, users
 from api.presales import routes as presales
@@ -141,6 +142,8 @@ def create_app(
         hub_router("serviceOrder", "/tmf-api/serviceOrdering/v4", tag="TMF641 service orders"),
         hub_router("checkServiceQualification", "/tmf-api/serviceQualificationManagement/v4", tag="TMF645 checks"),
         reservations.router,
+        kpis.router,
+        kpis.targets,
     ):
         app.include_router(router)
     mount_console(app)

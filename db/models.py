@@ -587,3 +587,10 @@ class EventHub(SQLModel, table=True):
     created_by: str = Field(max_length=64)
     created_at: datetime = _ts(default_factory=utcnow)
     deleted_at: datetime | None = _ts(default=None)
+
+
+class KpiTargetsVersion(VersionedSpec, table=True):
+    """One immutable version of the KPI targets and owners (core.kpis.KpiTargets)."""
+
+    __tablename__ = "kpi_targets_version"
+    __table_args__ = (UniqueConstraint("name", "version"),)

@@ -1,0 +1,1 @@
+"""KPIs: definitions, targets and figures over a period (DOMAIN.md §6)."""
