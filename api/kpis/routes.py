@@ -50,7 +50,7 @@ router = APIRouter(prefix="/api/kpis", tags=["kpis"])
 
 
 def _refuse(message: str) -> HTTPException:
-    return HTTPException(status.HTTP_400_BAD_REQUEST, message)
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, message)
 
 
 def _day(field: str, value: str | None) -> date:

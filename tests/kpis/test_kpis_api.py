@@ -155,7 +155,7 @@ async def test_kpis_match_the_walk(env, http, login, sync_session):
     assert next(k for k in listed if k["name"] == "resource_check_timeliness")["filters"] == ["customer"]
 
 
-async def test_bad_parameters_are_400_and_roles_are_checked(http, login):
+async def test_bad_parameters_are_422_and_roles_are_checked(http, login):
     supervisor = await login("supervisor1")
     good = {"from": "2026-01-01", "to": "2026-01-31"}
     for params, where in [
@@ -169,10 +169,10 @@ async def test_bad_parameters_are_400_and_roles_are_checked(http, login):
         ({**good, "customer": "x" * 65}, "customer"),
     ]:
         response = await http.get("/api/kpis/response_timeliness", params=params, headers=supervisor)
-        assert response.status_code == 400, (params, response.text)
+        assert response.status_code == 422, (params, response.text)
         assert response.json()["detail"].startswith(where), response.text
     narrowed = await http.get("/api/kpis/activation_timeliness", params={**good, "person": "x"}, headers=supervisor)
-    assert narrowed.status_code == 400 and "cannot be filtered" in narrowed.json()["detail"]
+    assert narrowed.status_code == 422 and "cannot be filtered" in narrowed.json()["detail"]
     assert (await http.get("/api/kpis/uptime", params=good, headers=supervisor)).status_code == 404
     engineer = await login("engineer1")
     assert (await http.get("/api/kpis", headers=engineer)).status_code == 403

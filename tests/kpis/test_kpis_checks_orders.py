@@ -109,7 +109,7 @@ async def test_resource_check_timeliness_and_department_breaches(env, http, logi
     assert await breakdown("person") == [("fixed1", 1, 1), ("fixedhead", 1, 1), ("ops1", 1, 1), ("opshead", 1, 1)]
     assert await breakdown("department") == [("fixed-network", 1, 1), ("operations", 1, 1)]
     bad = await http.get("/api/kpis/sla_breaches/breakdown", params={"by": "team"}, headers=coordinator)
-    assert bad.status_code == 400 and bad.json()["detail"].startswith("by:")
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("by:")
 
     # Department staff see their own department's figures only.
     fixed = await login("fixed1")
