@@ -123,7 +123,7 @@ async def test_an_order_that_outlives_the_reservation_validity_completes_with_it
     order = await flow.order()
     assert order.reservation.status == ReservationStatus.CLAIMED  # claimed as the order was accepted
     await skip_to(env, held.expires_at + timedelta(days=1))
-    await check_flow.handle.result()  # the check's expiry came and went: the claimed reservation stays
+    await finished(env, check_flow.handle)  # the check's expiry came and went: the claimed reservation stays
     await flow.run_steps()
     await flow.review("approve")
     assert (await finished(env, flow.handle)).status == OrderStatus.COMPLETED
@@ -155,7 +155,7 @@ async def test_an_order_whose_reservation_is_gone_fails_at_once(env, worker, tas
         task_queue=task_queue,
         result_type=OrderOutcome,
     )
-    assert (await handle.result()).status == OrderStatus.FAILED
+    assert (await finished(env, handle)).status == OrderStatus.FAILED
     with sync_session() as s:
         row = s.get(ServiceOrderRow, order_id)
         assert row.status == "failed" and "released (re-check requested)" in row.detail["error"]
