@@ -113,6 +113,7 @@ def test_budget_share_colours(elapsed, colour):
             "opened_at": opened,
             "due_at": opened + timedelta(hours=100),
             "overdue": False,
+            "completion": {"by": "decision", "outcomes": ["done"], "acts": []},
         }
     )
     share = budget_share(task, opened + timedelta(hours=elapsed))

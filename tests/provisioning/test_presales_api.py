@@ -33,7 +33,7 @@ def demand_body(now: datetime) -> dict:
                 "item_id": "1",
                 "sites": ["南京市鼓楼区中山路 1 号"],
                 "service_type": "internet",
-                "circuit_type": "ethernet",
+                "circuit_type": "mpls_vpn",
                 "bandwidth": "100M",
                 "wanted_date": "2027-03-01",
             }
