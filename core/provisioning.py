@@ -20,7 +20,7 @@ from core.circuits import CircuitType, CircuitTypeName
 from core.records import AuditRecord, NotificationRecord, PolicyRef
 from core.reservations import ReservationState
 from core.resource_checks import ResourceCheck, check_needs
-from core.roles import Actor, Role
+from core.roles import GROUP_CUSTOMER, Actor, Role
 from core.sla import LadderStep
 from core.tasks import Candidates, RefusalCode, TaskRefused
 
@@ -34,7 +34,6 @@ STEP_DOCUMENTS: dict[str, tuple[str, ...]] = {
     COMPLETION_ORDER: REQUIRED_DOCUMENTS,
     CLOSURE_COMPLETION: ("completion_order",),
 }
-GROUP_CUSTOMER_DEPARTMENT = "group-customer"
 
 
 def workflow_id_for(order_id: str) -> str:
@@ -285,7 +284,7 @@ def default_closure_steps() -> tuple[StepRule, ...]:
         StepRule(
             step="billing_stop_notice",
             title="send the billing stop notice",
-            department=GROUP_CUSTOMER_DEPARTMENT,
+            department=GROUP_CUSTOMER,
             weight=1,
             depends_on=("data_removal",),
         ),

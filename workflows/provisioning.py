@@ -33,7 +33,6 @@ with workflow.unsafe.imports_passed_through():
     from core.calendar import deadline, shift_by_working_seconds
     from core.provisioning import (
         DISPATCH,
-        GROUP_CUSTOMER_DEPARTMENT,
         REVIEW,
         CancelOrder,
         CancelRequest,
@@ -43,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         Cutover,
         CutoverNotice,
         CutoverState,
+        DocumentRef,
         JeopardyAlert,
         LedgerEntry,
         MarkCutover,
@@ -66,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from core.records import AuditRecord, NotificationRecord
     from core.reservations import ClaimReservation, ReleaseOrderReservations, ReleaseReservation, ReservationState
+    from core.roles import GROUP_CUSTOMER
     from core.sla import LadderStep
     from core.tasks import HumanTask, TaskRequest, TaskStatus
     from workflows.common import (
@@ -223,7 +224,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
             key=f"{order.workflow_id}:cutover:manager",
             kind="cutover_notice",
             recipient_user=manager,
-            recipient_department=None if manager else GROUP_CUSTOMER_DEPARTMENT,
+            recipient_department=None if manager else GROUP_CUSTOMER,
             workflow_id=order.workflow_id,
             created_at=now,
             message=f"{message}: tell customer {spec.customer_id or '(unnamed)'} (notice sent to its contacts)",
@@ -232,7 +233,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         customer_notice = NotificationRecord(
             key=f"{order.workflow_id}:cutover:customer",
             kind="cutover_notice_customer",
-            recipient_department=GROUP_CUSTOMER_DEPARTMENT,
+            recipient_department=GROUP_CUSTOMER,
             workflow_id=order.workflow_id,
             created_at=now,
             message=f"To the contacts of customer {spec.customer_id or '(unnamed)'}: {message}",
@@ -247,7 +248,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
             notices=[
                 CutoverNotice(
                     audience="customer_manager",
-                    recipient=manager or GROUP_CUSTOMER_DEPARTMENT,
+                    recipient=manager or GROUP_CUSTOMER,
                     key=manager_notice.key,
                     at=now,
                 ),
@@ -461,28 +462,28 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
 
     # ---- the end -------------------------------------------------------------------------------
 
-    async def _complete(self) -> None:
-        """Claim the reservation, report completion (报竣), tell the group-customer department, write the ledger."""
+    async def _report_done(
+        self, circuit_id: str, kind: str, milestone: str, message: str, **report: Any
+    ) -> tuple[DocumentRef, ...]:
+        """The order is done now: report it (报竣) to the group dispatch system, mark the milestone; its documents."""
         order, spec, now = self.order, self.order.spec, workflow.now()
-        if spec.reservation_id and not self._claimed_at_create and not await self._claim_reservation():
-            return
-        order.circuit_id = circuit_id_for(order.order_id)
-        order.completed_at = now
+        order.circuit_id, order.completed_at = circuit_id, now
         order.on_time = now <= spec.requested_completion
         order.cycle_seconds = (now - order.created_at).total_seconds()
         documents = tuple(d for s in order.steps for d in s.documents)
         order.dispatch_receipt = await workflow.execute_activity(
             REPORT_COMPLETION,
             CompletionReport(
-                key=f"{order.order_id}:completion",
+                key=f"{order.order_id}:{kind}",
                 order_id=order.order_id,
-                circuit_id=order.circuit_id,
+                circuit_id=circuit_id,
                 circuit_type=spec.circuit_type,
                 a_end=spec.a_end,
                 z_end=spec.z_end,
                 bandwidth=spec.bandwidth,
                 completed_at=now,
                 documents=documents,
+                **report,
             ),
             result_type=str,
             start_to_close_timeout=EXTERNAL_TIMEOUT,
@@ -491,10 +492,23 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         order.milestones.append(
             Milestone(
                 id=str(len(order.milestones) + 1),
-                name="completionReported",
+                name=milestone,
                 date=now,
-                message=f"reported to the group dispatch system ({order.dispatch_receipt})",
+                message=f"{message} ({order.dispatch_receipt})",
             )
+        )
+        return documents
+
+    async def _complete(self) -> None:
+        """Claim the reservation, report completion (报竣), tell the group-customer department, write the ledger."""
+        order, spec, now = self.order, self.order.spec, workflow.now()
+        if spec.reservation_id and not self._claimed_at_create and not await self._claim_reservation():
+            return
+        documents = await self._report_done(
+            circuit_id_for(order.order_id),
+            "completion",
+            "completionReported",
+            "reported to the group dispatch system",
         )
         await self._ledger(
             status="active",
@@ -507,7 +521,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         notice = NotificationRecord(
             key=f"{order.workflow_id}:completed",
             kind="completed",
-            recipient_department=GROUP_CUSTOMER_DEPARTMENT,
+            recipient_department=GROUP_CUSTOMER,
             workflow_id=order.workflow_id,
             created_at=now,
             message=f"Circuit {order.circuit_id} ({spec.circuit_type.value}, {spec.bandwidth}) "
@@ -519,35 +533,12 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         """A closure: report it (报竣), close the circuit's ledger row, release its reservation, tell the department."""
         order, spec, now = self.order, self.order.spec, workflow.now()
         assert spec.circuit_id is not None
-        order.circuit_id, order.completed_at = spec.circuit_id, now
-        order.on_time = now <= spec.requested_completion
-        order.cycle_seconds = (now - order.created_at).total_seconds()
-        documents = tuple(d for s in order.steps for d in s.documents)
-        order.dispatch_receipt = await workflow.execute_activity(
-            REPORT_COMPLETION,
-            CompletionReport(
-                key=f"{order.order_id}:closure",
-                order_id=order.order_id,
-                circuit_id=spec.circuit_id,
-                circuit_type=spec.circuit_type,
-                a_end=spec.a_end,
-                z_end=spec.z_end,
-                bandwidth=spec.bandwidth,
-                completed_at=now,
-                documents=documents,
-                action="delete",
-            ),
-            result_type=str,
-            start_to_close_timeout=EXTERNAL_TIMEOUT,
-            retry_policy=EXTERNAL_RETRY,
-        )
-        order.milestones.append(
-            Milestone(
-                id=str(len(order.milestones) + 1),
-                name="closureReported",
-                date=now,
-                message=f"closure reported to the group dispatch system ({order.dispatch_receipt})",
-            )
+        await self._report_done(
+            spec.circuit_id,
+            "closure",
+            "closureReported",
+            "closure reported to the group dispatch system",
+            action="delete",
         )
         try:
             await db_call(
@@ -572,7 +563,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         notice = NotificationRecord(
             key=f"{order.workflow_id}:closed",
             kind="closed",
-            recipient_department=GROUP_CUSTOMER_DEPARTMENT,
+            recipient_department=GROUP_CUSTOMER,
             workflow_id=order.workflow_id,
             created_at=now,
             message=f"Circuit {spec.circuit_id} ({spec.circuit_type.value}, {spec.bandwidth}) is closed by order "
