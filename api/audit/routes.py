@@ -279,11 +279,11 @@ async def timeline_by_ref(
     kinds: KindsQuery = None,
 ) -> Timeline:
     """Resolve the reference to its workflow, then as GET /api/audit/workflows/{workflow_id}/timeline."""
-    workflow_id = await _workflow_of(session, gateway, ref)
+    workflow_id = await workflow_of(session, gateway, ref)
     return await workflow_timeline(workflow_id, actor, gateway, session, None, kinds)
 
 
-async def _workflow_of(session: AsyncSession, gateway: TemporalGateway, ref: str) -> str:
+async def workflow_of(session: AsyncSession, gateway: TemporalGateway, ref: str) -> str:
     """The one workflow a business reference names: the ticket table, the tasks' references, then visibility."""
     found = set(await session.scalars(select(col(TicketRow.workflow_id)).where(col(TicketRow.ticket_no) == ref)))
     found = found or set(

@@ -119,7 +119,7 @@ async def find_workflows(
     searched = any(filters.values()) or "go" in request.query_params
     if filters["ref"] and not (workflow_type or status or since or until):
         try:
-            workflow_id = await audit_api._workflow_of(session, gateway, filters["ref"])
+            workflow_id = await audit_api.workflow_of(session, gateway, filters["ref"])
         except HTTPException as refused:
             context["refusal"] = str(refused.detail)
             return render(request, "audit_find.html", context, status_code=refused.status_code)
