@@ -19,11 +19,11 @@ from pydantic import TypeAdapter, ValidationError
 from sqlmodel import col
 from starlette.datastructures import FormData, UploadFile
 
+from api.console.board_words import say
 from api.console.errors import ConsoleRoute, split_errors
 from api.console.pages import _acting, _gate
 from api.console.rendering import gettext_for, language_of, render
 from api.console.session import ConsoleUser, SignedIn
-from api.console.vocabulary import N_
 from api.deps import STAFF_ROLES, DbDep, GatewayDep, SessionDep
 from api.errors import field_errors
 from api.provisioning import routes as orders
@@ -50,39 +50,6 @@ ORDER_ROLES = (Role.COORDINATOR, Role.DEPARTMENT, Role.REVIEWER, Role.SUPERVISOR
 _PAGE_SIZE = 50
 _ACTS: TypeAdapter[Any] = TypeAdapter(OrderAct)
 EXTRA_DOCUMENT = "attachment"  # the kind of a document uploaded beyond the step's required ones
-WORDS = (
-    N_("attachment"),
-    N_("completion_order"),
-    N_("test_report"),
-    N_("return"),
-    N_("return_to"),
-    N_("documents"),
-    N_("planned"),
-    N_("actual"),
-    N_("jeopardy"),
-    N_("breach"),
-    N_("warning"),
-    N_("active"),
-)
-STATUS_WORDS = (
-    N_("acknowledged"),
-    N_("in_review"),
-    N_("completing"),
-    N_("completed"),
-    N_("assessing_cancellation"),
-    N_("pending_cancellation"),
-    N_("failed"),
-    N_("cross_province"),
-    N_("intra_province"),
-    N_("refining"),
-    N_("product_fit"),
-    N_("resource_check"),
-    N_("solution"),
-    N_("joint_review"),
-    N_("contract"),
-    N_("ordered"),
-    N_("ended"),
-)
 
 
 def may(order: ProvisioningOrder, actor: Actor, act: dict[str, Any]) -> bool:
@@ -125,7 +92,7 @@ def gantt(order: ProvisioningOrder, now: datetime, translate: Any) -> dict[str, 
     """The chart's data: per step a planned bar and (once opened) an actual bar, coloured by its state, and a line
     at now. Times in epoch milliseconds; the page's script draws them with ECharts' custom series."""
     steps = order.steps
-    categories = [f"{s.step} · {translate(s.step)}" if translate(s.step) != s.step else s.step for s in steps]
+    categories = [say(translate, "step", s.step) for s in steps]
     planned, actual = [], []
     for index, step in enumerate(steps):
         state = step_state(step, order, now)
@@ -139,7 +106,7 @@ def gantt(order: ProvisioningOrder, now: datetime, translate: Any) -> dict[str, 
         "actual": actual,
         "colours": _COLOURS,
         "now": _ms(now),
-        "labels": {"planned": translate("planned"), "actual": translate("actual"), "now": translate("now")},
+        "labels": {"planned": translate("Planned"), "actual": translate("Actual"), "now": translate("Now")},
     }
 
 

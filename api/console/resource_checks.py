@@ -22,7 +22,6 @@ from api.console.errors import ConsoleRoute, split_errors
 from api.console.pages import _acting, _gate
 from api.console.rendering import render
 from api.console.session import ConsoleUser, SignedIn
-from api.console.vocabulary import N_
 from api.deps import STAFF_ROLES, DbDep, GatewayDep, SessionDep
 from api.errors import field_errors
 from api.resource_checks import tmf645
@@ -98,26 +97,6 @@ ACT_FIELDS: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
 }
 LINE_ACTS = ("answer", "ask", "reply", "chase")
 CHECK_ACTS = ("accept", "recheck", "cancel")
-WORDS = (
-    N_("sites"),
-    N_("service_type"),
-    N_("circuit_type"),
-    N_("bandwidth"),
-    N_("wanted_date"),
-    N_("result"),
-    N_("proposal"),
-    N_("reasons"),
-    N_("resources"),
-    N_("new_construction"),
-    N_("construction"),
-    N_("construction_days"),
-    N_("needs_procurement"),
-    N_("ask"),
-    N_("chase"),
-    N_("answer"),
-    N_("recheck"),
-    N_("question"),
-)
 _SAMPLES: dict[str, dict[str, Any]] = {  # a well-formed act of each type, to ask the rules who may do it now
     "answer": {"result": "qualified"},
     "ask": {"text": "-"},
