@@ -158,7 +158,7 @@ def round_column(rnd: Round) -> dict[str, Any]:
     """One round as the side-by-side view shows it: its requirements, result per item, changes and the decision."""
     return {
         "round": rnd,
-        "items": [
+        "requirements": [
             {
                 "item": item,
                 "result": rnd.item_results.get(item.item_id),

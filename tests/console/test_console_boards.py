@@ -155,12 +155,12 @@ async def test_the_coordinator_runs_a_check_through_answers_to_a_reservation(ope
         await approve_review(await open_page(), head, department, check_id)
 
     await reload_until(coordinator, "[data-testid=check-acts] button[data-act=accept]", "the result reported")
-    await expect(coordinator.get_by_test_id("reservations")).to_contain_text("保留中")
+    await expect(coordinator.get_by_test_id("reservations")).to_contain_text("预占中")
     await snap(coordinator, "45-coordinator-result-reported-reserved")
     await coordinator.click("[data-testid=check-acts] button[data-act=accept]")
     await coordinator.locator("#act-accept button[type=submit]").click()
     await coordinator.wait_for_url("**?done=accept")
-    await expect(coordinator.get_by_test_id("status")).to_have_text("已接受")
+    await expect(coordinator.get_by_test_id("status")).to_have_text("结果已接受")
     await expect(coordinator.get_by_test_id("rounds")).to_contain_text("第 1 轮")
     await snap(coordinator, "46-coordinator-check-accepted")
 
