@@ -214,7 +214,7 @@ async def test_departments_complete_steps_and_the_reviewer_returns_then_approves
 
     hq = await open_page()
     await sign_in(hq, "hqops1")
-    await hq.click("nav >> text=电路开通")
+    await hq.click("nav >> text=开通")
     await hq.locator("[data-testid=orders] a", has_text=order_id).click()
     await expect(hq.get_by_test_id("gantt")).to_have_attribute("data-drawn", "1")
     await snap(hq, "50-hq-operations-order-gantt")
@@ -265,7 +265,7 @@ async def test_departments_complete_steps_and_the_reviewer_returns_then_approves
     await expect(reviewer.get_by_test_id("status")).to_have_text("已完成")
     await expect(reviewer.get_by_test_id("step-testing")).to_contain_text("返工 1")
     await snap(reviewer, "54-reviewer-order-completed")
-    await reviewer.click("text=电路台帐")
+    await reviewer.click("a:has-text('电路台帐')")
     await expect(reviewer.get_by_test_id("ledger")).to_contain_text(order_id)
     await snap(reviewer, "55-circuit-ledger")
 
