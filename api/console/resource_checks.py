@@ -394,7 +394,20 @@ def act_values(act: str, form: FormData) -> dict[str, Any] | str:
             values[name] = text
     if act in LINE_ACTS:
         values |= {"item_id": _text(form, "item_id"), "department": _text(form, "department")}
+    if act == "recheck":
+        values["changes"] = requirement_changes(form)
     return values
+
+
+def requirement_changes(form: FormData) -> list[dict[str, str]]:
+    """A re-check's changed requirements: the `change.<item>.bandwidth` / `.wanted_date` fields filled in."""
+    changes: dict[str, dict[str, str]] = {}
+    for key, value in form.multi_items():
+        parts = key.split(".")
+        wanted = len(parts) == 3 and parts[0] == "change" and parts[2] in ("bandwidth", "wanted_date")
+        if wanted and isinstance(value, str) and value.strip():
+            changes.setdefault(parts[1], {"item_id": parts[1]})[parts[2]] = value.strip()
+    return list(changes.values())
 
 
 @router.post("/{check_id}/acts/{act}")

@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from db.models import AuditEntry, Reservation
 from tests.console.conftest import sign_in, snap
-from tests.provisioning.test_api import SO, order_body
 from tests.provisioning.flow import BEIJING, SHANGHAI_END
+from tests.provisioning.test_api import SO, order_body
 from tests.support import eventually
 
 
@@ -126,6 +126,17 @@ async def answer_as_fixed_network(page: Page, check_id: str) -> None:
     await expect(page.get_by_test_id("answer-1-fixed-network")).to_contain_text("新建光缆")
 
 
+async def answer_qualified(page: Page, check_id: str, department: str) -> None:
+    """A department answers its line of the current round: qualified."""
+    await page.goto(f"/console/resource-checks/{check_id}")
+    line = page.get_by_test_id(f"line-1-{department}")
+    await reload_until(page, f"[data-testid=line-1-{department}] button[data-act=answer]", f"{department} asked again")
+    await line.locator("button[data-act=answer]").click()
+    await page.select_option(f"#answer-1-{department}-result", "qualified")
+    await line.locator(f"#act-answer-1-{department} button[type=submit]").click()
+    await page.wait_for_url("**?done=answer")
+
+
 async def approve_review(page: Page, head: str, department: str, check_id: str) -> None:
     """A department head approves the joint review from the board."""
     await sign_in(page, head)
@@ -157,21 +168,36 @@ async def test_the_coordinator_runs_a_check_through_answers_to_a_reservation(ope
     await reload_until(coordinator, "[data-testid=check-acts] button[data-act=accept]", "the result reported")
     await expect(coordinator.get_by_test_id("reservations")).to_contain_text("预占中")
     await snap(coordinator, "45-coordinator-result-reported-reserved")
+
+    # The requester asks again with a lower bandwidth: a second round, the first kept beside it.
+    await coordinator.click("[data-testid=check-acts] button[data-act=recheck]")
+    await coordinator.fill("#recheck-reason", "先以 50M 开通，光缆建成后再扩容")
+    await coordinator.fill("#recheck-1-bandwidth", "50M")
+    await coordinator.locator("#act-recheck button[type=submit]").click()
+    await coordinator.wait_for_url("**?done=recheck")
+    await reload_until(coordinator, "[data-testid=round-2]", "the second round")
+    for page, department in ((ops, "operations"), (fixed, "fixed-network")):
+        await answer_qualified(page, check_id, department)
+    await reload_until(coordinator, "[data-testid=check-acts] button[data-act=accept]", "round 2 reported")
+    await expect(coordinator.get_by_test_id("round-1")).to_contain_text("100M")
+    await expect(coordinator.get_by_test_id("round-2")).to_contain_text("50M")
     await coordinator.click("[data-testid=check-acts] button[data-act=accept]")
     await coordinator.locator("#act-accept button[type=submit]").click()
     await coordinator.wait_for_url("**?done=accept")
     await expect(coordinator.get_by_test_id("status")).to_have_text("结果已接受")
-    await expect(coordinator.get_by_test_id("rounds")).to_contain_text("第 1 轮")
-    await snap(coordinator, "46-coordinator-check-accepted")
+    await expect(coordinator.get_by_test_id("rounds")).to_contain_text("第 2 轮")
+    await expect(coordinator.get_by_test_id("round-1")).to_contain_text("要求重新核查")
+    await snap(coordinator, "46-coordinator-check-accepted-rounds-side-by-side")
 
     with sync_session() as s:
-        [reservation] = s.scalars(select(Reservation).where(Reservation.check_id == check_id)).all()
-        assert reservation.status == "held"
+        reservations = s.scalars(select(Reservation).where(Reservation.check_id == check_id)).all()
+        assert sorted((r.reservation_id[-4:], r.status) for r in reservations) == [
+            ("r1-1", "released"),
+            ("r2-1", "held"),
+        ]
         done = set(
             s.execute(
-                select(AuditEntry.actor, AuditEntry.action, AuditEntry.outcome).where(
-                    AuditEntry.subject_id == check_id
-                )
+                select(AuditEntry.actor, AuditEntry.action, AuditEntry.outcome).where(AuditEntry.subject_id == check_id)
             ).all()
         )
     assert {
@@ -182,6 +208,7 @@ async def test_the_coordinator_runs_a_check_through_answers_to_a_reservation(ope
         ("ops1", "resource_check.answer", "accepted"),
         ("fixed1", "resource_check.answer", "refused"),
         ("fixed1", "resource_check.answer", "accepted"),
+        ("coordinator1", "resource_check.recheck", "accepted"),
         ("coordinator1", "resource_check.accept", "accepted"),
     } <= done
 
@@ -272,9 +299,7 @@ async def test_departments_complete_steps_and_the_reviewer_returns_then_approves
     with sync_session() as s:
         done = set(
             s.execute(
-                select(AuditEntry.actor, AuditEntry.action, AuditEntry.outcome).where(
-                    AuditEntry.subject_id == order_id
-                )
+                select(AuditEntry.actor, AuditEntry.action, AuditEntry.outcome).where(AuditEntry.subject_id == order_id)
             ).all()
         )
     assert {

@@ -22,23 +22,25 @@
         return { type: "rect", shape: { x: start[0], y: y, width: Math.max(end[0] - start[0], 2), height: height }, style: style };
       };
     }
+    var legendColour = { planned: "#adb5bd", actual: data.colours.in_progress };
     var series = ["planned", "actual"].map(function (kind) {
       return {
         type: "custom", name: data.labels[kind], renderItem: bars(kind), encode: { x: [1, 2], y: 0 },
+        itemStyle: { color: legendColour[kind] },
         data: data[kind].map(function (d) { return d.value; })
       };
     });
     series[0].markLine = {
-      symbol: "none", silent: true, label: { formatter: data.labels.now }, lineStyle: { color: "#d63939", type: "dashed" },
+      symbol: "none", silent: true, label: { formatter: data.labels.now, position: "start", color: "#d63939" }, lineStyle: { color: "#d63939", type: "dashed" },
       data: [{ xAxis: data.now }]
     };
     chart.setOption({
       animation: false,
       textStyle: { fontFamily: 'system-ui, "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif' },
-      grid: { left: 8, right: 24, top: 36, bottom: 28, containLabel: true },
+      grid: { left: 8, right: 24, top: 36, bottom: 36, containLabel: true },
       legend: { top: 0, data: [data.labels.planned, data.labels.actual] },
       tooltip: { show: false },
-      xAxis: { type: "time", axisLabel: { hideOverlap: true } },
+      xAxis: { type: "time", axisLabel: { hideOverlap: true, formatter: "{MM}-{dd}" }, splitLine: { show: true, lineStyle: { color: "#eef2f7" } } },
       yAxis: { type: "category", data: data.categories, inverse: true, axisLabel: { width: 220, overflow: "truncate" } },
       series: series
     });
