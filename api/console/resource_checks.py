@@ -326,6 +326,8 @@ def create_errors(detail: str) -> tuple[dict[str, str], list[str]]:
     for part in detail.split("; "):
         match = _PART.match(part)
         path = re.sub(r"\[(\d+)\]", r".\1", match.group(1)) if match else ""
+        if match and path.endswith("serviceCharacteristic"):  # '…serviceCharacteristic: bandwidth is required'
+            path = f"{path}.{match.group(2).split()[0]}"
         field = next((name for suffix, name in _TMF_FIELDS if suffix in path), None) if match else None
         if match and field:
             at_field.setdefault(field, match.group(2))
