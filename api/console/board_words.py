@@ -55,6 +55,7 @@ BOARD_WORDS = (
     N_("rc_act.ask"),
     N_("rc_act.reply"),
     N_("rc_act.chase"),
+    N_("rc_act.escalate"),
     N_("rc_act.accept"),
     N_("rc_act.recheck"),
     N_("rc_act.cancel"),

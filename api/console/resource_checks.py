@@ -91,17 +91,19 @@ ACT_FIELDS: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
     "ask": (("text", "textarea", ()),),
     "reply": (("text", "textarea", ()),),
     "chase": (("note", "text", ()),),
+    "escalate": (("note", "text", ()),),
     "accept": (),
     "recheck": (("reason", "textarea", ()),),
     "cancel": (("reason", "textarea", ()),),
 }
-LINE_ACTS = ("answer", "ask", "reply", "chase")
+LINE_ACTS = ("answer", "ask", "reply", "chase", "escalate")
 CHECK_ACTS = ("accept", "recheck", "cancel")
 _SAMPLES: dict[str, dict[str, Any]] = {  # a well-formed act of each type, to ask the rules who may do it now
     "answer": {"result": "qualified"},
     "ask": {"text": "-"},
     "reply": {"text": "-"},
     "chase": {},
+    "escalate": {},
     "accept": {},
     "recheck": {"reason": "-"},
     "cancel": {"reason": "-"},

@@ -1,12 +1,13 @@
 """The resource-check board and the provisioning order pages, walked in a real browser through the console only.
 
-The coordinator requests a check (bad input refused at the fields), asks operations a question and chases the
-fixed network; operations replies and answers; the fixed network's alternate answer without a proposal is refused
-at its field, then given with new construction; both department heads approve the joint review; the coordinator
-accepts the result with its reservation held. On a cross-province order HQ operations and operations complete
-their steps (the completion order without its test report is refused at the documents); the reviewer returns the
-order to testing (without a reason: refused at the field), operations redo it, and the reviewer approves.
-Screenshots: .data/test-artifacts/console/4x-*.png and 5x-*.png.
+The coordinator requests a check (bad input refused at the fields), asks operations a question, chases the fixed
+network and escalates it to its head; operations replies and answers; the fixed network's alternate answer without
+a proposal is refused at its field, then given with new construction; both department heads approve the joint
+review; the coordinator asks for a re-check at a lower bandwidth, the departments answer the second round, and
+the coordinator accepts it with its reservation held (the first round's released). On a cross-province order HQ
+operations and operations complete their steps (the completion order without its test report is refused at the
+documents); the reviewer returns the order to testing (without a reason: refused at the field), operations redo
+it, and the reviewer approves. Screenshots: .data/test-artifacts/console/4x-*.png and 5x-*.png.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from playwright.async_api import Page, expect
 from sqlalchemy import select
 
-from db.models import AuditEntry, Reservation
+from db.models import AuditEntry, Notification, Reservation
 from tests.console.conftest import sign_in, snap
 from tests.provisioning.flow import BEIJING, SHANGHAI_END
 from tests.provisioning.test_api import SO, order_body
@@ -68,7 +69,7 @@ async def request_check(page: Page) -> str:
 
 
 async def ask_and_chase(page: Page) -> None:
-    """The coordinator asks operations a question and chases the fixed network."""
+    """The coordinator asks operations a question, chases the fixed network and escalates it to its head."""
     line = page.get_by_test_id("line-1-operations")
     await line.locator("button[data-act=ask]").click()
     await page.fill("#ask-1-operations-text", "机房有空余机架吗？")
@@ -82,6 +83,13 @@ async def ask_and_chase(page: Page) -> None:
     await page.wait_for_url("**?done=chase")
     await expect(page.get_by_test_id("chases-1-fixed-network")).to_contain_text("请今日答复")
     await expect(page.get_by_test_id("cell-1-fixed-network")).to_contain_text("催办 1×")
+    await fixed.locator("button[data-act=escalate]").click()
+    await page.fill("#escalate-1-fixed-network-note", "催办未果，请负责人协调")
+    await fixed.locator("#act-escalate-1-fixed-network button[type=submit]").click()
+    await page.wait_for_url("**?done=escalate")
+    await expect(page.get_by_test_id("chases-1-fixed-network")).to_contain_text("升级至负责人")
+    await expect(page.get_by_test_id("cell-1-fixed-network")).to_contain_text("已升级")
+    assert await fixed.locator("button[data-act=escalate]").count() == 0  # once is enough
     await snap(page, "41-coordinator-board-asked-and-chased")
 
 
@@ -190,6 +198,10 @@ async def test_the_coordinator_runs_a_check_through_answers_to_a_reservation(ope
     await snap(coordinator, "46-coordinator-check-accepted-rounds-side-by-side")
 
     with sync_session() as s:
+        escalated = s.scalars(
+            select(Notification).where(Notification.workflow_id == f"resource-check-{check_id}")
+        ).all()
+        assert any(n.recipient_user == "fixedhead" and n.kind == "escalate" for n in escalated)
         reservations = s.scalars(select(Reservation).where(Reservation.check_id == check_id)).all()
         assert sorted((r.reservation_id[-4:], r.status) for r in reservations) == [
             ("r1-1", "released"),
@@ -204,6 +216,7 @@ async def test_the_coordinator_runs_a_check_through_answers_to_a_reservation(ope
         ("coordinator1", "resource_check.create", "accepted"),
         ("coordinator1", "resource_check.ask", "accepted"),
         ("coordinator1", "resource_check.chase", "accepted"),
+        ("coordinator1", "resource_check.escalate", "accepted"),
         ("ops1", "resource_check.reply", "accepted"),
         ("ops1", "resource_check.answer", "accepted"),
         ("fixed1", "resource_check.answer", "refused"),
