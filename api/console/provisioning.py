@@ -65,9 +65,9 @@ def may(order: ProvisioningOrder, actor: Actor, act: dict[str, Any]) -> bool:
 
 
 def step_state(step: Step, order: ProvisioningOrder, now: datetime) -> str:
-    """done, breached, jeopardy, in_progress or planned: what a step's row and bar show."""
+    """done, breach (past its deadline, done late or not), jeopardy, in_progress or planned: its row's and bar's."""
     if step.done_at is not None and order.current != step.step:
-        return "done"
+        return "breach" if step.breached or step.on_time is False else "done"
     if step.breached or (order.current == step.step and step.due_at < now):
         return "breach"
     if step.jeopardy:
@@ -96,7 +96,7 @@ def gantt(order: ProvisioningOrder, now: datetime, translate: Any) -> dict[str, 
     planned, actual = [], []
     for index, step in enumerate(steps):
         state = step_state(step, order, now)
-        planned.append({"value": [index, _ms(step.planned_start), _ms(step.due_at)], "state": state})
+        planned.append({"value": [index, _ms(step.planned_start), _ms(step.planned_due)], "state": state})
         if step.opened_at is not None:
             end = step.done_at if step.done_at is not None and order.current != step.step else now
             actual.append({"value": [index, _ms(step.opened_at), _ms(max(end, step.opened_at))], "state": state})

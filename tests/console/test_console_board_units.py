@@ -125,7 +125,7 @@ def test_step_states_and_the_gantt_data_mark_jeopardy_and_breach():
         testing={},
     )
     states = [step_state(s, order, NOW) for s in order.steps]
-    assert states == ["done", "done", "jeopardy", "planned"]  # a breached step once done counts as done
+    assert states == ["done", "breach", "jeopardy", "planned"]  # done past its deadline: still marked
     late = order.model_copy(update={"current": "data_configuration"})
     assert step_state(late.steps[1], late, NOW) == "breach"
     chart = gantt(order, NOW, translations("zh_CN").gettext)

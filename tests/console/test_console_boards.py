@@ -17,11 +17,11 @@ from datetime import UTC, date, datetime, timedelta
 from playwright.async_api import Page, expect
 from sqlalchemy import select
 
-from db.models import AuditEntry, Notification, Reservation
+from db.models import AuditEntry, Notification, Reservation, ServiceOrderRow
 from tests.console.conftest import sign_in, snap
 from tests.provisioning.flow import BEIJING, SHANGHAI_END
 from tests.provisioning.test_api import SO, order_body
-from tests.support import eventually
+from tests.support import eventually, skip_to
 
 
 async def reload_until(page: Page, selector: str, what: str) -> None:
@@ -322,6 +322,42 @@ async def test_departments_complete_steps_and_the_reviewer_returns_then_approves
         ("reviewer1", "order.review", "refused"),
         ("reviewer1", "order.review", "accepted"),
     } <= done
+
+
+async def test_a_late_step_is_marked_in_jeopardy_then_breached_on_the_chart(open_page, http, login, env, sync_session):
+    coordinator = await login("coordinator1")
+    now = max(datetime.now(UTC), await env.get_current_time())
+    created = await http.post(SO, json=order_body(now=now, days=20), headers=coordinator)
+    assert created.status_code == 201, created.text
+    order_id = created.json()["id"]
+
+    async def dispatch_due():
+        with sync_session() as s:
+            row = s.get(ServiceOrderRow, order_id)
+            step = row.detail["steps"][0] if row and row.detail.get("steps") else None
+            return datetime.fromisoformat(step["due_at"]) if step and step.get("task_id") else None
+
+    due = await eventually(dispatch_due, what="the dispatch step opened")
+    await skip_to(env, due + timedelta(minutes=5))  # the warning rung, then the breach
+
+    async def breached():
+        with sync_session() as s:
+            detail = s.get(ServiceOrderRow, order_id).detail
+            return detail if {a["jeopardy_type"] for a in detail["jeopardy_alerts"]} == {"warning", "breach"} else None
+
+    await eventually(breached, what="warning and breach of the dispatch step")
+    page = await open_page()
+    await sign_in(page, "coordinator1")
+    await page.goto(f"/console/provisioning/{order_id}")
+    await expect(page.get_by_test_id("gantt")).to_have_attribute("data-drawn", "1")
+    await expect(page.get_by_test_id("step-dispatch")).to_have_class("breached")
+    await expect(page.get_by_test_id("step-dispatch")).to_contain_text("已超时")
+    await expect(page.get_by_test_id("alerts")).to_contain_text("预警")
+    await expect(page.get_by_test_id("alerts")).to_contain_text("超时")
+    await snap(page, "57-coordinator-order-step-breached")
+    await complete_step(page, order_id, "dispatch")
+    await page.wait_for_url("**?done=complete_step")
+    await expect(page.get_by_test_id("step-dispatch")).to_contain_text("超时")  # done, late: still marked
 
 
 # ---- refusals --------------------------------------------------------------------------------------------------
