@@ -141,7 +141,7 @@ def board(check: ResourceCheck, actor: Actor, now: datetime) -> dict[str, Any]:
     departments = list(dict.fromkeys(line.department for line in current.lines))
     rows = []
     for item in current.items:
-        cells = []
+        cells: list[dict[str, Any] | None] = []
         for department in departments:
             line = current.line(item.item_id, department)
             if line is None:

@@ -21,6 +21,7 @@ from db.models import AuditEntry, Notification, Reservation, ServiceOrderRow
 from tests.console.conftest import sign_in, snap
 from tests.provisioning.flow import BEIJING, SHANGHAI_END
 from tests.provisioning.test_api import SO, order_body
+from tests.provisioning.test_presales_api import demand_body
 from tests.support import eventually, skip_to
 
 
@@ -355,6 +356,16 @@ async def test_a_late_step_is_marked_in_jeopardy_then_breached_on_the_chart(open
     await expect(page.get_by_test_id("alerts")).to_contain_text("预警")
     await expect(page.get_by_test_id("alerts")).to_contain_text("超时")
     await snap(page, "57-coordinator-order-step-breached")
+
+    raised = await http.post("/api/presales-demands", json=demand_body(now), headers=await login("gcd1"))
+    assert raised.status_code == 201, raised.text
+    demand_id = raised.json()["demand"]["demand_id"]
+    await page.click("nav >> text=开通")
+    demands = page.get_by_test_id("demands")
+    await expect(demands.locator("tr", has_text=demand_id)).to_contain_text("需求细化")
+    await expect(page.get_by_test_id("orders").locator("tr", has_text=order_id)).to_contain_text("下发调单")
+    await snap(page, "58-coordinator-orders-and-presales-demands")
+    await page.goto(f"/console/provisioning/{order_id}")
     await complete_step(page, order_id, "dispatch")
     await page.wait_for_url("**?done=complete_step")
     await expect(page.get_by_test_id("step-dispatch")).to_contain_text("超时")  # done, late: still marked
