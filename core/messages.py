@@ -12,6 +12,7 @@ import re
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -134,6 +135,18 @@ def deadlines(sla: MessageSla, calendar: BusinessCalendar, request: ThreadInput)
     acknowledge = deadline(calendar, request.received_at, budget)
     answer = deadline(calendar, request.received_at, sla.answer_general)
     return working_day, acknowledge, max(acknowledge, answer)
+
+
+ACKNOWLEDGEMENT_TEXT = (
+    "【客响中心】您的留言 {thread_id} 已收到，我们将在 {due} 前答复。\n"
+    "We received your message {thread_id} and will answer by {due}."
+)
+
+
+def acknowledgement_text(thread: Thread, calendar: BusinessCalendar) -> str:
+    """What the customer is told when no text is given: it arrived, and the answer time (the center's local time)."""
+    due = thread.answer_due.astimezone(ZoneInfo(calendar.timezone)).strftime("%Y-%m-%d %H:%M")
+    return ACKNOWLEDGEMENT_TEXT.format(thread_id=thread.thread_id, due=due)
 
 
 def complex_answer_due(sla: MessageSla, calendar: BusinessCalendar, thread: Thread) -> datetime:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import assert_never
-from zoneinfo import ZoneInfo
 
 from temporalio import workflow
 
@@ -34,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         ThreadOutcome,
         ThreadSave,
         ThreadStatus,
+        acknowledgement_text,
         check_act,
         complex_answer_due,
         deadlines,
@@ -43,11 +43,6 @@ with workflow.unsafe.imports_passed_through():
     from core.sla import Urgency
     from core.tasks import Candidates, RefusalCode, TaskRefused, TaskRequest
     from workflows.common import RECORD_MESSAGE_THREAD
-
-ACK_TEXT = (
-    "【客响中心】您的留言 {thread_id} 已收到，我们将在 {due} 前答复。\n"
-    "We received your message {thread_id} and will answer by {due}."
-)
 
 
 @workflow.defn(name="MessageThread")
@@ -132,7 +127,7 @@ class MessageThreadWorkflow(ActBook[Thread, MessageAct]):
         thread, now = self.thread, workflow.now()
         match act:
             case Acknowledge():
-                text = act.text or ACK_TEXT.format(thread_id=thread.thread_id, due=self._local(thread.answer_due))
+                text = act.text or acknowledgement_text(thread, self.snapshot.calendar)
                 self._out("acknowledgement", act.actor.username, text, due_at=thread.answer_due)
                 await self._acknowledged(act.actor, "acknowledged")
             case AnswerMessage():
@@ -197,7 +192,3 @@ class MessageThreadWorkflow(ActBook[Thread, MessageAct]):
     async def _move_answer(self, due: datetime, reason: str) -> None:
         self.thread.answer_due = due
         await self.move_due(self._task[ANSWER], due, reason=reason)
-
-    def _local(self, instant: datetime) -> str:
-        """An instant as the customer reads it: the center's local time."""
-        return instant.astimezone(ZoneInfo(self.snapshot.calendar.timezone)).strftime("%Y-%m-%d %H:%M")
