@@ -124,7 +124,7 @@ async def register_message(
     ticket = await customers_ticket(session, numbers, contact=incoming.contact, customer_id=customer_id)
     if customer_id is None and ticket is not None:
         customer_id, customer_name = ticket.customer_id, ticket.customer_name
-    if customer_id is None:
+    if customer_id is None and customer_name is None:  # nobody named: whose tickets give this contact
         customer_id, customer_name = await customer_by_contact(session, incoming.contact)
     thread_id = random_number("MS", utcnow())
     try:
