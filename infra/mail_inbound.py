@@ -116,7 +116,8 @@ class InboundHandler:
             log.info("inbound mail rejected (%s): %s", "permanent" if rejected.permanent else "retry", rejected.reason)
             return f"550 {rejected.reason}" if rejected.permanent else f"451 {rejected.reason}"
         except Exception as err:  # anything else is ours to fix: the sender retries meanwhile
-            log.exception("inbound mail not registered: %s", type(err).__name__)
+            # No traceback: a database error's text may quote the message's values (the sender's address).
+            log.error("inbound mail not registered: %s", type(err).__name__)
             return "451 4.3.0 temporarily unable to take the message"
         return f"250 OK message {thread_id}"
 

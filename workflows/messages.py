@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from core.roles import Actor, Role
     from core.sla import Urgency
     from core.tasks import Candidates, RefusalCode, TaskRefused, TaskRequest
-    from workflows.common import RECORD_MESSAGE_THREAD
+    from workflows.common import RECORD_MESSAGE_THREAD, SLA_DUE_AT
 
 
 @workflow.defn(name="MessageThread")
@@ -140,7 +140,7 @@ class MessageThreadWorkflow(ActBook[Thread, MessageAct]):
             case MarkComplex():
                 thread.complex = True
                 due = complex_answer_due(self.snapshot.policy.messages, self.snapshot.calendar, thread)
-                await self._move_answer(due, f"complex: {act.reason}")
+                await self._move_answer(due, "marked complex")
             case TakesLonger():
                 thread.extended = True
                 self._out("explanation", act.actor.username, act.explanation, due_at=act.answer_by)
@@ -190,5 +190,8 @@ class MessageThreadWorkflow(ActBook[Thread, MessageAct]):
         self.set_status(ThreadStatus.ACKNOWLEDGED, outcome)
 
     async def _move_answer(self, due: datetime, reason: str) -> None:
+        """Move the answer deadline (its task's ladder, the SlaDueAt search attribute); `reason` is logged, so it
+        never quotes the person's free text."""
         self.thread.answer_due = due
+        workflow.upsert_search_attributes([SLA_DUE_AT.value_set(due)])
         await self.move_due(self._task[ANSWER], due, reason=reason)
