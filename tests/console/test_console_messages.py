@@ -29,6 +29,7 @@ async def test_an_online_message_through_the_console(open_page, sync_session):
     await page.wait_for_url("**/console/messages/MS*?done=registered")
     thread_id = page.url.rsplit("/", 1)[1].split("?")[0]
     await expect(page.get_by_test_id("contact")).to_have_text("136****5678")
+    await expect(page.get_by_test_id("customer")).to_contain_text("华信物流有限公司")
     assert CONTACT not in await page.content()
     await expect(page.get_by_test_id("acknowledge-due")).to_contain_text("剩余")
     await snap(page, "message-thread")

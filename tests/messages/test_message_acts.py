@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from core.calendar import default_cn_calendar
+from core.sla import default_sla_policy
 from db.models import AuditEntry, CustomerMessage, MessageThreadRow
 from infra.mail_sink import received_mail
 from tests.support import eventually, skip_to, unique, when
@@ -150,6 +151,13 @@ async def test_refused_acts_are_4xx_journaled_and_change_nothing(http, login, sy
     assert stranger.status_code == 403
     empty = await http.post("/api/messages", json={"contact": CUSTOMER_MAIL, "body": ""}, headers=agent)
     assert empty.status_code == 422
+    # The message SLA is versioned policy data: a version that leaves a kind of message without a budget is refused.
+    policy = default_sla_policy().model_dump(mode="json")
+    policy["messages"]["acknowledge"] = [{"urgency": "urgent", "budget": {"amount": 2, "unit": "hours"}}]
+    name = unique("policy")
+    published = await http.post(f"/api/sla-policies/{name}", json=policy, headers=await login("admin"))
+    assert published.status_code == 422 and "no rule for a general email message" in published.text
+    assert (await http.get(f"/api/sla-policies/{name}", headers=agent)).status_code == 404
 
 
 async def test_takes_longer_is_refused_once_the_answer_is_due(env, http, login, sync_session):
