@@ -13,6 +13,7 @@ def mount_console(app: FastAPI) -> None:
     from api.console import (  # they import the API's routers: once the app is being built
         admin,
         audit_desk,
+        messages,
         pages,
         provisioning,
         resource_checks,
@@ -23,5 +24,6 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(admin.router)
     app.include_router(resource_checks.router)
     app.include_router(provisioning.router)
+    app.include_router(messages.router)
     app.include_router(pages.public)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")
