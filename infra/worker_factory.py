@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.guard import ActivityFailureInterceptor
+from activities.incidents import IncidentActivities
 from activities.journal_anchor import JournalAnchorActivities
 from activities.outbox import OutboxActivities
 from activities.platform import PlatformActivities
@@ -116,6 +117,7 @@ def build_worker(
     checks = ResourceCheckActivities(db)
     presales = PresalesActivities(db)
     anchor = JournalAnchorActivities(db)
+    incidents = IncidentActivities(db, client)
     outbox = OutboxActivities(
         db,
         mailer=SmtpMailer(settings.smtp_host, settings.smtp_port, sender=settings.smtp_sender),
@@ -151,5 +153,9 @@ def build_worker(
             anchor.journal_head,
             outbox.due,
             outbox.deliver,
+            incidents.load_incident_policy,
+            incidents.record_incident,
+            incidents.detect_incident,
+            incidents.resolve_incident_tickets,
         ],
     )

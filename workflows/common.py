@@ -49,6 +49,10 @@ WRITE_LEDGER = "write_ledger"
 CLOSE_CIRCUIT = "close_circuit"
 RECORD_DEMAND = "record_demand"
 LOAD_CHECK_SUMMARY = "load_check_summary"
+LOAD_INCIDENT_POLICY = "load_incident_policy"
+RECORD_INCIDENT = "record_incident"
+DETECT_INCIDENT = "detect_incident"
+RESOLVE_INCIDENT_TICKETS = "resolve_incident_tickets"
 
 # Read-model writes retry until the database is back: a workflow must never fail because of an outage.
 DB_WRITE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))

@@ -120,6 +120,9 @@ class _TicketFields(BaseModel):
     complaint_type: ComplaintType | None = None
     major_complaint: bool | None = None
     preferred_channel: Channel | None = None
+    fault_site: str | None = Field(default=None, max_length=100, description="the customer site of the fault")
+    circuit_id: str | None = Field(default=None, max_length=64, description="the affected circuit")
+    service: str | None = Field(default=None, max_length=64, description="the affected service")
     type_: str | None = Field(default=None, alias="@type")
     base_type: str | None = Field(default=None, alias="@baseType")
     schema_location: str | None = Field(default=None, alias="@schemaLocation")
@@ -191,6 +194,9 @@ _PLAIN_INTAKE = (
     "complaint_type",
     "major_complaint",
     "preferred_channel",
+    "fault_site",
+    "circuit_id",
+    "service",
 )
 STATUS_FIELDS = ("status", "status_change_reason", "expected_resolution_date", "resolution")
 
@@ -384,6 +390,9 @@ def _resource(ticket: Ticket, last_update: datetime | None) -> dict[str, Any]:
         "complaintType": intake.complaint_type,
         "majorComplaint": intake.major_complaint,
         "preferredChannel": intake.preferred_channel,
+        "faultSite": intake.fault_site,
+        "circuitId": intake.circuit_id,
+        "service": intake.service,
         "resolution": ticket.resolution.model_dump() if ticket.resolution else None,
         "customerConfirmed": ticket.customer_confirmed,
         "verifiedBy": ticket.verified_by,
