@@ -115,7 +115,7 @@ class IncidentActivities:
                 await self._hold(session, incident, ticket_no)
             await session.commit()
 
-    async def _hold(self, session, incident: Incident, ticket_no: str) -> None:
+    async def _hold(self, session: AsyncSession, incident: Incident, ticket_no: str) -> None:
         """Queue the holding message to a linked ticket's customer (once per incident and ticket)."""
         row = await session.get(TicketRow, ticket_no)
         if row is None:
