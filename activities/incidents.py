@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -73,6 +74,11 @@ HOLDING_TEXT = (
 def incident_no_for(ticket_no: str) -> str:
     """The number of the incident a ticket's arrival declares: INC + the ticket's day and serial (one per ticket)."""
     return f"INC{ticket_no.removeprefix('CS')}"
+
+
+def update_id(request_id: str) -> str:
+    """The update id of an act this module sends: a UUID derived from its request id (a retry sends the same)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"kexiang:{request_id}"))
 
 
 def incident_attributes(incident_no: str) -> TypedSearchAttributes:
@@ -202,7 +208,7 @@ class IncidentActivities:
         act = LinkTicket(request_id=request_id, actor=Actor(username=SYSTEM_ACTOR), ticket_no=ticket_no)
         handle = self._client.get_workflow_handle(workflow_id_for(incident_no))
         try:
-            await handle.execute_update("act", act, id=request_id)
+            await handle.execute_update("act", act, id=update_id(request_id))
         except WorkflowUpdateFailedError as err:  # already linked (a retry), or the incident moved on meanwhile
             log.info("ticket %s not linked to %s: %s", ticket_no, incident_no, _reason(err))
 
@@ -238,8 +244,8 @@ class IncidentActivities:
         try:
             if ticket.status in PAUSED:
                 resume = Resume(request_id=f"{prefix}:resume", actor=job.actor, note=f"incident {job.incident_no}")
-                await handle.execute_update("act", resume, id=resume.request_id, result_type=ActOutcome)
-            await handle.execute_update("act", resolve, id=resolve.request_id, result_type=ActOutcome)
+                await handle.execute_update("act", resume, id=update_id(resume.request_id), result_type=ActOutcome)
+            await handle.execute_update("act", resolve, id=update_id(resolve.request_id), result_type=ActOutcome)
         except WorkflowUpdateFailedError as err:
             reason = _reason(err)
             await self._journal_refusal(job, ticket, reason, resolve.request_id)

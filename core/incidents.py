@@ -71,7 +71,7 @@ STAGE_TEAM = {
     Stage.START_PLAN: Team.COMMAND,
     Stage.ANALYSE: Team.TECHNICAL,
     Stage.SOLUTION: Team.TECHNICAL,
-    Stage.CARRY_OUT: Team.TECHNICAL,
+    Stage.CARRY_OUT: Team.COMMAND,  # the command group confirms service is restored (and resolves the tickets)
     Stage.REVIEW: Team.COMMAND,
 }
 STAGE_SUBJECT = {

@@ -87,6 +87,7 @@ class IncidentWorkflow(ActBook[Incident, IncidentAct]):
         self._step_of: dict[str, Stage | ChainStep] = {}  # task id → the stage or chain step it is
         self._queued: list[NotificationRecord] = []  # written with the next save
         self._holding: list[str] = []  # tickets whose customers get the holding message with the next save
+        self._recorded: set[str] = set()  # tasks whose decision the incident recorded (the stages wait on it)
 
     @property
     def incident(self) -> Incident:
@@ -170,11 +171,13 @@ class IncidentWorkflow(ActBook[Incident, IncidentAct]):
         return await self._settled(task.task_id)
 
     async def _settled(self, task_id: str) -> bool:
-        """Wait for a task to be decided; False when the incident was stood down first."""
+        """Wait until a task's decision is recorded on the incident; False when it was stood down first."""
         await workflow.wait_condition(
-            lambda: self._tasks[task_id].status != TaskStatus.OPEN or self.incident.status == IncidentStatus.STOOD_DOWN
+            lambda: task_id in self._recorded
+            or self._tasks[task_id].status == TaskStatus.CANCELLED
+            or self.incident.status == IncidentStatus.STOOD_DOWN
         )
-        return self._tasks[task_id].status == TaskStatus.DONE
+        return task_id in self._recorded
 
     async def _resolve_tickets(self) -> None:
         """Resolve every linked ticket through its own `resolve` act, as the person who restored service."""
@@ -239,7 +242,8 @@ class IncidentWorkflow(ActBook[Incident, IncidentAct]):
 
         while True:
             every = timedelta(minutes=self.rules.progress_every_minutes)
-            if await wait_until(workflow.now() + every, restored, summary="incident progress update"):
+            due = self.incident.created_at + every * (len(self.incident.updates) + 1)  # on the interval's beat
+            if await wait_until(due, restored, summary="incident progress update"):
                 return
             async with self._lock:
                 if restored():
@@ -310,6 +314,7 @@ class IncidentWorkflow(ActBook[Incident, IncidentAct]):
                 if step == Stage.REVIEW:
                     self.incident.review = Review(**data)
             await self.save()
+            self._recorded.add(task.task_id)
 
     def _hand_on(self, step: ChainStep, who: str, data: dict[str, Any]) -> None:
         """Record a hand-on of the report chain and tell those it reaches."""

@@ -144,7 +144,6 @@ async def declare_incident(
         tickets=tuple(tickets),
         declared_by=actor,
         request_id=request_id,
-        created_at=now,
     )
     first = Incident(
         incident_no=incident_no,
