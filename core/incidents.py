@@ -577,6 +577,18 @@ def _names(data: dict[str, Any], field: str, *, required: bool) -> list[str]:
     return [v.strip() for v in value]
 
 
+def task_kind(step: Stage | ChainStep) -> str:
+    """The human-task kind of a stage (incident_<stage>) or chain step (incident_chain_<step>)."""
+    return f"incident_chain_{step.value}" if isinstance(step, ChainStep) else f"incident_{step.value}"
+
+
+def step_of(kind: str) -> Stage | ChainStep:
+    """The stage or chain step a task kind stands for."""
+    if kind.startswith("incident_chain_"):
+        return ChainStep(kind.removeprefix("incident_chain_"))
+    return Stage(kind.removeprefix("incident_"))
+
+
 def workflow_id_for(incident_no: str) -> str:
     """The incident's workflow id derives from its number."""
     return f"incident-{incident_no}"

@@ -57,6 +57,8 @@ with workflow.unsafe.imports_passed_through():
         TicketResult,
         check_act,
         check_stage_data,
+        step_of,
+        task_kind,
     )
     from core.records import AuditRecord, NotificationRecord
     from core.roles import Actor, Role
@@ -84,7 +86,6 @@ class IncidentWorkflow(ActBook[Incident, IncidentAct]):
     def __init__(self) -> None:
         super().__init__()
         self._policy: IncidentPolicy | None = None
-        self._step_of: dict[str, Stage | ChainStep] = {}  # task id → the stage or chain step it is
         self._queued: list[NotificationRecord] = []  # written with the next save
         self._holding: list[str] = []  # tickets whose customers get the holding message with the next save
         self._recorded: set[str] = set()  # tasks whose decision the incident recorded (the stages wait on it)
@@ -297,11 +298,11 @@ class IncidentWorkflow(ActBook[Incident, IncidentAct]):
 
     def check_decision_data(self, task: HumanTask, decision: DecisionInput) -> None:
         """A stage or chain step records what it must (core.incidents.check_stage_data)."""
-        check_stage_data(self._step_of[task.task_id], decision.data)
+        check_stage_data(step_of(task.kind), decision.data)
 
     async def on_decided(self, task: HumanTask, decision: DecisionInput) -> None:
         """Record the completed stage or hand-on, with its time and who did it."""
-        step = self._step_of[task.task_id]
+        step = step_of(task.kind)
         data = check_stage_data(step, decision.data)
         who, now = decision.actor.username, workflow.now()
         async with self._lock:
@@ -351,10 +352,9 @@ class IncidentWorkflow(ActBook[Incident, IncidentAct]):
         comment: bool = False,
     ) -> HumanTask:
         rules = self.rules
-        kind = f"incident_{step.value}" if isinstance(step, Stage) else f"incident_chain_{step.value}"
         task = await self.open_task(
             TaskRequest(
-                kind=kind,
+                kind=task_kind(step),
                 subject=f"{self.incident.incident_no}: {subject}",
                 candidates=candidates,
                 outcomes=(outcome,),
@@ -365,7 +365,6 @@ class IncidentWorkflow(ActBook[Incident, IncidentAct]):
                 notify_roles=(Role.SUPERVISOR,) if self.incident.level == IncidentLevel.MAJOR else (),
             )
         )
-        self._step_of[task.task_id] = step
         return task
 
     def _stage(self, stage: Stage) -> StageRecord:
