@@ -27,6 +27,7 @@ from core.incidents import (
     COMMAND_ROLES,
     OPEN_STATUSES,
     WORKFLOW_TYPE,
+    AssignMember,
     FaultSignature,
     Incident,
     IncidentAct,
@@ -204,6 +205,8 @@ async def act_on_incident(incident_no: str, body: Annotated[ActBody, Body()], ac
     act = act_fields(body)
     if isinstance(body, BODIES[LinkTicket]) and await _unknown_tickets(acting.session, [act["ticket_no"]]):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"ticket {act['ticket_no']} does not exist")
+    if isinstance(body, BODIES[AssignMember]) and await _unknown_users(acting.session, [act["member"].username]):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"member.username: no user {act['member'].username}")
     return await INCIDENTS.perform(acting, row, act)
 
 
