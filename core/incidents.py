@@ -589,6 +589,18 @@ def step_of(kind: str) -> Stage | ChainStep:
     return Stage(kind.removeprefix("incident_"))
 
 
+def decision_data() -> dict[str, tuple[list[str], list[str]]]:
+    """Each incident task kind's decision `data`: (required keys, optional keys), as check_stage_data checks them."""
+    data: dict[str, tuple[list[str], list[str]]] = {
+        task_kind(Stage.REPORT): (list(REPORT_FIELDS), []),
+        task_kind(Stage.REVIEW): (list(REVIEW_FIELDS), []),
+        task_kind(ChainStep.DEPARTMENTS): ([*CHAIN_FIELDS[ChainStep.DEPARTMENTS], "departments"], ["people"]),
+    }
+    for step in (ChainStep.ACCOUNT_OWNER, ChainStep.SENIOR_MANAGEMENT):
+        data[task_kind(step)] = (list(CHAIN_FIELDS[step]), [])
+    return data
+
+
 def workflow_id_for(incident_no: str) -> str:
     """The incident's workflow id derives from its number."""
     return f"incident-{incident_no}"

@@ -198,6 +198,12 @@ async def test_a_major_fault_is_reported_along_the_chain_with_times(env, worker,
     commander = await login("supervisor2")
     start = await env.get_current_time()
 
+    chain_task = await eventually(lambda: _open(http, commander, incident_no, "incident_chain_departments"), what="1")
+    hint = chain_task["completion"]["acts"][0]
+    assert (hint["data_required"], hint["data_optional"]) == (
+        ["when", "where", "symptom", "plan", "departments"],
+        ["people"],
+    )
     first = dict(REPORT, plan="切换备用核心节点", departments=["operations", "fixed-network"], people=["opshead"])
     response = await _decide(http, commander, incident_no, "incident_chain_departments", "passed", **first)
     assert response.status_code == 200, response.text
