@@ -15,6 +15,7 @@ from db.models import AuditEntry, CustomerMessage, IncidentRow, Notification
 from tests.incidents.flow import COMMANDER, REPORT, REVIEW, IncidentFlow, signature, tickets_of_one_signature
 from tests.support import audit_rows, eventually, finished, rid
 from tests.tickets.flow import ENGINEER, TicketFlow
+from tests.tickets.http_helpers import create, full_intake, routed
 
 AGENT = Actor(username="agent1", roles=(Role.AGENT,))
 
@@ -300,3 +301,21 @@ async def _with(sync_session, workflow_id: str, key: str) -> dict[str, Notificat
 async def _in_status(flow: IncidentFlow, status: IncidentStatus) -> Incident | None:
     incident = await flow.incident()
     return incident if incident.status == status else None
+
+
+async def test_a_trouble_ticket_carries_its_fault_signature(http, login):
+    """TMF621 takes the fault signature as extensions, and keeps a bad one out (TMF 400)."""
+    agent = await login("agent1")
+    fields = signature()
+    body = {**full_intake(), "faultSite": fields["fault_site"], "circuitId": fields["circuit_id"], "service": "dia"}
+    created = await create(http, agent, body)
+    assert created.status_code == 201, created.text
+    ticket = await routed(http, agent, created.json()["id"])
+    assert (ticket["faultSite"], ticket["circuitId"], ticket["service"]) == (
+        fields["fault_site"],
+        fields["circuit_id"],
+        "dia",
+    )
+    assert ticket["relatedEntity"] == []
+    too_long = await create(http, agent, {**full_intake(), "circuitId": "X" * 65})
+    assert too_long.status_code == 400 and "circuitId" in too_long.text  # TMF answers bad input 400
