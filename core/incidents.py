@@ -486,6 +486,15 @@ class LogNote(_Act):
     text: str = Field(min_length=1, max_length=2000)
 
 
+class ChangeLevel(_Act):
+    """Raise (or lower) the level as the emergency turns out: later stages and updates follow the new level's
+    rules, and a major fault starts the report chain."""
+
+    type: Literal["change_level"] = "change_level"
+    level: IncidentLevel
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class StandDown(_Act):
     """Withdraw an incident declared by mistake, before service is restored (its tickets carry on alone)."""
 
@@ -493,7 +502,7 @@ class StandDown(_Act):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-IncidentAct = Annotated[LinkTicket | AssignMember | LogNote | StandDown, Field(discriminator="type")]
+IncidentAct = Annotated[LinkTicket | AssignMember | LogNote | ChangeLevel | StandDown, Field(discriminator="type")]
 
 COMMAND_ROLES = (Role.SUPERVISOR,)  # who may declare and steer any incident besides its command group
 
@@ -533,6 +542,13 @@ def check_act(incident: Incident, act: BaseModel) -> None:
         case LogNote():
             if not (may_steer(incident, actor) or _on_team(incident, actor)):
                 _refuse(RefusalCode.FORBIDDEN, "log_note: supervisors and the incident's teams only")
+        case ChangeLevel():
+            if not may_steer(incident, actor):
+                _refuse(RefusalCode.FORBIDDEN, "change_level: supervisors and the command group only")
+            if incident.status not in ACTIVE_STATUSES:
+                _refuse(RefusalCode.CONFLICT, "change_level: service is restored already")
+            if act.level == incident.level:
+                _refuse(RefusalCode.CONFLICT, f"change_level: the incident is {act.level.value} already")
         case StandDown():
             if not actor.has_role(*COMMAND_ROLES):
                 _refuse(RefusalCode.FORBIDDEN, "stand_down: supervisors only")

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         STAGES,
         AssignMember,
         ChainStep,
+        ChangeLevel,
         HandOn,
         Incident,
         IncidentAct,
@@ -88,6 +89,7 @@ class IncidentWorkflow(ActBook[Incident, IncidentAct]):
         self._policy: IncidentPolicy | None = None
         self._queued: list[NotificationRecord] = []  # written with the next save
         self._holding: list[str] = []  # tickets whose customers get the holding message with the next save
+        self._chain_started = False
         self._recorded: set[str] = set()  # tasks whose decision the incident recorded (the stages wait on it)
 
     @property
@@ -134,7 +136,7 @@ class IncidentWorkflow(ActBook[Incident, IncidentAct]):
             await self.save(self.audit(start.declared_by, "incident.declare", start.request_id))
         asyncio.create_task(self._progress_updates())  # noqa: RUF006 - lives as long as service is down
         if self.incident.level == IncidentLevel.MAJOR:
-            asyncio.create_task(self._report_chain())  # noqa: RUF006
+            self._start_chain()
         for stage in STAGES:
             if not await self._run_stage(stage):
                 break
@@ -174,9 +176,11 @@ class IncidentWorkflow(ActBook[Incident, IncidentAct]):
     async def _settled(self, task_id: str) -> bool:
         """Wait until a task's decision is recorded on the incident; False when it was stood down first."""
         await workflow.wait_condition(
-            lambda: task_id in self._recorded
-            or self._tasks[task_id].status == TaskStatus.CANCELLED
-            or self.incident.status == IncidentStatus.STOOD_DOWN
+            lambda: (
+                task_id in self._recorded
+                or self._tasks[task_id].status == TaskStatus.CANCELLED
+                or self.incident.status == IncidentStatus.STOOD_DOWN
+            )
         )
         return task_id in self._recorded
 
@@ -215,6 +219,12 @@ class IncidentWorkflow(ActBook[Incident, IncidentAct]):
 
     # ---- the major-fault report chain ----------------------------------------------------------
 
+    def _start_chain(self) -> None:
+        """Run the major-fault report chain once (from the declaration, or when the level is raised to major)."""
+        if not self._chain_started:
+            self._chain_started = True
+            asyncio.create_task(self._report_chain())  # noqa: RUF006 - lives until the chain is done
+
     async def _report_chain(self) -> None:
         """Departments and people at once, then the account owner and manager, who pass it to senior management."""
         for step in ChainStep:
@@ -242,10 +252,13 @@ class IncidentWorkflow(ActBook[Incident, IncidentAct]):
             return self.incident.status not in ACTIVE_STATUSES
 
         while True:
-            every = timedelta(minutes=self.rules.progress_every_minutes)
+            level, every = self.incident.level, timedelta(minutes=self.rules.progress_every_minutes)
             due = self.incident.created_at + every * (len(self.incident.updates) + 1)  # on the interval's beat
-            if await wait_until(due, restored, summary="incident progress update"):
-                return
+            moved = lambda level=level: restored() or self.incident.level != level  # noqa: E731
+            if await wait_until(due, moved, summary="incident progress update"):
+                if restored():
+                    return
+                continue  # the level changed: wait on its interval instead
             async with self._lock:
                 if restored():
                     return
@@ -288,6 +301,14 @@ class IncidentWorkflow(ActBook[Incident, IncidentAct]):
                 )
             case LogNote():
                 incident.notes.append(ProgressNote(at=workflow.now(), by=act.actor.username, text=act.text))
+            case ChangeLevel():
+                was, incident.level = incident.level, act.level
+                self._tell_everyone(
+                    f"level:{act.request_id}",
+                    f"Level {was.value} → {act.level.value}: {self._headline()} ({act.reason})",
+                )
+                if act.level == IncidentLevel.MAJOR:
+                    self._start_chain()
             case StandDown():
                 incident.stood_down_reason = act.reason
                 self.set_status(IncidentStatus.STOOD_DOWN, act.reason)

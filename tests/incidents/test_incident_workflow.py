@@ -8,7 +8,17 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlmodel import col
 
-from core.incidents import AssignMember, ChainStep, Incident, IncidentLevel, IncidentStatus, LinkTicket, Member, Team
+from core.incidents import (
+    AssignMember,
+    ChainStep,
+    ChangeLevel,
+    Incident,
+    IncidentLevel,
+    IncidentStatus,
+    LinkTicket,
+    Member,
+    Team,
+)
 from core.roles import Actor, Role
 from core.tickets import Pause, TicketStatus
 from db.models import AuditEntry, CustomerMessage, IncidentRow, Notification
@@ -319,3 +329,23 @@ async def test_a_trouble_ticket_carries_its_fault_signature(http, login):
     assert ticket["relatedEntity"] == []
     too_long = await create(http, agent, {**full_intake(), "circuitId": "X" * 65})
     assert too_long.status_code == 400 and "circuitId" in too_long.text  # TMF answers bad input 400
+
+
+async def test_raising_the_level_to_major_starts_the_report_chain(env, worker, task_queue, sync_session):
+    flow = await IncidentFlow.declare(env, task_queue)
+    service_member = Actor(username="agent1", roles=(Role.AGENT,))
+    raise_it = ChangeLevel(request_id=rid(), actor=service_member, level=IncidentLevel.MAJOR, reason="影响扩大")
+    try:
+        await flow.act(raise_it)
+    except Exception as err:
+        assert "supervisors and the command group only" in str(err.__cause__ or err)
+    else:
+        raise AssertionError("the service team changed the level")
+    request_id = rid()
+    await flow.act(ChangeLevel(request_id=request_id, actor=COMMANDER, level=IncidentLevel.MAJOR, reason="影响扩大"))
+    await flow.task("incident_chain_departments")
+    assert (await flow.incident()).level == IncidentLevel.MAJOR
+    (row,) = audit_rows(sync_session, request_id=request_id)
+    assert (row.action, row.actor, row.reason) == ("incident.change_level", "supervisor2", "影响扩大")
+    workflow_id = flow.handle.id
+    assert f"level:{request_id}:r:supervisor" in _notices(sync_session, workflow_id)
