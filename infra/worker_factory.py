@@ -20,6 +20,7 @@ from activities.outbox import OutboxActivities
 from activities.platform import PlatformActivities
 from activities.presales import PresalesActivities
 from activities.provisioning import ProvisioningActivities
+from activities.reports import ReportActivities
 from activities.reservations import ReservationActivities
 from activities.resource_checks import ResourceCheckActivities
 from activities.tickets import TicketActivities
@@ -116,6 +117,7 @@ def build_worker(
     checks = ResourceCheckActivities(db)
     presales = PresalesActivities(db)
     anchor = JournalAnchorActivities(db)
+    report_work = ReportActivities(db)
     outbox = OutboxActivities(
         db,
         mailer=SmtpMailer(settings.smtp_host, settings.smtp_port, sender=settings.smtp_sender),
@@ -151,5 +153,9 @@ def build_worker(
             anchor.journal_head,
             outbox.due,
             outbox.deliver,
+            report_work.load_report_policy,
+            report_work.record_report,
+            report_work.draft_quarterly_report,
+            report_work.publish_quarterly_report,
         ],
     )
