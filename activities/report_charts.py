@@ -52,10 +52,16 @@ def rates_chart(rows: list[tuple[str, float | None, float, bool | None]], *, wid
 
 
 def monthly_chart(
-    title: str, months: list[tuple[str, float | None]], *, rate: bool, target: float, width: int = 300
+    title: str,
+    months: list[tuple[str, float | None]],
+    *,
+    rate: bool,
+    target: float,
+    at_most: bool = False,
+    width: int = 300,
 ) -> str:
-    """Vertical bars of one KPI month by month, with its target as a dashed line."""
-    height, left, bottom, top = 170, 36, 26, 30
+    """Vertical bars of one KPI month by month (red in a month that misses), with its target as a dashed line."""
+    height, left, bottom, top = 178, 36, 26, 38
     plot_h = height - top - bottom
     known = [v for _, v in months if v is not None]
     ceiling = 1.0 if rate else max([*known, target, 1.0]) * 1.15

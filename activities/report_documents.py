@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,6 +55,22 @@ WORDS = {
     "rc_answer": "资源核查答复",
     "rc_review": "联合评审",
     "rc_requester": "核查结果确认",
+    "construction": "网络建设部",
+    "fixed-network": "固网部",
+    "group-customer": "政企客户部",
+    "hardware-engineering": "硬件工程部",
+    "hq-operations": "总部运维部",
+    "mobile-network": "移动网络部",
+    "operations": "运维部",
+    "procurement": "物资采购部",
+    "product-support": "产品支撑部",
+    "software-engineering": "软件工程部",
+    "operation_report": "运行报告",
+    "fault_report": "故障报告",
+    "report_typical_cases": "季度报告典型案例",
+    "report_problems": "季度报告问题与建议",
+    "report_plan": "季度报告下季度计划",
+    "report_approval": "季度报告审批",
 }
 KPI_TITLES = {
     "response_timeliness": "首次响应及时率",
@@ -111,7 +127,7 @@ def report_view(report: dict[str, Any], cases: list[dict[str, Any]], timezone: s
         "title": report["title"],
         "quarter": s.get("quarter", ""),
         "period": f"{_local(report['period_start'], zone)[:10]} 至 "
-        f"{(datetime.fromisoformat(report['period_end']).astimezone(zone)).strftime('%Y-%m-%d')}（不含）",
+        f"{(datetime.fromisoformat(report['period_end']) - timedelta(days=1)).astimezone(zone):%Y-%m-%d}",
         "due": _local(report["due_at"], zone),
         "approved_by": s.get("approved_by") or "—",
         "system": [
@@ -120,7 +136,9 @@ def report_view(report: dict[str, Any], cases: list[dict[str, Any]], timezone: s
                 ["角色", "人数"],
                 [[word(r["role"]), r["people"]] for r in system.get("staff", [])],
             ),
-            _table("部门", ["部门", "人数"], [[r["department"], r["people"]] for r in system.get("departments", [])]),
+            _table(
+                "部门", ["部门", "人数"], [[word(r["department"]), r["people"]] for r in system.get("departments", [])]
+            ),
         ],
         "customers": _table(
             "服务客户（按业务量）",
@@ -191,6 +209,7 @@ def _charts(view: dict[str, Any]) -> dict[str, Any]:
             [(m["month"], m["value"]) for m in k["months"]],
             rate=k["denominator"] is not None,
             target=k["target"],
+            at_most=k["direction"] == "at_most",
         )
         for k in view["kpis"]
     ]

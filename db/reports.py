@@ -140,8 +140,8 @@ async def quarter_facts(session: AsyncSession, start: datetime, end: datetime) -
              SELECT customer_id, customer_name, 1 AS tickets, 0 AS checks, 0 AS orders FROM ticket
               WHERE created_at >= :start AND created_at < :end AND customer_id IS NOT NULL
              UNION ALL
-             SELECT customer_id, customer_name, 0, 1, 0 FROM resource_check
-              WHERE created_at >= :start AND created_at < :end
+             SELECT customer_id, customer_name, 0, 1, 0 FROM resource_check_ledger
+              WHERE finished_at >= :start AND finished_at < :end
              UNION ALL
              SELECT o.customer_id, NULL, 0, 0, 1 FROM service_order o
               WHERE o.created_at >= :start AND o.created_at < :end AND o.customer_id IS NOT NULL)

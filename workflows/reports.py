@@ -35,7 +35,6 @@ with workflow.unsafe.imports_passed_through():
         RECORD_REPORT,
         REPORT_POLICY_NAME,
         SCHEDULER_WORKFLOW,
-        TITLES,
         ObligationInput,
         QuarterlyDraft,
         QuarterlyInput,
@@ -171,7 +170,7 @@ class QuarterlyReportWorkflow(_ReportBook):
             report_id=request.report_id,
             workflow_id=workflow.info().workflow_id,
             kind=ReportKind.QUARTERLY,
-            title=f"客户响应中心{label}{TITLES[ReportKind.QUARTERLY]}",
+            title=f"客户响应中心{label}报告",
             status=ReportStatus.DRAFTING,
             period_start=start,
             period_end=end,
@@ -192,9 +191,9 @@ class QuarterlyReportWorkflow(_ReportBook):
         self._offered = draft.case_candidates
         await self._save(status=ReportStatus.WRITING)
         opened = [
-            await self._open(CASES_TASK, f"{label}季度报告：选择典型案例", request.manager_role, due),
-            await self._open("report_problems", f"{label}季度报告：撰写问题与建议", request.writer_role, due),
-            await self._open("report_plan", f"{label}季度报告：撰写下季度工作计划", request.writer_role, due),
+            await self._open(CASES_TASK, f"{label}报告：选择典型案例", request.manager_role, due),
+            await self._open("report_problems", f"{label}报告：撰写问题与建议", request.writer_role, due),
+            await self._open("report_plan", f"{label}报告：撰写下季度工作计划", request.writer_role, due),
         ]
         await self._collect(opened)
         for _ in range(MAX_APPROVAL_ROUNDS):
@@ -204,7 +203,7 @@ class QuarterlyReportWorkflow(_ReportBook):
                     await self.open_task(
                         TaskRequest(
                             kind="report_approval",
-                            subject=f"{label}季度报告：审批并发布",
+                            subject=f"{label}报告：审批并发布",
                             candidates=Candidates(roles=(request.manager_role,)),
                             requested_by=self._plan_writer(),
                             due_at=self._task_due(due),
@@ -219,7 +218,7 @@ class QuarterlyReportWorkflow(_ReportBook):
             reason = approval.comment or ""
             await self._save(status=ReportStatus.WRITING, sections={"returned": reason})
             again = [
-                await self._open(kind, f"{label}季度报告：按审批意见修改（{reason[:100]}）", request.writer_role, due)
+                await self._open(kind, f"{label}报告：按审批意见修改（{reason[:100]}）", request.writer_role, due)
                 for kind in WRITTEN_SECTIONS
             ]
             await self._collect(again)

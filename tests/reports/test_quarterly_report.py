@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core.reports import SchedulerState
-from db.models import KnowledgeEntry, ReportRow
+from core.reports import SchedulerState, quarter_months, quarter_of
+from db.models import KnowledgeEntry, ReportRow, ResourceCheckLedger, TicketRow
 from tests.reports.flow import forget_reports, local, next_month_end, open_task, reports_due_at, started
 from tests.support import eventually, skip_to, workflow_tasks
 from workflows.reports import ReportSchedulerWorkflow
@@ -72,8 +72,75 @@ def typical_case(sync_session):
     return put
 
 
+@pytest.fixture
+def quarter_facts(sync_session):
+    """Facts of a customer of its own month by month in the quarter, so the KPI charts have bars; removed after."""
+    customer = f"C-RPT-{uuid.uuid4().hex[:8]}"
+    made: list[tuple[type, str]] = []
+
+    def put(months: list):
+        with sync_session() as s:
+            for i, first in enumerate(months):
+                start = local(first, 10) + timedelta(days=3)
+                for j in range(4):  # four tickets a month; the j-th of month i late unless j > i
+                    opened = start + timedelta(hours=j)
+                    late = j < i
+                    cycle = {
+                        "number": 1,
+                        "started_at": opened.isoformat(),
+                        "response_due": (opened + timedelta(hours=2)).isoformat(),
+                        "responded_at": (opened + timedelta(hours=3 if late else 1)).isoformat(),
+                        "plan_due": (opened + timedelta(hours=4)).isoformat(),
+                        "planned_at": (opened + timedelta(hours=2)).isoformat(),
+                        "resolution_due": (opened + timedelta(hours=24)).isoformat(),
+                        "resolved_at": (opened + timedelta(hours=5)).isoformat(),
+                        "breaches": ["accept:late"] if late else [],
+                        "rating": "satisfied" if j != 3 else "neutral",
+                    }
+                    number = f"CSR{uuid.uuid4().int % 10**12:012d}"
+                    s.add(
+                        TicketRow(
+                            ticket_no=number,
+                            workflow_id=f"wf-{number}",
+                            status="closed",
+                            tmf_status="closed",
+                            priority="urgent",
+                            customer_id=customer,
+                            customer_name="测试客户",
+                            created_by="agent1",
+                            created_at=opened,
+                            resolved_at=opened + timedelta(hours=5),
+                            closed_at=opened + timedelta(hours=6),
+                            detail={"cycles": [cycle]},
+                        )
+                    )
+                    made.append((TicketRow, number))
+                check = f"RC-RPT-{uuid.uuid4().hex[:10]}"
+                s.add(
+                    ResourceCheckLedger(
+                        check_id=check,
+                        customer_id=customer,
+                        customer_name="测试客户",
+                        outcome="accepted",
+                        feasibility="feasible",
+                        requested_at=start,
+                        finished_at=start + timedelta(days=1),
+                        on_time=i != 1,
+                    )
+                )
+                made.append((ResourceCheckLedger, check))
+            s.commit()
+        return customer
+
+    yield put
+    with sync_session() as s:
+        for table, key in made:
+            s.delete(s.get(table, key))
+        s.commit()
+
+
 async def test_quarter_end_drafts_writes_approves_and_publishes(
-    env, worker, task_queue, http, login, sync_session, typical_case
+    env, worker, task_queue, http, login, sync_session, typical_case, quarter_facts
 ):
     supervisor, manager, auditor = await login("supervisor2"), await login("supervisor1"), await login("auditor1")
     now = await env.get_current_time()
@@ -84,6 +151,7 @@ async def test_quarter_end_drafts_writes_approves_and_publishes(
     operation_id, quarterly_id = owed
     forget_reports(sync_session, *owed)
     case_no = typical_case(boundary - timedelta(days=3))
+    quarter_facts(quarter_months(*quarter_of(month)))
 
     scheduler = await env.client.start_workflow(
         ReportSchedulerWorkflow.run,
@@ -114,7 +182,9 @@ async def test_quarter_end_drafts_writes_approves_and_publishes(
     problems = await open_task(quarterly, "report_problems", sync_session)
     assert "问题写得太简略" in problems.subject
     await _decide(http, supervisor, problems.task_id, data={"problems": PROBLEMS, "suggestions": SUGGESTIONS})
-    await _decide(http, supervisor, (await open_task(quarterly, "report_plan", sync_session)).task_id, data={"plan": PLAN})
+    await _decide(
+        http, supervisor, (await open_task(quarterly, "report_plan", sync_session)).task_id, data={"plan": PLAN}
+    )
     approval = await open_task(quarterly, "report_approval", sync_session)
     await _decide(http, manager, approval.task_id, "approve")
 
@@ -167,9 +237,23 @@ def _check_pdf(content: bytes, report_id: str, case_no: str) -> None:
     path.write_bytes(content)
     extracted = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True)
     flat = re.sub(r"\s+", "", extracted.stdout)
-    for words in ("季度报告", "一、响应体系", "二、服务客户", "三、服务交付", "四、项目支撑", "五、工作开展",
-                  "六、指标完成情况", "七、典型案例", "八、存在问题与改进建议", "九、下季度工作计划",
-                  "仓库专线中断", "客户满意率", "夜班增加一名值班工程师", re.sub(r"\s+", "", PLAN), case_no):
+    for words in (
+        "季度报告",
+        "一、响应体系",
+        "二、服务客户",
+        "三、服务交付",
+        "四、项目支撑",
+        "五、工作开展",
+        "六、指标完成情况",
+        "七、典型案例",
+        "八、存在问题与改进建议",
+        "九、下季度工作计划",
+        "仓库专线中断",
+        "客户满意率",
+        "夜班增加一名值班工程师",
+        re.sub(r"\s+", "", PLAN),
+        case_no,
+    ):
         assert words in flat, words
     assert "138****5678" in flat and "13812345678" not in flat
     assert "\ufffd" not in extracted.stdout and "□" not in extracted.stdout
@@ -189,6 +273,16 @@ def _check_xlsx(content: bytes) -> None:
         assert {"xl/charts/chart1.xml", "xl/charts/chart2.xml"} <= set(names)
         strings = book.read("xl/sharedStrings.xml").decode()
         workbook = book.read("xl/workbook.xml").decode()
-    for sheet in ("概览", "响应体系", "服务客户", "服务交付", "项目支撑", "工作开展", "指标", "典型案例", "问题建议与计划"):
+    for sheet in (
+        "概览",
+        "响应体系",
+        "服务客户",
+        "服务交付",
+        "项目支撑",
+        "工作开展",
+        "指标",
+        "典型案例",
+        "问题建议与计划",
+    ):
         assert f'name="{sheet}"' in workbook, sheet
     assert "客户满意率" in strings and "仓库专线中断" in strings and "13812345678" not in strings

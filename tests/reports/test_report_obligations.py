@@ -1,0 +1,100 @@
+"""Report obligations over HTTP on the time-skipping clock: a major fault's report is owed once, due the policy's
+24 hours after the fault, marked late (and its task escalated, the breach recorded) when the due passes, and still
+handed in afterwards; who may start and read reports; the report timeliness KPI counts it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from db.models import ReportRow, SlaBreach
+from tests.reports.flow import open_task
+from tests.support import SHANGHAI, eventually, skip_to, when
+
+
+async def _row(sync_session, report_id: str) -> ReportRow | None:
+    with sync_session() as s:
+        row = s.get(ReportRow, report_id)
+        if row is not None:
+            s.expunge(row)
+        return row
+
+
+async def test_fault_report_owed_once_late_escalated_then_handed_in(env, worker, http, login, sync_session):
+    supervisor, auditor = await login("supervisor1"), await login("auditor1")
+    occurred = await env.get_current_time()
+    fault = f"INC-{uuid.uuid4().hex[:8]}"
+    body = {"fault_ref": fault, "occurred_at": occurred.isoformat(), "summary": "核心路由器宕机，多家客户专线中断"}
+
+    assert (await http.post("/api/reports/fault", json=body, headers=await login("agent1"))).status_code == 403
+    bad = await http.post("/api/reports/fault", json={**body, "fault_ref": "空格 不行"}, headers=supervisor)
+    assert bad.status_code == 422 and "fault_ref" in bad.text
+    naive = await http.post(
+        "/api/reports/fault", json={**body, "occurred_at": "2026-12-01T10:00:00"}, headers=supervisor
+    )
+    assert naive.status_code == 422 and "occurred_at" in naive.text
+    first = await http.post("/api/reports/fault", json=body, headers=supervisor)
+    assert first.status_code == 202, first.text
+    report_id = first.json()["report_id"]
+    assert first.json() == {"report_id": f"report-fault-{fault}", "started": True}
+    again = await http.post("/api/reports/fault", json=body, headers=supervisor)
+    assert again.json() == {"report_id": report_id, "started": False}
+
+    handle = env.client.get_workflow_handle(report_id)
+    task = await open_task(handle, "fault_report", sync_session)
+    assert task.due_at == occurred + timedelta(hours=24)  # a budget in hours runs around the clock
+    listed = await http.get("/api/reports", params={"kind": "fault", "status": "open"}, headers=auditor)
+    assert report_id in [r["report_id"] for r in listed.json()]
+    assert (await http.get("/api/reports", headers=await login("engineer1"))).status_code == 403
+
+    await skip_to(env, task.due_at + timedelta(minutes=1))
+
+    async def marked_late():
+        row = await _row(sync_session, report_id)
+        return row if row is not None and row.on_time is False else None
+
+    await eventually(marked_late, what="the fault report marked late at its due")
+    with sync_session() as s:
+        breaches = list(s.scalars(select(SlaBreach).where(SlaBreach.task_id == task.task_id)))
+    assert len(breaches) == 1 and breaches[0].kind == "fault_report"
+
+    refused = await http.post(
+        f"/api/tasks/{task.task_id}/decision", json={"outcome": "submit", "data": {"content": " "}}, headers=supervisor
+    )
+    assert refused.status_code == 422 and "content" in refused.text
+    content = "故障原因：主控板故障；影响：12家客户；恢复：倒换备板后40分钟恢复。"
+    done = await http.post(
+        f"/api/tasks/{task.task_id}/decision",
+        json={"outcome": "submit", "data": {"content": content}},
+        headers=supervisor,
+    )
+    assert done.status_code == 200, done.text
+
+    async def submitted():
+        response = await http.get(f"/api/reports/{report_id}", headers=auditor)
+        return response.json() if response.json()["status"] == "submitted" else None
+
+    report = await eventually(submitted, what="the fault report handed in")
+    assert report["on_time"] is False and when(report["done_at"]) > when(report["due_at"])
+    assert report["sections"]["content"] == content and report["sections"]["written_by"] == "supervisor1"
+    assert report["files"] == []
+    assert (await http.get(f"/api/reports/{report_id}/files/pdf", headers=auditor)).status_code == 404
+
+    day = task.due_at.astimezone(SHANGHAI).date()
+    with sync_session() as s:
+        due_rows = list(s.scalars(select(ReportRow).where(ReportRow.on_time.is_not(None))))
+    start, end = _local_day_bounds(day)
+    expected = [r for r in due_rows if start <= r.due_at < end]
+    kpi = await http.get(
+        "/api/kpis/report_timeliness", params={"from": day.isoformat(), "to": day.isoformat()}, headers=supervisor
+    )
+    assert kpi.status_code == 200, kpi.text
+    answer = kpi.json()
+    assert answer["denominator"] == len(expected) and answer["numerator"] == sum(bool(r.on_time) for r in expected)
+    assert answer["counts"]["fault"] >= 1 and answer["counts"]["late"] >= 1 and answer["met"] is False
+
+
+def _local_day_bounds(day: date) -> tuple[datetime, datetime]:
+    return datetime.combine(day, time(), SHANGHAI), datetime.combine(day + timedelta(days=1), time(), SHANGHAI)
