@@ -77,8 +77,10 @@ def monthly_chart(
         x = left + slot * i + slot * 0.2
         if value is not None:
             h = plot_h * min(value / ceiling, 1)
+            colour = MISSED if (value > target if at_most else value < target) else BAR
             parts.append(
-                f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{slot * 0.6:.1f}" height="{h:.1f}" fill="{BAR}"/>'
+                f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{slot * 0.6:.1f}" height="{h:.1f}"'
+                f' fill="{colour}"/>'
             )
             parts.append(
                 f'<text x="{x + slot * 0.3:.1f}" y="{top + plot_h - h - 3:.1f}" text-anchor="middle">'
