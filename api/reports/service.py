@@ -22,6 +22,7 @@ from core.reports import (
     quarterly_input,
 )
 from db import reports
+from workflows.reports import report_attributes
 
 REPORT_SCHEDULER_ID = "report-scheduler"
 
@@ -41,7 +42,11 @@ async def _start(gateway: TemporalGateway, workflow: str, request: ObligationInp
     """Start a report workflow once per report id; False when it exists (running or done) already."""
     try:
         await gateway.start(
-            workflow, request, workflow_id=request.report_id, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE
+            workflow,
+            request,
+            workflow_id=request.report_id,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=report_attributes(request.report_id),
         )
     except WorkflowAlreadyStartedError:
         return False

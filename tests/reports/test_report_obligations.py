@@ -98,3 +98,25 @@ async def test_fault_report_owed_once_late_escalated_then_handed_in(env, worker,
 
 def _local_day_bounds(day: date) -> tuple[datetime, datetime]:
     return datetime.combine(day, time(), SHANGHAI), datetime.combine(day + timedelta(days=1), time(), SHANGHAI)
+
+
+async def test_report_workflows_show_in_the_auditors_timeline(env, worker, http, login, sync_session):
+    supervisor, auditor = await login("supervisor1"), await login("auditor1")
+    fault = f"INC-{uuid.uuid4().hex[:8]}"
+    body = {"fault_ref": fault, "occurred_at": (await env.get_current_time()).isoformat(), "summary": "传输网中断"}
+    report_id = (await http.post("/api/reports/fault", json=body, headers=supervisor)).json()["report_id"]
+    task = await open_task(env.client.get_workflow_handle(report_id), "fault_report", sync_session)
+    decision = {"outcome": "submit", "data": {"content": "已恢复"}}
+    assert (
+        await http.post(f"/api/tasks/{task.task_id}/decision", json=decision, headers=supervisor)
+    ).status_code == 200
+
+    async def finished_timeline():
+        response = await http.get("/api/audit/timeline", params={"ref": report_id}, headers=auditor)
+        body = response.json()
+        return body if any(e["action"] == "workflow.completed" for e in body.get("entries", [])) else None
+
+    timeline = await eventually(finished_timeline, what="the report's timeline")
+    assert timeline["workflow_type"] == "ReportObligation" and timeline["business_ref"] == report_id
+    decided = [e for e in timeline["entries"] if e["actor"] == "supervisor1" and e["action"] == "task.submit"]
+    assert decided and decided[0]["kind"] == "act"
