@@ -47,6 +47,7 @@ from tests.provisioning.flow import OrderFlow
 from tests.provisioning.flow import spec as order_spec
 from tests.provisioning.presales_flow import COORDINATOR as DEMAND_COORDINATOR
 from tests.provisioning.presales_flow import PRESALES, DemandFlow
+from tests.reports.scenarios import SCENARIOS as REPORT_SCENARIOS
 from tests.reservations.flow import accepted_check
 from tests.resource_checks.flow import COORDINATOR, REQUESTER, STAFF, CheckFlow, item
 from tests.support import eventually, finished, idle, rid
@@ -568,6 +569,7 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
     "OutboxDispatcher": {
         "rounds-then-continues": dispatcher_rounds_then_continues,
     },
+    **REPORT_SCENARIOS,
 }
 
 # Registered workflow types whose scenarios are still to be written: the coverage test tolerates these and
