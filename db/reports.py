@@ -39,11 +39,12 @@ async def record(session: AsyncSession, report: ReportRecord) -> None:
     for instant in ("period_start", "period_end", "opened_at", "due_at", "done_at"):
         values[instant] = getattr(report, instant)
     stmt = insert(ReportRow).values(**values)
+    stored = stmt.table.c
     stmt = stmt.on_conflict_do_update(
         index_elements=["report_id"],
         set_={k: stmt.excluded[k] for k in values if k not in ("report_id", "sections")}
-        | {"sections": ReportRow.__table__.c.sections.concat(stmt.excluded.sections)},
-        where=ReportRow.__table__.c.revision < stmt.excluded.revision,
+        | {"sections": stored.sections.concat(stmt.excluded.sections)},
+        where=stored.revision < stmt.excluded.revision,
     )
     await session.execute(stmt)
 

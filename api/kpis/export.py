@@ -38,9 +38,10 @@ def export_format(
     if format is not None:
         return None if format == "json" else format
     accept = request.headers.get("accept", "")
-    for kind in ("xlsx", "csv"):
+    kinds: tuple[ExportKind, ...] = ("xlsx", "csv")
+    for kind in kinds:
         if MEDIA[kind].split(";")[0] in accept:
-            return kind  # type: ignore[return-value]
+            return kind
     return None
 
 
