@@ -8,10 +8,14 @@ import uuid
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
+from temporalio.client import WorkflowExecutionStatus
 
 from db.models import ReportRow, SlaBreach
+from infra.worker_factory import build_worker
+from tests.reports.caller_workflows import FaultReportCaller
 from tests.reports.flow import open_task
-from tests.support import SHANGHAI, eventually, skip_to, when
+from tests.support import SHANGHAI, end_workflow, eventually, finished, skip_to, when
+from workflows.registry import ALL_WORKFLOWS
 
 
 async def _row(sync_session, report_id: str) -> ReportRow | None:
@@ -120,3 +124,20 @@ async def test_report_workflows_show_in_the_auditors_timeline(env, worker, http,
     assert timeline["workflow_type"] == "ReportObligation" and timeline["business_ref"] == report_id
     decided = [e for e in timeline["entries"] if e["actor"] == "supervisor1" and e["action"] == "task.submit"]
     assert decided and decided[0]["kind"] == "act"
+
+
+async def test_a_workflow_owes_a_fault_report_through_start_fault_report(env, db, settings, sync_session):
+    """What the incident workflow calls: the report starts once, as an abandoned child that outlives its caller."""
+    queue = f"kx-caller-{uuid.uuid4().hex[:8]}"
+    fault = f"INC-{uuid.uuid4().hex[:8]}"
+    occurred = await env.get_current_time()
+    async with build_worker(env.client, db, settings, task_queue=queue, workflows=[*ALL_WORKFLOWS, FaultReportCaller]):
+        caller = await env.client.start_workflow(
+            FaultReportCaller.run, args=[fault, occurred], id=f"caller-{fault}", task_queue=queue
+        )
+        assert await finished(env, caller) == [f"report-fault-{fault}"] * 2
+        report = env.client.get_workflow_handle(f"report-fault-{fault}")
+        task = await open_task(report, "fault_report", sync_session)
+        assert task.due_at == occurred + timedelta(hours=24)
+        assert (await report.describe()).status == WorkflowExecutionStatus.RUNNING
+        await end_workflow(report)
