@@ -268,6 +268,16 @@ def picked_cases(data: dict[str, Any], offered: tuple[str, ...]) -> list[str]:
     return cases
 
 
+# Every report task kind and the `data` keys its decision must carry (the API's completion hint shows them).
+CASES_TASK = "report_typical_cases"
+WRITTEN_SECTIONS = {"report_problems": ("problems", "suggestions"), "report_plan": ("plan",)}
+TASK_DATA: dict[str, tuple[str, ...]] = {
+    "operation_report": ("content",),
+    "fault_report": ("content",),
+    CASES_TASK: ("cases",),
+    **WRITTEN_SECTIONS,
+}
+
 # Activities and workflow types, by name (workflow modules never import database code).
 LOAD_REPORT_POLICY = "load_report_policy"
 RECORD_REPORT = "record_report"

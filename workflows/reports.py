@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from core.calendar import clock_of, deadline
     from core.records import PolicyRef
     from core.reports import (
+        CASES_TASK,
         DRAFT_QUARTERLY_REPORT,
         LOAD_REPORT_POLICY,
         OBLIGATION_WORKFLOW,
@@ -35,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         RECORD_REPORT,
         REPORT_POLICY_NAME,
         SCHEDULER_WORKFLOW,
+        WRITTEN_SECTIONS,
         ObligationInput,
         QuarterlyDraft,
         QuarterlyInput,
@@ -64,9 +66,6 @@ with workflow.unsafe.imports_passed_through():
 
 REPORT_QUERY = "report"
 MAX_APPROVAL_ROUNDS = 5
-# The people-written parts of the quarterly report: task kind -> the text fields its decision carries.
-WRITTEN_SECTIONS = {"report_problems": ("problems", "suggestions"), "report_plan": ("plan",)}
-CASES_TASK = "report_typical_cases"
 
 
 class _ReportBook(HumanTaskBook):

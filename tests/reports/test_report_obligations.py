@@ -49,6 +49,9 @@ async def test_fault_report_owed_once_late_escalated_then_handed_in(env, worker,
     handle = env.client.get_workflow_handle(report_id)
     task = await open_task(handle, "fault_report", sync_session)
     assert task.due_at == occurred + timedelta(hours=24)  # a budget in hours runs around the clock
+    view = (await http.get(f"/api/tasks/{task.task_id}", headers=supervisor)).json()
+    assert view["completion"]["outcomes"] == ["submit"]
+    assert view["completion"]["acts"][0]["data_required"] == ["content"]
     listed = await http.get("/api/reports", params={"kind": "fault", "status": "open"}, headers=auditor)
     assert report_id in [r["report_id"] for r in listed.json()]
     assert (await http.get("/api/reports", headers=await login("engineer1"))).status_code == 403
