@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from temporalio.client import WorkflowExecutionStatus
 
+from core.reports import default_report_policy
 from db.models import ReportRow, SlaBreach
 from infra.worker_factory import build_worker
 from tests.reports.caller_workflows import FaultReportCaller
@@ -144,3 +145,19 @@ async def test_a_workflow_owes_a_fault_report_through_start_fault_report(env, db
         assert task.due_at == occurred + timedelta(hours=24)
         assert (await report.describe()).status == WorkflowExecutionStatus.RUNNING
         await end_workflow(report)
+
+
+async def test_report_policy_is_seeded_and_versioned(http, login):
+    """The migration seeds the catalogue's policy; a malformed major customer is refused and nothing is published."""
+    admin = await login("admin")
+    seeded = (await http.get("/api/report-policies/center/versions", headers=admin)).json()[0]
+    assert seeded["version"] == 1
+    assert seeded["spec"] == default_report_policy().model_dump(mode="json")
+    bad = {**seeded["spec"], "major_customers": {"not an id": "某客户"}}
+    refused = await http.post("/api/report-policies/center", json=bad, headers=admin)
+    assert refused.status_code == 422 and "major_customers" in refused.text
+    assert (
+        await http.post("/api/report-policies/center", json=seeded["spec"], headers=await login("supervisor1"))
+    ).status_code == 403
+    latest = (await http.get("/api/report-policies/center", headers=admin)).json()
+    assert latest["spec"]["major_customers"] == seeded["spec"]["major_customers"]
