@@ -76,7 +76,10 @@ class _ReportBook(HumanTaskBook):
         self._report: ReportRecord | None = None
 
     async def _save(self, **changes: object) -> ReportRecord:
+        """Change the report (new sections merge into the kept ones) and write it to the read model."""
         assert self._report is not None
+        if isinstance(sections := changes.get("sections"), dict):
+            changes["sections"] = self._report.sections | sections
         self._report = self._report.model_copy(update=changes | {"revision": self._report.revision + 1})
         await db_call(RECORD_REPORT, self._report)
         return self._report

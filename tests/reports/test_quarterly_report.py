@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core.reports import SchedulerState, quarter_months, quarter_of
+from core.reports import ReportRecord, SchedulerState, quarter_months, quarter_of
 from db.models import KnowledgeEntry, ReportRow, ResourceCheckLedger, TicketRow
 from tests.reports.flow import forget_reports, local, next_month_end, open_task, reports_due_at, started
 from tests.support import eventually, skip_to, workflow_tasks
@@ -193,6 +193,8 @@ async def test_quarter_end_drafts_writes_approves_and_publishes(
     assert report["sections"]["approved_by"] == "supervisor1" and report["sections"]["plan_by"] == "supervisor2"
     assert report["sections"]["problems"] == PROBLEMS and report["sections"]["typical_cases"] == [case_no]
     assert {f["format"] for f in report["files"]} == {"pdf", "xlsx"}
+    held = (await quarterly.query("report", result_type=ReportRecord)).sections  # the workflow keeps them all too
+    assert held["problems"] == PROBLEMS and held["plan_by"] == "supervisor2" and held["files"] == ["pdf", "xlsx"]
 
     assert (await http.get(f"/api/reports/{quarterly_id}/files/pdf", headers=await login("agent1"))).status_code == 403
     pdf = await http.get(f"/api/reports/{quarterly_id}/files/pdf", headers=auditor)
