@@ -6,6 +6,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# The quarterly report's PDF: WeasyPrint draws with pango, and Chinese needs a CJK font (else boxes).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN useradd --system --user-group --uid 10001 --home-dir /app --no-create-home kexiang
 WORKDIR /app
 

@@ -10,6 +10,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev,test,lint]'
 	sh scripts/ensure_chromium.sh
+	sh scripts/ensure_report_tools.sh
 	touch $@
 
 install: $(VENV)/.installed
@@ -19,11 +20,13 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	sh scripts/ensure_chromium.sh
+	sh scripts/ensure_report_tools.sh
 	$(PY) -m pytest
 
 # The suite without the slow dev-server tests (the dev stack subprocesses, the visibility tests on `dev_env`).
 test-fast: $(VENV)/.installed
 	sh scripts/ensure_chromium.sh
+	sh scripts/ensure_report_tools.sh
 	$(PY) -m pytest -m "not devstack and not dev_server"
 
 # Lint, format check and types: what CI runs before the tests.

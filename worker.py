@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 
+from api.reports.service import ensure_report_scheduler
 from audit.journal_anchor import ensure_anchoring
 from db.session import Database
 from infra.bytecode import cache_bytecode
@@ -41,6 +42,8 @@ async def main() -> None:
             task_queue=settings.temporal_task_queue,
             interval_minutes=settings.journal_anchor_minutes,
         )
+        # Month and quarter ends start the reports they owe (workflows/reports.py).
+        await ensure_report_scheduler(client, task_queue=settings.temporal_task_queue)
         # The outbox goes out: NOTIFY at commit -> a kick to the OutboxDispatcher (infra/outbox_waker.py).
         waker = asyncio.create_task(
             relay_wakeups(

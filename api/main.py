@@ -30,6 +30,7 @@ from api.platform import auth, config, health, users
 from api.presales import routes as presales
 from api.provisioning import routes as provisioning
 from api.provisioning import tmf641
+from api.reports import routes as reports
 from api.reservations import routes as reservations
 from api.resource_checks import routes as resource_checks
 from api.resource_checks import tmf645
@@ -149,6 +150,8 @@ def create_app(
         kpis.targets,
         incidents.router,
         incidents.policies,
+        reports.router,
+        reports.policies,
     ):
         app.include_router(router)
     mount_console(app)

@@ -95,6 +95,17 @@ CATALOGUE: tuple[KpiDefinition, ...] = (
         owner=Role.COORDINATOR,
     ),
     KpiDefinition(
+        name="report_timeliness",
+        title="Report timeliness (operation, fault and quarterly reports)",
+        numerator="reports handed in (operation, fault) or published (quarterly) by their due date",
+        denominator="reports handed in, published, or past their due date",
+        period_by="the report's due date",
+        filters=(KpiFilter.CUSTOMER,),
+        direction="at_least",
+        target=1.0,
+        owner=Role.SUPERVISOR,
+    ),
+    KpiDefinition(
         name="sla_breaches",
         title="SLA breaches (timeouts)",
         numerator=(

@@ -129,6 +129,23 @@ async def activation_timeliness(session: AsyncSession, query: KpiQuery) -> KpiFi
     return KpiFigures(numerator=on_time, denominator=completed)
 
 
+async def report_timeliness(session: AsyncSession, query: KpiQuery) -> KpiFigures:
+    """Reports due in the period: on time over settled (done, or marked late by their workflow at the due)."""
+    sql = """
+    SELECT count(*) FILTER (WHERE on_time), count(*) FILTER (WHERE on_time IS NOT NULL),
+           count(*) FILTER (WHERE kind = 'operation' AND on_time IS NOT NULL),
+           count(*) FILTER (WHERE kind = 'fault' AND on_time IS NOT NULL),
+           count(*) FILTER (WHERE kind = 'quarterly' AND on_time IS NOT NULL),
+           count(*) FILTER (WHERE on_time IS NOT NULL AND NOT on_time)
+      FROM report
+     WHERE due_at >= :start AND due_at < :end
+       AND (CAST(:customer AS text) IS NULL OR customer_id = CAST(:customer AS text))
+    """
+    on_time, settled, operation, fault, quarterly, late = await _one(session, sql, query)
+    counts = {"operation": operation, "fault": fault, "quarterly": quarterly, "late": late}
+    return KpiFigures(numerator=on_time, denominator=settled, counts=counts)
+
+
 # The breaches in scope: a period, a customer's workflows, a ticket priority; `parts` splits who was responsible.
 _BREACHES = """
   FROM sla_breach b
@@ -208,6 +225,7 @@ FIGURES: dict[str, Callable[[AsyncSession, KpiQuery], Awaitable[KpiFigures]]] = 
     "resolution_timeliness": _timeliness("resolution"),
     "resource_check_timeliness": resource_check_timeliness,
     "activation_timeliness": activation_timeliness,
+    "report_timeliness": report_timeliness,
     "sla_breaches": sla_breaches,
     "satisfaction_rate": satisfaction_rate,
     "reopen_rate": reopen_rate,

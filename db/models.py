@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Computed, DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Computed, DateTime, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlmodel import Field, SQLModel
 
@@ -664,3 +664,51 @@ class IncidentTicket(SQLModel, table=True):
     incident_no: str = Field(primary_key=True, max_length=24)
     ticket_no: str = Field(primary_key=True, max_length=20, index=True)
     linked_at: datetime = _ts(default_factory=utcnow)
+
+
+class ReportPolicyVersion(VersionedSpec, table=True):
+    """One immutable version of the report policy (core.reports.ReportPolicy)."""
+
+    __tablename__ = "report_policy_version"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+
+class ReportRow(SQLModel, table=True):
+    """An operation, fault or quarterly report: due date, status, timeliness and its sections (core.reports)."""
+
+    __tablename__ = "report"
+    __table_args__ = (Index("ix_report_kind_due", "kind", "due_at"),)
+
+    report_id: str = Field(primary_key=True, max_length=100)
+    workflow_id: str = Field(max_length=100, unique=True)
+    kind: str = Field(max_length=16)
+    title: str = Field(max_length=300)
+    status: str = Field(max_length=16, index=True)
+    customer_id: str | None = Field(default=None, max_length=64, index=True)
+    fault_ref: str | None = Field(default=None, max_length=100)
+    period_start: datetime | None = _ts(default=None)
+    period_end: datetime | None = _ts(default=None)
+    opened_at: datetime = _ts()
+    due_at: datetime = _ts()
+    done_at: datetime | None = _ts(default=None)
+    on_time: bool | None = None
+    sections: dict[str, Any] = _json()
+    revision: int = 0
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class ReportFile(SQLModel, table=True):
+    """A published report file (PDF, XLSX), stored whole so the API can serve it."""
+
+    __tablename__ = "report_file"
+    __table_args__ = (UniqueConstraint("report_id", "format"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: str = Field(max_length=100, index=True)
+    format: str = Field(max_length=8)
+    filename: str = Field(max_length=200)
+    media_type: str = Field(max_length=100)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    sha256: str = Field(max_length=64)
+    size: int
+    created_at: datetime = _ts(default_factory=utcnow)

@@ -22,6 +22,7 @@ from activities.outbox import OutboxActivities
 from activities.platform import PlatformActivities
 from activities.presales import PresalesActivities
 from activities.provisioning import ProvisioningActivities
+from activities.reports import ReportActivities
 from activities.reservations import ReservationActivities
 from activities.resource_checks import ResourceCheckActivities
 from activities.tickets import TicketActivities
@@ -120,6 +121,7 @@ def build_worker(
     anchor = JournalAnchorActivities(db)
     messages = MessageActivities(db)
     incidents = IncidentActivities(db, client)
+    report_work = ReportActivities(db)
     outbox = OutboxActivities(
         db,
         mailer=SmtpMailer(settings.smtp_host, settings.smtp_port, sender=settings.smtp_sender),
@@ -160,5 +162,9 @@ def build_worker(
             incidents.record_incident,
             incidents.detect_incident,
             incidents.resolve_incident_tickets,
+            report_work.load_report_policy,
+            report_work.record_report,
+            report_work.draft_quarterly_report,
+            report_work.publish_quarterly_report,
         ],
     )

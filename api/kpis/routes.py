@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel
 
 from api.deps import SessionDep, SettingsDep, require_roles
+from api.kpis.export import EXPORT_RESPONSES, ExportFormat, table_file
 from api.platform.versioned import versioned_router
 from core.kpis import (
     BY_NAME,
@@ -83,26 +84,34 @@ def _period(settings: Settings, first: str | None, last: str | None) -> tuple[da
         raise _refuse(str(err)) from None
 
 
-@router.get("", response_model=list[KpiDefinition], summary="The KPIs: what each counts, its filters and target")
-async def list_kpis(actor: Measurer, session: SessionDep) -> list[KpiDefinition]:
-    """Every KPI with the targets and owners currently published."""
-    return definitions(await kpi_figures.latest_targets(session))
+@router.get(
+    "",
+    response_model=list[KpiDefinition],
+    summary="The KPIs: what each counts, its filters and target",
+    responses=EXPORT_RESPONSES,
+)
+async def list_kpis(actor: Measurer, session: SessionDep, export: ExportFormat) -> Any:
+    """Every KPI with the targets and owners currently published (`format=csv|xlsx`: as a file)."""
+    kpis = definitions(await kpi_figures.latest_targets(session))
+    return table_file(export, kpis, "kpis") if export else kpis
 
 
-@router.get("/{name}", response_model=KpiAnswer, summary="One KPI over a period")
+@router.get("/{name}", response_model=KpiAnswer, summary="One KPI over a period", responses=EXPORT_RESPONSES)
 async def kpi(
     name: str,
     actor: Measurer,
     session: SessionDep,
     settings: SettingsDep,
+    export: ExportFormat,
     from_: Annotated[str | None, Query(alias="from", description="first local day, YYYY-MM-DD")] = None,
     to: Annotated[str | None, Query(description="last local day (inclusive), YYYY-MM-DD")] = None,
     department: str | None = None,
     person: str | None = None,
     customer: str | None = None,
     priority: str | None = None,
-) -> KpiAnswer:
-    """Value, numerator, denominator and target over whole local days `from`..`to`, optionally narrowed."""
+) -> Any:
+    """Value, numerator, denominator and target over whole local days `from`..`to`, optionally narrowed
+    (`format=csv|xlsx`: as a file)."""
     if name not in BY_NAME:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"KPI {name} does not exist (known: {', '.join(BY_NAME)})")
     start, end = _period(settings, from_, to)
@@ -121,7 +130,8 @@ async def kpi(
         refuse_filters(definition, query)
     except ValueError as err:
         raise _refuse(str(err)) from None
-    return judge(definition, query, await kpi_figures.figures(session, name, query))
+    answer = judge(definition, query, await kpi_figures.figures(session, name, query))
+    return table_file(export, [answer], name) if export else answer
 
 
 class BreachShare(BaseModel):
@@ -141,18 +151,25 @@ class BreachBreakdown(BaseModel):
     items: list[BreachShare]
 
 
-@router.get("/sla_breaches/breakdown", response_model=BreachBreakdown, summary="Breaches per person or department")
+@router.get(
+    "/sla_breaches/breakdown",
+    response_model=BreachBreakdown,
+    summary="Breaches per person or department",
+    responses=EXPORT_RESPONSES,
+)
 async def breach_breakdown(
     actor: Overseer,
     session: SessionDep,
     settings: SettingsDep,
+    export: ExportFormat,
     by: str | None = None,
     from_: Annotated[str | None, Query(alias="from", description="first local day, YYYY-MM-DD")] = None,
     to: Annotated[str | None, Query(description="last local day (inclusive), YYYY-MM-DD")] = None,
     customer: str | None = None,
     priority: str | None = None,
-) -> BreachBreakdown:
-    """Everyone charged with a breach, most first; an unclaimed task's breach counts for each of its candidates."""
+) -> Any:
+    """Everyone charged with a breach, most first; an unclaimed task's breach counts for each of its candidates
+    (`format=csv|xlsx`: the items as a file)."""
     if by not in ("person", "department"):
         raise _refuse("by: person or department")
     start, end = _period(settings, from_, to)
@@ -161,6 +178,8 @@ async def breach_breakdown(
         session, query
     )
     items = [BreachShare(who=who, breaches=n, unclaimed=unclaimed) for who, n, unclaimed in rows]
+    if export:
+        return table_file(export, items, f"sla_breaches_by_{by}")
     return BreachBreakdown(by=by, start=start, end=end, items=items)
 
 

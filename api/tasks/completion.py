@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from core.incidents import decision_data as incident_decision_data
 from core.presales import REFINE, DemandRefinement
 from core.provisioning import REVIEW, CompleteStep, ReviewOrder
+from core.reports import TASK_DATA as REPORT_TASK_DATA
 from core.resource_checks import AcceptResult, Answer, Recheck
 from core.tickets import Accept, AmendIntake, LogProgress, Resolve
 from db.models import TaskFields
@@ -115,6 +116,7 @@ _DECISION_DATA: dict[str, tuple[list[str], list[str]]] = {
     "followup_assignment": (["assignee"], []),
     "rating_followup": ([], ["rating"]),
     **incident_decision_data(),
+    **{kind: (list(keys), []) for kind, keys in REPORT_TASK_DATA.items()},
 }
 
 

@@ -50,6 +50,7 @@ from tests.provisioning.flow import OrderFlow
 from tests.provisioning.flow import spec as order_spec
 from tests.provisioning.presales_flow import COORDINATOR as DEMAND_COORDINATOR
 from tests.provisioning.presales_flow import PRESALES, DemandFlow
+from tests.reports.scenarios import SCENARIOS as REPORT_SCENARIOS
 from tests.reservations.flow import accepted_check
 from tests.resource_checks.flow import COORDINATOR, REQUESTER, STAFF, CheckFlow, item
 from tests.support import eventually, finished, idle, rid
@@ -668,6 +669,7 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "restored-and-reviewed": incident_restored_and_reviewed,
         "major-chain-stood-down": incident_major_chain_stood_down,
     },
+    **REPORT_SCENARIOS,
 }
 
 # Registered workflow types whose scenarios are still to be written: the coverage test tolerates these and
