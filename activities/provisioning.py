@@ -7,14 +7,31 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from api.tmf.events import publish_order_change
+from core.numbers import CENTER_ZONE
 from core.provisioning import CircuitClosure, CompletionReport, LedgerEntry, OrderSave, ProvisioningRules
 from db import audit as audit_journal
+from db.customer_messages import queue_cutover_notice
 from db.models import Notification
 from db.outbox import enqueue_notification
 from db.provisioning import add_documents, close_circuit, latest_provisioning_rules, upsert_order, write_ledger
 from db.session import Database
 from infra.group_dispatch import GroupDispatch
 from workflows.common import CLOSE_CIRCUIT, LOAD_PROVISIONING_RULES, RECORD_ORDER, REPORT_COMPLETION, WRITE_LEDGER
+
+CUTOVER_CUSTOMER_NOTICE = "cutover_notice_customer"  # the workflow's notice to the customer's contacts
+
+
+def _cutover_fields(save: OrderSave) -> dict[str, str]:
+    """The cut-over template's fields: the order, the step's title and the window in the center's time."""
+    cutover = save.order.cutover
+    assert cutover is not None
+    step = save.order.step(cutover.step).title if save.order.has_step(cutover.step) else cutover.step
+    return {
+        "order_id": save.order.order_id,
+        "step": step,
+        "window_start": f"{cutover.window_start.astimezone(CENTER_ZONE):%Y-%m-%d %H:%M}",
+        "window_end": f"{cutover.window_end.astimezone(CENTER_ZONE):%Y-%m-%d %H:%M}",
+    }
 
 
 class ProvisioningActivities:
@@ -47,6 +64,10 @@ class ProvisioningActivities:
                     insert(Notification).values(**notice.model_dump()).on_conflict_do_nothing(index_elements=["key"])
                 )
                 await enqueue_notification(session, notice)
+                if notice.kind == CUTOVER_CUSTOMER_NOTICE and save.order.cutover is not None:
+                    await queue_cutover_notice(
+                        session, notice, check_id=save.order.spec.resource_check_id, fields=_cutover_fields(save)
+                    )
             await session.commit()
 
     @activity.defn(name=REPORT_COMPLETION)

@@ -136,6 +136,7 @@ def create_app(
         provisioning.router,
         provisioning.ledger_router,
         config.provisioning_rules,
+        config.message_templates,
         presales.router,
         outbox.router,
         hub_router("troubleTicket", "/tmf-api/troubleTicket/v4", tag="TMF621 trouble tickets"),

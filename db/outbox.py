@@ -12,15 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from core.contacts import mask_contacts
-from core.outbox import NOTIFY_CHANNEL, DueMessages, OutboxChannel, OutboxStatus, customer_channel, outbox_key
+from core.outbox import NOTIFY_CHANNEL, DueMessages, OutboxChannel, OutboxStatus, outbox_key
 from core.records import NotificationRecord
-from db.models import CustomerMessage, OutboxAttempt, OutboxMessage, TicketRow, User, utcnow
-
-# The subject line of each kind of customer message (zh-CN first); the text is the customer_message body.
-CUSTOMER_SUBJECTS = {
-    "registration": "您的工单 {ticket_no} 已受理 / Your ticket {ticket_no} is registered",
-    "resolution": "您的工单 {ticket_no} 已处理 / Your ticket {ticket_no} is resolved",
-}
+from db.models import CustomerMessage, OutboxAttempt, OutboxMessage, User, utcnow
 
 
 async def enqueue(
@@ -59,28 +53,6 @@ async def enqueue(
     if queued is not None:
         await wake_dispatcher(session)
     return queued is not None
-
-
-async def enqueue_customer_message(session: AsyncSession, *, key: str) -> bool:
-    """Queue the stored customer message `key` to its ticket's customer, by e-mail or SMS as their contact allows
-    (nothing for a landline: the agent calls). In the caller's transaction; True when newly queued."""
-    stored = await session.get(CustomerMessage, key)
-    if stored is None:
-        return False
-    contact = await session.scalar(select(col(TicketRow.contact)).where(col(TicketRow.ticket_no) == stored.ticket_no))
-    channel = customer_channel(contact)
-    if channel is None:
-        return False
-    subject = CUSTOMER_SUBJECTS.get(stored.kind, "{ticket_no}").format(ticket_no=stored.ticket_no)
-    return await enqueue(
-        session,
-        event=f"customer_message:{key}",
-        subject=stored.ticket_no,
-        recipient=f"customer:{stored.ticket_no}",
-        channel=channel,
-        payload={"subject": subject},
-        source_key=key,
-    )
 
 
 async def enqueue_notification(session: AsyncSession, notice: NotificationRecord) -> int:
