@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from api.tmf.events import publish_ticket_change
 from core.tickets import SurveyIssue, Ticket, TicketSave
 from db import audit as audit_journal
 from db import knowledge
 from db.customer_messages import queue_resolution_message, queue_ticket_messages
-from db.models import Survey, TicketRow
+from db.models import Survey
 from db.session import Database
 from db.surveys import new_token, token_hash
 from db.tickets import upsert_ticket
@@ -52,12 +51,10 @@ class TicketActivities:
             "survey_link": f"{self._survey_base_url}/{token}",
         }
         async with self._db.session() as session:
-            ticket = await session.get(TicketRow, issue.ticket_no)
-            if ticket is None:
-                raise ApplicationError(f"no ticket {issue.ticket_no}", type="TicketMissing", non_retryable=True)
             queued = await queue_resolution_message(
                 session,
-                ticket,
+                ticket_no=issue.ticket_no,
+                workflow_id=issue.workflow_id,
                 key=f"{issue.workflow_id}:resolution:{issue.cycle}",
                 preferred=issue.channel,
                 fields=fields,

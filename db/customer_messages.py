@@ -21,7 +21,7 @@ from core.contacts import mask_contacts
 from core.message_templates import MESSAGE_TEMPLATES_NAME, MessageTemplates, render, render_call
 from core.outbox import customer_channel
 from core.records import NotificationRecord
-from core.roles import GROUP_CUSTOMER
+from core.roles import GROUP_CUSTOMER, Role
 from core.tickets import Channel, Ticket, TicketStatus
 from db.models import CustomerMessage, MessageTemplatesVersion, Notification, ResourceCheckRow, TicketRow, utcnow
 from db.outbox import enqueue, enqueue_notification
@@ -147,23 +147,27 @@ async def queue_ticket_messages(session: AsyncSession, ticket: Ticket) -> None:
 
 
 async def queue_resolution_message(
-    session: AsyncSession, ticket: TicketRow, *, key: str, preferred: Channel, fields: Mapping[str, str]
+    session: AsyncSession, *, ticket_no: str, workflow_id: str, key: str, preferred: Channel, fields: Mapping[str, str]
 ) -> bool:
-    """The resolution with cause, solution, advice and the survey link (in `fields`), by `preferred`."""
+    """The resolution with cause, solution, advice and the survey link (in `fields`), by `preferred`; a call task
+    goes to the ticket's handler (any agent when the ticket is not in the read model)."""
+    ticket = await session.get(TicketRow, ticket_no)
+    handler = (ticket.handler or ticket.created_by) if ticket is not None else None
     return await queue_customer_message(
         session,
         key=key,
         kind="resolution",
-        subject=ticket.ticket_no,
-        recipient=f"customer:{ticket.ticket_no}",
+        subject=ticket_no,
+        recipient=f"customer:{ticket_no}",
         fields=fields,
         preferred=preferred,
         caller=NotificationRecord(
             key=f"{key}:call",
             kind="customer_call",
             message="",
-            recipient_user=ticket.handler or ticket.created_by,
-            workflow_id=ticket.workflow_id,
+            recipient_user=handler,
+            recipient_role=None if handler else Role.AGENT.value,
+            workflow_id=workflow_id,
             created_at=utcnow(),
         ),
     )
