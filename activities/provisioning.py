@@ -8,6 +8,7 @@ from temporalio.exceptions import ApplicationError
 
 from api.tmf.events import publish_order_change
 from core.numbers import CENTER_ZONE
+from core.outbox import is_urgent
 from core.provisioning import CircuitClosure, CompletionReport, LedgerEntry, OrderSave, ProvisioningRules
 from db import audit as audit_journal
 from db.customer_messages import queue_cutover_notice
@@ -63,7 +64,7 @@ class ProvisioningActivities:
                 await session.execute(
                     insert(Notification).values(**notice.model_dump()).on_conflict_do_nothing(index_elements=["key"])
                 )
-                await enqueue_notification(session, notice)
+                await enqueue_notification(session, notice, urgent=is_urgent(notice.kind))
                 if notice.kind == CUTOVER_CUSTOMER_NOTICE and save.order.cutover is not None:
                     await queue_cutover_notice(
                         session, notice, check_id=save.order.spec.resource_check_id, fields=_cutover_fields(save)

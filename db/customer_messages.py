@@ -78,7 +78,7 @@ async def queue_customer_message(
         await session.execute(
             insert(Notification).values(**call.model_dump()).on_conflict_do_nothing(index_elements=["key"])
         )
-        await enqueue_notification(session, call)
+        await enqueue_notification(session, call, urgent=True)  # the customer is waiting
     if route is None:
         return True
     await enqueue(

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from core.contacts import mask_contacts
-from core.outbox import NOTIFY_CHANNEL, DueMessages, OutboxChannel, OutboxStatus, outbox_key
+from core.numbers import CENTER_ZONE
+from core.outbox import NOTIFY_CHANNEL, DueMessages, OutboxChannel, OutboxStatus, outbox_key, quiet_hours_end
 from core.records import NotificationRecord
 from db.models import CustomerMessage, OutboxAttempt, OutboxMessage, User, utcnow
 
@@ -26,11 +27,13 @@ async def enqueue(
     channel: OutboxChannel,
     payload: dict[str, Any] | None = None,
     source_key: str | None = None,
+    not_before: datetime | None = None,
 ) -> bool:
     """Queue a message in the caller's transaction (the caller commits); True when new, False when already queued.
 
     `recipient` is a reference the channel resolves at delivery (`customer:CS…`, `hub:7`), never an address. The
-    NOTIFY reaches the dispatcher's waker only when the transaction commits.
+    NOTIFY reaches the dispatcher's waker only when the transaction commits. `not_before` holds it back (quiet
+    hours) on the dispatcher's clock.
     """
     queued = await session.scalar(
         insert(OutboxMessage)
@@ -44,7 +47,7 @@ async def enqueue(
             source_key=source_key,
             status=OutboxStatus.PENDING.value,
             attempts=0,
-            next_attempt_at=utcnow(),
+            next_attempt_at=max(not_before, utcnow()) if not_before else utcnow(),
             created_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["key"])
@@ -55,10 +58,11 @@ async def enqueue(
     return queued is not None
 
 
-async def enqueue_notification(session: AsyncSession, notice: NotificationRecord) -> int:
+async def enqueue_notification(session: AsyncSession, notice: NotificationRecord, *, urgent: bool = False) -> int:
     """Queue a staff notification (the console row is written beside it) to every active user it names (by name,
     role or department) by each channel in their `notify_by` they have an address for; contact details in the text
-    masked. In the caller's transaction; how many messages were newly queued."""
+    masked. A non-urgent one falling in a user's quiet hours waits until they end (in a lane of its own, so it
+    holds back nothing urgent). In the caller's transaction; how many messages were newly queued."""
     named = []
     if notice.recipient_user:
         named.append(col(User.username) == notice.recipient_user)
@@ -71,19 +75,22 @@ async def enqueue_notification(session: AsyncSession, notice: NotificationRecord
     users = await session.scalars(
         select(User).where(or_(*named), col(User.active).is_(True), func.cardinality(col(User.notify_by)) > 0)
     )
-    payload = {"subject": f"[kexiang] {notice.kind}", "text": mask_contacts(notice.message)}
+    payload = {"subject": f"[kexiang] {notice.kind}", "text": mask_contacts(notice.message), "urgent": urgent}
     queued = 0
     for user in users:
+        held = None if urgent else quiet_hours_end(notice.created_at, user.quiet_from, user.quiet_until, CENTER_ZONE)
+        subject = notice.workflow_id or "staff"
         for channel in (OutboxChannel(c) for c in user.notify_by if c in ("email", "sms")):
             if (user.email if channel == OutboxChannel.EMAIL else user.mobile) is None:
                 continue
             queued += await enqueue(
                 session,
                 event=f"notification:{notice.key}:{channel.value}",
-                subject=notice.workflow_id or "staff",
+                subject=f"{subject}~quiet" if held else subject,
                 recipient=f"user:{user.username}",
                 channel=channel,
                 payload=payload,
+                not_before=held,
             )
     return queued
 

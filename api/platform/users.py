@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, status
@@ -36,6 +36,8 @@ class UserOut(BaseModel):
     email: str | None = None  # masked
     mobile: str | None = None  # masked
     notify_by: list[NotifyChannel] = []
+    quiet_from: time | None = None  # the center's local time; non-urgent e-mail/SMS waits until quiet_until
+    quiet_until: time | None = None
 
 
 class UserCreate(BaseModel):
@@ -65,6 +67,19 @@ class UserUpdate(BaseModel):
     email: str | None = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     mobile: str | None = Field(default=None, max_length=32, pattern=r"^(\+?86)?1[3-9]\d{9}$")
     notify_by: list[NotifyChannel] | None = Field(default=None, max_length=2, description="besides the console")
+    quiet_from: time | None = Field(default=None, description="quiet hours start (center time); null: none")
+    quiet_until: time | None = Field(default=None, description="quiet hours end; set both or neither")
+
+    @model_validator(mode="after")
+    def _quiet_hours_in_pairs(self) -> UserUpdate:
+        quiet = {"quiet_from", "quiet_until"} & self.model_fields_set
+        if quiet and len(quiet) == 1:
+            raise ValueError("quiet_from, quiet_until: set both together (null both to clear)")
+        if (self.quiet_from is None) != (self.quiet_until is None):
+            raise ValueError("quiet_from, quiet_until: both times or both null")
+        if self.quiet_from is not None and self.quiet_from == self.quiet_until:
+            raise ValueError("quiet_until: must differ from quiet_from")
+        return self
 
     @model_validator(mode="after")
     def _no_null_for_required_fields(self) -> UserUpdate:
@@ -86,6 +101,8 @@ def _out(user: User) -> UserOut:
         email=masked_contact(user.email),
         mobile=masked_contact(user.mobile),
         notify_by=[c for c in user.notify_by if c in ("email", "sms")],
+        quiet_from=user.quiet_from,
+        quiet_until=user.quiet_until,
     )
 
 
@@ -145,7 +162,7 @@ async def update_user(username: str, body: UserUpdate, admin: Admin, session: Se
     if "password" in changes:
         user.password_hash = hash_password(changes.pop("password"))
         changes["password"] = "changed"
-    for field in ("full_name", "department", "active", "email", "mobile", "notify_by"):
+    for field in ("full_name", "department", "active", "email", "mobile", "notify_by", "quiet_from", "quiet_until"):
         if field in changes:
             setattr(user, field, changes[field])
     for field in ("email", "mobile"):  # the journal keeps that it changed, not the address
