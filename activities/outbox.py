@@ -32,7 +32,7 @@ from db.session import Database
 from infra.delivery import DeliveryFailed
 from infra.mail import SmtpMailer
 from infra.sms import HttpSmsGateway
-from infra.webhooks import open_secret, post_event
+from infra.webhooks import CallbackRefused, open_secret, post_event, screen_callback
 
 log = logging.getLogger("kexiang.outbox")
 HEARTBEAT_SECONDS = 2.0
@@ -42,8 +42,17 @@ _MALFORMED = (ValueError, TypeError, KeyError, UnicodeError)
 class OutboxActivities:
     """Bound to the database, the channel adapters and the key ring that opens listeners' secrets."""
 
-    def __init__(self, db: Database, *, mailer: SmtpMailer, sms: HttpSmsGateway, key_ring: Mapping[str, bytes]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        mailer: SmtpMailer,
+        sms: HttpSmsGateway,
+        key_ring: Mapping[str, bytes],
+        allow_private_callbacks: bool = False,
+    ) -> None:
         self._db = db
+        self._allow_private = allow_private_callbacks
         self._mailer = mailer
         self._sms = sms
         self._ring = key_ring
@@ -102,6 +111,10 @@ class OutboxActivities:
         match OutboxChannel(message.channel):
             case OutboxChannel.WEBHOOK:
                 hub = await _hub(session, message.recipient)
+                try:
+                    await screen_callback(hub.callback, allow_private=self._allow_private)
+                except CallbackRefused as refused:
+                    raise DeliveryFailed(str(refused), permanent=True) from None
                 secret = open_secret(self._ring, hub.secret_sealed)
                 return await post_event(hub.callback, secret, webhook_id, message.payload["event"])
             case OutboxChannel.EMAIL:
