@@ -50,11 +50,16 @@ def _ensure_filter(handler: logging.Handler) -> None:
         handler.addFilter(ContactMaskingFilter())
 
 
+def redacting(handler: logging.Handler) -> logging.Handler:
+    """The handler with kexiang's one log format and the redacting filter."""
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    _ensure_filter(handler)
+    return handler
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     """Configure the root logger, and every handler uvicorn set up, with the redacting filter."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(ContactMaskingFilter())
+    handler = redacting(logging.StreamHandler())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

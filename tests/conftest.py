@@ -10,6 +10,7 @@ a worker about 0.5 s: per module, not per test).
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -34,6 +35,7 @@ from db.roles import APP_ROLE, OWNER_ROLE, provision, role_url
 from db.seed import DEMO_PASSWORD
 from db.session import Database, make_sync_engine
 from infra.embedded_pg import drop_database, sqlalchemy_url, start_embedded_postgres
+from infra.logging import redacting
 from infra.settings import Settings
 from infra.temporal import data_converter
 from infra.worker_factory import build_worker
@@ -243,7 +245,30 @@ async def login(http: httpx.AsyncClient) -> Callable[[str], Awaitable[dict[str, 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests on the real dev server are marked `dev_server` (`make test-fast` leaves them out)."""
+    """Tests on the real dev server are marked `dev_server` (`make test-fast` leaves them out); tests marked
+    `after_all` (they read what the whole run left behind) run last."""
     for item in items:
         if "dev_env" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.dev_server)
+    items.sort(key=lambda item: item.get_closest_marker("after_all") is not None)  # stable: order kept otherwise
+
+
+RUN_LOG = "logs/run.log"  # under the run's base temporary directory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every INFO-and-above record of this run (API, worker, SDKs in process) also goes to a log file under the
+    run's temporary directory, formatted and redacted as in production, for the tests that grep the logs."""
+    path = tmp_path_factory.getbasetemp() / RUN_LOG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = redacting(logging.FileHandler(path, encoding="utf-8"))
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(min(level, logging.INFO) or logging.INFO)
+    yield path
+    root.removeHandler(handler)
+    root.setLevel(level)
+    handler.close()
