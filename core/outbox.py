@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 # Activity, workflow, signal names (workflows call activities by name).
 OUTBOX_DUE = "outbox_due"
@@ -97,6 +98,29 @@ class DeliveryOutcome(BaseModel):
     message_id: int
     status: OutboxStatus
     next_attempt_at: datetime | None = None
+
+
+OVERDUE_AFTER = timedelta(minutes=5)  # a pending message due longer ago than this: its channel is stuck
+
+
+class ChannelHealth(BaseModel):
+    """One channel as admins watch it: messages by status, overdue ones, and how its latest attempt went."""
+
+    pending: int = 0
+    delivered: int = 0
+    dead: int = 0
+    overdue: int = 0
+    last_attempt_at: datetime | None = None
+    last_outcome: str | None = None  # delivered, failed, dead
+    last_error: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def state(self) -> Literal["ok", "stuck", "failing"]:
+        """stuck: messages overdue (the dispatcher or the channel hangs); failing: its latest attempt failed."""
+        if self.overdue:
+            return "stuck"
+        return "failing" if self.last_outcome in ("failed", "dead") else "ok"
 
 
 class DispatcherState(BaseModel):

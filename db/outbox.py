@@ -13,7 +13,15 @@ from sqlmodel import col
 
 from core.contacts import mask_contacts
 from core.numbers import CENTER_ZONE
-from core.outbox import NOTIFY_CHANNEL, DueMessages, OutboxChannel, OutboxStatus, outbox_key, quiet_hours_end
+from core.outbox import (
+    NOTIFY_CHANNEL,
+    ChannelHealth,
+    DueMessages,
+    OutboxChannel,
+    OutboxStatus,
+    outbox_key,
+    quiet_hours_end,
+)
 from core.records import NotificationRecord
 from db.models import CustomerMessage, OutboxAttempt, OutboxMessage, User, utcnow
 
@@ -179,17 +187,17 @@ async def requeue(session: AsyncSession, message_id: int) -> OutboxMessage | Non
     return message
 
 
-async def channel_counts(session: AsyncSession, overdue_before: datetime) -> dict[str, dict[str, int]]:
-    """Per channel: messages in each status, and `overdue` (pending and due before `overdue_before`): a channel
-    with overdue or dead messages is stuck or failing."""
-    counts: dict[str, dict[str, int]] = {}
+async def channel_counts(session: AsyncSession, overdue_before: datetime) -> dict[str, ChannelHealth]:
+    """Per channel: messages in each status, `overdue` (pending and due before `overdue_before`) and its latest
+    attempt: a channel with overdue messages is stuck, one whose latest attempt failed is failing."""
+    counts: dict[str, ChannelHealth] = {}
     by_status = await session.execute(
         select(col(OutboxMessage.channel), col(OutboxMessage.status), func.count()).group_by(
             col(OutboxMessage.channel), col(OutboxMessage.status)
         )
     )
     for channel, status, count in by_status.all():
-        counts.setdefault(channel, {"pending": 0, "delivered": 0, "dead": 0, "overdue": 0})[status] = count
+        setattr(counts.setdefault(channel, ChannelHealth()), status, count)
     overdue = await session.execute(
         select(col(OutboxMessage.channel), func.count())
         .where(
@@ -198,5 +206,31 @@ async def channel_counts(session: AsyncSession, overdue_before: datetime) -> dic
         .group_by(col(OutboxMessage.channel))
     )
     for channel, count in overdue.all():
-        counts[channel]["overdue"] = count
+        counts[channel].overdue = count
+    latest = await session.execute(_LATEST_ATTEMPTS)
+    for row in latest.all():
+        if row.channel in counts:
+            health = counts[row.channel]
+            health.last_attempt_at, health.last_outcome, health.last_error = row.finished_at, row.outcome, row.error
     return counts
+
+
+async def overdue_count(session: AsyncSession, overdue_before: datetime) -> int:
+    """Pending messages due before `overdue_before`, every channel (the due index answers it)."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            col(OutboxMessage.status) == OutboxStatus.PENDING.value, col(OutboxMessage.next_attempt_at) < overdue_before
+        )
+    )
+    return count or 0
+
+
+_LATEST_ATTEMPTS = text(
+    """
+    SELECT DISTINCT ON (m.channel) m.channel, a.finished_at, a.outcome, a.error
+    FROM outbox_attempt a JOIN outbox_message m ON m.id = a.message_id
+    ORDER BY m.channel, a.finished_at DESC, a.id DESC
+    """
+)
