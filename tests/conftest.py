@@ -35,7 +35,7 @@ from db.roles import APP_ROLE, OWNER_ROLE, provision, role_url
 from db.seed import DEMO_PASSWORD
 from db.session import Database, make_sync_engine
 from infra.embedded_pg import drop_database, sqlalchemy_url, start_embedded_postgres
-from infra.logging import redacting
+from infra.logging import LOG_FORMAT, RedactingFormatter
 from infra.settings import Settings
 from infra.temporal import data_converter
 from infra.worker_factory import build_worker
@@ -256,19 +256,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 RUN_LOG = "logs/run.log"  # under the run's base temporary directory
 
 
-@pytest.fixture(scope="session", autouse=True)
+_RUN_LOG_HANDLERS: list[logging.Handler] = []
+
+
+@pytest.fixture(autouse=True)
+def _run_log_attached(run_log: Path) -> None:
+    """Re-attach the run's log file should a test have reset the root logger's handlers (configure_logging)."""
+    root = logging.getLogger()
+    for handler in _RUN_LOG_HANDLERS:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+            root.setLevel(min(root.level, logging.INFO) or logging.INFO)
+
+
+@pytest.fixture(scope="session")
 def run_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Every INFO-and-above record of this run (API, worker, SDKs in process) also goes to a log file under the
-    run's temporary directory, formatted and redacted as in production, for the tests that grep the logs."""
+    run's temporary directory, redacted as in production (infra.logging.redact), for the tests that grep the logs."""
     path = tmp_path_factory.getbasetemp() / RUN_LOG
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = redacting(logging.FileHandler(path, encoding="utf-8"))
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(RedactingFormatter(LOG_FORMAT))
     handler.setLevel(logging.INFO)
     root = logging.getLogger()
     level = root.level
     root.addHandler(handler)
     root.setLevel(min(level, logging.INFO) or logging.INFO)
+    _RUN_LOG_HANDLERS.append(handler)
     yield path
+    _RUN_LOG_HANDLERS.remove(handler)
     root.removeHandler(handler)
     root.setLevel(level)
     handler.close()
