@@ -26,7 +26,7 @@ from core.outbox import (
     OutboxChannel,
     OutboxStatus,
 )
-from db.models import CustomerMessage, EventHub, OutboxMessage, TicketRow, User, utcnow
+from db.models import CustomerMessage, EventHub, OutboxMessage, ResourceCheckRow, TicketRow, User, utcnow
 from db.outbox import due_lane_heads, record_attempt
 from db.session import Database
 from infra.delivery import DeliveryFailed
@@ -143,13 +143,17 @@ async def _hub(session: AsyncSession, recipient: str) -> EventHub:
 
 
 async def _address(session: AsyncSession, message: OutboxMessage) -> str:
-    """The address a recipient reference names: a ticket's customer contact (`customer:<ticket no>`), or a user's
-    e-mail address or mobile number for the message's channel (`user:<username>`)."""
+    """The address a recipient reference names: a ticket's customer contact (`customer:<ticket no>`), a resource
+    check's customer contact (`check:<check id>`), or a user's e-mail address or mobile number for the message's
+    channel (`user:<username>`)."""
     kind, _, ref = message.recipient.partition(":")
     address: str | None = None
     if kind == "customer":
         ticket = await session.get(TicketRow, ref)
         address = ticket.contact if ticket is not None else None
+    elif kind == "check":
+        check = await session.get(ResourceCheckRow, ref)
+        address = check.contact if check is not None else None
     elif kind == "user":
         user = await session.scalar(select(User).where(col(User.username) == ref, col(User.active).is_(True)))
         if user is not None:

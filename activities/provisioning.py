@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -10,6 +12,7 @@ from api.tmf.events import publish_order_change
 from core.numbers import CENTER_ZONE
 from core.outbox import is_urgent
 from core.provisioning import CircuitClosure, CompletionReport, LedgerEntry, OrderSave, ProvisioningRules
+from core.records import NotificationRecord
 from db import audit as audit_journal
 from db.customer_messages import queue_cutover_notice
 from db.models import Notification
@@ -33,6 +36,28 @@ def _cutover_fields(save: OrderSave) -> dict[str, str]:
         "window_start": f"{cutover.window_start.astimezone(CENTER_ZONE):%Y-%m-%d %H:%M}",
         "window_end": f"{cutover.window_end.astimezone(CENTER_ZONE):%Y-%m-%d %H:%M}",
     }
+
+
+async def _tell_of_jeopardy(session: AsyncSession, save: OrderSave) -> None:
+    """Each jeopardy alert of the order, once: to the coordinator who runs it (console, and their channels, at once)."""
+    order = save.order
+    for alert in order.jeopardy_alerts:
+        notice = NotificationRecord(
+            key=f"{order.workflow_id}:jeopardy:{alert.id}",
+            kind="jeopardy",
+            message=f"{order.order_id} {alert.jeopardy_type}: {alert.message}"[:1000],
+            recipient_user=order.created_by,
+            workflow_id=order.workflow_id,
+            created_at=alert.date,
+        )
+        written = await session.scalar(
+            insert(Notification)
+            .values(**notice.model_dump())
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(col(Notification.id))
+        )
+        if written is not None:
+            await enqueue_notification(session, notice, urgent=True)
 
 
 class ProvisioningActivities:
@@ -69,6 +94,7 @@ class ProvisioningActivities:
                     await queue_cutover_notice(
                         session, notice, check_id=save.order.spec.resource_check_id, fields=_cutover_fields(save)
                     )
+            await _tell_of_jeopardy(session, save)
             await session.commit()
 
     @activity.defn(name=REPORT_COMPLETION)

@@ -5,15 +5,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from core.provisioning import Cutover
+from db.models import CustomerMessage, Notification, ResourceCheckRow
+from infra.mail_sink import received_mail
 from tests.outbox.test_webhooks import listener  # noqa: F401 - the listener fixture
 from tests.provisioning.flow import OrderFlow, spec
-from tests.support import eventually
+from tests.support import eventually, unique
 
 HUB = "/tmf-api/serviceOrdering/v4/hub"
 MOBILE = "13912345678"
 
 
-async def test_order_events_reach_the_listener_masked_and_filtered(env, task_queue, listener, dispatcher):  # noqa: F811
+async def test_order_events_reach_the_listener_masked_and_filtered(
+    env,
+    task_queue,
+    listener,  # noqa: F811 - the imported fixture
+    dispatcher,
+    sync_session,
+):
     wanted = "ServiceOrderCreateEvent,ServiceOrderJeopardyEvent,ServiceOrderMilestoneEvent"
     receiver = await listener(f"eventType={wanted}", hub=HUB)
     now = await env.get_current_time()
@@ -46,4 +57,54 @@ async def test_order_events_reach_the_listener_masked_and_filtered(env, task_que
     assert milestone["event"]["serviceOrder"]["milestone"][-1]["name"] == "dispatchCompleted"
     assert MOBILE not in str(events) and "139****5678" in events[0]["event"]["serviceOrder"]["description"]
     assert len({e["eventId"] for e in events}) == len(events) and receiver.unsigned == 0
+    with sync_session() as s:  # the coordinator running the order is told of each alert
+        told = s.scalars(
+            select(Notification).where(Notification.workflow_id == flow.handle.id, Notification.kind == "jeopardy")
+        ).all()
+    assert sorted((n.recipient_user, n.message.split(":")[0]) for n in told) == [
+        ("coordinator1", f"{order_id} breach"),
+        ("coordinator1", f"{order_id} warning"),
+    ]
+    await flow.finish()
+
+
+async def test_the_customer_of_the_check_gets_the_cut_over_notice_by_email(
+    env, task_queue, sync_session, mail_sink, dispatcher
+):
+    check_id, address = unique("RC"), f"{unique('it')}@example.com"
+    with sync_session() as s:  # the resource check the order follows, with the customer's contact
+        s.add(
+            ResourceCheckRow(
+                check_id=check_id,
+                workflow_id=f"check-{check_id}",
+                status="accepted",
+                tmf_state="done",
+                customer_id="C-2001",
+                customer_name="滨江精密制造有限公司",
+                contact=address,
+                created_by="gcd1",
+                created_at=await env.get_current_time(),
+            )
+        )
+        s.commit()
+    now = await env.get_current_time()
+    window = Cutover(
+        step="activation", window_start=now + timedelta(days=5), window_end=now + timedelta(days=5, hours=4)
+    )
+    flow = await OrderFlow.start(env, task_queue, spec(now, days=30, cutover=window, resource_check_id=check_id))
+    order_id = (await flow.order()).order_id
+
+    async def arrived():
+        return [m for m in received_mail(mail_sink[1]) if m["to"] == address] or None
+
+    [mail] = await eventually(arrived, what="the cut-over notice mail")
+    assert order_id in mail["subject"] and "割接" in mail["subject"]
+    assert "activate the circuit" in mail["body"] and "割接" in mail["body"]
+    async def sent():
+        with sync_session() as s:
+            stored = s.scalars(select(CustomerMessage).where(CustomerMessage.ticket_no == order_id)).one()
+        return stored if stored.sent_at is not None else None
+
+    stored = await eventually(sent, what="the notice marked sent")
+    assert stored.kind == "cutover" and stored.channel == "email"
     await flow.finish()
