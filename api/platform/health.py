@@ -73,7 +73,7 @@ async def readyz(request: Request, response: Response) -> Readiness:
         try:
             handle = state.gateway.client.get_workflow_handle(state.settings.outbox_dispatcher_workflow_id)
             described = await asyncio.wait_for(handle.describe(), timeout=3)
-            return described.status == WorkflowExecutionStatus.RUNNING
+            return bool(described.status == WorkflowExecutionStatus.RUNNING)
         except Exception:
             return False
 
