@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
+from api.console.session import SESSION_COOKIE, new_session
 from db.models import OutboxMessage, utcnow
 from tests.outbox.test_webhooks import listener, new_ticket  # noqa: F401 - the listener fixture
 from tests.support import eventually, unique
@@ -71,3 +72,35 @@ async def test_a_running_dispatcher_and_a_failing_channel(http, login, env, list
         return None
 
     assert (await eventually(recovered, what="the channel ok again"))["last_outcome"] == "delivered"
+
+
+async def test_the_console_shows_each_channel_and_the_dead_letters(http, settings, sync_session):
+    subject = unique("dead")
+    with sync_session() as s:
+        s.add(
+            OutboxMessage(
+                key=f"test|{subject}|user:nobody",
+                event="test",
+                subject=subject,
+                recipient="user:nobody",
+                channel="email",
+                payload={},
+                status="dead",
+                attempts=6,
+                last_error="user has no address for email",
+            )
+        )
+        s.commit()
+    try:
+        admin_cookie, _ = new_session(settings, "admin")
+        page = await http.get("/console/admin/outbox", cookies={SESSION_COOKIE: admin_cookie})
+        assert page.status_code == 200, page.text
+        assert 'data-channel="webhook"' in page.text and "死信" in page.text  # zh-CN by default
+        assert subject in page.text and "user has no address for email" in page.text
+        agent_cookie, _ = new_session(settings, "agent1")
+        refused = await http.get("/console/admin/outbox", cookies={SESSION_COOKIE: agent_cookie})
+        assert refused.status_code == 403
+    finally:
+        with sync_session() as s:
+            s.execute(delete(OutboxMessage).where(OutboxMessage.subject == subject))
+            s.commit()
