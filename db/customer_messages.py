@@ -56,6 +56,8 @@ async def queue_customer_message(
     """Render `kind` for the customer `recipient` names (`customer:CS…` or `check:RC…`) and queue it once (the
     caller commits): by e-mail or SMS as their contact allows, and as the call task `caller` (its message the
     text to read) when no written channel reaches them or they want a call. True when newly queued."""
+    if await session.scalar(select(col(CustomerMessage.key)).where(col(CustomerMessage.key) == key)) is not None:
+        return False  # the usual case on a later write of the same ticket: nothing to render
     templates = await latest_message_templates(session)
     template = templates.template(kind)
     route = customer_channel(await _contact(session, recipient))
