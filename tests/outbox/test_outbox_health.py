@@ -95,7 +95,7 @@ async def test_the_console_shows_each_channel_and_the_dead_letters(http, setting
         admin_cookie, _ = new_session(settings, "admin")
         page = await http.get("/console/admin/outbox", headers={"Cookie": f"{SESSION_COOKIE}={admin_cookie}"})
         assert page.status_code == 200, page.text
-        assert 'data-channel="webhook"' in page.text and "死信" in page.text  # zh-CN by default
+        assert 'data-channel="email"' in page.text and "死信" in page.text  # zh-CN by default
         assert subject in page.text and "user has no address for email" in page.text
         agent_cookie, _ = new_session(settings, "agent1")
         refused = await http.get("/console/admin/outbox", headers={"Cookie": f"{SESSION_COOKIE}={agent_cookie}"})
