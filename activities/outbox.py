@@ -26,13 +26,22 @@ from core.outbox import (
     OutboxChannel,
     OutboxStatus,
 )
-from db.models import CustomerMessage, EventHub, MessageThreadRow, OutboxMessage, TicketRow, User, utcnow
+from db.models import (
+    CustomerMessage,
+    EventHub,
+    MessageThreadRow,
+    OutboxMessage,
+    ResourceCheckRow,
+    TicketRow,
+    User,
+    utcnow,
+)
 from db.outbox import due_lane_heads, record_attempt
 from db.session import Database
 from infra.delivery import DeliveryFailed
 from infra.mail import SmtpMailer
 from infra.sms import HttpSmsGateway
-from infra.webhooks import open_secret, post_event
+from infra.webhooks import CallbackRefused, open_secret, post_event, screen_callback
 
 log = logging.getLogger("kexiang.outbox")
 HEARTBEAT_SECONDS = 2.0
@@ -42,8 +51,17 @@ _MALFORMED = (ValueError, TypeError, KeyError, UnicodeError)
 class OutboxActivities:
     """Bound to the database, the channel adapters and the key ring that opens listeners' secrets."""
 
-    def __init__(self, db: Database, *, mailer: SmtpMailer, sms: HttpSmsGateway, key_ring: Mapping[str, bytes]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        mailer: SmtpMailer,
+        sms: HttpSmsGateway,
+        key_ring: Mapping[str, bytes],
+        allow_private_callbacks: bool = False,
+    ) -> None:
         self._db = db
+        self._allow_private = allow_private_callbacks
         self._mailer = mailer
         self._sms = sms
         self._ring = key_ring
@@ -102,6 +120,10 @@ class OutboxActivities:
         match OutboxChannel(message.channel):
             case OutboxChannel.WEBHOOK:
                 hub = await _hub(session, message.recipient)
+                try:
+                    await screen_callback(hub.callback, allow_private=self._allow_private)
+                except CallbackRefused as refused:
+                    raise DeliveryFailed(str(refused), permanent=True) from None
                 secret = open_secret(self._ring, hub.secret_sealed)
                 return await post_event(hub.callback, secret, webhook_id, message.payload["event"])
             case OutboxChannel.EMAIL:
@@ -130,9 +152,9 @@ async def _hub(session: AsyncSession, recipient: str) -> EventHub:
 
 
 async def _address(session: AsyncSession, message: OutboxMessage) -> str:
-    """The address a recipient reference names: a ticket's customer contact (`customer:<ticket no>`), a message
-    thread's sender (`thread:<thread id>`), or a user's e-mail address or mobile number for the message's channel
-    (`user:<username>`)."""
+    """The address a recipient reference names: a ticket's customer contact (`customer:<ticket no>`), a resource
+    check's customer contact (`check:<check id>`), a message thread's sender (`thread:<thread id>`), or a user's
+    e-mail address or mobile number for the message's channel (`user:<username>`)."""
     kind, _, ref = message.recipient.partition(":")
     address: str | None = None
     if kind == "customer":
@@ -141,6 +163,9 @@ async def _address(session: AsyncSession, message: OutboxMessage) -> str:
     elif kind == "thread":
         thread = await session.get(MessageThreadRow, ref)
         address = thread.contact if thread is not None else None
+    elif kind == "check":
+        check = await session.get(ResourceCheckRow, ref)
+        address = check.contact if check is not None else None
     elif kind == "user":
         user = await session.scalar(select(User).where(col(User.username) == ref, col(User.active).is_(True)))
         if user is not None:

@@ -8,6 +8,7 @@ from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core.outbox import is_urgent
 from core.records import PolicyRef, TaskEvent
 from core.sla import PolicySnapshot
 from db import audit as audit_journal
@@ -60,7 +61,9 @@ class PlatformActivities:
                 await session.execute(
                     insert(Notification).values(**notice.model_dump()).on_conflict_do_nothing(index_elements=["key"])
                 )
-                await enqueue_notification(session, notice)
+                priority = event.task.priority if event.task is not None else 0
+                urgent = is_urgent(notice.kind, breach=event.breach is not None, task_priority=priority)
+                await enqueue_notification(session, notice, urgent=urgent)
             if event.breach is not None:
                 await session.execute(
                     insert(SlaBreach).values(**event.breach.model_dump()).on_conflict_do_nothing(index_elements=["key"])

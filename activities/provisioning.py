@@ -3,18 +3,61 @@
 from __future__ import annotations
 
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from api.tmf.events import publish_order_change
+from core.numbers import CENTER_ZONE
+from core.outbox import is_urgent
 from core.provisioning import CircuitClosure, CompletionReport, LedgerEntry, OrderSave, ProvisioningRules
+from core.records import NotificationRecord
 from db import audit as audit_journal
+from db.customer_messages import queue_cutover_notice
 from db.models import Notification
 from db.outbox import enqueue_notification
 from db.provisioning import add_documents, close_circuit, latest_provisioning_rules, upsert_order, write_ledger
 from db.session import Database
 from infra.group_dispatch import GroupDispatch
 from workflows.common import CLOSE_CIRCUIT, LOAD_PROVISIONING_RULES, RECORD_ORDER, REPORT_COMPLETION, WRITE_LEDGER
+
+CUTOVER_CUSTOMER_NOTICE = "cutover_notice_customer"  # the workflow's notice to the customer's contacts
+
+
+def _cutover_fields(save: OrderSave) -> dict[str, str]:
+    """The cut-over template's fields: the order, the step's title and the window in the center's time."""
+    cutover = save.order.cutover
+    assert cutover is not None
+    step = save.order.step(cutover.step).title if save.order.has_step(cutover.step) else cutover.step
+    return {
+        "order_id": save.order.order_id,
+        "step": step,
+        "window_start": f"{cutover.window_start.astimezone(CENTER_ZONE):%Y-%m-%d %H:%M}",
+        "window_end": f"{cutover.window_end.astimezone(CENTER_ZONE):%Y-%m-%d %H:%M}",
+    }
+
+
+async def _tell_of_jeopardy(session: AsyncSession, save: OrderSave) -> None:
+    """Each jeopardy alert of the order, once: to the coordinator who runs it (console, and their channels, at once)."""
+    order = save.order
+    for alert in order.jeopardy_alerts:
+        notice = NotificationRecord(
+            key=f"{order.workflow_id}:jeopardy:{alert.id}",
+            kind="jeopardy",
+            message=f"{order.order_id} {alert.jeopardy_type}: {alert.message}"[:1000],
+            recipient_user=order.created_by,
+            workflow_id=order.workflow_id,
+            created_at=alert.date,
+        )
+        written = await session.scalar(
+            insert(Notification)
+            .values(**notice.model_dump())
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(col(Notification.id))
+        )
+        if written is not None:
+            await enqueue_notification(session, notice, urgent=True)
 
 
 class ProvisioningActivities:
@@ -46,7 +89,12 @@ class ProvisioningActivities:
                 await session.execute(
                     insert(Notification).values(**notice.model_dump()).on_conflict_do_nothing(index_elements=["key"])
                 )
-                await enqueue_notification(session, notice)
+                await enqueue_notification(session, notice, urgent=is_urgent(notice.kind))
+                if notice.kind == CUTOVER_CUSTOMER_NOTICE and save.order.cutover is not None:
+                    await queue_cutover_notice(
+                        session, notice, check_id=save.order.spec.resource_check_id, fields=_cutover_fields(save)
+                    )
+            await _tell_of_jeopardy(session, save)
             await session.commit()
 
     @activity.defn(name=REPORT_COMPLETION)

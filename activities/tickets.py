@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col
 from temporalio import activity
 
 from api.tmf.events import publish_ticket_change
 from core.tickets import SurveyIssue, Ticket, TicketSave
 from db import audit as audit_journal
 from db import knowledge
-from db.customer_messages import queue_registration_message
-from db.models import CustomerMessage, Survey
-from db.outbox import enqueue_customer_message
+from db.customer_messages import queue_resolution_message, queue_ticket_messages
+from db.models import Survey
 from db.session import Database
 from db.surveys import new_token, token_hash
 from db.tickets import upsert_ticket
@@ -32,7 +29,7 @@ class TicketActivities:
         async with self._db.session() as session:
             await publish_ticket_change(session, save.ticket)  # TMF621 listeners, from the row before the write
             await upsert_ticket(session, save.ticket)
-            await queue_registration_message(session, save.ticket)  # the ticket number, to the customer
+            await queue_ticket_messages(session, save.ticket)  # the ticket number, the second follow-up contact
             if save.audit is not None:
                 await audit_journal.append(session, save.audit)
             await session.commit()
@@ -45,20 +42,24 @@ class TicketActivities:
         history), logged or journaled. A retry after a commit finds the message queued and draws nothing.
         """
         token = new_token()
+        resolution = issue.resolution
+        fields = {
+            "ticket_no": issue.ticket_no,
+            "cause": resolution.cause if resolution else issue.body,
+            "solution": resolution.solution if resolution else "",
+            "advice": resolution.advice if resolution else "",
+            "survey_link": f"{self._survey_base_url}/{token}",
+        }
         async with self._db.session() as session:
-            queued = await session.scalar(
-                insert(CustomerMessage)
-                .values(
-                    key=f"{issue.workflow_id}:resolution:{issue.cycle}",
-                    ticket_no=issue.ticket_no,
-                    channel=issue.channel.value,
-                    kind="resolution",
-                    body=f"{issue.body}\n\nHow did we do? {self._survey_base_url}/{token}",
-                )
-                .on_conflict_do_nothing(index_elements=["key"])
-                .returning(col(CustomerMessage.key))
+            queued = await queue_resolution_message(
+                session,
+                ticket_no=issue.ticket_no,
+                workflow_id=issue.workflow_id,
+                key=f"{issue.workflow_id}:resolution:{issue.cycle}",
+                preferred=issue.channel,
+                fields=fields,
             )
-            if queued is not None:
+            if queued:
                 session.add(
                     Survey(
                         token_hash=token_hash(token),
@@ -67,7 +68,6 @@ class TicketActivities:
                         cycle=issue.cycle,
                     )
                 )
-            await enqueue_customer_message(session, key=f"{issue.workflow_id}:resolution:{issue.cycle}")
             await session.commit()
 
     @activity.defn(name=ARCHIVE_TICKET)

@@ -139,6 +139,7 @@ def create_app(
         provisioning.router,
         provisioning.ledger_router,
         config.provisioning_rules,
+        config.message_templates,
         presales.router,
         messages.router,
         outbox.router,

@@ -27,6 +27,8 @@ HUB_EVENTS: dict[str, tuple[str, ...]] = {
         "ServiceOrderCreateEvent",
         "ServiceOrderAttributeValueChangeEvent",
         "ServiceOrderStateChangeEvent",
+        "ServiceOrderMilestoneEvent",
+        "ServiceOrderJeopardyEvent",
         "ServiceOrderDeleteEvent",
     ),
     "checkServiceQualification": (

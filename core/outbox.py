@@ -9,10 +9,11 @@ the message is dead (a dead letter an admin may resend). Every attempt is one ro
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 # Activity, workflow, signal names (workflows call activities by name).
 OUTBOX_DUE = "outbox_due"
@@ -99,6 +100,29 @@ class DeliveryOutcome(BaseModel):
     next_attempt_at: datetime | None = None
 
 
+OVERDUE_AFTER = timedelta(minutes=5)  # a pending message due longer ago than this: its channel is stuck
+
+
+class ChannelHealth(BaseModel):
+    """One channel as admins watch it: messages by status, overdue ones, and how its latest attempt went."""
+
+    pending: int = 0
+    delivered: int = 0
+    dead: int = 0
+    overdue: int = 0
+    last_attempt_at: datetime | None = None
+    last_outcome: str | None = None  # delivered, failed, dead
+    last_error: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def state(self) -> Literal["ok", "stuck", "failing"]:
+        """stuck: messages overdue (the dispatcher or the channel hangs); failing: its latest attempt failed."""
+        if self.overdue:
+            return "stuck"
+        return "failing" if self.last_outcome in ("failed", "dead") else "ok"
+
+
 class DispatcherState(BaseModel):
     """The dispatcher's input, carried across continue-as-new."""
 
@@ -122,3 +146,34 @@ def customer_channel(contact: str | None) -> OutboxChannel | None:
     if _MOBILE.fullmatch(re.sub(r"[- ]", "", value)):
         return OutboxChannel.SMS
     return None
+
+
+# Staff notifications that go out at once whatever the hour: escalations (and the breaches they come with),
+# complaints to forward (10 minutes), major faults, jeopardy alerts, cut-overs, customers waiting for a call.
+URGENT_KINDS = frozenset(
+    {"escalate", "complaint_forward", "major_complaint_visit", "major_fault", "jeopardy", "customer_call"}
+)
+URGENT_TASK_PRIORITY = 100  # a task of an urgent ticket (the green channel): its reminders are urgent too
+
+
+def is_urgent(kind: str, *, breach: bool = False, task_priority: int = 0) -> bool:
+    """Whether a staff notification ignores quiet hours: an urgent kind, a missed deadline, an urgent ticket."""
+    return kind in URGENT_KINDS or breach or task_priority >= URGENT_TASK_PRIORITY
+
+
+def quiet_hours_end(at: datetime, start: time | None, end: time | None, zone: tzinfo) -> datetime | None:
+    """When the quiet hours `start`–`end` (local wall-clock times in `zone`; start > end spans midnight) that
+    contain `at` end; None when `at` is outside them or there are none."""
+    if start is None or end is None or start == end:
+        return None
+    local = at.astimezone(zone)
+    clock = local.time().replace(tzinfo=None)
+    if start < end:
+        inside = start <= clock < end
+        day = local.date()
+    else:
+        inside = clock >= start or clock < end
+        day = local.date() + timedelta(days=1) if clock >= start else local.date()
+    if not inside:
+        return None
+    return datetime.combine(day, end, tzinfo=zone).astimezone(at.tzinfo)

@@ -675,4 +675,5 @@ class SurveyIssue(BaseModel):
     workflow_id: str
     cycle: int
     channel: Channel
-    body: str
+    body: str  # the resolution as plain text (runs from before ticket-resolution-template send only this)
+    resolution: Resolution | None = None  # rendered into the admins' resolution template

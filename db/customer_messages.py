@@ -1,43 +1,195 @@
-"""Messages to a ticket's customer that the read-model write queues itself: the ticket number at registration.
+"""Messages to customers, rendered from the admins' templates (core/message_templates.py) and queued in the
+transaction of the change that causes them: the ticket number at registration, the second follow-up contact (the
+read-model write), the resolution with the survey link (the survey activity), cut-over notices (the order write).
 
-(The resolution message with the survey link is queued by the survey activity, activities/tickets.py.) Each is a
-`customer_message` row, sent through the outbox by the channel the customer's contact allows.
+Each is one `customer_message` row (its text, the only place a survey link is kept in clear), sent through the
+outbox by the channel the customer prefers and their contact allows. When the customer is to be called (phone
+preferred, or a landline), the message becomes a call task: a notification to the agent who owns the ticket
+(or the group-customer department for an order), with the text to read out and never the survey link.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from core.tickets import Ticket, TicketStatus
-from db.models import CustomerMessage
-from db.outbox import enqueue_customer_message
+from core.contacts import mask_contacts
+from core.message_templates import MESSAGE_TEMPLATES_NAME, MessageTemplates, render, render_call
+from core.outbox import customer_channel
+from core.records import NotificationRecord
+from core.roles import GROUP_CUSTOMER, Role
+from core.tickets import Channel, Ticket, TicketStatus
+from db.models import CustomerMessage, MessageTemplatesVersion, Notification, ResourceCheckRow, TicketRow, utcnow
+from db.outbox import enqueue, enqueue_notification
 
-REGISTRATION_TEXT = (
-    "【客响中心】您的工单已受理，工单号 {ticket_no}。查询进度时请提供此工单号。\n"
-    "Your request is registered as ticket {ticket_no}; quote this number whenever you ask about it."
-)
 _NOT_YET = (TicketStatus.INTAKE_INCOMPLETE, TicketStatus.CANCELLED)
+# A customer who wants to hear by phone is also called with these (the written message still carries the link).
+CALLED_KINDS = frozenset({"resolution"})
 
 
-async def queue_registration_message(session: AsyncSession, ticket: Ticket) -> None:
-    """Once the intake is complete, tell the customer the ticket number (once per ticket; the caller commits)."""
-    if ticket.status in _NOT_YET:
-        return
-    key = f"{ticket.workflow_id}:registration"
-    channel = ticket.intake.preferred_channel or ticket.intake.channel
+async def latest_message_templates(session: AsyncSession) -> MessageTemplates:
+    """The newest published templates document; the built-in templates when none was published."""
+    row = await session.scalar(
+        select(MessageTemplatesVersion)
+        .where(col(MessageTemplatesVersion.name) == MESSAGE_TEMPLATES_NAME)
+        .order_by(col(MessageTemplatesVersion.version).desc())
+        .limit(1)
+    )
+    return MessageTemplates.model_validate(row.spec) if row else MessageTemplates(name=MESSAGE_TEMPLATES_NAME)
+
+
+async def queue_customer_message(
+    session: AsyncSession,
+    *,
+    key: str,
+    kind: str,
+    subject: str,
+    recipient: str,
+    fields: Mapping[str, str],
+    preferred: Channel | None,
+    caller: NotificationRecord,
+) -> bool:
+    """Render `kind` for the customer `recipient` names (`customer:CS…` or `check:RC…`) and queue it once (the
+    caller commits): by e-mail or SMS as their contact allows, and as the call task `caller` (its message the
+    text to read) when no written channel reaches them or they want a call. True when newly queued."""
+    if await session.scalar(select(col(CustomerMessage.key)).where(col(CustomerMessage.key) == key)) is not None:
+        return False  # the usual case on a later write of the same ticket: nothing to render
+    templates = await latest_message_templates(session)
+    template = templates.template(kind)
+    route = customer_channel(await _contact(session, recipient))
     queued = await session.scalar(
         insert(CustomerMessage)
         .values(
             key=key,
-            ticket_no=ticket.ticket_no,
-            channel=channel.value if channel else "phone",
-            kind="registration",
-            body=REGISTRATION_TEXT.format(ticket_no=ticket.ticket_no),
+            ticket_no=subject,
+            channel=route.value if route else "phone",
+            kind=kind,
+            body=render(template.text, fields),
         )
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(col(CustomerMessage.key))
     )
-    if queued is not None:
-        await enqueue_customer_message(session, key=key)
+    if queued is None:
+        return False
+    if route is None or (preferred == Channel.PHONE and kind in CALLED_KINDS):
+        call = caller.model_copy(update={"message": mask_contacts(render_call(template, fields))[:1000]})
+        await session.execute(
+            insert(Notification).values(**call.model_dump()).on_conflict_do_nothing(index_elements=["key"])
+        )
+        await enqueue_notification(session, call, urgent=True)  # the customer is waiting
+    if route is None:
+        return True
+    await enqueue(
+        session,
+        event=f"customer_message:{key}",
+        subject=subject,
+        recipient=recipient,
+        channel=route,
+        payload={"subject": render(template.subject, fields), "kind": kind, "templates_version": templates.version},
+        source_key=key,
+    )
+    return True
+
+
+async def _contact(session: AsyncSession, recipient: str) -> str | None:
+    kind, _, ref = recipient.partition(":")
+    if kind == "customer":
+        return await session.scalar(select(col(TicketRow.contact)).where(col(TicketRow.ticket_no) == ref))
+    if kind == "check":
+        return await session.scalar(select(col(ResourceCheckRow.contact)).where(col(ResourceCheckRow.check_id) == ref))
+    return None
+
+
+def _call_task(ticket: Ticket, key: str) -> NotificationRecord:
+    """The agent's task to call the customer with a message (the ticket's first responder owns the contact)."""
+    return NotificationRecord(
+        key=f"{key}:call",
+        kind="customer_call",
+        message="",
+        recipient_user=ticket.first_responder,
+        workflow_id=ticket.workflow_id,
+        created_at=utcnow(),
+    )
+
+
+async def queue_ticket_messages(session: AsyncSession, ticket: Ticket) -> None:
+    """The messages a ticket's new state asks for, once each (the caller commits): the ticket number once the
+    intake is complete, and the second follow-up contact once a rating asks for one."""
+    if ticket.status in _NOT_YET:
+        return
+    preferred = ticket.intake.preferred_channel or ticket.intake.channel
+    recipient = f"customer:{ticket.ticket_no}"
+    key = f"{ticket.workflow_id}:registration"
+    await queue_customer_message(
+        session,
+        key=key,
+        kind="registration",
+        subject=ticket.ticket_no,
+        recipient=recipient,
+        fields={"ticket_no": ticket.ticket_no},
+        preferred=preferred,
+        caller=_call_task(ticket, key),
+    )
+    if ticket.second_followup_required:
+        key = f"{ticket.workflow_id}:second_followup:{ticket.cycle.number}"
+        await queue_customer_message(
+            session,
+            key=key,
+            kind="second_followup",
+            subject=ticket.ticket_no,
+            recipient=recipient,
+            fields={"ticket_no": ticket.ticket_no, "rating": ticket.rating.value if ticket.rating else ""},
+            preferred=preferred,
+            caller=_call_task(ticket, key),
+        )
+
+
+async def queue_resolution_message(
+    session: AsyncSession, *, ticket_no: str, workflow_id: str, key: str, preferred: Channel, fields: Mapping[str, str]
+) -> bool:
+    """The resolution with cause, solution, advice and the survey link (in `fields`), by `preferred`; a call task
+    goes to the ticket's handler (any agent when the ticket is not in the read model)."""
+    ticket = await session.get(TicketRow, ticket_no)
+    handler = (ticket.handler or ticket.created_by) if ticket is not None else None
+    return await queue_customer_message(
+        session,
+        key=key,
+        kind="resolution",
+        subject=ticket_no,
+        recipient=f"customer:{ticket_no}",
+        fields=fields,
+        preferred=preferred,
+        caller=NotificationRecord(
+            key=f"{key}:call",
+            kind="customer_call",
+            message="",
+            recipient_user=handler,
+            recipient_role=None if handler else Role.AGENT.value,
+            workflow_id=workflow_id,
+            created_at=utcnow(),
+        ),
+    )
+
+
+async def queue_cutover_notice(
+    session: AsyncSession, notice: NotificationRecord, *, check_id: str | None, fields: Mapping[str, str]
+) -> bool:
+    """The customer's cut-over notice: to the contact of the order's resource check by its channel; without a
+    contact, a call task for the group-customer department (the notice's recipients)."""
+    caller = notice.model_copy(update={"key": f"{notice.key}:call", "kind": "customer_call"})
+    if caller.recipient_department is None and caller.recipient_user is None:
+        caller = caller.model_copy(update={"recipient_department": GROUP_CUSTOMER})
+    return await queue_customer_message(
+        session,
+        key=notice.key,
+        kind="cutover",
+        subject=fields["order_id"],
+        recipient=f"check:{check_id}" if check_id else "check:",
+        fields=fields,
+        preferred=None,
+        caller=caller,
+    )

@@ -5,7 +5,7 @@ Only the API and activities import this module; workflows never do (tables are n
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Computed, DateTime, Index, LargeBinary, String, Text, UniqueConstraint
@@ -66,12 +66,22 @@ class User(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=200)
     mobile: str | None = Field(default=None, max_length=32)
     notify_by: list[str] = _strings()
+    # Quiet hours (the center's local time; from > until spans midnight): non-urgent e-mail/SMS waits them out.
+    quiet_from: time | None = None
+    quiet_until: time | None = None
 
 
 class CalendarVersion(VersionedSpec, table=True):
     """One immutable version of a named business calendar."""
 
     __tablename__ = "calendar_version"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+
+class MessageTemplatesVersion(VersionedSpec, table=True):
+    """One immutable version of the customer message templates (core.message_templates.MessageTemplates)."""
+
+    __tablename__ = "message_templates_version"
     __table_args__ = (UniqueConstraint("name", "version"),)
 
 
@@ -296,7 +306,7 @@ class CustomerMessage(SQLModel, table=True):
     __tablename__ = "customer_message"
 
     key: str = Field(primary_key=True, max_length=200)
-    ticket_no: str | None = Field(default=None, max_length=20, index=True)
+    ticket_no: str | None = Field(default=None, max_length=64, index=True)  # the ticket (a cut-over notice: the order)
     thread_id: str | None = Field(default=None, max_length=32, index=True)  # a reply on a message thread
     channel: str = Field(max_length=32)
     kind: str = Field(max_length=32)

@@ -12,7 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from core.contacts import mask_contacts
-from core.outbox import NOTIFY_CHANNEL, DueMessages, OutboxChannel, OutboxStatus, customer_channel, outbox_key
+from core.numbers import CENTER_ZONE
+from core.outbox import (
+    NOTIFY_CHANNEL,
+    ChannelHealth,
+    DueMessages,
+    OutboxChannel,
+    OutboxStatus,
+    customer_channel,
+    outbox_key,
+    quiet_hours_end,
+)
 from core.records import NotificationRecord
 from db.models import CustomerMessage, MessageThreadRow, OutboxAttempt, OutboxMessage, TicketRow, User, utcnow
 
@@ -35,11 +45,13 @@ async def enqueue(
     channel: OutboxChannel,
     payload: dict[str, Any] | None = None,
     source_key: str | None = None,
+    not_before: datetime | None = None,
 ) -> bool:
     """Queue a message in the caller's transaction (the caller commits); True when new, False when already queued.
 
     `recipient` is a reference the channel resolves at delivery (`customer:CS…`, `hub:7`), never an address. The
-    NOTIFY reaches the dispatcher's waker only when the transaction commits.
+    NOTIFY reaches the dispatcher's waker only when the transaction commits. `not_before` holds it back (quiet
+    hours) on the dispatcher's clock.
     """
     queued = await session.scalar(
         insert(OutboxMessage)
@@ -53,7 +65,7 @@ async def enqueue(
             source_key=source_key,
             status=OutboxStatus.PENDING.value,
             attempts=0,
-            next_attempt_at=utcnow(),
+            next_attempt_at=max(not_before, utcnow()) if not_before else utcnow(),
             created_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["key"])
@@ -108,10 +120,11 @@ async def _enqueue_thread_reply(session: AsyncSession, stored: CustomerMessage, 
     )
 
 
-async def enqueue_notification(session: AsyncSession, notice: NotificationRecord) -> int:
+async def enqueue_notification(session: AsyncSession, notice: NotificationRecord, *, urgent: bool = False) -> int:
     """Queue a staff notification (the console row is written beside it) to every active user it names (by name,
     role or department) by each channel in their `notify_by` they have an address for; contact details in the text
-    masked. In the caller's transaction; how many messages were newly queued."""
+    masked. A non-urgent one falling in a user's quiet hours waits until they end (in a lane of its own, so it
+    holds back nothing urgent). In the caller's transaction; how many messages were newly queued."""
     named = []
     if notice.recipient_user:
         named.append(col(User.username) == notice.recipient_user)
@@ -124,19 +137,22 @@ async def enqueue_notification(session: AsyncSession, notice: NotificationRecord
     users = await session.scalars(
         select(User).where(or_(*named), col(User.active).is_(True), func.cardinality(col(User.notify_by)) > 0)
     )
-    payload = {"subject": f"[kexiang] {notice.kind}", "text": mask_contacts(notice.message)}
+    payload = {"subject": f"[kexiang] {notice.kind}", "text": mask_contacts(notice.message), "urgent": urgent}
     queued = 0
     for user in users:
+        held = None if urgent else quiet_hours_end(notice.created_at, user.quiet_from, user.quiet_until, CENTER_ZONE)
+        subject = notice.workflow_id or "staff"
         for channel in (OutboxChannel(c) for c in user.notify_by if c in ("email", "sms")):
             if (user.email if channel == OutboxChannel.EMAIL else user.mobile) is None:
                 continue
             queued += await enqueue(
                 session,
                 event=f"notification:{notice.key}:{channel.value}",
-                subject=notice.workflow_id or "staff",
+                subject=f"{subject}~quiet" if held else subject,
                 recipient=f"user:{user.username}",
                 channel=channel,
                 payload=payload,
+                not_before=held,
             )
     return queued
 
@@ -225,17 +241,17 @@ async def requeue(session: AsyncSession, message_id: int) -> OutboxMessage | Non
     return message
 
 
-async def channel_counts(session: AsyncSession, overdue_before: datetime) -> dict[str, dict[str, int]]:
-    """Per channel: messages in each status, and `overdue` (pending and due before `overdue_before`): a channel
-    with overdue or dead messages is stuck or failing."""
-    counts: dict[str, dict[str, int]] = {}
+async def channel_counts(session: AsyncSession, overdue_before: datetime) -> dict[str, ChannelHealth]:
+    """Per channel: messages in each status, `overdue` (pending and due before `overdue_before`) and its latest
+    attempt: a channel with overdue messages is stuck, one whose latest attempt failed is failing."""
+    counts: dict[str, ChannelHealth] = {}
     by_status = await session.execute(
         select(col(OutboxMessage.channel), col(OutboxMessage.status), func.count()).group_by(
             col(OutboxMessage.channel), col(OutboxMessage.status)
         )
     )
     for channel, status, count in by_status.all():
-        counts.setdefault(channel, {"pending": 0, "delivered": 0, "dead": 0, "overdue": 0})[status] = count
+        setattr(counts.setdefault(channel, ChannelHealth()), status, count)
     overdue = await session.execute(
         select(col(OutboxMessage.channel), func.count())
         .where(
@@ -244,5 +260,31 @@ async def channel_counts(session: AsyncSession, overdue_before: datetime) -> dic
         .group_by(col(OutboxMessage.channel))
     )
     for channel, count in overdue.all():
-        counts[channel]["overdue"] = count
+        counts[channel].overdue = count
+    latest = await session.execute(_LATEST_ATTEMPTS)
+    for row in latest.all():
+        if row.channel in counts:
+            health = counts[row.channel]
+            health.last_attempt_at, health.last_outcome, health.last_error = row.finished_at, row.outcome, row.error
     return counts
+
+
+async def overdue_count(session: AsyncSession, overdue_before: datetime) -> int:
+    """Pending messages due before `overdue_before`, every channel (the due index answers it)."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            col(OutboxMessage.status) == OutboxStatus.PENDING.value, col(OutboxMessage.next_attempt_at) < overdue_before
+        )
+    )
+    return count or 0
+
+
+_LATEST_ATTEMPTS = text(
+    """
+    SELECT DISTINCT ON (m.channel) m.channel, a.finished_at, a.outcome, a.error
+    FROM outbox_attempt a JOIN outbox_message m ON m.id = a.message_id
+    ORDER BY m.channel, a.finished_at DESC, a.id DESC
+    """
+)

@@ -50,10 +50,22 @@ def _ensure_filter(handler: logging.Handler) -> None:
         handler.addFilter(ContactMaskingFilter())
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class RedactingFormatter(logging.Formatter):
+    """The log format with every finished line redacted, leaving the record as it was: for a handler added beside
+    others (the test run's log file) that must not change what the others see."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The formatted line (traceback included), redacted."""
+        return redact(super().format(record))
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     """Configure the root logger, and every handler uvicorn set up, with the redacting filter."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handler.addFilter(ContactMaskingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     sms_gateway_url: str | None = None
     sms_gateway_token: str | None = None
     outbox_dispatcher_workflow_id: str = "outbox-dispatcher"
+    # TMF688 listener callbacks to loopback/private addresses: refused unless allowed (unset: allowed in dev and
+    # test, whose receivers listen on 127.0.0.1; refused in production).
+    hub_allow_private_callbacks: bool | None = None
     payload_encryption_keys: str | None = None  # "kid:base64key,kid2:base64key"; the first one encrypts
     journal_keys: str | None = None  # audit-chain HMAC keys, same form; the first one seals new rows
     journal_anchor_workflow_id: str = "journal-anchor"
@@ -147,6 +150,13 @@ class Settings(BaseSettings):
     def dispatch_url(self) -> str:
         """Where completion reports go: the configured system, else the API's own simulator."""
         return self.group_dispatch_url or f"{self.public_base_url.rstrip('/')}/sim/group-dispatch"
+
+    @property
+    def private_callbacks_allowed(self) -> bool:
+        """Whether listener callbacks may point at loopback or private addresses."""
+        if self.hub_allow_private_callbacks is not None:
+            return self.hub_allow_private_callbacks
+        return self.kexiang_env != "production"
 
     @property
     def sms_url(self) -> str:

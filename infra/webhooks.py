@@ -6,13 +6,17 @@ under the payload key ring (the worker must sign with it, so a hash would not do
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import ipaddress
 import json
 import os
 import secrets
+import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -66,3 +70,37 @@ async def post_event(url: str, secret: str, webhook_id: str, event: dict[str, An
     if not response.is_success:
         raise DeliveryFailed(f"listener answered {response.status_code}", code=response.status_code)
     return response.status_code
+
+
+class CallbackRefused(ValueError):
+    """A listener callback kexiang will not call (server-side request forgery screening)."""
+
+
+async def screen_callback(url: str, *, allow_private: bool) -> None:
+    """Refuse a callback that is not plain http(s) to a host, carries credentials, or (unless `allow_private`)
+    resolves to a loopback, private, link-local or otherwise non-public address. Checked when a listener registers
+    and again before every delivery (the name may have been re-pointed since)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise CallbackRefused("callback: not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CallbackRefused("callback: only http and https URLs with a host")
+    if parts.username or parts.password:
+        raise CallbackRefused("callback: credentials in the URL are not accepted")
+    if allow_private:
+        return
+    host = parts.hostname
+    try:
+        addresses = {ipaddress.ip_address(host)}
+    except ValueError:
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError:
+            raise CallbackRefused(f"callback: host {host} does not resolve") from None
+        addresses = {ipaddress.ip_address(info[4][0]) for info in found}
+    for address in addresses:
+        mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+        if not (mapped or address).is_global:
+            raise CallbackRefused(f"callback: host {host} is a private or loopback address")

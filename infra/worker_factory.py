@@ -127,6 +127,7 @@ def build_worker(
         mailer=SmtpMailer(settings.smtp_host, settings.smtp_port, sender=settings.smtp_sender),
         sms=HttpSmsGateway(settings.sms_url, token=settings.sms_gateway_token),
         key_ring=settings.payload_key_ring,
+        allow_private_callbacks=settings.private_callbacks_allowed,
     )
     return HeartbeatWorker(
         client,

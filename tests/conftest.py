@@ -10,6 +10,7 @@ a worker about 0.5 s: per module, not per test).
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -34,6 +35,7 @@ from db.roles import APP_ROLE, OWNER_ROLE, provision, role_url
 from db.seed import DEMO_PASSWORD
 from db.session import Database, make_sync_engine
 from infra.embedded_pg import drop_database, sqlalchemy_url, start_embedded_postgres
+from infra.logging import LOG_FORMAT, RedactingFormatter
 from infra.settings import Settings
 from infra.temporal import data_converter
 from infra.worker_factory import build_worker
@@ -243,7 +245,46 @@ async def login(http: httpx.AsyncClient) -> Callable[[str], Awaitable[dict[str, 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests on the real dev server are marked `dev_server` (`make test-fast` leaves them out)."""
+    """Tests on the real dev server are marked `dev_server` (`make test-fast` leaves them out); tests marked
+    `after_all` (they read what the whole run left behind) run last."""
     for item in items:
         if "dev_env" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.dev_server)
+    items.sort(key=lambda item: item.get_closest_marker("after_all") is not None)  # stable: order kept otherwise
+
+
+RUN_LOG = "logs/run.log"  # under the run's base temporary directory
+
+
+_RUN_LOG_HANDLERS: list[logging.Handler] = []
+
+
+@pytest.fixture(autouse=True)
+def _run_log_attached(run_log: Path) -> None:
+    """Re-attach the run's log file should a test have reset the root logger's handlers (configure_logging)."""
+    root = logging.getLogger()
+    for handler in _RUN_LOG_HANDLERS:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+            root.setLevel(min(root.level, logging.INFO) or logging.INFO)
+
+
+@pytest.fixture(scope="session")
+def run_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every INFO-and-above record of this run (API, worker, SDKs in process) also goes to a log file under the
+    run's temporary directory, redacted as in production (infra.logging.redact), for the tests that grep the logs."""
+    path = tmp_path_factory.getbasetemp() / RUN_LOG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(RedactingFormatter(LOG_FORMAT))
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(min(level, logging.INFO) or logging.INFO)
+    _RUN_LOG_HANDLERS.append(handler)
+    yield path
+    _RUN_LOG_HANDLERS.remove(handler)
+    root.removeHandler(handler)
+    root.setLevel(level)
+    handler.close()

@@ -78,6 +78,7 @@ SLA_TASKS = ("accept", "plan", "resolve")
 SURVEY_SECRET_PATCH = "survey-secret-from-activity"
 INTAKE_UNDER_LOCK_PATCH = "ticket-intake-under-lock"  # since then intake amendments wait for the intake task
 SLA_DUE_AT_PATCH = "ticket-sla-due-at"  # since then the SlaDueAt search attribute follows the resolution deadline
+RESOLUTION_TEMPLATE_PATCH = "ticket-resolution-template"  # since then the survey activity renders the admins' template
 TERMINAL = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
 
 
@@ -308,6 +309,7 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
                 cycle=ticket.cycle.number,
                 channel=resolution.channel,
                 body=message,
+                resolution=resolution if workflow.patched(RESOLUTION_TEMPLATE_PATCH) else None,
             ),
         )
         asyncio.create_task(self._await_rating(ticket.cycle.number))  # noqa: RUF006

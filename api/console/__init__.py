@@ -14,6 +14,7 @@ def mount_console(app: FastAPI) -> None:
         admin,
         audit_desk,
         messages,
+        outbox,
         pages,
         provisioning,
         resource_checks,
@@ -22,6 +23,7 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(audit_desk.router)
     app.include_router(admin.router)
+    app.include_router(outbox.router)
     app.include_router(resource_checks.router)
     app.include_router(provisioning.router)
     app.include_router(messages.router)

@@ -3,7 +3,7 @@ the journaled resend of a dead letter. Recipients are references (`customer:CSâ€
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
@@ -13,6 +13,7 @@ from sqlmodel import col
 from api.deps import Admin, SessionDep
 from api.schemas import Offset, Page
 from core.bounds import MAX_INT
+from core.outbox import OVERDUE_AFTER, ChannelHealth
 from core.records import AuditRecord
 from db import audit as audit_journal
 from db.models import OutboxAttempt, OutboxMessage, utcnow
@@ -20,7 +21,6 @@ from db.outbox import channel_counts, delivery_log, requeue
 from db.readmodel import page_of
 
 router = APIRouter(prefix="/api/outbox", tags=["outbox"])
-OVERDUE_AFTER = timedelta(minutes=5)
 MessageId = Annotated[int, Path(ge=1, le=MAX_INT, description="an outbox message id")]
 
 
@@ -79,9 +79,10 @@ async def list_messages(
     return Page(items=[MessageView.of(r) for r in rows], total=total, offset=offset, limit=limit)
 
 
-@router.get("/summary", summary="Each channel's messages by status; overdue ones mean a stuck dispatcher or channel")
-async def summary(admin: Admin, session: SessionDep) -> dict[str, dict[str, int]]:
-    """Per channel: pending, delivered, dead, and overdue (pending, due more than 5 minutes ago)."""
+@router.get("/summary", summary="Each channel's messages by status and state (ok, stuck, failing)")
+async def summary(admin: Admin, session: SessionDep) -> dict[str, ChannelHealth]:
+    """Per channel: pending, delivered, dead, overdue (pending, due more than 5 minutes ago), its latest attempt,
+    and its state: stuck when messages are overdue, failing when the latest attempt failed."""
     return await channel_counts(session, utcnow() - OVERDUE_AFTER)
 
 

@@ -11,10 +11,17 @@ from api.deps import Admin, SessionDep
 from api.platform.versioned import VersionOut, publish_version, versioned_router
 from core.calendar import BusinessCalendar, horizon_warnings, parse_ical_days, refuse_unpublishable
 from core.circuits import circuit_type_of
+from core.message_templates import MESSAGE_TEMPLATES_NAME, MessageTemplates
 from core.provisioning import ProvisioningRules
 from core.sla import SlaPolicy
 from core.tickets import AssignmentRules
-from db.models import AssignmentRulesVersion, CalendarVersion, ProvisioningRulesVersion, SlaPolicyVersion
+from db.models import (
+    AssignmentRulesVersion,
+    CalendarVersion,
+    MessageTemplatesVersion,
+    ProvisioningRulesVersion,
+    SlaPolicyVersion,
+)
 from db.policies import latest_calendar
 
 # An official holiday schedule is a few dozen events; anything this large is not one.
@@ -117,4 +124,21 @@ provisioning_rules = versioned_router(
     table=ProvisioningRulesVersion,
     model=ProvisioningRules,
     noun="provisioning rules",
+)
+
+
+def review_message_templates(document: MessageTemplates, now: datetime) -> list[str]:
+    """Only the center's one customer templates document exists."""
+    if document.name != MESSAGE_TEMPLATES_NAME:
+        raise ValueError(f"name: customer message templates are published as {MESSAGE_TEMPLATES_NAME!r}")
+    return []
+
+
+message_templates = versioned_router(
+    prefix="/api/message-templates",
+    tag="message-templates",
+    table=MessageTemplatesVersion,
+    model=MessageTemplates,
+    noun="customer message templates",
+    review=review_message_templates,
 )

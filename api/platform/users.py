@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, status
@@ -22,6 +22,7 @@ from infra.security import hash_password
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 NotifyChannel = Literal["email", "sms"]
+_HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"  # quiet hours: a time of day in the center's time zone, "22:00"
 
 
 class UserOut(BaseModel):
@@ -36,6 +37,8 @@ class UserOut(BaseModel):
     email: str | None = None  # masked
     mobile: str | None = None  # masked
     notify_by: list[NotifyChannel] = []
+    quiet_from: str | None = None  # HH:MM, the center's time; non-urgent e-mail/SMS waits until quiet_until
+    quiet_until: str | None = None
 
 
 class UserCreate(BaseModel):
@@ -65,6 +68,19 @@ class UserUpdate(BaseModel):
     email: str | None = Field(default=None, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     mobile: str | None = Field(default=None, max_length=32, pattern=r"^(\+?86)?1[3-9]\d{9}$")
     notify_by: list[NotifyChannel] | None = Field(default=None, max_length=2, description="besides the console")
+    quiet_from: str | None = Field(default=None, pattern=_HHMM, description="quiet hours start, HH:MM center time")
+    quiet_until: str | None = Field(default=None, pattern=_HHMM, description="quiet hours end; set both or neither")
+
+    @model_validator(mode="after")
+    def _quiet_hours_in_pairs(self) -> UserUpdate:
+        quiet = {"quiet_from", "quiet_until"} & self.model_fields_set
+        if quiet and len(quiet) == 1:
+            raise ValueError("quiet_from, quiet_until: set both together (null both to clear)")
+        if (self.quiet_from is None) != (self.quiet_until is None):
+            raise ValueError("quiet_from, quiet_until: both times or both null")
+        if self.quiet_from is not None and self.quiet_from == self.quiet_until:
+            raise ValueError("quiet_until: must differ from quiet_from")
+        return self
 
     @model_validator(mode="after")
     def _no_null_for_required_fields(self) -> UserUpdate:
@@ -86,6 +102,8 @@ def _out(user: User) -> UserOut:
         email=masked_contact(user.email),
         mobile=masked_contact(user.mobile),
         notify_by=[c for c in user.notify_by if c in ("email", "sms")],
+        quiet_from=f"{user.quiet_from:%H:%M}" if user.quiet_from else None,
+        quiet_until=f"{user.quiet_until:%H:%M}" if user.quiet_until else None,
     )
 
 
@@ -148,6 +166,9 @@ async def update_user(username: str, body: UserUpdate, admin: Admin, session: Se
     for field in ("full_name", "department", "active", "email", "mobile", "notify_by"):
         if field in changes:
             setattr(user, field, changes[field])
+    for field in ("quiet_from", "quiet_until"):
+        if field in changes:
+            setattr(user, field, time.fromisoformat(changes[field]) if changes[field] else None)
     for field in ("email", "mobile"):  # the journal keeps that it changed, not the address
         if field in changes:
             changes[field] = "changed"

@@ -4,9 +4,11 @@ check makes, and their bodies, queued through the outbox for each listener whose
 Called by each read-model write (activities/) before the row is overwritten, in its transaction: the stored row is
 the state before. Create on the workflow's first state (the API's own revision-0 row of a new resource was never
 announced); a state (status) change when the TMF state moves, with the events `beside` names for the new state;
-otherwise an attribute value change. Resources are never deleted (cancelling is a state change), so no DeleteEvent.
-The body is the resource as `GET` shows it (contact details masked) without `withheld` fields (customer name,
-contact).
+otherwise an attribute value change. A list in the stored state that `growing` names (an order's milestones and
+jeopardy alerts) that grew adds its event (ServiceOrderMilestoneEvent, ServiceOrderJeopardyEvent). Resources are
+never deleted (cancelling is a state change), so no DeleteEvent. The body is the resource as `GET` shows it without
+`withheld` fields (customer name, contact), with contact details typed into any free text masked: no listener is
+entitled to them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlmodel import SQLModel
 from api.provisioning import tmf641
 from api.resource_checks import tmf645
 from api.tickets import tmf621
+from core.contacts import mask_contacts_in
 from core.hubs import HUB_EVENTS
 from core.provisioning import TMF_STATE as ORDER_STATE
 from core.provisioning import ProvisioningOrder
@@ -44,37 +47,44 @@ class ResourceEvents:
     state_event: str  # StatusChangeEvent (TMF621) or StateChangeEvent (TMF641, TMF645)
     beside: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     withheld: tuple[str, ...] = ("customerName", "contact")
+    growing: Mapping[str, str] = field(default_factory=dict)  # list in the stored `detail` -> its event's name
 
-    def event_types(self, before: str | None, state: str) -> list[str]:
-        """The event types of the change from a stored TMF state (None: not announced yet) to `state`."""
+    def event_types(self, before: str | None, state: str, grown: tuple[str, ...] = ()) -> list[str]:
+        """The event types of the change from a stored TMF state (None: not announced yet) to `state`, with the
+        events of the `growing` lists that grew."""
         if before is None:
             types = ["CreateEvent"]
         elif state == before:
-            types = ["AttributeValueChangeEvent"]
+            types = [] if grown else ["AttributeValueChangeEvent"]
         else:
             types = [self.state_event, *self.beside.get(state, ())]
+        types += [self.growing[name] for name in grown if before is not None]
         known = HUB_EVENTS[self.api]
         return [t for t in (f"{self.resource}{name}" for name in types) if t in known]
 
     async def publish_change(
-        self, session: AsyncSession, subject: str, revision: int, state: str, resource: Callable[[], dict[str, Any]]
+        self,
+        session: AsyncSession,
+        subject: str,
+        revision: int,
+        state: str,
+        resource: Callable[[], dict[str, Any]],
+        sizes: Mapping[str, int] | None = None,
     ) -> None:
-        """Queue the events of this state for the listeners (none when the stored revision is as new)."""
+        """Queue the events of this state for the listeners (none when the stored revision is as new); `sizes`
+        are the new state's lengths of the `growing` lists."""
         if not await active_hubs(session, self.api):
             return
         columns = self.table.__table__.c  # type: ignore[attr-defined]  # SQLModel tables have one
-        before = (
-            await session.execute(
-                select(columns.revision, columns[self.state_column])
-                .where(columns[self.key] == subject)
-                .with_for_update()
-            )
-        ).first()
+        wanted = [columns.revision, columns[self.state_column]] + ([columns.detail] if self.growing else [])
+        before = (await session.execute(select(*wanted).where(columns[self.key] == subject).with_for_update())).first()
         if before is not None and before[0] >= revision:
             return
         stored = before[1] if before is not None and before[0] > 0 else None
-        body = {k: v for k, v in resource().items() if k not in self.withheld}
-        for event_type in self.event_types(stored, state):
+        detail = (before[2] or {}) if before is not None and self.growing else {}
+        grown = tuple(n for n in self.growing if (sizes or {}).get(n, 0) > len(detail.get(n) or ()))
+        body = mask_contacts_in({k: v for k, v in resource().items() if k not in self.withheld})
+        for event_type in self.event_types(stored, state, grown):
             await publish(
                 session,
                 self.api,
@@ -95,7 +105,15 @@ TICKETS = ResourceEvents(
     "StatusChangeEvent",
     beside={"resolved": ("ResolvedEvent",), "pending": ("InformationRequiredEvent",)},
 )
-ORDERS = ResourceEvents("serviceOrder", "ServiceOrder", ServiceOrderRow, "order_id", "tmf_state", "StateChangeEvent")
+ORDERS = ResourceEvents(
+    "serviceOrder",
+    "ServiceOrder",
+    ServiceOrderRow,
+    "order_id",
+    "tmf_state",
+    "StateChangeEvent",
+    growing={"milestones": "MilestoneEvent", "jeopardy_alerts": "JeopardyEvent"},
+)
 CHECKS = ResourceEvents(
     "checkServiceQualification",
     "CheckServiceQualification",
@@ -115,7 +133,10 @@ async def publish_ticket_change(session: AsyncSession, ticket: Ticket) -> None:
 async def publish_order_change(session: AsyncSession, order: ProvisioningOrder) -> None:
     """TMF641 events of an order state."""
     state = ORDER_STATE[order.status]
-    await ORDERS.publish_change(session, order.order_id, order.revision, state, lambda: tmf641.to_tmf(order))
+    sizes = {"milestones": len(order.milestones), "jeopardy_alerts": len(order.jeopardy_alerts)}
+    await ORDERS.publish_change(
+        session, order.order_id, order.revision, state, lambda: tmf641.to_tmf(order), sizes=sizes
+    )
 
 
 async def publish_check_change(session: AsyncSession, check: ResourceCheck) -> None:

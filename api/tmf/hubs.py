@@ -16,7 +16,7 @@ from core.hubs import HubQueryError, parse_query
 from core.records import AuditRecord
 from db import audit as audit_journal
 from db.models import EventHub, utcnow
-from infra.webhooks import new_secret, seal_secret
+from infra.webhooks import CallbackRefused, new_secret, screen_callback, seal_secret
 
 
 class HubIn(BaseModel):
@@ -24,7 +24,10 @@ class HubIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    callback: AnyHttpUrl = Field(description="where events are POSTed (http or https)")
+    callback: AnyHttpUrl = Field(
+        description="where events are POSTed (http or https; loopback and private addresses are refused unless "
+        "the deployment allows them)"
+    )
     query: str | None = Field(
         default=None, max_length=1000, description="e.g. eventType=TroubleTicketStatusChangeEvent"
     )
@@ -72,6 +75,10 @@ def hub_router(api: str, base: str, *, tag: str) -> APIRouter:
             parse_query(api, body.query)
         except HubQueryError as err:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, f"query: {err}") from None
+        try:
+            await screen_callback(str(body.callback), allow_private=settings.private_callbacks_allowed)
+        except CallbackRefused as refused:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(refused)) from None
         secret = new_secret()
         hub = EventHub(
             api=api,

@@ -47,6 +47,9 @@ async def test_a_supervisor_gets_reminders_and_breaches_by_email(http, login, en
 
         subjects = await eventually(kinds_arrived, timeout=90, what="reminder and escalation mails")
         assert subjects
+        bodies = {(m["subject"], m["body"].strip()) for m in mine()}
+        assert any(kind == "[kexiang] remind" and "(75% of its time used)" in text for kind, text in bodies)
+        assert any(kind == "[kexiang] escalate" and "(overdue)" in text for kind, text in bodies)  # the breach
         assert all(CONTACT not in m["body"] for m in mine())
         with sync_session() as s:
             console = s.scalars(select(Notification).where(Notification.workflow_id == f"ticket-{number}")).all()

@@ -101,7 +101,8 @@ async def test_a_worker_killed_mid_send_loses_nothing_and_sends_once(env, db: Da
                     payload={"event": {"eventType": "TroubleTicketCreateEvent", "event": {"troubleTicket": {}}}},
                 )
                 await session.commit()
-            await asyncio.wait_for(receiver.arrived.wait(), timeout=60)  # the send is under way
+            # the send is under way (a worker process starting on a loaded machine can take most of a minute)
+            await asyncio.wait_for(receiver.arrived.wait(), timeout=180)
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=30)
             receiver.release.set()  # the receiver took the event; its answer finds no one
@@ -117,7 +118,7 @@ async def test_a_worker_killed_mid_send_loses_nothing_and_sends_once(env, db: Da
                 row = message()
                 return row if row.status == "delivered" else None
 
-            row = await eventually(delivered, timeout=60, what="the message delivered by the next worker")
+            row = await eventually(delivered, timeout=180, what="the message delivered by the next worker")
             webhook_id = f"msg_{row.id}"
             assert [i for i, _ in receiver.attempts] == [webhook_id, webhook_id]  # sent twice, one id
             assert list(receiver.accepted) == [webhook_id] and receiver.unsigned == 0  # accepted once

@@ -59,15 +59,21 @@ async def test_health_and_ready(http):
     assert ready.status_code == 200
     horizon = default_cn_calendar().horizon
     near = (horizon - datetime.now(UTC).date()).days < HORIZON_DEGRADED_DAYS  # the seeded schedule running out
-    assert ready.json() == {
+    body = ready.json()
+    # This module runs no outbox dispatcher (worker.py's waker starts it): degraded, with a warning saying so.
+    assert body == {
         "ready": True,
-        "status": "degraded" if near else "ok",
+        "status": "degraded",
         "database": True,
         "temporal": True,
         "worker": True,
+        "dispatcher": False,
+        "outbox_overdue": body["outbox_overdue"],
         "calendar_horizon": horizon.isoformat(),
-        "warnings": ready.json()["warnings"] if near else [],
+        "warnings": body["warnings"],
     }
+    assert "the outbox dispatcher is not running: no e-mail, SMS or webhook goes out" in body["warnings"]
+    assert near or len(body["warnings"]) == 1 + (body["outbox_overdue"] > 0)
 
 
 async def test_no_worker_means_503_at_once(dev_env, db, settings):

@@ -84,12 +84,20 @@ class OrderFlow:
         self.env, self.handle = env, handle
 
     @classmethod
-    async def start(cls, env: WorkflowEnvironment, task_queue: str, circuit: CircuitSpec) -> OrderFlow:
+    async def start(
+        cls, env: WorkflowEnvironment, task_queue: str, circuit: CircuitSpec, description: str | None = None
+    ) -> OrderFlow:
         """Start an order and wait until its dispatch task is open."""
         order_id = new_order_id(await env.get_current_time())
         handle = await env.client.start_workflow(
             "ProvisioningOrder",
-            OrderInput(order_id=order_id, spec=circuit, created_by=COORDINATOR, request_id=f"create-{order_id}"),
+            OrderInput(
+                order_id=order_id,
+                spec=circuit,
+                created_by=COORDINATOR,
+                request_id=f"create-{order_id}",
+                description=description,
+            ),
             id=workflow_id_for(order_id),
             task_queue=task_queue,
             result_type=OrderOutcome,
