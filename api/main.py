@@ -15,6 +15,7 @@ from temporalio.client import Client
 from api.approvals import routes as approvals
 from api.audit import codec, journal
 from api.audit import routes as audit
+from api.callbacks import routes as callbacks
 from api.channel_simulators import create_mailbox_view, create_sms_simulator
 from api.console import mount_console
 from api.dispatch_simulator import create_dispatch_simulator
@@ -144,6 +145,7 @@ def create_app(
         reservations.router,
         kpis.router,
         kpis.targets,
+        callbacks.router,
     ):
         app.include_router(router)
     mount_console(app)

@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.guard import ActivityFailureInterceptor
+from activities.callbacks import CallbackActivities
 from activities.journal_anchor import JournalAnchorActivities
 from activities.outbox import OutboxActivities
 from activities.platform import PlatformActivities
@@ -116,6 +117,7 @@ def build_worker(
     checks = ResourceCheckActivities(db)
     presales = PresalesActivities(db)
     anchor = JournalAnchorActivities(db)
+    callbacks = CallbackActivities(db, client, settings)
     outbox = OutboxActivities(
         db,
         mailer=SmtpMailer(settings.smtp_host, settings.smtp_port, sender=settings.smtp_sender),
@@ -151,5 +153,8 @@ def build_worker(
             anchor.journal_head,
             outbox.due,
             outbox.deliver,
+            callbacks.record_callback,
+            callbacks.load_callback_subject,
+            callbacks.raise_callback_ticket,
         ],
     )

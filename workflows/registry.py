@@ -1,6 +1,7 @@
 """Every workflow type the worker runs (and the replayer checks)."""
 
 from workflows.approvals import ApprovalWorkflow
+from workflows.callbacks import CustomerCallbackWorkflow
 from workflows.journal_anchor import JournalAnchorWorkflow
 from workflows.outbox import OutboxDispatcherWorkflow
 from workflows.presales import PreSalesDemandWorkflow
@@ -16,4 +17,5 @@ ALL_WORKFLOWS = [
     PreSalesDemandWorkflow,
     JournalAnchorWorkflow,
     OutboxDispatcherWorkflow,
+    CustomerCallbackWorkflow,
 ]
