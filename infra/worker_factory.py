@@ -14,8 +14,8 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.guard import ActivityFailureInterceptor
 from activities.callbacks import CallbackActivities
+from activities.guard import ActivityFailureInterceptor
 from activities.journal_anchor import JournalAnchorActivities
 from activities.outbox import OutboxActivities
 from activities.platform import PlatformActivities
