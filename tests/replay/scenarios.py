@@ -16,6 +16,8 @@ from temporalio.client import WorkflowContinuedAsNewError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from core.calendar import Budget
+from core.callbacks import Callback, CallbackInput, StopCallbacks, SubjectType
+from core.callbacks import workflow_id_for as callback_workflow_id
 from core.journal_anchor import AnchorState
 from core.outbox import KICK_SIGNAL, DispatcherState
 from core.provisioning import CancelOrder, Cutover, MarkCutover
@@ -49,14 +51,16 @@ from tests.provisioning.presales_flow import COORDINATOR as DEMAND_COORDINATOR
 from tests.provisioning.presales_flow import PRESALES, DemandFlow
 from tests.reservations.flow import accepted_check
 from tests.resource_checks.flow import COORDINATOR, REQUESTER, STAFF, CheckFlow, item
-from tests.support import eventually, finished, idle, rid
+from tests.support import SHANGHAI, eventually, finished, idle, rid, skip_to
 from tests.tickets import flow as tickets
+from workflows.callbacks import CustomerCallbackWorkflow
 from workflows.journal_anchor import JournalAnchorWorkflow
 from workflows.outbox import OutboxDispatcherWorkflow
 
 Scenario = Callable[[WorkflowEnvironment, str], Awaitable[WorkflowHandle]]
 
 APPROVER = Actor(username="supervisor1", roles=(Role.SUPERVISOR,))
+CALLBACK_STARTER = Actor(username="coordinator1", roles=(Role.COORDINATOR,))
 OTHER_APPROVER = Actor(username="supervisor2", roles=(Role.SUPERVISOR,))
 FOUR_HOURS = Budget(amount=4, unit="hours")
 
@@ -525,6 +529,100 @@ async def dispatcher_rounds_then_continues(env: WorkflowEnvironment, task_queue:
     return env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
 
 
+# ---- CustomerCallback ------------------------------------------------------------------------------
+
+
+async def _callback_schedule(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """A major customer's schedule whose first callback falls a few days from now."""
+    today = (await env.get_current_time()).astimezone(SHANGHAI).date()
+    soon = today + timedelta(days=5)
+    anchor = soon.replace(year=soon.year - 1, month=12) if soon.month == 1 else soon.replace(month=soon.month - 1)
+    customer = f"C-{uuid.uuid4().hex[:8]}"
+    return await env.client.start_workflow(
+        CustomerCallbackWorkflow.run,
+        CallbackInput(
+            subject_type=SubjectType.CUSTOMER,
+            subject_id=customer,
+            customer_id=customer,
+            anchor=anchor,
+            started_by=CALLBACK_STARTER,
+            request_id=f"callbacks-{customer}",
+        ),
+        id=callback_workflow_id(SubjectType.CUSTOMER, customer),
+        task_queue=task_queue,
+    )
+
+
+async def _callback_task(env: WorkflowEnvironment, handle: WorkflowHandle) -> HumanTask:
+    """Skip to the callback's opening; its open task."""
+
+    async def planned() -> Callback | None:
+        try:
+            return await handle.query("callback", result_type=Callback)
+        except Exception:
+            return None
+
+    await skip_to(env, (await eventually(planned, what="callback planned")).opens_at + timedelta(minutes=1))
+
+    async def probe() -> HumanTask | None:
+        try:
+            tasks = await handle.query("tasks", result_type=list[HumanTask])
+        except Exception:
+            return None
+        return next((t for t in tasks if t.status == "open"), None)
+
+    return await eventually(probe, what="callback task open")
+
+
+async def _callback_continued(env: WorkflowEnvironment, handle: WorkflowHandle) -> WorkflowHandle:
+    """Let this run continue as new; end the next run idle; the first run's handle."""
+    with contextlib.suppress(WorkflowContinuedAsNewError):
+        await handle.result(follow_runs=False)
+    continued = env.client.get_workflow_handle(handle.id)
+    await eventually(lambda: idle(continued), what="next callback run idle")
+    await continued.terminate("scenario over")
+    return env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
+
+
+async def callback_reached_with_needs(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """The callback opens on its day; the agent reaches the customer, who raises a need (a ticket); next callback."""
+    handle = await _callback_schedule(env, task_queue)
+    task = await _callback_task(env, handle)
+    decision = DecisionInput(
+        task_id=task.task_id,
+        request_id=f"{handle.id}:reached",
+        actor=tickets.AGENT,
+        outcome="reached",
+        data={"satisfied": False, "needs": "希望增加一条备份线路"},
+    )
+    await handle.execute_update("decide", decision, id=decision.request_id)
+    return await _callback_continued(env, handle)
+
+
+async def callback_missed_then_continues(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Nobody records a result: reminders, escalation, and the next callback's opening closes it as missed."""
+    handle = await _callback_schedule(env, task_queue)
+    await _callback_task(env, handle)
+    return await _callback_continued(env, handle)
+
+
+async def callback_stopped(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """A supervisor stops the schedule before its callback opens: the run ends, the callback stopped."""
+    handle = await _callback_schedule(env, task_queue)
+    stop = StopCallbacks(request_id=f"{handle.id}:stop", actor=APPROVER, reason="the customer declined callbacks")
+
+    async def stopped() -> bool:
+        try:
+            await handle.execute_update("stop", stop, id=stop.request_id)
+        except Exception:
+            return False
+        return True
+
+    await eventually(stopped, what="stop accepted")
+    await finished(env, handle)
+    return handle
+
+
 SCENARIOS: dict[str, dict[str, Scenario]] = {
     "Approval": {
         "approved": approval_approved,
@@ -567,6 +665,11 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
     },
     "OutboxDispatcher": {
         "rounds-then-continues": dispatcher_rounds_then_continues,
+    },
+    "CustomerCallback": {
+        "reached-with-needs": callback_reached_with_needs,
+        "missed-then-continues": callback_missed_then_continues,
+        "stopped": callback_stopped,
     },
 }
 
