@@ -20,7 +20,7 @@ from core.callbacks import (
     workflow_id_for,
 )
 from core.tasks import TaskRefused
-from db.models import CallbackRow, CircuitLedgerRow, TaskRow, TicketRow
+from db.models import CallbackRow, CircuitLedgerRow, ServiceOrderRow, TaskRow, TicketRow
 from tests.support import SHANGHAI, audit_rows, eventually, skip_to, unique
 
 ACTIVATED = datetime(2026, 1, 15, 10, 30, tzinfo=SHANGHAI)
@@ -59,14 +59,32 @@ def test_the_result_form_fits_its_outcome():
         assert word in refused.value.message
 
 
-def _ledger_circuit(sync_session) -> str:
-    """An activated circuit in the ledger, as a provisioning order activated before schedules existed left it."""
-    circuit_id = unique("CIR-CB")
+def _ledger_circuit(sync_session) -> tuple[str, str]:
+    """An activated circuit in the ledger (and its order's row), as an order activated before schedules left it;
+    (circuit, customer)."""
+    circuit_id, order_id, customer = unique("CIR-CB"), unique("PO"), unique("C")
     with sync_session() as s:
+        s.add(
+            ServiceOrderRow(
+                order_id=order_id,
+                workflow_id=f"order-{order_id}",
+                status="completed",
+                tmf_state="completed",
+                circuit_type="mpls_vpn",
+                scope="intra_province",
+                customer_id=customer,
+                bandwidth="100M",
+                created_by="coordinator1",
+                created_at=ACTIVATED - timedelta(days=20),
+                requested_completion=ACTIVATED,
+                completed_at=ACTIVATED,
+            )
+        )
+        s.flush()
         s.add(
             CircuitLedgerRow(
                 circuit_id=circuit_id,
-                order_id=unique("PO")[:32],
+                order_id=order_id,
                 status="active",
                 circuit_type="mpls_vpn",
                 bandwidth="100M",
@@ -77,7 +95,7 @@ def _ledger_circuit(sync_session) -> str:
             )
         )
         s.commit()
-    return circuit_id
+    return circuit_id, customer
 
 
 def _callbacks(sync_session, workflow_id: str) -> list[CallbackRow]:
@@ -100,7 +118,7 @@ def _task(sync_session, task_id: str) -> TaskRow:
 async def test_a_circuit_activated_2026_01_15_is_called_back_monthly_until_2027_01_then_quarterly(
     env, http, login, sync_session
 ):
-    circuit_id = _ledger_circuit(sync_session)
+    circuit_id, customer = _ledger_circuit(sync_session)
     coordinator, agent = await login("coordinator1"), await login("agent1")
     body = {"subject_type": "circuit", "subject_id": circuit_id}
     refused = await http.post("/api/callbacks", json=body, headers=agent)
@@ -171,6 +189,18 @@ async def test_a_circuit_activated_2026_01_15_is_called_back_monthly_until_2027_
         assert task.due_at == row.due_at
     assert {r.status for r in rows[1:-1]} == {"missed"}
     assert rows[-1].status == "open"
+    assert {r.customer_id for r in rows} == {customer}
+
+    # The callback rate: reached over due, per customer (2026-12 to 2027-12: callbacks 11 to 15 fall due in it).
+    kpi = await http.get(
+        "/api/kpis/callback_rate",
+        params={"from": "2026-12-01", "to": "2027-12-31", "customer": customer},
+        headers=await login("supervisor1"),
+    )
+    assert kpi.status_code == 200, kpi.text
+    due = sum(1 for r in rows if r.task_id and r.due_at < datetime(2028, 1, 1, tzinfo=SHANGHAI))
+    assert (kpi.json()["numerator"], kpi.json()["denominator"]) == (1, due)
+    assert kpi.json()["counts"]["missed"] == due - 1
 
     stop = await http.post(
         f"/api/callbacks/circuit/{circuit_id}/stop", json={"reason": "customer asked for no calls"}, headers=agent
