@@ -21,7 +21,9 @@ from core.callbacks import (
 )
 from core.tasks import TaskRefused
 from db.models import CallbackRow, CircuitLedgerRow, ServiceOrderRow, TaskRow, TicketRow
-from tests.support import SHANGHAI, audit_rows, eventually, skip_to, unique
+from tests.provisioning.flow import OrderFlow
+from tests.provisioning.flow import spec as order_spec
+from tests.support import SHANGHAI, audit_rows, eventually, finished, skip_to, unique
 
 ACTIVATED = datetime(2026, 1, 15, 10, 30, tzinfo=SHANGHAI)
 EXPECTED_DAYS = [date(2026, month, 15) for month in range(2, 13)] + [
@@ -233,3 +235,21 @@ async def test_a_major_customer_schedule_needs_its_date_and_an_unknown_circuit_i
 
 async def _async(value):
     return value
+
+
+async def test_activation_starts_the_circuits_schedule(env, worker, task_queue, sync_session):
+    flow = await OrderFlow.start(env, task_queue, order_spec(await env.get_current_time(), days=30))
+    await flow.run_steps()
+    await flow.review("approve")
+    await finished(env, flow.handle)
+    order = await flow.order()
+    assert order.circuit_id is not None
+    workflow_id = workflow_id_for(SubjectType.CIRCUIT, order.circuit_id)
+    [planned] = await eventually(lambda: _async(_callbacks(sync_session, workflow_id)), what="schedule started")
+    activated = order.completed_at.astimezone(SHANGHAI).date()
+    assert (planned.number, planned.scheduled_for, planned.customer_id) == (
+        1,
+        callback_date(activated, 1),
+        order.spec.customer_id,
+    )
+    assert planned.status == CallbackStatus.SCHEDULED
