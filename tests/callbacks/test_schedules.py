@@ -165,6 +165,13 @@ async def test_a_circuit_activated_2026_01_15_is_called_back_monthly_until_2027_
         assert ticket is not None and ticket.created_by == "agent1"
     assert [r.action for r in audit_rows(sync_session, workflow_id=workflow_id)][:1] == ["callbacks.start"]
     assert "callback.needs_raised" in {r.action for r in audit_rows(sync_session, workflow_id=workflow_id)}
+    timeline = await http.get(f"/api/audit/workflows/{workflow_id}/timeline", headers=await login("auditor1"))
+    assert timeline.status_code == 200, timeline.text
+    assert timeline.json()["workflow_type"] == "CustomerCallback"
+    actions = {e["action"] for e in timeline.json()["entries"]}
+    assert {"callbacks.start", "task.reached", "callback.needs_raised"} <= actions, actions
+    by_ref = await http.get("/api/audit/timeline", params={"ref": circuit_id}, headers=await login("auditor1"))
+    assert by_ref.status_code == 200 and by_ref.json()["workflow_id"] == workflow_id
 
     # Two years on: every later callback opened on its day (monthly to 2027-01, then quarterly), unanswered ones
     # closed as missed when the next one opened.
