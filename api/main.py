@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
 from api.approvals import routes as approvals
+from api.arbitration import routes as arbitration
 from api.audit import codec, journal
 from api.audit import routes as audit
 from api.callbacks import routes as callbacks
@@ -146,6 +147,7 @@ def create_app(
         kpis.router,
         kpis.targets,
         callbacks.router,
+        arbitration.router,
     ):
         app.include_router(router)
     mount_console(app)

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
+from core.arbitration import ArbitrationRules
 from core.bounds import MAX_LEAD
 from core.records import AuditRecord, PolicyRef
 from core.resource_checks import ResourceCheckRules, default_resource_check_rules
@@ -265,6 +266,7 @@ class AssignmentRules(BaseModel):
     coordinator_role: Role = Role.SUPERVISOR
     resource_check: ResourceCheckRules = Field(default_factory=default_resource_check_rules)  # DOMAIN.md §2
     ticket_types: TicketTypes = Field(default_factory=default_ticket_types)  # TMF621 ticketType → category
+    arbitration: ArbitrationRules = Field(default_factory=ArbitrationRules)  # DOMAIN.md §7: who decides disputes
 
 
 def default_assignment_rules() -> AssignmentRules:

@@ -32,6 +32,7 @@ from temporalio.workflow import ParentClosePolicy
 from workflows.acts import ActBook
 
 with workflow.unsafe.imports_passed_through():
+    from core.arbitration import Arbitration
     from core.calendar import deadline, shift_by_working_seconds
     from core.callbacks import CallbackInput, SubjectType
     from core.callbacks import workflow_id_for as callbacks_workflow_id
@@ -433,6 +434,15 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         calendar = self.snapshot.calendar
         budget = calendar.working_seconds_between(step.planned_start, step.planned_due)
         return shift_by_working_seconds(calendar, after or workflow.now(), max(budget, 60.0))
+
+    async def on_reassigned(self, task: HumanTask, arbitration: Arbitration) -> None:
+        """An arbitration moved the step's task: the step moves to the decided department with it."""
+        step = next((s for s in self.order.steps if s.task_id == task.task_id), None)
+        if step is None or arbitration.decided_department is None:
+            return
+        async with self._lock:
+            step.department, step.role = arbitration.decided_department, None
+            await self.save()
 
     # ---- ladder --------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from temporalio import workflow
 from workflows.acts import ActBook
 
 with workflow.unsafe.imports_passed_through():
+    from core.arbitration import Arbitration
     from core.calendar import Budget, after_pause, clock_of, deadline
     from core.records import AuditRecord
     from core.roles import Actor, Role
@@ -418,6 +419,14 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
         elif task.kind == "second_followup":
             ticket.second_followup_done = True
             self._log(who, ProgressKind.CUSTOMER_CONTACT, f"Second follow-up: {decision.comment}", outcome="done")
+
+    async def on_reassigned(self, task: HumanTask, arbitration: Arbitration) -> None:
+        """An arbitration moved the acceptance to another department: the ticket is assigned there."""
+        if task.task_id != self._sla_task.get("accept") or arbitration.decided_department is None:
+            return
+        async with self._lock:
+            self.ticket.candidates_department, self.ticket.candidates_role = arbitration.decided_department, None
+            await self.save()
 
     async def on_rung(self, task: HumanTask, rung: LadderStep) -> None:
         """A missed SLA deadline escalates the ticket a tier and is recorded in the cycle."""
