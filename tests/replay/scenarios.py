@@ -15,6 +15,7 @@ from datetime import timedelta
 from temporalio.client import WorkflowContinuedAsNewError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from core.arbitration import ArbitrationRequest, Party
 from core.calendar import Budget
 from core.callbacks import Callback, CallbackInput, StopCallbacks, SubjectType
 from core.callbacks import workflow_id_for as callback_workflow_id
@@ -26,7 +27,7 @@ from core.resource_checks import AcceptResult, CancelCheck, ChaseLine, ItemChang
 from core.resource_checks import workflow_id_for as check_workflow_id
 from core.roles import Actor, Role
 from core.sla import Priority
-from core.tasks import ClaimInput, DecisionInput, HumanTask
+from core.tasks import ActResult, ClaimInput, DecisionInput, HumanTask
 from core.tickets import (
     CUSTOMER,
     AmendIntake,
@@ -45,7 +46,7 @@ from core.tickets import (
 )
 from tests.platform.test_human_tasks import start_approval
 from tests.provisioning.flow import COORDINATOR as ORDER_COORDINATOR
-from tests.provisioning.flow import OrderFlow
+from tests.provisioning.flow import DEPARTMENT_STAFF, OrderFlow
 from tests.provisioning.flow import spec as order_spec
 from tests.provisioning.presales_flow import COORDINATOR as DEMAND_COORDINATOR
 from tests.provisioning.presales_flow import PRESALES, DemandFlow
@@ -529,6 +530,43 @@ async def dispatcher_rounds_then_continues(env: WorkflowEnvironment, task_queue:
     return env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
 
 
+async def order_step_arbitrated_then_completed(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Two departments disagree over the step after dispatch; the office decides; the decided one does it."""
+    flow = await OrderFlow.start(env, task_queue, order_spec(await env.get_current_time()))
+    await flow.complete("dispatch")
+    order = await flow.order()
+    step = order.step(order.current or "")
+    task = await flow.task(step.step)
+    other = "construction" if step.department != "construction" else "operations"
+    request = ArbitrationRequest(
+        request_id=f"{flow.handle.id}:arbitration",
+        actor=ORDER_COORDINATOR,
+        task_id=task.task_id,
+        parties=(
+            Party(department=step.department or "operations", position="不属于本部门"),
+            Party(department=other, position="应由对方处理"),
+        ),
+        stalled=f"{step.title}: nobody takes it",
+    )
+    asked = await flow.handle.execute_update(
+        "request_arbitration", request, id=request.request_id, result_type=ActResult
+    )
+    decision = DecisionInput(
+        task_id=asked.task_id,
+        request_id=f"{flow.handle.id}:decide",
+        actor=APPROVER,
+        outcome="decide",
+        comment="由对方部门牵头",
+        data={"department": other},
+    )
+    await flow.handle.execute_update("decide", decision, id=decision.request_id)
+    await flow.complete(step.step, DEPARTMENT_STAFF[other])
+    await flow.run_steps()
+    await flow.review("approve")
+    await finished(env, flow.handle)
+    return flow.handle
+
+
 # ---- CustomerCallback ------------------------------------------------------------------------------
 
 
@@ -655,6 +693,7 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "closure-completed": order_closure_completed,
         "cutover-after-notice": order_cutover_after_notice,
         "cutover-marked-after-dispatch": order_cutover_marked_after_dispatch,
+        "step-arbitrated-then-completed": order_step_arbitrated_then_completed,
     },
     "PreSalesDemand": {
         "no-fit": demand_no_fit,
