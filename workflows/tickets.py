@@ -38,6 +38,8 @@ with workflow.unsafe.imports_passed_through():
         Category,
         Close,
         CustomerFeedback,
+        HandOver,
+        HandOverRecord,
         LogProgress,
         Pause,
         PauseSpan,
@@ -76,6 +78,7 @@ TASK_PRIORITY = {Priority.URGENT: 100, Priority.HIGH: 50, Priority.MEDIUM: 20, P
 SLA_TASKS = ("accept", "plan", "resolve")
 SURVEY_SECRET_PATCH = "survey-secret-from-activity"
 INTAKE_UNDER_LOCK_PATCH = "ticket-intake-under-lock"  # since then intake amendments wait for the intake task
+HAND_OVER = "ticket-hand-over"  # 首问负责制: ownership handed over on the record (the new owner answers)
 SLA_DUE_AT_PATCH = "ticket-sla-due-at"  # since then the SlaDueAt search attribute follows the resolution deadline
 TERMINAL = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
 
@@ -208,8 +211,25 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
                 await self._on_reopen(act)
             case Cancel():
                 self._on_cancel(act)
+            case HandOver():
+                self._on_hand_over(act)
             case _:
                 assert_never(act)
+
+    def _on_hand_over(self, act: HandOver) -> None:
+        """首问负责制: ownership passes on the record; the new owner answers for the ticket from now on."""
+        workflow.patched(HAND_OVER)
+        ticket = self.ticket
+        ticket.handovers.append(
+            HandOverRecord(
+                from_user=ticket.responsible,
+                to_user=act.to_user,
+                by=act.actor.username,
+                reason=act.reason,
+                at=workflow.now(),
+            )
+        )
+        ticket.owner = act.to_user
 
     async def _on_amend_intake(self, act: AmendIntake) -> None:
         self.ticket.intake = self.ticket.intake.merged(act.changes)
@@ -492,7 +512,7 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
                 self._request(
                     "callback",
                     "call the customer back",
-                    Candidates(assignee=ticket.first_responder, roles=(Role.AGENT,)),
+                    Candidates(assignee=ticket.responsible, roles=(Role.AGENT,)),
                     outcomes=("done",),
                     comment_required_for=("done",),
                 )
@@ -619,7 +639,7 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
                     self._request(
                         "rating_followup",
                         "no rating yet: contact the customer for their satisfaction",
-                        Candidates(assignee=self.ticket.first_responder, roles=(Role.AGENT,)),
+                        Candidates(assignee=self.ticket.responsible, roles=(Role.AGENT,)),
                         outcomes=("done",),
                         comment_required_for=("done",),
                     )
