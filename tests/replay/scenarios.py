@@ -34,6 +34,7 @@ from core.tickets import (
     Cancel,
     Close,
     CustomerFeedback,
+    HandOver,
     Intake,
     LogProgress,
     Pause,
@@ -61,6 +62,7 @@ from workflows.outbox import OutboxDispatcherWorkflow
 Scenario = Callable[[WorkflowEnvironment, str], Awaitable[WorkflowHandle]]
 
 APPROVER = Actor(username="supervisor1", roles=(Role.SUPERVISOR,))
+SOFTWARE_ENGINEER = Actor(username="engineer2", roles=(Role.ENGINEER,), department="software-engineering")
 CALLBACK_STARTER = Actor(username="coordinator1", roles=(Role.COORDINATOR,))
 OTHER_APPROVER = Actor(username="supervisor2", roles=(Role.SUPERVISOR,))
 FOUR_HOURS = Budget(amount=4, unit="hours")
@@ -233,6 +235,39 @@ async def ticket_cancelled(env: WorkflowEnvironment, task_queue: str) -> Workflo
     flow = await tickets.TicketFlow.start(env, task_queue)
     await flow.act(Cancel(request_id=rid(), actor=tickets.AGENT, reason="duplicate of another ticket"))
     await flow.handle.result()
+    return flow.handle
+
+
+async def ticket_handed_over_then_arbitrated(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """The first responder hands the ticket over on the record; two departments dispute its acceptance; the office
+    decides; the decided department accepts."""
+    flow = await tickets.TicketFlow.start(env, task_queue)
+    await flow.act(HandOver(request_id=rid(), actor=tickets.AGENT, to_user="supervisor2", reason="大客户经理跟进"))
+    accept = await flow.task("accept")
+    request = ArbitrationRequest(
+        request_id=f"{flow.handle.id}:arbitration",
+        actor=tickets.SUPERVISOR,
+        task_id=accept.task_id,
+        parties=(
+            Party(department="hardware-engineering", position="软件故障，不归硬件"),
+            Party(department="software-engineering", position="告警来自硬件"),
+        ),
+        stalled="nobody accepts the ticket",
+    )
+    asked = await flow.handle.execute_update(
+        "request_arbitration", request, id=request.request_id, result_type=ActResult
+    )
+    decision = DecisionInput(
+        task_id=asked.task_id,
+        request_id=f"{flow.handle.id}:decide",
+        actor=OTHER_APPROVER,
+        outcome="decide",
+        comment="日志显示软件进程崩溃",
+        data={"department": "software-engineering"},
+    )
+    await flow.handle.execute_update("decide", decision, id=decision.request_id)
+    await flow.accept(SOFTWARE_ENGINEER)
+    await flow.finish()
     return flow.handle
 
 
@@ -677,6 +712,7 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "not-resolved-then-reopened": ticket_not_resolved_then_reopened,
         "cancelled": ticket_cancelled,
         "intake-completed": ticket_intake_completed,
+        "handed-over-then-arbitrated": ticket_handed_over_then_arbitrated,
     },
     "ResourceCheck": {
         "qualified-accepted": check_qualified_accepted,
