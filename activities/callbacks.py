@@ -10,7 +10,8 @@ from temporalio.client import Client
 from api.gateway import TemporalGateway
 from api.tickets.service import register
 from core.callbacks import CallbackInput, CallbackSave, CallbackTicket, SubjectState
-from core.tickets import Category, Channel, Intake, Priority
+from core.sla import Priority
+from core.tickets import Category, Channel, Intake
 from db import audit as audit_journal
 from db.callbacks import subject_state, upsert_callback
 from db.session import Database

@@ -81,15 +81,21 @@ class CustomerCallbackWorkflow(HumanTaskBook):
         )
         first = start.number == 0
         await self._save(self._journal(start.started_by, "callbacks.start", start.request_id) if first else None)
-        stopping = lambda: self._stop is not None  # noqa: E731
+
+        def stopping() -> bool:
+            return self._stop is not None
+
         if not await wait_until(window.opens_at, stopping, summary=f"callback {number} opens"):
             subject = await db_call(LOAD_CALLBACK_SUBJECT, start, result_type=SubjectState)
             if subject == SubjectState.ENDED:
                 return await self._end(CallbackStatus.STOPPED, f"{start.subject_type.value} {start.subject_id} ended")
             await self._open(start)
             following = callback_window(calendar, start.anchor, number + 1, budget)
-            settled = lambda: callback.status != CallbackStatus.OPEN and not self._applying  # noqa: E731
-            if not await wait_until(following.opens_at, lambda: settled() or stopping(), summary="result or next"):
+
+            def settled() -> bool:
+                return (callback.status != CallbackStatus.OPEN and not self._applying) or stopping()
+
+            if not await wait_until(following.opens_at, settled, summary="result or next"):
                 callback.status = CallbackStatus.MISSED
                 await self.cancel_open_tasks(f"missed: callback {number + 1} is open now")
                 await self._save()

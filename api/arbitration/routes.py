@@ -61,8 +61,9 @@ async def request_arbitration(
 async def arbitrations_of(workflow_id: str, actor: Reader, gateway: GatewayDep) -> list[Arbitration]:
     """Every arbitration asked on the workflow's tasks: parties, positions, arbiter, decision, whether it bound."""
     try:
-        return await gateway.client.get_workflow_handle(workflow_id).query(
+        found: list[Arbitration] = await gateway.client.get_workflow_handle(workflow_id).query(
             "arbitrations", result_type=list[Arbitration], rpc_timeout=gateway.rpc_timeout
         )
     except RPCError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"workflow {workflow_id} is not running") from None
+    return found

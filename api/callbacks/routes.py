@@ -36,6 +36,7 @@ from workflows.common import BUSINESS_REF, ORDER_KIND
 
 router = APIRouter(prefix="/api/callbacks", tags=["callbacks"], route_class=QuietValidationRoute)
 START_ACTION = "callbacks.start"
+MAX_YEARS_BACK = 30  # a designation date further back is a typing error
 Scheduler = Annotated[Actor, Depends(require_roles(*START_ROLES))]
 
 
@@ -67,8 +68,11 @@ async def _anchor(body: ScheduleBody, session: SessionDep, zone: ZoneInfo) -> tu
     if body.subject_type == SubjectType.CUSTOMER:
         if body.since is None:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since: required for a major customer")
-        if body.since > utcnow().astimezone(zone).date():
+        today = utcnow().astimezone(zone).date()
+        if body.since > today:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since: must not be in the future")
+        if body.since < today.replace(year=today.year - MAX_YEARS_BACK, day=min(today.day, 28)):
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"since: at most {MAX_YEARS_BACK} years ago")
         return body.since, body.subject_id
     if body.since is not None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since: a circuit's schedule starts at activation")

@@ -234,6 +234,12 @@ async def test_a_major_customer_schedule_needs_its_date_and_an_unknown_circuit_i
         "/api/callbacks", json={"subject_type": "customer", "subject_id": "C-9001"}, headers=coordinator
     )
     assert missing.status_code == 422 and "since" in missing.text
+    ancient = await http.post(
+        "/api/callbacks",
+        json={"subject_type": "customer", "subject_id": "C-9001", "since": "0001-01-01"},
+        headers=coordinator,
+    )
+    assert ancient.status_code == 422 and "years" in ancient.text
     unknown = await http.post(
         "/api/callbacks", json={"subject_type": "circuit", "subject_id": "CIR-NOPE"}, headers=coordinator
     )
