@@ -1,7 +1,8 @@
 """CustomerCallbackWorkflow: one durable schedule of phone callbacks per activated circuit or major customer.
 
-Why a workflow and not a Temporal Schedule: the time-skipping test server implements no Schedule API (the
-done-when test runs on it), a Schedule would fire a fresh workflow per callback with the cadence change at
+Why a workflow and not a Temporal Schedule: the time-skipping test server implements no Schedule API
+(`create_schedule` answers "Method temporal.api.workflowservice.v1.WorkflowService/CreateSchedule is
+unimplemented", and the done-when test runs on it), a Schedule would fire a fresh workflow per callback with the cadence change at
 month 12 expressed as two schedules, and each callback is a human task with a ladder anyway. So each run
 handles one callback (core.callbacks): wait for its opening on the business calendar, check the subject still
 wants callbacks (a closed circuit ends the schedule), open the callback task for the agents, take its result
