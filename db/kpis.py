@@ -208,7 +208,7 @@ async def callback_rate(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     SELECT count(*) FILTER (WHERE status = 'reached'), count(*),
            count(*) FILTER (WHERE status = 'unreachable'), count(*) FILTER (WHERE status = 'missed')
       FROM callback
-     WHERE task_id IS NOT NULL AND due_at >= :start AND due_at < :end
+     WHERE task_id IS NOT NULL AND status <> 'stopped' AND due_at >= :start AND due_at < :end
        AND (CAST(:customer AS text) IS NULL OR customer_id = CAST(:customer AS text))
     """
     reached, due, unreachable, missed = await _one(session, sql, query)
