@@ -2,13 +2,14 @@
 
 Why a workflow and not a Temporal Schedule: the time-skipping test server implements no Schedule API
 (`create_schedule` answers "Method temporal.api.workflowservice.v1.WorkflowService/CreateSchedule is
-unimplemented", and the done-when test runs on it), a Schedule would fire a fresh workflow per callback with the cadence change at
-month 12 expressed as two schedules, and each callback is a human task with a ladder anyway. So each run
-handles one callback (core.callbacks): wait for its opening on the business calendar, check the subject still
-wants callbacks (a closed circuit ends the schedule), open the callback task for the agents, take its result
-form through the `decide` update (reached or not, satisfied, needs; needs raise a new ticket through the
-ticket service), close it as missed when the next one opens first, then continue as new with the next number.
-History stays one callback long; task ids stay unique across runs because the task counter starts at the number.
+unimplemented", and the done-when test runs on it); a Schedule would also fire a fresh workflow per callback,
+with the cadence change at month 12 as two schedules, and each callback is a human task with a ladder anyway.
+
+So each run handles one callback (core.callbacks): wait for its opening on the business calendar, check the
+subject still wants callbacks (a closed circuit ends the schedule), open the callback task for the agents, take
+its result form through the `decide` update (reached or not, satisfied, needs; needs raise a new ticket through
+the ticket service), close it as missed when the next one opens first, then continue as new with the next
+number. History stays one callback long; task ids stay unique across runs: the task counter starts at the number.
 """
 
 from __future__ import annotations
