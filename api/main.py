@@ -13,8 +13,10 @@ from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
 from api.approvals import routes as approvals
+from api.arbitration import routes as arbitration
 from api.audit import codec, journal
 from api.audit import routes as audit
+from api.callbacks import routes as callbacks
 from api.channel_simulators import create_mailbox_view, create_sms_simulator
 from api.console import mount_console
 from api.dispatch_simulator import create_dispatch_simulator
@@ -153,6 +155,8 @@ def create_app(
         incidents.policies,
         reports.router,
         reports.policies,
+        callbacks.router,
+        arbitration.router,
     ):
         app.include_router(router)
     mount_console(app)

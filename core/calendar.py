@@ -191,6 +191,10 @@ class BusinessCalendar(BaseModel):
         """The calendar date of the instant `at` in the calendar's time zone."""
         return _aware_utc(at, "at").astimezone(self._tz).date()
 
+    def first_working_instant(self, day: date) -> datetime:
+        """The first working instant on or after the local date `day` (a later working day when `day` is not one)."""
+        return self._first_working(self._local_instant(day, timedelta(0)))[1]
+
     def beyond_horizon(self, at: datetime) -> bool:
         """Whether the instant `at` falls on a local date after the declared horizon (its holidays are unknown)."""
         return self.horizon is not None and self.local_date(at) > self.horizon

@@ -141,6 +141,17 @@ CATALOGUE: tuple[KpiDefinition, ...] = (
         target=0.05,
         owner=Role.SUPERVISOR,
     ),
+    KpiDefinition(
+        name="callback_rate",
+        title="Scheduled callback rate",
+        numerator="scheduled callbacks whose customer was reached and the result recorded",
+        denominator="scheduled callbacks due (opened, and not ended by a stopped schedule)",
+        period_by="the callback's due time",
+        filters=(KpiFilter.CUSTOMER,),
+        direction="at_least",
+        target=0.95,
+        owner=Role.SUPERVISOR,
+    ),
 )
 BY_NAME = {k.name: k for k in CATALOGUE}
 

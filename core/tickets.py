@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
+from core.arbitration import ArbitrationRules
 from core.bounds import MAX_LEAD
 from core.records import AuditRecord, PolicyRef
 from core.resource_checks import ResourceCheckRules, default_resource_check_rules
@@ -268,6 +269,7 @@ class AssignmentRules(BaseModel):
     coordinator_role: Role = Role.SUPERVISOR
     resource_check: ResourceCheckRules = Field(default_factory=default_resource_check_rules)  # DOMAIN.md §2
     ticket_types: TicketTypes = Field(default_factory=default_ticket_types)  # TMF621 ticketType → category
+    arbitration: ArbitrationRules = Field(default_factory=ArbitrationRules)  # DOMAIN.md §7: who decides disputes
 
 
 def default_assignment_rules() -> AssignmentRules:
@@ -405,6 +407,26 @@ class Cancel(_Act):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class HandOver(_Act):
+    """首问负责制: the ticket's owner (its first responder until now) hands it over to a colleague, on the record."""
+
+    type: Literal["hand_over"] = "hand_over"
+    to_user: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class HandOverRecord(BaseModel):
+    """One recorded hand-over of a ticket's ownership: who, to whom, why, when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    from_user: str
+    to_user: str
+    by: str  # the owner, or a supervisor handing over for them
+    reason: str
+    at: datetime
+
+
 TicketAct = Annotated[
     AmendIntake
     | Accept
@@ -418,7 +440,8 @@ TicketAct = Annotated[
     | CustomerFeedback
     | Close
     | Reopen
-    | Cancel,
+    | Cancel
+    | HandOver,
     Field(discriminator="type"),
 ]
 
@@ -457,7 +480,9 @@ class Ticket(BaseModel):
     status: TicketStatus
     created_at: datetime
     created_by: str
-    first_responder: str  # 首问负责制: owns the ticket until handed over on the record
+    first_responder: str  # 首问负责制: whoever first received the request; owns it until handed over on the record
+    owner: str | None = None  # who owns it after a recorded hand-over (None: the first responder still does)
+    handovers: list[HandOverRecord] = Field(default_factory=list)
     policy_name: str = ""
     policy_version: int = 0
     calendar_name: str = ""
@@ -493,6 +518,11 @@ class Ticket(BaseModel):
     def cycle(self) -> SlaCycle:
         """The current SLA cycle."""
         return self.cycles[-1]
+
+    @property
+    def responsible(self) -> str:
+        """Who answers for the ticket to the customer: the first responder until a recorded hand-over."""
+        return self.owner or self.first_responder
 
     @property
     def resolution_deadline(self) -> datetime | None:
@@ -629,7 +659,7 @@ def check_act(ticket: Ticket, act: BaseModel, now: datetime) -> None:
         case Close():
             _in_status(ticket, "close", TicketStatus.RESOLVED, TicketStatus.PENDING_FEEDBACK)
             if not (
-                actor.username in (ticket.handler, ticket.first_responder)
+                actor.username in (ticket.handler, ticket.first_responder, ticket.responsible)
                 or actor.has_role(Role.SUPERVISOR, Role.AGENT)
             ):
                 _refuse(RefusalCode.FORBIDDEN, "close: the handler, the first responder, an agent or a supervisor")
@@ -645,6 +675,16 @@ def check_act(ticket: Ticket, act: BaseModel, now: datetime) -> None:
             _in_status(ticket, "cancel", TicketStatus.INTAKE_INCOMPLETE, TicketStatus.PENDING_ASSIGNMENT, *WORKING)
             if not actor.has_role(Role.AGENT, Role.SUPERVISOR):
                 _refuse(RefusalCode.FORBIDDEN, "cancel: agents or supervisors only")
+        case HandOver():
+            if ticket.status in (TicketStatus.CLOSED, TicketStatus.CANCELLED):
+                _refuse(RefusalCode.CONFLICT, f"hand_over: the ticket is {ticket.status.value}")
+            if actor.username != ticket.responsible and not actor.has_role(Role.SUPERVISOR):
+                _refuse(
+                    RefusalCode.FORBIDDEN,
+                    f"hand_over: only its owner ({ticket.responsible}) or a supervisor hands the ticket over",
+                )
+            if act.to_user == ticket.responsible:
+                _refuse(RefusalCode.INVALID, f"to_user: {act.to_user} already owns the ticket")
         case _:
             _refuse(RefusalCode.INVALID, f"unknown act {type(act).__name__}")
 

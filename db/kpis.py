@@ -219,6 +219,20 @@ async def breaches_by_department(session: AsyncSession, query: KpiQuery) -> list
     return [(name, n, unclaimed) for name, n, unclaimed in await session.execute(text(sql), _params(query))]
 
 
+async def callback_rate(session: AsyncSession, query: KpiQuery) -> KpiFigures:
+    """Scheduled callbacks due in the period: reached over opened, with the unreachable and missed counted."""
+    sql = """
+    SELECT count(*) FILTER (WHERE status = 'reached'), count(*),
+           count(*) FILTER (WHERE status = 'unreachable'), count(*) FILTER (WHERE status = 'missed')
+      FROM callback
+     WHERE task_id IS NOT NULL AND status <> 'stopped' AND due_at >= :start AND due_at < :end
+       AND (CAST(:customer AS text) IS NULL OR customer_id = CAST(:customer AS text))
+    """
+    reached, due, unreachable, missed = await _one(session, sql, query)
+    counts = {"reached": reached, "unreachable": unreachable, "missed": missed}
+    return KpiFigures(numerator=reached, denominator=due, counts=counts)
+
+
 FIGURES: dict[str, Callable[[AsyncSession, KpiQuery], Awaitable[KpiFigures]]] = {
     "response_timeliness": _timeliness("response", first_only=True),
     "plan_timeliness": _timeliness("plan"),
@@ -229,6 +243,7 @@ FIGURES: dict[str, Callable[[AsyncSession, KpiQuery], Awaitable[KpiFigures]]] = 
     "sla_breaches": sla_breaches,
     "satisfaction_rate": satisfaction_rate,
     "reopen_rate": reopen_rate,
+    "callback_rate": callback_rate,
 }
 
 

@@ -722,3 +722,28 @@ class ReportFile(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     size: int
     created_at: datetime = _ts(default_factory=utcnow)
+
+
+class CallbackRow(SQLModel, table=True):
+    """One scheduled customer callback (core.callbacks.Callback): its window, task, result and raised ticket."""
+
+    __tablename__ = "callback"
+
+    callback_id: str = Field(primary_key=True, max_length=160)
+    workflow_id: str = Field(max_length=120, index=True)
+    subject_type: str = Field(max_length=16)
+    subject_id: str = Field(max_length=64, index=True)
+    customer_id: str | None = Field(default=None, max_length=64, index=True)
+    number: int
+    scheduled_for: date
+    opens_at: datetime = _ts()
+    due_at: datetime = _ts(index=True)
+    status: str = Field(max_length=16)
+    task_id: str | None = Field(default=None, max_length=200)
+    satisfied: bool | None = None
+    needs: str = Field(default="", max_length=2000)
+    ticket_no: str | None = Field(default=None, max_length=32)
+    done_by: str | None = Field(default=None, max_length=64)
+    done_at: datetime | None = _ts(default=None)
+    revision: int = 0
+    updated_at: datetime = _ts(default_factory=utcnow)

@@ -14,6 +14,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.callbacks import CallbackActivities
 from activities.guard import ActivityFailureInterceptor
 from activities.incidents import IncidentActivities
 from activities.journal_anchor import JournalAnchorActivities
@@ -122,6 +123,7 @@ def build_worker(
     messages = MessageActivities(db)
     incidents = IncidentActivities(db, client)
     report_work = ReportActivities(db)
+    callbacks = CallbackActivities(db, client, settings)
     outbox = OutboxActivities(
         db,
         mailer=SmtpMailer(settings.smtp_host, settings.smtp_port, sender=settings.smtp_sender),
@@ -167,5 +169,8 @@ def build_worker(
             report_work.record_report,
             report_work.draft_quarterly_report,
             report_work.publish_quarterly_report,
+            callbacks.record_callback,
+            callbacks.load_callback_subject,
+            callbacks.raise_callback_ticket,
         ],
     )

@@ -54,6 +54,9 @@ LOAD_INCIDENT_POLICY = "load_incident_policy"
 RECORD_INCIDENT = "record_incident"
 DETECT_INCIDENT = "detect_incident"
 RESOLVE_INCIDENT_TICKETS = "resolve_incident_tickets"
+RECORD_CALLBACK = "record_callback"
+LOAD_CALLBACK_SUBJECT = "load_callback_subject"
+RAISE_CALLBACK_TICKET = "raise_callback_ticket"
 
 # Read-model writes retry until the database is back: a workflow must never fail because of an outage.
 DB_WRITE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))

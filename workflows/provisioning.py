@@ -9,7 +9,8 @@ is a human task whose ladder reminds, raises a jeopardy alert at the warning thr
 the breach. The order claims its reservation when it is accepted (patch `order-claims-reservation-at-create`;
 before it, only on approval, so a reservation could expire under a running order) and keeps it for life; on
 approval completion is reported to the group dispatch system, the group-customer department is told and the
-circuit ledger written. A cancel releases the reservation, closes the open tasks and notes the cancel in the ledger.
+circuit ledger written, and the circuit's callback schedule started (patch `order-starts-callbacks`). A cancel
+releases the reservation, closes the open tasks and notes the cancel in the ledger.
 
 The plan follows the resource check (the API merges the check's findings into the spec; `plan_basis` says how).
 A review return reopens the returned step and every later step depending on it (`Step.dependants`), each with
@@ -25,12 +26,16 @@ from datetime import datetime
 from typing import Any, assert_never
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
 
 from workflows.acts import ActBook
 
 with workflow.unsafe.imports_passed_through():
+    from core.arbitration import Arbitration
     from core.calendar import deadline, shift_by_working_seconds
+    from core.callbacks import CallbackInput, SubjectType
+    from core.callbacks import workflow_id_for as callbacks_workflow_id
     from core.provisioning import (
         DISPATCH,
         REVIEW,
@@ -66,7 +71,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from core.records import AuditRecord, NotificationRecord
     from core.reservations import ClaimReservation, ReleaseOrderReservations, ReleaseReservation, ReservationState
-    from core.roles import GROUP_CUSTOMER
+    from core.roles import GROUP_CUSTOMER, SYSTEM_ACTOR, Actor
     from core.sla import LadderStep
     from core.tasks import HumanTask, TaskRequest, TaskStatus
     from workflows.common import (
@@ -93,6 +98,7 @@ SERVICE_CLOSURE = "order-service-closure"
 
 
 CLAIM_AT_CREATE = "order-claims-reservation-at-create"
+STARTS_CALLBACKS = "order-starts-callbacks"
 
 
 def circuit_id_for(order_id: str) -> str:
@@ -429,6 +435,15 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         budget = calendar.working_seconds_between(step.planned_start, step.planned_due)
         return shift_by_working_seconds(calendar, after or workflow.now(), max(budget, 60.0))
 
+    async def on_reassigned(self, task: HumanTask, arbitration: Arbitration) -> None:
+        """An arbitration moved the step's task: the step moves to the decided department with it."""
+        step = next((s for s in self.order.steps if s.task_id == task.task_id), None)
+        if step is None or arbitration.decided_department is None:
+            return
+        async with self._lock:
+            step.department, step.role = arbitration.decided_department, None
+            await self.save()
+
     # ---- ladder --------------------------------------------------------------------------------
 
     async def on_rung(self, task: HumanTask, rung: LadderStep) -> None:
@@ -517,6 +532,8 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
             cycle_seconds=order.cycle_seconds,
             documents=documents,
         )
+        if workflow.patched(STARTS_CALLBACKS):
+            await self._start_callbacks(order.circuit_id or circuit_id_for(order.order_id))
         self.set_status(OrderStatus.COMPLETED, "circuit completed")
         await self._tell_group_customer(
             "completed",
@@ -524,6 +541,26 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
             f"Circuit {order.circuit_id} ({spec.circuit_type.value}, {spec.bandwidth}) "
             f"of order {order.order_id} is complete",
         )
+
+    async def _start_callbacks(self, circuit_id: str) -> None:
+        """The activated circuit's callback schedule (core.callbacks), a workflow of its own that outlives the order."""
+        order = self.order
+        try:
+            await workflow.start_child_workflow(
+                "CustomerCallback",
+                CallbackInput(
+                    subject_type=SubjectType.CIRCUIT,
+                    subject_id=circuit_id,
+                    customer_id=order.spec.customer_id,
+                    anchor=self.snapshot.calendar.local_date(workflow.now()),
+                    started_by=Actor(username=SYSTEM_ACTOR),
+                    request_id=f"{order.order_id}:callbacks",
+                ),
+                id=callbacks_workflow_id(SubjectType.CIRCUIT, circuit_id),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:  # started by hand (POST /api/callbacks) meanwhile: that one stands
+            workflow.logger.info("order %s: circuit %s already has a callback schedule", order.order_id, circuit_id)
 
     async def _close_circuit(self) -> None:
         """A closure: report it (报竣), close the circuit's ledger row, release its reservation, tell the department."""

@@ -1,6 +1,7 @@
 """Every workflow type the worker runs (and the replayer checks)."""
 
 from workflows.approvals import ApprovalWorkflow
+from workflows.callbacks import CustomerCallbackWorkflow
 from workflows.incidents import IncidentWorkflow
 from workflows.journal_anchor import JournalAnchorWorkflow
 from workflows.messages import MessageThreadWorkflow
@@ -24,4 +25,5 @@ ALL_WORKFLOWS = [
     ReportObligationWorkflow,
     QuarterlyReportWorkflow,
     ReportSchedulerWorkflow,
+    CustomerCallbackWorkflow,
 ]

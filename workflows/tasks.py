@@ -17,6 +17,15 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
+    from core.arbitration import (
+        ARBITRATION_KIND,
+        DECIDE,
+        Arbitration,
+        ArbitrationRequest,
+        ArbitrationRules,
+        check_request,
+    )
+    from core.arbitration import check_decision as check_arbitration_decision
     from core.calendar import Clock, clock_of, deadline, threshold_instants
     from core.records import AuditRecord, BreachRecord, NotificationRecord, PolicyRef, TaskEvent
     from core.roles import SYSTEM_ACTOR, Actor
@@ -37,6 +46,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.common import LOAD_POLICY_SNAPSHOT, RECORD_TASK_EVENT, db_call, wait_until
 
 
+ARBITRATION_BINDS = "arbitration-binds-workflow"  # patch: an arbitration decision reassigns the stalled task
+
+
 def refused(code: RefusalCode, message: str) -> ApplicationError:
     """A refused (or failed) message as its caller receives it: an ApplicationError typed by the refusal code."""
     return ApplicationError(message, type=code.value, non_retryable=True)
@@ -50,6 +62,7 @@ class HumanTaskBook:
         self._decisions: dict[str, DecisionInput] = {}
         self._task_seq = 0
         self._snapshot: PolicySnapshot | None = None
+        self._arbitrations: dict[str, Arbitration] = {}  # by arbitration task id
 
     # ---- used by workflow code -------------------------------------------------------------
 
@@ -182,6 +195,9 @@ class HumanTaskBook:
     def check_decision_data(self, task: HumanTask, decision: DecisionInput) -> None:
         """Hook for workflows: refuse a malformed decision payload by raising TaskRefused."""
 
+    async def on_reassigned(self, task: HumanTask, arbitration: Arbitration) -> None:
+        """Hook for workflows: an arbitration moved `task` to another department (move the step behind it too)."""
+
     async def on_decided(self, task: HumanTask, decision: DecisionInput) -> None:
         """Hook for workflows: apply a decision's effect (runs inside the `decide` update, after it is recorded)."""
 
@@ -226,18 +242,117 @@ class HumanTaskBook:
             decision.actor, f"task.{decision.outcome}", task, decision.request_id, reason=decision.comment
         )
         await self._record(task, audit=audit)
-        await self._guarded(f"decision {decision.outcome} on {task.kind}", self.on_decided(task, decision))
+        arbitration = self._arbitrations.get(task.task_id)
+        if arbitration is not None and workflow.patched(ARBITRATION_BINDS):
+            await self._guarded("arbitration decision", self._bind_arbitration(arbitration, decision))
+        else:
+            await self._guarded(f"decision {decision.outcome} on {task.kind}", self.on_decided(task, decision))
         return self._result(task, decision.actor)
 
     @decide.validator
     def _validate_decide(self, decision: DecisionInput) -> None:
         self._refuse_unless(self._full_decision_check, self._tasks.get(decision.task_id), decision)
 
+    @workflow.query(name="arbitrations")
+    def arbitrations(self) -> list[Arbitration]:
+        """Every arbitration asked on this workflow's tasks, decided or not."""
+        return list(self._arbitrations.values())
+
+    @workflow.update(name="request_arbitration")
+    async def request_arbitration(self, request: ArbitrationRequest) -> ActResult:
+        """Ask the arbiter the rules name to decide which department takes a stalled task (DOMAIN.md §7)."""
+        self._refuse_unless(self._check_arbitration_request, request)  # re-check: races
+        workflow.patched(ARBITRATION_BINDS)
+        stalled = self._tasks[request.task_id]
+        raw = (self.snapshot.assignment or {}).get("arbitration") or {}
+        rules = ArbitrationRules.model_validate(raw)
+        arbiter = rules.arbiter_for(getattr(self, "subject_type", "task"))
+        sides = "; ".join(f"{p.department}: {p.position}" for p in request.parties)
+        audit = AuditRecord.by(
+            request.actor,
+            "arbitration.request",
+            "task",
+            stalled.task_id,
+            at=workflow.now(),
+            request_id=request.request_id,
+            workflow_id=stalled.workflow_id,
+            reason=request.stalled,
+            details={"parties": [p.model_dump() for p in request.parties], "arbiter": arbiter.title},
+        )
+        task = await self.open_task(
+            TaskRequest(
+                kind=ARBITRATION_KIND,
+                subject=f"Arbitration on {stalled.subject}: {request.stalled} ({sides})"[:500],
+                candidates=arbiter.candidates,
+                outcomes=(DECIDE,),
+                requested_by=request.actor.username,
+                business_ref=stalled.business_ref,
+                comment_required_for=(DECIDE,),
+            ),
+            audit=audit,
+        )
+        assignment = self.snapshot.assignment or {}
+        self._arbitrations[task.task_id] = Arbitration(
+            arbitration_id=task.task_id,
+            stalled_task_id=stalled.task_id,
+            stalled_kind=stalled.kind,
+            parties=request.parties,
+            stalled=request.stalled,
+            requested_by=request.actor.username,
+            requested_at=workflow.now(),
+            arbiter=arbiter,
+            rules_version=assignment.get("version"),
+        )
+        return self._result(task, request.actor)
+
+    @request_arbitration.validator
+    def _validate_request_arbitration(self, request: ArbitrationRequest) -> None:
+        if self._snapshot is None:
+            raise refused(RefusalCode.NOT_READY, "the workflow is still being set up; retry shortly")
+        self._refuse_unless(self._check_arbitration_request, request)
+
     # ---- internals ---------------------------------------------------------------------------
+
+    def _check_arbitration_request(self, request: ArbitrationRequest) -> None:
+        check_request(self._tasks.get(request.task_id), request, list(self._arbitrations.values()))
+
+    async def _bind_arbitration(self, arbitration: Arbitration, decision: DecisionInput) -> None:
+        """The decision binds: the stalled task (still open) moves to the department decided, on the record."""
+        department = check_arbitration_decision(arbitration, decision.data)
+        now = workflow.now()
+        arbitration.decided_department, arbitration.decided_by = department, decision.actor.username
+        arbitration.decided_at, arbitration.reason = now, decision.comment
+        stalled = self._tasks[arbitration.stalled_task_id]
+        if stalled.status != TaskStatus.OPEN:
+            workflow.logger.info("arbitration %s: task %s already closed", arbitration.arbitration_id, stalled.task_id)
+            return
+        stalled.candidates = Candidates(department=department)
+        stalled.claimed_by = None
+        stalled.revision += 1
+        arbitration.bound = True
+        audit = self._audit(
+            decision.actor,
+            "task.reassign",
+            stalled,
+            f"{decision.request_id}:reassign",
+            reason=f"arbitration {arbitration.arbitration_id}: {decision.comment}",
+        )
+        notices = self._notices(
+            stalled,
+            "assigned",
+            f"Arbitration: {stalled.subject} is yours now",
+            stalled.candidates,
+            suffix=f"arbitrated:{arbitration.arbitration_id}",
+        )
+        await self._record(stalled, audit=audit, notifications=notices)
+        await self.on_reassigned(stalled, arbitration)
 
     def _full_decision_check(self, task: HumanTask | None, decision: DecisionInput) -> None:
         check_decision(task, decision)
         assert task is not None
+        if (arbitration := self._arbitrations.get(task.task_id)) is not None:
+            check_arbitration_decision(arbitration, decision.data)
+            return
         self.check_decision_data(task, decision)
 
     @staticmethod

@@ -23,6 +23,7 @@ from temporalio import workflow
 from workflows.acts import ActBook
 
 with workflow.unsafe.imports_passed_through():
+    from core.arbitration import Arbitration
     from core.calendar import Budget, after_pause, clock_of, deadline
     from core.incidents import DETECTION_PATCH, FaultSignature, IncidentMatch, IncidentProbe, fault_signature
     from core.records import AuditRecord
@@ -38,6 +39,8 @@ with workflow.unsafe.imports_passed_through():
         Category,
         Close,
         CustomerFeedback,
+        HandOver,
+        HandOverRecord,
         LogProgress,
         Pause,
         PauseSpan,
@@ -77,6 +80,7 @@ TASK_PRIORITY = {Priority.URGENT: 100, Priority.HIGH: 50, Priority.MEDIUM: 20, P
 SLA_TASKS = ("accept", "plan", "resolve")
 SURVEY_SECRET_PATCH = "survey-secret-from-activity"
 INTAKE_UNDER_LOCK_PATCH = "ticket-intake-under-lock"  # since then intake amendments wait for the intake task
+HAND_OVER = "ticket-hand-over"  # 首问负责制: ownership handed over on the record (the new owner answers)
 SLA_DUE_AT_PATCH = "ticket-sla-due-at"  # since then the SlaDueAt search attribute follows the resolution deadline
 RESOLUTION_TEMPLATE_PATCH = "ticket-resolution-template"  # since then the survey activity renders the admins' template
 TERMINAL = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
@@ -226,8 +230,25 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
                 await self._on_reopen(act)
             case Cancel():
                 self._on_cancel(act)
+            case HandOver():
+                self._on_hand_over(act)
             case _:
                 assert_never(act)
+
+    def _on_hand_over(self, act: HandOver) -> None:
+        """首问负责制: ownership passes on the record; the new owner answers for the ticket from now on."""
+        workflow.patched(HAND_OVER)
+        ticket = self.ticket
+        ticket.handovers.append(
+            HandOverRecord(
+                from_user=ticket.responsible,
+                to_user=act.to_user,
+                by=act.actor.username,
+                reason=act.reason,
+                at=workflow.now(),
+            )
+        )
+        ticket.owner = act.to_user
 
     async def _on_amend_intake(self, act: AmendIntake) -> None:
         self.ticket.intake = self.ticket.intake.merged(act.changes)
@@ -439,6 +460,14 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
             ticket.second_followup_done = True
             self._log(who, ProgressKind.CUSTOMER_CONTACT, f"Second follow-up: {decision.comment}", outcome="done")
 
+    async def on_reassigned(self, task: HumanTask, arbitration: Arbitration) -> None:
+        """An arbitration moved the acceptance to another department: the ticket is assigned there."""
+        if task.task_id != self._sla_task.get("accept") or arbitration.decided_department is None:
+            return
+        async with self._lock:
+            self.ticket.candidates_department, self.ticket.candidates_role = arbitration.decided_department, None
+            await self.save()
+
     async def on_rung(self, task: HumanTask, rung: LadderStep) -> None:
         """A missed SLA deadline escalates the ticket a tier and is recorded in the cycle."""
         if rung.percent < 100 or task.kind not in SLA_TASKS or task.task_id not in self._sla_task.values():
@@ -503,7 +532,7 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
                 self._request(
                     "callback",
                     "call the customer back",
-                    Candidates(assignee=ticket.first_responder, roles=(Role.AGENT,)),
+                    Candidates(assignee=ticket.responsible, roles=(Role.AGENT,)),
                     outcomes=("done",),
                     comment_required_for=("done",),
                 )
@@ -630,7 +659,7 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
                     self._request(
                         "rating_followup",
                         "no rating yet: contact the customer for their satisfaction",
-                        Candidates(assignee=self.ticket.first_responder, roles=(Role.AGENT,)),
+                        Candidates(assignee=self.ticket.responsible, roles=(Role.AGENT,)),
                         outcomes=("done",),
                         comment_required_for=("done",),
                     )

@@ -13,12 +13,12 @@ from api.deps import DbDep, Reader, SessionDep, Staff
 from api.errors import QuietValidationRoute
 from api.schemas import TaskView
 from api.tasks.routes import task_texts, tasks_of
-from api.tickets.service import TICKETS, check_intake, load_row, perform, ticket_of
+from api.tickets.service import TICKETS, check_colleague, check_intake, load_row, perform, ticket_of
 from api.tickets.tmf621 import revealed_texts, row_to_tmf, to_tmf
 from core.records import AuditRecord
 from core.roles import Role
 from core.tasks import RefusalCode, TaskRefused
-from core.tickets import AmendIntake, CustomerFeedback, TicketAct
+from core.tickets import AmendIntake, CustomerFeedback, HandOver, HandOverRecord, TicketAct
 from db import audit as audit_journal
 from db.models import utcnow
 
@@ -35,10 +35,19 @@ else:
     ActBody = body_union(BODIES)
 
 
+class Ownership(BaseModel):
+    """首问负责制: who first received the request, who owns it now, and every recorded hand-over."""
+
+    first_responder: str
+    owner: str
+    handovers: list[HandOverRecord]
+
+
 class TicketDetail(BaseModel):
-    """A ticket (its TMF representation, contact masked) and every human task it opened."""
+    """A ticket (its TMF representation, contact masked), its ownership and every human task it opened."""
 
     ticket: dict[str, Any]
+    ownership: Ownership | None = None
     tasks: list[TaskView]
 
 
@@ -63,7 +72,9 @@ class ContactView(BaseModel):
 async def get_ticket(ticket_no: str, actor: Reader, session: SessionDep) -> TicketDetail:
     """The ticket and its tasks (open and done) from the read models."""
     row = await load_row(session, ticket_no)
-    return TicketDetail(ticket=row_to_tmf(row), tasks=await tasks_of(session, ticket_no))
+    state = ticket_of(row)
+    ownership = Ownership(first_responder=state.first_responder, owner=state.responsible, handovers=state.handovers)
+    return TicketDetail(ticket=row_to_tmf(row), ownership=ownership, tasks=await tasks_of(session, ticket_no))
 
 
 @router.post(
@@ -79,6 +90,8 @@ async def act_on_ticket(
     act = act_fields(body)
     if isinstance(body, BODIES[AmendIntake]):
         check_intake(act["changes"], utcnow(), lambda f: f"changes.{f}", amend=True)
+    if isinstance(body, BODIES[HandOver]):
+        await check_colleague(acting.session, act["to_user"])
     ticket = await perform(acting, row, act)
     return to_tmf(ticket, last_update=row.updated_at)
 

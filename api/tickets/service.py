@@ -11,13 +11,15 @@ from uuid import uuid4
 
 from fastapi import HTTPException, status
 from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.acts import Subject, registered_subject, start_journaled
 from api.gateway import TemporalGateway
 from api.subjects import SubjectKind
-from core.roles import Actor
+from core.roles import Actor, Role
 from core.tickets import (
     ActOutcome,
     AssignmentRules,
@@ -32,12 +34,13 @@ from core.tickets import (
     default_ticket_types,
     missing_intake,
 )
-from db.models import TicketExternalRef, TicketRow, utcnow
+from db.models import TicketExternalRef, TicketRow, User, utcnow
 from db.policies import latest_assignment_rules
 from db.tickets import allocate_ticket_no, upsert_ticket, workflow_id_for
 from workflows.common import BUSINESS_REF, ORDER_KIND
 
 CREATE_ACTION = "ticket.create"
+HANDOVER_ROLES = (Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.DEPARTMENT, Role.COORDINATOR)
 
 TICKETS: SubjectKind[TicketRow, Ticket] = SubjectKind(
     noun="ticket",
@@ -73,6 +76,15 @@ def check_intake(intake: Intake, now: datetime, rename: Callable[[str], str] = s
     )
     if problem:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{rename('occurred_at')}: {problem}")
+
+
+async def check_colleague(session: AsyncSession, username: str) -> None:
+    """A ticket is handed over only to an active member of staff (422 otherwise)."""
+    user = await session.scalar(select(User).where(col(User.username) == username))
+    if user is None or not user.active or not set(user.roles) & {r.value for r in HANDOVER_ROLES}:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"to_user: {username} is not an active member of staff"
+        )
 
 
 async def ticket_types(session: AsyncSession) -> TicketTypes:

@@ -304,7 +304,7 @@ def _camel(data: dict[str, Any]) -> dict[str, Any]:
 
 def _parties(ticket: Ticket) -> list[dict[str, str]]:
     """People by username and departments by name, with the part they play; no customer data."""
-    people = [("handler", ticket.handler), ("firstResponder", ticket.first_responder)]
+    people = [("handler", ticket.handler), ("firstResponder", ticket.first_responder), ("owner", ticket.owner)]
     groups = [("assignedDepartment", ticket.candidates_department), ("leadDepartment", ticket.lead_department)]
     groups += [("supportingDepartment", d) for d in ticket.supporting_departments]
     parties = [{"id": who, "name": who, "role": role, "@referredType": "Individual"} for role, who in people if who]

@@ -15,7 +15,10 @@ from datetime import timedelta
 from temporalio.client import WorkflowContinuedAsNewError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from core.arbitration import ArbitrationRequest, Party
 from core.calendar import Budget
+from core.callbacks import Callback, CallbackInput, StopCallbacks, SubjectType
+from core.callbacks import workflow_id_for as callback_workflow_id
 from core.incidents import AssignMember, IncidentLevel, LogNote, Member, StandDown, Team
 from core.journal_anchor import AnchorState
 from core.outbox import KICK_SIGNAL, DispatcherState
@@ -25,13 +28,14 @@ from core.resource_checks import AcceptResult, CancelCheck, ChaseLine, ItemChang
 from core.resource_checks import workflow_id_for as check_workflow_id
 from core.roles import Actor, Role
 from core.sla import Priority, Urgency
-from core.tasks import ClaimInput, DecisionInput, HumanTask
+from core.tasks import ActResult, ClaimInput, DecisionInput, HumanTask
 from core.tickets import (
     CUSTOMER,
     AmendIntake,
     Cancel,
     Close,
     CustomerFeedback,
+    HandOver,
     Intake,
     LogProgress,
     Pause,
@@ -46,21 +50,24 @@ from tests.incidents import flow as incidents
 from tests.messages.flow import ThreadFlow
 from tests.platform.test_human_tasks import start_approval
 from tests.provisioning.flow import COORDINATOR as ORDER_COORDINATOR
-from tests.provisioning.flow import OrderFlow
+from tests.provisioning.flow import DEPARTMENT_STAFF, OrderFlow
 from tests.provisioning.flow import spec as order_spec
 from tests.provisioning.presales_flow import COORDINATOR as DEMAND_COORDINATOR
 from tests.provisioning.presales_flow import PRESALES, DemandFlow
 from tests.reports.scenarios import SCENARIOS as REPORT_SCENARIOS
 from tests.reservations.flow import accepted_check
 from tests.resource_checks.flow import COORDINATOR, REQUESTER, STAFF, CheckFlow, item
-from tests.support import eventually, finished, idle, rid
+from tests.support import SHANGHAI, eventually, finished, idle, rid, skip_to
 from tests.tickets import flow as tickets
+from workflows.callbacks import CustomerCallbackWorkflow
 from workflows.journal_anchor import JournalAnchorWorkflow
 from workflows.outbox import OutboxDispatcherWorkflow
 
 Scenario = Callable[[WorkflowEnvironment, str], Awaitable[WorkflowHandle]]
 
 APPROVER = Actor(username="supervisor1", roles=(Role.SUPERVISOR,))
+SOFTWARE_ENGINEER = Actor(username="engineer2", roles=(Role.ENGINEER,), department="software-engineering")
+CALLBACK_STARTER = Actor(username="coordinator1", roles=(Role.COORDINATOR,))
 OTHER_APPROVER = Actor(username="supervisor2", roles=(Role.SUPERVISOR,))
 FOUR_HOURS = Budget(amount=4, unit="hours")
 
@@ -248,6 +255,39 @@ async def ticket_joins_an_incident(env: WorkflowEnvironment, task_queue: str) ->
     await eventually(linked, what="the ticket linked to its incident")
     await flow.act(Cancel(request_id=rid(), actor=tickets.AGENT, reason="covered by the incident"))
     await flow.handle.result()
+    return flow.handle
+
+
+async def ticket_handed_over_then_arbitrated(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """The first responder hands the ticket over on the record; two departments dispute its acceptance; the office
+    decides; the decided department accepts."""
+    flow = await tickets.TicketFlow.start(env, task_queue)
+    await flow.act(HandOver(request_id=rid(), actor=tickets.AGENT, to_user="supervisor2", reason="大客户经理跟进"))
+    accept = await flow.task("accept")
+    request = ArbitrationRequest(
+        request_id=f"{flow.handle.id}:arbitration",
+        actor=tickets.SUPERVISOR,
+        task_id=accept.task_id,
+        parties=(
+            Party(department="hardware-engineering", position="软件故障，不归硬件"),
+            Party(department="software-engineering", position="告警来自硬件"),
+        ),
+        stalled="nobody accepts the ticket",
+    )
+    asked = await flow.handle.execute_update(
+        "request_arbitration", request, id=request.request_id, result_type=ActResult
+    )
+    decision = DecisionInput(
+        task_id=asked.task_id,
+        request_id=f"{flow.handle.id}:decide",
+        actor=OTHER_APPROVER,
+        outcome="decide",
+        comment="日志显示软件进程崩溃",
+        data={"department": "software-engineering"},
+    )
+    await flow.handle.execute_update("decide", decision, id=decision.request_id)
+    await flow.accept(SOFTWARE_ENGINEER)
+    await flow.finish()
     return flow.handle
 
 
@@ -617,6 +657,137 @@ async def message_unacknowledged_breaches_then_answered(env: WorkflowEnvironment
     return flow.handle
 
 
+async def order_step_arbitrated_then_completed(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Two departments disagree over the step after dispatch; the office decides; the decided one does it."""
+    flow = await OrderFlow.start(env, task_queue, order_spec(await env.get_current_time()))
+    await flow.complete("dispatch")
+    order = await flow.order()
+    step = order.step(order.current or "")
+    task = await flow.task(step.step)
+    other = "construction" if step.department != "construction" else "operations"
+    request = ArbitrationRequest(
+        request_id=f"{flow.handle.id}:arbitration",
+        actor=ORDER_COORDINATOR,
+        task_id=task.task_id,
+        parties=(
+            Party(department=step.department or "operations", position="不属于本部门"),
+            Party(department=other, position="应由对方处理"),
+        ),
+        stalled=f"{step.title}: nobody takes it",
+    )
+    asked = await flow.handle.execute_update(
+        "request_arbitration", request, id=request.request_id, result_type=ActResult
+    )
+    decision = DecisionInput(
+        task_id=asked.task_id,
+        request_id=f"{flow.handle.id}:decide",
+        actor=APPROVER,
+        outcome="decide",
+        comment="由对方部门牵头",
+        data={"department": other},
+    )
+    await flow.handle.execute_update("decide", decision, id=decision.request_id)
+    await flow.complete(step.step, DEPARTMENT_STAFF[other])
+    await flow.run_steps()
+    await flow.review("approve")
+    await finished(env, flow.handle)
+    return flow.handle
+
+
+# ---- CustomerCallback ------------------------------------------------------------------------------
+
+
+async def _callback_schedule(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """A major customer's schedule whose first callback falls a few days from now."""
+    today = (await env.get_current_time()).astimezone(SHANGHAI).date()
+    soon = today + timedelta(days=5)
+    anchor = soon.replace(year=soon.year - 1, month=12) if soon.month == 1 else soon.replace(month=soon.month - 1)
+    customer = f"C-{uuid.uuid4().hex[:8]}"
+    return await env.client.start_workflow(
+        CustomerCallbackWorkflow.run,
+        CallbackInput(
+            subject_type=SubjectType.CUSTOMER,
+            subject_id=customer,
+            customer_id=customer,
+            anchor=anchor,
+            started_by=CALLBACK_STARTER,
+            request_id=f"callbacks-{customer}",
+        ),
+        id=callback_workflow_id(SubjectType.CUSTOMER, customer),
+        task_queue=task_queue,
+    )
+
+
+async def _callback_task(env: WorkflowEnvironment, handle: WorkflowHandle) -> HumanTask:
+    """Skip to the callback's opening; its open task."""
+
+    async def planned() -> Callback | None:
+        try:
+            return await handle.query("callback", result_type=Callback)
+        except Exception:
+            return None
+
+    await skip_to(env, (await eventually(planned, what="callback planned")).opens_at + timedelta(minutes=1))
+
+    async def probe() -> HumanTask | None:
+        try:
+            tasks = await handle.query("tasks", result_type=list[HumanTask])
+        except Exception:
+            return None
+        return next((t for t in tasks if t.status == "open"), None)
+
+    return await eventually(probe, what="callback task open")
+
+
+async def _callback_continued(env: WorkflowEnvironment, handle: WorkflowHandle) -> WorkflowHandle:
+    """Let this run continue as new; end the next run idle; the first run's handle."""
+    with contextlib.suppress(WorkflowContinuedAsNewError):
+        await handle.result(follow_runs=False)
+    continued = env.client.get_workflow_handle(handle.id)
+    await eventually(lambda: idle(continued), what="next callback run idle")
+    await continued.terminate("scenario over")
+    return env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
+
+
+async def callback_reached_with_needs(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """The callback opens on its day; the agent reaches the customer, who raises a need (a ticket); next callback."""
+    handle = await _callback_schedule(env, task_queue)
+    task = await _callback_task(env, handle)
+    decision = DecisionInput(
+        task_id=task.task_id,
+        request_id=f"{handle.id}:reached",
+        actor=tickets.AGENT,
+        outcome="reached",
+        data={"satisfied": False, "needs": "希望增加一条备份线路"},
+    )
+    await handle.execute_update("decide", decision, id=decision.request_id)
+    return await _callback_continued(env, handle)
+
+
+async def callback_missed_then_continues(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Nobody records a result: reminders, escalation, and the next callback's opening closes it as missed."""
+    handle = await _callback_schedule(env, task_queue)
+    await _callback_task(env, handle)
+    return await _callback_continued(env, handle)
+
+
+async def callback_stopped(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """A supervisor stops the schedule before its callback opens: the run ends, the callback stopped."""
+    handle = await _callback_schedule(env, task_queue)
+    stop = StopCallbacks(request_id=f"{handle.id}:stop", actor=APPROVER, reason="the customer declined callbacks")
+
+    async def stopped() -> bool:
+        try:
+            await handle.execute_update("stop", stop, id=stop.request_id)
+        except Exception:
+            return False
+        return True
+
+    await eventually(stopped, what="stop accepted")
+    await finished(env, handle)
+    return handle
+
+
 SCENARIOS: dict[str, dict[str, Scenario]] = {
     "Approval": {
         "approved": approval_approved,
@@ -634,6 +805,7 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "cancelled": ticket_cancelled,
         "intake-completed": ticket_intake_completed,
         "joins-an-incident": ticket_joins_an_incident,
+        "handed-over-then-arbitrated": ticket_handed_over_then_arbitrated,
     },
     "ResourceCheck": {
         "qualified-accepted": check_qualified_accepted,
@@ -650,6 +822,7 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "closure-completed": order_closure_completed,
         "cutover-after-notice": order_cutover_after_notice,
         "cutover-marked-after-dispatch": order_cutover_marked_after_dispatch,
+        "step-arbitrated-then-completed": order_step_arbitrated_then_completed,
     },
     "PreSalesDemand": {
         "no-fit": demand_no_fit,
@@ -670,6 +843,11 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "major-chain-stood-down": incident_major_chain_stood_down,
     },
     **REPORT_SCENARIOS,
+    "CustomerCallback": {
+        "reached-with-needs": callback_reached_with_needs,
+        "missed-then-continues": callback_missed_then_continues,
+        "stopped": callback_stopped,
+    },
 }
 
 # Registered workflow types whose scenarios are still to be written: the coverage test tolerates these and
