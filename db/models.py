@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Computed, DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Computed, DateTime, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlmodel import Field, SQLModel
 
@@ -130,6 +130,15 @@ class TaskRow(TaskFields, table=True):
         Index("ix_human_task_assignee", "assignee", "status"),
         Index("ix_human_task_claimed", "claimed_by", "status"),
         Index("ix_human_task_department", "candidate_department", "status"),
+        # The inbox's order over open tasks only (migration 0018): a page reads its first rows, not all of them.
+        Index(
+            "ix_human_task_open_inbox",
+            text("priority DESC"),
+            "due_at",
+            "task_id",
+            postgresql_where=text("status = 'open'"),
+            postgresql_include=["assignee", "candidate_department", "candidate_roles"],
+        ),
     )
 
     revision: int = 0
