@@ -10,10 +10,20 @@ from starlette.staticfiles import StaticFiles
 
 def mount_console(app: FastAPI) -> None:
     """Add the console's pages, its public survey page and its static files to the app."""
-    from api.console import admin, audit_desk, pages  # they import the API's routers: once the app is being built
+    from api.console import (
+        admin,
+        admin_documents,
+        admin_users,
+        audit_desk,
+        dashboards,
+        pages,
+    )  # they import the API's routers: once the app is being built
 
     app.include_router(pages.router)
     app.include_router(audit_desk.router)
     app.include_router(admin.router)
+    app.include_router(admin_users.router)
+    app.include_router(admin_documents.router)
+    app.include_router(dashboards.router)
     app.include_router(pages.public)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")

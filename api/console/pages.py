@@ -608,7 +608,7 @@ async def decide(
     return RedirectResponse(f"/console/approvals?done={quote(outcome)}", status_code=303)
 
 
-AREAS = ("resource-checks", "provisioning", "dashboards")
+AREAS = ("resource-checks", "provisioning")
 
 
 @router.get("/area/{area}")
