@@ -31,6 +31,11 @@ NEW_USER_FIELDS = ("username", "full_name", "password", "roles", "department")
 CHANGE_FIELDS = ("full_name", "roles", "department")
 
 
+def model_errors(err: ValidationError) -> str:
+    """The model's refusals as 'field: why; …', a whole-model check ('department: required …') at its field too."""
+    return field_errors(err.errors()).replace("body: Value error, ", "")
+
+
 def _text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
@@ -97,7 +102,7 @@ async def create_user(request: Request, user: SignedIn, session: SessionDep, db:
         body = users.UserCreate.model_validate(new_user_values(form))
         await users.create_user(body, admin, session)
     except ValidationError as err:
-        errors, general = split_errors(field_errors(err.errors()), set(NEW_USER_FIELDS))
+        errors, general = split_errors(model_errors(err), set(NEW_USER_FIELDS))
         refusal = "; ".join(general) or None
         return await _users_page(request, user, session, values=shown, errors=errors, refusal=refusal, status_code=422)
     except HTTPException as refused:
@@ -157,7 +162,7 @@ async def _update(
     try:
         await users.update_user(username, users.UserUpdate.model_validate(body), admin, session)
     except ValidationError as err:
-        errors, general = split_errors(field_errors(err.errors()), set(CHANGE_FIELDS))
+        errors, general = split_errors(model_errors(err), set(CHANGE_FIELDS))
         values = body | {"department": body.get("department") or ""}
         refusal = "; ".join(general) or None
         return await _user_page(

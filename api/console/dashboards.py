@@ -95,6 +95,7 @@ async def dashboard_data(
             "series": _("SLA breaches"),
             "departments": [s.who for s in by_department.items],
             "by_department": [s.breaches for s in by_department.items],
+            "none": _("No breaches in the period."),
         },
         "tickets": {
             "statuses": [_(s) for s in statuses],

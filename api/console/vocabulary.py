@@ -135,7 +135,8 @@ VOCABULARY = (
     N_("verify_resolution"),
     N_("waiting_customer"),
     N_("walk_in"),
-    # roles, as the user administration shows them
+    # the user administration's fields and roles
+    N_("password"),
     N_("agent"),
     N_("engineer"),
     N_("supervisor"),
@@ -173,9 +174,10 @@ def every_value() -> set[str]:
     return words | TASK_WORDS
 
 
-# Task subjects are written by the workflows in English ("CS…: send the handling plan"); the console shows them in
-# the page's language. Each phrase is a pattern and its message; a subject is "<ref>: <phrase>[: <phrase or
-# free text>]…", and what no pattern knows (a step title, a person's reason) is shown as written.
+# Task subjects and status reasons are written by the workflows in English ("CS…: send the handling plan"); the
+# console shows them in the page's language. Each phrase is a pattern and its message; a subject is
+# "<ref>: <phrase>[: <phrase or free text>]…", and what no pattern knows (a step title, a person's reason) is shown
+# as written.
 _ISO = r"\d{4}-\d\d-\d\dT[\d:.]+(?:[+-]\d\d:\d\d|Z)?"
 SUBJECT_PHRASES: tuple[tuple[str, str], ...] = (
     (
@@ -228,6 +230,17 @@ SUBJECT_PHRASES: tuple[tuple[str, str], ...] = (
         N_("refine the demand the group-customer department raised"),
     ),
     (r"sign the contract with the customer", N_("sign the contract with the customer")),
+    # why a ticket's status changed (its status history)
+    (r"registered", N_("registered")),
+    (r"intake complete", N_("intake complete")),
+    (r"accepted by (?P<who>\S+)", N_("accepted by %(who)s")),
+    (r"resumed", N_("resumed")),
+    (r"resolved by the handler", N_("resolved by the handler")),
+    (r"verified by the handler", N_("verified by the handler")),
+    (r"customer confirmed", N_("customer confirmed")),
+    (r"customer says the problem is not resolved", N_("customer says the problem is not resolved")),
+    (r"closed by (?P<who>\S+)", N_("closed by %(who)s")),
+    (r"reopened", N_("reopened")),
 )
 _PHRASES = tuple((re.compile(pattern), message) for pattern, message in SUBJECT_PHRASES)
 

@@ -12,7 +12,7 @@
         yAxis: { type: "value", min: 0, max: 100 },
         series: [
           { name: d.kpis.series[0], type: "bar", data: d.kpis.values },
-          { name: d.kpis.series[1], type: "line", step: "middle", symbol: "diamond", data: d.kpis.targets },
+          { name: d.kpis.series[1], type: "scatter", symbol: "rect", symbolSize: [28, 4], data: d.kpis.targets, z: 3 },
         ],
       };
     }
@@ -32,6 +32,9 @@
       };
     }
     if (kind === "departments") {
+      if (!d.breaches.departments.length) {
+        return { graphic: { type: "text", left: "center", top: "middle", style: { text: d.breaches.none, fill: "#616e7c", fontSize: 14 } } };
+      }
       return {
         color: ["#d63939"], tooltip: { trigger: "axis" }, grid: grid,
         xAxis: { type: "value", minInterval: 1 }, yAxis: { type: "category", data: d.breaches.departments, inverse: true },
