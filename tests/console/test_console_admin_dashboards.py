@@ -40,7 +40,7 @@ async def test_an_admin_creates_a_user_changes_their_roles_and_deactivates_them(
     await form.locator("#new-password").fill("a-long-enough-password")
     await form.locator("input[name=roles][value=department]").check()
     await form.get_by_role("button").click()
-    await expect(page.get_by_test_id("refusal")).to_contain_text("department: required for the department role")
+    await expect(page.get_by_test_id("error-department")).to_have_text("required for the department role")
     assert await page.locator("#new-password").input_value() == ""  # the password is not sent back
     await snap(page, "40-admin-user-refused")
 
