@@ -137,7 +137,8 @@ def render(
         "_": _,
         "lang": language,
         "clock": clock,
-        "subject": lambda text: task_subject(text, _, clock.at_text),
+        # the catalog itself, not `_`: in English a phrase is shown as the workflow wrote it ("resolve", not "Resolve")
+        "subject": lambda text: task_subject(text, translations(language).gettext, clock.at_text),
         "path": request.url.path,
         "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }

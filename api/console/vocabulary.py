@@ -40,6 +40,16 @@ TASK_WORDS = frozenset(
         "approve",
         "reject",
         "registered",
+        # how a task ended (the workflows' close_task outcomes)
+        "accepted",
+        "answered",
+        "approved",
+        "completed",
+        "planned",
+        "recheck",
+        "resolved",
+        "sent",
+        "superseded",
     )
 )
 
@@ -135,6 +145,15 @@ VOCABULARY = (
     N_("verify_resolution"),
     N_("waiting_customer"),
     N_("walk_in"),
+    # how a task ended
+    N_("accepted"),
+    N_("answered"),
+    N_("approved"),
+    N_("completed"),
+    N_("planned"),
+    N_("recheck"),
+    N_("sent"),
+    N_("superseded"),
     # the user administration's fields and roles
     N_("password"),
     N_("agent"),
