@@ -1,7 +1,7 @@
 """Administration (users and roles; an SLA policy change reviewed as a diff, then published), the dashboards'
 charts, and the wording (task subjects in Chinese on Chinese pages, statuses in English on English ones), in a
 real browser. Screenshots: .data/test-artifacts/console/4x-*.png; with KX_DOCS_SCREENSHOTS=1 the inbox and the
-ticket page are also written to docs/ for the README.
+ticket page are also written to docs/console/ for the README.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tests.console.conftest import sign_in, snap
 from tests.support import eventually
 from tests.tickets.http_helpers import act, create, full_intake, routed
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "console"  # the README's screenshots
 
 
 async def test_an_admin_creates_a_user_changes_their_roles_and_deactivates_them(open_page, sync_session):
@@ -255,6 +255,6 @@ async def test_subjects_in_chinese_statuses_in_english_and_the_screenshots_for_t
     await snap(page, "48-ticket-english")
 
     if os.environ.get("KX_DOCS_SCREENSHOTS") == "1":
-        DOCS.mkdir(exist_ok=True)
-        shutil.copy(inbox, DOCS / "console-inbox.png")
-        shutil.copy(ticket, DOCS / "console-ticket.png")
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(inbox, DOCS / "inbox.png")
+        shutil.copy(ticket, DOCS / "ticket.png")
