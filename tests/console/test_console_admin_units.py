@@ -41,7 +41,9 @@ def test_task_subjects_and_status_reasons_read_in_the_page_language():
     subject = "CS202612020001: accept the ticket and set the expected resolution time"
     assert task_subject(subject, zh) == "CS202612020001: 受理工单并设定预计解决时间"
     assert task_subject(subject, en) == subject
-    shown = task_subject("CS1: extend the resolution deadline to 2026-12-05T02:00:00+00:00: 客户要求延期", zh, str.upper)
+    shown = task_subject(
+        "CS1: extend the resolution deadline to 2026-12-05T02:00:00+00:00: 客户要求延期", zh, str.upper
+    )
     assert shown == "CS1: 将解决期限延至 2026-12-05T02:00:00+00:00: 客户要求延期"  # the reason as written
     assert task_subject("CS1: rated dissatisfied: assign someone for the second follow-up", zh) == (
         "CS1: 评价为不满意: 指派人员进行二次回访"
