@@ -16,7 +16,7 @@ from sqlmodel import col
 
 from api.console.errors import ConsoleRoute
 from api.console.pages import _gate
-from api.console.rendering import render
+from api.console.rendering import render, templates
 from api.console.session import ConsoleUser, SignedIn
 from api.console.vocabulary import N_
 from api.deps import DbDep, SessionDep
@@ -32,6 +32,7 @@ KINDS: dict[str, tuple[VersionedKind, str]] = {
     "assignment-rules": (ASSIGNMENT_RULES, N_("Assignment rules")),
     "provisioning-rules": (PROVISIONING_RULES, N_("Provisioning rules")),
 }
+templates.env.globals["DOCUMENT_KINDS"] = {kind: title for kind, (_, title) in KINDS.items()}  # the admin nav
 _MAX_DOCUMENT = 200_000  # characters of JSON: the largest rules document is a few kilobytes
 
 
