@@ -10,14 +10,16 @@ from starlette.staticfiles import StaticFiles
 
 def mount_console(app: FastAPI) -> None:
     """Add the console's pages, its public survey page and its static files to the app."""
-    from api.console import (
+    from api.console import (  # they import the API's routers: once the app is being built
         admin,
         admin_documents,
         admin_users,
         audit_desk,
         dashboards,
         pages,
-    )  # they import the API's routers: once the app is being built
+        provisioning,
+        resource_checks,
+    )
 
     app.include_router(pages.router)
     app.include_router(audit_desk.router)
@@ -25,5 +27,7 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(admin_users.router)
     app.include_router(admin_documents.router)
     app.include_router(dashboards.router)
+    app.include_router(resource_checks.router)
+    app.include_router(provisioning.router)
     app.include_router(pages.public)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")

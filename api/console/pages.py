@@ -612,17 +612,6 @@ async def decide(
     return RedirectResponse(f"/console/approvals?done={quote(outcome)}", status_code=303)
 
 
-AREAS = ("resource-checks", "provisioning")
-
-
-@router.get("/area/{area}")
-async def area_to_come(request: Request, area: str, user: SignedIn) -> Response:
-    """A place held in the navigation for an area of the console not built yet (issue 14)."""
-    if area not in AREAS:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{area}: no such area")
-    return render(request, "area.html", {"user": user, "area": area})
-
-
 # ---- the customer's survey (public) -----------------------------------------------------------------------------
 
 _TOKEN = TypeAdapter(survey.Token)
