@@ -23,6 +23,7 @@ from api.edge import EdgeGuard
 from api.errors import DATABASE_UNAVAILABLE_MESSAGE, describe_errors
 from api.gateway import TemporalGateway, TemporalUnavailable
 from api.kpis import routes as kpis
+from api.messages import routes as messages
 from api.outbox import routes as outbox
 from api.platform import auth, config, health, users
 from api.presales import routes as presales
@@ -137,6 +138,7 @@ def create_app(
         provisioning.ledger_router,
         config.provisioning_rules,
         presales.router,
+        messages.router,
         outbox.router,
         hub_router("troubleTicket", "/tmf-api/troubleTicket/v4", tag="TMF621 trouble tickets"),
         hub_router("serviceOrder", "/tmf-api/serviceOrdering/v4", tag="TMF641 service orders"),

@@ -39,7 +39,7 @@ Kind = Literal[
 ]
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 _TEXT_LIMIT = 300
-_REASON_KEYS = ("reason", "comment", "note")
+_REASON_KEYS = ("reason", "comment", "note", "explanation")
 _CONTACT_KEYS = ("contact", "phone", "mobile", "email")
 
 

@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 
 from activities.guard import ActivityFailureInterceptor
 from activities.journal_anchor import JournalAnchorActivities
+from activities.messages import MessageActivities
 from activities.outbox import OutboxActivities
 from activities.platform import PlatformActivities
 from activities.presales import PresalesActivities
@@ -116,6 +117,7 @@ def build_worker(
     checks = ResourceCheckActivities(db)
     presales = PresalesActivities(db)
     anchor = JournalAnchorActivities(db)
+    messages = MessageActivities(db)
     outbox = OutboxActivities(
         db,
         mailer=SmtpMailer(settings.smtp_host, settings.smtp_port, sender=settings.smtp_sender),
@@ -151,5 +153,6 @@ def build_worker(
             anchor.journal_head,
             outbox.due,
             outbox.deliver,
+            messages.record_message_thread,
         ],
     )

@@ -49,6 +49,7 @@ WRITE_LEDGER = "write_ledger"
 CLOSE_CIRCUIT = "close_circuit"
 RECORD_DEMAND = "record_demand"
 LOAD_CHECK_SUMMARY = "load_check_summary"
+RECORD_MESSAGE_THREAD = "record_message_thread"
 
 # Read-model writes retry until the database is back: a workflow must never fail because of an outage.
 DB_WRITE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))

@@ -2,6 +2,7 @@
 
 from workflows.approvals import ApprovalWorkflow
 from workflows.journal_anchor import JournalAnchorWorkflow
+from workflows.messages import MessageThreadWorkflow
 from workflows.outbox import OutboxDispatcherWorkflow
 from workflows.presales import PreSalesDemandWorkflow
 from workflows.provisioning import ProvisioningOrderWorkflow
@@ -16,4 +17,5 @@ ALL_WORKFLOWS = [
     PreSalesDemandWorkflow,
     JournalAnchorWorkflow,
     OutboxDispatcherWorkflow,
+    MessageThreadWorkflow,
 ]

@@ -16,6 +16,7 @@ def mount_console(app: FastAPI) -> None:
         admin_users,
         audit_desk,
         dashboards,
+        messages,
         pages,
         provisioning,
         resource_checks,
@@ -29,5 +30,6 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(dashboards.router)
     app.include_router(resource_checks.router)
     app.include_router(provisioning.router)
+    app.include_router(messages.router)
     app.include_router(pages.public)
     app.mount("/console/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")

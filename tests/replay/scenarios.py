@@ -23,7 +23,7 @@ from core.provisioning import workflow_id_for as order_workflow_id
 from core.resource_checks import AcceptResult, CancelCheck, ChaseLine, ItemChange, Qualification, Recheck
 from core.resource_checks import workflow_id_for as check_workflow_id
 from core.roles import Actor, Role
-from core.sla import Priority
+from core.sla import Priority, Urgency
 from core.tasks import ClaimInput, DecisionInput, HumanTask
 from core.tickets import (
     CUSTOMER,
@@ -41,6 +41,7 @@ from core.tickets import (
     Resume,
     VerifyResolution,
 )
+from tests.messages.flow import ThreadFlow
 from tests.platform.test_human_tasks import start_approval
 from tests.provisioning.flow import COORDINATOR as ORDER_COORDINATOR
 from tests.provisioning.flow import OrderFlow
@@ -525,6 +526,42 @@ async def dispatcher_rounds_then_continues(env: WorkflowEnvironment, task_queue:
     return env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
 
 
+# ---- MessageThread ---------------------------------------------------------------------------------
+
+
+async def message_acknowledged_complex_explained_answered(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Acknowledged, marked complex, explained as taking longer (a new time), then answered."""
+    flow = await ThreadFlow.start(env, task_queue)
+    await flow.act({"type": "acknowledge"})
+    await flow.act({"type": "mark_complex", "reason": "需网络部核查"})
+    later = (await flow.thread()).answer_due + timedelta(days=1)
+    await flow.act({"type": "takes_longer", "explanation": "需更换设备，敬请谅解", "answer_by": later.isoformat()})
+    await flow.act({"type": "answer", "text": "已更换设备，专线恢复。"})
+    await finished(env, flow.handle)
+    return flow.handle
+
+
+async def message_unacknowledged_breaches_then_answered(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """An urgent e-mail nobody acknowledges: reminders, escalation and the breach at 2 h; the customer writes again;
+    the answer (acknowledging too) ends it."""
+    flow = await ThreadFlow.start(env, task_queue, urgency=Urgency.URGENT)
+    await env.sleep(timedelta(hours=2, minutes=1))
+
+    async def escalated() -> bool:
+        tasks = await flow.handle.query("tasks", result_type=list[HumanTask])
+        return any(t.kind == "message_acknowledge" and t.escalation_level == 1 for t in tasks)
+
+    await eventually(escalated, what="the acknowledgement escalated at the breach")
+    now = await env.get_current_time()
+    await flow.act(
+        {"type": "follow_up", "text": "还没有回复吗？", "received_at": now.isoformat()},
+        actor=Actor(username="mail-intake"),
+    )
+    await flow.act({"type": "answer", "text": "抱歉久等，专线已恢复。"})
+    await finished(env, flow.handle)
+    return flow.handle
+
+
 SCENARIOS: dict[str, dict[str, Scenario]] = {
     "Approval": {
         "approved": approval_approved,
@@ -567,6 +604,10 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
     },
     "OutboxDispatcher": {
         "rounds-then-continues": dispatcher_rounds_then_continues,
+    },
+    "MessageThread": {
+        "acknowledged-complex-explained-answered": message_acknowledged_complex_explained_answered,
+        "unacknowledged-breaches-then-answered": message_unacknowledged_breaches_then_answered,
     },
 }
 
