@@ -22,6 +22,7 @@ from api.docs.routes import mount_docs
 from api.edge import EdgeGuard
 from api.errors import DATABASE_UNAVAILABLE_MESSAGE, describe_errors
 from api.gateway import TemporalGateway, TemporalUnavailable
+from api.incidents import routes as incidents
 from api.kpis import routes as kpis
 from api.messages import routes as messages
 from api.outbox import routes as outbox
@@ -146,6 +147,8 @@ def create_app(
         reservations.router,
         kpis.router,
         kpis.targets,
+        incidents.router,
+        incidents.policies,
     ):
         app.include_router(router)
     mount_console(app)

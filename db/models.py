@@ -633,3 +633,43 @@ class MessageThreadRow(SQLModel, table=True):
     revision: int = 0
     detail: dict[str, Any] = _json()  # the workflow's whole thread state
     updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class IncidentPolicyVersion(VersionedSpec, table=True):
+    """One immutable version of the incident policy (core.incidents.IncidentPolicy): detection and level rules."""
+
+    __tablename__ = "incident_policy_version"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+
+class IncidentRow(SQLModel, table=True):
+    """Read model of an incident (core.incidents.Incident): lists read this; `detail` is the workflow's whole state."""
+
+    __tablename__ = "incident"
+    __table_args__ = (Index("ix_incident_signature_status", "signature_key", "status"),)
+
+    incident_no: str = Field(primary_key=True, max_length=24)
+    workflow_id: str = Field(max_length=64, unique=True)
+    incident_class: str = Field(max_length=32)
+    level: str = Field(max_length=16)
+    status: str = Field(max_length=32, index=True)
+    title: str = Field(max_length=200)
+    signature_key: str | None = Field(default=None, max_length=300)
+    automatic: bool = False
+    declared_by: str = Field(max_length=64)
+    created_at: datetime = _ts(index=True)
+    resolved_at: datetime | None = _ts(default=None)
+    closed_at: datetime | None = _ts(default=None)
+    revision: int = 0
+    detail: dict[str, Any] = _json()
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class IncidentTicket(SQLModel, table=True):
+    """A ticket linked to an incident (its parent trouble ticket in TMF621)."""
+
+    __tablename__ = "incident_ticket"
+
+    incident_no: str = Field(primary_key=True, max_length=24)
+    ticket_no: str = Field(primary_key=True, max_length=20, index=True)
+    linked_at: datetime = _ts(default_factory=utcnow)

@@ -20,6 +20,7 @@ from db.models import CustomerMessage, MessageThreadRow, OutboxAttempt, OutboxMe
 CUSTOMER_SUBJECTS = {
     "registration": "您的工单 {ticket_no} 已受理 / Your ticket {ticket_no} is registered",
     "resolution": "您的工单 {ticket_no} 已处理 / Your ticket {ticket_no} is resolved",
+    "incident_holding": "您的工单 {ticket_no} 正在紧急处理 / Your ticket {ticket_no} is being handled urgently",
 }
 # A reply on a message thread quotes the thread number, so the customer's answer to it joins the thread.
 THREAD_SUBJECT = "[{thread_id}] 您的留言 / Your message"

@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.guard import ActivityFailureInterceptor
+from activities.incidents import IncidentActivities
 from activities.journal_anchor import JournalAnchorActivities
 from activities.messages import MessageActivities
 from activities.outbox import OutboxActivities
@@ -118,6 +119,7 @@ def build_worker(
     presales = PresalesActivities(db)
     anchor = JournalAnchorActivities(db)
     messages = MessageActivities(db)
+    incidents = IncidentActivities(db, client)
     outbox = OutboxActivities(
         db,
         mailer=SmtpMailer(settings.smtp_host, settings.smtp_port, sender=settings.smtp_sender),
@@ -154,5 +156,9 @@ def build_worker(
             outbox.due,
             outbox.deliver,
             messages.record_message_thread,
+            incidents.load_incident_policy,
+            incidents.record_incident,
+            incidents.detect_incident,
+            incidents.resolve_incident_tickets,
         ],
     )

@@ -1,6 +1,7 @@
 """Every workflow type the worker runs (and the replayer checks)."""
 
 from workflows.approvals import ApprovalWorkflow
+from workflows.incidents import IncidentWorkflow
 from workflows.journal_anchor import JournalAnchorWorkflow
 from workflows.messages import MessageThreadWorkflow
 from workflows.outbox import OutboxDispatcherWorkflow
@@ -18,4 +19,5 @@ ALL_WORKFLOWS = [
     JournalAnchorWorkflow,
     OutboxDispatcherWorkflow,
     MessageThreadWorkflow,
+    IncidentWorkflow,
 ]

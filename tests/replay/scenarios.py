@@ -16,6 +16,7 @@ from temporalio.client import WorkflowContinuedAsNewError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from core.calendar import Budget
+from core.incidents import AssignMember, IncidentLevel, LogNote, Member, StandDown, Team
 from core.journal_anchor import AnchorState
 from core.outbox import KICK_SIGNAL, DispatcherState
 from core.provisioning import CancelOrder, Cutover, MarkCutover
@@ -41,6 +42,7 @@ from core.tickets import (
     Resume,
     VerifyResolution,
 )
+from tests.incidents import flow as incidents
 from tests.messages.flow import ThreadFlow
 from tests.platform.test_human_tasks import start_approval
 from tests.provisioning.flow import COORDINATOR as ORDER_COORDINATOR
@@ -228,6 +230,22 @@ async def ticket_cancelled(env: WorkflowEnvironment, task_queue: str) -> Workflo
     """Registered by mistake: the agent cancels it and its open tasks are cancelled."""
     flow = await tickets.TicketFlow.start(env, task_queue)
     await flow.act(Cancel(request_id=rid(), actor=tickets.AGENT, reason="duplicate of another ticket"))
+    await flow.handle.result()
+    return flow.handle
+
+
+async def ticket_joins_an_incident(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """The fifth ticket of one fault signature within the window declares an incident; then it is cancelled."""
+    fields = incidents.signature()
+    for _ in range(4):
+        await tickets.TicketFlow.start(env, task_queue, **fields)
+    flow = await tickets.TicketFlow.start(env, task_queue, **fields)
+
+    async def linked() -> bool:
+        return any("incident" in entry.text for entry in (await flow.ticket()).log)
+
+    await eventually(linked, what="the ticket linked to its incident")
+    await flow.act(Cancel(request_id=rid(), actor=tickets.AGENT, reason="covered by the incident"))
     await flow.handle.result()
     return flow.handle
 
@@ -446,6 +464,42 @@ async def _alerts(flow: OrderFlow, count: int) -> bool:
     return len((await flow.order()).jeopardy_alerts) >= count
 
 
+async def incident_restored_and_reviewed(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Declared with two tickets; a member named, a note logged, one progress update; the stages run, the tickets
+    resolve with it, the review closes it."""
+    linked = await incidents.tickets_of_one_signature(env, task_queue, 2, incidents.signature())
+    numbers = tuple(f.handle.id.removeprefix("ticket-") for f in linked)
+    flow = await incidents.IncidentFlow.declare(env, task_queue, tickets=numbers)
+    member = Member(username="engineer1", team=Team.TECHNICAL)
+    await flow.act(AssignMember(request_id=rid(), actor=incidents.COMMANDER, member=member))
+    await flow.act(LogNote(request_id=rid(), actor=incidents.TECH_LEAD, text="抢修队已到现场"))
+    await env.sleep(timedelta(minutes=61))
+
+    async def updated() -> bool:
+        return bool((await flow.incident()).updates)
+
+    await eventually(updated, what="the first progress update")
+    await flow.through_restoration()
+    await flow.review()
+    await finished(env, flow.handle)
+    return flow.handle
+
+
+async def incident_major_chain_stood_down(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """A major fault: the report chain runs its three hand-ons, then a supervisor stands the incident down."""
+    flow = await incidents.IncidentFlow.declare(env, task_queue, level=IncidentLevel.MAJOR)
+    first = dict(incidents.REPORT, plan="切换备用节点", departments=["operations"], people=["opshead"])
+    await flow.decide("incident_chain_departments", incidents.COMMANDER, "passed", **first)
+    await flow.decide(
+        "incident_chain_account_owner", incidents.COMMANDER, "passed", account_owner="gcd1", manager="opshead"
+    )
+    owner = Actor(username="gcd1", roles=(Role.DEPARTMENT,), department="group-customer")
+    await flow.decide("incident_chain_senior_management", owner, "passed", senior=["admin"])
+    await flow.act(StandDown(request_id=rid(), actor=incidents.SUPERVISOR, reason="演练结束"))
+    await finished(env, flow.handle)
+    return flow.handle
+
+
 async def demand_no_fit(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
     """Raised by the department and refined as it is; product support finds no existing product fits: ended."""
     flow = await DemandFlow.start(env, task_queue)
@@ -578,6 +632,7 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "not-resolved-then-reopened": ticket_not_resolved_then_reopened,
         "cancelled": ticket_cancelled,
         "intake-completed": ticket_intake_completed,
+        "joins-an-incident": ticket_joins_an_incident,
     },
     "ResourceCheck": {
         "qualified-accepted": check_qualified_accepted,
@@ -608,6 +663,10 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
     "MessageThread": {
         "acknowledged-complex-explained-answered": message_acknowledged_complex_explained_answered,
         "unacknowledged-breaches-then-answered": message_unacknowledged_breaches_then_answered,
+    },
+    "Incident": {
+        "restored-and-reviewed": incident_restored_and_reviewed,
+        "major-chain-stood-down": incident_major_chain_stood_down,
     },
 }
 
