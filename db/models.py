@@ -130,7 +130,7 @@ class TaskRow(TaskFields, table=True):
         Index("ix_human_task_assignee", "assignee", "status"),
         Index("ix_human_task_claimed", "claimed_by", "status"),
         Index("ix_human_task_department", "candidate_department", "status"),
-        # The inbox's order over open tasks only (migration 0019): a page reads its first rows, not all of them.
+        # The inbox's order over open tasks only (migration 0020): a page reads its first rows, not all of them.
         Index(
             "ix_human_task_open_inbox",
             text("priority DESC"),

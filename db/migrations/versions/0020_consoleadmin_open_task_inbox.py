@@ -4,16 +4,16 @@ The inbox page was a sequential scan of every task and a top-N sort (EXPLAIN ANA
 tasks, growing with them); in this order it reads only the first rows that pass the candidate filter, whose
 columns the index carries so the count can be answered from it too. No new table: nothing to grant.
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-02 06:55:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
