@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Computed, DateTime, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Computed, DateTime, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlmodel import Field, SQLModel
 
@@ -140,6 +140,15 @@ class TaskRow(TaskFields, table=True):
         Index("ix_human_task_assignee", "assignee", "status"),
         Index("ix_human_task_claimed", "claimed_by", "status"),
         Index("ix_human_task_department", "candidate_department", "status"),
+        # The inbox's order over open tasks only (migration 0020): a page reads its first rows, not all of them.
+        Index(
+            "ix_human_task_open_inbox",
+            text("priority DESC"),
+            "due_at",
+            "task_id",
+            postgresql_where=text("status = 'open'"),
+            postgresql_include=["assignee", "candidate_department", "candidate_roles"],
+        ),
     )
 
     revision: int = 0

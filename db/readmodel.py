@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
@@ -32,9 +32,19 @@ async def page_of(
     *order_by: ColumnElement[Any] | Mapped[Any],
     offset: int,
     limit: int,
+    count_cap: int | None = None,
 ) -> tuple[int, list[T]]:
-    """(total, page): how many rows meet every condition, and the page of them in `order_by` order."""
+    """(total, page): how many rows meet every condition, and the page of them in `order_by` order.
+
+    With `count_cap` the count stops past that many rows (total is then `count_cap + 1`: "more than the cap"), so
+    its cost no longer grows with the table.
+    """
     where = and_(True, *conditions)
-    total = await session.scalar(select(func.count()).select_from(table).where(where)) or 0
+    if count_cap is None:
+        counted = select(func.count()).select_from(table).where(where)
+    else:
+        capped = select(literal(1)).select_from(table).where(where).limit(count_cap + 1).subquery()
+        counted = select(func.count()).select_from(capped)
+    total = await session.scalar(counted) or 0
     rows = await session.scalars(select(table).where(where).order_by(*order_by).offset(offset).limit(limit))
     return total, list(rows)

@@ -12,7 +12,10 @@ def mount_console(app: FastAPI) -> None:
     """Add the console's pages, its public survey page and its static files to the app."""
     from api.console import (  # they import the API's routers: once the app is being built
         admin,
+        admin_documents,
+        admin_users,
         audit_desk,
+        dashboards,
         messages,
         outbox,
         pages,
@@ -24,6 +27,9 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(audit_desk.router)
     app.include_router(admin.router)
     app.include_router(outbox.router)
+    app.include_router(admin_users.router)
+    app.include_router(admin_documents.router)
+    app.include_router(dashboards.router)
     app.include_router(resource_checks.router)
     app.include_router(provisioning.router)
     app.include_router(messages.router)

@@ -59,6 +59,9 @@ APPROVERS = (Role.SUPERVISOR, Role.DEPARTMENT, Role.ADMIN)
 WARNING_PERCENT = next(step.percent for step in default_ladder() if step.notify_roles)
 _TICKET_PAGE_SIZE = 50
 INBOX_PAGE_SIZE = 50
+# My work counts up to this many tasks, then says "1000+": a person reads the first page, and an exact count of
+# every open task would cost a scan of all of them on every refresh.
+INBOX_COUNT_CAP = 1000
 GREEN_CHANNEL_PRIORITY = TASK_PRIORITY[Priority.URGENT]  # urgent tickets' tasks: the green channel
 
 
@@ -193,9 +196,9 @@ async def _inbox_context(
 ) -> dict[str, Any]:
     if scope not in ("candidate", "mine", "all") or (scope == "all" and not user.actor.has_role(*tasks.OVERSEERS)):
         scope = "candidate"
-    page = await tasks.inbox(
-        actor=user.actor,
-        session=session,
+    page = await tasks.inbox_page(
+        user.actor,
+        session,
         scope=scope,  # type: ignore[arg-type]
         task_status="open",
         overdue=True if overdue == "1" else None,
@@ -204,13 +207,14 @@ async def _inbox_context(
         business_ref=None,
         offset=0,
         limit=INBOX_PAGE_SIZE,
+        count_cap=INBOX_COUNT_CAP,
     )
     now = utcnow()
     rows = [_inbox_row(t, now, user.actor.username) for t in page.items]
     return {
         "user": user,
         "rows": rows,
-        "total": page.total,
+        "total": f"{INBOX_COUNT_CAP}+" if page.total > INBOX_COUNT_CAP else page.total,
         "filters": {"scope": scope, "overdue": overdue, "kind": kind},
         "flash": flash,
         "overseer": user.actor.has_role(*tasks.OVERSEERS),
@@ -606,17 +610,6 @@ async def decide(
     except HTTPException as refused:
         return await _approvals_page(request, user, session, str(refused.detail), refused.status_code)
     return RedirectResponse(f"/console/approvals?done={quote(outcome)}", status_code=303)
-
-
-AREAS = ("dashboards",)  # resource checks and provisioning: api/console/resource_checks.py, provisioning.py
-
-
-@router.get("/area/{area}")
-async def area_to_come(request: Request, area: str, user: SignedIn) -> Response:
-    """A place held in the navigation for an area of the console not built yet (issue 14)."""
-    if area not in AREAS:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{area}: no such area")
-    return render(request, "area.html", {"user": user, "area": area})
 
 
 # ---- the customer's survey (public) -----------------------------------------------------------------------------

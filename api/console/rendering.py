@@ -24,6 +24,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from starlette.responses import Response
 
 from api.console.session import LANG_COOKIE
+from api.console.vocabulary import task_subject
 from core.contacts import mask_contacts
 from infra.settings import Settings
 
@@ -86,6 +87,13 @@ class Clock:
             return "—"
         return value.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
 
+    def at_text(self, text: str) -> str:
+        """An ISO timestamp written into a text (a task subject) in the center's zone, to the minute."""
+        try:
+            return self.at(datetime.fromisoformat(text))
+        except ValueError:
+            return text
+
     def local_input(self, value: datetime | None) -> str:
         """A timestamp in the center's zone as a datetime-local input value."""
         return value.astimezone(self.zone).strftime("%Y-%m-%dT%H:%M") if value else ""
@@ -124,10 +132,13 @@ def render(
     settings: Settings = request.app.state.settings
     language = language_of(request)
     _ = gettext_for(language)
+    clock = Clock(settings.default_timezone, _)
     base = {
         "_": _,
         "lang": language,
-        "clock": Clock(settings.default_timezone, _),
+        "clock": clock,
+        # the catalog itself, not `_`: in English a phrase is shown as the workflow wrote it ("resolve", not "Resolve")
+        "subject": lambda text: task_subject(text, translations(language).gettext, clock.at_text),
         "path": request.url.path,
         "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import HTTPException, Query, Request, status
 
 from api.deps import Admin, SessionDep
-from api.platform.versioned import VersionOut, publish_version, versioned_router
+from api.platform.versioned import VersionedKind, VersionOut, publish_version, versioned_router
 from core.calendar import BusinessCalendar, horizon_warnings, parse_ical_days, refuse_unpublishable
 from core.circuits import circuit_type_of
 from core.message_templates import MESSAGE_TEMPLATES_NAME, MessageTemplates
@@ -107,7 +107,7 @@ def review_assignment_rules(rules: AssignmentRules, now: datetime) -> list[str]:
     return []
 
 
-assignment_rules = versioned_router(
+ASSIGNMENT_RULES = VersionedKind(
     prefix="/api/assignment-rules",
     tag="assignment-rules",
     table=AssignmentRulesVersion,
@@ -115,16 +115,19 @@ assignment_rules = versioned_router(
     noun="assignment rules",
     review=review_assignment_rules,
 )
-sla_policies = versioned_router(
+SLA_POLICIES = VersionedKind(
     prefix="/api/sla-policies", tag="sla-policies", table=SlaPolicyVersion, model=SlaPolicy, noun="SLA policy"
 )
-provisioning_rules = versioned_router(
+PROVISIONING_RULES = VersionedKind(
     prefix="/api/provisioning-rules",
     tag="provisioning-rules",
     table=ProvisioningRulesVersion,
     model=ProvisioningRules,
     noun="provisioning rules",
 )
+assignment_rules = ASSIGNMENT_RULES.router()
+sla_policies = SLA_POLICIES.router()
+provisioning_rules = PROVISIONING_RULES.router()
 
 
 def review_message_templates(document: MessageTemplates, now: datetime) -> list[str]:

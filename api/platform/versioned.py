@@ -6,6 +6,7 @@ Each edit creates a new immutable version; running workflows keep the version th
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -51,6 +52,22 @@ def _out(row: Any, warnings: list[str] | None = None) -> VersionOut:
     )
 
 
+def check_version(
+    model: type[BaseModel], review: Review | None, name: str, version: int, body: dict[str, Any]
+) -> tuple[BaseModel, list[str]]:
+    """The document `body` would be as version `version` of `name`, and its warnings; 422 when it is refused."""
+    try:
+        document = model.model_validate({**body, "name": name, "version": version})
+        warnings = review(document, utcnow()) if review else []
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{where}: {first['msg']}") from None
+    except ValueError as err:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(err)) from None
+    return document, warnings
+
+
 async def publish_version(
     session: AsyncSession,
     *,
@@ -68,15 +85,7 @@ async def publish_version(
     A document the model or `review` refuses answers 422 and stores nothing.
     """
     version = await next_version(session, table, name)
-    try:
-        document = model.model_validate({**body, "name": name, "version": version})
-        warnings = review(document, utcnow()) if review else []
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{where}: {first['msg']}") from None
-    except ValueError as err:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(err)) from None
+    document, warnings = check_version(model, review, name, version, body)
     row = table(name=name, version=version, spec=document.model_dump(mode="json"), created_by=admin.username)
     session.add(row)
     await audit_journal.append(
@@ -99,6 +108,42 @@ async def publish_version(
             status.HTTP_409_CONFLICT, f"{noun} {name} v{version} was published concurrently; retry"
         ) from None
     return _out(row, warnings)
+
+
+@dataclass(frozen=True)
+class VersionedKind:
+    """One kind of versioned document: where its routes live, its table and model, journal tag, noun and review."""
+
+    prefix: str
+    tag: str
+    table: type[VersionedSpec]
+    model: type[BaseModel]
+    noun: str
+    review: Review | None = None
+
+    def check(self, name: str, version: int, body: dict[str, Any]) -> tuple[BaseModel, list[str]]:
+        """What `body` would be as that version, with its warnings (422 when refused); nothing stored."""
+        return check_version(self.model, self.review, name, version, body)
+
+    async def publish(self, session: AsyncSession, name: str, body: dict[str, Any], admin: Actor) -> VersionOut:
+        """Publish `body` as the next version of `name` (publish_version with this kind's parameters)."""
+        return await publish_version(
+            session,
+            table=self.table,
+            model=self.model,
+            tag=self.tag,
+            noun=self.noun,
+            name=name,
+            body=body,
+            admin=admin,
+            review=self.review,
+        )
+
+    def router(self) -> APIRouter:
+        """The API routes of this kind (versioned_router)."""
+        return versioned_router(
+            prefix=self.prefix, tag=self.tag, table=self.table, model=self.model, noun=self.noun, review=self.review
+        )
 
 
 class VersionSummary(BaseModel):

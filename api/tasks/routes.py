@@ -80,6 +80,35 @@ async def inbox(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[TaskView]:
     """Tasks ordered green channel first (priority), then by due time."""
+    return await inbox_page(
+        actor,
+        session,
+        scope=scope,
+        task_status=task_status,
+        overdue=overdue,
+        kind=kind,
+        workflow_id=workflow_id,
+        business_ref=business_ref,
+        offset=offset,
+        limit=limit,
+    )
+
+
+async def inbox_page(
+    actor: Actor,
+    session: SessionDep,
+    *,
+    scope: Literal["mine", "candidate", "all"],
+    task_status: Literal["open", "done", "cancelled", "any"],
+    overdue: bool | None,
+    kind: str | None,
+    workflow_id: str | None,
+    business_ref: str | None,
+    offset: int,
+    limit: int,
+    count_cap: int | None = None,
+) -> Page[TaskView]:
+    """The inbox query behind `GET /api/tasks` (and the console's My work, which caps its count: `count_cap`)."""
     if scope == "all" and not actor.has_role(*OVERSEERS):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "scope=all: supervisor, admin or auditor role required")
     conditions = []
@@ -108,6 +137,7 @@ async def inbox(
         col(TaskRow.task_id),
         offset=offset,
         limit=limit,
+        count_cap=count_cap,
     )
     return Page(items=[task_view(r) for r in rows], total=total, offset=offset, limit=limit)
 
