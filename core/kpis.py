@@ -30,6 +30,8 @@ class KpiFilter(StrEnum):
 
 
 _TICKET_FILTERS = tuple(KpiFilter)
+# Checks and orders have no priority; their department and person are those of their tasks.
+_WORK_FILTERS = (KpiFilter.DEPARTMENT, KpiFilter.PERSON, KpiFilter.CUSTOMER)
 
 
 class KpiDefinition(BaseModel):
@@ -46,15 +48,19 @@ class KpiDefinition(BaseModel):
     direction: Literal["at_least", "at_most"]
     target: float
     owner: Role
+    # A mean in this unit (the numerator counted in seconds, over the denominator) rather than a rate.
+    mean_unit: Literal["hours"] | None = None
 
     @property
     def is_rate(self) -> bool:
-        """A rate (numerator over denominator) rather than a count."""
-        return self.denominator is not None
+        """A rate (numerator over denominator) rather than a count or a mean."""
+        return self.denominator is not None and self.mean_unit is None
 
 
-def _timeliness(step: str, what: str, target: float, *, first_only: bool = False) -> KpiDefinition:
-    cycles = "first SLA cycles" if first_only else "SLA cycles"
+def _timeliness(
+    step: str, what: str, target: float, *, first_only: bool = False, cycles: str = "SLA cycles"
+) -> KpiDefinition:
+    cycles = f"first {cycles}" if first_only else cycles
     return KpiDefinition(
         name=f"{step}_timeliness",
         title=f"Timeliness of {what}",
@@ -72,13 +78,16 @@ CATALOGUE: tuple[KpiDefinition, ...] = (
     _timeliness("response", "the first response (acceptance)", 0.95, first_only=True),
     _timeliness("plan", "the handling plan", 0.95),
     _timeliness("resolution", "the resolution", 0.90),
+    _timeliness(
+        "fault_handling", "the resolution", 0.90, cycles="SLA cycles of fault tickets (after-sales hardware/software)"
+    ).model_copy(update={"title": "Fault-handling timeliness"}),
     KpiDefinition(
         name="resource_check_timeliness",
         title="Resource-check timeliness",
         numerator="finished resource checks answered on time",
         denominator="finished resource checks with a deadline (cancelled ones excluded)",
         period_by="the check's finish (ledger)",
-        filters=(KpiFilter.CUSTOMER,),
+        filters=_WORK_FILTERS,
         direction="at_least",
         target=0.95,
         owner=Role.COORDINATOR,
@@ -89,10 +98,22 @@ CATALOGUE: tuple[KpiDefinition, ...] = (
         numerator="circuits completed by their requested completion date",
         denominator="circuits completed",
         period_by="the circuit's completion (circuit ledger)",
-        filters=(KpiFilter.CUSTOMER,),
+        filters=_WORK_FILTERS,
         direction="at_least",
         target=0.95,
         owner=Role.COORDINATOR,
+    ),
+    KpiDefinition(
+        name="activation_cycle_time",
+        title="Service activation cycle time",
+        numerator="seconds from order to completion, summed over the circuits completed",
+        denominator="circuits completed",
+        period_by="the circuit's completion (circuit ledger)",
+        filters=_WORK_FILTERS,
+        direction="at_most",
+        target=240,
+        owner=Role.COORDINATOR,
+        mean_unit="hours",
     ),
     KpiDefinition(
         name="sla_breaches",
@@ -117,6 +138,39 @@ CATALOGUE: tuple[KpiDefinition, ...] = (
         filters=_TICKET_FILTERS,
         direction="at_least",
         target=0.95,
+        owner=Role.SUPERVISOR,
+    ),
+    KpiDefinition(
+        name="second_followup_timeliness",
+        title="Second follow-ups done on time",
+        numerator="second follow-ups (after a neutral or dissatisfied rating) done by their deadline",
+        denominator="second follow-ups done or past their deadline",
+        period_by="the follow-up's opening; person: who holds or did it",
+        filters=_TICKET_FILTERS,
+        direction="at_least",
+        target=0.95,
+        owner=Role.SUPERVISOR,
+    ),
+    KpiDefinition(
+        name="complaint_callback_rate",
+        title="Complaint callback rate",
+        numerator="complaint tickets whose customer was called back (counts: on_time, within the callback deadline)",
+        denominator="complaint tickets",
+        period_by="the ticket's registration; person: who owes or made the callback",
+        filters=_TICKET_FILTERS,
+        direction="at_least",
+        target=1.0,
+        owner=Role.SUPERVISOR,
+    ),
+    KpiDefinition(
+        name="complaint_completion_48h",
+        title="Complaints completed within 48 h",
+        numerator="complaint tickets resolved within 48 hours of registration",
+        denominator="complaint tickets",
+        period_by="the ticket's registration",
+        filters=_TICKET_FILTERS,
+        direction="at_least",
+        target=1.0,
         owner=Role.SUPERVISOR,
     ),
     KpiDefinition(
@@ -237,7 +291,9 @@ class KpiAnswer(BaseModel):
 def judge(kpi: KpiDefinition, query: KpiQuery, figures: KpiFigures) -> KpiAnswer:
     """The value (a rate or a count) and whether it meets the target; nothing to count meets nothing."""
     value: float | None
-    if kpi.is_rate:
+    if kpi.mean_unit == "hours":
+        value = figures.numerator / figures.denominator / 3600 if figures.denominator else None
+    elif kpi.is_rate:
         value = figures.numerator / figures.denominator if figures.denominator else None
     else:
         value = float(figures.numerator)
@@ -252,7 +308,7 @@ def judge(kpi: KpiDefinition, query: KpiQuery, figures: KpiFigures) -> KpiAnswer
         filters={f.value: str(getattr(query, f.value)) for f in sorted(query.given())},
         value=value,
         numerator=figures.numerator,
-        denominator=figures.denominator if kpi.is_rate else None,
+        denominator=figures.denominator if kpi.denominator is not None else None,
         counts=figures.counts,
         target=kpi.target,
         direction=kpi.direction,

@@ -25,29 +25,22 @@ def _params(query: KpiQuery) -> dict[str, Any]:
 
 
 # Untyped NULL parameters need a type: every optional filter is cast to text where it is tested.
-_TICKET_FILTERS = """
+def _ticket_filters(person: str = "f.handler") -> str:
+    """The filters over a kpi_ticket_cycle row `f`; `person` names whose the ticket or task is."""
+    return f"""
       (CAST(:department AS text) IS NULL
-        OR k.candidate_department = CAST(:department AS text) OR k.lead_department = CAST(:department AS text))
-  AND (CAST(:person AS text) IS NULL OR k.handler = CAST(:person AS text))
-  AND (CAST(:customer AS text) IS NULL OR k.customer_id = CAST(:customer AS text))
-  AND (CAST(:priority AS text) IS NULL OR k.priority = CAST(:priority AS text))
+        OR f.candidate_department = CAST(:department AS text) OR f.lead_department = CAST(:department AS text))
+  AND (CAST(:person AS text) IS NULL OR {person} = CAST(:person AS text))
+  AND (CAST(:customer AS text) IS NULL OR f.customer_id = CAST(:customer AS text))
+  AND (CAST(:priority AS text) IS NULL OR f.priority = CAST(:priority AS text))
 """
 
-_CYCLES = f"""
-SELECT (cy->>'number')::int AS number, (cy->>'started_at')::timestamptz AS started_at, cy
-  FROM ticket k CROSS JOIN LATERAL jsonb_array_elements(k.detail->'cycles') AS cy
- WHERE {_TICKET_FILTERS}
-"""
 
-# Each SLA step: where the cycle keeps its deadline, its completion, and the task kind its breaches are named by.
+# Each SLA step of a kpi_ticket_cycle row: its deadline, its completion and whether it was breached.
 _STEPS = {
-    "response": ("(cy->>'response_due')::timestamptz", "(cy->>'responded_at')::timestamptz", "accept"),
-    "plan": ("(cy->>'plan_due')::timestamptz", "(cy->>'planned_at')::timestamptz", "plan"),
-    "resolution": (
-        "COALESCE((cy->>'resolution_due')::timestamptz, (cy->>'resolution_cap')::timestamptz)",
-        "(cy->>'resolved_at')::timestamptz",
-        "resolve",
-    ),
+    "response": ("f.response_due", "f.responded_at", "f.response_breached"),
+    "plan": ("f.plan_due", "f.planned_at", "f.plan_breached"),
+    "resolution": ("f.resolution_due", "f.resolved_at", "f.resolution_breached"),
 }
 
 
@@ -55,25 +48,22 @@ async def _one(session: AsyncSession, sql: str, query: KpiQuery, **extra: Any) -
     return (await session.execute(text(sql), _params(query) | extra)).one()
 
 
-def _timeliness(step: str, *, first_only: bool = False) -> Callable[[AsyncSession, KpiQuery], Awaitable[KpiFigures]]:
-    due, done, kind = _STEPS[step]
+def _timeliness(
+    step: str, *, first_only: bool = False, faults_only: bool = False
+) -> Callable[[AsyncSession, KpiQuery], Awaitable[KpiFigures]]:
+    due, done, breached = _STEPS[step]
+    only = ("AND f.number = 1 " if first_only else "") + ("AND f.fault" if faults_only else "")
 
     async def figures(session: AsyncSession, query: KpiQuery) -> KpiFigures:
         sql = f"""
-        WITH c AS (
-          SELECT {due} AS due, {done} AS done,
-                 EXISTS (SELECT 1 FROM jsonb_array_elements_text(cy->'breaches') AS b
-                          WHERE b LIKE :breach_prefix) AS breached
-            FROM ({_CYCLES}) AS cycles
-           WHERE started_at >= :start AND started_at < :end {"AND number = 1" if first_only else ""}
-        )
-        SELECT count(*) FILTER (WHERE done IS NOT NULL AND done <= due AND NOT breached),
-               count(*) FILTER (WHERE done IS NOT NULL OR breached),
-               count(*) FILTER (WHERE breached)
-          FROM c
+        SELECT count(*) FILTER (WHERE {done} IS NOT NULL AND {done} <= {due} AND NOT {breached}),
+               count(*) FILTER (WHERE {done} IS NOT NULL OR {breached}),
+               count(*) FILTER (WHERE {breached})
+          FROM kpi_ticket_cycle f
+         WHERE f.started_at >= :start AND f.started_at < :end {only} AND {_ticket_filters()}
         """
-        on_time, settled, breached = await _one(session, sql, query, breach_prefix=f"{kind}:%")
-        return KpiFigures(numerator=on_time, denominator=settled, counts={"breached": breached})
+        on_time, settled, breaches = await _one(session, sql, query)
+        return KpiFigures(numerator=on_time, denominator=settled, counts={"breached": breaches})
 
     return figures
 
@@ -81,93 +71,162 @@ def _timeliness(step: str, *, first_only: bool = False) -> Callable[[AsyncSessio
 async def satisfaction_rate(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     """Rated SLA cycles by rating."""
     sql = f"""
-    SELECT count(*) FILTER (WHERE cy->>'rating' = 'satisfied'),
-           count(*) FILTER (WHERE cy->>'rating' IS NOT NULL),
-           count(*) FILTER (WHERE cy->>'rating' = 'neutral'),
-           count(*) FILTER (WHERE cy->>'rating' = 'dissatisfied')
-      FROM ({_CYCLES}) AS cycles
-     WHERE started_at >= :start AND started_at < :end
+    SELECT count(*) FILTER (WHERE f.rating = 'satisfied'), count(*) FILTER (WHERE f.rating IS NOT NULL),
+           count(*) FILTER (WHERE f.rating = 'neutral'), count(*) FILTER (WHERE f.rating = 'dissatisfied')
+      FROM kpi_ticket_cycle f
+     WHERE f.started_at >= :start AND f.started_at < :end AND {_ticket_filters()}
     """
     satisfied, rated, neutral, dissatisfied = await _one(session, sql, query)
     counts = {"satisfied": satisfied, "neutral": neutral, "dissatisfied": dissatisfied}
     return KpiFigures(numerator=satisfied, denominator=rated, counts=counts)
 
 
+# Tickets registered in the period: the first cycle's row stands for its ticket.
+_REGISTERED = "f.number = 1 AND f.registered_at >= :start AND f.registered_at < :end"
+
+
 async def reopen_rate(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     """Tickets registered in the period: reopened ones over those closed at least once."""
     sql = f"""
-    SELECT count(*) FILTER (WHERE jsonb_array_length(k.detail->'cycles') > 1),
-           count(*) FILTER (WHERE k.closed_at IS NOT NULL OR jsonb_array_length(k.detail->'cycles') > 1)
-      FROM ticket k
-     WHERE k.created_at >= :start AND k.created_at < :end AND {_TICKET_FILTERS}
+    SELECT count(*) FILTER (WHERE f.cycles > 1), count(*) FILTER (WHERE f.closed)
+      FROM kpi_ticket_cycle f
+     WHERE {_REGISTERED} AND {_ticket_filters()}
     """
     reopened, closed = await _one(session, sql, query)
     return KpiFigures(numerator=reopened, denominator=closed)
 
 
+# Who a follow-up or callback task is: who did it, else who holds it, else whom it was given to.
+_TASK_PERSON = "COALESCE(t.decided_by, t.claimed_by, t.assignee)"
+
+
+async def complaint_callback_rate(session: AsyncSession, query: KpiQuery) -> KpiFigures:
+    """Complaint tickets registered in the period whose callback was done; of those, how many on time."""
+    sql = f"""
+    SELECT count(*) FILTER (WHERE t.status = 'done'), count(*),
+           count(*) FILTER (WHERE t.status = 'done' AND t.decided_at <= t.due_at)
+      FROM kpi_ticket_cycle f
+      LEFT JOIN LATERAL (SELECT * FROM human_task h WHERE h.business_ref = f.ticket_no AND h.kind = 'callback'
+                          ORDER BY h.opened_at LIMIT 1) AS t ON true
+     WHERE {_REGISTERED} AND f.complaint AND {_ticket_filters(_TASK_PERSON)}
+    """
+    called, complaints, on_time = await _one(session, sql, query)
+    return KpiFigures(numerator=called, denominator=complaints, counts={"on_time": on_time})
+
+
+async def complaint_completion_48h(session: AsyncSession, query: KpiQuery) -> KpiFigures:
+    """Complaint tickets registered in the period resolved (first cycle) within 48 hours."""
+    sql = f"""
+    SELECT count(*) FILTER (WHERE f.resolved_at <= f.started_at + interval '48 hours'), count(*)
+      FROM kpi_ticket_cycle f
+     WHERE {_REGISTERED} AND f.complaint AND {_ticket_filters()}
+    """
+    completed, complaints = await _one(session, sql, query)
+    return KpiFigures(numerator=completed, denominator=complaints)
+
+
+async def second_followup_timeliness(session: AsyncSession, query: KpiQuery) -> KpiFigures:
+    """Second follow-ups opened in the period: done by their deadline over done or overdue."""
+    sql = f"""
+    SELECT count(*) FILTER (WHERE t.status = 'done' AND t.decided_at <= t.due_at),
+           count(*) FILTER (WHERE t.status = 'done' OR (t.status = 'open' AND t.due_at < now()))
+      FROM human_task t JOIN kpi_ticket_cycle f ON f.ticket_no = t.business_ref AND f.number = 1
+     WHERE t.kind = 'second_followup' AND t.opened_at >= :start AND t.opened_at < :end
+       AND {_ticket_filters(_TASK_PERSON)}
+    """
+    on_time, settled = await _one(session, sql, query)
+    return KpiFigures(numerator=on_time, denominator=settled)
+
+
+# A check's or an order's department and person: those of one of its tasks (its candidates, who held or did it).
+def _work_filters(workflow_id: str) -> str:
+    return f"""
+   AND (CAST(:customer AS text) IS NULL OR w.customer_id = CAST(:customer AS text))
+   AND ((CAST(:department AS text) IS NULL AND CAST(:person AS text) IS NULL)
+        OR EXISTS (SELECT 1 FROM human_task h WHERE h.workflow_id = {workflow_id}
+                      AND (CAST(:department AS text) IS NULL OR h.candidate_department = CAST(:department AS text))
+                      AND (CAST(:person AS text) IS NULL OR CAST(:person AS text) IN (h.decided_by, h.claimed_by))))
+"""
+
+
 async def resource_check_timeliness(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     """Accepted checks in the ledger finished in the period, on time over judged."""
-    sql = """
-    SELECT count(*) FILTER (WHERE on_time), count(*)
-      FROM resource_check_ledger
-     WHERE outcome = 'accepted' AND on_time IS NOT NULL AND finished_at >= :start AND finished_at < :end
-       AND (CAST(:customer AS text) IS NULL OR customer_id = CAST(:customer AS text))
+    sql = f"""
+    SELECT count(*) FILTER (WHERE w.on_time), count(*)
+      FROM resource_check_ledger w JOIN resource_check r ON r.check_id = w.check_id
+     WHERE w.outcome = 'accepted' AND w.on_time IS NOT NULL AND w.finished_at >= :start AND w.finished_at < :end
+       {_work_filters("r.workflow_id")}
     """
     on_time, judged = await _one(session, sql, query)
     return KpiFigures(numerator=on_time, denominator=judged)
 
 
+_CIRCUITS = f"""
+  FROM circuit_ledger c JOIN service_order w ON w.order_id = c.order_id
+ WHERE c.completed_at >= :start AND c.completed_at < :end {_work_filters("w.workflow_id")}
+"""
+
+
 async def activation_timeliness(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     """Circuits completed in the period, on time over completed."""
-    sql = """
-    SELECT count(*) FILTER (WHERE c.on_time), count(*)
-      FROM circuit_ledger c JOIN service_order o ON o.order_id = c.order_id
-     WHERE c.completed_at >= :start AND c.completed_at < :end AND c.on_time IS NOT NULL
-       AND (CAST(:customer AS text) IS NULL OR o.customer_id = CAST(:customer AS text))
-    """
+    sql = f"SELECT count(*) FILTER (WHERE c.on_time), count(*) {_CIRCUITS} AND c.on_time IS NOT NULL"
     on_time, completed = await _one(session, sql, query)
     return KpiFigures(numerator=on_time, denominator=completed)
 
 
-# The breaches in scope: a period, a customer's workflows, a ticket priority; `parts` splits who was responsible.
-_BREACHES = """
-  FROM sla_breach b
-  LEFT JOIN ticket k ON k.workflow_id = b.workflow_id
-  LEFT JOIN resource_check rc ON rc.workflow_id = b.workflow_id
-  LEFT JOIN service_order so ON so.workflow_id = b.workflow_id
-  CROSS JOIN LATERAL (SELECT string_to_array(b.responsible, ' or ') AS parts) AS p
- WHERE b.breached_at >= :start AND b.breached_at < :end
-   AND (CAST(:customer AS text) IS NULL
-        OR COALESCE(k.customer_id, rc.customer_id, so.customer_id) = CAST(:customer AS text))
-   AND (CAST(:priority AS text) IS NULL OR k.priority = CAST(:priority AS text))
+async def activation_cycle_time(session: AsyncSession, query: KpiQuery) -> KpiFigures:
+    """Circuits completed in the period: their cycle seconds summed, over how many."""
+    sql = f"SELECT COALESCE(round(sum(c.cycle_seconds)), 0), count(*) {_CIRCUITS} AND c.cycle_seconds IS NOT NULL"
+    seconds, completed = await _one(session, sql, query)
+    return KpiFigures(numerator=int(seconds), denominator=completed)
+
+
+# Breaches in scope (kpi_breach_charge rows `c`): a period, a customer's workflows, a ticket priority.
+_BREACH_SCOPE = """
+ c.breached_at >= :start AND c.breached_at < :end
+   AND (CAST(:customer AS text) IS NULL OR c.customer_id = CAST(:customer AS text))
+   AND (CAST(:priority AS text) IS NULL OR c.priority = CAST(:priority AS text))
 """
-# A person answers for a breach charged to them, or to candidates that admitted them while the task was unclaimed
+# Whom a person answers for: themselves, and the candidates that admitted them while a task was unclaimed
 # (core.tasks.Candidates: their department, unless an auditor, or one of their roles).
-_CHARGED_TO_USER = """(b.responsible = u.username
-   OR (('department ' || u.department) = ANY (p.parts) AND NOT ('auditor' = ANY (u.roles)))
-   OR EXISTS (SELECT 1 FROM unnest(u.roles) AS r WHERE ('role ' || r) = ANY (p.parts)))"""
-# A department answers for a breach charged to it (unclaimed) or to one of its members.
-_CHARGED_TO_DEPARTMENT = """(('department ' || d.department) = ANY (p.parts)
-   OR EXISTS (SELECT 1 FROM app_user m WHERE m.username = b.responsible AND m.department = d.department))"""
+_USER_CHARGES = """(
+  SELECT username, 'person:' || username AS charged FROM app_user
+  UNION ALL SELECT username, 'department:' || department FROM app_user
+             WHERE department IS NOT NULL AND NOT ('auditor' = ANY (roles))
+  UNION ALL SELECT username, 'role:' || r FROM app_user CROSS JOIN LATERAL unnest(roles) AS r
+)"""
+
+
+async def _charges_of_person(session: AsyncSession, person: str) -> list[str]:
+    sql = f"SELECT charged FROM {_USER_CHARGES} AS uc WHERE username = :person"
+    return list((await session.scalars(text(sql), {"person": person})).all()) or [f"person:{person}"]
+
+
+async def _charges_of_department(session: AsyncSession, department: str) -> list[str]:
+    """A department answers for a breach charged to it (unclaimed) or to one of its members."""
+    members = await session.scalars(text("SELECT username FROM app_user WHERE department = :d"), {"d": department})
+    return [f"department:{department}", *(f"person:{m}" for m in members)]
 
 
 async def sla_breaches(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     """Breaches in the period by task kind; for a person, also how many came while the task was unclaimed.
 
-    A breach names who was responsible when it happened: a user, or (unclaimed) the candidates as
-    "department D or role R ..." (core.tasks.Candidates.describe).
+    A breach is charged to the user who held the task, or (unclaimed) to each of its candidates.
     """
+    mine = await _charges_of_person(session, query.person) if query.person else None
+    ours = await _charges_of_department(session, query.department) if query.department else None
+    wanted = None if mine is None and ours is None else [*(mine or []), *(ours or [])]
     sql = f"""
-    SELECT b.kind, b.responsible = CAST(:person AS text) AS direct, count(*)
-      {_BREACHES}
-       AND (CAST(:person AS text) IS NULL
-            OR EXISTS (SELECT 1 FROM app_user u WHERE u.username = CAST(:person AS text) AND {_CHARGED_TO_USER}))
-       AND (CAST(:department AS text) IS NULL
-            OR EXISTS (SELECT 1 FROM (SELECT CAST(:department AS text) AS department) AS d
-                        WHERE {_CHARGED_TO_DEPARTMENT}))
-     GROUP BY b.kind, direct
+    SELECT kind, direct, count(*) FROM (
+      SELECT min(c.kind) AS kind, bool_or(c.charged = 'person:' || CAST(:person AS text)) AS direct
+        FROM kpi_breach_charge c
+       WHERE {_BREACH_SCOPE} AND (CAST(:wanted AS text[]) IS NULL OR c.charged = ANY (CAST(:wanted AS text[])))
+       GROUP BY c.breach_id
+      HAVING (CAST(:mine AS text[]) IS NULL OR bool_or(c.charged = ANY (CAST(:mine AS text[]))))
+         AND (CAST(:ours AS text[]) IS NULL OR bool_or(c.charged = ANY (CAST(:ours AS text[]))))
+    ) AS b GROUP BY kind, direct
     """
-    rows = (await session.execute(text(sql), _params(query))).all()
+    rows = (await session.execute(text(sql), _params(query) | {"wanted": wanted, "mine": mine, "ours": ours})).all()
     counts: dict[str, int] = {}
     for kind, _, n in rows:
         counts[kind] = counts.get(kind, 0) + n
@@ -178,26 +237,27 @@ async def sla_breaches(session: AsyncSession, query: KpiQuery) -> KpiFigures:
 
 async def breaches_by_person(session: AsyncSession, query: KpiQuery) -> list[tuple[str, int, int]]:
     """(username, breaches, of which unclaimed) for every person charged with a breach in scope, most first."""
-    scope = _BREACHES.replace("FROM sla_breach b", "FROM app_user u CROSS JOIN sla_breach b")
     sql = f"""
-    SELECT u.username, count(*), count(*) FILTER (WHERE b.responsible <> u.username)
-      {scope} AND {_CHARGED_TO_USER}
-     GROUP BY u.username ORDER BY count(*) DESC, u.username
+    SELECT uc.username, count(DISTINCT c.breach_id),
+           count(DISTINCT c.breach_id) FILTER (WHERE c.charged <> 'person:' || uc.username)
+      FROM kpi_breach_charge c JOIN {_USER_CHARGES} AS uc ON uc.charged = c.charged
+     WHERE {_BREACH_SCOPE}
+     GROUP BY uc.username ORDER BY 2 DESC, uc.username
     """
     return [(name, n, unclaimed) for name, n, unclaimed in await session.execute(text(sql), _params(query))]
 
 
 async def breaches_by_department(session: AsyncSession, query: KpiQuery) -> list[tuple[str, int, int]]:
     """(department, breaches, of which unclaimed) for every department charged with a breach in scope, most first."""
-    departments = """(SELECT DISTINCT department FROM app_user WHERE department IS NOT NULL
-                      UNION SELECT substr(x, 12) FROM sla_breach, unnest(string_to_array(responsible, ' or ')) AS x
-                       WHERE x LIKE 'department %') AS d"""
-    scope = _BREACHES.replace("FROM sla_breach b", f"FROM {departments} CROSS JOIN sla_breach b")
     sql = f"""
-    SELECT d.department, count(*),
-           count(*) FILTER (WHERE ('department ' || d.department) = ANY (p.parts))
-      {scope} AND {_CHARGED_TO_DEPARTMENT}
-     GROUP BY d.department ORDER BY count(*) DESC, d.department
+    SELECT d.department, count(DISTINCT d.breach_id), count(DISTINCT d.breach_id) FILTER (WHERE d.unclaimed)
+      FROM (SELECT c.breach_id, substr(c.charged, 12) AS department, true AS unclaimed
+              FROM kpi_breach_charge c WHERE {_BREACH_SCOPE} AND c.charged LIKE 'department:%'
+            UNION ALL
+            SELECT c.breach_id, u.department, false
+              FROM kpi_breach_charge c JOIN app_user u ON c.charged = 'person:' || u.username
+             WHERE {_BREACH_SCOPE} AND u.department IS NOT NULL) AS d
+     GROUP BY d.department ORDER BY 2 DESC, d.department
     """
     return [(name, n, unclaimed) for name, n, unclaimed in await session.execute(text(sql), _params(query))]
 
@@ -206,10 +266,15 @@ FIGURES: dict[str, Callable[[AsyncSession, KpiQuery], Awaitable[KpiFigures]]] = 
     "response_timeliness": _timeliness("response", first_only=True),
     "plan_timeliness": _timeliness("plan"),
     "resolution_timeliness": _timeliness("resolution"),
+    "fault_handling_timeliness": _timeliness("resolution", faults_only=True),
     "resource_check_timeliness": resource_check_timeliness,
     "activation_timeliness": activation_timeliness,
+    "activation_cycle_time": activation_cycle_time,
     "sla_breaches": sla_breaches,
     "satisfaction_rate": satisfaction_rate,
+    "second_followup_timeliness": second_followup_timeliness,
+    "complaint_callback_rate": complaint_callback_rate,
+    "complaint_completion_48h": complaint_completion_48h,
     "reopen_rate": reopen_rate,
 }
 

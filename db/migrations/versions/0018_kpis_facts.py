@@ -1,0 +1,157 @@
+"""KPI facts kept as they are written: one row per ticket SLA cycle and one per party a breach is charged to
+
+Triggers on `ticket` and `sla_breach` maintain the two fact tables in the writing transaction, so a KPI query reads
+indexed columns instead of unpacking each ticket's JSON; a partial index serves the follow-up and callback tasks.
+
+Revision ID: 0018
+Revises: 0017
+Create Date: 2026-12-02 07:00:00
+"""
+
+from alembic import op
+
+from db.roles import APP_ROLE
+
+revision = "0018"
+down_revision = "0017"
+branch_labels = None
+depends_on = None
+
+# The facts of every SLA cycle of the tickets in `{source}` (a ticket row named k), as kpi_ticket_cycle columns.
+_CYCLE_FACTS = """
+SELECT k.ticket_no, (cy->>'number')::int, k.created_at, (cy->>'started_at')::timestamptz,
+       k.priority, k.customer_id, k.handler, k.candidate_department, k.lead_department,
+       'complaint' = ANY (k.categories), k.categories && ARRAY['aftersales_hardware', 'aftersales_software']::varchar[],
+       (cy->>'response_due')::timestamptz, (cy->>'responded_at')::timestamptz,
+       (cy->>'plan_due')::timestamptz, (cy->>'planned_at')::timestamptz,
+       COALESCE((cy->>'resolution_due')::timestamptz, (cy->>'resolution_cap')::timestamptz),
+       (cy->>'resolved_at')::timestamptz,
+       EXISTS (SELECT 1 FROM jsonb_array_elements_text(cy->'breaches') AS b WHERE b LIKE 'accept:%'),
+       EXISTS (SELECT 1 FROM jsonb_array_elements_text(cy->'breaches') AS b WHERE b LIKE 'plan:%'),
+       EXISTS (SELECT 1 FROM jsonb_array_elements_text(cy->'breaches') AS b WHERE b LIKE 'resolve:%'),
+       cy->>'rating', jsonb_array_length(k.detail->'cycles'),
+       k.closed_at IS NOT NULL OR jsonb_array_length(k.detail->'cycles') > 1
+  FROM {source} CROSS JOIN LATERAL jsonb_array_elements(COALESCE(k.detail->'cycles', '[]'::jsonb)) AS cy
+"""
+_CYCLE_COLUMNS = (
+    "ticket_no, number, registered_at, started_at, priority, customer_id, handler, candidate_department, "
+    "lead_department, complaint, fault, response_due, responded_at, plan_due, planned_at, resolution_due, "
+    "resolved_at, response_breached, plan_breached, resolution_breached, rating, cycles, closed"
+)
+_UPDATED = ", ".join(f"{c} = EXCLUDED.{c}" for c in _CYCLE_COLUMNS.split(", ")[2:])
+
+# Who a breach is charged to: the user who held the task, or each candidate of an unclaimed one
+# (core.tasks.Candidates.describe: "department D or role R ..."), with the breach's customer and ticket priority.
+_CHARGES = """
+SELECT b.id, CASE WHEN part LIKE 'department %' THEN 'department:' || substr(part, 12)
+                  WHEN part LIKE 'role %' THEN 'role:' || substr(part, 6)
+                  ELSE 'person:' || part END,
+       b.kind, b.breached_at,
+       COALESCE((SELECT customer_id FROM ticket WHERE workflow_id = b.workflow_id),
+                (SELECT customer_id FROM resource_check WHERE workflow_id = b.workflow_id),
+                (SELECT customer_id FROM service_order WHERE workflow_id = b.workflow_id)),
+       (SELECT priority FROM ticket WHERE workflow_id = b.workflow_id)
+  FROM {source} CROSS JOIN LATERAL unnest(string_to_array(b.responsible, ' or ')) AS part
+"""
+_CHARGE_COLUMNS = "breach_id, charged, kind, breached_at, customer_id, priority"
+
+UPGRADE = f"""
+CREATE TABLE kpi_ticket_cycle (
+    ticket_no varchar(20) NOT NULL,
+    number integer NOT NULL,
+    registered_at timestamptz NOT NULL,
+    started_at timestamptz NOT NULL,
+    priority varchar(16),
+    customer_id varchar(64),
+    handler varchar(64),
+    candidate_department varchar(64),
+    lead_department varchar(64),
+    complaint boolean NOT NULL,
+    fault boolean NOT NULL,
+    response_due timestamptz,
+    responded_at timestamptz,
+    plan_due timestamptz,
+    planned_at timestamptz,
+    resolution_due timestamptz,
+    resolved_at timestamptz,
+    response_breached boolean NOT NULL,
+    plan_breached boolean NOT NULL,
+    resolution_breached boolean NOT NULL,
+    rating varchar(16),
+    cycles integer NOT NULL,
+    closed boolean NOT NULL,
+    PRIMARY KEY (ticket_no, number)
+);
+CREATE INDEX ix_kpi_ticket_cycle_started ON kpi_ticket_cycle (started_at);
+CREATE INDEX ix_kpi_ticket_cycle_registered ON kpi_ticket_cycle (registered_at) WHERE number = 1;
+CREATE INDEX ix_kpi_ticket_cycle_priority ON kpi_ticket_cycle (priority, started_at);
+CREATE INDEX ix_kpi_ticket_cycle_customer ON kpi_ticket_cycle (customer_id, started_at);
+CREATE INDEX ix_kpi_ticket_cycle_handler ON kpi_ticket_cycle (handler, started_at);
+CREATE INDEX ix_kpi_ticket_cycle_candidate ON kpi_ticket_cycle (candidate_department, started_at);
+CREATE INDEX ix_kpi_ticket_cycle_lead ON kpi_ticket_cycle (lead_department, started_at);
+
+CREATE FUNCTION kpi_ticket_facts() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        DELETE FROM kpi_ticket_cycle WHERE ticket_no = OLD.ticket_no;
+        RETURN NULL;
+    END IF;
+    INSERT INTO kpi_ticket_cycle ({_CYCLE_COLUMNS})
+    {_CYCLE_FACTS.format(source="(SELECT NEW.*) AS k")}
+    ON CONFLICT (ticket_no, number) DO UPDATE SET {_UPDATED};
+    RETURN NULL;
+END $$;
+CREATE TRIGGER kpi_ticket_facts AFTER INSERT OR UPDATE OR DELETE ON ticket
+    FOR EACH ROW EXECUTE FUNCTION kpi_ticket_facts();
+
+CREATE TABLE kpi_breach_charge (
+    breach_id integer NOT NULL,
+    charged varchar(80) NOT NULL,  -- person:U (held by U), department:D or role:R (unclaimed, a candidate)
+    kind varchar(64) NOT NULL,
+    breached_at timestamptz NOT NULL,
+    customer_id varchar(64),
+    priority varchar(16),
+    PRIMARY KEY (breach_id, charged)
+);
+CREATE INDEX ix_kpi_breach_charge_charged ON kpi_breach_charge (charged, breached_at);
+CREATE INDEX ix_kpi_breach_charge_breached ON kpi_breach_charge (breached_at);
+
+CREATE FUNCTION kpi_breach_facts() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO kpi_breach_charge ({_CHARGE_COLUMNS})
+    {_CHARGES.format(source="(SELECT NEW.*) AS b")}
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER kpi_breach_facts AFTER INSERT ON sla_breach FOR EACH ROW EXECUTE FUNCTION kpi_breach_facts();
+
+INSERT INTO kpi_ticket_cycle ({_CYCLE_COLUMNS}) {_CYCLE_FACTS.format(source="ticket AS k")};
+INSERT INTO kpi_breach_charge ({_CHARGE_COLUMNS}) {_CHARGES.format(source="sla_breach AS b")} ON CONFLICT DO NOTHING;
+
+-- Follow-ups and callbacks of a ticket, and by when they were opened: the few task kinds KPIs read directly.
+CREATE INDEX ix_human_task_kpi_ticket ON human_task (business_ref, kind) WHERE kind IN ('callback', 'second_followup');
+CREATE INDEX ix_human_task_kpi_opened ON human_task (kind, opened_at) WHERE kind IN ('callback', 'second_followup');
+CREATE INDEX ix_circuit_ledger_completed ON circuit_ledger (completed_at) WHERE completed_at IS NOT NULL;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON kpi_ticket_cycle, kpi_breach_charge TO {APP_ROLE};
+"""
+
+DOWNGRADE = """
+DROP INDEX ix_circuit_ledger_completed;
+DROP INDEX ix_human_task_kpi_opened;
+DROP INDEX ix_human_task_kpi_ticket;
+DROP TRIGGER kpi_breach_facts ON sla_breach;
+DROP FUNCTION kpi_breach_facts();
+DROP TABLE kpi_breach_charge;
+DROP TRIGGER kpi_ticket_facts ON ticket;
+DROP FUNCTION kpi_ticket_facts();
+DROP TABLE kpi_ticket_cycle;
+"""
+
+
+def upgrade() -> None:
+    op.execute(UPGRADE)
+
+
+def downgrade() -> None:
+    op.execute(DOWNGRADE)
