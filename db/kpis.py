@@ -181,31 +181,34 @@ async def activation_cycle_time(session: AsyncSession, query: KpiQuery) -> KpiFi
     return KpiFigures(numerator=int(seconds), denominator=completed)
 
 
-# Breaches in scope (kpi_breach_charge rows `c`): a period, a customer's workflows, a ticket priority.
-_BREACH_SCOPE = """
- c.breached_at >= :start AND c.breached_at < :end
-   AND (CAST(:customer AS text) IS NULL OR c.customer_id = CAST(:customer AS text))
-   AND (CAST(:priority AS text) IS NULL OR c.priority = CAST(:priority AS text))
+# The breaches in scope grouped by whom they were held by (kpi_breach, migration 0018): a period, a customer's
+# workflows, a ticket priority. kpi_charges(responsible) names whom each group is charged to.
+_BREACH_GROUPS = """
+SELECT b.responsible, b.kind, kpi_charges(b.responsible) AS charged, count(*) AS n
+  FROM kpi_breach b
+ WHERE b.breached_at >= :start AND b.breached_at < :end
+   AND (CAST(:customer AS text) IS NULL OR b.customer_id = CAST(:customer AS text))
+   AND (CAST(:priority AS text) IS NULL OR b.priority = CAST(:priority AS text))
+ GROUP BY b.responsible, b.kind
 """
 # Whom a person answers for: themselves, and the candidates that admitted them while a task was unclaimed
 # (core.tasks.Candidates: their department, unless an auditor, or one of their roles).
-_USER_CHARGES = """(
-  SELECT username, 'person:' || username AS charged FROM app_user
-  UNION ALL SELECT username, 'department:' || department FROM app_user
-             WHERE department IS NOT NULL AND NOT ('auditor' = ANY (roles))
-  UNION ALL SELECT username, 'role:' || r FROM app_user CROSS JOIN LATERAL unnest(roles) AS r
+_USER_ANSWERS = """(
+  SELECT username, ARRAY['person:' || username]
+         || CASE WHEN department IS NOT NULL AND NOT ('auditor' = ANY (roles))
+                 THEN ARRAY['department:' || department] ELSE '{}' END
+         || ARRAY(SELECT 'role:' || r FROM unnest(roles) AS r) AS answers
+    FROM app_user
 )"""
-
-
-async def _charges_of_person(session: AsyncSession, person: str) -> list[str]:
-    sql = f"SELECT charged FROM {_USER_CHARGES} AS uc WHERE username = :person"
-    return list((await session.scalars(text(sql), {"person": person})).all()) or [f"person:{person}"]
-
-
-async def _charges_of_department(session: AsyncSession, department: str) -> list[str]:
-    """A department answers for a breach charged to it (unclaimed) or to one of its members."""
-    members = await session.scalars(text("SELECT username FROM app_user WHERE department = :d"), {"d": department})
-    return [f"department:{department}", *(f"person:{m}" for m in members)]
+# A department answers for breaches charged to it (unclaimed) or to one of its members; a department named only
+# by unclaimed tasks answers for those.
+_DEPARTMENT_ANSWERS = """(
+  SELECT department, array_agg('person:' || username) || ARRAY['department:' || department] AS answers
+    FROM app_user WHERE department IS NOT NULL GROUP BY department
+  UNION ALL
+  SELECT DISTINCT substr(c, 12), ARRAY[c] FROM g CROSS JOIN LATERAL unnest(g.charged) AS c
+   WHERE c LIKE 'department:%' AND substr(c, 12) NOT IN (SELECT department FROM app_user WHERE department IS NOT NULL)
+)"""
 
 
 async def sla_breaches(session: AsyncSession, query: KpiQuery) -> KpiFigures:
@@ -213,20 +216,19 @@ async def sla_breaches(session: AsyncSession, query: KpiQuery) -> KpiFigures:
 
     A breach is charged to the user who held the task, or (unclaimed) to each of its candidates.
     """
-    mine = await _charges_of_person(session, query.person) if query.person else None
-    ours = await _charges_of_department(session, query.department) if query.department else None
-    wanted = None if mine is None and ours is None else [*(mine or []), *(ours or [])]
     sql = f"""
-    SELECT kind, direct, count(*) FROM (
-      SELECT min(c.kind) AS kind, bool_or(c.charged = 'person:' || CAST(:person AS text)) AS direct
-        FROM kpi_breach_charge c
-       WHERE {_BREACH_SCOPE} AND (CAST(:wanted AS text[]) IS NULL OR c.charged = ANY (CAST(:wanted AS text[])))
-       GROUP BY c.breach_id
-      HAVING (CAST(:mine AS text[]) IS NULL OR bool_or(c.charged = ANY (CAST(:mine AS text[]))))
-         AND (CAST(:ours AS text[]) IS NULL OR bool_or(c.charged = ANY (CAST(:ours AS text[]))))
-    ) AS b GROUP BY kind, direct
+    WITH g AS ({_BREACH_GROUPS})
+    SELECT g.kind, g.responsible = CAST(:person AS text) AS direct, sum(g.n)::int
+      FROM g
+     WHERE (CAST(:person AS text) IS NULL
+            OR g.charged && (SELECT answers FROM {_USER_ANSWERS} AS u WHERE u.username = CAST(:person AS text))
+            OR g.responsible = CAST(:person AS text))
+       AND (CAST(:department AS text) IS NULL
+            OR g.charged && (SELECT answers FROM {_DEPARTMENT_ANSWERS} AS d
+                              WHERE d.department = CAST(:department AS text)))
+     GROUP BY g.kind, direct
     """
-    rows = (await session.execute(text(sql), _params(query) | {"wanted": wanted, "mine": mine, "ours": ours})).all()
+    rows = (await session.execute(text(sql), _params(query))).all()
     counts: dict[str, int] = {}
     for kind, _, n in rows:
         counts[kind] = counts.get(kind, 0) + n
@@ -238,28 +240,24 @@ async def sla_breaches(session: AsyncSession, query: KpiQuery) -> KpiFigures:
 async def breaches_by_person(session: AsyncSession, query: KpiQuery) -> list[tuple[str, int, int]]:
     """(username, breaches, of which unclaimed) for every person charged with a breach in scope, most first."""
     sql = f"""
-    SELECT uc.username, count(DISTINCT c.breach_id),
-           count(DISTINCT c.breach_id) FILTER (WHERE c.charged <> 'person:' || uc.username)
-      FROM kpi_breach_charge c JOIN {_USER_CHARGES} AS uc ON uc.charged = c.charged
-     WHERE {_BREACH_SCOPE}
-     GROUP BY uc.username ORDER BY 2 DESC, uc.username
+    WITH g AS ({_BREACH_GROUPS})
+    SELECT u.username, sum(g.n)::int, (sum(g.n) FILTER (WHERE g.responsible <> u.username))::int
+      FROM g JOIN {_USER_ANSWERS} AS u ON u.answers && g.charged
+     GROUP BY u.username ORDER BY 2 DESC, u.username
     """
-    return [(name, n, unclaimed) for name, n, unclaimed in await session.execute(text(sql), _params(query))]
+    return [(name, n, unclaimed or 0) for name, n, unclaimed in await session.execute(text(sql), _params(query))]
 
 
 async def breaches_by_department(session: AsyncSession, query: KpiQuery) -> list[tuple[str, int, int]]:
     """(department, breaches, of which unclaimed) for every department charged with a breach in scope, most first."""
     sql = f"""
-    SELECT d.department, count(DISTINCT d.breach_id), count(DISTINCT d.breach_id) FILTER (WHERE d.unclaimed)
-      FROM (SELECT c.breach_id, substr(c.charged, 12) AS department, true AS unclaimed
-              FROM kpi_breach_charge c WHERE {_BREACH_SCOPE} AND c.charged LIKE 'department:%'
-            UNION ALL
-            SELECT c.breach_id, u.department, false
-              FROM kpi_breach_charge c JOIN app_user u ON c.charged = 'person:' || u.username
-             WHERE {_BREACH_SCOPE} AND u.department IS NOT NULL) AS d
+    WITH g AS ({_BREACH_GROUPS})
+    SELECT d.department, sum(g.n)::int,
+           (sum(g.n) FILTER (WHERE ('department:' || d.department) = ANY (g.charged)))::int
+      FROM g JOIN {_DEPARTMENT_ANSWERS} AS d ON d.answers && g.charged
      GROUP BY d.department ORDER BY 2 DESC, d.department
     """
-    return [(name, n, unclaimed) for name, n, unclaimed in await session.execute(text(sql), _params(query))]
+    return [(name, n, unclaimed or 0) for name, n, unclaimed in await session.execute(text(sql), _params(query))]
 
 
 FIGURES: dict[str, Callable[[AsyncSession, KpiQuery], Awaitable[KpiFigures]]] = {

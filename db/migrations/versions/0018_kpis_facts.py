@@ -1,4 +1,4 @@
-"""KPI facts kept as they are written: one row per ticket SLA cycle and one per party a breach is charged to
+"""KPI facts kept as they are written: one row per ticket SLA cycle and one per breach
 
 Triggers on `ticket` and `sla_breach` maintain the two fact tables in the writing transaction, so a KPI query reads
 indexed columns instead of unpacking each ticket's JSON; a partial index serves the follow-up and callback tasks.
@@ -40,20 +40,17 @@ _CYCLE_COLUMNS = (
 )
 _UPDATED = ", ".join(f"{c} = EXCLUDED.{c}" for c in _CYCLE_COLUMNS.split(", ")[2:])
 
-# Who a breach is charged to: the user who held the task, or each candidate of an unclaimed one
-# (core.tasks.Candidates.describe: "department D or role R ..."), with the breach's customer and ticket priority.
-_CHARGES = """
-SELECT b.id, CASE WHEN part LIKE 'department %' THEN 'department:' || substr(part, 12)
-                  WHEN part LIKE 'role %' THEN 'role:' || substr(part, 6)
-                  ELSE 'person:' || part END,
-       b.kind, b.breached_at,
+# One row per breach with its ticket's priority and its workflow's customer; kpi_charges(responsible) says whom
+# it is charged to.
+_BREACH_FACTS = """
+SELECT b.id, b.kind, b.responsible, b.breached_at,
        COALESCE((SELECT customer_id FROM ticket WHERE workflow_id = b.workflow_id),
                 (SELECT customer_id FROM resource_check WHERE workflow_id = b.workflow_id),
                 (SELECT customer_id FROM service_order WHERE workflow_id = b.workflow_id)),
        (SELECT priority FROM ticket WHERE workflow_id = b.workflow_id)
-  FROM {source} CROSS JOIN LATERAL unnest(string_to_array(b.responsible, ' or ')) AS part
+  FROM {source}
 """
-_CHARGE_COLUMNS = "breach_id, charged, kind, breached_at, customer_id, priority"
+_BREACH_COLUMNS = "breach_id, kind, responsible, breached_at, customer_id, priority"
 
 UPGRADE = f"""
 CREATE TABLE kpi_ticket_cycle (
@@ -104,36 +101,46 @@ END $$;
 CREATE TRIGGER kpi_ticket_facts AFTER INSERT OR UPDATE OR DELETE ON ticket
     FOR EACH ROW EXECUTE FUNCTION kpi_ticket_facts();
 
-CREATE TABLE kpi_breach_charge (
-    breach_id integer NOT NULL,
-    charged varchar(80) NOT NULL,  -- person:U (held by U), department:D or role:R (unclaimed, a candidate)
+-- Whom a breach is charged to: the user who held the task (person:U), or each candidate of an unclaimed one
+-- (core.tasks.Candidates.describe: "department D or role R ..." gives department:D, role:R).
+CREATE FUNCTION kpi_charges(responsible text) RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT array_agg(CASE WHEN part LIKE 'department %' THEN 'department:' || substr(part, 12)
+                          WHEN part LIKE 'role %' THEN 'role:' || substr(part, 6)
+                          ELSE 'person:' || part END)
+      FROM unnest(string_to_array(responsible, ' or ')) AS part
+$$;
+
+CREATE TABLE kpi_breach (
+    breach_id integer PRIMARY KEY,
     kind varchar(64) NOT NULL,
+    responsible varchar(64) NOT NULL,
     breached_at timestamptz NOT NULL,
     customer_id varchar(64),
-    priority varchar(16),
-    PRIMARY KEY (breach_id, charged)
+    priority varchar(16)
 );
-CREATE INDEX ix_kpi_breach_charge_charged ON kpi_breach_charge (charged, breached_at);
-CREATE INDEX ix_kpi_breach_charge_breached ON kpi_breach_charge (breached_at);
+-- Covering: a period's breaches are counted from the index alone, grouped by whom they were charged to.
+CREATE INDEX ix_kpi_breach_breached ON kpi_breach (breached_at) INCLUDE (responsible, kind, customer_id, priority);
+CREATE INDEX ix_kpi_breach_customer ON kpi_breach (customer_id, breached_at);
 
 CREATE FUNCTION kpi_breach_facts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO kpi_breach_charge ({_CHARGE_COLUMNS})
-    {_CHARGES.format(source="(SELECT NEW.*) AS b")}
+    INSERT INTO kpi_breach ({_BREACH_COLUMNS})
+    {_BREACH_FACTS.format(source="(SELECT NEW.*) AS b")}
     ON CONFLICT DO NOTHING;
     RETURN NULL;
 END $$;
 CREATE TRIGGER kpi_breach_facts AFTER INSERT ON sla_breach FOR EACH ROW EXECUTE FUNCTION kpi_breach_facts();
 
 INSERT INTO kpi_ticket_cycle ({_CYCLE_COLUMNS}) {_CYCLE_FACTS.format(source="ticket AS k")};
-INSERT INTO kpi_breach_charge ({_CHARGE_COLUMNS}) {_CHARGES.format(source="sla_breach AS b")} ON CONFLICT DO NOTHING;
+INSERT INTO kpi_breach ({_BREACH_COLUMNS}) {_BREACH_FACTS.format(source="sla_breach AS b")};
 
 -- Follow-ups and callbacks of a ticket, and by when they were opened: the few task kinds KPIs read directly.
 CREATE INDEX ix_human_task_kpi_ticket ON human_task (business_ref, kind) WHERE kind IN ('callback', 'second_followup');
 CREATE INDEX ix_human_task_kpi_opened ON human_task (kind, opened_at) WHERE kind IN ('callback', 'second_followup');
 CREATE INDEX ix_circuit_ledger_completed ON circuit_ledger (completed_at) WHERE completed_at IS NOT NULL;
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON kpi_ticket_cycle, kpi_breach_charge TO {APP_ROLE};
+GRANT SELECT, INSERT, UPDATE, DELETE ON kpi_ticket_cycle, kpi_breach TO {APP_ROLE};
+GRANT EXECUTE ON FUNCTION kpi_charges(text) TO {APP_ROLE};
 """
 
 DOWNGRADE = """
@@ -142,7 +149,8 @@ DROP INDEX ix_human_task_kpi_opened;
 DROP INDEX ix_human_task_kpi_ticket;
 DROP TRIGGER kpi_breach_facts ON sla_breach;
 DROP FUNCTION kpi_breach_facts();
-DROP TABLE kpi_breach_charge;
+DROP TABLE kpi_breach;
+DROP FUNCTION kpi_charges(text);
 DROP TRIGGER kpi_ticket_facts ON ticket;
 DROP FUNCTION kpi_ticket_facts();
 DROP TABLE kpi_ticket_cycle;
