@@ -20,6 +20,7 @@ from activities.outbox import OutboxActivities
 from activities.platform import PlatformActivities
 from activities.presales import PresalesActivities
 from activities.provisioning import ProvisioningActivities
+from activities.quality import QualityActivities
 from activities.reservations import ReservationActivities
 from activities.resource_checks import ResourceCheckActivities
 from activities.tickets import TicketActivities
@@ -116,6 +117,7 @@ def build_worker(
     checks = ResourceCheckActivities(db)
     presales = PresalesActivities(db)
     anchor = JournalAnchorActivities(db)
+    quality = QualityActivities(db)
     outbox = OutboxActivities(
         db,
         mailer=SmtpMailer(settings.smtp_host, settings.smtp_port, sender=settings.smtp_sender),
@@ -148,6 +150,8 @@ def build_worker(
             checks.record_resource_check,
             presales.record_demand,
             presales.load_check_summary,
+            quality.load_quality_plan,
+            quality.record_inspection,
             anchor.journal_head,
             outbox.due,
             outbox.deliver,

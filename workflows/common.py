@@ -49,6 +49,8 @@ WRITE_LEDGER = "write_ledger"
 CLOSE_CIRCUIT = "close_circuit"
 RECORD_DEMAND = "record_demand"
 LOAD_CHECK_SUMMARY = "load_check_summary"
+LOAD_QUALITY_PLAN = "load_quality_plan"
+RECORD_INSPECTION = "record_inspection"
 
 # Read-model writes retry until the database is back: a workflow must never fail because of an outage.
 DB_WRITE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))

@@ -5,6 +5,7 @@ from workflows.journal_anchor import JournalAnchorWorkflow
 from workflows.outbox import OutboxDispatcherWorkflow
 from workflows.presales import PreSalesDemandWorkflow
 from workflows.provisioning import ProvisioningOrderWorkflow
+from workflows.quality import QualityInspectionWorkflow
 from workflows.resource_checks import ResourceCheckWorkflow
 from workflows.tickets import ServiceTicketWorkflow
 
@@ -16,4 +17,5 @@ ALL_WORKFLOWS = [
     PreSalesDemandWorkflow,
     JournalAnchorWorkflow,
     OutboxDispatcherWorkflow,
+    QualityInspectionWorkflow,
 ]
