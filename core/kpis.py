@@ -50,11 +50,13 @@ class KpiDefinition(BaseModel):
     owner: Role
     # A mean in this unit (the numerator counted in seconds, over the denominator) rather than a rate.
     mean_unit: Literal["hours"] | None = None
+    # A weighted mean of other KPIs' rates (those with something to count), rather than a rate of its own.
+    components: tuple[tuple[str, float], ...] = ()
 
     @property
     def is_rate(self) -> bool:
         """A rate (numerator over denominator) rather than a count or a mean."""
-        return self.denominator is not None and self.mean_unit is None
+        return self.denominator is not None and self.mean_unit is None and not self.components
 
 
 def _timeliness(
@@ -174,6 +176,29 @@ CATALOGUE: tuple[KpiDefinition, ...] = (
         owner=Role.SUPERVISOR,
     ),
     KpiDefinition(
+        name="quality_score",
+        title="Quality-inspection score (质检)",
+        numerator="points the inspectors gave the sampled tickets (counts: reviews, passed)",
+        denominator="points possible on those reviews",
+        period_by="the review's scoring; person: the ticket's handler",
+        filters=_TICKET_FILTERS,
+        direction="at_least",
+        target=0.85,
+        owner=Role.SUPERVISOR,
+    ),
+    KpiDefinition(
+        name="staff_evaluation",
+        title="Staff evaluation",
+        numerator="components with something to count (parts: each component's rate)",
+        denominator="components: quality score, satisfaction, complaints completed within 48 h",
+        period_by="each component's own",
+        filters=_TICKET_FILTERS,
+        direction="at_least",
+        target=0.85,
+        owner=Role.SUPERVISOR,
+        components=(("quality_score", 0.5), ("satisfaction_rate", 0.3), ("complaint_completion_48h", 0.2)),
+    ),
+    KpiDefinition(
         name="reopen_rate",
         title="Reopen rate",
         numerator="tickets reopened at least once",
@@ -268,6 +293,7 @@ class KpiFigures(BaseModel):
     numerator: int
     denominator: int | None = None
     counts: dict[str, int] = Field(default_factory=dict)  # named sub-counts, e.g. neutral and dissatisfied
+    parts: dict[str, float | None] = Field(default_factory=dict)  # a composite's components' rates
 
 
 class KpiAnswer(BaseModel):
@@ -282,6 +308,7 @@ class KpiAnswer(BaseModel):
     numerator: int
     denominator: int | None
     counts: dict[str, int]
+    parts: dict[str, float | None] = Field(default_factory=dict)
     target: float
     direction: Literal["at_least", "at_most"]
     met: bool | None
@@ -291,7 +318,13 @@ class KpiAnswer(BaseModel):
 def judge(kpi: KpiDefinition, query: KpiQuery, figures: KpiFigures) -> KpiAnswer:
     """The value (a rate or a count) and whether it meets the target; nothing to count meets nothing."""
     value: float | None
-    if kpi.mean_unit == "hours":
+    if kpi.components:
+        present = [
+            (weight, figures.parts[name]) for name, weight in kpi.components if figures.parts.get(name) is not None
+        ]
+        total = sum(weight for weight, _ in present)
+        value = sum(weight * (part or 0) for weight, part in present) / total if total else None
+    elif kpi.mean_unit == "hours":
         value = figures.numerator / figures.denominator / 3600 if figures.denominator else None
     elif kpi.is_rate:
         value = figures.numerator / figures.denominator if figures.denominator else None
@@ -310,6 +343,7 @@ def judge(kpi: KpiDefinition, query: KpiQuery, figures: KpiFigures) -> KpiAnswer
         numerator=figures.numerator,
         denominator=figures.denominator if kpi.denominator is not None else None,
         counts=figures.counts,
+        parts=figures.parts,
         target=kpi.target,
         direction=kpi.direction,
         met=met,

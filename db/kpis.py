@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from core.kpis import KPI_TARGETS_NAME, KpiFigures, KpiQuery, KpiTargets
+from core.kpis import BY_NAME, KPI_TARGETS_NAME, KpiFigures, KpiQuery, KpiTargets
 from db.models import KpiTargetsVersion
 
 
@@ -136,6 +136,27 @@ async def second_followup_timeliness(session: AsyncSession, query: KpiQuery) -> 
     """
     on_time, settled = await _one(session, sql, query)
     return KpiFigures(numerator=on_time, denominator=settled)
+
+
+async def quality_score(session: AsyncSession, query: KpiQuery) -> KpiFigures:
+    """Reviews scored in the period: points given over points possible, per the reviewed ticket's handler."""
+    sql = f"""
+    SELECT COALESCE(sum(q.points), 0), COALESCE(sum(q.possible), 0), count(*), count(*) FILTER (WHERE q.passed)
+      FROM quality_review q JOIN kpi_ticket_cycle f ON f.ticket_no = q.ticket_no AND f.number = 1
+     WHERE q.scored_at >= :start AND q.scored_at < :end AND {_ticket_filters("q.handler")}
+    """
+    points, possible, reviews, passed = await _one(session, sql, query)
+    return KpiFigures(numerator=points, denominator=possible, counts={"reviews": reviews, "passed": passed})
+
+
+async def staff_evaluation(session: AsyncSession, query: KpiQuery) -> KpiFigures:
+    """Each component KPI's rate for the same question (None where it has nothing to count)."""
+    parts: dict[str, float | None] = {}
+    for name, _ in BY_NAME["staff_evaluation"].components:
+        part = await FIGURES[name](session, query)
+        parts[name] = part.numerator / part.denominator if part.denominator else None
+    present = sum(v is not None for v in parts.values())
+    return KpiFigures(numerator=present, denominator=len(parts), parts=parts)
 
 
 # A check's or an order's department and person: those of one of its tasks (its candidates, who held or did it).
@@ -273,6 +294,8 @@ FIGURES: dict[str, Callable[[AsyncSession, KpiQuery], Awaitable[KpiFigures]]] = 
     "second_followup_timeliness": second_followup_timeliness,
     "complaint_callback_rate": complaint_callback_rate,
     "complaint_completion_48h": complaint_completion_48h,
+    "quality_score": quality_score,
+    "staff_evaluation": staff_evaluation,
     "reopen_rate": reopen_rate,
 }
 

@@ -115,6 +115,11 @@ class QualityInspectionWorkflow(HumanTaskBook):
         """The inspection as it stands."""
         return self._inspection
 
+    @workflow.query(name="rules")
+    def rules(self) -> QualityRules:
+        """The rules this inspection runs under (its scoring form's criteria)."""
+        return self._rules
+
     # ---- task decisions ---------------------------------------------------------------------------
 
     def check_decision_data(self, task: HumanTask, decision: DecisionInput) -> None:
