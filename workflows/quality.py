@@ -158,8 +158,7 @@ class QualityInspectionWorkflow(HumanTaskBook):
         review = self._review_of(task.task_id)
         form = ReviewForm.model_validate(decision.data)
         result = score(self._rules, form)
-        review.inspector, review.marks, review.points = decision.actor.username, dict(form.marks), result.points
-        review.passed, review.scored_at = result.passed, workflow.now()
+        inspector = decision.actor.username
         for finding in form.findings:
             action_task = await self.open_task(
                 self._request(
@@ -178,12 +177,15 @@ class QualityInspectionWorkflow(HumanTaskBook):
                     handler=review.handler,
                     finding=finding.text,
                     owner=finding.owner,
-                    inspector=review.inspector,
+                    inspector=inspector,
                     due_at=action_task.due_at,
                 )
             )
         if self.inspection.actions:
             self.inspection.status = "following_up"
+        # Scored last: until its actions are on the book, the inspection must not look settled.
+        review.inspector, review.marks, review.points = inspector, dict(form.marks), result.points
+        review.passed, review.scored_at = result.passed, workflow.now()
 
     async def _check_later(self, action: Action) -> None:
         """After `check_after` from the action's completion, ask its inspector whether the measure worked."""
