@@ -528,6 +528,7 @@ EXPECTED: dict[str, Callable[..., tuple]] = {
     "complaint_completion_48h": _completion,
     "reopen_rate": _reopen,
 }
+COMPONENTS = {"satisfaction_rate": 0.3, "complaint_completion_48h": 0.2}
 WORK_KPIS = {"resource_check_timeliness", "activation_timeliness", "activation_cycle_time"}
 
 
@@ -566,6 +567,13 @@ async def test_every_kpi_matches_a_generated_month(http, login, sync_session):
             if name == "activation_cycle_time" and denominator:
                 assert abs(got["value"] - numerator / denominator / 3600) < 1e-9
             compared += 1
+        # Staff evaluation: the weighted mean of the components with something to count (no reviews this month).
+        rates = {name: (lambda n, d, _: n / d if d else None)(*EXPECTED[name](month, f)) for name in COMPONENTS}
+        got = await answer("staff_evaluation", f)
+        assert got["parts"] == {"quality_score": None, **rates}, f
+        weighted = [(COMPONENTS[name], rate) for name, rate in rates.items() if rate is not None]
+        value = sum(w * r for w, r in weighted) / sum(w for w, _ in weighted) if weighted else None
+        assert got["value"] == value or abs(got["value"] - value) < 1e-12, f
         numerator, _, counts = _breaches(month, f, users)
         got = await answer("sla_breaches", f)
         assert (got["numerator"], got["counts"]) == (numerator, counts), ("sla_breaches", f)
