@@ -36,11 +36,11 @@ def _ticket_filters(person: str = "f.handler") -> str:
 """
 
 
-# Each SLA step of a kpi_ticket_cycle row: its deadline, its completion and whether it was breached.
+# Each SLA step of a kpi_ticket_cycle row: on time, settled and breached (generated columns, migration 0018).
 _STEPS = {
-    "response": ("f.response_due", "f.responded_at", "f.response_breached"),
-    "plan": ("f.plan_due", "f.planned_at", "f.plan_breached"),
-    "resolution": ("f.resolution_due", "f.resolved_at", "f.resolution_breached"),
+    "response": ("f.response_on_time", "f.response_settled", "f.response_breached"),
+    "plan": ("f.plan_on_time", "f.plan_settled", "f.plan_breached"),
+    "resolution": ("f.resolution_on_time", "f.resolution_settled", "f.resolution_breached"),
 }
 
 
@@ -48,37 +48,60 @@ async def _one(session: AsyncSession, sql: str, query: KpiQuery, **extra: Any) -
     return (await session.execute(text(sql), _params(query) | extra)).one()
 
 
+def _whole_hours(query: KpiQuery) -> bool:
+    """True when the rollup can answer: no department, person or customer, and a period of whole UTC hours."""
+    narrow = query.department or query.person or query.customer
+    return not narrow and all(at.timestamp() % 3600 == 0 for at in (query.start, query.end))
+
+
+async def _rolled_up(session: AsyncSession, query: KpiQuery, *counters: str) -> Any:
+    """Sums of kpi_ticket_hour counters over the period (and priority), kept as the facts are written."""
+    sums = ", ".join(f"COALESCE(sum({c}), 0)::int" for c in counters)
+    sql = f"""
+    SELECT {sums} FROM kpi_ticket_hour
+     WHERE hour >= :start AND hour < :end AND (CAST(:priority AS text) IS NULL OR priority = CAST(:priority AS text))
+    """
+    return await _one(session, sql, query)
+
+
 def _timeliness(
     step: str, *, first_only: bool = False, faults_only: bool = False
 ) -> Callable[[AsyncSession, KpiQuery], Awaitable[KpiFigures]]:
-    due, done, breached = _STEPS[step]
+    on_time, settled, breached = _STEPS[step]
     only = ("AND f.number = 1 " if first_only else "") + ("AND f.fault" if faults_only else "")
+    rollup = "fault" if faults_only else step
 
     async def figures(session: AsyncSession, query: KpiQuery) -> KpiFigures:
-        sql = f"""
-        SELECT count(*) FILTER (WHERE {done} IS NOT NULL AND {done} <= {due} AND NOT {breached}),
-               count(*) FILTER (WHERE {done} IS NOT NULL OR {breached}),
-               count(*) FILTER (WHERE {breached})
-          FROM kpi_ticket_cycle f
-         WHERE f.started_at >= :start AND f.started_at < :end {only} AND {_ticket_filters()}
-        """
-        on_time, settled, breaches = await _one(session, sql, query)
-        return KpiFigures(numerator=on_time, denominator=settled, counts={"breached": breaches})
+        if _whole_hours(query):
+            counts = await _rolled_up(session, query, f"{rollup}_on_time", f"{rollup}_settled", f"{rollup}_breached")
+        else:
+            sql = f"""
+            SELECT count(*) FILTER (WHERE {on_time}), count(*) FILTER (WHERE {settled}),
+                   count(*) FILTER (WHERE {breached})
+              FROM kpi_ticket_cycle f
+             WHERE f.started_at >= :start AND f.started_at < :end {only} AND {_ticket_filters()}
+            """
+            counts = await _one(session, sql, query)
+        n_on_time, n_settled, n_breached = counts
+        return KpiFigures(numerator=n_on_time, denominator=n_settled, counts={"breached": n_breached})
 
     return figures
 
 
 async def satisfaction_rate(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     """Rated SLA cycles by rating."""
-    sql = f"""
-    SELECT count(*) FILTER (WHERE f.rating = 'satisfied'), count(*) FILTER (WHERE f.rating IS NOT NULL),
-           count(*) FILTER (WHERE f.rating = 'neutral'), count(*) FILTER (WHERE f.rating = 'dissatisfied')
-      FROM kpi_ticket_cycle f
-     WHERE f.started_at >= :start AND f.started_at < :end AND {_ticket_filters()}
-    """
-    satisfied, rated, neutral, dissatisfied = await _one(session, sql, query)
+    if _whole_hours(query):
+        satisfied, neutral, dissatisfied = await _rolled_up(session, query, "satisfied", "neutral", "dissatisfied")
+    else:
+        sql = f"""
+        SELECT count(*) FILTER (WHERE f.rating = 'satisfied'), count(*) FILTER (WHERE f.rating = 'neutral'),
+               count(*) FILTER (WHERE f.rating = 'dissatisfied')
+          FROM kpi_ticket_cycle f
+         WHERE f.started_at >= :start AND f.started_at < :end AND {_ticket_filters()}
+        """
+        satisfied, neutral, dissatisfied = await _one(session, sql, query)
     counts = {"satisfied": satisfied, "neutral": neutral, "dissatisfied": dissatisfied}
-    return KpiFigures(numerator=satisfied, denominator=rated, counts=counts)
+    return KpiFigures(numerator=satisfied, denominator=satisfied + neutral + dissatisfied, counts=counts)
 
 
 # Tickets registered in the period: the first cycle's row stands for its ticket.
@@ -87,12 +110,15 @@ _REGISTERED = "f.number = 1 AND f.registered_at >= :start AND f.registered_at < 
 
 async def reopen_rate(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     """Tickets registered in the period: reopened ones over those closed at least once."""
-    sql = f"""
-    SELECT count(*) FILTER (WHERE f.cycles > 1), count(*) FILTER (WHERE f.closed)
-      FROM kpi_ticket_cycle f
-     WHERE {_REGISTERED} AND {_ticket_filters()}
-    """
-    reopened, closed = await _one(session, sql, query)
+    if _whole_hours(query):
+        reopened, closed = await _rolled_up(session, query, "reopened", "closed")
+    else:
+        sql = f"""
+        SELECT count(*) FILTER (WHERE f.cycles > 1), count(*) FILTER (WHERE f.closed)
+          FROM kpi_ticket_cycle f
+         WHERE {_REGISTERED} AND {_ticket_filters()}
+        """
+        reopened, closed = await _one(session, sql, query)
     return KpiFigures(numerator=reopened, denominator=closed)
 
 
@@ -116,12 +142,15 @@ async def complaint_callback_rate(session: AsyncSession, query: KpiQuery) -> Kpi
 
 async def complaint_completion_48h(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     """Complaint tickets registered in the period resolved (first cycle) within 48 hours."""
-    sql = f"""
-    SELECT count(*) FILTER (WHERE f.resolved_at <= f.started_at + interval '48 hours'), count(*)
-      FROM kpi_ticket_cycle f
-     WHERE {_REGISTERED} AND f.complaint AND {_ticket_filters()}
-    """
-    completed, complaints = await _one(session, sql, query)
+    if _whole_hours(query):
+        completed, complaints = await _rolled_up(session, query, "complaints_48h", "complaints")
+    else:
+        sql = f"""
+        SELECT count(*) FILTER (WHERE f.completed_48h), count(*)
+          FROM kpi_ticket_cycle f
+         WHERE {_REGISTERED} AND f.complaint AND {_ticket_filters()}
+        """
+        completed, complaints = await _one(session, sql, query)
     return KpiFigures(numerator=completed, denominator=complaints)
 
 

@@ -52,6 +52,94 @@ SELECT b.id, b.kind, b.responsible, b.breached_at,
 """
 _BREACH_COLUMNS = "breach_id, kind, responsible, breached_at, customer_id, priority"
 
+# The hourly rollup: each counter of kpi_ticket_hour and the count a kpi_ticket_cycle row `r` adds to it. Counters
+# by the cycle's start, then those by the ticket's registration (first cycles only).
+_BY_START = {
+    "cycles": "true",
+    "response_on_time": "r.number = 1 AND r.response_on_time",
+    "response_settled": "r.number = 1 AND r.response_settled",
+    "response_breached": "r.number = 1 AND r.response_breached",
+    "plan_on_time": "r.plan_on_time",
+    "plan_settled": "r.plan_settled",
+    "plan_breached": "r.plan_breached",
+    "resolution_on_time": "r.resolution_on_time",
+    "resolution_settled": "r.resolution_settled",
+    "resolution_breached": "r.resolution_breached",
+    "fault_on_time": "r.fault AND r.resolution_on_time",
+    "fault_settled": "r.fault AND r.resolution_settled",
+    "fault_breached": "r.fault AND r.resolution_breached",
+    "satisfied": "r.rating = 'satisfied'",
+    "neutral": "r.rating = 'neutral'",
+    "dissatisfied": "r.rating = 'dissatisfied'",
+}
+_BY_REGISTRATION = {
+    "registered": "true",
+    "reopened": "r.cycles > 1",
+    "closed": "r.closed",
+    "complaints": "r.complaint",
+    "complaints_48h": "r.complaint AND r.completed_48h",
+}
+# Four rows per hour and priority, so concurrent ticket writes seldom wait on the same rollup row.
+_KEY = "date_trunc('hour', {at}, 'UTC'), COALESCE(r.priority, ''), abs(hashtext(r.ticket_no)) % 4"
+
+
+def _rollup_upsert(counters: dict[str, str], at: str, sign: str) -> str:
+    names = ", ".join(counters)
+    values = ", ".join(f"{sign} * COALESCE(({condition})::int, 0)" for condition in counters.values())
+    added = ", ".join(f"{c} = h.{c} + EXCLUDED.{c}" for c in counters)
+    return (
+        f"INSERT INTO kpi_ticket_hour AS h (hour, priority, shard, {names}) "
+        f"SELECT {_KEY.format(at=at)}, {values} FROM (SELECT {{row}}.*) AS r WHERE {{where}} "
+        f"ON CONFLICT (hour, priority, shard) DO UPDATE SET {added};"
+    )
+
+
+def _rollup_of(row: str, sign: str) -> str:
+    by_start = _rollup_upsert(_BY_START, "r.started_at", sign).format(row=row, where="true")
+    by_registration = _rollup_upsert(_BY_REGISTRATION, "r.registered_at", sign).format(row=row, where="r.number = 1")
+    return f"{by_start}\n        {by_registration}"
+
+
+_COUNTERS = [*_BY_START, *_BY_REGISTRATION]
+_ROLLUP = f"""
+CREATE TABLE kpi_ticket_hour (
+    hour timestamptz NOT NULL,
+    priority varchar(16) NOT NULL,  -- '' for none
+    shard smallint NOT NULL,
+    {", ".join(f"{c} integer NOT NULL DEFAULT 0" for c in _COUNTERS)},
+    PRIMARY KEY (hour, priority, shard)
+);
+CREATE FUNCTION kpi_ticket_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        {_rollup_of("OLD", "-1")}
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        {_rollup_of("NEW", "1")}
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER kpi_ticket_rollup AFTER INSERT OR UPDATE OR DELETE ON kpi_ticket_cycle
+    FOR EACH ROW EXECUTE FUNCTION kpi_ticket_rollup();
+"""
+
+
+def _backfill(counters: dict[str, str], at: str, where: str) -> str:
+    names = ", ".join(counters)
+    sums = ", ".join(f"count(*) FILTER (WHERE {condition})" for condition in counters.values())
+    added = ", ".join(f"{c} = h.{c} + EXCLUDED.{c}" for c in counters)
+    key = _KEY.format(at=at)
+    return (
+        f"INSERT INTO kpi_ticket_hour AS h (hour, priority, shard, {names}) "
+        f"SELECT {key}, {sums} FROM kpi_ticket_cycle AS r WHERE {where} GROUP BY 1, 2, 3 "
+        f"ON CONFLICT (hour, priority, shard) DO UPDATE SET {added};"
+    )
+
+
+_ROLLUP_BACKFILL = "\n".join(
+    (_backfill(_BY_START, "r.started_at", "true"), _backfill(_BY_REGISTRATION, "r.registered_at", "r.number = 1"))
+)
+
 UPGRADE = f"""
 CREATE TABLE kpi_ticket_cycle (
     ticket_no varchar(20) NOT NULL,
@@ -77,6 +165,18 @@ CREATE TABLE kpi_ticket_cycle (
     rating varchar(16),
     cycles integer NOT NULL,
     closed boolean NOT NULL,
+    -- Whether each step came on time and whether it is settled (done, or its deadline breached): the one place
+    -- these are decided, read by the KPI queries and summed into kpi_ticket_hour.
+    response_on_time boolean GENERATED ALWAYS AS
+        (COALESCE(responded_at <= response_due, false) AND NOT response_breached) STORED,
+    response_settled boolean GENERATED ALWAYS AS (responded_at IS NOT NULL OR response_breached) STORED,
+    plan_on_time boolean GENERATED ALWAYS AS (COALESCE(planned_at <= plan_due, false) AND NOT plan_breached) STORED,
+    plan_settled boolean GENERATED ALWAYS AS (planned_at IS NOT NULL OR plan_breached) STORED,
+    resolution_on_time boolean GENERATED ALWAYS AS
+        (COALESCE(resolved_at <= resolution_due, false) AND NOT resolution_breached) STORED,
+    resolution_settled boolean GENERATED ALWAYS AS (resolved_at IS NOT NULL OR resolution_breached) STORED,
+    completed_48h boolean GENERATED ALWAYS AS
+        (COALESCE(extract(epoch FROM resolved_at - started_at) <= 172800, false)) STORED,
     PRIMARY KEY (ticket_no, number)
 );
 CREATE INDEX ix_kpi_ticket_cycle_started ON kpi_ticket_cycle (started_at);
@@ -86,6 +186,8 @@ CREATE INDEX ix_kpi_ticket_cycle_customer ON kpi_ticket_cycle (customer_id, star
 CREATE INDEX ix_kpi_ticket_cycle_handler ON kpi_ticket_cycle (handler, started_at);
 CREATE INDEX ix_kpi_ticket_cycle_candidate ON kpi_ticket_cycle (candidate_department, started_at);
 CREATE INDEX ix_kpi_ticket_cycle_lead ON kpi_ticket_cycle (lead_department, started_at);
+
+{_ROLLUP}
 
 CREATE FUNCTION kpi_ticket_facts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -131,7 +233,10 @@ BEGIN
 END $$;
 CREATE TRIGGER kpi_breach_facts AFTER INSERT ON sla_breach FOR EACH ROW EXECUTE FUNCTION kpi_breach_facts();
 
+ALTER TABLE kpi_ticket_cycle DISABLE TRIGGER kpi_ticket_rollup;
 INSERT INTO kpi_ticket_cycle ({_CYCLE_COLUMNS}) {_CYCLE_FACTS.format(source="ticket AS k")};
+ALTER TABLE kpi_ticket_cycle ENABLE TRIGGER kpi_ticket_rollup;
+{_ROLLUP_BACKFILL}
 INSERT INTO kpi_breach ({_BREACH_COLUMNS}) {_BREACH_FACTS.format(source="sla_breach AS b")};
 
 -- Follow-ups and callbacks of a ticket, and by when they were opened: the few task kinds KPIs read directly.
@@ -139,7 +244,7 @@ CREATE INDEX ix_human_task_kpi_ticket ON human_task (business_ref, kind) WHERE k
 CREATE INDEX ix_human_task_kpi_opened ON human_task (kind, opened_at) WHERE kind IN ('callback', 'second_followup');
 CREATE INDEX ix_circuit_ledger_completed ON circuit_ledger (completed_at) WHERE completed_at IS NOT NULL;
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON kpi_ticket_cycle, kpi_breach TO {APP_ROLE};
+GRANT SELECT, INSERT, UPDATE, DELETE ON kpi_ticket_cycle, kpi_ticket_hour, kpi_breach TO {APP_ROLE};
 GRANT EXECUTE ON FUNCTION kpi_charges(text) TO {APP_ROLE};
 """
 
@@ -152,6 +257,9 @@ DROP FUNCTION kpi_breach_facts();
 DROP TABLE kpi_breach;
 DROP FUNCTION kpi_charges(text);
 DROP TRIGGER kpi_ticket_facts ON ticket;
+DROP TRIGGER kpi_ticket_rollup ON kpi_ticket_cycle;
+DROP FUNCTION kpi_ticket_rollup();
+DROP TABLE kpi_ticket_hour;
 DROP FUNCTION kpi_ticket_facts();
 DROP TABLE kpi_ticket_cycle;
 """
