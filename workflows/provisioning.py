@@ -518,16 +518,12 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
             documents=documents,
         )
         self.set_status(OrderStatus.COMPLETED, "circuit completed")
-        notice = NotificationRecord(
-            key=f"{order.workflow_id}:completed",
-            kind="completed",
-            recipient_department=GROUP_CUSTOMER,
-            workflow_id=order.workflow_id,
-            created_at=now,
-            message=f"Circuit {order.circuit_id} ({spec.circuit_type.value}, {spec.bandwidth}) "
+        await self._tell_group_customer(
+            "completed",
+            now,
+            f"Circuit {order.circuit_id} ({spec.circuit_type.value}, {spec.bandwidth}) "
             f"of order {order.order_id} is complete",
         )
-        await self.save(notifications=(notice,))
 
     async def _close_circuit(self) -> None:
         """A closure: report it (报竣), close the circuit's ledger row, release its reservation, tell the department."""
@@ -560,14 +556,23 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
                 result_type=list[ReservationState],
             )
         self.set_status(OrderStatus.COMPLETED, f"circuit {spec.circuit_id} closed")
+        await self._tell_group_customer(
+            "closed",
+            now,
+            f"Circuit {spec.circuit_id} ({spec.circuit_type.value}, {spec.bandwidth}) is closed by order "
+            f"{order.order_id}; billing stops",
+        )
+
+    async def _tell_group_customer(self, kind: str, at: datetime, message: str) -> None:
+        """Save the order with a notice to the group-customer department (one per order and kind)."""
+        order = self.order
         notice = NotificationRecord(
-            key=f"{order.workflow_id}:closed",
-            kind="closed",
+            key=f"{order.workflow_id}:{kind}",
+            kind=kind,
             recipient_department=GROUP_CUSTOMER,
             workflow_id=order.workflow_id,
-            created_at=now,
-            message=f"Circuit {spec.circuit_id} ({spec.circuit_type.value}, {spec.bandwidth}) is closed by order "
-            f"{order.order_id}; billing stops",
+            created_at=at,
+            message=message,
         )
         await self.save(notifications=(notice,))
 
