@@ -122,21 +122,21 @@ async def reopen_rate(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     return KpiFigures(numerator=reopened, denominator=closed)
 
 
-# Who a follow-up or callback task is: who did it, else who holds it, else whom it was given to.
+# Who a follow-up task is: who did it, else who holds it, else whom it was given to.
 _TASK_PERSON = "COALESCE(t.decided_by, t.claimed_by, t.assignee)"
 
 
 async def complaint_callback_rate(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     """Complaint tickets registered in the period whose callback was done; of those, how many on time."""
-    sql = f"""
-    SELECT count(*) FILTER (WHERE t.status = 'done'), count(*),
-           count(*) FILTER (WHERE t.status = 'done' AND t.decided_at <= t.due_at)
-      FROM kpi_ticket_cycle f
-      LEFT JOIN LATERAL (SELECT * FROM human_task h WHERE h.business_ref = f.ticket_no AND h.kind = 'callback'
-                          ORDER BY h.opened_at LIMIT 1) AS t ON true
-     WHERE {_REGISTERED} AND f.complaint AND {_ticket_filters(_TASK_PERSON)}
-    """
-    called, complaints, on_time = await _one(session, sql, query)
+    if _whole_hours(query):
+        called, complaints, on_time = await _rolled_up(session, query, "called", "complaints", "called_on_time")
+    else:
+        sql = f"""
+        SELECT count(*) FILTER (WHERE f.callback_status = 'done'), count(*), count(*) FILTER (WHERE f.callback_on_time)
+          FROM kpi_ticket_cycle f
+         WHERE {_REGISTERED} AND f.complaint AND {_ticket_filters("f.callback_person")}
+        """
+        called, complaints, on_time = await _one(session, sql, query)
     return KpiFigures(numerator=called, denominator=complaints, counts={"on_time": on_time})
 
 
@@ -156,12 +156,16 @@ async def complaint_completion_48h(session: AsyncSession, query: KpiQuery) -> Kp
 
 async def second_followup_timeliness(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     """Second follow-ups opened in the period: done by their deadline over done or overdue."""
+    # The task index covers the count; the ticket's facts are read only when the question narrows by them.
     sql = f"""
     SELECT count(*) FILTER (WHERE t.status = 'done' AND t.decided_at <= t.due_at),
            count(*) FILTER (WHERE t.status = 'done' OR (t.status = 'open' AND t.due_at < now()))
-      FROM human_task t JOIN kpi_ticket_cycle f ON f.ticket_no = t.business_ref AND f.number = 1
+      FROM human_task t
      WHERE t.kind = 'second_followup' AND t.opened_at >= :start AND t.opened_at < :end
-       AND {_ticket_filters(_TASK_PERSON)}
+       AND (CAST(:person AS text) IS NULL OR {_TASK_PERSON} = CAST(:person AS text))
+       AND ((CAST(:department AS text) IS NULL AND CAST(:customer AS text) IS NULL AND CAST(:priority AS text) IS NULL)
+            OR EXISTS (SELECT 1 FROM kpi_ticket_cycle f WHERE f.ticket_no = t.business_ref AND f.number = 1
+                         AND {_ticket_filters(_TASK_PERSON)}))
     """
     on_time, settled = await _one(session, sql, query)
     return KpiFigures(numerator=on_time, denominator=settled)

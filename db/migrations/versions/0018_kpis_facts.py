@@ -30,13 +30,18 @@ SELECT k.ticket_no, (cy->>'number')::int, k.created_at, (cy->>'started_at')::tim
        EXISTS (SELECT 1 FROM jsonb_array_elements_text(cy->'breaches') AS b WHERE b LIKE 'plan:%'),
        EXISTS (SELECT 1 FROM jsonb_array_elements_text(cy->'breaches') AS b WHERE b LIKE 'resolve:%'),
        cy->>'rating', jsonb_array_length(k.detail->'cycles'),
-       k.closed_at IS NOT NULL OR jsonb_array_length(k.detail->'cycles') > 1
+       k.closed_at IS NOT NULL OR jsonb_array_length(k.detail->'cycles') > 1,
+       cb.status, COALESCE(cb.status = 'done' AND cb.decided_at <= cb.due_at, false),
+       COALESCE(cb.decided_by, cb.claimed_by, cb.assignee)
   FROM {source} CROSS JOIN LATERAL jsonb_array_elements(COALESCE(k.detail->'cycles', '[]'::jsonb)) AS cy
+  LEFT JOIN LATERAL (SELECT * FROM human_task h WHERE h.business_ref = k.ticket_no AND h.kind = 'callback'
+                      ORDER BY h.opened_at DESC LIMIT 1) AS cb ON true
 """
 _CYCLE_COLUMNS = (
     "ticket_no, number, registered_at, started_at, priority, customer_id, handler, candidate_department, "
     "lead_department, complaint, fault, response_due, responded_at, plan_due, planned_at, resolution_due, "
-    "resolved_at, response_breached, plan_breached, resolution_breached, rating, cycles, closed"
+    "resolved_at, response_breached, plan_breached, resolution_breached, rating, cycles, closed, callback_status, "
+    "callback_on_time, callback_person"
 )
 _UPDATED = ", ".join(f"{c} = EXCLUDED.{c}" for c in _CYCLE_COLUMNS.split(", ")[2:])
 
@@ -78,6 +83,8 @@ _BY_REGISTRATION = {
     "closed": "r.closed",
     "complaints": "r.complaint",
     "complaints_48h": "r.complaint AND r.completed_48h",
+    "called": "r.complaint AND r.callback_status = 'done'",
+    "called_on_time": "r.complaint AND r.callback_on_time",
 }
 # Four rows per hour and priority, so concurrent ticket writes seldom wait on the same rollup row.
 _KEY = "date_trunc('hour', {at}, 'UTC'), COALESCE(r.priority, ''), abs(hashtext(r.ticket_no)) % 4"
@@ -165,6 +172,9 @@ CREATE TABLE kpi_ticket_cycle (
     rating varchar(16),
     cycles integer NOT NULL,
     closed boolean NOT NULL,
+    callback_status varchar(16),  -- a complaint's callback task: open, done or cancelled
+    callback_on_time boolean NOT NULL,
+    callback_person varchar(64),  -- who made, holds or owes the callback
     -- Whether each step came on time and whether it is settled (done, or its deadline breached): the one place
     -- these are decided, read by the KPI queries and summed into kpi_ticket_hour.
     response_on_time boolean GENERATED ALWAYS AS
@@ -202,6 +212,19 @@ BEGIN
 END $$;
 CREATE TRIGGER kpi_ticket_facts AFTER INSERT OR UPDATE OR DELETE ON ticket
     FOR EACH ROW EXECUTE FUNCTION kpi_ticket_facts();
+
+-- A complaint's callback task, as it is written, onto its ticket's first cycle (whichever row comes first).
+CREATE FUNCTION kpi_callback_facts() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE kpi_ticket_cycle
+       SET callback_status = NEW.status,
+           callback_on_time = COALESCE(NEW.status = 'done' AND NEW.decided_at <= NEW.due_at, false),
+           callback_person = COALESCE(NEW.decided_by, NEW.claimed_by, NEW.assignee)
+     WHERE ticket_no = NEW.business_ref AND number = 1;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER kpi_callback_facts AFTER INSERT OR UPDATE ON human_task
+    FOR EACH ROW WHEN (NEW.kind = 'callback') EXECUTE FUNCTION kpi_callback_facts();
 
 -- Whom a breach is charged to: the user who held the task (person:U), or each candidate of an unclaimed one
 -- (core.tasks.Candidates.describe: "department D or role R ..." gives department:D, role:R).
@@ -241,7 +264,9 @@ INSERT INTO kpi_breach ({_BREACH_COLUMNS}) {_BREACH_FACTS.format(source="sla_bre
 
 -- Follow-ups and callbacks of a ticket, and by when they were opened: the few task kinds KPIs read directly.
 CREATE INDEX ix_human_task_kpi_ticket ON human_task (business_ref, kind) WHERE kind IN ('callback', 'second_followup');
-CREATE INDEX ix_human_task_kpi_opened ON human_task (kind, opened_at) WHERE kind IN ('callback', 'second_followup');
+CREATE INDEX ix_human_task_kpi_opened ON human_task (kind, opened_at)
+    INCLUDE (status, due_at, decided_at, decided_by, claimed_by, assignee, business_ref)
+    WHERE kind IN ('callback', 'second_followup');
 CREATE INDEX ix_circuit_ledger_completed ON circuit_ledger (completed_at) WHERE completed_at IS NOT NULL;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON kpi_ticket_cycle, kpi_ticket_hour, kpi_breach TO {APP_ROLE};
@@ -256,6 +281,8 @@ DROP TRIGGER kpi_breach_facts ON sla_breach;
 DROP FUNCTION kpi_breach_facts();
 DROP TABLE kpi_breach;
 DROP FUNCTION kpi_charges(text);
+DROP TRIGGER kpi_callback_facts ON human_task;
+DROP FUNCTION kpi_callback_facts();
 DROP TRIGGER kpi_ticket_facts ON ticket;
 DROP TRIGGER kpi_ticket_rollup ON kpi_ticket_cycle;
 DROP FUNCTION kpi_ticket_rollup();
