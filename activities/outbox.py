@@ -26,7 +26,7 @@ from core.outbox import (
     OutboxChannel,
     OutboxStatus,
 )
-from db.models import CustomerMessage, EventHub, OutboxMessage, TicketRow, User, utcnow
+from db.models import CustomerMessage, EventHub, MessageThreadRow, OutboxMessage, TicketRow, User, utcnow
 from db.outbox import due_lane_heads, record_attempt
 from db.session import Database
 from infra.delivery import DeliveryFailed
@@ -130,13 +130,17 @@ async def _hub(session: AsyncSession, recipient: str) -> EventHub:
 
 
 async def _address(session: AsyncSession, message: OutboxMessage) -> str:
-    """The address a recipient reference names: a ticket's customer contact (`customer:<ticket no>`), or a user's
-    e-mail address or mobile number for the message's channel (`user:<username>`)."""
+    """The address a recipient reference names: a ticket's customer contact (`customer:<ticket no>`), a message
+    thread's sender (`thread:<thread id>`), or a user's e-mail address or mobile number for the message's channel
+    (`user:<username>`)."""
     kind, _, ref = message.recipient.partition(":")
     address: str | None = None
     if kind == "customer":
         ticket = await session.get(TicketRow, ref)
         address = ticket.contact if ticket is not None else None
+    elif kind == "thread":
+        thread = await session.get(MessageThreadRow, ref)
+        address = thread.contact if thread is not None else None
     elif kind == "user":
         user = await session.scalar(select(User).where(col(User.username) == ref, col(User.active).is_(True)))
         if user is not None:

@@ -22,7 +22,9 @@ from api.docs.routes import mount_docs
 from api.edge import EdgeGuard
 from api.errors import DATABASE_UNAVAILABLE_MESSAGE, describe_errors
 from api.gateway import TemporalGateway, TemporalUnavailable
+from api.incidents import routes as incidents
 from api.kpis import routes as kpis
+from api.messages import routes as messages
 from api.outbox import routes as outbox
 from api.platform import auth, config, health, users
 from api.presales import routes as presales
@@ -138,6 +140,7 @@ def create_app(
         provisioning.ledger_router,
         config.provisioning_rules,
         presales.router,
+        messages.router,
         outbox.router,
         hub_router("troubleTicket", "/tmf-api/troubleTicket/v4", tag="TMF621 trouble tickets"),
         hub_router("serviceOrder", "/tmf-api/serviceOrdering/v4", tag="TMF641 service orders"),
@@ -147,6 +150,8 @@ def create_app(
         kpis.targets,
         quality.router,
         quality.rules,
+        incidents.router,
+        incidents.policies,
     ):
         app.include_router(router)
     mount_console(app)

@@ -20,7 +20,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 
 from core.contacts import mask_contacts, masked_contact
-from workflows.common import BUSINESS_REF, RECORD_TASK_EVENT
+from workflows.common import BUSINESS_REF, RECORD_INCIDENT, RECORD_TASK_EVENT
 
 Kind = Literal[
     "workflow",
@@ -39,7 +39,7 @@ Kind = Literal[
 ]
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 _TEXT_LIMIT = 300
-_REASON_KEYS = ("reason", "comment", "note")
+_REASON_KEYS = ("reason", "comment", "note", "explanation")
 _CONTACT_KEYS = ("contact", "phone", "mobile", "email")
 
 
@@ -163,6 +163,7 @@ class _Reader:
         self.tasks: dict[str, Mapping[str, Any]] = {}  # task id → its last recorded state
         self.audits: dict[str, Mapping[str, Any]] = {}  # request id → audit record written by the workflow
         self.business_ref: str | None = None
+        self.incident: Mapping[str, Any] = {}  # an incident's last recorded state
 
     def add(self, event: HistoryEvent, kind: str, action: str, **fields: Any) -> TimelineEntry:
         at = event.event_time.ToDatetime(tzinfo=UTC)
@@ -300,6 +301,8 @@ class _Reader:
         self.add(event, "activity", "activity.scheduled", subject=name)
         if name == RECORD_TASK_EVENT and isinstance(argument, Mapping):
             self._task_event(event, argument)
+        elif name == RECORD_INCIDENT and isinstance(argument, Mapping):
+            self._incident_save(event, argument.get("incident") or {})
 
     def _on_activity_task_completed(self, event: HistoryEvent, a: Any) -> None:
         self.add(
@@ -413,6 +416,42 @@ class _Reader:
                 outcome="breached",
                 reason=masked(f"due {breach.get('due_at')}, responsible: {breach.get('responsible')}"),
                 details={**base, "due_at": breach.get("due_at"), "responsible": breach.get("responsible")},
+            )
+
+    def _incident_save(self, event: HistoryEvent, incident: Mapping[str, Any]) -> None:
+        """An incident's tickets linked and resolved, report-chain hand-ons and progress updates, as they happen."""
+        before, self.incident = self.incident, incident
+        known = {t.get("ticket_no"): t for t in before.get("tickets", ())}
+        for ticket in incident.get("tickets", ()):
+            number, was = ticket.get("ticket_no"), known.get(ticket.get("ticket_no"))
+            if was is None:
+                self.add(
+                    event, "act", "incident.ticket_linked", actor=ticket.get("linked_by"), subject=f"ticket {number}"
+                )
+            elif ticket.get("resolved") is not None and was.get("resolved") is None:
+                self.add(
+                    event,
+                    "status",
+                    "incident.ticket_resolved" if ticket.get("resolved") else "incident.ticket_not_resolved",
+                    subject=f"ticket {number}",
+                    outcome=masked(ticket.get("result")),
+                )
+        for hand_on in list(incident.get("chain", ()))[len(before.get("chain", ())) :]:
+            self.add(
+                event,
+                "act",
+                "incident.hand_on",
+                actor=hand_on.get("by"),
+                subject=f"report chain: {hand_on.get('step')}",
+                details={"to": list(hand_on.get("to", ())), "handed_on_at": hand_on.get("at")},
+            )
+        for update in list(incident.get("updates", ()))[len(before.get("updates", ())) :]:
+            self.add(
+                event,
+                "reminder",
+                "incident.progress_update",
+                subject=masked(update.get("text")),
+                details={"number": update.get("number"), "recipients": list(update.get("recipients", ()))},
             )
 
 

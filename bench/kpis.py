@@ -6,7 +6,7 @@
 
 The data goes to .data/bench/kpis (kept, so --reuse can measure again after a change; delete the folder when
 done). Everything is written by INSERT ... SELECT over generate_series inside PostgreSQL, through the ordinary
-tables: the KPI facts (migration 0018's triggers) are kept as the rows are written, as in production. Then the
+tables: the KPI facts (migration 0020's triggers) are kept as the rows are written, as in production. Then the
 API runs under uvicorn and each KPI is asked `--requests` times, one request at a time, each for a random month of
 the year narrowed by a random filter (none, a priority, a customer, a person, a department).
 """

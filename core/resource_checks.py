@@ -521,6 +521,14 @@ class ChaseLine(_LineAct):
     note: str = Field(default="", max_length=1000)
 
 
+class EscalateLine(_LineAct):
+    """The coordinator escalates a department that chasing did not move to its head (the ladder does so at the
+    deadline; the coordinator may do it sooner)."""
+
+    type: Literal["escalate"] = "escalate"
+    note: str = Field(default="", max_length=1000)
+
+
 class AcceptResult(_Act):
     """The requester accepts the reported result."""
 
@@ -560,7 +568,8 @@ class CancelCheck(_Act):
 
 
 CheckAct = Annotated[
-    Answer | Ask | Reply | ChaseLine | AcceptResult | Recheck | CancelCheck, Field(discriminator="type")
+    Answer | Ask | Reply | ChaseLine | EscalateLine | AcceptResult | Recheck | CancelCheck,
+    Field(discriminator="type"),
 ]
 
 
@@ -686,6 +695,15 @@ def check_act(check: ResourceCheck, act: BaseModel, now: datetime, *, strict: bo
             line = _line(check, act)
             if line.answer is not None or check.status != CheckStatus.CONSULTING:
                 _refuse(RefusalCode.CONFLICT, f"chase: department {act.department} already answered item {act.item_id}")
+        case EscalateLine():
+            _coordinator(actor, "escalate")
+            line = _line(check, act)
+            if line.answer is not None or check.status != CheckStatus.CONSULTING:
+                _refuse(
+                    RefusalCode.CONFLICT, f"escalate: department {act.department} already answered item {act.item_id}"
+                )
+            if line.escalated:
+                _refuse(RefusalCode.CONFLICT, f"escalate: item {act.item_id} of {act.department} is already escalated")
         case AcceptResult() | Recheck():
             if check.status != CheckStatus.AWAITING_REQUESTER:
                 _refuse(

@@ -50,6 +50,79 @@ def default_ladder() -> tuple[LadderStep, ...]:
     )
 
 
+class MessageChannel(StrEnum):
+    """How a customer's message reached the center (DOMAIN.md §6)."""
+
+    EMAIL = "email"
+    ONLINE = "online"
+
+
+class Urgency(StrEnum):
+    """A message's urgency: general, or important/urgent (重要或紧急)."""
+
+    GENERAL = "general"
+    URGENT = "urgent"
+
+
+class MessageAckRule(BaseModel):
+    """One acknowledgement budget, for the messages it matches (an unset field matches any value)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: MessageChannel | None = None
+    urgency: Urgency | None = None
+    working_day: bool | None = None  # received on a working day of the business calendar
+    budget: Budget
+
+    def matches(self, channel: MessageChannel, urgency: Urgency, working_day: bool) -> bool:
+        """True when this rule covers a message of this channel and urgency, received on such a day."""
+        return (
+            self.channel in (None, channel)
+            and self.urgency in (None, urgency)
+            and self.working_day in (None, working_day)
+        )
+
+
+class MessageSla(BaseModel):
+    """Message response times (seed 000): acknowledgement by channel × urgency × working day (first matching rule
+    wins), and the answer by the problem's complexity."""
+
+    model_config = ConfigDict(frozen=True)
+
+    acknowledge: tuple[MessageAckRule, ...]
+    answer_general: Budget
+    answer_complex: Budget
+
+    @model_validator(mode="after")
+    def _covers_every_message(self) -> MessageSla:
+        """Every channel, urgency and kind of day needs an acknowledgement budget."""
+        for channel in MessageChannel:
+            for urgency in Urgency:
+                for working_day in (True, False):
+                    if not any(rule.matches(channel, urgency, working_day) for rule in self.acknowledge):
+                        day = "a working day" if working_day else "a non-working day"
+                        raise ValueError(f"acknowledge: no rule for a {urgency} {channel} message received on {day}")
+        return self
+
+    def acknowledge_budget(self, channel: MessageChannel, urgency: Urgency, working_day: bool) -> Budget:
+        """The acknowledgement budget of a message (the first rule that matches it)."""
+        return next(rule.budget for rule in self.acknowledge if rule.matches(channel, urgency, working_day))
+
+
+def default_message_sla() -> MessageSla:
+    """Acknowledge urgent messages in 2 h, others in 24 h, or 48 h when received on a non-working day; answer a
+    general problem in 24 working hours, a complex one in 48."""
+    return MessageSla(
+        acknowledge=(
+            MessageAckRule(urgency=Urgency.URGENT, budget=Budget(amount=2, unit="hours")),
+            MessageAckRule(working_day=False, budget=Budget(amount=48, unit="hours")),
+            MessageAckRule(working_day=True, budget=Budget(amount=24, unit="hours")),
+        ),
+        answer_general=Budget(amount=24, unit="working_hours"),
+        answer_complex=Budget(amount=48, unit="working_hours"),
+    )
+
+
 class SlaPolicy(BaseModel):
     """A versioned SLA policy; a workflow keeps the version it started with."""
 
@@ -63,6 +136,7 @@ class SlaPolicy(BaseModel):
     complaint_resolution: Budget = Budget(amount=48, unit="hours")
     rating_wait: Budget = Budget(amount=3, unit="working_days")
     reopen_window: Budget = Budget(amount=7, unit="working_days")
+    messages: MessageSla = Field(default_factory=default_message_sla)
 
     @model_validator(mode="after")
     def _complete(self) -> SlaPolicy:

@@ -100,6 +100,9 @@ class Intake(BaseModel):
     severity: str | None = Field(default=None, max_length=32, description="TMF severity, kept as given")
     ticket_type: str | None = Field(default=None, max_length=64, description="TMF ticketType, kept as given")
     external_id: str | None = Field(default=None, max_length=100, description="the external system's id (TMF)")
+    fault_site: str | None = Field(default=None, max_length=100, description="where the fault is (customer site)")
+    circuit_id: str | None = Field(default=None, max_length=64, description="the affected circuit")
+    service: str | None = Field(default=None, max_length=64, description="the affected service")
 
     @model_serializer(mode="wrap")
     def _only_set_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

@@ -36,7 +36,7 @@ def _ticket_filters(person: str = "f.handler") -> str:
 """
 
 
-# Each SLA step of a kpi_ticket_cycle row: on time, settled and breached (generated columns, migration 0018).
+# Each SLA step of a kpi_ticket_cycle row: on time, settled and breached (generated columns, migration 0020).
 _STEPS = {
     "response": ("f.response_on_time", "f.response_settled", "f.response_breached"),
     "plan": ("f.plan_on_time", "f.plan_settled", "f.plan_breached"),
@@ -235,7 +235,7 @@ async def activation_cycle_time(session: AsyncSession, query: KpiQuery) -> KpiFi
     return KpiFigures(numerator=int(seconds), denominator=completed)
 
 
-# The breaches in scope grouped by whom they were held by (kpi_breach, migration 0018): a period, a customer's
+# The breaches in scope grouped by whom they were held by (kpi_breach, migration 0020): a period, a customer's
 # workflows, a ticket priority. kpi_charges(responsible) names whom each group is charged to.
 _BREACH_GROUPS = """
 SELECT b.responsible, b.kind, kpi_charges(b.responsible) AS charged, count(*) AS n

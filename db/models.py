@@ -296,7 +296,8 @@ class CustomerMessage(SQLModel, table=True):
     __tablename__ = "customer_message"
 
     key: str = Field(primary_key=True, max_length=200)
-    ticket_no: str = Field(max_length=20, index=True)
+    ticket_no: str | None = Field(default=None, max_length=20, index=True)
+    thread_id: str | None = Field(default=None, max_length=32, index=True)  # a reply on a message thread
     channel: str = Field(max_length=32)
     kind: str = Field(max_length=32)
     body: str = Field(max_length=8000)
@@ -632,3 +633,72 @@ class QualityReviewRow(SQLModel, table=True):
     possible: int
     passed: bool
     scored_at: datetime = _ts()
+
+
+class MessageThreadRow(SQLModel, table=True):
+    """Read model of a customer message thread (e-mail or online message, DOMAIN.md §6)."""
+
+    __tablename__ = "message_thread"
+    __table_args__ = (Index("ix_message_thread_status_due", "status", "acknowledge_due"),)
+
+    thread_id: str = Field(primary_key=True, max_length=32)
+    workflow_id: str = Field(max_length=64, unique=True)
+    channel: str = Field(max_length=16)
+    urgency: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+    customer_id: str | None = Field(default=None, max_length=64, index=True)
+    customer_name: str | None = Field(default=None, max_length=200)
+    ticket_no: str | None = Field(default=None, max_length=20, index=True)
+    contact: str = Field(max_length=200)  # whole; every view masks it
+    subject: str = Field(default="", max_length=500)
+    message_id: str | None = Field(default=None, max_length=300, unique=True)  # an e-mail once, however often sent
+    received_at: datetime = _ts(index=True)
+    acknowledge_due: datetime = _ts()
+    answer_due: datetime = _ts()
+    acknowledged_at: datetime | None = _ts(default=None)
+    answered_at: datetime | None = _ts(default=None)
+    complex: bool = False
+    created_by: str = Field(max_length=64)
+    revision: int = 0
+    detail: dict[str, Any] = _json()  # the workflow's whole thread state
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class IncidentPolicyVersion(VersionedSpec, table=True):
+    """One immutable version of the incident policy (core.incidents.IncidentPolicy): detection and level rules."""
+
+    __tablename__ = "incident_policy_version"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+
+class IncidentRow(SQLModel, table=True):
+    """Read model of an incident (core.incidents.Incident): lists read this; `detail` is the workflow's whole state."""
+
+    __tablename__ = "incident"
+    __table_args__ = (Index("ix_incident_signature_status", "signature_key", "status"),)
+
+    incident_no: str = Field(primary_key=True, max_length=24)
+    workflow_id: str = Field(max_length=64, unique=True)
+    incident_class: str = Field(max_length=32)
+    level: str = Field(max_length=16)
+    status: str = Field(max_length=32, index=True)
+    title: str = Field(max_length=200)
+    signature_key: str | None = Field(default=None, max_length=300)
+    automatic: bool = False
+    declared_by: str = Field(max_length=64)
+    created_at: datetime = _ts(index=True)
+    resolved_at: datetime | None = _ts(default=None)
+    closed_at: datetime | None = _ts(default=None)
+    revision: int = 0
+    detail: dict[str, Any] = _json()
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class IncidentTicket(SQLModel, table=True):
+    """A ticket linked to an incident (its parent trouble ticket in TMF621)."""
+
+    __tablename__ = "incident_ticket"
+
+    incident_no: str = Field(primary_key=True, max_length=24)
+    ticket_no: str = Field(primary_key=True, max_length=20, index=True)
+    linked_at: datetime = _ts(default_factory=utcnow)

@@ -14,13 +14,16 @@ from sqlmodel import col
 from core.contacts import mask_contacts
 from core.outbox import NOTIFY_CHANNEL, DueMessages, OutboxChannel, OutboxStatus, customer_channel, outbox_key
 from core.records import NotificationRecord
-from db.models import CustomerMessage, OutboxAttempt, OutboxMessage, TicketRow, User, utcnow
+from db.models import CustomerMessage, MessageThreadRow, OutboxAttempt, OutboxMessage, TicketRow, User, utcnow
 
 # The subject line of each kind of customer message (zh-CN first); the text is the customer_message body.
 CUSTOMER_SUBJECTS = {
     "registration": "您的工单 {ticket_no} 已受理 / Your ticket {ticket_no} is registered",
     "resolution": "您的工单 {ticket_no} 已处理 / Your ticket {ticket_no} is resolved",
+    "incident_holding": "您的工单 {ticket_no} 正在紧急处理 / Your ticket {ticket_no} is being handled urgently",
 }
+# A reply on a message thread quotes the thread number, so the customer's answer to it joins the thread.
+THREAD_SUBJECT = "[{thread_id}] 您的留言 / Your message"
 
 
 async def enqueue(
@@ -67,6 +70,10 @@ async def enqueue_customer_message(session: AsyncSession, *, key: str) -> bool:
     stored = await session.get(CustomerMessage, key)
     if stored is None:
         return False
+    if stored.thread_id is not None:  # a reply on a message thread goes to whoever wrote it
+        return await _enqueue_thread_reply(session, stored, stored.thread_id)
+    if stored.ticket_no is None:
+        return False
     contact = await session.scalar(select(col(TicketRow.contact)).where(col(TicketRow.ticket_no) == stored.ticket_no))
     channel = customer_channel(contact)
     if channel is None:
@@ -80,6 +87,24 @@ async def enqueue_customer_message(session: AsyncSession, *, key: str) -> bool:
         channel=channel,
         payload={"subject": subject},
         source_key=key,
+    )
+
+
+async def _enqueue_thread_reply(session: AsyncSession, stored: CustomerMessage, thread_id: str) -> bool:
+    contact = await session.scalar(
+        select(col(MessageThreadRow.contact)).where(col(MessageThreadRow.thread_id) == thread_id)
+    )
+    channel = customer_channel(contact)
+    if channel is None:
+        return False
+    return await enqueue(
+        session,
+        event=f"customer_message:{stored.key}",
+        subject=thread_id,
+        recipient=f"thread:{thread_id}",
+        channel=channel,
+        payload={"subject": THREAD_SUBJECT.format(thread_id=thread_id)},
+        source_key=stored.key,
     )
 
 

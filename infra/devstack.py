@@ -234,6 +234,14 @@ def main() -> None:
             data_dir / "logs" / "mail.log",
         )
         stack.spawn("worker", [sys.executable, "worker.py"], env, data_dir / "logs" / "worker.log")
+        # The center's own mailbox: every e-mail sent here becomes a customer message thread.
+        inbound_port = int(os.environ.get("KX_INBOUND_SMTP_PORT", "2526"))
+        stack.spawn(
+            "inbound-mail",
+            [sys.executable, "-m", "infra.mail_inbound", "--port", str(inbound_port)],
+            env,
+            data_dir / "logs" / "inbound-mail.log",
+        )
         stack.spawn(
             "api",
             [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(api_port)],
@@ -249,6 +257,7 @@ def main() -> None:
                 logs=data_dir / "logs",
                 password=DEMO_PASSWORD,
                 users=", ".join(u[0] for u in DEMO_USERS),
+                inbound=inbound_port,
             ),
             flush=True,
         )
@@ -269,6 +278,7 @@ kexiang is running
   readiness    http://127.0.0.1:{api}/readyz
   Temporal UI  http://127.0.0.1:{ui}   (frontend {temporal})
   mail, SMS    http://127.0.0.1:{api}/sim/mail/messages, http://127.0.0.1:{api}/sim/sms/messages
+  inbound mail smtp://127.0.0.1:{inbound}   (e-mail sent here becomes a customer message thread)
   logs         {logs}
   demo logins  {users}
                password: {password}   e.g. POST /api/auth/token username=supervisor1

@@ -15,7 +15,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.guard import ActivityFailureInterceptor
+from activities.incidents import IncidentActivities
 from activities.journal_anchor import JournalAnchorActivities
+from activities.messages import MessageActivities
 from activities.outbox import OutboxActivities
 from activities.platform import PlatformActivities
 from activities.presales import PresalesActivities
@@ -118,6 +120,8 @@ def build_worker(
     presales = PresalesActivities(db)
     anchor = JournalAnchorActivities(db)
     quality = QualityActivities(db)
+    messages = MessageActivities(db)
+    incidents = IncidentActivities(db, client)
     outbox = OutboxActivities(
         db,
         mailer=SmtpMailer(settings.smtp_host, settings.smtp_port, sender=settings.smtp_sender),
@@ -155,5 +159,10 @@ def build_worker(
             anchor.journal_head,
             outbox.due,
             outbox.deliver,
+            messages.record_message_thread,
+            incidents.load_incident_policy,
+            incidents.record_incident,
+            incidents.detect_incident,
+            incidents.resolve_incident_tickets,
         ],
     )

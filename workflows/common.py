@@ -51,6 +51,11 @@ RECORD_DEMAND = "record_demand"
 LOAD_CHECK_SUMMARY = "load_check_summary"
 LOAD_QUALITY_PLAN = "load_quality_plan"
 RECORD_INSPECTION = "record_inspection"
+RECORD_MESSAGE_THREAD = "record_message_thread"
+LOAD_INCIDENT_POLICY = "load_incident_policy"
+RECORD_INCIDENT = "record_incident"
+DETECT_INCIDENT = "detect_incident"
+RESOLVE_INCIDENT_TICKETS = "resolve_incident_tickets"
 
 # Read-model writes retry until the database is back: a workflow must never fail because of an outage.
 DB_WRITE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))

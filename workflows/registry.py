@@ -1,7 +1,9 @@
 """Every workflow type the worker runs (and the replayer checks)."""
 
 from workflows.approvals import ApprovalWorkflow
+from workflows.incidents import IncidentWorkflow
 from workflows.journal_anchor import JournalAnchorWorkflow
+from workflows.messages import MessageThreadWorkflow
 from workflows.outbox import OutboxDispatcherWorkflow
 from workflows.presales import PreSalesDemandWorkflow
 from workflows.provisioning import ProvisioningOrderWorkflow
@@ -18,4 +20,6 @@ ALL_WORKFLOWS = [
     JournalAnchorWorkflow,
     OutboxDispatcherWorkflow,
     QualityInspectionWorkflow,
+    MessageThreadWorkflow,
+    IncidentWorkflow,
 ]

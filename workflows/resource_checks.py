@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         CheckSave,
         CheckStatus,
         DepartmentAnswer,
+        EscalateLine,
         Line,
         Message,
         Qualification,
@@ -196,6 +197,8 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
                 self._on_reply(act)
             case ChaseLine():
                 await self._on_chase(act)
+            case EscalateLine():
+                await self._on_escalate(act)
             case AcceptResult():
                 await self._on_accept(act)
             case Recheck():
@@ -209,7 +212,7 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
         """The ledger row is there when the act that finished the check answers."""
         await self.save(audit=audit, ledger=self.check.status in FINISHED)
 
-    def _line(self, act: Answer | Ask | Reply | ChaseLine) -> Line:
+    def _line(self, act: Answer | Ask | Reply | ChaseLine | EscalateLine) -> Line:
         line = self.check.round.line(act.item_id, act.department)  # type: ignore[union-attr]
         assert line is not None
         return line
@@ -253,6 +256,27 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
         line.chases.append(Chase(at=workflow.now(), kind="manual", by=act.actor.username, note=act.note))
         note = f": {act.note}" if act.note else ""
         await self._notify(line, "chase", f"Chase: please answer item {line.item_id}{note}", f"chase{len(line.chases)}")
+
+    async def _on_escalate(self, act: EscalateLine) -> None:
+        """The coordinator's escalation: recorded as a chase, the department head told (as the ladder's breach does)."""
+        line = self._line(act)
+        line.chases.append(Chase(at=workflow.now(), kind="escalation", by=act.actor.username, note=act.note))
+        await self._escalate(line, f"head{len(line.chases)}")
+
+    async def _escalate(self, line: Line, suffix: str) -> None:
+        """Mark the line escalated, tell its department head, flag the workflow as escalated."""
+        line.escalated = True
+        head = self._rules.department_heads.get(line.department)
+        if head:
+            await self._notify(
+                line,
+                "escalate",
+                f"Escalated: {line.department} has not answered item "
+                f"{line.item_id} by {line.due_at.isoformat() if line.due_at else 'its deadline'}",
+                suffix,
+                to_user=head,
+            )
+        workflow.upsert_search_attributes([ESCALATED.value_set(True)])
 
     async def _on_accept(self, act: AcceptResult) -> None:
         current = self.check.round
@@ -316,18 +340,7 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
                 Chase(at=workflow.now(), kind=kind, by=SYSTEM_ACTOR, note=f"{rung.percent}% of the time used")
             )
             if escalate:
-                line.escalated = True
-                head = self._rules.department_heads.get(line.department)
-                if head:
-                    await self._notify(
-                        line,
-                        "escalate",
-                        f"Escalated: {line.department} has not answered item "
-                        f"{line.item_id} by {line.due_at.isoformat() if line.due_at else 'its deadline'}",
-                        f"head{len(line.chases)}",
-                        to_user=head,
-                    )
-                workflow.upsert_search_attributes([ESCALATED.value_set(True)])
+                await self._escalate(line, f"head{len(line.chases)}")
             await self.save()
 
     # ---- steps -------------------------------------------------------------------------------

@@ -24,8 +24,9 @@ from workflows.acts import ActBook
 
 with workflow.unsafe.imports_passed_through():
     from core.calendar import Budget, after_pause, clock_of, deadline
+    from core.incidents import DETECTION_PATCH, FaultSignature, IncidentMatch, IncidentProbe, fault_signature
     from core.records import AuditRecord
-    from core.roles import Actor, Role
+    from core.roles import SYSTEM_ACTOR, Actor, Role
     from core.sla import LadderStep, Priority, PriorityBudgets
     from core.tasks import Candidates, DecisionInput, HumanTask, RefusalCode, TaskRefused, TaskRequest, TaskStatus
     from core.tickets import (
@@ -63,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.common import (
         ARCHIVE_TICKET,
+        DETECT_INCIDENT,
         ESCALATED,
         ISSUE_SURVEY,
         RECORD_TICKET,
@@ -149,6 +151,9 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
                 self._start_cycle(self.ticket.created_at)
                 await self._route()
                 await self.save()
+            signature = fault_signature(self.ticket.intake)
+            if signature is not None and workflow.patched(DETECTION_PATCH):
+                await self._detect_incident(signature)
         while True:
             await workflow.wait_condition(lambda: self.ticket.status in TERMINAL)
             if self.ticket.status == TicketStatus.CANCELLED:
@@ -160,6 +165,19 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self.cancel_open_tasks(f"ticket {self.ticket.status.value}")
         return self.outcome("finished")
+
+    async def _detect_incident(self, signature: FaultSignature) -> None:
+        """Ask whether this ticket forms or joins an incident (N tickets of one fault signature within the window)."""
+        probe = IncidentProbe(ticket_no=self.ticket.ticket_no, signature=signature, at=self.ticket.created_at)
+        match = await db_call(
+            DETECT_INCIDENT,
+            probe,
+            result_type=IncidentMatch | None,  # type: ignore[arg-type]  # the stub wants a class; a union decodes too
+        )
+        if match is not None:
+            async with self._lock:
+                self._log(SYSTEM_ACTOR, ProgressKind.NOTE, f"Linked to incident {match.incident_no}")
+                await self.save()
 
     # ---- messages ----------------------------------------------------------------------------
 

@@ -608,7 +608,7 @@ async def decide(
     return RedirectResponse(f"/console/approvals?done={quote(outcome)}", status_code=303)
 
 
-AREAS = ("resource-checks", "provisioning", "dashboards")
+AREAS = ("dashboards",)  # resource checks and provisioning: api/console/resource_checks.py, provisioning.py
 
 
 @router.get("/area/{area}")

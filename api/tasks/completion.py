@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from core.incidents import decision_data as incident_decision_data
 from core.presales import REFINE, DemandRefinement
 from core.provisioning import REVIEW, CompleteStep, ReviewOrder
 from core.resource_checks import AcceptResult, Answer, Recheck
@@ -113,6 +114,7 @@ _DECISION_DATA: dict[str, tuple[list[str], list[str]]] = {
     "coordinate": (["lead_department"], ["supporting_departments"]),
     "followup_assignment": (["assignee"], []),
     "rating_followup": ([], ["rating"]),
+    **incident_decision_data(),
 }
 
 

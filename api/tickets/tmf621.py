@@ -51,6 +51,7 @@ from sqlmodel import col
 from api.acts import IdempotencyKey, StaffActing
 from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
+from api.incidents.tmf621 import incident_to_tmf, with_parents
 from api.tickets.service import check_intake, fingerprint, load_row, perform, register, ticket_of, ticket_types
 from api.tickets.tmf621_models import TmfStatus, TroubleTicket
 from api.tmf.shared import CREATED, LISTED, Fields, Filters, TmfList, TmfRoute, dated, equals, holds, project, tmf_json
@@ -72,7 +73,7 @@ from core.tickets import (
     TicketTypes,
     missing_intake,
 )
-from db.models import TicketRow, utcnow
+from db.models import IncidentRow, TicketRow, utcnow
 from db.readmodel import page_of
 
 TMF_PATH = "/tmf-api/troubleTicket/v4/troubleTicket"
@@ -120,6 +121,9 @@ class _TicketFields(BaseModel):
     complaint_type: ComplaintType | None = None
     major_complaint: bool | None = None
     preferred_channel: Channel | None = None
+    fault_site: str | None = Field(default=None, max_length=100, description="the customer site of the fault")
+    circuit_id: str | None = Field(default=None, max_length=64, description="the affected circuit")
+    service: str | None = Field(default=None, max_length=64, description="the affected service")
     type_: str | None = Field(default=None, alias="@type")
     base_type: str | None = Field(default=None, alias="@baseType")
     schema_location: str | None = Field(default=None, alias="@schemaLocation")
@@ -191,6 +195,9 @@ _PLAIN_INTAKE = (
     "complaint_type",
     "major_complaint",
     "preferred_channel",
+    "fault_site",
+    "circuit_id",
+    "service",
 )
 STATUS_FIELDS = ("status", "status_change_reason", "expected_resolution_date", "resolution")
 
@@ -384,6 +391,9 @@ def _resource(ticket: Ticket, last_update: datetime | None) -> dict[str, Any]:
         "complaintType": intake.complaint_type,
         "majorComplaint": intake.major_complaint,
         "preferredChannel": intake.preferred_channel,
+        "faultSite": intake.fault_site,
+        "circuitId": intake.circuit_id,
+        "service": intake.service,
         "resolution": ticket.resolution.model_dump() if ticket.resolution else None,
         "customerConfirmed": ticket.customer_confirmed,
         "verifiedBy": ticket.verified_by,
@@ -535,9 +545,12 @@ async def list_trouble_tickets(actor: Reader, session: SessionDep, listing: Tick
 
 @router.get("/{id}", summary="One trouble ticket")
 async def get_trouble_ticket(id: str, actor: Reader, session: SessionDep, fields: Fields = None) -> TroubleTicket:
-    """The ticket by number (404 when unknown)."""
+    """The ticket by number (404 when unknown), with its incident; an incident (INC…) with its child tickets."""
+    if (incident := await session.get(IncidentRow, id)) is not None:
+        return TroubleTicket.model_validate(project(incident_to_tmf(incident, href), fields))
     row = await load_row(session, id)
-    return TroubleTicket.model_validate(project(row_to_tmf(row), fields))
+    resource = await with_parents(session, row.ticket_no, row_to_tmf(row), href)
+    return TroubleTicket.model_validate(project(resource, fields))
 
 
 @router.patch("/{id}", summary="Correct the intake, or change the status")

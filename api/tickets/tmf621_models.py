@@ -73,6 +73,16 @@ class TicketSla(TmfResource):
     pauses: list[SlaPauseView] | None = None
 
 
+class RelatedEntity(TmfResource):
+    """TMF RelatedEntity: a parent incident or a child ticket, both trouble tickets here."""
+
+    id: str | None = None
+    href: str | None = None
+    name: str | None = None
+    role: str | None = Field(default=None, description="parentIncident on a ticket, childTicket on an incident")
+    referred_type: str | None = Field(default=None, alias="@referredType")
+
+
 class TroubleTicket(TmfEntity):
     """TMF621 TroubleTicket: a service ticket (`id` is the ticket number), TMF attributes then our extensions."""
 
@@ -108,6 +118,12 @@ class TroubleTicket(TmfEntity):
     complaint_type: ComplaintType | None = None
     major_complaint: bool | None = None
     preferred_channel: Channel | None = None
+    fault_site: str | None = Field(default=None, description="the customer site of the fault")
+    circuit_id: str | None = None
+    service: str | None = None
+    related_entity: list[RelatedEntity] | None = Field(
+        default=None, description="the incident a ticket belongs to; an incident's child tickets"
+    )
     resolution: TicketResolution | None = None
     customer_confirmed: bool | None = None
     verified_by: str | None = None

@@ -57,6 +57,8 @@ LIKELY_USER = {
     "/api/provisioning-orders/{order_id}/review": "reviewer1",
     "/api/circuit-ledger/{circuit_id}/closure": "coordinator1",
     "/api/presales-demands": "gcd1",
+    "/api/messages": "agent1",
+    "/api/messages/{thread_id}/acts": "agent1",
 }
 # Creates whose answer names something a GET must show at once.
 READ_BACK = {
@@ -66,6 +68,7 @@ READ_BACK = {
     "/tmf-api/serviceOrdering/v4/cancelServiceOrder": lambda b: b["href"],
     "/api/approvals": lambda b: f"/api/approvals/{b['workflow_id']}",
     "/api/presales-demands": lambda b: f"/api/presales-demands/{b['demand']['demand_id']}",
+    "/api/messages": lambda b: f"/api/messages/{b['thread']['thread_id']}",
 }
 # Valid bodies the mutations start from (the rest are generated from their schema alone).
 EXAMPLES: dict[str, Any] = {
@@ -75,6 +78,8 @@ EXAMPLES: dict[str, Any] = {
     "/api/approvals": {"subject": "fuzz", "reason": "fuzz", "budget": {"amount": 4, "unit": "hours"}},
     "/api/tickets/{ticket_no}/acts": {"type": "log_progress", "kind": "action", "text": "换板完成"},
     "/api/tasks/{task_id}/decision": {"outcome": "approve", "comment": "ok"},
+    "/api/messages": {"contact": "fuzz.kehu@example.com", "body": "请问专线何时恢复", "urgency": "urgent"},
+    "/api/messages/{thread_id}/acts": {"type": "mark_complex", "reason": "需核查"},
 }
 
 
@@ -131,6 +136,7 @@ async def _seed(s: Stack) -> dict[str, list[str]]:
     approval = (await post("agent1", "/api/approvals", EXAMPLES["/api/approvals"]))["workflow_id"]
     order = (await post("coordinator1", SO, order_body()))["id"]
     check = (await post("gcd1", SQ, check_body(f"C-{uuid.uuid4().hex[:6]}")))["id"]
+    thread = (await post("agent1", "/api/messages", EXAMPLES["/api/messages"]))["thread"]["thread_id"]
     username = f"fuzz-{uuid.uuid4().hex[:6]}"
     user = {"username": username, "full_name": "Fuzz", "password": "fuzz-password-1", "roles": ["agent"]}
     await post("admin", "/api/users", user)
@@ -150,7 +156,8 @@ async def _seed(s: Stack) -> dict[str, list[str]]:
         "username": [username],  # never a demo user: the run must not lock anyone out
         "name": ["fuzz-config"],  # never a name other tests read
         "token": ["not-a-survey-token"],
-        "message_id": ["1", "2147483647"],  # an outbox message (resend answers 409 unless it is dead), and none
+        "message_id": ["1", "2147483647"],
+        "thread_id": [thread, "MS20260101ABCDEF"],  # an outbox message (resend answers 409 unless it is dead), and none
     }
 
 

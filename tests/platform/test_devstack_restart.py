@@ -25,6 +25,7 @@ class DevStack:
 
     def __init__(self, data_dir: Path) -> None:
         self.api_port = free_port()
+        self.inbound_port = free_port()  # the center's inbound mail (infra/mail_inbound.py)
         self.env = {
             **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS")},
             "DATA_DIR": str(data_dir),
@@ -32,6 +33,7 @@ class DevStack:
             "KX_API_PORT": str(self.api_port),
             "KX_TEMPORAL_PORT": str(free_port()),
             "KX_TEMPORAL_UI_PORT": str(free_port()),
+            "KX_INBOUND_SMTP_PORT": str(self.inbound_port),
         }
         self.log = data_dir / "devstack-output.log"
         self.process: subprocess.Popen | None = None

@@ -1,9 +1,12 @@
-"""`make run`'s log files after a whole ticket walk hold no survey secret and no customer's phone number or name."""
+"""`make run`'s log files after a whole ticket walk and an e-mail to the center's inbound mail, acknowledged and
+answered, hold no survey secret and no customer's phone number, address or name."""
 
 from __future__ import annotations
 
+import smtplib
 import time
 import urllib.parse
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -43,6 +46,24 @@ def _survey_token(data_dir: Path, number: str) -> str:
         return row and row[0].rsplit("/", 1)[1]
 
     return _until(probe, "resolution message")
+
+
+def _mail_thread(client: httpx.Client, agent: dict[str, str], port: int) -> None:
+    """An e-mail from the customer to `make run`'s inbound mail becomes a thread; the agent acknowledges, answers."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = f"{NAME} <{EMAIL}>", "service@kexiang.example", "专线咨询"
+    message.set_content(f"请回电 {PHONES[1]}，或发邮件至 {EMAIL}")
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+        smtp.send_message(message)
+
+    def thread():
+        items = client.get("/api/messages", headers=agent).json()["items"]
+        return items and items[0]["contact"] == "l***@example.com" and items[0]["thread_id"]
+
+    thread_id = _until(thread, "the e-mail's thread")
+    for act in ({"type": "acknowledge"}, {"type": "answer", "text": f"已回电 {PHONES[1]}"}):
+        response = client.post(f"/api/messages/{thread_id}/acts", json=act, headers=agent)
+        assert response.status_code == 200, response.text
 
 
 def test_a_ticket_walk_leaves_no_secret_phone_or_name_in_the_logs(tmp_path):
@@ -90,11 +111,18 @@ def test_a_ticket_walk_leaves_no_secret_phone_or_name_in_the_logs(tmp_path):
         assert client.get(f"/api/survey/{token[::-1]}").status_code == 404
         revealed = client.post(f"/api/tickets/{number}/contact/reveal", json={"reason": "回访"}, headers=agent)
         assert revealed.json()["contact"] == PHONES[0]
+        _mail_thread(client, agent, stack.inbound_port)
     finally:
         stack.stop()
 
     logs = [*sorted(p for p in (data_dir / "logs").rglob("*") if p.is_file()), stack.log]
-    assert {p.name for p in logs} >= {"api.log", "worker.log", "temporal.log", "devstack-output.log"}
+    assert {p.name for p in logs} >= {
+        "api.log",
+        "worker.log",
+        "temporal.log",
+        "inbound-mail.log",
+        "devstack-output.log",
+    }
     text = {p.name: p.read_text(encoding="utf-8", errors="replace") for p in logs}
     assert "POST /api/survey/*** HTTP/1.1" in text["api.log"]  # the access log was on, and redacted
     forbidden = [token, token[::-1], NAME, urllib.parse.quote(NAME), EMAIL, *PHONES, "87654321"]

@@ -16,6 +16,7 @@ from temporalio.client import WorkflowContinuedAsNewError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from core.calendar import Budget
+from core.incidents import AssignMember, IncidentLevel, LogNote, Member, StandDown, Team
 from core.journal_anchor import AnchorState
 from core.outbox import KICK_SIGNAL, DispatcherState
 from core.provisioning import CancelOrder, Cutover, MarkCutover
@@ -24,7 +25,7 @@ from core.quality import InspectionInput, QualityRules
 from core.resource_checks import AcceptResult, CancelCheck, ChaseLine, ItemChange, Qualification, Recheck
 from core.resource_checks import workflow_id_for as check_workflow_id
 from core.roles import Actor, Role
-from core.sla import Priority
+from core.sla import Priority, Urgency
 from core.tasks import ClaimInput, DecisionInput, HumanTask
 from core.tickets import (
     CUSTOMER,
@@ -42,6 +43,8 @@ from core.tickets import (
     Resume,
     VerifyResolution,
 )
+from tests.incidents import flow as incidents
+from tests.messages.flow import ThreadFlow
 from tests.platform.test_human_tasks import start_approval
 from tests.provisioning.flow import COORDINATOR as ORDER_COORDINATOR
 from tests.provisioning.flow import OrderFlow
@@ -229,6 +232,22 @@ async def ticket_cancelled(env: WorkflowEnvironment, task_queue: str) -> Workflo
     """Registered by mistake: the agent cancels it and its open tasks are cancelled."""
     flow = await tickets.TicketFlow.start(env, task_queue)
     await flow.act(Cancel(request_id=rid(), actor=tickets.AGENT, reason="duplicate of another ticket"))
+    await flow.handle.result()
+    return flow.handle
+
+
+async def ticket_joins_an_incident(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """The fifth ticket of one fault signature within the window declares an incident; then it is cancelled."""
+    fields = incidents.signature()
+    for _ in range(4):
+        await tickets.TicketFlow.start(env, task_queue, **fields)
+    flow = await tickets.TicketFlow.start(env, task_queue, **fields)
+
+    async def linked() -> bool:
+        return any("incident" in entry.text for entry in (await flow.ticket()).log)
+
+    await eventually(linked, what="the ticket linked to its incident")
+    await flow.act(Cancel(request_id=rid(), actor=tickets.AGENT, reason="covered by the incident"))
     await flow.handle.result()
     return flow.handle
 
@@ -447,6 +466,42 @@ async def _alerts(flow: OrderFlow, count: int) -> bool:
     return len((await flow.order()).jeopardy_alerts) >= count
 
 
+async def incident_restored_and_reviewed(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Declared with two tickets; a member named, a note logged, one progress update; the stages run, the tickets
+    resolve with it, the review closes it."""
+    linked = await incidents.tickets_of_one_signature(env, task_queue, 2, incidents.signature())
+    numbers = tuple(f.handle.id.removeprefix("ticket-") for f in linked)
+    flow = await incidents.IncidentFlow.declare(env, task_queue, tickets=numbers)
+    member = Member(username="engineer1", team=Team.TECHNICAL)
+    await flow.act(AssignMember(request_id=rid(), actor=incidents.COMMANDER, member=member))
+    await flow.act(LogNote(request_id=rid(), actor=incidents.TECH_LEAD, text="抢修队已到现场"))
+    await env.sleep(timedelta(minutes=61))
+
+    async def updated() -> bool:
+        return bool((await flow.incident()).updates)
+
+    await eventually(updated, what="the first progress update")
+    await flow.through_restoration()
+    await flow.review()
+    await finished(env, flow.handle)
+    return flow.handle
+
+
+async def incident_major_chain_stood_down(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """A major fault: the report chain runs its three hand-ons, then a supervisor stands the incident down."""
+    flow = await incidents.IncidentFlow.declare(env, task_queue, level=IncidentLevel.MAJOR)
+    first = dict(incidents.REPORT, plan="切换备用节点", departments=["operations"], people=["opshead"])
+    await flow.decide("incident_chain_departments", incidents.COMMANDER, "passed", **first)
+    await flow.decide(
+        "incident_chain_account_owner", incidents.COMMANDER, "passed", account_owner="gcd1", manager="opshead"
+    )
+    owner = Actor(username="gcd1", roles=(Role.DEPARTMENT,), department="group-customer")
+    await flow.decide("incident_chain_senior_management", owner, "passed", senior=["admin"])
+    await flow.act(StandDown(request_id=rid(), actor=incidents.SUPERVISOR, reason="演练结束"))
+    await finished(env, flow.handle)
+    return flow.handle
+
+
 async def demand_no_fit(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
     """Raised by the department and refined as it is; product support finds no existing product fits: ended."""
     flow = await DemandFlow.start(env, task_queue)
@@ -578,6 +633,42 @@ async def quality_reviewed_acted_checked(env: WorkflowEnvironment, task_queue: s
     return handle
 
 
+# ---- MessageThread ---------------------------------------------------------------------------------
+
+
+async def message_acknowledged_complex_explained_answered(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Acknowledged, marked complex, explained as taking longer (a new time), then answered."""
+    flow = await ThreadFlow.start(env, task_queue)
+    await flow.act({"type": "acknowledge"})
+    await flow.act({"type": "mark_complex", "reason": "需网络部核查"})
+    later = (await flow.thread()).answer_due + timedelta(days=1)
+    await flow.act({"type": "takes_longer", "explanation": "需更换设备，敬请谅解", "answer_by": later.isoformat()})
+    await flow.act({"type": "answer", "text": "已更换设备，专线恢复。"})
+    await finished(env, flow.handle)
+    return flow.handle
+
+
+async def message_unacknowledged_breaches_then_answered(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """An urgent e-mail nobody acknowledges: reminders, escalation and the breach at 2 h; the customer writes again;
+    the answer (acknowledging too) ends it."""
+    flow = await ThreadFlow.start(env, task_queue, urgency=Urgency.URGENT)
+    await env.sleep(timedelta(hours=2, minutes=1))
+
+    async def escalated() -> bool:
+        tasks = await flow.handle.query("tasks", result_type=list[HumanTask])
+        return any(t.kind == "message_acknowledge" and t.escalation_level == 1 for t in tasks)
+
+    await eventually(escalated, what="the acknowledgement escalated at the breach")
+    now = await env.get_current_time()
+    await flow.act(
+        {"type": "follow_up", "text": "还没有回复吗？", "received_at": now.isoformat()},
+        actor=Actor(username="mail-intake"),
+    )
+    await flow.act({"type": "answer", "text": "抱歉久等，专线已恢复。"})
+    await finished(env, flow.handle)
+    return flow.handle
+
+
 SCENARIOS: dict[str, dict[str, Scenario]] = {
     "Approval": {
         "approved": approval_approved,
@@ -594,6 +685,7 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
         "not-resolved-then-reopened": ticket_not_resolved_then_reopened,
         "cancelled": ticket_cancelled,
         "intake-completed": ticket_intake_completed,
+        "joins-an-incident": ticket_joins_an_incident,
     },
     "ResourceCheck": {
         "qualified-accepted": check_qualified_accepted,
@@ -623,6 +715,14 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
     },
     "QualityInspection": {
         "reviewed-acted-checked": quality_reviewed_acted_checked,
+    },
+    "MessageThread": {
+        "acknowledged-complex-explained-answered": message_acknowledged_complex_explained_answered,
+        "unacknowledged-breaches-then-answered": message_unacknowledged_breaches_then_answered,
+    },
+    "Incident": {
+        "restored-and-reviewed": incident_restored_and_reviewed,
+        "major-chain-stood-down": incident_major_chain_stood_down,
     },
 }
 

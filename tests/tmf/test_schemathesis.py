@@ -67,6 +67,7 @@ SHARED_STATE = (
     "/api/sla-policies",
     "/api/assignment-rules",
     "/api/provisioning-rules",
+    "/api/incident-policies",
 )
 
 

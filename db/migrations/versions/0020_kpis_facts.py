@@ -3,8 +3,8 @@
 Triggers on `ticket` and `sla_breach` maintain the two fact tables in the writing transaction, so a KPI query reads
 indexed columns instead of unpacking each ticket's JSON; a partial index serves the follow-up and callback tasks.
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-02 07:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from db.roles import APP_ROLE
 
-revision = "0018"
-down_revision = "0017"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

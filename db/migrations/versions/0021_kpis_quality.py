@@ -1,7 +1,7 @@
 """Quality inspection (质检): versioned rules, the inspection read model and its scored reviews
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-02 07:15:00
 """
 
@@ -12,8 +12,8 @@ from sqlalchemy.dialects import postgresql
 
 from db.roles import APP_ROLE
 
-revision = "0019"
-down_revision = "0018"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

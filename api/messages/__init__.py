@@ -1,0 +1,1 @@
+"""Customer message threads over HTTP."""
