@@ -32,6 +32,7 @@ from api.platform import auth, config, health, users
 from api.presales import routes as presales
 from api.provisioning import routes as provisioning
 from api.provisioning import tmf641
+from api.quality import routes as quality
 from api.reports import routes as reports
 from api.reservations import routes as reservations
 from api.resource_checks import routes as resource_checks
@@ -151,6 +152,8 @@ def create_app(
         reservations.router,
         kpis.router,
         kpis.targets,
+        quality.router,
+        quality.rules,
         incidents.router,
         incidents.policies,
         reports.router,

@@ -30,6 +30,8 @@ class KpiFilter(StrEnum):
 
 
 _TICKET_FILTERS = tuple(KpiFilter)
+# Checks and orders have no priority; their department and person are those of their tasks.
+_WORK_FILTERS = (KpiFilter.DEPARTMENT, KpiFilter.PERSON, KpiFilter.CUSTOMER)
 
 
 class KpiDefinition(BaseModel):
@@ -46,15 +48,21 @@ class KpiDefinition(BaseModel):
     direction: Literal["at_least", "at_most"]
     target: float
     owner: Role
+    # A mean in this unit (the numerator counted in seconds, over the denominator) rather than a rate.
+    mean_unit: Literal["hours"] | None = None
+    # A weighted mean of other KPIs' rates (those with something to count), rather than a rate of its own.
+    components: tuple[tuple[str, float], ...] = ()
 
     @property
     def is_rate(self) -> bool:
-        """A rate (numerator over denominator) rather than a count."""
-        return self.denominator is not None
+        """A rate (numerator over denominator) rather than a count or a mean."""
+        return self.denominator is not None and self.mean_unit is None and not self.components
 
 
-def _timeliness(step: str, what: str, target: float, *, first_only: bool = False) -> KpiDefinition:
-    cycles = "first SLA cycles" if first_only else "SLA cycles"
+def _timeliness(
+    step: str, what: str, target: float, *, first_only: bool = False, cycles: str = "SLA cycles"
+) -> KpiDefinition:
+    cycles = f"first {cycles}" if first_only else cycles
     return KpiDefinition(
         name=f"{step}_timeliness",
         title=f"Timeliness of {what}",
@@ -72,13 +80,16 @@ CATALOGUE: tuple[KpiDefinition, ...] = (
     _timeliness("response", "the first response (acceptance)", 0.95, first_only=True),
     _timeliness("plan", "the handling plan", 0.95),
     _timeliness("resolution", "the resolution", 0.90),
+    _timeliness(
+        "fault_handling", "the resolution", 0.90, cycles="SLA cycles of fault tickets (after-sales hardware/software)"
+    ).model_copy(update={"title": "Fault-handling timeliness"}),
     KpiDefinition(
         name="resource_check_timeliness",
         title="Resource-check timeliness",
         numerator="finished resource checks answered on time",
         denominator="finished resource checks with a deadline (cancelled ones excluded)",
         period_by="the check's finish (ledger)",
-        filters=(KpiFilter.CUSTOMER,),
+        filters=_WORK_FILTERS,
         direction="at_least",
         target=0.95,
         owner=Role.COORDINATOR,
@@ -89,7 +100,7 @@ CATALOGUE: tuple[KpiDefinition, ...] = (
         numerator="circuits completed by their requested completion date",
         denominator="circuits completed",
         period_by="the circuit's completion (circuit ledger)",
-        filters=(KpiFilter.CUSTOMER,),
+        filters=_WORK_FILTERS,
         direction="at_least",
         target=0.95,
         owner=Role.COORDINATOR,
@@ -104,6 +115,18 @@ CATALOGUE: tuple[KpiDefinition, ...] = (
         direction="at_least",
         target=1.0,
         owner=Role.SUPERVISOR,
+    ),
+    KpiDefinition(
+        name="activation_cycle_time",
+        title="Service activation cycle time",
+        numerator="seconds from order to completion, summed over the circuits completed",
+        denominator="circuits completed",
+        period_by="the circuit's completion (circuit ledger)",
+        filters=_WORK_FILTERS,
+        direction="at_most",
+        target=240,
+        owner=Role.COORDINATOR,
+        mean_unit="hours",
     ),
     KpiDefinition(
         name="sla_breaches",
@@ -129,6 +152,62 @@ CATALOGUE: tuple[KpiDefinition, ...] = (
         direction="at_least",
         target=0.95,
         owner=Role.SUPERVISOR,
+    ),
+    KpiDefinition(
+        name="second_followup_timeliness",
+        title="Second follow-ups done on time",
+        numerator="second follow-ups (after a neutral or dissatisfied rating) done by their deadline",
+        denominator="second follow-ups done or past their deadline",
+        period_by="the follow-up's opening; person: who holds or did it",
+        filters=_TICKET_FILTERS,
+        direction="at_least",
+        target=0.95,
+        owner=Role.SUPERVISOR,
+    ),
+    KpiDefinition(
+        name="complaint_callback_rate",
+        title="Complaint callback rate",
+        numerator="complaint tickets whose customer was called back (counts: on_time, within the callback deadline)",
+        denominator="complaint tickets",
+        period_by="the ticket's registration; person: who owes or made the callback",
+        filters=_TICKET_FILTERS,
+        direction="at_least",
+        target=1.0,
+        owner=Role.SUPERVISOR,
+    ),
+    KpiDefinition(
+        name="complaint_completion_48h",
+        title="Complaints completed within 48 h",
+        numerator="complaint tickets resolved within 48 hours of registration",
+        denominator="complaint tickets",
+        period_by="the ticket's registration",
+        filters=_TICKET_FILTERS,
+        direction="at_least",
+        target=1.0,
+        owner=Role.SUPERVISOR,
+    ),
+    KpiDefinition(
+        name="quality_score",
+        title="Quality-inspection score (质检)",
+        numerator="points the inspectors gave the sampled tickets (counts: reviews, passed)",
+        denominator="points possible on those reviews",
+        period_by="the review's scoring; person: the ticket's handler",
+        filters=_TICKET_FILTERS,
+        direction="at_least",
+        target=0.85,
+        owner=Role.SUPERVISOR,
+    ),
+    KpiDefinition(
+        name="staff_evaluation",
+        title="Staff evaluation",
+        numerator="components with something to count (parts: each component's rate)",
+        denominator="components: quality score, satisfaction, complaints completed within 48 h",
+        period_by="each component's own",
+        filters=_TICKET_FILTERS,
+        direction="at_least",
+        target=0.85,
+        owner=Role.SUPERVISOR,
+        components=(("quality_score", 0.5), ("satisfaction_rate", 0.3), ("complaint_completion_48h", 0.2)),
     ),
     KpiDefinition(
         name="reopen_rate",
@@ -236,6 +315,7 @@ class KpiFigures(BaseModel):
     numerator: int
     denominator: int | None = None
     counts: dict[str, int] = Field(default_factory=dict)  # named sub-counts, e.g. neutral and dissatisfied
+    parts: dict[str, float | None] = Field(default_factory=dict)  # a composite's components' rates
 
 
 class KpiAnswer(BaseModel):
@@ -250,6 +330,7 @@ class KpiAnswer(BaseModel):
     numerator: int
     denominator: int | None
     counts: dict[str, int]
+    parts: dict[str, float | None] = Field(default_factory=dict)
     target: float
     direction: Literal["at_least", "at_most"]
     met: bool | None
@@ -259,7 +340,15 @@ class KpiAnswer(BaseModel):
 def judge(kpi: KpiDefinition, query: KpiQuery, figures: KpiFigures) -> KpiAnswer:
     """The value (a rate or a count) and whether it meets the target; nothing to count meets nothing."""
     value: float | None
-    if kpi.is_rate:
+    if kpi.components:
+        present = [
+            (weight, figures.parts[name]) for name, weight in kpi.components if figures.parts.get(name) is not None
+        ]
+        total = sum(weight for weight, _ in present)
+        value = sum(weight * (part or 0) for weight, part in present) / total if total else None
+    elif kpi.mean_unit == "hours":
+        value = figures.numerator / figures.denominator / 3600 if figures.denominator else None
+    elif kpi.is_rate:
         value = figures.numerator / figures.denominator if figures.denominator else None
     else:
         value = float(figures.numerator)
@@ -274,8 +363,9 @@ def judge(kpi: KpiDefinition, query: KpiQuery, figures: KpiFigures) -> KpiAnswer
         filters={f.value: str(getattr(query, f.value)) for f in sorted(query.given())},
         value=value,
         numerator=figures.numerator,
-        denominator=figures.denominator if kpi.is_rate else None,
+        denominator=figures.denominator if kpi.denominator is not None else None,
         counts=figures.counts,
+        parts=figures.parts,
         target=kpi.target,
         direction=kpi.direction,
         met=met,

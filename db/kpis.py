@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from core.kpis import KPI_TARGETS_NAME, KpiFigures, KpiQuery, KpiTargets
+from core.kpis import BY_NAME, KPI_TARGETS_NAME, KpiFigures, KpiQuery, KpiTargets
 from db.models import KpiTargetsVersion
 
 
@@ -25,29 +25,22 @@ def _params(query: KpiQuery) -> dict[str, Any]:
 
 
 # Untyped NULL parameters need a type: every optional filter is cast to text where it is tested.
-_TICKET_FILTERS = """
+def _ticket_filters(person: str = "f.handler") -> str:
+    """The filters over a kpi_ticket_cycle row `f`; `person` names whose the ticket or task is."""
+    return f"""
       (CAST(:department AS text) IS NULL
-        OR k.candidate_department = CAST(:department AS text) OR k.lead_department = CAST(:department AS text))
-  AND (CAST(:person AS text) IS NULL OR k.handler = CAST(:person AS text))
-  AND (CAST(:customer AS text) IS NULL OR k.customer_id = CAST(:customer AS text))
-  AND (CAST(:priority AS text) IS NULL OR k.priority = CAST(:priority AS text))
+        OR f.candidate_department = CAST(:department AS text) OR f.lead_department = CAST(:department AS text))
+  AND (CAST(:person AS text) IS NULL OR {person} = CAST(:person AS text))
+  AND (CAST(:customer AS text) IS NULL OR f.customer_id = CAST(:customer AS text))
+  AND (CAST(:priority AS text) IS NULL OR f.priority = CAST(:priority AS text))
 """
 
-_CYCLES = f"""
-SELECT (cy->>'number')::int AS number, (cy->>'started_at')::timestamptz AS started_at, cy
-  FROM ticket k CROSS JOIN LATERAL jsonb_array_elements(k.detail->'cycles') AS cy
- WHERE {_TICKET_FILTERS}
-"""
 
-# Each SLA step: where the cycle keeps its deadline, its completion, and the task kind its breaches are named by.
+# Each SLA step of a kpi_ticket_cycle row: on time, settled and breached (generated columns, migration 0024).
 _STEPS = {
-    "response": ("(cy->>'response_due')::timestamptz", "(cy->>'responded_at')::timestamptz", "accept"),
-    "plan": ("(cy->>'plan_due')::timestamptz", "(cy->>'planned_at')::timestamptz", "plan"),
-    "resolution": (
-        "COALESCE((cy->>'resolution_due')::timestamptz, (cy->>'resolution_cap')::timestamptz)",
-        "(cy->>'resolved_at')::timestamptz",
-        "resolve",
-    ),
+    "response": ("f.response_on_time", "f.response_settled", "f.response_breached"),
+    "plan": ("f.plan_on_time", "f.plan_settled", "f.plan_breached"),
+    "resolution": ("f.resolution_on_time", "f.resolution_settled", "f.resolution_breached"),
 }
 
 
@@ -55,76 +48,182 @@ async def _one(session: AsyncSession, sql: str, query: KpiQuery, **extra: Any) -
     return (await session.execute(text(sql), _params(query) | extra)).one()
 
 
-def _timeliness(step: str, *, first_only: bool = False) -> Callable[[AsyncSession, KpiQuery], Awaitable[KpiFigures]]:
-    due, done, kind = _STEPS[step]
+def _whole_hours(query: KpiQuery) -> bool:
+    """True when the rollup can answer: no department, person or customer, and a period of whole UTC hours."""
+    narrow = query.department or query.person or query.customer
+    return not narrow and all(at.timestamp() % 3600 == 0 for at in (query.start, query.end))
+
+
+async def _rolled_up(session: AsyncSession, query: KpiQuery, *counters: str) -> Any:
+    """Sums of kpi_ticket_hour counters over the period (and priority), kept as the facts are written."""
+    sums = ", ".join(f"COALESCE(sum({c}), 0)::int" for c in counters)
+    sql = f"""
+    SELECT {sums} FROM kpi_ticket_hour
+     WHERE hour >= :start AND hour < :end AND (CAST(:priority AS text) IS NULL OR priority = CAST(:priority AS text))
+    """
+    return await _one(session, sql, query)
+
+
+def _timeliness(
+    step: str, *, first_only: bool = False, faults_only: bool = False
+) -> Callable[[AsyncSession, KpiQuery], Awaitable[KpiFigures]]:
+    on_time, settled, breached = _STEPS[step]
+    only = ("AND f.number = 1 " if first_only else "") + ("AND f.fault" if faults_only else "")
+    rollup = "fault" if faults_only else step
 
     async def figures(session: AsyncSession, query: KpiQuery) -> KpiFigures:
-        sql = f"""
-        WITH c AS (
-          SELECT {due} AS due, {done} AS done,
-                 EXISTS (SELECT 1 FROM jsonb_array_elements_text(cy->'breaches') AS b
-                          WHERE b LIKE :breach_prefix) AS breached
-            FROM ({_CYCLES}) AS cycles
-           WHERE started_at >= :start AND started_at < :end {"AND number = 1" if first_only else ""}
-        )
-        SELECT count(*) FILTER (WHERE done IS NOT NULL AND done <= due AND NOT breached),
-               count(*) FILTER (WHERE done IS NOT NULL OR breached),
-               count(*) FILTER (WHERE breached)
-          FROM c
-        """
-        on_time, settled, breached = await _one(session, sql, query, breach_prefix=f"{kind}:%")
-        return KpiFigures(numerator=on_time, denominator=settled, counts={"breached": breached})
+        if _whole_hours(query):
+            counts = await _rolled_up(session, query, f"{rollup}_on_time", f"{rollup}_settled", f"{rollup}_breached")
+        else:
+            sql = f"""
+            SELECT count(*) FILTER (WHERE {on_time}), count(*) FILTER (WHERE {settled}),
+                   count(*) FILTER (WHERE {breached})
+              FROM kpi_ticket_cycle f
+             WHERE f.started_at >= :start AND f.started_at < :end {only} AND {_ticket_filters()}
+            """
+            counts = await _one(session, sql, query)
+        n_on_time, n_settled, n_breached = counts
+        return KpiFigures(numerator=n_on_time, denominator=n_settled, counts={"breached": n_breached})
 
     return figures
 
 
 async def satisfaction_rate(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     """Rated SLA cycles by rating."""
-    sql = f"""
-    SELECT count(*) FILTER (WHERE cy->>'rating' = 'satisfied'),
-           count(*) FILTER (WHERE cy->>'rating' IS NOT NULL),
-           count(*) FILTER (WHERE cy->>'rating' = 'neutral'),
-           count(*) FILTER (WHERE cy->>'rating' = 'dissatisfied')
-      FROM ({_CYCLES}) AS cycles
-     WHERE started_at >= :start AND started_at < :end
-    """
-    satisfied, rated, neutral, dissatisfied = await _one(session, sql, query)
+    if _whole_hours(query):
+        satisfied, neutral, dissatisfied = await _rolled_up(session, query, "satisfied", "neutral", "dissatisfied")
+    else:
+        sql = f"""
+        SELECT count(*) FILTER (WHERE f.rating = 'satisfied'), count(*) FILTER (WHERE f.rating = 'neutral'),
+               count(*) FILTER (WHERE f.rating = 'dissatisfied')
+          FROM kpi_ticket_cycle f
+         WHERE f.started_at >= :start AND f.started_at < :end AND {_ticket_filters()}
+        """
+        satisfied, neutral, dissatisfied = await _one(session, sql, query)
     counts = {"satisfied": satisfied, "neutral": neutral, "dissatisfied": dissatisfied}
-    return KpiFigures(numerator=satisfied, denominator=rated, counts=counts)
+    return KpiFigures(numerator=satisfied, denominator=satisfied + neutral + dissatisfied, counts=counts)
+
+
+# Tickets registered in the period: the first cycle's row stands for its ticket.
+_REGISTERED = "f.number = 1 AND f.registered_at >= :start AND f.registered_at < :end"
 
 
 async def reopen_rate(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     """Tickets registered in the period: reopened ones over those closed at least once."""
-    sql = f"""
-    SELECT count(*) FILTER (WHERE jsonb_array_length(k.detail->'cycles') > 1),
-           count(*) FILTER (WHERE k.closed_at IS NOT NULL OR jsonb_array_length(k.detail->'cycles') > 1)
-      FROM ticket k
-     WHERE k.created_at >= :start AND k.created_at < :end AND {_TICKET_FILTERS}
-    """
-    reopened, closed = await _one(session, sql, query)
+    if _whole_hours(query):
+        reopened, closed = await _rolled_up(session, query, "reopened", "closed")
+    else:
+        sql = f"""
+        SELECT count(*) FILTER (WHERE f.cycles > 1), count(*) FILTER (WHERE f.closed)
+          FROM kpi_ticket_cycle f
+         WHERE {_REGISTERED} AND {_ticket_filters()}
+        """
+        reopened, closed = await _one(session, sql, query)
     return KpiFigures(numerator=reopened, denominator=closed)
+
+
+# Who a follow-up task is: who did it, else who holds it, else whom it was given to.
+_TASK_PERSON = "COALESCE(t.decided_by, t.claimed_by, t.assignee)"
+
+
+async def complaint_callback_rate(session: AsyncSession, query: KpiQuery) -> KpiFigures:
+    """Complaint tickets registered in the period whose callback was done; of those, how many on time."""
+    if _whole_hours(query):
+        called, complaints, on_time = await _rolled_up(session, query, "called", "complaints", "called_on_time")
+    else:
+        sql = f"""
+        SELECT count(*) FILTER (WHERE f.callback_status = 'done'), count(*), count(*) FILTER (WHERE f.callback_on_time)
+          FROM kpi_ticket_cycle f
+         WHERE {_REGISTERED} AND f.complaint AND {_ticket_filters("f.callback_person")}
+        """
+        called, complaints, on_time = await _one(session, sql, query)
+    return KpiFigures(numerator=called, denominator=complaints, counts={"on_time": on_time})
+
+
+async def complaint_completion_48h(session: AsyncSession, query: KpiQuery) -> KpiFigures:
+    """Complaint tickets registered in the period resolved (first cycle) within 48 hours."""
+    if _whole_hours(query):
+        completed, complaints = await _rolled_up(session, query, "complaints_48h", "complaints")
+    else:
+        sql = f"""
+        SELECT count(*) FILTER (WHERE f.completed_48h), count(*)
+          FROM kpi_ticket_cycle f
+         WHERE {_REGISTERED} AND f.complaint AND {_ticket_filters()}
+        """
+        completed, complaints = await _one(session, sql, query)
+    return KpiFigures(numerator=completed, denominator=complaints)
+
+
+async def second_followup_timeliness(session: AsyncSession, query: KpiQuery) -> KpiFigures:
+    """Second follow-ups opened in the period: done by their deadline over done or overdue."""
+    # The task index covers the count; the ticket's facts are read only when the question narrows by them.
+    sql = f"""
+    SELECT count(*) FILTER (WHERE t.status = 'done' AND t.decided_at <= t.due_at),
+           count(*) FILTER (WHERE t.status = 'done' OR (t.status = 'open' AND t.due_at < now()))
+      FROM human_task t
+     WHERE t.kind = 'second_followup' AND t.opened_at >= :start AND t.opened_at < :end
+       AND (CAST(:person AS text) IS NULL OR {_TASK_PERSON} = CAST(:person AS text))
+       AND ((CAST(:department AS text) IS NULL AND CAST(:customer AS text) IS NULL AND CAST(:priority AS text) IS NULL)
+            OR EXISTS (SELECT 1 FROM kpi_ticket_cycle f WHERE f.ticket_no = t.business_ref AND f.number = 1
+                         AND {_ticket_filters(_TASK_PERSON)}))
+    """
+    on_time, settled = await _one(session, sql, query)
+    return KpiFigures(numerator=on_time, denominator=settled)
+
+
+async def quality_score(session: AsyncSession, query: KpiQuery) -> KpiFigures:
+    """Reviews scored in the period: points given over points possible, per the reviewed ticket's handler."""
+    sql = f"""
+    SELECT COALESCE(sum(q.points), 0), COALESCE(sum(q.possible), 0), count(*), count(*) FILTER (WHERE q.passed)
+      FROM quality_review q JOIN kpi_ticket_cycle f ON f.ticket_no = q.ticket_no AND f.number = 1
+     WHERE q.scored_at >= :start AND q.scored_at < :end AND {_ticket_filters("q.handler")}
+    """
+    points, possible, reviews, passed = await _one(session, sql, query)
+    return KpiFigures(numerator=points, denominator=possible, counts={"reviews": reviews, "passed": passed})
+
+
+async def staff_evaluation(session: AsyncSession, query: KpiQuery) -> KpiFigures:
+    """Each component KPI's rate for the same question (None where it has nothing to count)."""
+    parts: dict[str, float | None] = {}
+    for name, _ in BY_NAME["staff_evaluation"].components:
+        part = await FIGURES[name](session, query)
+        parts[name] = part.numerator / part.denominator if part.denominator else None
+    present = sum(v is not None for v in parts.values())
+    return KpiFigures(numerator=present, denominator=len(parts), parts=parts)
+
+
+# A check's or an order's department and person: those of one of its tasks (its candidates, who held or did it).
+def _work_filters(workflow_id: str) -> str:
+    return f"""
+   AND (CAST(:customer AS text) IS NULL OR w.customer_id = CAST(:customer AS text))
+   AND ((CAST(:department AS text) IS NULL AND CAST(:person AS text) IS NULL)
+        OR EXISTS (SELECT 1 FROM human_task h WHERE h.workflow_id = {workflow_id}
+                      AND (CAST(:department AS text) IS NULL OR h.candidate_department = CAST(:department AS text))
+                      AND (CAST(:person AS text) IS NULL OR CAST(:person AS text) IN (h.decided_by, h.claimed_by))))
+"""
 
 
 async def resource_check_timeliness(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     """Accepted checks in the ledger finished in the period, on time over judged."""
-    sql = """
-    SELECT count(*) FILTER (WHERE on_time), count(*)
-      FROM resource_check_ledger
-     WHERE outcome = 'accepted' AND on_time IS NOT NULL AND finished_at >= :start AND finished_at < :end
-       AND (CAST(:customer AS text) IS NULL OR customer_id = CAST(:customer AS text))
+    sql = f"""
+    SELECT count(*) FILTER (WHERE w.on_time), count(*)
+      FROM resource_check_ledger w JOIN resource_check r ON r.check_id = w.check_id
+     WHERE w.outcome = 'accepted' AND w.on_time IS NOT NULL AND w.finished_at >= :start AND w.finished_at < :end
+       {_work_filters("r.workflow_id")}
     """
     on_time, judged = await _one(session, sql, query)
     return KpiFigures(numerator=on_time, denominator=judged)
 
 
+_CIRCUITS = f"""
+  FROM circuit_ledger c JOIN service_order w ON w.order_id = c.order_id
+ WHERE c.completed_at >= :start AND c.completed_at < :end {_work_filters("w.workflow_id")}
+"""
+
+
 async def activation_timeliness(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     """Circuits completed in the period, on time over completed."""
-    sql = """
-    SELECT count(*) FILTER (WHERE c.on_time), count(*)
-      FROM circuit_ledger c JOIN service_order o ON o.order_id = c.order_id
-     WHERE c.completed_at >= :start AND c.completed_at < :end AND c.on_time IS NOT NULL
-       AND (CAST(:customer AS text) IS NULL OR o.customer_id = CAST(:customer AS text))
-    """
+    sql = f"SELECT count(*) FILTER (WHERE c.on_time), count(*) {_CIRCUITS} AND c.on_time IS NOT NULL"
     on_time, completed = await _one(session, sql, query)
     return KpiFigures(numerator=on_time, denominator=completed)
 
@@ -146,43 +245,59 @@ async def report_timeliness(session: AsyncSession, query: KpiQuery) -> KpiFigure
     return KpiFigures(numerator=on_time, denominator=settled, counts=counts)
 
 
-# The breaches in scope: a period, a customer's workflows, a ticket priority; `parts` splits who was responsible.
-_BREACHES = """
-  FROM sla_breach b
-  LEFT JOIN ticket k ON k.workflow_id = b.workflow_id
-  LEFT JOIN resource_check rc ON rc.workflow_id = b.workflow_id
-  LEFT JOIN service_order so ON so.workflow_id = b.workflow_id
-  CROSS JOIN LATERAL (SELECT string_to_array(b.responsible, ' or ') AS parts) AS p
+async def activation_cycle_time(session: AsyncSession, query: KpiQuery) -> KpiFigures:
+    """Circuits completed in the period: their cycle seconds summed, over how many."""
+    sql = f"SELECT COALESCE(round(sum(c.cycle_seconds)), 0), count(*) {_CIRCUITS} AND c.cycle_seconds IS NOT NULL"
+    seconds, completed = await _one(session, sql, query)
+    return KpiFigures(numerator=int(seconds), denominator=completed)
+
+
+# The breaches in scope grouped by whom they were held by (kpi_breach, migration 0024): a period, a customer's
+# workflows, a ticket priority. kpi_charges(responsible) names whom each group is charged to.
+_BREACH_GROUPS = """
+SELECT b.responsible, b.kind, kpi_charges(b.responsible) AS charged, count(*) AS n
+  FROM kpi_breach b
  WHERE b.breached_at >= :start AND b.breached_at < :end
-   AND (CAST(:customer AS text) IS NULL
-        OR COALESCE(k.customer_id, rc.customer_id, so.customer_id) = CAST(:customer AS text))
-   AND (CAST(:priority AS text) IS NULL OR k.priority = CAST(:priority AS text))
+   AND (CAST(:customer AS text) IS NULL OR b.customer_id = CAST(:customer AS text))
+   AND (CAST(:priority AS text) IS NULL OR b.priority = CAST(:priority AS text))
+ GROUP BY b.responsible, b.kind
 """
-# A person answers for a breach charged to them, or to candidates that admitted them while the task was unclaimed
+# Whom a person answers for: themselves, and the candidates that admitted them while a task was unclaimed
 # (core.tasks.Candidates: their department, unless an auditor, or one of their roles).
-_CHARGED_TO_USER = """(b.responsible = u.username
-   OR (('department ' || u.department) = ANY (p.parts) AND NOT ('auditor' = ANY (u.roles)))
-   OR EXISTS (SELECT 1 FROM unnest(u.roles) AS r WHERE ('role ' || r) = ANY (p.parts)))"""
-# A department answers for a breach charged to it (unclaimed) or to one of its members.
-_CHARGED_TO_DEPARTMENT = """(('department ' || d.department) = ANY (p.parts)
-   OR EXISTS (SELECT 1 FROM app_user m WHERE m.username = b.responsible AND m.department = d.department))"""
+_USER_ANSWERS = """(
+  SELECT username, ARRAY['person:' || username]
+         || CASE WHEN department IS NOT NULL AND NOT ('auditor' = ANY (roles))
+                 THEN ARRAY['department:' || department] ELSE '{}' END
+         || ARRAY(SELECT 'role:' || r FROM unnest(roles) AS r) AS answers
+    FROM app_user
+)"""
+# A department answers for breaches charged to it (unclaimed) or to one of its members; a department named only
+# by unclaimed tasks answers for those.
+_DEPARTMENT_ANSWERS = """(
+  SELECT department, array_agg('person:' || username) || ARRAY['department:' || department] AS answers
+    FROM app_user WHERE department IS NOT NULL GROUP BY department
+  UNION ALL
+  SELECT DISTINCT substr(c, 12), ARRAY[c] FROM g CROSS JOIN LATERAL unnest(g.charged) AS c
+   WHERE c LIKE 'department:%' AND substr(c, 12) NOT IN (SELECT department FROM app_user WHERE department IS NOT NULL)
+)"""
 
 
 async def sla_breaches(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     """Breaches in the period by task kind; for a person, also how many came while the task was unclaimed.
 
-    A breach names who was responsible when it happened: a user, or (unclaimed) the candidates as
-    "department D or role R ..." (core.tasks.Candidates.describe).
+    A breach is charged to the user who held the task, or (unclaimed) to each of its candidates.
     """
     sql = f"""
-    SELECT b.kind, b.responsible = CAST(:person AS text) AS direct, count(*)
-      {_BREACHES}
-       AND (CAST(:person AS text) IS NULL
-            OR EXISTS (SELECT 1 FROM app_user u WHERE u.username = CAST(:person AS text) AND {_CHARGED_TO_USER}))
+    WITH g AS ({_BREACH_GROUPS})
+    SELECT g.kind, g.responsible = CAST(:person AS text) AS direct, sum(g.n)::int
+      FROM g
+     WHERE (CAST(:person AS text) IS NULL
+            OR g.charged && (SELECT answers FROM {_USER_ANSWERS} AS u WHERE u.username = CAST(:person AS text))
+            OR g.responsible = CAST(:person AS text))
        AND (CAST(:department AS text) IS NULL
-            OR EXISTS (SELECT 1 FROM (SELECT CAST(:department AS text) AS department) AS d
-                        WHERE {_CHARGED_TO_DEPARTMENT}))
-     GROUP BY b.kind, direct
+            OR g.charged && (SELECT answers FROM {_DEPARTMENT_ANSWERS} AS d
+                              WHERE d.department = CAST(:department AS text)))
+     GROUP BY g.kind, direct
     """
     rows = (await session.execute(text(sql), _params(query))).all()
     counts: dict[str, int] = {}
@@ -195,28 +310,25 @@ async def sla_breaches(session: AsyncSession, query: KpiQuery) -> KpiFigures:
 
 async def breaches_by_person(session: AsyncSession, query: KpiQuery) -> list[tuple[str, int, int]]:
     """(username, breaches, of which unclaimed) for every person charged with a breach in scope, most first."""
-    scope = _BREACHES.replace("FROM sla_breach b", "FROM app_user u CROSS JOIN sla_breach b")
     sql = f"""
-    SELECT u.username, count(*), count(*) FILTER (WHERE b.responsible <> u.username)
-      {scope} AND {_CHARGED_TO_USER}
-     GROUP BY u.username ORDER BY count(*) DESC, u.username
+    WITH g AS ({_BREACH_GROUPS})
+    SELECT u.username, sum(g.n)::int, (sum(g.n) FILTER (WHERE g.responsible <> u.username))::int
+      FROM g JOIN {_USER_ANSWERS} AS u ON u.answers && g.charged
+     GROUP BY u.username ORDER BY 2 DESC, u.username
     """
-    return [(name, n, unclaimed) for name, n, unclaimed in await session.execute(text(sql), _params(query))]
+    return [(name, n, unclaimed or 0) for name, n, unclaimed in await session.execute(text(sql), _params(query))]
 
 
 async def breaches_by_department(session: AsyncSession, query: KpiQuery) -> list[tuple[str, int, int]]:
     """(department, breaches, of which unclaimed) for every department charged with a breach in scope, most first."""
-    departments = """(SELECT DISTINCT department FROM app_user WHERE department IS NOT NULL
-                      UNION SELECT substr(x, 12) FROM sla_breach, unnest(string_to_array(responsible, ' or ')) AS x
-                       WHERE x LIKE 'department %') AS d"""
-    scope = _BREACHES.replace("FROM sla_breach b", f"FROM {departments} CROSS JOIN sla_breach b")
     sql = f"""
-    SELECT d.department, count(*),
-           count(*) FILTER (WHERE ('department ' || d.department) = ANY (p.parts))
-      {scope} AND {_CHARGED_TO_DEPARTMENT}
-     GROUP BY d.department ORDER BY count(*) DESC, d.department
+    WITH g AS ({_BREACH_GROUPS})
+    SELECT d.department, sum(g.n)::int,
+           (sum(g.n) FILTER (WHERE ('department:' || d.department) = ANY (g.charged)))::int
+      FROM g JOIN {_DEPARTMENT_ANSWERS} AS d ON d.answers && g.charged
+     GROUP BY d.department ORDER BY 2 DESC, d.department
     """
-    return [(name, n, unclaimed) for name, n, unclaimed in await session.execute(text(sql), _params(query))]
+    return [(name, n, unclaimed or 0) for name, n, unclaimed in await session.execute(text(sql), _params(query))]
 
 
 async def callback_rate(session: AsyncSession, query: KpiQuery) -> KpiFigures:
@@ -237,11 +349,18 @@ FIGURES: dict[str, Callable[[AsyncSession, KpiQuery], Awaitable[KpiFigures]]] = 
     "response_timeliness": _timeliness("response", first_only=True),
     "plan_timeliness": _timeliness("plan"),
     "resolution_timeliness": _timeliness("resolution"),
+    "fault_handling_timeliness": _timeliness("resolution", faults_only=True),
     "resource_check_timeliness": resource_check_timeliness,
     "activation_timeliness": activation_timeliness,
     "report_timeliness": report_timeliness,
+    "activation_cycle_time": activation_cycle_time,
     "sla_breaches": sla_breaches,
     "satisfaction_rate": satisfaction_rate,
+    "second_followup_timeliness": second_followup_timeliness,
+    "complaint_callback_rate": complaint_callback_rate,
+    "complaint_completion_48h": complaint_completion_48h,
+    "quality_score": quality_score,
+    "staff_evaluation": staff_evaluation,
     "reopen_rate": reopen_rate,
     "callback_rate": callback_rate,
 }

@@ -140,7 +140,7 @@ class TaskRow(TaskFields, table=True):
         Index("ix_human_task_assignee", "assignee", "status"),
         Index("ix_human_task_claimed", "claimed_by", "status"),
         Index("ix_human_task_department", "candidate_department", "status"),
-        # The inbox's order over open tasks only (migration 0020): a page reads its first rows, not all of them.
+        # The inbox's order over open tasks only (migration 0023): a page reads its first rows, not all of them.
         Index(
             "ix_human_task_open_inbox",
             text("priority DESC"),
@@ -614,6 +614,44 @@ class KpiTargetsVersion(VersionedSpec, table=True):
 
     __tablename__ = "kpi_targets_version"
     __table_args__ = (UniqueConstraint("name", "version"),)
+
+
+class QualityRulesVersion(VersionedSpec, table=True):
+    """One immutable version of the quality-inspection rules (core.quality.QualityRules)."""
+
+    __tablename__ = "quality_rules_version"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+
+class QualityInspectionRow(SQLModel, table=True):
+    """Read model of a period's quality inspection (质检)."""
+
+    __tablename__ = "quality_inspection"
+
+    inspection_id: str = Field(primary_key=True, max_length=40)
+    workflow_id: str = Field(max_length=64, unique=True)
+    start_at: datetime = _ts()
+    end_at: datetime = _ts()
+    status: str = Field(max_length=16)
+    revision: int = 0
+    detail: dict[str, Any] = _json()  # the workflow's whole inspection state (reviews, actions, checks)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class QualityReviewRow(SQLModel, table=True):
+    """One scored review of a sampled ticket: what the quality and staff-evaluation KPIs count."""
+
+    __tablename__ = "quality_review"
+    __table_args__ = (Index("ix_quality_review_scored", "scored_at"), Index("ix_quality_review_handler", "handler"))
+
+    inspection_id: str = Field(primary_key=True, max_length=40)
+    ticket_no: str = Field(primary_key=True, max_length=20)
+    handler: str = Field(max_length=64)
+    inspector: str = Field(max_length=64)
+    points: int
+    possible: int
+    passed: bool
+    scored_at: datetime = _ts()
 
 
 class MessageThreadRow(SQLModel, table=True):

@@ -23,6 +23,7 @@ from activities.outbox import OutboxActivities
 from activities.platform import PlatformActivities
 from activities.presales import PresalesActivities
 from activities.provisioning import ProvisioningActivities
+from activities.quality import QualityActivities
 from activities.reports import ReportActivities
 from activities.reservations import ReservationActivities
 from activities.resource_checks import ResourceCheckActivities
@@ -120,6 +121,7 @@ def build_worker(
     checks = ResourceCheckActivities(db)
     presales = PresalesActivities(db)
     anchor = JournalAnchorActivities(db)
+    quality = QualityActivities(db)
     messages = MessageActivities(db)
     incidents = IncidentActivities(db, client)
     report_work = ReportActivities(db)
@@ -157,6 +159,8 @@ def build_worker(
             checks.record_resource_check,
             presales.record_demand,
             presales.load_check_summary,
+            quality.load_quality_plan,
+            quality.record_inspection,
             anchor.journal_head,
             outbox.due,
             outbox.deliver,

@@ -8,6 +8,7 @@ from workflows.messages import MessageThreadWorkflow
 from workflows.outbox import OutboxDispatcherWorkflow
 from workflows.presales import PreSalesDemandWorkflow
 from workflows.provisioning import ProvisioningOrderWorkflow
+from workflows.quality import QualityInspectionWorkflow
 from workflows.reports import QuarterlyReportWorkflow, ReportObligationWorkflow, ReportSchedulerWorkflow
 from workflows.resource_checks import ResourceCheckWorkflow
 from workflows.tickets import ServiceTicketWorkflow
@@ -20,6 +21,7 @@ ALL_WORKFLOWS = [
     PreSalesDemandWorkflow,
     JournalAnchorWorkflow,
     OutboxDispatcherWorkflow,
+    QualityInspectionWorkflow,
     MessageThreadWorkflow,
     IncidentWorkflow,
     ReportObligationWorkflow,

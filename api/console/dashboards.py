@@ -39,9 +39,10 @@ _DUE_LIST = 20
 async def _kpi(
     name: str, user: SignedIn, session: SessionDep, settings: Settings, first: date, last: date
 ) -> KpiAnswer:
-    return await kpis.kpi(
-        name, user.actor, session, settings, first.isoformat(), last.isoformat(), None, None, None, None
+    answer: KpiAnswer = await kpis.kpi(
+        name, user.actor, session, settings, None, from_=first.isoformat(), to=last.isoformat()
     )
+    return answer
 
 
 def _today(settings: Settings) -> date:
@@ -60,7 +61,7 @@ async def dashboard_data(
     trend_days = [today - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
     trend = [await _kpi("sla_breaches", user, session, settings, d, d) for d in trend_days]
     by_department = await kpis.breach_breakdown(
-        user.actor, session, settings, "department", first.isoformat(), today.isoformat(), None, None
+        user.actor, session, settings, None, by="department", from_=first.isoformat(), to=today.isoformat()
     )
     tickets = await counts.open_tickets_by_status_priority(session)
     statuses = [s.value for s in TicketStatus if s.value not in counts.FINISHED]

@@ -152,7 +152,8 @@ async def test_kpis_match_the_walk(env, http, login, sync_session):
     assert figures(await kpi("reopen_rate", headers=await login("auditor1")))[:2] == (1, 1)
     listed = (await http.get("/api/kpis", headers=supervisor)).json()
     assert {k["name"] for k in listed} >= {"response_timeliness", "sla_breaches", "activation_timeliness"}
-    assert next(k for k in listed if k["name"] == "resource_check_timeliness")["filters"] == ["customer"]
+    filters = next(k for k in listed if k["name"] == "resource_check_timeliness")["filters"]
+    assert filters == ["department", "person", "customer"]
 
 
 async def test_bad_parameters_are_422_and_roles_are_checked(http, login):
@@ -171,7 +172,7 @@ async def test_bad_parameters_are_422_and_roles_are_checked(http, login):
         response = await http.get("/api/kpis/response_timeliness", params=params, headers=supervisor)
         assert response.status_code == 422, (params, response.text)
         assert response.json()["detail"].startswith(where), response.text
-    narrowed = await http.get("/api/kpis/activation_timeliness", params={**good, "person": "x"}, headers=supervisor)
+    narrowed = await http.get("/api/kpis/activation_timeliness", params={**good, "priority": "low"}, headers=supervisor)
     assert narrowed.status_code == 422 and "cannot be filtered" in narrowed.json()["detail"]
     assert (await http.get("/api/kpis/uptime", params=good, headers=supervisor)).status_code == 404
     engineer = await login("engineer1")

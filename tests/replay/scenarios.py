@@ -24,6 +24,7 @@ from core.journal_anchor import AnchorState
 from core.outbox import KICK_SIGNAL, DispatcherState
 from core.provisioning import CancelOrder, Cutover, MarkCutover
 from core.provisioning import workflow_id_for as order_workflow_id
+from core.quality import InspectionInput, QualityRules
 from core.resource_checks import AcceptResult, CancelCheck, ChaseLine, ItemChange, Qualification, Recheck
 from core.resource_checks import workflow_id_for as check_workflow_id
 from core.roles import Actor, Role
@@ -62,6 +63,7 @@ from tests.tickets import flow as tickets
 from workflows.callbacks import CustomerCallbackWorkflow
 from workflows.journal_anchor import JournalAnchorWorkflow
 from workflows.outbox import OutboxDispatcherWorkflow
+from workflows.quality import QualityInspectionWorkflow
 
 Scenario = Callable[[WorkflowEnvironment, str], Awaitable[WorkflowHandle]]
 
@@ -621,6 +623,57 @@ async def dispatcher_rounds_then_continues(env: WorkflowEnvironment, task_queue:
     return env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
 
 
+# ---- QualityInspection ---------------------------------------------------------------------------
+
+
+async def _open_task_of(handle: WorkflowHandle, kind: str) -> HumanTask | None:
+    tasks = await handle.query("tasks", result_type=list[HumanTask])
+    return next((t for t in tasks if t.kind == kind and t.status == "open"), None)
+
+
+async def quality_reviewed_acted_checked(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """A closed ticket sampled, scored with a finding; the action done; after the wait, checked effective."""
+    flow = await _worked_and_resolved(env, task_queue)
+    await flow.act(CustomerFeedback(request_id=rid(), actor=CUSTOMER, resolved=True, rating=Rating.SATISFIED))
+    await flow.act(Close(request_id=rid(), actor=tickets.AGENT))
+    closed_at = (await flow.ticket()).closed_at
+    assert closed_at is not None
+    await flow.handle.result()  # the reopen window runs out: the ticket's run is over
+    handle = await env.client.start_workflow(
+        QualityInspectionWorkflow.run,
+        InspectionInput(
+            inspection_id=f"QI-scenario-{uuid.uuid4().hex[:8]}",
+            start=closed_at - timedelta(seconds=1),
+            end=closed_at + timedelta(seconds=1),
+            requested_by=APPROVER,
+            request_id=rid(),
+        ),
+        id=f"quality-scenario-{uuid.uuid4().hex[:8]}",
+        task_queue=task_queue,
+    )
+    review = await eventually(lambda: _open_task_of(handle, "quality_review"), what="the review task")
+    rules = await handle.query("rules", result_type=QualityRules)
+    form = {
+        "marks": {c.name: c.points // 2 for c in rules.criteria},
+        "findings": [{"text": "未向客户说明原因", "owner": tickets.ENGINEER.username}],
+    }
+    scored = DecisionInput(task_id=review.task_id, request_id=rid(), actor=APPROVER, outcome="scored", data=form)
+    await handle.execute_update("decide", scored, id=scored.request_id)
+    action = await eventually(lambda: _open_task_of(handle, "improvement_action"), what="the improvement action")
+    done = DecisionInput(
+        task_id=action.task_id, request_id=rid(), actor=tickets.ENGINEER, outcome="done", comment="已培训"
+    )
+    await handle.execute_update("decide", done, id=done.request_id)
+    await env.sleep(timedelta(days=40))  # past check_after: the effect check opens
+    check = await eventually(lambda: _open_task_of(handle, "improvement_check"), what="the effect check")
+    checked = DecisionInput(
+        task_id=check.task_id, request_id=rid(), actor=APPROVER, outcome="effective", comment="复查有效"
+    )
+    await handle.execute_update("decide", checked, id=checked.request_id)
+    await finished(env, handle)
+    return handle
+
+
 # ---- MessageThread ---------------------------------------------------------------------------------
 
 
@@ -833,6 +886,9 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
     },
     "OutboxDispatcher": {
         "rounds-then-continues": dispatcher_rounds_then_continues,
+    },
+    "QualityInspection": {
+        "reviewed-acted-checked": quality_reviewed_acted_checked,
     },
     "MessageThread": {
         "acknowledged-complex-explained-answered": message_acknowledged_complex_explained_answered,

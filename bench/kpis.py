@@ -1,0 +1,359 @@
+"""KPI latency at scale: a year of 1M tickets and 10M task rows generated in PostgreSQL, then GET /api/kpis/... timed.
+
+    .venv/bin/python -m bench.kpis                      # 1M tickets, 10 tasks each; generation takes minutes
+    .venv/bin/python -m bench.kpis --tickets 100000     # smaller, on a loaded machine
+    .venv/bin/python -m bench.kpis --reuse              # measure again on the data of the last run (kept)
+
+The data goes to .data/bench/kpis (kept, so --reuse can measure again after a change; delete the folder when
+done). Everything is written by INSERT ... SELECT over generate_series inside PostgreSQL, through the ordinary
+tables: the KPI facts (migration 0024's triggers) are kept as the rows are written, as in production. Then the
+API runs under uvicorn and each KPI is asked `--requests` times, one request at a time, each for a random month of
+the year narrowed by a random filter (none, a priority, a customer, a person, a department).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from core.kpis import CATALOGUE, KpiFilter
+from db.migrate import migrate_and_seed
+from db.seed import DEMO_PASSWORD
+from infra.devstack import Stack, http_ok, wait_until
+from infra.embedded_pg import ensure_database, sqlalchemy_url, start_embedded_postgres
+from infra.security import hash_password
+from infra.settings import Settings
+
+YEAR = 2025
+PEOPLE, DEPARTMENTS, CUSTOMERS = 200, 20, 5000
+BATCH = 100_000
+BIG_TABLES = ("ticket", "human_task", "sla_breach", "kpi_ticket_cycle", "kpi_breach")
+TASK_KINDS = ("accept", "plan", "resolve", "callback", "second_followup", "support", "rating_followup", "coordinate")
+
+# One row per ticket i: priority, categories, customer, handler and department from i; times and outcomes random.
+_TICKETS = """
+INSERT INTO ticket (ticket_no, workflow_id, status, tmf_status, priority, categories, customer_id, customer_name,
+                    handler, candidate_department, lead_department, tier, green_channel, created_by, created_at,
+                    closed_at, rating, revision, detail, updated_at)
+SELECT no, 'ticket-' || no, 'closed', 'closed', priority, categories, 'CUST-' || (i % {customers}), '基准客户',
+       'bench-' || (i % {people}), 'bench-dept-' || (i % {departments}),
+       CASE WHEN i % 7 = 0 THEN 'bench-dept-' || ((i + 3) % {departments}) END, 1, priority = 'urgent',
+       'agent1', created, CASE WHEN r1 < 0.8 THEN created + interval '30 hours' END, rating, 1,
+       jsonb_build_object('ticket_no', no, 'cycles', jsonb_build_array(jsonb_build_object(
+           'number', 1, 'started_at', created,
+           'response_due', created + interval '2 hours', 'responded_at', created + r2 * interval '3 hours',
+           'plan_due', created + interval '4 hours', 'planned_at', created + r3 * interval '6 hours',
+           'resolution_cap', created + interval '24 hours',
+           'resolved_at', CASE WHEN r1 < 0.9 THEN created + r4 * interval '36 hours' END,
+           'rating', rating,
+           'breaches', CASE WHEN r2 > 0.67 THEN jsonb_build_array('accept:bench-' || (i % {people}))
+                            ELSE '[]'::jsonb END))
+         || CASE WHEN r5 < 0.05 THEN jsonb_build_array(jsonb_build_object(  -- one ticket in twenty reopened
+           'number', 2, 'started_at', created + interval '40 hours', 'response_due', created + interval '42 hours',
+           'responded_at', created + interval '41 hours', 'plan_due', created + interval '44 hours',
+           'resolution_cap', created + interval '64 hours', 'breaches', '[]'::jsonb))
+            ELSE '[]'::jsonb END),
+       now()
+  FROM (SELECT i, 'CB' || lpad(i::text, 10, '0') AS no,
+               (ARRAY['urgent', 'high', 'medium', 'low'])[1 + i % 4] AS priority,
+               CAST(CASE i % 5 WHEN 0 THEN ARRAY['aftersales_hardware'] WHEN 1 THEN ARRAY['aftersales_software']
+                               WHEN 2 THEN ARRAY['complaint'] WHEN 3 THEN ARRAY['presales']
+                               ELSE ARRAY['complaint', 'aftersales_hardware'] END AS varchar[]) AS categories,
+               timestamptz '{year}-01-01 00:00+08' + (i::float8 / {tickets}) * interval '365 days' AS created,
+               (ARRAY['satisfied', 'satisfied', 'satisfied', 'neutral', 'dissatisfied', NULL])[1 + (i / 5) % 6]
+                   AS rating,
+               random() AS r1, random() AS r2, random() AS r3, random() AS r4, random() AS r5
+          FROM generate_series({first}, {last}) AS i) AS g
+"""
+
+# Task j belongs to ticket j / per_ticket; its kind cycles through TASK_KINDS.
+_TASKS = """
+INSERT INTO human_task (task_id, workflow_id, kind, subject, business_ref, candidate_roles, candidate_department,
+                        assignee, outcomes, priority, status, claimed_by, opened_at, due_at, escalation_level,
+                        outcome, decided_by, decided_at, revision, updated_at)
+SELECT 'ticket-' || no || ':' || j, 'ticket-' || no, kind, no || ': ' || kind, no, ARRAY['engineer']::varchar[],
+       'bench-dept-' || (t % {departments}), NULL, ARRAY['done']::varchar[], 0, 'done', 'bench-' || (t % {people}),
+       opened, opened + interval '24 hours', 0, 'done', 'bench-' || (t % {people}),
+       opened + r * interval '30 hours', 1, now()
+  FROM ({task_series}) AS g
+"""
+# The j-th task's identity and times (shared by the tasks and their breaches).
+_TASK_SERIES = """
+SELECT j, j / {per_ticket} AS t, 'CB' || lpad((j / {per_ticket})::text, 10, '0') AS no,
+       (ARRAY{kinds})[1 + j % {per_ticket} % {kind_count}] AS kind,
+       timestamptz '{year}-01-01 00:00+08' + ((j / {per_ticket})::float8 / {tickets}) * interval '365 days'
+           + (j % {per_ticket}) * interval '1 hour' AS opened,
+       random() AS r
+  FROM generate_series({first}, {last}, {step}) AS j
+"""
+
+# A breach for one task in twenty: held by its person, or unclaimed (its department or role as candidates).
+_BREACHES = """
+INSERT INTO sla_breach (key, workflow_id, task_id, kind, responsible, due_at, breached_at)
+SELECT 'ticket-' || no || ':' || j || ':rung2:v0', 'ticket-' || no, 'ticket-' || no || ':' || j, kind,
+       CASE WHEN r < 0.6 THEN 'bench-' || (t % {people})
+            ELSE 'department bench-dept-' || (t % {departments}) || ' or role engineer' END,
+       opened + interval '24 hours', opened + interval '24 hours 1 minute'
+  FROM ({task_series}) AS g
+"""
+
+_CHECKS_AND_ORDERS = """
+INSERT INTO resource_check (check_id, workflow_id, status, tmf_state, customer_id, customer_name, created_by,
+                            created_at, rounds, revision, detail, updated_at)
+SELECT 'RCB' || i, 'resource-check-RCB' || i, 'accepted', 'done', 'CUST-' || (i % {customers}), '基准客户', 'gcd1',
+       timestamptz '{year}-01-01 00:00+08' + (i::float8 / {works}) * interval '365 days', 1, 1, '{{}}', now()
+  FROM generate_series(1, {works}) AS i;
+INSERT INTO resource_check_ledger (check_id, customer_id, customer_name, outcome, construction, items, reservations,
+                                   requested_at, finished_at, rounds, on_time, lines_total, lines_on_time, revision,
+                                   updated_at)
+SELECT check_id, customer_id, customer_name, 'accepted', '[]', '[]', '[]', created_at,
+       created_at + interval '2 days', 1, random() < 0.9, 1, 1, 1, now()
+  FROM resource_check WHERE check_id LIKE 'RCB%';
+INSERT INTO service_order (order_id, workflow_id, status, tmf_state, circuit_type, scope, customer_id, bandwidth,
+                           created_by, created_at, requested_completion, revision, detail, updated_at)
+SELECT 'SOB' || i, 'provisioning-SOB' || i, 'completed', 'completed', 'internet', 'intra_city',
+       'CUST-' || (i % {customers}), '100M', 'gcd1',
+       timestamptz '{year}-01-01 00:00+08' + (i::float8 / {works}) * interval '365 days',
+       timestamptz '{year}-01-01 00:00+08' + (i::float8 / {works}) * interval '365 days' + interval '15 days',
+       1, '{{}}', now()
+  FROM generate_series(1, {works}) AS i;
+INSERT INTO circuit_ledger (circuit_id, order_id, status, circuit_type, a_end, z_end, bandwidth, ordered_at,
+                            requested_completion, completed_at, on_time, cycle_seconds, documents, steps, updated_at)
+SELECT 'CCB' || substr(order_id, 4), order_id, 'active', 'internet', '{{}}', '{{}}', '100M', created_at,
+       requested_completion, created_at + d * interval '1 day', d <= 15, d * 86400, '[]', '[]', now()
+  FROM (SELECT *, 5 + random() * 15 AS d FROM service_order WHERE order_id LIKE 'SOB%') AS o;
+INSERT INTO human_task (task_id, workflow_id, kind, subject, business_ref, candidate_roles, candidate_department,
+                        outcomes, priority, status, opened_at, due_at, escalation_level, decided_by, decided_at,
+                        outcome, revision, updated_at)
+SELECT w.workflow_id || ':answer', w.workflow_id, 'rc_answer', 'answer', w.ref, '{{}}',
+       'bench-dept-' || (w.n % {departments}), '{{done}}', 0, 'done', w.created_at, w.created_at + interval '1 day', 0,
+       'bench-' || (w.n % {people}), w.created_at + interval '20 hours', 'done', 1, now()
+  FROM (SELECT workflow_id, check_id AS ref, created_at, substr(check_id, 4)::int AS n FROM resource_check
+         WHERE check_id LIKE 'RCB%'
+        UNION ALL SELECT workflow_id, order_id, created_at, substr(order_id, 4)::int FROM service_order
+         WHERE order_id LIKE 'SOB%') AS w;
+"""
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _batches(total: int, size: int = BATCH) -> list[tuple[int, int]]:
+    return [(first, min(first + size, total) - 1) for first in range(0, total, size)]
+
+
+def generate(url: str, tickets: int, per_ticket: int) -> None:
+    """Write users, tickets (facts by trigger), tasks, breaches (charges by trigger), checks and orders."""
+    sizes = dict(year=YEAR, tickets=tickets, people=PEOPLE, departments=DEPARTMENTS, customers=CUSTOMERS)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT setseed(0.16)")
+        conn.execute("SET synchronous_commit = off")
+        conn.execute("SET maintenance_work_mem = '512MB'")
+        # Bulk loading: the tables' plain indexes are dropped and built again afterwards (unique ones stay, the
+        # triggers' upserts need them); the same definitions, read from the catalogue.
+        indexes = conn.execute(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indrelid WHERE c.relname = ANY (%s) AND NOT i.indisunique",
+            (list(BIG_TABLES),),
+        ).fetchall()
+        for name, _ in indexes:
+            conn.execute(f"DROP INDEX {name}")
+        password = hash_password(DEMO_PASSWORD)
+        conn.execute(
+            "INSERT INTO app_user (username, full_name, password_hash, roles, department, active, created_at,"
+            " notify_by) SELECT 'bench-' || n, 'Bench ' || n, %s, ARRAY['engineer'], 'bench-dept-' || (n %% %s),"
+            " true, now(), '{}' FROM generate_series(0, %s) AS n ON CONFLICT (username) DO NOTHING",
+            (password, DEPARTMENTS, PEOPLE - 1),
+        )
+        kinds = "[" + ", ".join(f"'{k}'" for k in TASK_KINDS) + "]"
+        tasks = dict(per_ticket=per_ticket, kinds=kinds, kind_count=len(TASK_KINDS), **sizes)
+        for label, sql, total, step in (
+            ("tickets", _TICKETS, tickets, 1),
+            ("tasks", _TASKS, tickets * per_ticket, 1),
+            ("breaches (one task in 20)", _BREACHES, tickets * per_ticket, 20),
+        ):
+            began = time.monotonic()
+            for first, last in _batches(total, BATCH * step):
+                series = _TASK_SERIES.format(first=first, last=last, step=step, **tasks)
+                conn.execute(sql.format(first=first, last=last, task_series=series, **tasks))
+                rate = (last + 1) / step / (time.monotonic() - began)
+                _say(f"  {label}: {last + 1:>10,} / {total:,} done ({rate:,.0f} rows/s)")
+        began = time.monotonic()
+        conn.execute(_CHECKS_AND_ORDERS.format(works=max(tickets // 20, 10), **sizes))
+        _say(f"  checks and orders: {max(tickets // 20, 10):,} each ({time.monotonic() - began:.0f} s)")
+        began = time.monotonic()
+        for _, definition in indexes:
+            conn.execute(definition)
+        _say(f"  {len(indexes)} indexes built again ({time.monotonic() - began:.0f} s)")
+        for table in BIG_TABLES:
+            conn.execute(f"VACUUM ANALYZE {table}")
+        counts = {
+            table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+            for table in BIG_TABLES
+        }
+        _say("  rows: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
+
+
+def _filters(rng: random.Random, allowed: tuple[KpiFilter, ...]) -> dict[str, str]:
+    choice = rng.choice([None, *allowed])
+    if choice is None:
+        return {}
+    value = {
+        KpiFilter.PRIORITY: lambda: rng.choice(["urgent", "high", "medium", "low"]),
+        KpiFilter.CUSTOMER: lambda: f"CUST-{rng.randrange(CUSTOMERS)}",
+        KpiFilter.PERSON: lambda: f"bench-{rng.randrange(PEOPLE)}",
+        KpiFilter.DEPARTMENT: lambda: f"bench-dept-{rng.randrange(DEPARTMENTS)}",
+    }[choice]()
+    return {choice.value: value}
+
+
+def _questions(rng: random.Random, allowed: tuple[KpiFilter, ...], days: int) -> dict[str, str]:
+    first = date(YEAR, 1, 1) + timedelta(days=rng.randrange(365 - days + 1))
+    params = {"from": first.isoformat(), "to": (first + timedelta(days=days - 1)).isoformat()}
+    return params | _filters(rng, allowed)
+
+
+def _figures(timings: list[float]) -> tuple[float, float, float]:
+    timings.sort()
+    return statistics.median(timings), timings[min(len(timings) - 1, int(len(timings) * 0.99))], timings[-1]
+
+
+async def measure_sql(url: str, requests: int, warmup: int, days: int) -> dict[str, tuple[float, float, float]]:
+    """(p50, p99, max) in milliseconds of each KPI's database work alone (db/kpis.py), the same questions."""
+    from zoneinfo import ZoneInfo
+
+    from core.kpis import KpiQuery, local_period
+    from core.sla import Priority
+    from db import kpis as kpi_figures
+    from db.session import Database
+
+    rng = random.Random(16)
+    database = Database(url)
+    zone = ZoneInfo(Settings().default_timezone)
+    out = {}
+    try:
+        for kpi in CATALOGUE:
+            timings = []
+            for n in range(warmup + requests):
+                params = _questions(rng, kpi.filters, days)
+                start, end = local_period(date.fromisoformat(params["from"]), date.fromisoformat(params["to"]), zone)
+                priority = Priority(params["priority"]) if "priority" in params else None
+                extra = {k: params[k] for k in ("department", "person", "customer") if k in params}
+                query = KpiQuery(start=start, end=end, priority=priority, **extra)
+                async with database.session() as session:
+                    began = time.perf_counter()
+                    await kpi_figures.figures(session, kpi.name, query)
+                    elapsed = (time.perf_counter() - began) * 1000
+                if n >= warmup:
+                    timings.append(elapsed)
+            out[kpi.name] = _figures(timings)
+    finally:
+        await database.dispose()
+    return out
+
+
+async def measure(api_url: str, requests: int, warmup: int, days: int) -> list[tuple[str, float, float, float]]:
+    """(what, p50, p99, max) in milliseconds per KPI, one request at a time."""
+    rng = random.Random(16)
+    # The floor: the definitions list does the same sign-in and targets lookup as every KPI, and no counting.
+    targets: list[tuple[str, str, tuple[KpiFilter, ...]]] = [("(definitions only)", "/api/kpis", ())]
+    targets += [(k.name, f"/api/kpis/{k.name}", k.filters) for k in CATALOGUE]
+    targets += [
+        (f"breakdown by {by}", "/api/kpis/sla_breaches/breakdown", (KpiFilter.CUSTOMER,))
+        for by in ("person", "department")
+    ]
+    results = []
+    async with httpx.AsyncClient(base_url=api_url, timeout=60) as http:
+        token = await http.post("/api/auth/token", data={"username": "supervisor1", "password": DEMO_PASSWORD})
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        for what, path, allowed in targets:
+            timings = []
+            for n in range(warmup + requests):
+                params = _questions(rng, allowed, days)
+                if what.startswith("breakdown by "):
+                    params["by"] = what.removeprefix("breakdown by ")
+                began = time.perf_counter()
+                response = await http.get(path, params=params, headers=headers)
+                elapsed = (time.perf_counter() - began) * 1000
+                if response.status_code != 200:
+                    raise SystemExit(f"{what} {params}: {response.status_code} {response.text}")
+                if n >= warmup:
+                    timings.append(elapsed)
+            p50, p99, most = _figures(timings)
+            results.append((what, p50, p99, most))
+            _say(f"  {what:<30} p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   max {most:7.1f} ms")
+    return results
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Generate (or reuse) the data, start the API, time every KPI, print the table."""
+    parser = argparse.ArgumentParser(prog="bench.kpis", description=__doc__.split("\n")[0])
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--tasks-per-ticket", type=int, default=10)
+    parser.add_argument("--requests", type=int, default=200, help="timed requests per KPI")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed requests per KPI first")
+    parser.add_argument("--days", type=int, default=30, help="length of each asked period")
+    parser.add_argument("--reuse", action="store_true", help="measure on the data left by the last run")
+    parser.add_argument("--data-dir", type=Path, default=Path(".data/bench/kpis"))
+    args = parser.parse_args(argv)
+    _say(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} cores")
+    marker = args.data_dir / "generated"
+    if not args.reuse and args.data_dir.exists() and any(args.data_dir.iterdir()):
+        raise SystemExit(f"{args.data_dir} holds an earlier run: pass --reuse, or delete it to generate anew")
+    stack = Stack()
+    try:
+        postgres = stack.postgres = start_embedded_postgres(args.data_dir / "pg")
+        ensure_database(postgres.get_uri(), "kexiang")
+        url = sqlalchemy_url(postgres.get_uri(), "kexiang")
+        settings = Settings()
+        migrate_and_seed(
+            url, calendar_name=settings.default_calendar, policy_name=settings.default_sla_policy, demo_users=True
+        )
+        libpq = url.replace("postgresql+psycopg://", "postgresql://")
+        if marker.exists():
+            _say(f"reusing {marker.read_text().strip()}")
+        else:
+            _say(f"generating {args.tickets:,} tickets and {args.tickets * args.tasks_per_ticket:,} task rows")
+            began = time.monotonic()
+            generate(libpq, args.tickets, args.tasks_per_ticket)
+            _say(f"generated in {time.monotonic() - began:.0f} s")
+            marker.write_text(f"{args.tickets} tickets, {args.tickets * args.tasks_per_ticket} task rows\n")
+        port = _free_port()
+        env = dict(os.environ, DATABASE_URL=url, PYTHONUNBUFFERED="1", TEMPORAL_ADDRESS="127.0.0.1:1")
+        command = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
+        stack.spawn("api", command, env, args.data_dir / "api.log")
+        api_url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: http_ok(f"{api_url}/healthz"), timeout=90, what="the API (/healthz)")
+        _say(f"timing {args.requests} requests per KPI (after {args.warmup} untimed), {args.days}-day periods:")
+        results = asyncio.run(measure(api_url, args.requests, args.warmup, args.days))
+        worst = max(results, key=lambda r: r[2])
+        _say(f"worst p99 over HTTP: {worst[0]} {worst[2]:.1f} ms (target ≤ 100 ms)")
+        _say("questions drawn the same way, database work alone (db/kpis.py, no HTTP, sign-in or JSON):")
+        sql = asyncio.run(measure_sql(url, args.requests, args.warmup, args.days))
+        for name, (p50, p99, most) in sql.items():
+            _say(f"  {name:<30} p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   max {most:7.1f} ms")
+        _say(f"load after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()
