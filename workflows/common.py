@@ -8,6 +8,7 @@ from typing import Any, TypeVar, overload
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 # Search attributes: opaque references only, never customer data (they are not encrypted).
 BUSINESS_REF = SearchAttributeKey.for_keyword("BusinessRef")
@@ -86,13 +87,24 @@ async def db_call(activity: str, arg: object, result_type: type[Any] | None = No
     three events and a workflow task of its own. A local activity's input is not in the history, so a write returns
     what it wrote (the auditor's timeline reads it from the marker)."""
     if workflow.patched(READ_MODEL_LOCAL):
-        return await workflow.execute_local_activity(
-            activity,
-            arg,
-            result_type=result_type,
-            start_to_close_timeout=DB_WRITE_TIMEOUT,
-            retry_policy=DB_WRITE_RETRY,
-        )
+        try:
+            return await workflow.execute_local_activity(
+                activity,
+                arg,
+                result_type=result_type,
+                start_to_close_timeout=DB_WRITE_TIMEOUT,
+                retry_policy=DB_WRITE_RETRY,
+            )
+        except ApplicationError as failure:  # a local activity's refusal arrives unwrapped: wrap it as a remote one's
+            raise ActivityError(
+                f"{activity} failed",
+                scheduled_event_id=0,
+                started_event_id=0,
+                identity="",
+                activity_type=activity,
+                activity_id="",
+                retry_state=RetryState.NON_RETRYABLE_FAILURE,
+            ) from failure
     return await workflow.execute_activity(
         activity, arg, result_type=result_type, start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY
     )
