@@ -50,7 +50,7 @@ class PlatformActivities:
         return PolicySnapshot(calendar=calendar, policy=policy, assignment=assignment)
 
     @activity.defn(name=RECORD_TASK_EVENT)
-    async def record_task_event(self, event: TaskEvent) -> None:
+    async def record_task_event(self, event: TaskEvent) -> TaskEvent:
         """Write a task change, its audit row, notices and breach in one transaction; retries write nothing twice."""
         async with self._db.session() as session:
             if event.task is not None:
@@ -69,3 +69,4 @@ class PlatformActivities:
                     insert(SlaBreach).values(**event.breach.model_dump()).on_conflict_do_nothing(index_elements=["key"])
                 )
             await session.commit()
+        return event  # what was written: a local activity's input is not in the history

@@ -20,13 +20,14 @@ class PresalesActivities:
         self._db = db
 
     @activity.defn(name=RECORD_DEMAND)
-    async def record_demand(self, save: DemandSave) -> None:
+    async def record_demand(self, save: DemandSave) -> DemandSave:
         """Write the demand (newer revisions only) and the act's audit row in one transaction."""
         async with self._db.session() as session:
             await upsert_demand(session, save.demand)
             if save.audit is not None:
                 await audit_journal.append(session, save.audit)
             await session.commit()
+        return save  # what was written: a local activity's input is not in the history
 
     @activity.defn(name=LOAD_CHECK_SUMMARY)
     async def load_check_summary(self, check_id: str) -> CheckSummary | None:

@@ -74,7 +74,7 @@ class ProvisioningActivities:
             return await latest_provisioning_rules(session, name)
 
     @activity.defn(name=RECORD_ORDER)
-    async def record_order(self, save: OrderSave) -> None:
+    async def record_order(self, save: OrderSave) -> OrderSave:
         """Write the order (newer revisions only), its new documents, the act's audit row and notices at once."""
         async with self._db.session() as session:
             await publish_order_change(session, save.order)  # TMF641 listeners, from the row before the write
@@ -96,6 +96,7 @@ class ProvisioningActivities:
                     )
             await _tell_of_jeopardy(session, save)
             await session.commit()
+        return save  # what was written: a local activity's input is not in the history
 
     @activity.defn(name=REPORT_COMPLETION)
     async def report_completion(self, report: CompletionReport) -> str:

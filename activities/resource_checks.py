@@ -19,7 +19,7 @@ class ResourceCheckActivities:
         self._db = db
 
     @activity.defn(name=RECORD_RESOURCE_CHECK)
-    async def record_resource_check(self, save: CheckSave) -> None:
+    async def record_resource_check(self, save: CheckSave) -> CheckSave:
         """Write the check (newer revisions only), the audit row and, when asked, the ledger row."""
         async with self._db.session() as session:
             await publish_check_change(session, save.check)  # TMF645 listeners, from the row before the write
@@ -27,3 +27,4 @@ class ResourceCheckActivities:
             if save.audit is not None:
                 await audit_journal.append(session, save.audit)
             await session.commit()
+        return save  # what was written: a local activity's input is not in the history

@@ -24,7 +24,7 @@ class TicketActivities:
         self._survey_base_url = survey_base_url.rstrip("/")
 
     @activity.defn(name=RECORD_TICKET)
-    async def record_ticket(self, save: TicketSave) -> None:
+    async def record_ticket(self, save: TicketSave) -> TicketSave:
         """Write the ticket state (newer revisions only) and the act's audit row in one transaction."""
         async with self._db.session() as session:
             await publish_ticket_change(session, save.ticket)  # TMF621 listeners, from the row before the write
@@ -33,6 +33,7 @@ class TicketActivities:
             if save.audit is not None:
                 await audit_journal.append(session, save.audit)
             await session.commit()
+        return save  # what was written: a local activity's input is not in the history
 
     @activity.defn(name=ISSUE_SURVEY)
     async def issue_survey(self, issue: SurveyIssue) -> None:

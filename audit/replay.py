@@ -28,6 +28,7 @@ from workflows.registry import ALL_WORKFLOWS
 # e.g. "... Activity machine does not handle this event: HistoryEvent(id: 5, UpsertWorkflowSearchAttributes)"
 _EVENT = re.compile(r"HistoryEvent\(id: (\d+), (\w+)")
 _EVENT_ID = re.compile(r"\bevent(?: id)?[ :#]+(\d+)", re.IGNORECASE)
+_PATCH = re.compile(r"patch marker encountered for change ([\w.-]+)")  # a patch the replaying code never asks for
 _CORE_MESSAGE = re.compile(r'message: "((?:[^"\\]|\\.)*)"')  # the failure inside core's debug dump
 _PAGE = 200
 
@@ -89,7 +90,21 @@ def verdict_of(result: WorkflowReplayResult) -> Verdict:
         inner = _CORE_MESSAGE.search(text)
         verdict.reason = inner.group(1) if inner else f"{type(result.replay_failure).__name__}: {text}"
         verdict.event_id, verdict.event_type = divergence_point(verdict.reason)
+        if verdict.event_id is None and (patch := _PATCH.search(verdict.reason)):
+            verdict.event_id, verdict.event_type = patch_marker_event(history, patch.group(1))
     return verdict
+
+
+def patch_marker_event(history: WorkflowHistory, patch_id: str) -> tuple[int | None, str | None]:
+    """(event id, "MarkerRecorded") of the marker that recorded `patch_id`, when the history has it."""
+    for event in history.events:
+        if event.HasField("marker_recorded_event_attributes"):
+            details = event.marker_recorded_event_attributes.details
+            if "patch-data" in details and details["patch-data"].payloads:
+                data = json.loads(details["patch-data"].payloads[0].data or b"{}")
+                if data.get("id") == patch_id:
+                    return event.event_id, "MarkerRecorded"
+    return None, None
 
 
 async def replay(

@@ -39,6 +39,7 @@ Kind = Literal[
 ]
 KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 _TEXT_LIMIT = 300
+LOCAL_ACTIVITY_MARKER = "core_local_activity"  # the SDK's marker for a local activity (type in `data`, `result`)
 _REASON_KEYS = ("reason", "comment", "note", "explanation")
 _CONTACT_KEYS = ("contact", "phone", "mobile", "email")
 
@@ -289,6 +290,23 @@ class _Reader:
         if a.marker_name == "core_patch" and "patch-data" in a.details:
             patch = _first(a.details["patch-data"])
             self.add(event, "patch", "patch.applied", subject=patch.get("id") if isinstance(patch, Mapping) else None)
+        elif a.marker_name == LOCAL_ACTIVITY_MARKER and "data" in a.details:
+            self._local_activity(event, a)
+
+    def _local_activity(self, event: HistoryEvent, a: Any) -> None:
+        """A local activity: one marker with its type and result; a write's result is what it wrote (its input)."""
+        data = _first(a.details["data"])
+        name = data.get("activity_type") if isinstance(data, Mapping) else None
+        if "result" not in a.details:
+            failure = a.failure.message if a.HasField("failure") else "failed"
+            self.add(event, "activity", "activity.failed", subject=name, outcome="failed", reason=masked(failure))
+            return
+        written = _first(a.details["result"])
+        for audit in _audits_in(written):
+            self.audits.setdefault(audit["request_id"], audit)
+        self.add(event, "activity", "activity.completed", subject=name, outcome=summarise(written))
+        if name == RECORD_TASK_EVENT and isinstance(written, Mapping):
+            self._task_event(event, written)
 
     # activities (and, through record_task_event, every human task's life)
 

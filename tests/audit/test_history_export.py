@@ -115,7 +115,7 @@ async def test_exported_history_replays_cleanly_and_diverges_against_changed_cod
         workflows=[ApprovalWithUnpatchedPause],
     )
     verdict = changed.verdicts[0]
-    assert (verdict.ok, verdict.event_id, verdict.event_type) == (False, 5, "ActivityTaskScheduled")
+    assert (verdict.ok, verdict.event_id, verdict.event_type) == (False, 5, "MarkerRecorded")
 
 
 async def test_replay_a_workflow_straight_from_temporal(http, login, decided):
@@ -195,7 +195,7 @@ async def test_cli_exports_and_replays(env, tmp_path, decided):
         workflows=[ApprovalWithUnpatchedPause],
     )
     assert code == 1
-    assert "DIVERGED" in out.getvalue() and "at event 5 (ActivityTaskScheduled)" in out.getvalue()
+    assert "DIVERGED" in out.getvalue() and "at event 5 (MarkerRecorded)" in out.getvalue()
 
 
 # ---- the codec endpoint ------------------------------------------------------------------------------------

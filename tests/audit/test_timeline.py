@@ -167,4 +167,4 @@ async def test_ticket_history_exports_replays_cleanly_and_diverges_against_chang
         workflows=[ServiceTicketWithUnpatchedPause],
     )
     verdict = changed.verdicts[0]
-    assert (verdict.ok, verdict.event_id, verdict.event_type) == (False, 5, "ActivityTaskScheduled")
+    assert (verdict.ok, verdict.event_id, verdict.event_type) == (False, 5, "MarkerRecorded")
