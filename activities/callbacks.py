@@ -28,13 +28,14 @@ class CallbackActivities:
         self._settings = settings
 
     @activity.defn(name=RECORD_CALLBACK)
-    async def record_callback(self, save: CallbackSave) -> None:
+    async def record_callback(self, save: CallbackSave) -> CallbackSave:
         """Write the callback and its audit row in one transaction; a retry writes nothing twice."""
         async with self._db.session() as session:
             await upsert_callback(session, save.callback)
             if save.audit is not None:
                 await audit_journal.append(session, save.audit)
             await session.commit()
+        return save  # what was written: a local activity's input is not in the history
 
     @activity.defn(name=LOAD_CALLBACK_SUBJECT)
     async def load_callback_subject(self, start: CallbackInput) -> SubjectState:

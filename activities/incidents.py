@@ -105,7 +105,7 @@ class IncidentActivities:
         return policy
 
     @activity.defn(name=RECORD_INCIDENT)
-    async def record_incident(self, save: IncidentSave) -> None:
+    async def record_incident(self, save: IncidentSave) -> IncidentSave:
         """Write the incident, its links, the act's audit row, the staff notices and holding messages, at once."""
         incident = save.incident
         async with self._db.session() as session:
@@ -120,6 +120,7 @@ class IncidentActivities:
             for ticket_no in save.holding:
                 await self._hold(session, incident, ticket_no)
             await session.commit()
+        return save  # what was written: a local activity's input is not in the history
 
     async def _hold(self, session: AsyncSession, incident: Incident, ticket_no: str) -> None:
         """Queue the holding message to a linked ticket's customer (once per incident and ticket)."""

@@ -18,7 +18,7 @@ class MessageActivities:
         self._db = db
 
     @activity.defn(name=RECORD_MESSAGE_THREAD)
-    async def record_message_thread(self, save: ThreadSave) -> None:
+    async def record_message_thread(self, save: ThreadSave) -> ThreadSave:
         """Write the thread (newer revisions only), the audit row and, when asked, queue the reply to the customer."""
         async with self._db.session() as session:
             await upsert_thread(session, save.thread)
@@ -27,3 +27,4 @@ class MessageActivities:
             if save.send is not None:
                 await queue_reply(session, save.thread, save.send)
             await session.commit()
+        return save  # what was written: a local activity's input is not in the history

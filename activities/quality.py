@@ -26,10 +26,11 @@ class QualityActivities:
         return InspectionPlan(rules=rules, sample=draw_sample(closed, rules, start.inspection_id))
 
     @activity.defn(name=RECORD_INSPECTION)
-    async def record_inspection(self, save: InspectionSave) -> None:
+    async def record_inspection(self, save: InspectionSave) -> InspectionSave:
         """Write the inspection (newer revisions only), its scored reviews and the act's audit row together."""
         async with self._db.session() as session:
             await upsert_inspection(session, save.inspection)
             if save.audit is not None:
                 await audit_journal.append(session, save.audit)
             await session.commit()
+        return save  # what was written: a local activity's input is not in the history

@@ -48,11 +48,12 @@ class ReportActivities:
         return policy
 
     @activity.defn(name=RECORD_REPORT)
-    async def record_report(self, report: ReportRecord) -> None:
+    async def record_report(self, report: ReportRecord) -> ReportRecord:
         """Write a report's state (a retry or an older state changes nothing)."""
         async with self._db.session() as session:
             await reports.record(session, report)
             await session.commit()
+        return report  # what was written: a local activity's input is not in the history
 
     @activity.defn(name=DRAFT_QUARTERLY_REPORT)
     async def draft_quarterly_report(self, span: QuarterSpan) -> QuarterlyDraft:
