@@ -390,6 +390,7 @@ class Incident(BaseModel):
     tickets: list[LinkedTicket] = Field(default_factory=list)
     stages: list[StageRecord] = Field(default_factory=list)
     chain: list[HandOn] = Field(default_factory=list)
+    fault_report_id: str | None = None  # the fault report the major fault owes (workflows/reports.py)
     updates: list[ProgressUpdate] = Field(default_factory=list)
     notes: list[ProgressNote] = Field(default_factory=list)
     review: Review | None = None

@@ -20,6 +20,7 @@ from typing import Any, assert_never
 from temporalio import workflow
 
 from workflows.acts import ActBook
+from workflows.reports import start_fault_report
 
 with workflow.unsafe.imports_passed_through():
     from core.incidents import (
@@ -73,6 +74,7 @@ with workflow.unsafe.imports_passed_through():
         wait_until,
     )
 
+FAULT_REPORT_PATCH = "incident-fault-report"  # a major fault starts the fault report it owes
 TASK_PRIORITY = {IncidentLevel.GENERAL: 60, IncidentLevel.LARGER: 80, IncidentLevel.MAJOR: 100}
 
 
@@ -226,7 +228,13 @@ class IncidentWorkflow(ActBook[Incident, IncidentAct]):
             asyncio.create_task(self._report_chain())  # noqa: RUF006 - lives until the chain is done
 
     async def _report_chain(self) -> None:
-        """Departments and people at once, then the account owner and manager, who pass it to senior management."""
+        """Departments and people at once, then the account owner and manager, who pass it to senior management;
+        the fault report the major fault owes is due from the moment it is known (seed 000's three reports)."""
+        if workflow.patched(FAULT_REPORT_PATCH):
+            incident = self.incident
+            incident.fault_report_id = await start_fault_report(
+                incident.incident_no, workflow.now(), self._headline()[:200]
+            )
         for step in ChainStep:
             if self.incident.status not in ACTIVE_STATUSES:
                 return

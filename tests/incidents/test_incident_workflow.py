@@ -244,6 +244,14 @@ async def test_a_major_fault_is_reported_along_the_chain_with_times(env, worker,
     for key in ("chain:departments:d:operations", "chain:departments:u:opshead", "chain:account_owner:u:gcd1"):
         assert key in notices and "专线全部中断" in notices[key].message
     assert "chain:senior_management:u:admin" in notices
+
+    # The major fault owes its fault report (seed 000), due by the report policy from the declaration.
+    async def fault_report():
+        response = await http.get(f"/api/reports/report-fault-{incident_no}", headers=supervisor)
+        return response.json() if response.status_code == 200 else None
+
+    report = await eventually(fault_report, what="the fault report owed")
+    assert report["kind"] == "fault" and report["status"] == "open" and report["fault_ref"] == incident_no
     # The chain's people are followed up with the regular updates (every 30 min for a major fault).
     await env.sleep(timedelta(minutes=22))
     notices = await eventually(lambda: _with(sync_session, f"incident-{incident_no}", "update1:u:admin"), what="1")
@@ -260,6 +268,8 @@ async def test_a_major_fault_is_reported_along_the_chain_with_times(env, worker,
     )
     assert stood.status_code == 200, stood.text
     assert (await finished(env, flow.handle)).status == IncidentStatus.STOOD_DOWN
+    # The report outlives the incident (a child abandoned to its writer): ended here, as every test's workflows are.
+    await env.client.get_workflow_handle(f"report-fault-{incident_no}").terminate("test over")
 
 
 async def test_incident_acts_are_role_checked_and_refusals_change_nothing(env, worker, task_queue):
@@ -349,3 +359,7 @@ async def test_raising_the_level_to_major_starts_the_report_chain(env, worker, t
     assert (row.action, row.actor, row.reason) == ("incident.change_level", "supervisor2", "影响扩大")
     workflow_id = flow.handle.id
     assert f"level:{request_id}:r:supervisor" in _notices(sync_session, workflow_id)
+    # Raised to major, it owes the fault report too (ended here: it outlives the incident).
+    incident = await flow.incident()
+    assert incident.fault_report_id == f"report-fault-{incident.incident_no}"
+    await env.client.get_workflow_handle(incident.fault_report_id).terminate("test over")

@@ -540,6 +540,9 @@ async def incident_major_chain_stood_down(env: WorkflowEnvironment, task_queue: 
     await flow.decide("incident_chain_senior_management", owner, "passed", senior=["admin"])
     await flow.act(StandDown(request_id=rid(), actor=incidents.SUPERVISOR, reason="演练结束"))
     await finished(env, flow.handle)
+    report = (await flow.incident()).fault_report_id
+    if report:  # the fault report the major fault owes outlives the incident
+        await env.client.get_workflow_handle(report).terminate("scenario over")
     return flow.handle
 
 
