@@ -18,7 +18,8 @@ _PHONE = re.compile(
     r"(?<![\dA-Za-z+])(?:(?:\+|00)86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?![\dA-Za-z])"
     r"|(?<![\dA-Za-z(])(?:\(0[1-9]\d{1,2}\)|0[1-9]\d{1,2})[- ]?\d{7,8}(?![\dA-Za-z])"
 )
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# An address ends in a top-level domain of letters: `temporal-system@127.0.0.1` (a worker identity) is not one.
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9-])")
 
 
 def masked_contact(contact: str | None) -> str | None:
