@@ -8,7 +8,20 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Computed, DateTime, Index, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Computed,
+    DateTime,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlmodel import Field, SQLModel
 
@@ -149,6 +162,28 @@ class TaskRow(TaskFields, table=True):
             postgresql_where=text("status = 'open'"),
             postgresql_include=["assignee", "candidate_department", "candidate_roles"],
         ),
+        # The follow-up and callback tasks KPIs read directly (migration 0024).
+        Index(
+            "ix_human_task_kpi_ticket",
+            "business_ref",
+            "kind",
+            postgresql_where=text("kind IN ('callback', 'second_followup')"),
+        ),
+        Index(
+            "ix_human_task_kpi_opened",
+            "kind",
+            "opened_at",
+            postgresql_where=text("kind IN ('callback', 'second_followup')"),
+            postgresql_include=[
+                "status",
+                "due_at",
+                "decided_at",
+                "decided_by",
+                "claimed_by",
+                "assignee",
+                "business_ref",
+            ],
+        ),
     )
 
     revision: int = 0
@@ -250,6 +285,8 @@ class TicketRow(SQLModel, table=True):
         Index("ix_ticket_status_priority", "status", "priority", "created_at"),
         Index("ix_ticket_categories", "categories", postgresql_using="gin"),
         Index("ix_ticket_handler_status", "handler", "status"),
+        # The quality inspection's sample is drawn from the tickets closed in a period (migration 0025).
+        Index("ix_ticket_closed", "closed_at", postgresql_where=text("closed_at IS NOT NULL")),
     )
 
     ticket_no: str = Field(primary_key=True, max_length=20)
@@ -492,6 +529,9 @@ class CircuitLedgerRow(SQLModel, table=True):
     its closure (status `closed`, the row kept)."""
 
     __tablename__ = "circuit_ledger"
+    __table_args__ = (
+        Index("ix_circuit_ledger_completed", "completed_at", postgresql_where=text("completed_at IS NOT NULL")),
+    )
 
     circuit_id: str = Field(primary_key=True, max_length=40)
     order_id: str = Field(max_length=32, unique=True)
@@ -614,6 +654,124 @@ class KpiTargetsVersion(VersionedSpec, table=True):
 
     __tablename__ = "kpi_targets_version"
     __table_args__ = (UniqueConstraint("name", "version"),)
+
+
+def _generated(expression: str) -> Any:
+    """A stored boolean column PostgreSQL computes from the row."""
+    return Field(default=None, sa_column=Column(Boolean, Computed(expression, persisted=True)))
+
+
+def _counter() -> Any:
+    """A rollup counter column, zero until a fact adds to it."""
+    return Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class KpiTicketCycleRow(SQLModel, table=True):
+    """KPI facts of one SLA cycle of a ticket; triggers on ticket and human_task write it (migration 0024)."""
+
+    __tablename__ = "kpi_ticket_cycle"
+    __table_args__ = (
+        Index("ix_kpi_ticket_cycle_started", "started_at"),
+        Index("ix_kpi_ticket_cycle_registered", "registered_at", postgresql_where=text("number = 1")),
+        Index("ix_kpi_ticket_cycle_priority", "priority", "started_at"),
+        Index("ix_kpi_ticket_cycle_customer", "customer_id", "started_at"),
+        Index("ix_kpi_ticket_cycle_handler", "handler", "started_at"),
+        Index("ix_kpi_ticket_cycle_candidate", "candidate_department", "started_at"),
+        Index("ix_kpi_ticket_cycle_lead", "lead_department", "started_at"),
+    )
+
+    ticket_no: str = Field(primary_key=True, max_length=20)
+    number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    registered_at: datetime = _ts()
+    started_at: datetime = _ts()
+    priority: str | None = Field(default=None, max_length=16)
+    customer_id: str | None = Field(default=None, max_length=64)
+    handler: str | None = Field(default=None, max_length=64)
+    candidate_department: str | None = Field(default=None, max_length=64)
+    lead_department: str | None = Field(default=None, max_length=64)
+    complaint: bool
+    fault: bool
+    response_due: datetime | None = _ts(default=None)
+    responded_at: datetime | None = _ts(default=None)
+    plan_due: datetime | None = _ts(default=None)
+    planned_at: datetime | None = _ts(default=None)
+    resolution_due: datetime | None = _ts(default=None)
+    resolved_at: datetime | None = _ts(default=None)
+    response_breached: bool
+    plan_breached: bool
+    resolution_breached: bool
+    rating: str | None = Field(default=None, max_length=16)
+    cycles: int
+    closed: bool
+    callback_status: str | None = Field(default=None, max_length=16)
+    callback_on_time: bool
+    callback_person: str | None = Field(default=None, max_length=64)
+    response_on_time: bool | None = _generated(
+        "COALESCE(responded_at <= response_due, false) AND NOT response_breached"
+    )
+    response_settled: bool | None = _generated("responded_at IS NOT NULL OR response_breached")
+    plan_on_time: bool | None = _generated("COALESCE(planned_at <= plan_due, false) AND NOT plan_breached")
+    plan_settled: bool | None = _generated("planned_at IS NOT NULL OR plan_breached")
+    resolution_on_time: bool | None = _generated(
+        "COALESCE(resolved_at <= resolution_due, false) AND NOT resolution_breached"
+    )
+    resolution_settled: bool | None = _generated("resolved_at IS NOT NULL OR resolution_breached")
+    completed_48h: bool | None = _generated("COALESCE(extract(epoch FROM resolved_at - started_at) <= 172800, false)")
+
+
+class KpiTicketHourRow(SQLModel, table=True):
+    """Hourly rollup of kpi_ticket_cycle by priority, in four shards; a trigger keeps it (migration 0024)."""
+
+    __tablename__ = "kpi_ticket_hour"
+
+    hour: datetime = _ts(primary_key=True)
+    priority: str = Field(primary_key=True, max_length=16)  # '' for none
+    shard: int = Field(primary_key=True, sa_type=SmallInteger, sa_column_kwargs={"autoincrement": False})
+    cycles: int = _counter()
+    response_on_time: int = _counter()
+    response_settled: int = _counter()
+    response_breached: int = _counter()
+    plan_on_time: int = _counter()
+    plan_settled: int = _counter()
+    plan_breached: int = _counter()
+    resolution_on_time: int = _counter()
+    resolution_settled: int = _counter()
+    resolution_breached: int = _counter()
+    fault_on_time: int = _counter()
+    fault_settled: int = _counter()
+    fault_breached: int = _counter()
+    satisfied: int = _counter()
+    neutral: int = _counter()
+    dissatisfied: int = _counter()
+    registered: int = _counter()
+    reopened: int = _counter()
+    closed: int = _counter()
+    complaints: int = _counter()
+    complaints_48h: int = _counter()
+    called: int = _counter()
+    called_on_time: int = _counter()
+
+
+class KpiBreachRow(SQLModel, table=True):
+    """KPI facts of one SLA breach with its ticket's priority and its customer; a trigger writes it (migration 0024)."""
+
+    __tablename__ = "kpi_breach"
+    __table_args__ = (
+        # Covering: a period's breaches are counted from the index alone.
+        Index(
+            "ix_kpi_breach_breached",
+            "breached_at",
+            postgresql_include=["responsible", "kind", "customer_id", "priority"],
+        ),
+        Index("ix_kpi_breach_customer", "customer_id", "breached_at"),
+    )
+
+    breach_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    kind: str = Field(max_length=64)
+    responsible: str = Field(max_length=64)
+    breached_at: datetime = _ts()
+    customer_id: str | None = Field(default=None, max_length=64)
+    priority: str | None = Field(default=None, max_length=16)
 
 
 class QualityRulesVersion(VersionedSpec, table=True):

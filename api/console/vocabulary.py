@@ -179,6 +179,15 @@ VOCABULARY = (
     N_("SLA breaches (timeouts)"),
     N_("Customer satisfaction rate"),
     N_("Reopen rate"),
+    N_("Fault-handling timeliness"),
+    N_("Report timeliness (operation, fault and quarterly reports)"),
+    N_("Service activation cycle time"),
+    N_("Second follow-ups done on time"),
+    N_("Complaint callback rate"),
+    N_("Complaints completed within 48 h"),
+    N_("Quality-inspection score (质检)"),
+    N_("Staff evaluation"),
+    N_("Scheduled callback rate"),
 )
 
 

@@ -46,8 +46,12 @@ def test_rates_counts_and_targets():
 
 def test_filters_a_kpi_does_not_take_are_refused():
     refuse_filters(BY_NAME["sla_breaches"], _query(person="a", department="b", customer="c", priority="low"))
-    with pytest.raises(ValueError, match=r"^person: resource_check_timeliness cannot be filtered by it"):
-        refuse_filters(BY_NAME["resource_check_timeliness"], _query(person="a"))
+    checks = BY_NAME["resource_check_timeliness"]  # checks take department, person and customer, not priority
+    refuse_filters(checks, _query(person="a", department="b", customer="c"))
+    with pytest.raises(ValueError, match=r"^priority: resource_check_timeliness cannot be filtered by it"):
+        refuse_filters(checks, _query(person="a", priority="low"))
+    with pytest.raises(ValueError, match=r"^person: report_timeliness cannot be filtered by it"):
+        refuse_filters(BY_NAME["report_timeliness"], _query(person="a"))
 
 
 def test_targets_document_applies_and_refuses_unknown_kpis_and_rates_above_one():
