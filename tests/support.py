@@ -115,7 +115,10 @@ def free_port() -> int:
 @asynccontextmanager
 async def serve(app: FastAPI) -> AsyncIterator[str]:
     """Serve an app with uvicorn on a free loopback port in this event loop; yields its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    # A long keep-alive: a test idle between requests (drawing a plan, awaiting a workflow) must not find its
+    # pooled connection closed under it as it sends.
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", timeout_keep_alive=300)
+    server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:
         if serving.done():

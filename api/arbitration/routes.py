@@ -7,13 +7,15 @@ as `comment`; the decision moves the stalled task, and the step or assignment be
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 from temporalio.service import RPCError
 
 from api.acts import IdempotencyKey, StaffActing, Subject, deliver
 from api.deps import GatewayDep, Reader
-from api.errors import QuietValidationRoute
+from api.errors import ApiError, QuietValidationRoute
 from core.arbitration import Arbitration, ArbitrationRequest, Party
 from core.tasks import ActResult
 from db.models import TaskRow
@@ -29,7 +31,13 @@ class ArbitrationBody(BaseModel):
     stalled: str = Field(min_length=1, max_length=2000)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ActResult, summary="Ask for arbitration")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ActResult,
+    summary="Ask for arbitration",
+    responses={404: {"model": ApiError, "description": "no task has this id"}},
+)
 async def request_arbitration(
     body: ArbitrationBody, acting: StaffActing, request_id: IdempotencyKey = None
 ) -> ActResult:
@@ -57,8 +65,15 @@ async def request_arbitration(
     return result
 
 
-@router.get("", response_model=list[Arbitration], summary="A workflow's arbitrations")
-async def arbitrations_of(workflow_id: str, actor: Reader, gateway: GatewayDep) -> list[Arbitration]:
+@router.get(
+    "",
+    response_model=list[Arbitration],
+    summary="A workflow's arbitrations",
+    responses={404: {"model": ApiError, "description": "no running workflow has this id"}},
+)
+async def arbitrations_of(
+    workflow_id: Annotated[str, Query(min_length=1, max_length=200)], actor: Reader, gateway: GatewayDep
+) -> list[Arbitration]:
     """Every arbitration asked on the workflow's tasks: parties, positions, arbiter, decision, whether it bound."""
     try:
         found: list[Arbitration] = await gateway.client.get_workflow_handle(workflow_id).query(

@@ -19,9 +19,10 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.acts import IdempotencyKey, Subject, deliver, start_journaled
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, SettingsDep, require_roles
-from api.errors import QuietValidationRoute
+from api.errors import ApiError, QuietValidationRoute
 from core.callbacks import (
     START_ROLES,
+    STOP_ROLES,
     CallbackInput,
     CallbackOutcome,
     StopCallbacks,
@@ -38,6 +39,7 @@ router = APIRouter(prefix="/api/callbacks", tags=["callbacks"], route_class=Quie
 START_ACTION = "callbacks.start"
 MAX_YEARS_BACK = 30  # a designation date further back is a typing error
 Scheduler = Annotated[Actor, Depends(require_roles(*START_ROLES))]
+Stopper = Annotated[Actor, Depends(require_roles(*STOP_ROLES))]  # refused before the path or body is validated
 
 
 class ScheduleBody(BaseModel):
@@ -83,7 +85,13 @@ async def _anchor(body: ScheduleBody, session: SessionDep, zone: ZoneInfo) -> tu
     return circuit.completed_at.astimezone(zone).date(), order.customer_id if order else None
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ScheduleView, summary="Start a schedule")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ScheduleView,
+    summary="Start a schedule",
+    responses={404: {"model": ApiError, "description": "no activated circuit in the ledger has this id"}},
+)
 async def start_schedule(
     body: ScheduleBody,
     actor: Scheduler,
@@ -150,7 +158,7 @@ async def stop_schedule(
     subject_type: SubjectType,
     subject_id: str,
     body: StopBody,
-    actor: Reader,
+    actor: Stopper,
     session: SessionDep,
     gateway: GatewayDep,
     db: DbDep,

@@ -20,7 +20,7 @@ from api.acts import IdempotencyKey, StaffActing, Subject, act_bodies, act_field
 from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.errors import QuietValidationRoute
 from api.platform.versioned import versioned_router
-from api.schemas import TaskView
+from api.schemas import Offset, TaskView
 from api.subjects import SubjectKind
 from api.tasks.routes import tasks_of
 from core.incidents import (
@@ -180,7 +180,7 @@ async def list_incidents(
     actor: Reader,
     session: SessionDep,
     incident_status: Annotated[IncidentStatus | None, Query(alias="status")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> IncidentPage:
     """Incidents newest first from the read model, optionally of one status."""

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from api.deps import GatewayDep, SessionDep, require_roles
 from api.platform.versioned import versioned_router
 from api.reports.service import NoReportPolicy, start_fault_report, start_quarterly_report
+from api.schemas import Offset
 from core.reports import REPORT_POLICY_NAME, ReportKind, ReportPolicy, ReportStatus
 from core.roles import Actor, Role
 from db import reports
@@ -82,7 +83,7 @@ async def list_reports(
     status_: Annotated[ReportStatus | None, Query(alias="status")] = None,
     customer: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    offset: Offset = 0,
 ) -> list[ReportView]:
     """Every report of a kind, status or customer, with its due date and timeliness."""
     rows = await reports.listing(
