@@ -17,7 +17,9 @@ def _pct(value: float) -> str:
 def _label(value: float | None, rate: bool) -> str:
     if value is None:
         return "—"
-    return _pct(value) if rate else f"{value:g}"
+    if rate:
+        return _pct(value)
+    return f"{value:g}" if float(value).is_integer() else f"{value:.1f}"
 
 
 def rates_chart(rows: list[tuple[str, float | None, float, bool | None]], *, width: int = 640) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import xlsxwriter
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from activities.report_charts import monthly_chart, rates_chart
+from core.kpis import BY_NAME
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -75,14 +77,23 @@ WORDS = {
 KPI_TITLES = {
     "response_timeliness": "首次响应及时率",
     "plan_timeliness": "处理方案及时率",
-    "resolution_timeliness": "故障处理（解决）及时率",
+    "resolution_timeliness": "解决及时率",
+    "fault_handling_timeliness": "故障处理及时率",
     "resource_check_timeliness": "资源核查及时率",
     "activation_timeliness": "业务开通及时率",
     "report_timeliness": "报告（运行/故障/季度）及时率",
+    "activation_cycle_time": "业务开通平均时长",
     "sla_breaches": "超时次数",
     "satisfaction_rate": "客户满意率",
+    "second_followup_timeliness": "二次回访及时率",
+    "complaint_callback_rate": "投诉回访率",
+    "complaint_completion_48h": "投诉48小时办结率",
+    "quality_score": "质检得分率",
+    "staff_evaluation": "员工综合评价",
     "reopen_rate": "重开率",
+    "callback_rate": "预约回访率",
 }
+MEAN_UNITS = {"hours": "小时"}
 
 
 def word(value: Any) -> str:
@@ -102,6 +113,31 @@ def _rate(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+def _unit(k: dict[str, Any]) -> str:
+    """The unit a mean KPI is measured in (zh-CN), or "" for a rate or a count."""
+    kpi = BY_NAME.get(k["name"])
+    return MEAN_UNITS[kpi.mean_unit] if kpi is not None and kpi.mean_unit else ""
+
+
+def _is_rate(k: dict[str, Any]) -> bool:
+    return k["denominator"] is not None and not _unit(k)
+
+
+def _title(k: dict[str, Any]) -> str:
+    unit = _unit(k)
+    title = KPI_TITLES.get(k["name"], k["title"])
+    return f"{title}（{unit}）" if unit else title
+
+
+def _shown(k: dict[str, Any]) -> Callable[[float | None], str]:
+    if _is_rate(k):
+        return _rate
+    unit = _unit(k)
+    if unit:
+        return lambda v: "—" if v is None else f"{v:.1f} {unit}"
+    return lambda v: "—" if v is None else f"{v:g}"
+
+
 def report_view(report: dict[str, Any], cases: list[dict[str, Any]], timezone: str) -> dict[str, Any]:
     """The report's sections as titled tables and texts, in the order both files print them."""
     zone = ZoneInfo(timezone)
@@ -111,8 +147,7 @@ def report_view(report: dict[str, Any], cases: list[dict[str, Any]], timezone: s
     months = [m["month"] for m in kpis[0]["months"]] if kpis else []
     kpi_rows = []
     for k in kpis:
-        rate = k["denominator"] is not None
-        show = _rate if rate else (lambda v: "—" if v is None else f"{v:g}")
+        show = _shown(k)
         met = {True: "达标", False: "未达标", None: "无数据"}[k["met"]]
         kpi_rows.append(
             [
@@ -201,13 +236,13 @@ def report_view(report: dict[str, Any], cases: list[dict[str, Any]], timezone: s
 
 
 def _charts(view: dict[str, Any]) -> dict[str, Any]:
-    rates = [k for k in view["kpis"] if k["denominator"] is not None]
-    overview = rates_chart([(KPI_TITLES.get(k["name"], k["title"]), k["value"], k["target"], k["met"]) for k in rates])
+    rates = [k for k in view["kpis"] if _is_rate(k)]
+    overview = rates_chart([(_title(k), k["value"], k["target"], k["met"]) for k in rates])
     monthly = [
         monthly_chart(
-            KPI_TITLES.get(k["name"], k["title"]),
+            _title(k),
             [(m["month"], m["value"]) for m in k["months"]],
-            rate=k["denominator"] is not None,
+            rate=_is_rate(k),
             target=k["target"],
             at_most=k["direction"] == "at_most",
         )
@@ -275,7 +310,7 @@ def render_xlsx(view: dict[str, Any]) -> bytes:
     kpi.set_column(0, 0, 30)
     kpi.set_column(1, len(months) + 3, 12)
     kpi.write_row(0, 0, ["指标", *months, "本季度", "目标"], bold)
-    rates = [k for k in view["kpis"] if k["denominator"] is not None]
+    rates = [k for k in view["kpis"] if _is_rate(k)]
     for i, k in enumerate(rates, start=1):
         kpi.write(i, 0, KPI_TITLES.get(k["name"], k["title"]))
         for j, value in enumerate([*(m["value"] for m in k["months"]), k["value"], k["target"]], start=1):
@@ -302,9 +337,9 @@ def render_xlsx(view: dict[str, Any]) -> bytes:
         versus.set_x_axis({"num_format": "0%", "min": 0, "max": 1})
         versus.set_size({"width": 760, "height": 340})
         kpi.insert_chart(last + 21, 0, versus)
-    counts = [k for k in view["kpis"] if k["denominator"] is None]
+    counts = [k for k in view["kpis"] if not _is_rate(k)]
     for i, k in enumerate(counts, start=last + 40):
-        kpi.write(i, 0, KPI_TITLES.get(k["name"], k["title"]))
+        kpi.write(i, 0, _title(k))
         kpi.write_row(i, 1, [*(m["value"] for m in k["months"]), k["value"], k["target"]])
 
     cases = book.add_worksheet("典型案例")

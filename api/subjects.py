@@ -6,7 +6,8 @@ is closed. Loading a row (404 when unknown), reading its state and delivering an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 from uuid import uuid4
@@ -26,6 +27,8 @@ class StateRow(Protocol):
     workflow_id: str
     detail: dict[str, Any]
 
+
+log = logging.getLogger(__name__)
 
 R = TypeVar("R", bound=StateRow)
 S = TypeVar("S", bound=BaseModel)
@@ -55,6 +58,18 @@ class SubjectKind(Generic[R, S]):
     def state_of(self, row: R) -> S:
         """The state a read-model row holds."""
         return self.state.model_validate(row.detail)
+
+    def readable(self, rows: Sequence[R]) -> list[R]:
+        """The rows whose state reads; a list leaves out the others, logged by id only (a list never 500s on one)."""
+        out = []
+        for row in rows:
+            try:
+                self.state.model_validate(row.detail)
+            except ValidationError:
+                log.warning("%s %s left out of a list: its stored state does not read", self.noun, self.key(row))
+                continue
+            out.append(row)
+        return out
 
     def subject(self, row: R) -> Subject:
         """The subject as the audit journal names it."""

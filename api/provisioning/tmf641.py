@@ -61,7 +61,7 @@ from sqlmodel import col
 from api.acts import Acting, IdempotencyKey, already_done
 from api.deps import DbDep, GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
-from api.provisioning.service import closure_spec, order_of, perform, register_order
+from api.provisioning.service import ORDERS, closure_spec, order_of, perform, register_order
 from api.provisioning.tmf641_models import CancelServiceOrder, ServiceOrder, TmfOrderState
 from api.tmf.shared import (
     CREATED,
@@ -460,7 +460,7 @@ async def order_rows(session: SessionDep, order_id: str) -> list[ServiceOrderRow
 
 
 async def _with_items(session: SessionDep, leads: list[ServiceOrderRow]) -> list[list[ServiceOrderRow]]:
-    """Each listed order's rows: its own, or all its items' (read in one query)."""
+    """Each listed order's rows: its own, or all its items' (one query); an order with an unreadable row is left out."""
     groups = [r.service_order_id for r in leads if r.service_order_id is not None]
     items: dict[str, list[ServiceOrderRow]] = {}
     if groups:
@@ -471,7 +471,8 @@ async def _with_items(session: SessionDep, leads: list[ServiceOrderRow]) -> list
         )
         for row in found:
             items.setdefault(row.service_order_id or "", []).append(row)
-    return [items[r.service_order_id] if r.service_order_id else [r] for r in leads]
+    listed = [items[r.service_order_id] if r.service_order_id else [r] for r in leads]
+    return [group for group in listed if len(ORDERS.readable(group)) == len(group)]
 
 
 # ---- routes ------------------------------------------------------------------------------------------------

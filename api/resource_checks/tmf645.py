@@ -53,7 +53,7 @@ from sqlmodel import col
 from api.acts import IdempotencyKey
 from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
-from api.resource_checks.service import check_of, load_row, register
+from api.resource_checks.service import CHECKS, check_of, load_row, register
 from api.resource_checks.tmf645_models import CheckServiceQualification, TaskState
 from api.tmf.shared import CREATED, LISTED, Fields, Filters, TmfList, TmfRoute, dated, equals, project, tmf_json
 from core.circuits import circuit_type_of, known_circuit_type
@@ -462,7 +462,7 @@ async def list_checks(actor: Reader, session: SessionDep, listing: CheckListing)
         offset=listing.offset,
         limit=listing.limit,
     )
-    page = listing.page(total, await rows_to_tmf(session, rows))
+    page = listing.page(total, await rows_to_tmf(session, CHECKS.readable(rows)))
     return [CheckServiceQualification.model_validate(check) for check in page]
 
 

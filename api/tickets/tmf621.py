@@ -52,7 +52,7 @@ from api.acts import IdempotencyKey, StaffActing
 from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
 from api.incidents.tmf621 import incident_to_tmf, with_parents
-from api.tickets.service import check_intake, fingerprint, load_row, perform, register, ticket_of, ticket_types
+from api.tickets.service import TICKETS, check_intake, fingerprint, load_row, perform, register, ticket_of, ticket_types
 from api.tickets.tmf621_models import TmfStatus, TroubleTicket
 from api.tmf.shared import CREATED, LISTED, Fields, Filters, TmfList, TmfRoute, dated, equals, holds, project, tmf_json
 from core.bounds import AwareInstant
@@ -540,7 +540,10 @@ async def list_trouble_tickets(actor: Reader, session: SessionDep, listing: Tick
         offset=listing.offset,
         limit=listing.limit,
     )
-    return [TroubleTicket.model_validate(t) for t in listing.page(total, [row_to_tmf(row) for row in rows])]
+    return [
+        TroubleTicket.model_validate(t)
+        for t in listing.page(total, [row_to_tmf(row) for row in TICKETS.readable(rows)])
+    ]
 
 
 @router.get("/{id}", summary="One trouble ticket")
