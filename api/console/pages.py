@@ -7,6 +7,7 @@ perform in api/tickets/service.py, the audited reveal, the survey): the rules li
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
@@ -63,6 +64,33 @@ INBOX_PAGE_SIZE = 50
 # every open task would cost a scan of all of them on every refresh.
 INBOX_COUNT_CAP = 1000
 GREEN_CHANNEL_PRIORITY = TASK_PRIORITY[Priority.URGENT]  # urgent tickets' tasks: the green channel
+
+
+BOARD_PAGE_SIZE = 50
+
+
+async def status_listing(
+    request: Request,
+    session: SessionDep,
+    table: type[Any],
+    statuses: type[StrEnum],
+    offset: int,
+    *order_by: Any,
+) -> dict[str, Any]:
+    """A board list's page (in `order_by` order), narrowed to the `status` asked for when it is one of `statuses`,
+    as the template context the list pages share."""
+    wanted = request.query_params.get("status", "")
+    conditions = [col(table.status) == wanted] if wanted in statuses._value2member_map_ else []
+    offset = max(0, min(offset, 1_000_000))
+    total, rows = await page_of(session, table, conditions, *order_by, offset=offset, limit=BOARD_PAGE_SIZE)
+    return {
+        "rows": rows,
+        "total": total,
+        "offset": offset,
+        "page_size": BOARD_PAGE_SIZE,
+        "wanted": wanted,
+        "statuses": [s.value for s in statuses],
+    }
 
 
 async def _gate(request: Request, user: ConsoleUser, db: DbDep, *roles: Role) -> Actor:

@@ -21,7 +21,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from api.console.board_words import say
 from api.console.errors import ConsoleRoute, split_errors
-from api.console.pages import _acting, _gate
+from api.console.pages import BOARD_PAGE_SIZE, _acting, _gate, status_listing
 from api.console.rendering import gettext_for, language_of, render
 from api.console.session import ConsoleUser, SignedIn
 from api.deps import STAFF_ROLES, DbDep, GatewayDep, SessionDep
@@ -47,7 +47,6 @@ from db.readmodel import page_of
 router = APIRouter(prefix="/console/provisioning", route_class=ConsoleRoute, include_in_schema=False)
 
 ORDER_ROLES = (Role.COORDINATOR, Role.DEPARTMENT, Role.REVIEWER, Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR)
-_PAGE_SIZE = 50
 _ACTS: TypeAdapter[Any] = TypeAdapter(OrderAct)
 EXTRA_DOCUMENT = "attachment"  # the kind of a document uploaded beyond the step's required ones
 
@@ -165,20 +164,17 @@ async def _order_page(
 async def order_list(request: Request, user: SignedIn, session: SessionDep, db: DbDep, offset: int = 0) -> Response:
     """Provisioning orders newest first (optionally of one status), and the pre-sales demands with their stage."""
     await _gate(request, user, db, *ORDER_ROLES)
-    wanted = request.query_params.get("status", "")
-    conditions = [col(ServiceOrderRow.status) == wanted] if wanted in OrderStatus._value2member_map_ else []
-    offset = max(0, min(offset, 1_000_000))
-    total, rows = await page_of(
+    listing = await status_listing(
+        request,
         session,
         ServiceOrderRow,
-        conditions,
+        OrderStatus,
+        offset,
         col(ServiceOrderRow.created_at).desc(),
         col(ServiceOrderRow.order_id).desc(),
-        offset=offset,
-        limit=_PAGE_SIZE,
     )
     _, demand_rows = await page_of(
-        session, PresalesDemandRow, [], col(PresalesDemandRow.created_at).desc(), offset=0, limit=_PAGE_SIZE
+        session, PresalesDemandRow, [], col(PresalesDemandRow.created_at).desc(), offset=0, limit=BOARD_PAGE_SIZE
     )
     demands = [Demand.model_validate(d.detail) for d in demand_rows]
     return render(
@@ -186,12 +182,7 @@ async def order_list(request: Request, user: SignedIn, session: SessionDep, db: 
         "provisioning_orders.html",
         {
             "user": user,
-            "rows": rows,
-            "total": total,
-            "offset": offset,
-            "page_size": _PAGE_SIZE,
-            "wanted": wanted,
-            "statuses": [s.value for s in OrderStatus],
+            **listing,
             "demands": demands,
             "stages": [s.value for s in DemandStatus],
         },
@@ -204,10 +195,10 @@ async def ledger(request: Request, user: SignedIn, session: SessionDep, db: DbDe
     actor = await _gate(request, user, db, *ORDER_ROLES)
     offset = max(0, min(offset, 1_000_000))
     rows = await orders.circuit_ledger(
-        actor, session, order_id=None, ledger_status=None, offset=offset, limit=_PAGE_SIZE
+        actor, session, order_id=None, ledger_status=None, offset=offset, limit=BOARD_PAGE_SIZE
     )
     return render(
-        request, "circuit_ledger.html", {"user": user, "rows": rows, "offset": offset, "page_size": _PAGE_SIZE}
+        request, "circuit_ledger.html", {"user": user, "rows": rows, "offset": offset, "page_size": BOARD_PAGE_SIZE}
     )
 
 

@@ -19,7 +19,7 @@ from sqlmodel import col
 from starlette.datastructures import FormData
 
 from api.console.errors import ConsoleRoute, split_errors
-from api.console.pages import _acting, _gate
+from api.console.pages import _acting, _gate, status_listing
 from api.console.rendering import render
 from api.console.session import ConsoleUser, SignedIn
 from api.deps import STAFF_ROLES, DbDep, GatewayDep, SessionDep
@@ -41,14 +41,12 @@ from core.resource_checks import (
 from core.roles import Actor, Role
 from core.tasks import RefusalCode, TaskRefused
 from db.models import ResourceCheckRow, utcnow
-from db.readmodel import page_of
 from db.reservations import with_current_reservations
 
 router = APIRouter(prefix="/console/resource-checks", route_class=ConsoleRoute, include_in_schema=False)
 
 BOARD_ROLES = (Role.COORDINATOR, Role.DEPARTMENT, Role.SUPERVISOR, Role.AUDITOR)
 REQUESTERS = (Role.COORDINATOR, Role.DEPARTMENT, Role.SUPERVISOR)  # the TMF645 create's own gate
-_PAGE_SIZE = 50
 _ACTS: TypeAdapter[Any] = TypeAdapter(CheckAct)
 
 # The new-check form, in order: (name, kind, choices). One item per check from the console.
@@ -237,29 +235,21 @@ async def _check_page(
 async def check_list(request: Request, user: SignedIn, session: SessionDep, db: DbDep, offset: int = 0) -> Response:
     """Resource checks, newest first, optionally of one status."""
     await _gate(request, user, db, *BOARD_ROLES)
-    wanted = request.query_params.get("status", "")
-    conditions = [col(ResourceCheckRow.status) == wanted] if wanted in CheckStatus._value2member_map_ else []
-    offset = max(0, min(offset, 1_000_000))
-    total, rows = await page_of(
+    listing = await status_listing(
+        request,
         session,
         ResourceCheckRow,
-        conditions,
+        CheckStatus,
+        offset,
         col(ResourceCheckRow.created_at).desc(),
         col(ResourceCheckRow.check_id).desc(),
-        offset=offset,
-        limit=_PAGE_SIZE,
     )
     return render(
         request,
         "resource_checks.html",
         {
             "user": user,
-            "rows": rows,
-            "total": total,
-            "offset": offset,
-            "page_size": _PAGE_SIZE,
-            "wanted": wanted,
-            "statuses": [s.value for s in CheckStatus],
+            **listing,
             "may_request": user.actor.has_role(*REQUESTERS),
         },
     )
