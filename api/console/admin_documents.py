@@ -183,19 +183,25 @@ async def review_document(
     try:
         proposed, warnings = await _checked(session, _kind(kind), name, document, base)
     except HTTPException as refused:
-        if refused.status_code == status.HTTP_404_NOT_FOUND:
-            raise
-        return await _document_page(
-            request,
-            user,
-            session,
-            kind,
-            name,
-            text=document,
-            refusal=str(refused.detail),
-            status_code=refused.status_code,
-        )
+        return await _refusal_page(request, user, session, kind, name, document, refused)
     return await _document_page(request, user, session, kind, name, text=document, proposed=proposed, warnings=warnings)
+
+
+async def _refusal_page(
+    request: Request,
+    user: ConsoleUser,
+    session: SessionDep,
+    kind: str,
+    name: str,
+    document: str,
+    refused: HTTPException,
+) -> Response:
+    """The document page again with the edited text and the refusal; an unknown document stays a 404."""
+    if refused.status_code == status.HTTP_404_NOT_FOUND:
+        raise refused
+    return await _document_page(
+        request, user, session, kind, name, text=document, refusal=str(refused.detail), status_code=refused.status_code
+    )
 
 
 @router.post("/{kind}/{name}/publish")
@@ -219,18 +225,7 @@ async def publish_document(
         published = await chosen.publish(session, name, parse_document(document), admin)
     except HTTPException as refused:
         await session.rollback()
-        if refused.status_code == status.HTTP_404_NOT_FOUND:
-            raise
-        return await _document_page(
-            request,
-            user,
-            session,
-            kind,
-            name,
-            text=document,
-            refusal=str(refused.detail),
-            status_code=refused.status_code,
-        )
+        return await _refusal_page(request, user, session, kind, name, document, refused)
     return await _document_page(
         request, user, session, kind, name, compare=(base, published.version), published=published
     )
