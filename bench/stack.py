@@ -46,6 +46,7 @@ class BenchStack:
     temporal_address: str
     database_url: str
     meter: CpuMeter
+    memory: MemoryMeter
 
     async def client(self) -> Client:
         """A Temporal client with the product's data converter (payloads encrypted like the API's)."""
@@ -98,7 +99,11 @@ def bench_stack(
         api_url = f"http://127.0.0.1:{api_port}"
         wait_until(lambda: http_ok(f"{api_url}/readyz"), timeout=90, what="API readiness (/readyz)")
         yield BenchStack(
-            api_url=api_url, temporal_address=address, database_url=database_url, meter=CpuMeter(stack, run_dir / "pg")
+            api_url=api_url,
+            temporal_address=address,
+            database_url=database_url,
+            meter=CpuMeter(stack, run_dir / "pg"),
+            memory=MemoryMeter(stack, run_dir / "pg", temporal_db=run_dir / "temporal.db"),
         )
     finally:
         stack.stop()
@@ -139,3 +144,59 @@ class CpuMeter:
         usage = {name: _cpu_seconds(pid) for name, pid in self._pids.items()}
         usage["postgres"] = sum(_cpu_seconds(pid) for pid in [self._postmaster, *_children(self._postmaster)])
         return usage
+
+
+def _status_kib(pid: int, path: str, key: str) -> int:
+    """One "Key:   N kB" figure of a /proc file of a live process; 0 when it is gone or unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/{path}").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _tree(pid: int) -> list[int]:
+    """A process and all its descendants."""
+    found, frontier = [pid], [pid]
+    while frontier:
+        frontier = [child for parent in frontier for child in _children(parent)]
+        found += frontier
+    return found
+
+
+@dataclass
+class Memory:
+    """Resident memory of one part of the stack in KiB: RSS summed over its processes, and PSS (shared pages split
+    between the processes that map them, so PostgreSQL's shared buffers count once, not once per backend)."""
+
+    rss: int
+    pss: int
+
+
+class MemoryMeter:
+    """Resident memory of each part of the stack, and what the two databases hold on disk."""
+
+    def __init__(self, stack: Stack, postgres_dir: Path, *, temporal_db: Path) -> None:
+        self._pids = {child.name: child.process.pid for child in stack.children}
+        self._pids["bench"] = os.getpid()  # load generator, and the baseline's worker and its cache
+        self._postmaster = int((postgres_dir / "postmaster.pid").read_text().split()[0])
+        self._temporal_db = temporal_db
+
+    def sample(self) -> dict[str, Memory]:
+        """Memory per part now (each part's whole process tree; postgres: the postmaster and its backends)."""
+        trees = {name: _tree(pid) for name, pid in self._pids.items() if name != "bench"}
+        trees["bench"] = [os.getpid()]  # alone: the stack's processes are its children
+        trees["postgres"] = _tree(self._postmaster)
+        return {
+            name: Memory(
+                rss=sum(_status_kib(pid, "status", "VmRSS") for pid in pids),
+                pss=sum(_status_kib(pid, "smaps_rollup", "Pss") for pid in pids),
+            )
+            for name, pids in trees.items()
+        }
+
+    def temporal_disk(self) -> int:
+        """Bytes of the dev server's SQLite file with its WAL (PostgreSQL's are asked with pg_database_size)."""
+        return sum(p.stat().st_size for p in self._temporal_db.parent.glob(self._temporal_db.name + "*"))
