@@ -87,6 +87,7 @@ class OpenFigures:
     samples: list[Sample]
     end_memory: dict[str, Memory]
     disk: dict[str, int]  # bytes: "temporal" (SQLite + WAL), "postgres" (the database)
+    shared_buffers: str  # PostgreSQL's, as it reports it
     load: tuple[float, float]  # 1-minute load average at the start and at the end
     cpu: dict[str, dict[str, float]] = field(default_factory=dict)  # phase → part → CPU seconds
 
@@ -112,6 +113,7 @@ async def fill(
     progress: float,
     on_progress: Callable[[int], None],
     stall: float = 300.0,
+    poll: float = 1.0,
 ) -> Fill:
     """Create `count` items, holding back while more than `backlog` are created but not settled; wait until all
     settled. `on_progress(settled)` is called every `progress` seconds and at the end."""
@@ -122,7 +124,10 @@ async def fill(
     async def gated_create(_: int) -> None:
         while len(ids) - settled > backlog:
             await asyncio.sleep(0.05)
-        await side.create(ids)
+        try:
+            await side.create(ids)
+        except httpx.TransportError as err:  # e.g. the API closed a kept-alive connection: counted, not fatal
+            raise BenchError(f"create: {type(err).__name__} {err}") from err
 
     async def watch(creating: asyncio.Task[Run]) -> float:
         nonlocal settled
@@ -142,7 +147,7 @@ async def fill(
             if now - last_report >= progress:
                 on_progress(settled)
                 last_report = now
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(poll)
 
     creating = asyncio.create_task(closed_loop(range(count), concurrency, gated_create))
     try:
@@ -153,9 +158,11 @@ async def fill(
     return Fill(ids=ids, run=creating.result(), seconds=done - began)
 
 
-async def _postgres_bytes(target: Target) -> int:
+async def _postgres_size(target: Target) -> tuple[int, str]:
+    """The database's bytes on disk, and PostgreSQL's shared_buffers (what bounds its resident memory)."""
     async with target.db.session() as session:
-        return int(await session.scalar(text("SELECT pg_database_size(current_database())")) or 0)
+        size = int(await session.scalar(text("SELECT pg_database_size(current_database())")) or 0)
+        return size, str(await session.scalar(text("SHOW shared_buffers")))
 
 
 async def measure_open(
@@ -248,7 +255,8 @@ async def measure_open(
                         await side.decision_items(items), decision_concurrency, side.decide
                     )
         end_memory = memory()
-        disk = {"temporal": temporal_disk(), "postgres": await _postgres_bytes(target)}
+        postgres_bytes, shared_buffers = await _postgres_size(target)
+        disk = {"temporal": temporal_disk(), "postgres": postgres_bytes}
     return OpenFigures(
         open=open_items,
         decision_concurrency=decision_concurrency,
@@ -257,6 +265,7 @@ async def measure_open(
         samples=samples,
         end_memory=end_memory,
         disk=disk,
+        shared_buffers=shared_buffers,
         load=(load_at_start, _load()),
         cpu=used,
     )
@@ -299,7 +308,7 @@ def report(figures: OpenFigures, *, project: int) -> str:
         f"{'fill: items settled/s (routed | parked)':42}{k.rate:>10.1f}{b.rate:>10.1f}{k.rate / b.rate:>8.2f}",
         f"{'fill: minutes':42}{k.seconds / 60:>10.1f}{b.seconds / 60:>10.1f}",
     ]
-    for kind, what in (("random", "random of all open"), ("newest", "the newest (in the worker's cache)")):
+    for kind, what in (("random", "random of all open"), ("newest", "newest open (in the worker's cache)")):
         count = len(figures.decisions[("kexiang", kind)].latencies)
         lines.append(f"decisions on {count} {what}:")
         for share in SHARES:
@@ -362,7 +371,7 @@ def report(figures: OpenFigures, *, project: int) -> str:
         f"disk at the end ({figures.open} open per side): Temporal SQLite {figures.disk['temporal'] / 2**20:.0f} MiB, "
         f"PostgreSQL {figures.disk['postgres'] / 2**20:.0f} MiB "
         f"(≈ {figures.disk['temporal'] / items / 1024:.1f} and {figures.disk['postgres'] / figures.open / 1024:.1f} "
-        "KiB per item, both sides together | per ticket)"
+        f"KiB per item, both sides together | per ticket); PostgreSQL shared_buffers {figures.shared_buffers}"
     )
     return "\n".join(lines)
 

@@ -157,11 +157,23 @@ def _status_kib(pid: int, path: str, key: str) -> int:
     return 0
 
 
-def _tree(pid: int) -> list[int]:
+def _parents() -> dict[int, int]:
+    """Every live process's parent, from one pass over /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                found[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def _tree(pid: int, parents: dict[int, int]) -> list[int]:
     """A process and all its descendants."""
     found, frontier = [pid], [pid]
     while frontier:
-        frontier = [child for parent in frontier for child in _children(parent)]
+        frontier = [child for child, parent in parents.items() if parent in frontier]
         found += frontier
     return found
 
@@ -186,9 +198,10 @@ class MemoryMeter:
 
     def sample(self) -> dict[str, Memory]:
         """Memory per part now (each part's whole process tree; postgres: the postmaster and its backends)."""
-        trees = {name: _tree(pid) for name, pid in self._pids.items() if name != "bench"}
+        parents = _parents()
+        trees = {name: _tree(pid, parents) for name, pid in self._pids.items() if name != "bench"}
         trees["bench"] = [os.getpid()]  # alone: the stack's processes are its children
-        trees["postgres"] = _tree(self._postmaster)
+        trees["postgres"] = _tree(self._postmaster, parents)
         return {
             name: Memory(
                 rss=sum(_status_kib(pid, "status", "VmRSS") for pid in pids),
