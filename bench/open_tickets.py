@@ -23,6 +23,7 @@ import asyncio
 import os
 import random
 import shutil
+import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -49,6 +50,11 @@ P99_TARGET = 2.0  # and p99 at most this multiple
 SHARES = (0.5, 0.95, 0.99)
 MIB = 1024  # KiB per MiB
 SIDES = ("kexiang", "baseline")
+KINDS = {  # the decision sets, in the order they run
+    "random": "random of all open",
+    "newest": "newest open (in the worker's cache)",
+    "evicted": "random, after both workers restarted (none cached)",
+}
 
 
 @dataclass
@@ -178,9 +184,12 @@ async def measure_open(
     memory: Callable[[], dict[str, Memory]],
     temporal_disk: Callable[[], int] = lambda: 0,
     cpu: Callable[[], dict[str, float]] | None = None,
+    restart_worker: Callable[[], None] | None = None,
     say: Callable[[str], None] = print,
 ) -> OpenFigures:
-    """Fill both sides with `open_items` each, then time decisions on random and on the newest items."""
+    """Fill both sides with `open_items` each, then time decisions on random and on the newest items; with
+    `restart_worker` (blocking: stops the product worker and starts it again) also on random items once both
+    workers' caches are empty, what a decision costs at N far above the cache (`evicted`)."""
     used: dict[str, dict[str, float]] = {}
 
     @asynccontextmanager
@@ -197,63 +206,79 @@ async def measure_open(
     settled: dict[str, int] = dict.fromkeys(SIDES, 0)
     began = time.perf_counter()
     limits = httpx.Limits(max_connections=max(concurrency, decision_concurrency) + 5)
-    async with (
-        httpx.AsyncClient(base_url=target.api_url, timeout=60, limits=limits) as http,
-        baseline_worker(target.client, target.db, target.baseline_queue),
-    ):
-        kexiang = Kexiang(
-            http,
-            target.db,
-            agent=await bearer(http, "agent1", DEMO_PASSWORD),
-            engineer=await bearer(http, "engineer1", DEMO_PASSWORD),
-        )
-        baseline = Baseline(target.client, target.db, task_queue=target.baseline_queue, run_id=uuid.uuid4().hex[:8])
-        sides: tuple[Side, Side] = (kexiang, baseline)
-        for side in sides:  # warm caches, pools and the sandbox: created, settled and decided, not counted
-            warm = await fill(
-                side, warmup, concurrency=concurrency, backlog=backlog, progress=1e9, on_progress=lambda _: None
+    async with httpx.AsyncClient(base_url=target.api_url, timeout=60, limits=limits) as http:
+        base_worker = baseline_worker(target.client, target.db, target.baseline_queue)
+        await base_worker.__aenter__()
+        try:
+            kexiang = Kexiang(
+                http,
+                target.db,
+                agent=await bearer(http, "agent1", DEMO_PASSWORD),
+                engineer=await bearer(http, "engineer1", DEMO_PASSWORD),
             )
-            await closed_loop(await side.decision_items(warm.ids), decision_concurrency, side.decide)
-        fills: dict[str, Fill] = {}
-        for side in sides:
-            say(f"fill: {side.name}, {open_items} items at concurrency {concurrency}, backlog ≤ {backlog} …")
-            last = [time.perf_counter(), 0]
-
-            def on_progress(count: int, name: str = side.name, last: list[float] = last) -> None:
-                settled[name] = count
-                sample = Sample(name, time.perf_counter() - began, dict(settled), memory(), _load())
-                samples.append(sample)
-                now = time.perf_counter()
-                rate = (count - last[1]) / (now - last[0]) if now > last[0] else 0.0
-                last[:] = [now, count]
-                say(
-                    f"  {name} {count}/{open_items} settled ({rate:.1f}/s now), "
-                    f"load {sample.load:.1f} | {_memory_line(sample.memory)}"
+            baseline = Baseline(target.client, target.db, task_queue=target.baseline_queue, run_id=uuid.uuid4().hex[:8])
+            sides: tuple[Side, Side] = (kexiang, baseline)
+            for side in sides:  # warm caches, pools and the sandbox: created, settled and decided, not counted
+                warm = await fill(
+                    side, warmup, concurrency=concurrency, backlog=backlog, progress=1e9, on_progress=lambda _: None
                 )
+                await closed_loop(await side.decision_items(warm.ids), decision_concurrency, side.decide)
+            fills: dict[str, Fill] = {}
+            for side in sides:
+                say(f"fill: {side.name}, {open_items} items at concurrency {concurrency}, backlog ≤ {backlog} …")
+                last = [time.perf_counter(), 0]
 
-            async with phase(f"{side.name} fill"):
-                fills[side.name] = await fill(
-                    side,
-                    open_items,
-                    concurrency=concurrency,
-                    backlog=backlog,
-                    progress=progress,
-                    on_progress=on_progress,
-                )
-            say(f"fill: {side.name} done, {fills[side.name].rate:.1f} items/s")
-        chosen = random.Random(7).sample(range(open_items), min(decisions, open_items))
-        rest = sorted(set(range(open_items)) - set(chosen))
-        newest = rest[-decisions:]
-        runs: dict[tuple[str, str], Run] = {}
-        for side in reversed(sides):  # the baseline first, as bench.intake_and_decision does
-            ids = fills[side.name].ids  # fewer than `open_items` if some creations failed
-            for kind, picked in (("random", chosen), ("newest", newest)):
-                items = [ids[i] for i in picked if i < len(ids)]
-                say(f"decisions: {side.name}, {len(items)} {kind} of {len(ids)} open at {decision_concurrency} …")
-                async with phase(f"{side.name} decisions {kind}"):
-                    runs[(side.name, kind)] = await closed_loop(
-                        await side.decision_items(items), decision_concurrency, side.decide
+                def on_progress(count: int, name: str = side.name, last: list[float] = last) -> None:
+                    settled[name] = count
+                    sample = Sample(name, time.perf_counter() - began, dict(settled), memory(), _load())
+                    samples.append(sample)
+                    now = time.perf_counter()
+                    rate = (count - last[1]) / (now - last[0]) if now > last[0] else 0.0
+                    last[:] = [now, count]
+                    say(
+                        f"  {name} {count}/{open_items} settled ({rate:.1f}/s now), "
+                        f"load {sample.load:.1f} | {_memory_line(sample.memory)}"
                     )
+
+                async with phase(f"{side.name} fill"):
+                    fills[side.name] = await fill(
+                        side,
+                        open_items,
+                        concurrency=concurrency,
+                        backlog=backlog,
+                        progress=progress,
+                        on_progress=on_progress,
+                    )
+                say(f"fill: {side.name} done, {fills[side.name].rate:.1f} items/s")
+            chosen = random.Random(7).sample(range(open_items), min(decisions, open_items))
+            rest = sorted(set(range(open_items)) - set(chosen))
+            newest = rest[-decisions:]
+            rest = sorted(set(rest) - set(newest))
+            sets = {"random": chosen, "newest": newest}
+            runs: dict[tuple[str, str], Run] = {}
+
+            async def decide(kinds: tuple[str, ...]) -> None:
+                for side in reversed(sides):  # the baseline first, as bench.intake_and_decision does
+                    ids = fills[side.name].ids  # fewer than `open_items` if some creations failed
+                    for kind in kinds:
+                        items = [ids[i] for i in sets[kind] if i < len(ids)]
+                        say(f"decisions: {side.name}, {len(items)} {kind} of {len(ids)} open …")
+                        async with phase(f"{side.name} decisions {kind}"):
+                            runs[(side.name, kind)] = await closed_loop(
+                                await side.decision_items(items), decision_concurrency, side.decide
+                            )
+
+            await decide(("random", "newest"))
+            if restart_worker is not None and rest:
+                say("restarting the product worker and the baseline's: their workflow caches start empty …")
+                await base_worker.__aexit__(None, None, None)
+                await asyncio.to_thread(restart_worker)
+                base_worker = baseline_worker(target.client, target.db, target.baseline_queue)
+                await base_worker.__aenter__()
+                sets["evicted"] = random.Random(8).sample(rest, min(decisions, len(rest)))
+                await decide(("evicted",))
+        finally:
+            await base_worker.__aexit__(None, None, None)
         end_memory = memory()
         postgres_bytes, shared_buffers = await _postgres_size(target)
         disk = {"temporal": temporal_disk(), "postgres": postgres_bytes}
@@ -308,7 +333,9 @@ def report(figures: OpenFigures, *, project: int) -> str:
         f"{'fill: items settled/s (routed | parked)':42}{k.rate:>10.1f}{b.rate:>10.1f}{k.rate / b.rate:>8.2f}",
         f"{'fill: minutes':42}{k.seconds / 60:>10.1f}{b.seconds / 60:>10.1f}",
     ]
-    for kind, what in (("random", "random of all open"), ("newest", "newest open (in the worker's cache)")):
+    for kind, what in KINDS.items():
+        if ("kexiang", kind) not in figures.decisions:
+            continue
         count = len(figures.decisions[("kexiang", kind)].latencies)
         lines.append(f"decisions on {count} {what}:")
         for share in SHARES:
@@ -392,16 +419,26 @@ def _mem(memory: dict[str, Memory], parts: list[str]) -> str:
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--open", type=int, default=1000, help="items opened and kept open on each side")
-    parser.add_argument("--concurrency", type=int, default=50, help="closed-loop callers during the fill")
-    parser.add_argument("--backlog", type=int, default=200, help="created items not yet settled before callers wait")
+    parser.add_argument("--concurrency", type=int, default=10, help="closed-loop callers during the fill")
+    parser.add_argument("--backlog", type=int, default=30, help="created items not yet settled before callers wait")
     parser.add_argument("--decisions", type=int, default=300, help="items decided per set (random, then newest)")
     parser.add_argument("--decision-concurrency", type=int, default=10, help="concurrent deciders")
     parser.add_argument("--warmup", type=int, default=20, help="items created and decided first, not counted")
     parser.add_argument("--progress", type=float, default=15.0, help="seconds between progress and memory lines")
+    parser.add_argument(
+        "--evicted",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="a third set of decisions after restarting both workers (the cost of a decision at N above the cache)",
+    )
     parser.add_argument("--project", type=int, default=100_000, help="open tickets to project memory to")
     parser.add_argument("--data-dir", type=Path, default=Path(".data/bench"), help="each run gets a fresh folder here")
     parser.add_argument("--keep-data", action="store_true", help="keep the run's folder (databases, logs)")
     return parser.parse_args()
+
+
+def _stop(*_: object) -> None:
+    raise SystemExit(143)
 
 
 def main() -> None:
@@ -410,6 +447,7 @@ def main() -> None:
     from db.session import Database
 
     args = _arguments()
+    signal.signal(signal.SIGTERM, _stop)  # `kill PID` stops the stack too (a background job ignores SIGINT)
     run_dir = (args.data_dir / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")).resolve()
     try:
         with bench_stack(run_dir) as stack:
@@ -431,6 +469,7 @@ def main() -> None:
                         memory=stack.memory.sample,
                         temporal_disk=stack.memory.temporal_disk,
                         cpu=stack.meter.sample,
+                        restart_worker=stack.restart_worker if args.evicted else None,
                         say=lambda line: print(f"bench: {line}", flush=True),
                     )
                 finally:
