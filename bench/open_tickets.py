@@ -323,7 +323,7 @@ def _fill_points(figures: OpenFigures, side: str, part: str, *, half: bool) -> l
     return [p for p in points if p[0] >= figures.open / 2] if half else points
 
 
-def report(figures: OpenFigures, *, project: int) -> str:
+def report(figures: OpenFigures, *, project: int, worker_cache: int = 1000) -> str:
     """The figures as bench/README.md records them."""
     k, b = figures.fills["kexiang"], figures.fills["baseline"]
     lines = [
@@ -380,19 +380,24 @@ def report(figures: OpenFigures, *, project: int) -> str:
             lines.append(f"  {side + (' later half' if half else ' whole fill'):26}{row}")
     ends = [s for s in figures.samples if s.filling == "kexiang"]
     if ends and project > figures.open:
-        at = ends[-1]
+        at, count = ends[-1], ends[-1].settled["kexiang"]
         lines.append(
-            f"PROJECTION to {project} open kexiang tickets (not measured): PSS at {at.settled['kexiang']} open "
-            f"+ later-half slope × {project - at.settled['kexiang']}"
+            f"PROJECTION to {project} open kexiang tickets (not measured): PSS at {count} open + whole-fill slope × "
+            f"the open tickets still to come; the worker only up to its cache ({worker_cache} workflows), PostgreSQL "
+            "not at all (its resident memory is shared_buffers and backends; its data grows on disk, below)"
         )
         total = 0.0
         for part in parts:
-            slope = max(0.0, _slope(_fill_points(figures, "kexiang", part, half=True)))
-            value = (at.memory[part].pss + slope * (project - at.settled["kexiang"])) / MIB
+            slope = max(0.0, _slope(_fill_points(figures, "kexiang", part, half=False)))
+            grows = {"worker": max(0, min(project, worker_cache) - count), "postgres": 0, "bench": 0}
+            value = (at.memory[part].pss + slope * grows.get(part, project - count)) / MIB
             if part != "bench":
                 total += value
             lines.append(f"  {part:26}{value:>10.0f} MiB")
         lines.append(f"  {'temporal+worker+api+postgres':26}{total:>10.0f} MiB")
+        lines.append(
+            f"  {'PostgreSQL on disk':26}{figures.disk['postgres'] / max(1, figures.open) * project / 2**30:>10.1f} GiB"
+        )
     items = 2 * figures.open or 1
     lines.append(
         f"disk at the end ({figures.open} open per side): Temporal SQLite {figures.disk['temporal'] / 2**20:.0f} MiB, "
@@ -432,6 +437,9 @@ def _arguments() -> argparse.Namespace:
         help="a third set of decisions after restarting both workers (the cost of a decision at N above the cache)",
     )
     parser.add_argument("--project", type=int, default=100_000, help="open tickets to project memory to")
+    parser.add_argument(
+        "--worker-cache", type=int, default=1000, help="the worker's max_cached_workflows, for the projection"
+    )
     parser.add_argument("--data-dir", type=Path, default=Path(".data/bench"), help="each run gets a fresh folder here")
     parser.add_argument("--keep-data", action="store_true", help="keep the run's folder (databases, logs)")
     return parser.parse_args()
@@ -476,7 +484,7 @@ def main() -> None:
                     await db.dispose()
 
             figures = asyncio.run(go())
-        print(report(figures, project=args.project), flush=True)
+        print(report(figures, project=args.project, worker_cache=args.worker_cache), flush=True)
     finally:
         if not args.keep_data:
             shutil.rmtree(run_dir, ignore_errors=True)

@@ -7,6 +7,7 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest_asyncio
 
@@ -29,7 +30,8 @@ async def bench_db(database_urls) -> AsyncIterator[Database]:
 
 
 def _own_memory() -> dict[str, Memory]:
-    rss = int(next(line for line in open(f"/proc/{os.getpid()}/status") if line.startswith("VmRSS")).split()[1])
+    status = Path(f"/proc/{os.getpid()}/status").read_text().splitlines()
+    rss = int(next(line for line in status if line.startswith("VmRSS")).split()[1])
     return {"bench": Memory(rss=rss, pss=rss)}
 
 
@@ -60,7 +62,15 @@ async def test_open_bench_fills_decides_and_reports_memory(env, worker, api_url,
     assert figures.samples[-1].settled == {"kexiang": OPEN, "baseline": OPEN}
     assert figures.disk["postgres"] > 0
     printed = capsys.readouterr().out
-    for figure in ("fill: items settled/s", "p50 ms", "p99 ms", "<= 1.5", "<= 2.0", "memory per open item", "PROJECTION"):
+    for figure in (
+        "fill: items settled/s",
+        "p50 ms",
+        "p99 ms",
+        "<= 1.5",
+        "<= 2.0",
+        "memory per open item",
+        "PROJECTION",
+    ):
         assert figure in printed
     decided = {figures.fills["kexiang"].ids[i] for i in range(OPEN)}  # 2 random + the 2 newest others = all four
     for number in decided:
