@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 
 from core.arbitration import ArbitrationRules
 from core.bounds import MAX_LEAD
-from core.records import AuditRecord, PolicyRef
+from core.records import AuditRecord, PolicyRef, TaskChange, TaskEvent, WriteEcho
 from core.resource_checks import ResourceCheckRules, default_resource_check_rules
 from core.roles import Actor, Role
 from core.sla import Priority
@@ -703,6 +703,20 @@ class TicketSave(BaseModel):
 
     ticket: Ticket
     audit: AuditRecord | None = None
+
+
+class TicketChange(TicketSave):
+    """One act's writes under read-model-one-write: its task changes (written first), the ticket and its audit row."""
+
+    tasks: tuple[TaskEvent, ...] = ()
+
+    def echo(self) -> WriteEcho:
+        """What the write echoes for the timeline (not the whole ticket)."""
+        ticket = self.ticket
+        changes = tuple(TaskChange.of(event) for event in self.tasks)
+        return WriteEcho(
+            subject_id=ticket.ticket_no, revision=ticket.revision, status=ticket.status, audit=self.audit, tasks=changes
+        )
 
 
 class SurveyIssue(BaseModel):

@@ -149,7 +149,7 @@ class ActBook(StateBook[TrackedT], Generic[TrackedT, ActT]):
         state = self.state
         state.status = status
         state.status_history.append((workflow.now(), status, reason))
-        workflow.upsert_search_attributes([WORK_STATUS.value_set(status.value)])
+        self.upsert_search([WORK_STATUS.value_set(status.value)])
 
     @workflow.update(name="act")
     async def act(self, payload: RawValue) -> BaseModel:
@@ -157,9 +157,10 @@ class ActBook(StateBook[TrackedT], Generic[TrackedT, ActT]):
         act = self._decode(payload)
         async with self._lock:
             self._refuse_unless(self.check_act, act)  # re-check: an earlier act may have won
-            await self._guarded(act.type, self.apply(act))
-            action = f"{self.action_prefix}.{act.type}"
-            await self.save_act(act, self.audit(act.actor, action, act.request_id, reason=self._reason(act)))
+            async with self.one_write():
+                await self._guarded(act.type, self.apply(act))
+                action = f"{self.action_prefix}.{act.type}"
+                await self.save_act(act, self.audit(act.actor, action, act.request_id, reason=self._reason(act)))
         return self.outcome(act.type)
 
     @act.validator
