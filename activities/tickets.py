@@ -42,6 +42,10 @@ class TicketActivities:
             for event in change.tasks:
                 await write_task_event(session, event)
             await _write_ticket(session, change)
+            if change.survey is not None:
+                await self._queue_survey(session, change.survey)
+            if change.archive:
+                await knowledge.upsert_entry(session, change.ticket)
             await session.commit()
         return change.echo()
 
@@ -52,6 +56,12 @@ class TicketActivities:
         The clear secret goes only into the customer's message: it is never returned (the result would land in
         history), logged or journaled. A retry after a commit finds the message queued and draws nothing.
         """
+        async with self._db.session() as session:
+            await self._queue_survey(session, issue)
+            await session.commit()
+
+    async def _queue_survey(self, session: AsyncSession, issue: SurveyIssue) -> None:
+        """The survey's hash stored and the resolution message queued in the caller's transaction (keyed)."""
         token = new_token()
         resolution = issue.resolution
         fields = {
@@ -61,25 +71,23 @@ class TicketActivities:
             "advice": resolution.advice if resolution else "",
             "survey_link": f"{self._survey_base_url}/{token}",
         }
-        async with self._db.session() as session:
-            queued = await queue_resolution_message(
-                session,
-                ticket_no=issue.ticket_no,
-                workflow_id=issue.workflow_id,
-                key=f"{issue.workflow_id}:resolution:{issue.cycle}",
-                preferred=issue.channel,
-                fields=fields,
-            )
-            if queued:
-                session.add(
-                    Survey(
-                        token_hash=token_hash(token),
-                        workflow_id=issue.workflow_id,
-                        ticket_no=issue.ticket_no,
-                        cycle=issue.cycle,
-                    )
+        queued = await queue_resolution_message(
+            session,
+            ticket_no=issue.ticket_no,
+            workflow_id=issue.workflow_id,
+            key=f"{issue.workflow_id}:resolution:{issue.cycle}",
+            preferred=issue.channel,
+            fields=fields,
+        )
+        if queued:
+            session.add(
+                Survey(
+                    token_hash=token_hash(token),
+                    workflow_id=issue.workflow_id,
+                    ticket_no=issue.ticket_no,
+                    cycle=issue.cycle,
                 )
-            await session.commit()
+            )
 
     @activity.defn(name=ARCHIVE_TICKET)
     async def archive_ticket(self, ticket: Ticket) -> None:

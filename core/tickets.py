@@ -705,20 +705,6 @@ class TicketSave(BaseModel):
     audit: AuditRecord | None = None
 
 
-class TicketChange(TicketSave):
-    """One act's writes under read-model-one-write: its task changes (written first), the ticket and its audit row."""
-
-    tasks: tuple[TaskEvent, ...] = ()
-
-    def echo(self) -> WriteEcho:
-        """What the write echoes for the timeline (not the whole ticket)."""
-        ticket = self.ticket
-        changes = tuple(TaskChange.of(event) for event in self.tasks)
-        return WriteEcho(
-            subject_id=ticket.ticket_no, revision=ticket.revision, status=ticket.status, audit=self.audit, tasks=changes
-        )
-
-
 class SurveyIssue(BaseModel):
     """A survey to issue with the resolution message, sent by the customer's channel (the activity draws the secret)."""
 
@@ -731,3 +717,20 @@ class SurveyIssue(BaseModel):
     channel: Channel
     body: str  # the resolution as plain text (runs from before ticket-resolution-template send only this)
     resolution: Resolution | None = None  # rendered into the admins' resolution template
+
+
+class TicketChange(TicketSave):
+    """One act's writes under read-model-one-write: its task changes (written first), the ticket and its audit row,
+    the survey its resolution issues and, on the close, its knowledge-base entry."""
+
+    tasks: tuple[TaskEvent, ...] = ()
+    survey: SurveyIssue | None = None
+    archive: bool = False
+
+    def echo(self) -> WriteEcho:
+        """What the write echoes for the timeline (not the whole ticket)."""
+        ticket = self.ticket
+        changes = tuple(TaskChange.of(event) for event in self.tasks)
+        return WriteEcho(
+            subject_id=ticket.ticket_no, revision=ticket.revision, status=ticket.status, audit=self.audit, tasks=changes
+        )

@@ -117,7 +117,7 @@ class HumanTaskBook:
     def take_held(self) -> tuple[TaskEvent, ...]:
         """Upsert the held search attributes (one command) and hand over the held task changes for the state write
         (nothing when this handler holds none)."""
-        if not self._holds_writes():
+        if not self.holds_writes():
             return ()
         if self._held_search:
             workflow.upsert_search_attributes(self._held_search)
@@ -127,12 +127,13 @@ class HumanTaskBook:
 
     def upsert_search(self, updates: Sequence[SearchAttributeUpdate[Any]]) -> None:
         """Upsert search attributes now, or with the held writes when this handler holds them."""
-        if self._holds_writes():
+        if self.holds_writes():
             self._held_search.extend(updates)
         else:
             workflow.upsert_search_attributes(updates)
 
-    def _holds_writes(self) -> bool:
+    def holds_writes(self) -> bool:
+        """True in the handler that holds the writes (inside its `one_write` block, on a run that holds)."""
         return self._writes_holder is not None and asyncio.current_task() is self._writes_holder
 
     async def open_task(self, request: TaskRequest, *, audit: AuditRecord | None = None) -> HumanTask:
@@ -541,7 +542,7 @@ class HumanTaskBook:
     ) -> None:
         """Write the task's current state (and what came with the change) to the read model."""
         event = TaskEvent(task=task.model_copy(), audit=audit, notifications=notifications, breach=breach)
-        if self._holds_writes():
+        if self.holds_writes():
             self._held_tasks.append(event)
             return
         await db_call(RECORD_TASK_EVENT, event)

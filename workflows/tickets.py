@@ -104,6 +104,8 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
         self._sla_task: dict[str, str] = {}  # "accept" / "plan" / "resolve" / "intake" → open task id
         self._requests: dict[str, RequestExtension | RequestEscalation] = {}  # approval task id → request
         self._sla_due_at: datetime | None = None  # the SlaDueAt search attribute last set
+        self._survey: SurveyIssue | None = None  # issued with the act's write (read-model-one-write)
+        self._archive = False  # archived with the act's write (read-model-one-write)
 
     @property
     def ticket(self) -> Ticket:
@@ -349,18 +351,19 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
         # The link's secret is drawn by the activity from `secrets` and never enters history; runs from before
         # the patch drew it here from the run's deterministic seed (the activity ignores it now).
         legacy = None if patched_since(SURVEY_SECRET_PATCH) else workflow.uuid4().hex + workflow.uuid4().hex
-        await db_call(
-            ISSUE_SURVEY,
-            SurveyIssue(
-                token=legacy,
-                ticket_no=ticket.ticket_no,
-                workflow_id=ticket.workflow_id,
-                cycle=ticket.cycle.number,
-                channel=resolution.channel,
-                body=message,
-                resolution=resolution if patched_since(RESOLUTION_TEMPLATE_PATCH) else None,
-            ),
+        survey = SurveyIssue(
+            token=legacy,
+            ticket_no=ticket.ticket_no,
+            workflow_id=ticket.workflow_id,
+            cycle=ticket.cycle.number,
+            channel=resolution.channel,
+            body=message,
+            resolution=resolution if patched_since(RESOLUTION_TEMPLATE_PATCH) else None,
         )
+        if self.holds_writes():
+            self._survey = survey
+        else:
+            await db_call(ISSUE_SURVEY, survey)
         asyncio.create_task(self._await_rating(ticket.cycle.number))  # noqa: RUF006
 
     def _on_verify_resolution(self, act: VerifyResolution) -> None:
@@ -386,7 +389,10 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
         ticket.closed_at, ticket.closed_by = now, act.actor.username
         ticket.reopen_until = deadline(self.snapshot.calendar, now, self.snapshot.policy.reopen_window)
         self.set_status(TicketStatus.CLOSED, f"closed by {act.actor.username}")
-        await db_call(ARCHIVE_TICKET, ticket.model_copy(deep=True))
+        if self.holds_writes():
+            self._archive = True
+        else:
+            await db_call(ARCHIVE_TICKET, ticket.model_copy(deep=True))
 
     async def _on_reopen(self, act: Reopen) -> None:
         ticket, now = self.ticket, workflow.now()
@@ -721,9 +727,14 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
         if due is not None and due != self._sla_due_at and patched_since(SLA_DUE_AT_PATCH):
             self._sla_due_at = due
             self.upsert_search([SLA_DUE_AT.value_set(due)])
-        if workflow.patched(ONE_WRITE):  # with the act's held task changes; the echo is brief
+        if workflow.patched(ONE_WRITE):  # with what the act held for it; the echo is brief
+            survey, archive = (self._survey, self._archive) if self.holds_writes() else (None, False)
+            self._survey, self._archive = None, False
             await self.write(
-                RECORD_TICKET_CHANGE, lambda ticket: TicketChange(ticket=ticket, audit=audit, tasks=self.take_held())
+                RECORD_TICKET_CHANGE,
+                lambda ticket: TicketChange(
+                    ticket=ticket, audit=audit, tasks=self.take_held(), survey=survey, archive=archive
+                ),
             )
         else:
             await self.write(RECORD_TICKET, lambda ticket: TicketSave(ticket=ticket, audit=audit))
