@@ -728,8 +728,9 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
             self._sla_due_at = due
             self.upsert_search([SLA_DUE_AT.value_set(due)])
         if workflow.patched(ONE_WRITE):  # with what the act held for it; the echo is brief
-            survey, archive = (self._survey, self._archive) if self.holds_writes() else (None, False)
-            self._survey, self._archive = None, False
+            survey, archive = None, False
+            if self.holds_writes():  # what this act stashed for its write
+                survey, archive, self._survey, self._archive = self._survey, self._archive, None, False
             await self.write(
                 RECORD_TICKET_CHANGE,
                 lambda ticket: TicketChange(
