@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -53,20 +54,25 @@ class PlatformActivities:
     async def record_task_event(self, event: TaskEvent) -> TaskEvent:
         """Write a task change, its audit row, notices and breach in one transaction; retries write nothing twice."""
         async with self._db.session() as session:
-            if event.task is not None:
-                await upsert_newer(session, TaskRow, "task_id", task_row_values(event))
-            if event.audit is not None:
-                await audit_journal.append(session, event.audit)
-            for notice in event.notifications:
-                await session.execute(
-                    insert(Notification).values(**notice.model_dump()).on_conflict_do_nothing(index_elements=["key"])
-                )
-                priority = event.task.priority if event.task is not None else 0
-                urgent = is_urgent(notice.kind, breach=event.breach is not None, task_priority=priority)
-                await enqueue_notification(session, notice, urgent=urgent)
-            if event.breach is not None:
-                await session.execute(
-                    insert(SlaBreach).values(**event.breach.model_dump()).on_conflict_do_nothing(index_elements=["key"])
-                )
+            await write_task_event(session, event)
             await session.commit()
         return event  # what was written: a local activity's input is not in the history
+
+
+async def write_task_event(session: AsyncSession, event: TaskEvent) -> None:
+    """Write a task change, its audit row, notices and breach in the caller's transaction (each write keyed)."""
+    if event.task is not None:
+        await upsert_newer(session, TaskRow, "task_id", task_row_values(event))
+    if event.audit is not None:
+        await audit_journal.append(session, event.audit)
+    for notice in event.notifications:
+        await session.execute(
+            insert(Notification).values(**notice.model_dump()).on_conflict_do_nothing(index_elements=["key"])
+        )
+        priority = event.task.priority if event.task is not None else 0
+        urgent = is_urgent(notice.kind, breach=event.breach is not None, task_priority=priority)
+        await enqueue_notification(session, notice, urgent=urgent)
+    if event.breach is not None:
+        await session.execute(
+            insert(SlaBreach).values(**event.breach.model_dump()).on_conflict_do_nothing(index_elements=["key"])
+        )

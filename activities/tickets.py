@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
+from activities.platform import write_task_event
 from api.tmf.events import publish_ticket_change
-from core.tickets import SurveyIssue, Ticket, TicketSave
+from core.records import WriteEcho
+from core.tickets import SurveyIssue, Ticket, TicketChange, TicketSave
 from db import audit as audit_journal
 from db import knowledge
 from db.customer_messages import queue_resolution_message, queue_ticket_messages
@@ -13,7 +16,7 @@ from db.models import Survey
 from db.session import Database
 from db.surveys import new_token, token_hash
 from db.tickets import upsert_ticket
-from workflows.common import ARCHIVE_TICKET, ISSUE_SURVEY, RECORD_TICKET
+from workflows.common import ARCHIVE_TICKET, ISSUE_SURVEY, RECORD_TICKET, RECORD_TICKET_CHANGE
 
 
 class TicketActivities:
@@ -27,13 +30,24 @@ class TicketActivities:
     async def record_ticket(self, save: TicketSave) -> TicketSave:
         """Write the ticket state (newer revisions only) and the act's audit row in one transaction."""
         async with self._db.session() as session:
-            await publish_ticket_change(session, save.ticket)  # TMF621 listeners, from the row before the write
-            await upsert_ticket(session, save.ticket)
-            await queue_ticket_messages(session, save.ticket)  # the ticket number, the second follow-up contact
-            if save.audit is not None:
-                await audit_journal.append(session, save.audit)
+            await _write_ticket(session, save)
             await session.commit()
         return save  # what was written: a local activity's input is not in the history
+
+    @activity.defn(name=RECORD_TICKET_CHANGE)
+    async def record_ticket_change(self, change: TicketChange) -> WriteEcho:
+        """Write an act's task changes, then the ticket and its audit row, in one transaction; echo what the
+        auditor's timeline reads (a local activity's input is not in the history), not the whole ticket."""
+        async with self._db.session() as session:
+            for event in change.tasks:
+                await write_task_event(session, event)
+            await _write_ticket(session, change)
+            if change.survey is not None:
+                await self._queue_survey(session, change.survey)
+            if change.archive:
+                await knowledge.upsert_entry(session, change.ticket)
+            await session.commit()
+        return change.echo()
 
     @activity.defn(name=ISSUE_SURVEY)
     async def issue_survey(self, issue: SurveyIssue) -> None:
@@ -42,6 +56,12 @@ class TicketActivities:
         The clear secret goes only into the customer's message: it is never returned (the result would land in
         history), logged or journaled. A retry after a commit finds the message queued and draws nothing.
         """
+        async with self._db.session() as session:
+            await self._queue_survey(session, issue)
+            await session.commit()
+
+    async def _queue_survey(self, session: AsyncSession, issue: SurveyIssue) -> None:
+        """The survey's hash stored and the resolution message queued in the caller's transaction (keyed)."""
         token = new_token()
         resolution = issue.resolution
         fields = {
@@ -51,25 +71,23 @@ class TicketActivities:
             "advice": resolution.advice if resolution else "",
             "survey_link": f"{self._survey_base_url}/{token}",
         }
-        async with self._db.session() as session:
-            queued = await queue_resolution_message(
-                session,
-                ticket_no=issue.ticket_no,
-                workflow_id=issue.workflow_id,
-                key=f"{issue.workflow_id}:resolution:{issue.cycle}",
-                preferred=issue.channel,
-                fields=fields,
-            )
-            if queued:
-                session.add(
-                    Survey(
-                        token_hash=token_hash(token),
-                        workflow_id=issue.workflow_id,
-                        ticket_no=issue.ticket_no,
-                        cycle=issue.cycle,
-                    )
+        queued = await queue_resolution_message(
+            session,
+            ticket_no=issue.ticket_no,
+            workflow_id=issue.workflow_id,
+            key=f"{issue.workflow_id}:resolution:{issue.cycle}",
+            preferred=issue.channel,
+            fields=fields,
+        )
+        if queued:
+            session.add(
+                Survey(
+                    token_hash=token_hash(token),
+                    workflow_id=issue.workflow_id,
+                    ticket_no=issue.ticket_no,
+                    cycle=issue.cycle,
                 )
-            await session.commit()
+            )
 
     @activity.defn(name=ARCHIVE_TICKET)
     async def archive_ticket(self, ticket: Ticket) -> None:
@@ -77,3 +95,12 @@ class TicketActivities:
         async with self._db.session() as session:
             await knowledge.upsert_entry(session, ticket)
             await session.commit()
+
+
+async def _write_ticket(session: AsyncSession, save: TicketSave) -> None:
+    """The ticket state (newer revisions only), its TMF621 events, its customer messages and the act's audit row."""
+    await publish_ticket_change(session, save.ticket)  # TMF621 listeners, from the row before the write
+    await upsert_ticket(session, save.ticket)
+    await queue_ticket_messages(session, save.ticket)  # the ticket number, the second follow-up contact
+    if save.audit is not None:
+        await audit_journal.append(session, save.audit)

@@ -20,7 +20,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 
 from core.contacts import mask_contacts, masked_contact
-from workflows.common import BUSINESS_REF, RECORD_INCIDENT, RECORD_TASK_EVENT
+from workflows.common import BUSINESS_REF, RECORD_INCIDENT, RECORD_TASK_EVENT, RECORD_TICKET_CHANGE
 
 Kind = Literal[
     "workflow",
@@ -294,7 +294,8 @@ class _Reader:
             self._local_activity(event, a)
 
     def _local_activity(self, event: HistoryEvent, a: Any) -> None:
-        """A local activity: one marker with its type and result; a write's result is what it wrote (its input)."""
+        """A local activity: one marker with its type and result; a write's result is what it wrote (its input),
+        or under read-model-one-write its brief echo (the audit rows and the task changes, not the whole state)."""
         data = _first(a.details["data"])
         name = data.get("activity_type") if isinstance(data, Mapping) else None
         if "result" not in a.details:
@@ -307,6 +308,9 @@ class _Reader:
         self.add(event, "activity", "activity.completed", subject=name, outcome=summarise(written))
         if name == RECORD_TASK_EVENT and isinstance(written, Mapping):
             self._task_event(event, written)
+        elif name == RECORD_TICKET_CHANGE and isinstance(written, Mapping):
+            for change in written.get("tasks", ()):
+                self._task_event(event, change)
 
     # activities (and, through record_task_event, every human task's life)
 

@@ -108,3 +108,55 @@ class PolicyRef(BaseModel):
     calendar: str | None = None
     policy: str | None = None
     assignment: str | None = None
+
+
+# What the auditor's timeline (audit/timeline.py) reads of a task change: a local write's input is not in the
+# history, so the write echoes this much of it into its marker, and no more (every byte is encoded and encrypted).
+TASK_ECHO_FIELDS = frozenset(
+    {
+        "task_id",
+        "kind",
+        "subject",
+        "status",
+        "business_ref",
+        "due_at",
+        "candidates",
+        "suspended",
+        "decided_by",
+        "outcome",
+        "comment",
+    }
+)
+
+
+class TaskChange(BaseModel):
+    """The echo of one task change: the task's timeline fields, its audit row, reminders and breach."""
+
+    model_config = ConfigDict(frozen=True)
+
+    task: dict[str, Any] | None = None
+    audit: AuditRecord | None = None
+    notifications: tuple[NotificationRecord, ...] = ()  # reminders only: the timeline names their recipients
+    breach: BreachRecord | None = None
+
+    @classmethod
+    def of(cls, event: TaskEvent) -> TaskChange:
+        """The echo of a written task event."""
+        return cls(
+            task=event.task.model_dump(mode="json", include=set(TASK_ECHO_FIELDS)) if event.task else None,
+            audit=event.audit,
+            notifications=tuple(n for n in event.notifications if n.kind == "remind"),
+            breach=event.breach,
+        )
+
+
+class WriteEcho(BaseModel):
+    """What one write of a state with its act's task changes echoes: the state's reference and the audit rows."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject_id: str
+    revision: int
+    status: str
+    audit: AuditRecord | None = None
+    tasks: tuple[TaskChange, ...] = ()

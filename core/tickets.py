@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 
 from core.arbitration import ArbitrationRules
 from core.bounds import MAX_LEAD
-from core.records import AuditRecord, PolicyRef
+from core.records import AuditRecord, PolicyRef, TaskChange, TaskEvent, WriteEcho
 from core.resource_checks import ResourceCheckRules, default_resource_check_rules
 from core.roles import Actor, Role
 from core.sla import Priority
@@ -717,3 +717,20 @@ class SurveyIssue(BaseModel):
     channel: Channel
     body: str  # the resolution as plain text (runs from before ticket-resolution-template send only this)
     resolution: Resolution | None = None  # rendered into the admins' resolution template
+
+
+class TicketChange(TicketSave):
+    """One act's writes under read-model-one-write: its task changes (written first), the ticket and its audit row,
+    the survey its resolution issues and, on the close, its knowledge-base entry."""
+
+    tasks: tuple[TaskEvent, ...] = ()
+    survey: SurveyIssue | None = None
+    archive: bool = False
+
+    def echo(self) -> WriteEcho:
+        """What the write echoes for the timeline (not the whole ticket)."""
+        ticket = self.ticket
+        changes = tuple(TaskChange.of(event) for event in self.tasks)
+        return WriteEcho(
+            subject_id=ticket.ticket_no, revision=ticket.revision, status=ticket.status, audit=self.audit, tasks=changes
+        )

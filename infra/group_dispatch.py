@@ -8,6 +8,7 @@ from typing import Protocol
 import httpx
 
 from core.provisioning import CompletionReport
+from infra.delivery import tls_context
 
 
 class GroupDispatch(Protocol):
@@ -28,7 +29,7 @@ class HttpGroupDispatch:
 
     async def report(self, report: CompletionReport) -> str:
         """Deliver the report; any non-2xx answer raises (the activity retries)."""
-        async with httpx.AsyncClient(timeout=self._timeout) as client:
+        async with httpx.AsyncClient(timeout=self._timeout, verify=tls_context()) as client:
             response = await client.post(
                 self._url, json=report.model_dump(mode="json"), headers={**self._headers, "Idempotency-Key": report.key}
             )

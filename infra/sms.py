@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import httpx
 
-from infra.delivery import DeliveryFailed
+from infra.delivery import DeliveryFailed, tls_context
 
 
 class HttpSmsGateway:
@@ -22,7 +22,7 @@ class HttpSmsGateway:
     async def send(self, *, to: str, text: str, message_id: str) -> None:
         """Send one SMS; raises DeliveryFailed on a non-2xx answer or no answer, without naming the number."""
         try:
-            async with httpx.AsyncClient(timeout=self._timeout) as client:
+            async with httpx.AsyncClient(timeout=self._timeout, verify=tls_context()) as client:
                 response = await client.post(
                     self._url,
                     json={"to": to, "text": text, "messageId": message_id},

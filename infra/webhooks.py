@@ -22,7 +22,7 @@ import httpx
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from standardwebhooks.webhooks import Webhook
 
-from infra.delivery import DeliveryFailed
+from infra.delivery import DeliveryFailed, tls_context
 
 _AAD = b"kexiang webhook secret"
 
@@ -63,7 +63,7 @@ async def post_event(url: str, secret: str, webhook_id: str, event: dict[str, An
     body = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
     headers = {"content-type": "application/json", **signed_headers(secret, webhook_id, body)}
     try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
+        async with httpx.AsyncClient(timeout=timeout, verify=tls_context()) as client:
             response = await client.post(url, content=body.encode(), headers=headers)
     except httpx.HTTPError as err:
         raise DeliveryFailed(f"listener unreachable: {type(err).__name__}") from None

@@ -145,6 +145,7 @@ def build_worker(
             platform.load_policy_snapshot,
             platform.record_task_event,
             tickets.record_ticket,
+            tickets.record_ticket_change,
             tickets.issue_survey,
             tickets.archive_ticket,
             reservations.hold_reservation,

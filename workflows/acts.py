@@ -109,8 +109,9 @@ class StateBook(HumanTaskBook, Generic[StateT]):
     async def write(self, activity: str, payload: Callable[[StateT], BaseModel]) -> None:
         """Bump the revision and write a copy of the state (in the payload `payload` builds) to the read model."""
         self.state.revision += 1
-        # A deep copy: the payload is serialised later in this activation, after more changes may follow.
-        await db_call(activity, payload(self.state.model_copy(deep=True)))
+        # No copy: the SDK converts an activity's arguments to payloads when it schedules it, i.e. in this call
+        # (temporalio 1.35, `_ActivityHandle._apply_schedule_command`); a deep copy of the state cost more than that.
+        await db_call(activity, payload(self.state))
 
 
 class ActBook(StateBook[TrackedT], Generic[TrackedT, ActT]):
@@ -149,7 +150,7 @@ class ActBook(StateBook[TrackedT], Generic[TrackedT, ActT]):
         state = self.state
         state.status = status
         state.status_history.append((workflow.now(), status, reason))
-        workflow.upsert_search_attributes([WORK_STATUS.value_set(status.value)])
+        self.upsert_search([WORK_STATUS.value_set(status.value)])
 
     @workflow.update(name="act")
     async def act(self, payload: RawValue) -> BaseModel:
@@ -157,9 +158,10 @@ class ActBook(StateBook[TrackedT], Generic[TrackedT, ActT]):
         act = self._decode(payload)
         async with self._lock:
             self._refuse_unless(self.check_act, act)  # re-check: an earlier act may have won
-            await self._guarded(act.type, self.apply(act))
-            action = f"{self.action_prefix}.{act.type}"
-            await self.save_act(act, self.audit(act.actor, action, act.request_id, reason=self._reason(act)))
+            async with self.one_write():
+                await self._guarded(act.type, self.apply(act))
+                action = f"{self.action_prefix}.{act.type}"
+                await self.save_act(act, self.audit(act.actor, action, act.request_id, reason=self._reason(act)))
         return self.outcome(act.type)
 
     @act.validator

@@ -10,10 +10,13 @@ timers at business-time thresholds computed once from the workflow's calendar sn
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any, ClassVar
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
@@ -43,7 +46,14 @@ with workflow.unsafe.imports_passed_through():
         check_claim,
         check_decision,
     )
-    from workflows.common import LOAD_POLICY_SNAPSHOT, RECORD_TASK_EVENT, db_call, wait_until
+    from workflows.common import (
+        LOAD_POLICY_SNAPSHOT,
+        ONE_WRITE,
+        RECORD_TASK_EVENT,
+        db_call,
+        patched_since,
+        wait_until,
+    )
 
 
 ARBITRATION_BINDS = "arbitration-binds-workflow"  # patch: an arbitration decision reassigns the stalled task
@@ -57,12 +67,21 @@ def refused(code: RefusalCode, message: str) -> ApplicationError:
 class HumanTaskBook:
     """Mixin holding a workflow's human tasks, their ladders and the claim/decide handlers."""
 
+    # A workflow whose state write carries the task changes of the same act (read-model-one-write): inside
+    # `one_write` its task changes and search-attribute upserts are held for that write instead of going one by one.
+    holds_task_writes: ClassVar[bool] = False
+
     def __init__(self) -> None:
         self._tasks: dict[str, HumanTask] = {}
         self._decisions: dict[str, DecisionInput] = {}
         self._task_seq = 0
         self._snapshot: PolicySnapshot | None = None
         self._arbitrations: dict[str, Arbitration] = {}  # by arbitration task id
+        self._held_tasks: list[TaskEvent] = []  # task changes waiting for the state's write
+        self._held_search: list[SearchAttributeUpdate[Any]] = []
+        self._writes_holder: asyncio.Task[object] | None = (
+            None  # the handler holding them; other handlers write at once
+        )
 
     # ---- used by workflow code -------------------------------------------------------------
 
@@ -77,6 +96,45 @@ class HumanTaskBook:
         if self._snapshot is None:
             raise RuntimeError("load_policy() must run before tasks are opened")
         return self._snapshot
+
+    @asynccontextmanager
+    async def one_write(self) -> AsyncIterator[None]:
+        """Hold this handler's task changes and search-attribute upserts for the state's next write (one local
+        activity per act); whatever no write took is written when the block ends. The outermost block holds; a
+        no-op for workflows that do not hold and for runs from before read-model-one-write."""
+        if self._writes_holder is not None or not self.holds_task_writes or not workflow.patched(ONE_WRITE):
+            yield
+            return
+        self._writes_holder = asyncio.current_task()
+        try:
+            yield
+        finally:
+            left = self.take_held()
+            self._writes_holder = None
+            for event in left:
+                await db_call(RECORD_TASK_EVENT, event)
+
+    def take_held(self) -> tuple[TaskEvent, ...]:
+        """Upsert the held search attributes (one command) and hand over the held task changes for the state write
+        (nothing when this handler holds none)."""
+        if not self.holds_writes():
+            return ()
+        if self._held_search:
+            workflow.upsert_search_attributes(self._held_search)
+            self._held_search = []
+        held, self._held_tasks = tuple(self._held_tasks), []
+        return held
+
+    def upsert_search(self, updates: Sequence[SearchAttributeUpdate[Any]]) -> None:
+        """Upsert search attributes now, or with the held writes when this handler holds them."""
+        if self.holds_writes():
+            self._held_search.extend(updates)
+        else:
+            workflow.upsert_search_attributes(updates)
+
+    def holds_writes(self) -> bool:
+        """True in the handler that holds the writes (inside its `one_write` block, on a run that holds)."""
+        return self._writes_holder is not None and asyncio.current_task() is self._writes_holder
 
     async def open_task(self, request: TaskRequest, *, audit: AuditRecord | None = None) -> HumanTask:
         """Open a task, record it in the read model, notify its candidates and start its ladder."""
@@ -241,12 +299,13 @@ class HumanTaskBook:
         audit = self._audit(
             decision.actor, f"task.{decision.outcome}", task, decision.request_id, reason=decision.comment
         )
-        await self._record(task, audit=audit)
-        arbitration = self._arbitrations.get(task.task_id)
-        if arbitration is not None and workflow.patched(ARBITRATION_BINDS):
-            await self._guarded("arbitration decision", self._bind_arbitration(arbitration, decision))
-        else:
-            await self._guarded(f"decision {decision.outcome} on {task.kind}", self.on_decided(task, decision))
+        async with self.one_write():
+            await self._record(task, audit=audit)
+            arbitration = self._arbitrations.get(task.task_id)
+            if arbitration is not None and patched_since(ARBITRATION_BINDS):
+                await self._guarded("arbitration decision", self._bind_arbitration(arbitration, decision))
+            else:
+                await self._guarded(f"decision {decision.outcome} on {task.kind}", self.on_decided(task, decision))
         return self._result(task, decision.actor)
 
     @decide.validator
@@ -262,7 +321,7 @@ class HumanTaskBook:
     async def request_arbitration(self, request: ArbitrationRequest) -> ActResult:
         """Ask the arbiter the rules name to decide which department takes a stalled task (DOMAIN.md §7)."""
         self._refuse_unless(self._check_arbitration_request, request)  # re-check: races
-        workflow.patched(ARBITRATION_BINDS)
+        patched_since(ARBITRATION_BINDS)
         stalled = self._tasks[request.task_id]
         raw = (self.snapshot.assignment or {}).get("arbitration") or {}
         rules = ArbitrationRules.model_validate(raw)
@@ -437,8 +496,9 @@ class HumanTaskBook:
                 breached_at=workflow.now(),
             )
         task.revision += 1
-        await self._record(task, audit=audit, notifications=notifications, breach=breach)
-        await self.on_rung(task, rung)
+        async with self.one_write():
+            await self._record(task, audit=audit, notifications=notifications, breach=breach)
+            await self.on_rung(task, rung)
 
     def _notices(
         self, task: HumanTask, kind: str, message: str, to: Candidates, *, suffix: str
@@ -482,6 +542,9 @@ class HumanTaskBook:
     ) -> None:
         """Write the task's current state (and what came with the change) to the read model."""
         event = TaskEvent(task=task.model_copy(), audit=audit, notifications=notifications, breach=breach)
+        if self.holds_writes():
+            self._held_tasks.append(event)
+            return
         await db_call(RECORD_TASK_EVENT, event)
 
     @staticmethod

@@ -56,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         SurveyIssue,
         Ticket,
         TicketAct,
+        TicketChange,
         TicketInput,
         TicketSave,
         TicketStatus,
@@ -70,9 +71,12 @@ with workflow.unsafe.imports_passed_through():
         DETECT_INCIDENT,
         ESCALATED,
         ISSUE_SURVEY,
+        ONE_WRITE,
         RECORD_TICKET,
+        RECORD_TICKET_CHANGE,
         SLA_DUE_AT,
         db_call,
+        patched_since,
         wait_until,
     )
 
@@ -92,6 +96,7 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
 
     acts = TicketAct
     subject_type = noun = action_prefix = "ticket"
+    holds_task_writes = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -99,6 +104,8 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
         self._sla_task: dict[str, str] = {}  # "accept" / "plan" / "resolve" / "intake" → open task id
         self._requests: dict[str, RequestExtension | RequestEscalation] = {}  # approval task id → request
         self._sla_due_at: datetime | None = None  # the SlaDueAt search attribute last set
+        self._survey: SurveyIssue | None = None  # issued with the act's write (read-model-one-write)
+        self._archive = False  # archived with the act's write (read-model-one-write)
 
     @property
     def ticket(self) -> Ticket:
@@ -132,32 +139,32 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
             log=list(start.log),
         )
         missing = missing_intake(start.intake)
-        # An amendment arriving between the first save and the opening of the intake task waits for the task.
-        registering = self._lock if missing and workflow.patched(INTAKE_UNDER_LOCK_PATCH) else contextlib.nullcontext()
-        async with registering:
-            self.set_status(
-                TicketStatus.INTAKE_INCOMPLETE if missing else TicketStatus.PENDING_ASSIGNMENT, "registered"
-            )
-            await self.save(self.audit(start.created_by, "ticket.create", start.request_id))
-            if missing:
-                task = await self.open_task(
-                    self._request(
-                        "complete_intake",
-                        f"complete the intake: {', '.join(missing)}",
-                        Candidates(assignee=start.created_by.username, roles=(Role.AGENT,)),
-                        outcomes=(),
-                    )
+        created = self.audit(start.created_by, "ticket.create", start.request_id)
+        if workflow.patched(ONE_WRITE):  # registered and routed (or its intake task opened) in one write
+            async with self._lock, self.one_write():
+                self.set_status(
+                    TicketStatus.INTAKE_INCOMPLETE if missing else TicketStatus.PENDING_ASSIGNMENT, "registered"
                 )
-                self._sla_task["intake"] = task.task_id
+                if missing:
+                    await self._open_intake_task(start, missing)
+                else:
+                    self._start_cycle(self.ticket.created_at)
+                    await self._route()
+                await self.save(created)
+            routed = not missing
+        else:
+            await self._register(start, missing, created)
+            routed = False
         if missing:
             await workflow.wait_condition(lambda: self.ticket.status != TicketStatus.INTAKE_INCOMPLETE)
         if self.ticket.status == TicketStatus.PENDING_ASSIGNMENT:
-            async with self._lock:
-                self._start_cycle(self.ticket.created_at)
-                await self._route()
-                await self.save()
+            if not routed:
+                async with self._lock, self.one_write():
+                    self._start_cycle(self.ticket.created_at)
+                    await self._route()
+                    await self.save()
             signature = fault_signature(self.ticket.intake)
-            if signature is not None and workflow.patched(DETECTION_PATCH):
+            if signature is not None and patched_since(DETECTION_PATCH):
                 await self._detect_incident(signature)
         while True:
             await workflow.wait_condition(lambda: self.ticket.status in TERMINAL)
@@ -170,6 +177,29 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self.cancel_open_tasks(f"ticket {self.ticket.status.value}")
         return self.outcome("finished")
+
+    async def _register(self, start: TicketInput, missing: list[str], created: AuditRecord) -> None:
+        """Runs from before read-model-one-write: the registration saved, then the intake task opened."""
+        # An amendment arriving between the first save and the opening of the intake task waits for the task.
+        registering = self._lock if missing and workflow.patched(INTAKE_UNDER_LOCK_PATCH) else contextlib.nullcontext()
+        async with registering:
+            self.set_status(
+                TicketStatus.INTAKE_INCOMPLETE if missing else TicketStatus.PENDING_ASSIGNMENT, "registered"
+            )
+            await self.save(created)
+            if missing:
+                await self._open_intake_task(start, missing)
+
+    async def _open_intake_task(self, start: TicketInput, missing: list[str]) -> None:
+        task = await self.open_task(
+            self._request(
+                "complete_intake",
+                f"complete the intake: {', '.join(missing)}",
+                Candidates(assignee=start.created_by.username, roles=(Role.AGENT,)),
+                outcomes=(),
+            )
+        )
+        self._sla_task["intake"] = task.task_id
 
     async def _detect_incident(self, signature: FaultSignature) -> None:
         """Ask whether this ticket forms or joins an incident (N tickets of one fault signature within the window)."""
@@ -237,7 +267,7 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
 
     def _on_hand_over(self, act: HandOver) -> None:
         """首问负责制: ownership passes on the record; the new owner answers for the ticket from now on."""
-        workflow.patched(HAND_OVER)
+        patched_since(HAND_OVER)
         ticket = self.ticket
         ticket.handovers.append(
             HandOverRecord(
@@ -320,19 +350,20 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
         )
         # The link's secret is drawn by the activity from `secrets` and never enters history; runs from before
         # the patch drew it here from the run's deterministic seed (the activity ignores it now).
-        legacy = None if workflow.patched(SURVEY_SECRET_PATCH) else workflow.uuid4().hex + workflow.uuid4().hex
-        await db_call(
-            ISSUE_SURVEY,
-            SurveyIssue(
-                token=legacy,
-                ticket_no=ticket.ticket_no,
-                workflow_id=ticket.workflow_id,
-                cycle=ticket.cycle.number,
-                channel=resolution.channel,
-                body=message,
-                resolution=resolution if workflow.patched(RESOLUTION_TEMPLATE_PATCH) else None,
-            ),
+        legacy = None if patched_since(SURVEY_SECRET_PATCH) else workflow.uuid4().hex + workflow.uuid4().hex
+        survey = SurveyIssue(
+            token=legacy,
+            ticket_no=ticket.ticket_no,
+            workflow_id=ticket.workflow_id,
+            cycle=ticket.cycle.number,
+            channel=resolution.channel,
+            body=message,
+            resolution=resolution if patched_since(RESOLUTION_TEMPLATE_PATCH) else None,
         )
+        if self.holds_writes():
+            self._survey = survey
+        else:
+            await db_call(ISSUE_SURVEY, survey)
         asyncio.create_task(self._await_rating(ticket.cycle.number))  # noqa: RUF006
 
     def _on_verify_resolution(self, act: VerifyResolution) -> None:
@@ -358,7 +389,10 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
         ticket.closed_at, ticket.closed_by = now, act.actor.username
         ticket.reopen_until = deadline(self.snapshot.calendar, now, self.snapshot.policy.reopen_window)
         self.set_status(TicketStatus.CLOSED, f"closed by {act.actor.username}")
-        await db_call(ARCHIVE_TICKET, ticket.model_copy(deep=True))
+        if self.holds_writes():
+            self._archive = True
+        else:
+            await db_call(ARCHIVE_TICKET, ticket.model_copy(deep=True))
 
     async def _on_reopen(self, act: Reopen) -> None:
         ticket, now = self.ticket, workflow.now()
@@ -475,7 +509,7 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
         async with self._lock:
             self.ticket.tier += 1
             self.ticket.cycle.breaches.append(f"{task.kind}:{task.claimed_by or task.candidates.describe()}")
-            workflow.upsert_search_attributes([ESCALATED.value_set(True)])
+            self.upsert_search([ESCALATED.value_set(True)])
             await self.save()
 
     # ---- helpers -----------------------------------------------------------------------------
@@ -690,10 +724,21 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
     async def save(self, audit: AuditRecord | None = None) -> None:
         """Write the ticket (and the act's audit row) to the read model; SlaDueAt follows the resolution deadline."""
         due = self.ticket.resolution_deadline
-        if due is not None and due != self._sla_due_at and workflow.patched(SLA_DUE_AT_PATCH):
+        if due is not None and due != self._sla_due_at and patched_since(SLA_DUE_AT_PATCH):
             self._sla_due_at = due
-            workflow.upsert_search_attributes([SLA_DUE_AT.value_set(due)])
-        await self.write(RECORD_TICKET, lambda ticket: TicketSave(ticket=ticket, audit=audit))
+            self.upsert_search([SLA_DUE_AT.value_set(due)])
+        if workflow.patched(ONE_WRITE):  # with what the act held for it; the echo is brief
+            survey, archive = None, False
+            if self.holds_writes():  # what this act stashed for its write
+                survey, archive, self._survey, self._archive = self._survey, self._archive, None, False
+            await self.write(
+                RECORD_TICKET_CHANGE,
+                lambda ticket: TicketChange(
+                    ticket=ticket, audit=audit, tasks=self.take_held(), survey=survey, archive=archive
+                ),
+            )
+        else:
+            await self.write(RECORD_TICKET, lambda ticket: TicketSave(ticket=ticket, audit=audit))
 
     def outcome(self, message: str) -> ActOutcome:
         """What an accepted act returns: number, status, revision."""
