@@ -38,6 +38,7 @@ from infra.settings import Settings
 YEAR = 2025
 PEOPLE, DEPARTMENTS, CUSTOMERS = 200, 20, 5000
 BATCH = 100_000
+DATA_DIR = Path(".data/bench/kpis")
 BIG_TABLES = ("ticket", "human_task", "sla_breach", "kpi_ticket_cycle", "kpi_breach")
 TASK_KINDS = ("accept", "plan", "resolve", "callback", "second_followup", "support", "rating_followup", "coordinate")
 
@@ -303,6 +304,36 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def open_data(stack: Stack, data_dir: Path) -> str:
+    """Start the kept PostgreSQL under `data_dir`, migrate it (newer migrations apply to the kept data); its URL."""
+    postgres = stack.postgres = start_embedded_postgres(data_dir / "pg")
+    ensure_database(postgres.get_uri(), "kexiang")
+    url = sqlalchemy_url(postgres.get_uri(), "kexiang")
+    settings = Settings()
+    began = time.monotonic()
+    migrate_and_seed(
+        url, calendar_name=settings.default_calendar, policy_name=settings.default_sla_policy, demo_users=True
+    )
+    _say(f"migrated ({time.monotonic() - began:.0f} s)")
+    return url
+
+
+def serve_api(stack: Stack, url: str, data_dir: Path) -> str:
+    """The API under uvicorn on the data (no Temporal: the reads need none); its base URL."""
+    port = _free_port()
+    env = dict(os.environ, DATABASE_URL=url, PYTHONUNBUFFERED="1", TEMPORAL_ADDRESS="127.0.0.1:1")
+    command = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    stack.spawn("api", command, env, data_dir / "api.log")
+    api_url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: http_ok(f"{api_url}/healthz"), timeout=90, what="the API (/healthz)")
+    return api_url
+
+
+def load() -> str:
+    """The machine's `uptime` load, for every printed figure."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main(argv: list[str] | None = None) -> None:
     """Generate (or reuse) the data, start the API, time every KPI, print the table."""
     parser = argparse.ArgumentParser(prog="bench.kpis", description=__doc__.split("\n")[0])
@@ -312,21 +343,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests per KPI first")
     parser.add_argument("--days", type=int, default=30, help="length of each asked period")
     parser.add_argument("--reuse", action="store_true", help="measure on the data left by the last run")
-    parser.add_argument("--data-dir", type=Path, default=Path(".data/bench/kpis"))
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     args = parser.parse_args(argv)
-    _say(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} cores")
+    _say(f"load: {load()} on {os.cpu_count()} cores")
     marker = args.data_dir / "generated"
     if not args.reuse and args.data_dir.exists() and any(args.data_dir.iterdir()):
         raise SystemExit(f"{args.data_dir} holds an earlier run: pass --reuse, or delete it to generate anew")
     stack = Stack()
     try:
-        postgres = stack.postgres = start_embedded_postgres(args.data_dir / "pg")
-        ensure_database(postgres.get_uri(), "kexiang")
-        url = sqlalchemy_url(postgres.get_uri(), "kexiang")
-        settings = Settings()
-        migrate_and_seed(
-            url, calendar_name=settings.default_calendar, policy_name=settings.default_sla_policy, demo_users=True
-        )
+        url = open_data(stack, args.data_dir)
         libpq = url.replace("postgresql+psycopg://", "postgresql://")
         if marker.exists():
             _say(f"reusing {marker.read_text().strip()}")
@@ -336,21 +361,17 @@ def main(argv: list[str] | None = None) -> None:
             generate(libpq, args.tickets, args.tasks_per_ticket)
             _say(f"generated in {time.monotonic() - began:.0f} s")
             marker.write_text(f"{args.tickets} tickets, {args.tickets * args.tasks_per_ticket} task rows\n")
-        port = _free_port()
-        env = dict(os.environ, DATABASE_URL=url, PYTHONUNBUFFERED="1", TEMPORAL_ADDRESS="127.0.0.1:1")
-        command = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
-        stack.spawn("api", command, env, args.data_dir / "api.log")
-        api_url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: http_ok(f"{api_url}/healthz"), timeout=90, what="the API (/healthz)")
+        api_url = serve_api(stack, url, args.data_dir)
         _say(f"timing {args.requests} requests per KPI (after {args.warmup} untimed), {args.days}-day periods:")
         results = asyncio.run(measure(api_url, args.requests, args.warmup, args.days))
         worst = max(results, key=lambda r: r[2])
         _say(f"worst p99 over HTTP: {worst[0]} {worst[2]:.1f} ms (target ≤ 100 ms)")
+        _say(f"load: {load()}")
         _say("questions drawn the same way, database work alone (db/kpis.py, no HTTP, sign-in or JSON):")
         sql = asyncio.run(measure_sql(url, args.requests, args.warmup, args.days))
         for name, (p50, p99, most) in sql.items():
             _say(f"  {name:<30} p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   max {most:7.1f} ms")
-        _say(f"load after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        _say(f"load after: {load()}")
     finally:
         stack.stop()
 
