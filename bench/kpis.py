@@ -151,25 +151,50 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
-def _batches(total: int, size: int = BATCH) -> list[tuple[int, int]]:
-    return [(first, min(first + size, total) - 1) for first in range(0, total, size)]
+def _batches(total: int, size: int = BATCH, start: int = 0) -> list[tuple[int, int]]:
+    return [(first, min(first + size, total) - 1) for first in range(start, total, size)]
 
 
-def generate(url: str, tickets: int, per_ticket: int) -> None:
-    """Write users, tickets (facts by trigger), tasks, breaches (charges by trigger), checks and orders."""
+# How far each stage of an interrupted run got (every batch is one statement: written whole or not at all).
+_DONE = {
+    "tickets": "SELECT count(*) FROM ticket WHERE ticket_no LIKE 'CB%'",
+    "tasks": "SELECT max(substr(task_id, 21)::int) + 1 FROM human_task WHERE task_id LIKE 'ticket-CB%'",
+    "breaches (one task in 20)": "SELECT count(*) * 20 FROM sla_breach WHERE key LIKE 'ticket-CB%'",
+}
+
+
+def _declared_indexes(tables: tuple[str, ...]) -> list[str]:
+    """CREATE INDEX IF NOT EXISTS for every plain index db/models.py declares on `tables` (as the migrations do)."""
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateIndex
+    from sqlmodel import SQLModel
+
+    import db.models  # noqa: F401  the tables' declarations
+
+    return [
+        str(CreateIndex(index, if_not_exists=True).compile(dialect=postgresql.dialect()))
+        for table in tables
+        for index in SQLModel.metadata.tables[table].indexes
+        if not index.unique
+    ]
+
+
+def generate(url: str, tickets: int, per_ticket: int, only_kinds: tuple[str, ...] = ()) -> None:
+    """Write users, tickets (facts by trigger), tasks, breaches (charges by trigger), checks and orders; an
+    interrupted run goes on where it stopped. `only_kinds`: the task rows written now are of those kinds only."""
     sizes = dict(year=YEAR, tickets=tickets, people=PEOPLE, departments=DEPARTMENTS, customers=CUSTOMERS)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT setseed(0.16)")
         conn.execute("SET synchronous_commit = off")
         conn.execute("SET maintenance_work_mem = '512MB'")
-        # Bulk loading: the tables' plain indexes are dropped and built again afterwards (unique ones stay, the
-        # triggers' upserts need them); the same definitions, read from the catalogue.
+        # Bulk loading: the tables' plain indexes are dropped and built again afterwards from their declarations
+        # (unique ones stay, the triggers' upserts need them).
         indexes = conn.execute(
-            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i"
-            " JOIN pg_class c ON c.oid = i.indrelid WHERE c.relname = ANY (%s) AND NOT i.indisunique",
+            "SELECT i.indexrelid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid"
+            " WHERE c.relname = ANY (%s) AND NOT i.indisunique",
             (list(BIG_TABLES),),
         ).fetchall()
-        for name, _ in indexes:
+        for (name,) in indexes:
             conn.execute(f"DROP INDEX {name}")
         password = hash_password(DEMO_PASSWORD)
         conn.execute(
@@ -180,29 +205,38 @@ def generate(url: str, tickets: int, per_ticket: int) -> None:
         )
         kinds = "[" + ", ".join(f"'{k}'" for k in TASK_KINDS) + "]"
         tasks = dict(per_ticket=per_ticket, kinds=kinds, kind_count=len(TASK_KINDS), **sizes)
+        only = "kind = ANY (ARRAY[" + ", ".join(f"'{k}'" for k in only_kinds) + "])" if only_kinds else "true"
         for label, sql, total, step in (
             ("tickets", _TICKETS, tickets, 1),
             ("tasks", _TASKS, tickets * per_ticket, 1),
             ("breaches (one task in 20)", _BREACHES, tickets * per_ticket, 20),
         ):
-            began = time.monotonic()
-            for first, last in _batches(total, BATCH * step):
+            began, rows = time.monotonic(), 0
+            start = conn.execute(_DONE[label]).fetchone()[0] or 0  # type: ignore[index]
+            if start:
+                _say(f"  {label}: going on from {start:,}")
+            for first, last in _batches(total, BATCH * step, start):
                 series = _TASK_SERIES.format(first=first, last=last, step=step, **tasks)
-                conn.execute(sql.format(first=first, last=last, task_series=series, **tasks))
-                rate = (last + 1) / step / (time.monotonic() - began)
+                if label == "tasks":
+                    series = f"SELECT * FROM ({series}) AS s WHERE {only}"
+                rows += conn.execute(sql.format(first=first, last=last, task_series=series, **tasks)).rowcount
+                rate = rows / (time.monotonic() - began)
                 _say(f"  {label}: {last + 1:>10,} / {total:,} done ({rate:,.0f} rows/s)")
         began = time.monotonic()
-        conn.execute(_CHECKS_AND_ORDERS.format(works=max(tickets // 20, 10), **sizes))
-        _say(f"  checks and orders: {max(tickets // 20, 10):,} each ({time.monotonic() - began:.0f} s)")
-        began = time.monotonic()
-        for _, definition in indexes:
+        declared = _declared_indexes(BIG_TABLES)
+        for definition in declared:
             conn.execute(definition)
-        _say(f"  {len(indexes)} indexes built again ({time.monotonic() - began:.0f} s)")
-        for table in BIG_TABLES:
+        _say(f"  {len(declared)} indexes built again ({time.monotonic() - began:.0f} s)")
+        # After the indexes: a check's or circuit's facts read its workflow's tasks by workflow id.
+        began = time.monotonic()
+        if conn.execute("SELECT 1 FROM resource_check WHERE check_id = 'RCB1'").fetchone() is None:
+            conn.execute(_CHECKS_AND_ORDERS.format(works=max(tickets // 20, 10), **sizes))
+        _say(f"  checks and orders: {max(tickets // 20, 10):,} each ({time.monotonic() - began:.0f} s)")
+        for table in (*BIG_TABLES, "kpi_followup", "kpi_work", "kpi_ticket_hour"):
             conn.execute(f"VACUUM ANALYZE {table}")
         counts = {
             table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
-            for table in BIG_TABLES
+            for table in (*BIG_TABLES, "kpi_followup", "kpi_work")
         }
         _say("  rows: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
 
@@ -344,6 +378,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days", type=int, default=30, help="length of each asked period")
     parser.add_argument("--reuse", action="store_true", help="measure on the data left by the last run")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    parser.add_argument(
+        "--only-kinds", default="", help="comma-separated: the task rows generated now are of these kinds only"
+    )
     args = parser.parse_args(argv)
     _say(f"load: {load()} on {os.cpu_count()} cores")
     marker = args.data_dir / "generated"
@@ -358,9 +395,12 @@ def main(argv: list[str] | None = None) -> None:
         else:
             _say(f"generating {args.tickets:,} tickets and {args.tickets * args.tasks_per_ticket:,} task rows")
             began = time.monotonic()
-            generate(libpq, args.tickets, args.tasks_per_ticket)
+            only_kinds = tuple(k for k in args.only_kinds.split(",") if k)
+            generate(libpq, args.tickets, args.tasks_per_ticket, only_kinds)
             _say(f"generated in {time.monotonic() - began:.0f} s")
-            marker.write_text(f"{args.tickets} tickets, {args.tickets * args.tasks_per_ticket} task rows\n")
+            with psycopg.connect(libpq) as conn:
+                rows = conn.execute("SELECT count(*) FROM human_task").fetchone()[0]  # type: ignore[index]
+            marker.write_text(f"{args.tickets} tickets, {rows} task rows\n")
         api_url = serve_api(stack, url, args.data_dir)
         _say(f"timing {args.requests} requests per KPI (after {args.warmup} untimed), {args.days}-day periods:")
         results = asyncio.run(measure(api_url, args.requests, args.warmup, args.days))

@@ -7,7 +7,9 @@ The generated year is all closed; the first run here opens the newest `--open` t
 and gives each one open task as the workflows would (its department's and the engineer role's, half of them
 claimed by a person, priority by the ticket's, due times around now so some are overdue), kept with the data.
 Then the API runs under uvicorn and each list the API and the console serve is asked `--requests` times, one
-request at a time, as a random bench person (200 engineers in 20 departments) or a supervisor.
+request at a time, as a random bench person (200 engineers in 20 departments) or a supervisor. (The console's
+ticket list is not timed: it renders each ticket from its whole state, which the generated rows do not carry; its
+query is the TMF621 list's, newest first with the count.)
 """
 
 from __future__ import annotations
@@ -111,8 +113,6 @@ LISTS: list[tuple[str, Question]] = [
     ),
     ("tickets: a handler's (TMF621)", lambda r: ("supervisor1", TMF, {"handler": _person(r)})),
     ("console: My work", lambda r: (_person(r), "/console/inbox", {})),
-    ("console: tickets", lambda r: ("supervisor1", "/console/tickets", {})),
-    ("console: tickets in progress", lambda r: ("supervisor1", "/console/tickets", {"status": "in_progress"})),
 ]
 
 
