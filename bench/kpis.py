@@ -115,12 +115,6 @@ INSERT INTO resource_check (check_id, workflow_id, status, tmf_state, customer_i
 SELECT 'RCB' || i, 'resource-check-RCB' || i, 'accepted', 'done', 'CUST-' || (i % {customers}), '基准客户', 'gcd1',
        timestamptz '{year}-01-01 00:00+08' + (i::float8 / {works}) * interval '365 days', 1, 1, '{{}}', now()
   FROM generate_series(1, {works}) AS i;
-INSERT INTO resource_check_ledger (check_id, customer_id, customer_name, outcome, construction, items, reservations,
-                                   requested_at, finished_at, rounds, on_time, lines_total, lines_on_time, revision,
-                                   updated_at)
-SELECT check_id, customer_id, customer_name, 'accepted', '[]', '[]', '[]', created_at,
-       created_at + interval '2 days', 1, random() < 0.9, 1, 1, 1, now()
-  FROM resource_check WHERE check_id LIKE 'RCB%';
 INSERT INTO service_order (order_id, workflow_id, status, tmf_state, circuit_type, scope, customer_id, bandwidth,
                            created_by, created_at, requested_completion, revision, detail, updated_at)
 SELECT 'SOB' || i, 'provisioning-SOB' || i, 'completed', 'completed', 'internet', 'intra_city',
@@ -129,11 +123,6 @@ SELECT 'SOB' || i, 'provisioning-SOB' || i, 'completed', 'completed', 'internet'
        timestamptz '{year}-01-01 00:00+08' + (i::float8 / {works}) * interval '365 days' + interval '15 days',
        1, '{{}}', now()
   FROM generate_series(1, {works}) AS i;
-INSERT INTO circuit_ledger (circuit_id, order_id, status, circuit_type, a_end, z_end, bandwidth, ordered_at,
-                            requested_completion, completed_at, on_time, cycle_seconds, documents, steps, updated_at)
-SELECT 'CCB' || substr(order_id, 4), order_id, 'active', 'internet', '{{}}', '{{}}', '100M', created_at,
-       requested_completion, created_at + d * interval '1 day', d <= 15, d * 86400, '[]', '[]', now()
-  FROM (SELECT *, 5 + random() * 15 AS d FROM service_order WHERE order_id LIKE 'SOB%') AS o;
 INSERT INTO human_task (task_id, workflow_id, kind, subject, business_ref, candidate_roles, candidate_department,
                         outcomes, priority, status, opened_at, due_at, escalation_level, decided_by, decided_at,
                         outcome, revision, updated_at)
@@ -144,6 +133,17 @@ SELECT w.workflow_id || ':answer', w.workflow_id, 'rc_answer', 'answer', w.ref, 
          WHERE check_id LIKE 'RCB%'
         UNION ALL SELECT workflow_id, order_id, created_at, substr(order_id, 4)::int FROM service_order
          WHERE order_id LIKE 'SOB%') AS w;
+INSERT INTO resource_check_ledger (check_id, customer_id, customer_name, outcome, construction, items, reservations,
+                                   requested_at, finished_at, rounds, on_time, lines_total, lines_on_time, revision,
+                                   updated_at)
+SELECT check_id, customer_id, customer_name, 'accepted', '[]', '[]', '[]', created_at,
+       created_at + interval '2 days', 1, random() < 0.9, 1, 1, 1, now()
+  FROM resource_check WHERE check_id LIKE 'RCB%';
+INSERT INTO circuit_ledger (circuit_id, order_id, status, circuit_type, a_end, z_end, bandwidth, ordered_at,
+                            requested_completion, completed_at, on_time, cycle_seconds, documents, steps, updated_at)
+SELECT 'CCB' || substr(order_id, 4), order_id, 'active', 'internet', '{{}}', '{{}}', '100M', created_at,
+       requested_completion, created_at + d * interval '1 day', d <= 15, d * 86400, '[]', '[]', now()
+  FROM (SELECT *, 5 + random() * 15 AS d FROM service_order WHERE order_id LIKE 'SOB%') AS o;
 """
 
 
@@ -158,7 +158,9 @@ def _batches(total: int, size: int = BATCH, start: int = 0) -> list[tuple[int, i
 # How far each stage of an interrupted run got (every batch is one statement: written whole or not at all).
 _DONE = {
     "tickets": "SELECT count(*) FROM ticket WHERE ticket_no LIKE 'CB%'",
-    "tasks": "SELECT max(substr(task_id, 21)::int) + 1 FROM human_task WHERE task_id LIKE 'ticket-CB%'",
+    # (a batch is whole: the last one's end, not its last row, which --only-kinds may have left out)
+    "tasks": f"SELECT ceil((max(substr(task_id, 21)::int) + 1)::numeric / {BATCH})::int * {BATCH} FROM human_task"
+    " WHERE task_id LIKE 'ticket-CB%'",
     "breaches (one task in 20)": "SELECT count(*) * 20 FROM sla_breach WHERE key LIKE 'ticket-CB%'",
 }
 
@@ -179,23 +181,17 @@ def _declared_indexes(tables: tuple[str, ...]) -> list[str]:
     ]
 
 
-def generate(url: str, tickets: int, per_ticket: int, only_kinds: tuple[str, ...] = ()) -> None:
+def generate(
+    url: str, tickets: int, per_ticket: int, only_kinds: tuple[str, ...] = (), task_rows: int | None = None
+) -> None:
     """Write users, tickets (facts by trigger), tasks, breaches (charges by trigger), checks and orders; an
-    interrupted run goes on where it stopped. `only_kinds`: the task rows written now are of those kinds only."""
+    interrupted run goes on where it stopped. `only_kinds`: the task rows written now are of those kinds only;
+    `task_rows`: the tasks and their breaches (one in twenty) stop at that many, the year's first tickets'."""
     sizes = dict(year=YEAR, tickets=tickets, people=PEOPLE, departments=DEPARTMENTS, customers=CUSTOMERS)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT setseed(0.16)")
         conn.execute("SET synchronous_commit = off")
         conn.execute("SET maintenance_work_mem = '512MB'")
-        # Bulk loading: the tables' plain indexes are dropped and built again afterwards from their declarations
-        # (unique ones stay, the triggers' upserts need them).
-        indexes = conn.execute(
-            "SELECT i.indexrelid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid"
-            " WHERE c.relname = ANY (%s) AND NOT i.indisunique",
-            (list(BIG_TABLES),),
-        ).fetchall()
-        for (name,) in indexes:
-            conn.execute(f"DROP INDEX {name}")
         password = hash_password(DEMO_PASSWORD)
         conn.execute(
             "INSERT INTO app_user (username, full_name, password_hash, roles, department, active, created_at,"
@@ -206,13 +202,24 @@ def generate(url: str, tickets: int, per_ticket: int, only_kinds: tuple[str, ...
         kinds = "[" + ", ".join(f"'{k}'" for k in TASK_KINDS) + "]"
         tasks = dict(per_ticket=per_ticket, kinds=kinds, kind_count=len(TASK_KINDS), **sizes)
         only = "kind = ANY (ARRAY[" + ", ".join(f"'{k}'" for k in only_kinds) + "])" if only_kinds else "true"
-        for label, sql, total, step in (
+        stages = (
             ("tickets", _TICKETS, tickets, 1),
-            ("tasks", _TASKS, tickets * per_ticket, 1),
-            ("breaches (one task in 20)", _BREACHES, tickets * per_ticket, 20),
-        ):
-            began, rows = time.monotonic(), 0
-            start = conn.execute(_DONE[label]).fetchone()[0] or 0  # type: ignore[index]
+            ("tasks", _TASKS, min(tickets * per_ticket, task_rows or tickets * per_ticket), 1),
+            ("breaches (one task in 20)", _BREACHES, min(tickets * per_ticket, task_rows or tickets * per_ticket), 20),
+        )
+        starts = {label: conn.execute(_DONE[label]).fetchone()[0] or 0 for label, *_ in stages}  # type: ignore[index]
+        if any(starts[label] < total for label, _, total, _ in stages):
+            # Bulk loading: the tables' plain indexes are dropped and built again afterwards from their declarations
+            # (unique ones stay, the triggers' upserts need them).
+            indexes = conn.execute(
+                "SELECT i.indexrelid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid"
+                " WHERE c.relname = ANY (%s) AND NOT i.indisunique",
+                (list(BIG_TABLES),),
+            ).fetchall()
+            for (name,) in indexes:
+                conn.execute(f"DROP INDEX {name}")
+        for label, sql, total, step in stages:
+            began, rows, start = time.monotonic(), 0, starts[label]
             if start:
                 _say(f"  {label}: going on from {start:,}")
             for first, last in _batches(total, BATCH * step, start):
@@ -227,7 +234,8 @@ def generate(url: str, tickets: int, per_ticket: int, only_kinds: tuple[str, ...
         for definition in declared:
             conn.execute(definition)
         _say(f"  {len(declared)} indexes built again ({time.monotonic() - began:.0f} s)")
-        # After the indexes: a check's or circuit's facts read its workflow's tasks by workflow id.
+        # After the indexes, and the tasks before the ledgers: a check's or circuit's facts read its workflow's
+        # tasks by workflow id when its ledger row comes.
         began = time.monotonic()
         if conn.execute("SELECT 1 FROM resource_check WHERE check_id = 'RCB1'").fetchone() is None:
             conn.execute(_CHECKS_AND_ORDERS.format(works=max(tickets // 20, 10), **sizes))
@@ -254,8 +262,12 @@ def _filters(rng: random.Random, allowed: tuple[KpiFilter, ...]) -> dict[str, st
     return {choice.value: value}
 
 
+# The periods asked start within the year's first WITHIN days (bench.kpis --within).
+WITHIN = 365
+
+
 def _questions(rng: random.Random, allowed: tuple[KpiFilter, ...], days: int) -> dict[str, str]:
-    first = date(YEAR, 1, 1) + timedelta(days=rng.randrange(365 - days + 1))
+    first = date(YEAR, 1, 1) + timedelta(days=rng.randrange(max(1, WITHIN - days + 1)))
     params = {"from": first.isoformat(), "to": (first + timedelta(days=days - 1)).isoformat()}
     return params | _filters(rng, allowed)
 
@@ -378,10 +390,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days", type=int, default=30, help="length of each asked period")
     parser.add_argument("--reuse", action="store_true", help="measure on the data left by the last run")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    parser.add_argument("--task-rows", type=int, help="stop the tasks (and their breaches) at this many rows")
+    parser.add_argument("--within", type=int, default=365, help="ask only periods within the year's first WITHIN days")
     parser.add_argument(
         "--only-kinds", default="", help="comma-separated: the task rows generated now are of these kinds only"
     )
     args = parser.parse_args(argv)
+    global WITHIN
+    WITHIN = args.within
     _say(f"load: {load()} on {os.cpu_count()} cores")
     marker = args.data_dir / "generated"
     if not args.reuse and args.data_dir.exists() and any(args.data_dir.iterdir()):
@@ -396,7 +412,7 @@ def main(argv: list[str] | None = None) -> None:
             _say(f"generating {args.tickets:,} tickets and {args.tickets * args.tasks_per_ticket:,} task rows")
             began = time.monotonic()
             only_kinds = tuple(k for k in args.only_kinds.split(",") if k)
-            generate(libpq, args.tickets, args.tasks_per_ticket, only_kinds)
+            generate(libpq, args.tickets, args.tasks_per_ticket, only_kinds, args.task_rows)
             _say(f"generated in {time.monotonic() - began:.0f} s")
             with psycopg.connect(libpq) as conn:
                 rows = conn.execute("SELECT count(*) FROM human_task").fetchone()[0]  # type: ignore[index]
