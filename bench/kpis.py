@@ -174,7 +174,7 @@ def _declared_indexes(tables: tuple[str, ...]) -> list[str]:
     import db.models  # noqa: F401  the tables' declarations
 
     return [
-        str(CreateIndex(index, if_not_exists=True).compile(dialect=postgresql.dialect()))
+        str(CreateIndex(index, if_not_exists=True).compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
         for table in tables
         for index in SQLModel.metadata.tables[table].indexes
         if not index.unique
