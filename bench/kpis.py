@@ -38,6 +38,7 @@ from infra.settings import Settings
 YEAR = 2025
 PEOPLE, DEPARTMENTS, CUSTOMERS = 200, 20, 5000
 BATCH = 100_000
+DATA_DIR = Path(".data/bench/kpis")
 BIG_TABLES = ("ticket", "human_task", "sla_breach", "kpi_ticket_cycle", "kpi_breach")
 TASK_KINDS = ("accept", "plan", "resolve", "callback", "second_followup", "support", "rating_followup", "coordinate")
 
@@ -114,12 +115,6 @@ INSERT INTO resource_check (check_id, workflow_id, status, tmf_state, customer_i
 SELECT 'RCB' || i, 'resource-check-RCB' || i, 'accepted', 'done', 'CUST-' || (i % {customers}), '基准客户', 'gcd1',
        timestamptz '{year}-01-01 00:00+08' + (i::float8 / {works}) * interval '365 days', 1, 1, '{{}}', now()
   FROM generate_series(1, {works}) AS i;
-INSERT INTO resource_check_ledger (check_id, customer_id, customer_name, outcome, construction, items, reservations,
-                                   requested_at, finished_at, rounds, on_time, lines_total, lines_on_time, revision,
-                                   updated_at)
-SELECT check_id, customer_id, customer_name, 'accepted', '[]', '[]', '[]', created_at,
-       created_at + interval '2 days', 1, random() < 0.9, 1, 1, 1, now()
-  FROM resource_check WHERE check_id LIKE 'RCB%';
 INSERT INTO service_order (order_id, workflow_id, status, tmf_state, circuit_type, scope, customer_id, bandwidth,
                            created_by, created_at, requested_completion, revision, detail, updated_at)
 SELECT 'SOB' || i, 'provisioning-SOB' || i, 'completed', 'completed', 'internet', 'intra_city',
@@ -128,11 +123,6 @@ SELECT 'SOB' || i, 'provisioning-SOB' || i, 'completed', 'completed', 'internet'
        timestamptz '{year}-01-01 00:00+08' + (i::float8 / {works}) * interval '365 days' + interval '15 days',
        1, '{{}}', now()
   FROM generate_series(1, {works}) AS i;
-INSERT INTO circuit_ledger (circuit_id, order_id, status, circuit_type, a_end, z_end, bandwidth, ordered_at,
-                            requested_completion, completed_at, on_time, cycle_seconds, documents, steps, updated_at)
-SELECT 'CCB' || substr(order_id, 4), order_id, 'active', 'internet', '{{}}', '{{}}', '100M', created_at,
-       requested_completion, created_at + d * interval '1 day', d <= 15, d * 86400, '[]', '[]', now()
-  FROM (SELECT *, 5 + random() * 15 AS d FROM service_order WHERE order_id LIKE 'SOB%') AS o;
 INSERT INTO human_task (task_id, workflow_id, kind, subject, business_ref, candidate_roles, candidate_department,
                         outcomes, priority, status, opened_at, due_at, escalation_level, decided_by, decided_at,
                         outcome, revision, updated_at)
@@ -143,6 +133,17 @@ SELECT w.workflow_id || ':answer', w.workflow_id, 'rc_answer', 'answer', w.ref, 
          WHERE check_id LIKE 'RCB%'
         UNION ALL SELECT workflow_id, order_id, created_at, substr(order_id, 4)::int FROM service_order
          WHERE order_id LIKE 'SOB%') AS w;
+INSERT INTO resource_check_ledger (check_id, customer_id, customer_name, outcome, construction, items, reservations,
+                                   requested_at, finished_at, rounds, on_time, lines_total, lines_on_time, revision,
+                                   updated_at)
+SELECT check_id, customer_id, customer_name, 'accepted', '[]', '[]', '[]', created_at,
+       created_at + interval '2 days', 1, random() < 0.9, 1, 1, 1, now()
+  FROM resource_check WHERE check_id LIKE 'RCB%';
+INSERT INTO circuit_ledger (circuit_id, order_id, status, circuit_type, a_end, z_end, bandwidth, ordered_at,
+                            requested_completion, completed_at, on_time, cycle_seconds, documents, steps, updated_at)
+SELECT 'CCB' || substr(order_id, 4), order_id, 'active', 'internet', '{{}}', '{{}}', '100M', created_at,
+       requested_completion, created_at + d * interval '1 day', d <= 15, d * 86400, '[]', '[]', now()
+  FROM (SELECT *, 5 + random() * 15 AS d FROM service_order WHERE order_id LIKE 'SOB%') AS o;
 """
 
 
@@ -150,26 +151,47 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
-def _batches(total: int, size: int = BATCH) -> list[tuple[int, int]]:
-    return [(first, min(first + size, total) - 1) for first in range(0, total, size)]
+def _batches(total: int, size: int = BATCH, start: int = 0) -> list[tuple[int, int]]:
+    return [(first, min(first + size, total) - 1) for first in range(start, total, size)]
 
 
-def generate(url: str, tickets: int, per_ticket: int) -> None:
-    """Write users, tickets (facts by trigger), tasks, breaches (charges by trigger), checks and orders."""
+# How far each stage of an interrupted run got (every batch is one statement: written whole or not at all).
+_DONE = {
+    "tickets": "SELECT count(*) FROM ticket WHERE ticket_no LIKE 'CB%'",
+    # (a batch is whole: the last one's end, not its last row, which --only-kinds may have left out)
+    "tasks": f"SELECT ceil((max(substr(task_id, 21)::int) + 1)::numeric / {BATCH})::int * {BATCH} FROM human_task"
+    " WHERE task_id LIKE 'ticket-CB%'",
+    "breaches (one task in 20)": "SELECT count(*) * 20 FROM sla_breach WHERE key LIKE 'ticket-CB%'",
+}
+
+
+def _declared_indexes(tables: tuple[str, ...]) -> list[str]:
+    """CREATE INDEX IF NOT EXISTS for every plain index db/models.py declares on `tables` (as the migrations do)."""
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateIndex
+    from sqlmodel import SQLModel
+
+    import db.models  # noqa: F401  the tables' declarations
+
+    return [
+        str(CreateIndex(index, if_not_exists=True).compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
+        for table in tables
+        for index in SQLModel.metadata.tables[table].indexes
+        if not index.unique
+    ]
+
+
+def generate(
+    url: str, tickets: int, per_ticket: int, only_kinds: tuple[str, ...] = (), task_rows: int | None = None
+) -> None:
+    """Write users, tickets (facts by trigger), tasks, breaches (charges by trigger), checks and orders; an
+    interrupted run goes on where it stopped. `only_kinds`: the task rows written now are of those kinds only;
+    `task_rows`: the tasks and their breaches (one in twenty) stop at that many, the year's first tickets'."""
     sizes = dict(year=YEAR, tickets=tickets, people=PEOPLE, departments=DEPARTMENTS, customers=CUSTOMERS)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT setseed(0.16)")
         conn.execute("SET synchronous_commit = off")
         conn.execute("SET maintenance_work_mem = '512MB'")
-        # Bulk loading: the tables' plain indexes are dropped and built again afterwards (unique ones stay, the
-        # triggers' upserts need them); the same definitions, read from the catalogue.
-        indexes = conn.execute(
-            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i"
-            " JOIN pg_class c ON c.oid = i.indrelid WHERE c.relname = ANY (%s) AND NOT i.indisunique",
-            (list(BIG_TABLES),),
-        ).fetchall()
-        for name, _ in indexes:
-            conn.execute(f"DROP INDEX {name}")
         password = hash_password(DEMO_PASSWORD)
         conn.execute(
             "INSERT INTO app_user (username, full_name, password_hash, roles, department, active, created_at,"
@@ -179,29 +201,50 @@ def generate(url: str, tickets: int, per_ticket: int) -> None:
         )
         kinds = "[" + ", ".join(f"'{k}'" for k in TASK_KINDS) + "]"
         tasks = dict(per_ticket=per_ticket, kinds=kinds, kind_count=len(TASK_KINDS), **sizes)
-        for label, sql, total, step in (
+        only = "kind = ANY (ARRAY[" + ", ".join(f"'{k}'" for k in only_kinds) + "])" if only_kinds else "true"
+        stages = (
             ("tickets", _TICKETS, tickets, 1),
-            ("tasks", _TASKS, tickets * per_ticket, 1),
-            ("breaches (one task in 20)", _BREACHES, tickets * per_ticket, 20),
-        ):
-            began = time.monotonic()
-            for first, last in _batches(total, BATCH * step):
+            ("tasks", _TASKS, min(tickets * per_ticket, task_rows or tickets * per_ticket), 1),
+            ("breaches (one task in 20)", _BREACHES, min(tickets * per_ticket, task_rows or tickets * per_ticket), 20),
+        )
+        starts = {label: conn.execute(_DONE[label]).fetchone()[0] or 0 for label, *_ in stages}  # type: ignore[index]
+        if any(starts[label] < total for label, _, total, _ in stages):
+            # Bulk loading: the tables' plain indexes are dropped and built again afterwards from their declarations
+            # (unique ones stay, the triggers' upserts need them).
+            indexes = conn.execute(
+                "SELECT i.indexrelid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid"
+                " WHERE c.relname = ANY (%s) AND NOT i.indisunique",
+                (list(BIG_TABLES),),
+            ).fetchall()
+            for (name,) in indexes:
+                conn.execute(f"DROP INDEX {name}")
+        for label, sql, total, step in stages:
+            began, rows, start = time.monotonic(), 0, starts[label]
+            if start:
+                _say(f"  {label}: going on from {start:,}")
+            for first, last in _batches(total, BATCH * step, start):
                 series = _TASK_SERIES.format(first=first, last=last, step=step, **tasks)
-                conn.execute(sql.format(first=first, last=last, task_series=series, **tasks))
-                rate = (last + 1) / step / (time.monotonic() - began)
+                if label == "tasks":
+                    series = f"SELECT * FROM ({series}) AS s WHERE {only}"
+                rows += conn.execute(sql.format(first=first, last=last, task_series=series, **tasks)).rowcount
+                rate = rows / (time.monotonic() - began)
                 _say(f"  {label}: {last + 1:>10,} / {total:,} done ({rate:,.0f} rows/s)")
         began = time.monotonic()
-        conn.execute(_CHECKS_AND_ORDERS.format(works=max(tickets // 20, 10), **sizes))
-        _say(f"  checks and orders: {max(tickets // 20, 10):,} each ({time.monotonic() - began:.0f} s)")
-        began = time.monotonic()
-        for _, definition in indexes:
+        declared = _declared_indexes(BIG_TABLES)
+        for definition in declared:
             conn.execute(definition)
-        _say(f"  {len(indexes)} indexes built again ({time.monotonic() - began:.0f} s)")
-        for table in BIG_TABLES:
+        _say(f"  {len(declared)} indexes built again ({time.monotonic() - began:.0f} s)")
+        # After the indexes, and the tasks before the ledgers: a check's or circuit's facts read its workflow's
+        # tasks by workflow id when its ledger row comes.
+        began = time.monotonic()
+        if conn.execute("SELECT 1 FROM resource_check WHERE check_id = 'RCB1'").fetchone() is None:
+            conn.execute(_CHECKS_AND_ORDERS.format(works=max(tickets // 20, 10), **sizes))
+        _say(f"  checks and orders: {max(tickets // 20, 10):,} each ({time.monotonic() - began:.0f} s)")
+        for table in (*BIG_TABLES, "kpi_followup", "kpi_work", "kpi_ticket_hour"):
             conn.execute(f"VACUUM ANALYZE {table}")
         counts = {
             table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
-            for table in BIG_TABLES
+            for table in (*BIG_TABLES, "kpi_followup", "kpi_work")
         }
         _say("  rows: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
 
@@ -219,8 +262,12 @@ def _filters(rng: random.Random, allowed: tuple[KpiFilter, ...]) -> dict[str, st
     return {choice.value: value}
 
 
+# The periods asked start within the year's first WITHIN days (bench.kpis --within).
+WITHIN = 365
+
+
 def _questions(rng: random.Random, allowed: tuple[KpiFilter, ...], days: int) -> dict[str, str]:
-    first = date(YEAR, 1, 1) + timedelta(days=rng.randrange(365 - days + 1))
+    first = date(YEAR, 1, 1) + timedelta(days=rng.randrange(max(1, WITHIN - days + 1)))
     params = {"from": first.isoformat(), "to": (first + timedelta(days=days - 1)).isoformat()}
     return params | _filters(rng, allowed)
 
@@ -303,6 +350,36 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def open_data(stack: Stack, data_dir: Path) -> str:
+    """Start the kept PostgreSQL under `data_dir`, migrate it (newer migrations apply to the kept data); its URL."""
+    postgres = stack.postgres = start_embedded_postgres(data_dir / "pg")
+    ensure_database(postgres.get_uri(), "kexiang")
+    url = sqlalchemy_url(postgres.get_uri(), "kexiang")
+    settings = Settings()
+    began = time.monotonic()
+    migrate_and_seed(
+        url, calendar_name=settings.default_calendar, policy_name=settings.default_sla_policy, demo_users=True
+    )
+    _say(f"migrated ({time.monotonic() - began:.0f} s)")
+    return url
+
+
+def serve_api(stack: Stack, url: str, data_dir: Path) -> str:
+    """The API under uvicorn on the data (no Temporal: the reads need none); its base URL."""
+    port = _free_port()
+    env = dict(os.environ, DATABASE_URL=url, PYTHONUNBUFFERED="1", TEMPORAL_ADDRESS="127.0.0.1:1")
+    command = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    stack.spawn("api", command, env, data_dir / "api.log")
+    api_url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: http_ok(f"{api_url}/healthz"), timeout=90, what="the API (/healthz)")
+    return api_url
+
+
+def load() -> str:
+    """The machine's `uptime` load, for every printed figure."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main(argv: list[str] | None = None) -> None:
     """Generate (or reuse) the data, start the API, time every KPI, print the table."""
     parser = argparse.ArgumentParser(prog="bench.kpis", description=__doc__.split("\n")[0])
@@ -312,45 +389,45 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests per KPI first")
     parser.add_argument("--days", type=int, default=30, help="length of each asked period")
     parser.add_argument("--reuse", action="store_true", help="measure on the data left by the last run")
-    parser.add_argument("--data-dir", type=Path, default=Path(".data/bench/kpis"))
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    parser.add_argument("--task-rows", type=int, help="stop the tasks (and their breaches) at this many rows")
+    parser.add_argument("--within", type=int, default=365, help="ask only periods within the year's first WITHIN days")
+    parser.add_argument(
+        "--only-kinds", default="", help="comma-separated: the task rows generated now are of these kinds only"
+    )
     args = parser.parse_args(argv)
-    _say(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on {os.cpu_count()} cores")
+    global WITHIN
+    WITHIN = args.within
+    _say(f"load: {load()} on {os.cpu_count()} cores")
     marker = args.data_dir / "generated"
     if not args.reuse and args.data_dir.exists() and any(args.data_dir.iterdir()):
         raise SystemExit(f"{args.data_dir} holds an earlier run: pass --reuse, or delete it to generate anew")
     stack = Stack()
     try:
-        postgres = stack.postgres = start_embedded_postgres(args.data_dir / "pg")
-        ensure_database(postgres.get_uri(), "kexiang")
-        url = sqlalchemy_url(postgres.get_uri(), "kexiang")
-        settings = Settings()
-        migrate_and_seed(
-            url, calendar_name=settings.default_calendar, policy_name=settings.default_sla_policy, demo_users=True
-        )
+        url = open_data(stack, args.data_dir)
         libpq = url.replace("postgresql+psycopg://", "postgresql://")
         if marker.exists():
             _say(f"reusing {marker.read_text().strip()}")
         else:
             _say(f"generating {args.tickets:,} tickets and {args.tickets * args.tasks_per_ticket:,} task rows")
             began = time.monotonic()
-            generate(libpq, args.tickets, args.tasks_per_ticket)
+            only_kinds = tuple(k for k in args.only_kinds.split(",") if k)
+            generate(libpq, args.tickets, args.tasks_per_ticket, only_kinds, args.task_rows)
             _say(f"generated in {time.monotonic() - began:.0f} s")
-            marker.write_text(f"{args.tickets} tickets, {args.tickets * args.tasks_per_ticket} task rows\n")
-        port = _free_port()
-        env = dict(os.environ, DATABASE_URL=url, PYTHONUNBUFFERED="1", TEMPORAL_ADDRESS="127.0.0.1:1")
-        command = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
-        stack.spawn("api", command, env, args.data_dir / "api.log")
-        api_url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: http_ok(f"{api_url}/healthz"), timeout=90, what="the API (/healthz)")
+            with psycopg.connect(libpq) as conn:
+                rows = conn.execute("SELECT count(*) FROM human_task").fetchone()[0]  # type: ignore[index]
+            marker.write_text(f"{args.tickets} tickets, {rows} task rows\n")
+        api_url = serve_api(stack, url, args.data_dir)
         _say(f"timing {args.requests} requests per KPI (after {args.warmup} untimed), {args.days}-day periods:")
         results = asyncio.run(measure(api_url, args.requests, args.warmup, args.days))
         worst = max(results, key=lambda r: r[2])
         _say(f"worst p99 over HTTP: {worst[0]} {worst[2]:.1f} ms (target ≤ 100 ms)")
+        _say(f"load: {load()}")
         _say("questions drawn the same way, database work alone (db/kpis.py, no HTTP, sign-in or JSON):")
         sql = asyncio.run(measure_sql(url, args.requests, args.warmup, args.days))
         for name, (p50, p99, most) in sql.items():
             _say(f"  {name:<30} p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   max {most:7.1f} ms")
-        _say(f"load after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        _say(f"load after: {load()}")
     finally:
         stack.stop()
 

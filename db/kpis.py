@@ -122,10 +122,6 @@ async def reopen_rate(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     return KpiFigures(numerator=reopened, denominator=closed)
 
 
-# Who a follow-up task is: who did it, else who holds it, else whom it was given to.
-_TASK_PERSON = "COALESCE(t.decided_by, t.claimed_by, t.assignee)"
-
-
 async def complaint_callback_rate(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     """Complaint tickets registered in the period whose callback was done; of those, how many on time."""
     if _whole_hours(query):
@@ -155,17 +151,22 @@ async def complaint_completion_48h(session: AsyncSession, query: KpiQuery) -> Kp
 
 
 async def second_followup_timeliness(session: AsyncSession, query: KpiQuery) -> KpiFigures:
-    """Second follow-ups opened in the period: done by their deadline over done or overdue."""
-    # The task index covers the count; the ticket's facts are read only when the question narrows by them.
+    """Second follow-ups opened in the period: done by their deadline over done or overdue (kpi_followup)."""
+    if _whole_hours(query):
+        # Open and overdue depends on now: those few (open ones only) are counted from the facts.
+        done, on_time = await _rolled_up(session, query, "followups_done", "followups_on_time")
+        sql = """
+        SELECT count(*) FROM kpi_followup f
+         WHERE f.status = 'open' AND f.opened_at >= :start AND f.opened_at < :end AND f.due_at < now()
+           AND (CAST(:priority AS text) IS NULL OR f.priority = CAST(:priority AS text))
+        """
+        (late,) = await _one(session, sql, query)
+        return KpiFigures(numerator=on_time, denominator=done + late)
     sql = f"""
-    SELECT count(*) FILTER (WHERE t.status = 'done' AND t.decided_at <= t.due_at),
-           count(*) FILTER (WHERE t.status = 'done' OR (t.status = 'open' AND t.due_at < now()))
-      FROM human_task t
-     WHERE t.kind = 'second_followup' AND t.opened_at >= :start AND t.opened_at < :end
-       AND (CAST(:person AS text) IS NULL OR {_TASK_PERSON} = CAST(:person AS text))
-       AND ((CAST(:department AS text) IS NULL AND CAST(:customer AS text) IS NULL AND CAST(:priority AS text) IS NULL)
-            OR EXISTS (SELECT 1 FROM kpi_ticket_cycle f WHERE f.ticket_no = t.business_ref AND f.number = 1
-                         AND {_ticket_filters(_TASK_PERSON)}))
+    SELECT count(*) FILTER (WHERE f.on_time),
+           count(*) FILTER (WHERE f.status = 'done' OR (f.status = 'open' AND f.due_at < now()))
+      FROM kpi_followup f
+     WHERE f.opened_at >= :start AND f.opened_at < :end AND {_ticket_filters("f.person")}
     """
     on_time, settled = await _one(session, sql, query)
     return KpiFigures(numerator=on_time, denominator=settled)
@@ -192,38 +193,28 @@ async def staff_evaluation(session: AsyncSession, query: KpiQuery) -> KpiFigures
     return KpiFigures(numerator=present, denominator=len(parts), parts=parts)
 
 
-# A check's or an order's department and person: those of one of its tasks (its candidates, who held or did it).
-def _work_filters(workflow_id: str) -> str:
+# A finished check or circuit (kpi_work, migration 0026) in the period, narrowed by its customer and by the
+# department and person of one of its workflow's tasks (its candidates, who held or did it: kpi_party's token).
+def _work(kind: str, condition: str) -> str:
     return f"""
+  FROM kpi_work w
+ WHERE w.kind = '{kind}' AND w.at >= :start AND w.at < :end AND {condition}
    AND (CAST(:customer AS text) IS NULL OR w.customer_id = CAST(:customer AS text))
-   AND ((CAST(:department AS text) IS NULL AND CAST(:person AS text) IS NULL)
-        OR EXISTS (SELECT 1 FROM human_task h WHERE h.workflow_id = {workflow_id}
-                      AND (CAST(:department AS text) IS NULL OR h.candidate_department = CAST(:department AS text))
-                      AND (CAST(:person AS text) IS NULL OR CAST(:person AS text) IN (h.decided_by, h.claimed_by))))
+   AND (kpi_party(CAST(:department AS text), CAST(:person AS text)) IS NULL
+        OR kpi_party(CAST(:department AS text), CAST(:person AS text)) = ANY (w.parties))
 """
 
 
 async def resource_check_timeliness(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     """Accepted checks in the ledger finished in the period, on time over judged."""
-    sql = f"""
-    SELECT count(*) FILTER (WHERE w.on_time), count(*)
-      FROM resource_check_ledger w JOIN resource_check r ON r.check_id = w.check_id
-     WHERE w.outcome = 'accepted' AND w.on_time IS NOT NULL AND w.finished_at >= :start AND w.finished_at < :end
-       {_work_filters("r.workflow_id")}
-    """
-    on_time, judged = await _one(session, sql, query)
-    return KpiFigures(numerator=on_time, denominator=judged)
-
-
-_CIRCUITS = f"""
-  FROM circuit_ledger c JOIN service_order w ON w.order_id = c.order_id
- WHERE c.completed_at >= :start AND c.completed_at < :end {_work_filters("w.workflow_id")}
-"""
+    judged = _work("check", "w.outcome = 'accepted' AND w.on_time IS NOT NULL")
+    on_time, n = await _one(session, f"SELECT count(*) FILTER (WHERE w.on_time), count(*) {judged}", query)
+    return KpiFigures(numerator=on_time, denominator=n)
 
 
 async def activation_timeliness(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     """Circuits completed in the period, on time over completed."""
-    sql = f"SELECT count(*) FILTER (WHERE c.on_time), count(*) {_CIRCUITS} AND c.on_time IS NOT NULL"
+    sql = f"SELECT count(*) FILTER (WHERE w.on_time), count(*) {_work('circuit', 'w.on_time IS NOT NULL')}"
     on_time, completed = await _one(session, sql, query)
     return KpiFigures(numerator=on_time, denominator=completed)
 
@@ -247,7 +238,8 @@ async def report_timeliness(session: AsyncSession, query: KpiQuery) -> KpiFigure
 
 async def activation_cycle_time(session: AsyncSession, query: KpiQuery) -> KpiFigures:
     """Circuits completed in the period: their cycle seconds summed, over how many."""
-    sql = f"SELECT COALESCE(round(sum(c.cycle_seconds)), 0), count(*) {_CIRCUITS} AND c.cycle_seconds IS NOT NULL"
+    completed = _work("circuit", "w.cycle_seconds IS NOT NULL")
+    sql = f"SELECT COALESCE(round(sum(w.cycle_seconds)), 0), count(*) {completed}"
     seconds, completed = await _one(session, sql, query)
     return KpiFigures(numerator=int(seconds), denominator=completed)
 

@@ -678,6 +678,16 @@ class KpiTicketCycleRow(SQLModel, table=True):
         Index("ix_kpi_ticket_cycle_handler", "handler", "started_at"),
         Index("ix_kpi_ticket_cycle_candidate", "candidate_department", "started_at"),
         Index("ix_kpi_ticket_cycle_lead", "lead_department", "started_at"),
+        # Counted by registration, narrowed (migration 0026).
+        *(
+            Index(f"ix_kpi_ticket_cycle_registered_{name}", column, "registered_at", postgresql_where=text(where))
+            for name, column, where in (
+                ("candidate", "candidate_department", "number = 1"),
+                ("lead", "lead_department", "number = 1"),
+                ("handler", "handler", "number = 1"),
+                ("callback", "callback_person", "number = 1 AND complaint"),
+            )
+        ),
     )
 
     ticket_no: str = Field(primary_key=True, max_length=20)
@@ -750,6 +760,64 @@ class KpiTicketHourRow(SQLModel, table=True):
     complaints_48h: int = _counter()
     called: int = _counter()
     called_on_time: int = _counter()
+    # By the follow-up's opening (kpi_followup, migration 0026).
+    followups_done: int = _counter()
+    followups_on_time: int = _counter()
+
+
+class KpiFollowupRow(SQLModel, table=True):
+    """KPI facts of one second follow-up task with its ticket's dimensions; triggers keep it (migration 0026)."""
+
+    __tablename__ = "kpi_followup"
+    __table_args__ = (
+        Index("ix_kpi_followup_ticket", "ticket_no"),
+        Index("ix_kpi_followup_opened", "opened_at"),
+        Index(
+            "ix_kpi_followup_open",
+            "opened_at",
+            postgresql_where=text("status = 'open'"),
+            postgresql_include=["due_at", "priority"],
+        ),
+        Index("ix_kpi_followup_person", "person", "opened_at"),
+        Index("ix_kpi_followup_customer", "customer_id", "opened_at"),
+        Index("ix_kpi_followup_candidate", "candidate_department", "opened_at"),
+        Index("ix_kpi_followup_lead", "lead_department", "opened_at"),
+    )
+
+    task_id: str = Field(primary_key=True, max_length=200)
+    ticket_no: str | None = Field(default=None, max_length=64)
+    opened_at: datetime = _ts()
+    due_at: datetime = _ts()
+    status: str = Field(max_length=16)
+    decided_at: datetime | None = _ts(default=None)
+    person: str | None = Field(default=None, max_length=64)
+    priority: str | None = Field(default=None, max_length=16)
+    customer_id: str | None = Field(default=None, max_length=64)
+    candidate_department: str | None = Field(default=None, max_length=64)
+    lead_department: str | None = Field(default=None, max_length=64)
+    on_time: bool | None = _generated("COALESCE(status = 'done' AND decided_at <= due_at, false)")
+
+
+class KpiWorkRow(SQLModel, table=True):
+    """KPI facts of one finished resource check or circuit, with the parties of its workflow's tasks (kpi_party
+    tokens); triggers on the ledgers and on human_task keep it (migration 0026)."""
+
+    __tablename__ = "kpi_work"
+    __table_args__ = (
+        Index("ix_kpi_work_at", "kind", "at", postgresql_include=["on_time", "outcome", "cycle_seconds"]),
+        Index("ix_kpi_work_customer", "customer_id", "kind", "at"),
+        Index("ix_kpi_work_workflow", "workflow_id"),
+    )
+
+    kind: str = Field(primary_key=True, max_length=16)  # check | circuit
+    ref: str = Field(primary_key=True, max_length=64)
+    workflow_id: str = Field(max_length=200)
+    customer_id: str | None = Field(default=None, max_length=64)
+    at: datetime | None = _ts(default=None)
+    outcome: str | None = Field(default=None, max_length=16)
+    on_time: bool | None = None
+    cycle_seconds: float | None = None
+    parties: list[str] = _strings()
 
 
 class KpiBreachRow(SQLModel, table=True):
