@@ -21,7 +21,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api.acts import IdempotencyKey, Subject, start_journaled
 from api.deps import GatewayDep, SessionDep, SettingsDep, require_roles
 from api.kpis.routes import MEASURERS
-from api.platform.versioned import versioned_router
+from api.platform.versioned import only_document, versioned_router
 from api.schemas import TaskView
 from api.tasks.routes import tasks_of
 from core.kpis import local_period
@@ -145,18 +145,11 @@ async def get_inspection(inspection_id: str, actor: QualityReader, session: Sess
     return InspectionView(inspection=row.detail, tasks=await tasks_of(session, inspection_id))
 
 
-def _review_rules(document: QualityRules, now: datetime) -> list[str]:
-    """Only the center's one rules document exists."""
-    if document.name != QUALITY_RULES_NAME:
-        raise ValueError(f"name: quality rules are published as {QUALITY_RULES_NAME!r}")
-    return []
-
-
 rules = versioned_router(
     prefix="/api/quality-rules",
     tag="quality-rules",
     table=QualityRulesVersion,
     model=QualityRules,
     noun="quality rules",
-    review=_review_rules,
+    review=only_document(QUALITY_RULES_NAME, "quality rules"),
 )
