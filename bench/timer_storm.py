@@ -31,6 +31,8 @@ import argparse
 import asyncio
 import os
 import shutil
+import signal
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -532,6 +534,8 @@ def main() -> None:
     from bench.stack import bench_stack  # the stack needs the dev extra
 
     args = _arguments()
+    # A `timeout` or kill stops the stack too (the default SIGTERM would leave server, worker, API and PostgreSQL).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     run_dir = (args.data_dir / datetime.now(UTC).strftime("storm-%Y%m%dT%H%M%S")).resolve()
     try:
         with bench_stack(run_dir) as stack:
