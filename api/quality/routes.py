@@ -79,6 +79,7 @@ async def start_inspection(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "to: a period is inspected once it is over")
     if await session.get(QualityInspectionRow, inspection_id) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"{inspection_id}: this period is already inspected")
+    fresh_key = request_id is None  # no Idempotency-Key: the id made here is new
     request_id = request_id or str(uuid4())
     workflow_id = f"quality-{inspection_id}"
     arg = InspectionInput(inspection_id=inspection_id, start=start, end=end, requested_by=actor, request_id=request_id)
@@ -104,6 +105,7 @@ async def start_inspection(
             search_attributes=TypedSearchAttributes(
                 [SearchAttributePair(ORDER_KIND, "quality"), SearchAttributePair(BUSINESS_REF, inspection_id)]
             ),
+            fresh_key=fresh_key,
         )
     except WorkflowAlreadyStartedError:
         raise HTTPException(status.HTTP_409_CONFLICT, f"{inspection_id}: this period is already inspected") from None
