@@ -7,7 +7,14 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from bench.baseline_workflow import BASELINE_DECIDED, BASELINE_PARKED, BenchBaselineWorkflow
+from bench.baseline_workflow import (
+    BASELINE_DECIDED,
+    BASELINE_PARKED,
+    BASELINE_TIMER_FIRED,
+    BenchBaselineWorkflow,
+    BenchTimerWorkflow,
+    TimerFired,
+)
 from db.session import Database
 
 # Its own schema: the application's tables (and the models-vs-migrations check) never see it.
@@ -15,6 +22,9 @@ _DDL = (
     "CREATE SCHEMA IF NOT EXISTS bench",
     "CREATE TABLE IF NOT EXISTS bench.baseline (workflow_id text PRIMARY KEY, status text NOT NULL, "
     "parked_at timestamptz NOT NULL DEFAULT now(), decided_at timestamptz)",
+    "CREATE TABLE IF NOT EXISTS bench.timer_fired (workflow_id text PRIMARY KEY, due_at timestamptz NOT NULL, "
+    "armed_at timestamptz NOT NULL, fired_at timestamptz NOT NULL, "
+    "written_at timestamptz NOT NULL DEFAULT clock_timestamp())",
 )
 
 
@@ -54,13 +64,26 @@ class BaselineActivities:
             )
             await session.commit()
 
+    @activity.defn(name=BASELINE_TIMER_FIRED)
+    async def timer_fired(self, fired: TimerFired) -> None:
+        """Record a baseline timer's firing once (written_at: when the row was written)."""
+        async with self._db.session() as session:
+            await session.execute(
+                text(
+                    "INSERT INTO bench.timer_fired (workflow_id, due_at, armed_at, fired_at)"
+                    " VALUES (:id, :due, :armed, :fired) ON CONFLICT DO NOTHING"
+                ),
+                {"id": fired.workflow_id, "due": fired.due_at, "armed": fired.armed_at, "fired": fired.fired_at},
+            )
+            await session.commit()
+
 
 def baseline_worker(client: Client, db: Database, task_queue: str) -> Worker:
-    """A worker for the baseline workflow alone."""
+    """A worker for the baseline workflows alone (the SDK's default slots and cache, as the product worker's)."""
     activities = BaselineActivities(db)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[BenchBaselineWorkflow],
-        activities=[activities.parked, activities.decided],
+        workflows=[BenchBaselineWorkflow, BenchTimerWorkflow],
+        activities=[activities.parked, activities.decided, activities.timer_fired],
     )

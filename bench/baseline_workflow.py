@@ -1,4 +1,5 @@
-"""The baseline: the smallest workflow doing a ticket's start → wait → decide → complete cycle (bench only).
+"""The baselines (bench only): the smallest workflow doing a ticket's start → wait → decide → complete cycle, and
+the timer storm's plain sleeper (BenchTimer).
 
 Like a ticket it records itself when it parks and when it is decided (one row, one activity each), so
 "parked" can be observed the same way as a routed ticket; unlike a ticket it has no policy, routing,
@@ -6,6 +7,9 @@ human-task book, ladder timers or journal. It runs on the bench's own task queue
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
 
 from temporalio import workflow
 
@@ -54,3 +58,35 @@ class BenchBaselineWorkflow:
     def _validate_decide(self, who: str) -> None:
         if self._deciding:
             raise ValueError("already decided")
+
+
+BASELINE_TIMER_WORKFLOW = "BenchTimer"
+BASELINE_TIMER_FIRED = "bench_timer_fired"
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    """What a baseline timer records when it fires: its due instant and the workflow's clock at arming and firing."""
+
+    workflow_id: str
+    due_at: datetime
+    armed_at: datetime
+    fired_at: datetime
+
+
+@workflow.defn(name=BASELINE_TIMER_WORKFLOW)
+class BenchTimerWorkflow:
+    """The timer storm's bare side: one plain `workflow.sleep` until the due instant, one row when it fired."""
+
+    @workflow.run
+    async def run(self, due_at: datetime) -> None:
+        """Sleep until `due_at`, then record the firing (one activity, as a ticket's breach is one write)."""
+        armed_at = workflow.now()
+        if due_at > armed_at:
+            await workflow.sleep(due_at - armed_at)
+        fired = TimerFired(
+            workflow_id=workflow.info().workflow_id, due_at=due_at, armed_at=armed_at, fired_at=workflow.now()
+        )
+        await workflow.execute_activity(
+            BASELINE_TIMER_FIRED, fired, start_to_close_timeout=DB_WRITE_TIMEOUT, retry_policy=DB_WRITE_RETRY
+        )

@@ -116,7 +116,8 @@ def bench_stack(
             logs / "api.log",
         )
         api_url = f"http://127.0.0.1:{api_port}"
-        wait_until(lambda: http_ok(f"{api_url}/readyz"), timeout=90, what="API readiness (/readyz)")
+        # 3 min: on a shared 2-core box at load 15+ the API takes more than 90 s to import and connect
+        wait_until(lambda: http_ok(f"{api_url}/readyz"), timeout=180, what="API readiness (/readyz)")
         yield BenchStack(
             api_url=api_url,
             temporal_address=address,
