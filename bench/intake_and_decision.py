@@ -231,7 +231,25 @@ def _arguments() -> argparse.Namespace:
         metavar="KEY=VALUE",
         help="extra dev-server SQLite pragma, for experiments (make run sets journal_mode=wal)",
     )
+    parser.add_argument(
+        "--worker-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="worker tuning for the product worker, e.g. WORKER_MAX_CACHED_WORKFLOWS=100 (infra/settings.py)",
+    )
     return parser.parse_args()
+
+
+def _worker_env(pairs: list[str]) -> dict[str, str]:
+    """NAME=VALUE pairs as environment variables (names upper-cased, as Settings reads them)."""
+    env = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--worker-setting wants NAME=VALUE, not {pair!r}")
+        env[name.strip().upper()] = value.strip()
+    return env
 
 
 def main() -> None:
@@ -241,8 +259,11 @@ def main() -> None:
     args = _arguments()
     run_dir = (args.data_dir / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")).resolve()
     try:
-        with bench_stack(run_dir, dynamic_config=args.dynamic_config, sqlite_pragmas=args.sqlite_pragma) as stack:
-            print(f"bench: stack up (logs in {run_dir / 'logs'})", flush=True)
+        worker_env = _worker_env(args.worker_setting)
+        with bench_stack(
+            run_dir, dynamic_config=args.dynamic_config, sqlite_pragmas=args.sqlite_pragma, worker_env=worker_env
+        ) as stack:
+            print(f"bench: stack up (logs in {run_dir / 'logs'}), worker {worker_env or 'defaults'}", flush=True)
 
             async def go() -> Figures:
                 client = await stack.client()
@@ -262,7 +283,9 @@ def main() -> None:
                     await db.dispose()
 
             figures = asyncio.run(go())
+            memory = {part: stack.meter.resident_mib(part) for part in ("worker", "api", "temporal")}
         print(report(figures), flush=True)
+        print("resident memory at the end (MiB): " + ", ".join(f"{k} {v:.0f}" for k, v in memory.items()), flush=True)
     finally:
         if not args.keep_data:
             shutil.rmtree(run_dir, ignore_errors=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,9 +54,16 @@ class BenchStack:
 
 @contextmanager
 def bench_stack(
-    run_dir: Path, *, dynamic_config: Sequence[str] = (), sqlite_pragmas: Sequence[str] = ()
+    run_dir: Path,
+    *,
+    dynamic_config: Sequence[str] = (),
+    sqlite_pragmas: Sequence[str] = (),
+    worker_env: Mapping[str, str] | None = None,
 ) -> Iterator[BenchStack]:
-    """Start everything under run_dir, yield where it answers, stop everything."""
+    """Start everything under run_dir, yield where it answers, stop everything.
+
+    `worker_env` is added to the product worker's environment alone (worker tuning, infra/settings.py WORKER_*).
+    """
     settings = Settings()
     run_dir.mkdir(parents=True, exist_ok=True)
     logs = run_dir / "logs"
@@ -88,7 +95,7 @@ def bench_stack(
             demo_users=True,
         )
         wait_until(lambda: temporal_healthy(address), timeout=60, what="Temporal dev server")
-        stack.spawn("worker", [sys.executable, "worker.py"], env, logs / "worker.log")
+        stack.spawn("worker", [sys.executable, "worker.py"], {**env, **(worker_env or {})}, logs / "worker.log")
         stack.spawn(
             "api",
             [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(api_port)],
@@ -133,6 +140,15 @@ class CpuMeter:
         self._pids = {child.name: child.process.pid for child in stack.children}
         self._pids["bench"] = os.getpid()  # load generator, and the baseline's worker
         self._postmaster = int((postgres_dir / "postmaster.pid").read_text().split()[0])
+
+    def resident_mib(self, name: str) -> float:
+        """Resident memory of one part of the stack in MiB (VmRSS); 0 when it is gone."""
+        try:
+            status = Path(f"/proc/{self._pids[name]}/status").read_text()
+        except OSError:
+            return 0.0
+        kib = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        return kib / 1024
 
     def sample(self) -> dict[str, float]:
         """Cumulative CPU seconds per part (postgres: the postmaster and its live backends)."""

@@ -61,6 +61,15 @@ class Settings(BaseSettings):
     temporal_ui_url: str = "http://127.0.0.1:8233"  # Temporal's web UI, linked from the auditor's desk
     worker_heartbeat_seconds: float = 2.5  # how often a worker writes its heartbeat row
     worker_stale_seconds: float = 8.0  # a worker whose newest heartbeat is older than this is dead
+    # Worker tuning, per worker process (infra/worker_factory.py). Chosen by the sweep in bench/README.md
+    # ("Worker tuning"); see there for the figures behind each value.
+    worker_max_cached_workflows: NonNegativeInt = 1000  # sticky cache: open workflows kept in memory
+    worker_max_concurrent_workflow_tasks: int = Field(default=100, ge=2)  # sticky + normal queue need 2
+    worker_max_concurrent_activities: PositiveInt = 100
+    worker_max_concurrent_local_activities: PositiveInt = 100
+    worker_workflow_task_pollers: int = Field(default=5, ge=2)  # split between the sticky and the normal queue
+    worker_activity_task_pollers: PositiveInt = 5
+    worker_database_pool_size: PositiveInt = 10  # the worker's pooled PostgreSQL connections (plus 10 overflow)
     data_dir: str = ".data"
     public_base_url: str = "http://127.0.0.1:8000"  # where customers reach survey links
     group_dispatch_url: str | None = (
