@@ -89,12 +89,15 @@ class Figures:
         return self.kexiang.decision_ms(0.5) / self.baseline.decision_ms(0.5)
 
 
-async def _intake(side: Side, count: int, concurrency: int) -> tuple[Run, float, list[str]]:
+async def _intake(
+    side: Side, count: int, concurrency: int, settle_per_item: float = 0.5
+) -> tuple[Run, float, list[str]]:
     """Create `count` items closed-loop; the run, the seconds until all settled, their ids."""
     ids: list[str] = []
     began = time.perf_counter()
     run = await closed_loop(range(count), concurrency, lambda _: side.create(ids))
-    done = await settle(lambda: side.settled(ids), count, timeout=max(120.0, count * 0.5), what=f"{side.name} settled")
+    timeout = max(120.0, count * settle_per_item)
+    done = await settle(lambda: side.settled(ids), count, timeout=timeout, what=f"{side.name} settled")
     return run, done - began, ids
 
 
@@ -111,6 +114,7 @@ async def measure(
     decisions: int,
     decision_concurrency: int,
     warmup: int,
+    settle_per_item: float = 0.5,
     say: Callable[[str], None] = print,
     cpu: Callable[[], dict[str, float]] | None = None,
 ) -> Figures:
@@ -149,7 +153,7 @@ async def measure(
         for side in sides:
             say(f"intake: {side.name}, {tickets} items at concurrency {concurrency} …")
             async with phase(f"{side.name} intake"):
-                intake[side.name] = await _intake(side, tickets, concurrency)
+                intake[side.name] = await _intake(side, tickets, concurrency, settle_per_item)
         chosen = random.Random(7).sample(range(tickets), min(decisions, tickets))
         runs: dict[str, Run] = {}
         for side in reversed(sides):  # the baseline first: neither side always runs on the fuller server
@@ -215,6 +219,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--decisions", type=int, default=500, help="items decided on each side (a random sample)")
     parser.add_argument("--decision-concurrency", type=int, default=10, help="closed-loop callers during decisions")
     parser.add_argument("--warmup", type=int, default=20, help="items created and decided first, not counted")
+    parser.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=0.5,
+        help="seconds per item the intake may take to settle before the run fails (at least 120 in all)",
+    )
     parser.add_argument("--data-dir", type=Path, default=Path(".data/bench"), help="each run gets a fresh folder here")
     parser.add_argument("--keep-data", action="store_true", help="keep the run's folder (databases, logs)")
     parser.add_argument(
@@ -276,6 +286,7 @@ def main() -> None:
                         decisions=args.decisions,
                         decision_concurrency=args.decision_concurrency,
                         warmup=args.warmup,
+                        settle_per_item=args.settle_seconds,
                         say=lambda line: print(f"bench: {line}", flush=True),
                         cpu=stack.meter.sample,
                     )
