@@ -43,6 +43,7 @@ from core.roles import SYSTEM_ACTOR, Actor
 from core.tasks import RefusalCode
 from core.tickets import PAUSED, ActOutcome, Channel, Resolution, Resolve, Resume, Ticket
 from db import audit as audit_journal
+from db.customer_messages import queue_holding_message
 from db.incidents import (
     latest_incident_policy,
     link_tickets,
@@ -51,8 +52,8 @@ from db.incidents import (
     tickets_with_signature,
     upsert_incident,
 )
-from db.models import CustomerMessage, Notification, TicketRow, utcnow
-from db.outbox import enqueue_customer_message, enqueue_notification
+from db.models import Notification, TicketRow, utcnow
+from db.outbox import enqueue_notification
 from db.session import Database
 from workflows.common import (
     BUSINESS_REF,
@@ -64,11 +65,6 @@ from workflows.common import (
 )
 
 log = logging.getLogger("kexiang.incidents")
-HOLDING_TEXT = (
-    "【客响中心】您的工单 {ticket_no} 涉及的故障正在紧急处理中，恢复后我们会第一时间通知您。\n"
-    "The fault behind your ticket {ticket_no} is being handled as an emergency; we will tell you as soon as service "
-    "is restored."
-)
 
 
 def incident_no_for(ticket_no: str) -> str:
@@ -127,23 +123,9 @@ class IncidentActivities:
         row = await session.get(TicketRow, ticket_no)
         if row is None:
             return
-        intake = Ticket.model_validate(row.detail).intake
-        channel = intake.preferred_channel or intake.channel
-        key = f"{incident.workflow_id}:holding:{ticket_no}"
-        queued = await session.scalar(
-            insert(CustomerMessage)
-            .values(
-                key=key,
-                ticket_no=ticket_no,
-                channel=channel.value if channel else "phone",
-                kind="incident_holding",
-                body=HOLDING_TEXT.format(ticket_no=ticket_no),
-            )
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(col(CustomerMessage.key))
+        await queue_holding_message(
+            session, Ticket.model_validate(row.detail), key=f"{incident.workflow_id}:holding:{ticket_no}"
         )
-        if queued is not None:
-            await enqueue_customer_message(session, key=key)
 
     @activity.defn(name=DETECT_INCIDENT)
     async def detect_incident(self, probe: IncidentProbe) -> IncidentMatch | None:

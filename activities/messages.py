@@ -6,7 +6,8 @@ from temporalio import activity
 
 from core.messages import ThreadSave
 from db import audit as audit_journal
-from db.messages import queue_reply, upsert_thread
+from db.customer_messages import queue_thread_reply
+from db.messages import upsert_thread
 from db.session import Database
 from workflows.common import RECORD_MESSAGE_THREAD
 
@@ -25,6 +26,6 @@ class MessageActivities:
             if save.audit is not None:
                 await audit_journal.append(session, save.audit)
             if save.send is not None:
-                await queue_reply(session, save.thread, save.send)
+                await queue_thread_reply(session, save.thread, save.send)
             await session.commit()
         return save  # what was written: a local activity's input is not in the history

@@ -26,13 +26,11 @@ from core.outbox import (
     OutboxChannel,
     OutboxStatus,
 )
+from db.customer_messages import recipient_contact
 from db.models import (
     CustomerMessage,
     EventHub,
-    MessageThreadRow,
     OutboxMessage,
-    ResourceCheckRow,
-    TicketRow,
     User,
     utcnow,
 )
@@ -156,17 +154,8 @@ async def _address(session: AsyncSession, message: OutboxMessage) -> str:
     check's customer contact (`check:<check id>`), a message thread's sender (`thread:<thread id>`), or a user's
     e-mail address or mobile number for the message's channel (`user:<username>`)."""
     kind, _, ref = message.recipient.partition(":")
-    address: str | None = None
-    if kind == "customer":
-        ticket = await session.get(TicketRow, ref)
-        address = ticket.contact if ticket is not None else None
-    elif kind == "thread":
-        thread = await session.get(MessageThreadRow, ref)
-        address = thread.contact if thread is not None else None
-    elif kind == "check":
-        check = await session.get(ResourceCheckRow, ref)
-        address = check.contact if check is not None else None
-    elif kind == "user":
+    address = await recipient_contact(session, message.recipient)
+    if kind == "user":
         user = await session.scalar(select(User).where(col(User.username) == ref, col(User.active).is_(True)))
         if user is not None:
             address = user.email if message.channel == OutboxChannel.EMAIL.value else user.mobile

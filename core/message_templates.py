@@ -22,6 +22,16 @@ TEMPLATE_KINDS: dict[str, tuple[str, ...]] = {
     "resolution": ("ticket_no", "cause", "solution", "advice", "survey_link"),
     "second_followup": ("ticket_no", "rating"),
     "cutover": ("order_id", "step", "window_start", "window_end"),
+    "incident_holding": ("ticket_no",),
+    "thread_reply": ("thread_id", "text"),
+}
+# kind -> (part, placeholder, why): what a template of that kind cannot do without
+REQUIRED_PLACEHOLDERS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "resolution": (("text", "survey_link", "the survey link {survey_link} is missing"),),
+    "thread_reply": (
+        ("text", "text", "the reply {text} is missing"),
+        ("subject", "thread_id", "the thread number {thread_id} is missing (the customer's answer joins by it)"),
+    ),
 }
 SECRET_PLACEHOLDERS = frozenset({"survey_link"})  # never in a call task, a log or anything but the message sent
 
@@ -57,8 +67,9 @@ class MessageTemplates(BaseModel):
                         raise ValueError(
                             f"templates.{kind}.{part}: unknown placeholder {{{name}}} (allowed: {', '.join(allowed)})"
                         )
-            if "survey_link" in TEMPLATE_KINDS[kind] and "survey_link" not in placeholders(template.text):
-                raise ValueError(f"templates.{kind}.text: the survey link {{survey_link}} is missing")
+            for part, name, why in REQUIRED_PLACEHOLDERS.get(kind, ()):
+                if name not in placeholders(getattr(template, part)):
+                    raise ValueError(f"templates.{kind}.{part}: {why}")
             if SECRET_PLACEHOLDERS & set(placeholders(template.subject)):
                 raise ValueError(f"templates.{kind}.subject: the survey link belongs in the text only")
         return self
@@ -116,4 +127,11 @@ DEFAULT_TEMPLATES: dict[str, MessageTemplate] = {
         "期间业务可能中断，请提前做好安排。\n"
         "Your circuit (order {order_id}, {step}) will be cut over between {window_start} and {window_end}.",
     ),
+    "incident_holding": MessageTemplate(
+        subject="您的工单 {ticket_no} 正在紧急处理 / Your ticket {ticket_no} is being handled urgently",
+        text="【客响中心】您的工单 {ticket_no} 涉及的故障正在紧急处理中，恢复后我们会第一时间通知您。\n"
+        "The fault behind your ticket {ticket_no} is being handled as an emergency; we will tell you as soon as "
+        "service is restored.",
+    ),
+    "thread_reply": MessageTemplate(subject="[{thread_id}] 您的留言 / Your message", text="{text}"),
 }

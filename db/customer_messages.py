@@ -1,6 +1,7 @@
 """Messages to customers, rendered from the admins' templates (core/message_templates.py) and queued in the
 transaction of the change that causes them: the ticket number at registration, the second follow-up contact (the
-read-model write), the resolution with the survey link (the survey activity), cut-over notices (the order write).
+read-model write), the resolution with the survey link (the survey activity), cut-over notices (the order write),
+the holding message of a ticket caught up in a major fault (the incident write) and replies on a message thread.
 
 Each is one `customer_message` row (its text, the only place a survey link is kept in clear), sent through the
 outbox by the channel the customer prefers and their contact allows. When the customer is to be called (phone
@@ -19,11 +20,20 @@ from sqlmodel import col
 
 from core.contacts import mask_contacts
 from core.message_templates import MESSAGE_TEMPLATES_NAME, MessageTemplates, render, render_call
+from core.messages import Thread
 from core.outbox import customer_channel
 from core.records import NotificationRecord
 from core.roles import GROUP_CUSTOMER, Role
 from core.tickets import Channel, Ticket, TicketStatus
-from db.models import CustomerMessage, MessageTemplatesVersion, Notification, ResourceCheckRow, TicketRow, utcnow
+from db.models import (
+    CustomerMessage,
+    MessageTemplatesVersion,
+    MessageThreadRow,
+    Notification,
+    ResourceCheckRow,
+    TicketRow,
+    utcnow,
+)
 from db.outbox import enqueue, enqueue_notification
 
 _NOT_YET = (TicketStatus.INTAKE_INCOMPLETE, TicketStatus.CANCELLED)
@@ -52,20 +62,26 @@ async def queue_customer_message(
     fields: Mapping[str, str],
     preferred: Channel | None,
     caller: NotificationRecord,
+    template_kind: str | None = None,
+    ticket_no: str | None = None,
 ) -> bool:
-    """Render `kind` for the customer `recipient` names (`customer:CS…` or `check:RC…`) and queue it once (the
-    caller commits): by e-mail or SMS as their contact allows, and as the call task `caller` (its message the
-    text to read) when no written channel reaches them or they want a call. True when newly queued."""
+    """Render the template of `template_kind` (default `kind`) for the customer `recipient` names (`customer:<ticket
+    no>`, `check:<check id>` or `thread:<thread id>`) and queue it once (the caller commits): by e-mail or SMS as
+    their contact allows, and as the call task `caller` (its message the text to read) when no written channel
+    reaches them or they want a call. The stored message is filed under `ticket_no` (default `subject`). True when
+    newly queued."""
     if await session.scalar(select(col(CustomerMessage.key)).where(col(CustomerMessage.key) == key)) is not None:
         return False  # the usual case on a later write of the same ticket: nothing to render
     templates = await latest_message_templates(session)
-    template = templates.template(kind)
-    route = customer_channel(await _contact(session, recipient))
+    template = templates.template(template_kind or kind)
+    route = customer_channel(await recipient_contact(session, recipient))
+    addressed, _, ref = recipient.partition(":")
     queued = await session.scalar(
         insert(CustomerMessage)
         .values(
             key=key,
-            ticket_no=subject,
+            ticket_no=ticket_no or (None if addressed == "thread" else subject),
+            thread_id=ref if addressed == "thread" else None,
             channel=route.value if route else "phone",
             kind=kind,
             body=render(template.text, fields),
@@ -95,12 +111,16 @@ async def queue_customer_message(
     return True
 
 
-async def _contact(session: AsyncSession, recipient: str) -> str | None:
+async def recipient_contact(session: AsyncSession, recipient: str) -> str | None:
+    """The contact a customer reference names: a ticket's (`customer:<ticket no>`), a resource check's
+    (`check:<check id>`) or a message thread sender's (`thread:<thread id>`); None for anything else."""
     kind, _, ref = recipient.partition(":")
     if kind == "customer":
         return await session.scalar(select(col(TicketRow.contact)).where(col(TicketRow.ticket_no) == ref))
     if kind == "check":
         return await session.scalar(select(col(ResourceCheckRow.contact)).where(col(ResourceCheckRow.check_id) == ref))
+    if kind == "thread":
+        return await session.scalar(select(col(MessageThreadRow.contact)).where(col(MessageThreadRow.thread_id) == ref))
     return None
 
 
@@ -192,4 +212,44 @@ async def queue_cutover_notice(
         fields=fields,
         preferred=None,
         caller=caller,
+    )
+
+
+async def queue_holding_message(session: AsyncSession, ticket: Ticket, key: str) -> bool:
+    """Tell the customer of a ticket caught up in a major fault that it is being handled as an emergency."""
+    return await queue_customer_message(
+        session,
+        key=key,
+        kind="incident_holding",
+        subject=ticket.ticket_no,
+        recipient=f"customer:{ticket.ticket_no}",
+        fields={"ticket_no": ticket.ticket_no},
+        preferred=ticket.intake.preferred_channel or ticket.intake.channel,
+        caller=_call_task(ticket, key),
+    )
+
+
+async def queue_thread_reply(session: AsyncSession, thread: Thread, index: int) -> bool:
+    """Send entry `index` of a message thread to whoever wrote it, once; its subject quotes the thread number so
+    their answer joins the thread. A sender who can only be phoned becomes a call task for the agents."""
+    entry = thread.entries[index]
+    key = f"{thread.workflow_id}:entry{index}"
+    return await queue_customer_message(
+        session,
+        key=key,
+        kind=entry.kind,
+        template_kind="thread_reply",
+        subject=thread.thread_id,
+        recipient=f"thread:{thread.thread_id}",
+        fields={"thread_id": thread.thread_id, "text": entry.text},
+        preferred=None,
+        caller=NotificationRecord(
+            key=f"{key}:call",
+            kind="customer_call",
+            message="",
+            recipient_role=Role.AGENT.value,
+            workflow_id=thread.workflow_id,
+            created_at=utcnow(),
+        ),
+        ticket_no=thread.request.ticket_no,
     )

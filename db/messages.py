@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from core.messages import Thread
-from db.models import CustomerMessage, MessageThreadRow, TicketRow, utcnow
-from db.outbox import enqueue_customer_message
+from db.models import MessageThreadRow, TicketRow, utcnow
 from db.readmodel import upsert_newer
 
 
@@ -45,27 +43,6 @@ async def upsert_thread(session: AsyncSession, thread: Thread) -> None:
             updated_at=utcnow(),
         ),
     )
-
-
-async def queue_reply(session: AsyncSession, thread: Thread, index: int) -> None:
-    """Send entry `index` of the thread to its customer, once (the caller commits)."""
-    entry = thread.entries[index]
-    key = f"{thread.workflow_id}:entry{index}"
-    queued = await session.scalar(
-        insert(CustomerMessage)
-        .values(
-            key=key,
-            ticket_no=thread.request.ticket_no,
-            thread_id=thread.thread_id,
-            channel=thread.request.channel.value,
-            kind=entry.kind,
-            body=entry.text,
-        )
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(col(CustomerMessage.key))
-    )
-    if queued is not None:
-        await enqueue_customer_message(session, key=key)
 
 
 async def customer_by_contact(session: AsyncSession, contact: str) -> tuple[str | None, str | None]:

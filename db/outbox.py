@@ -19,21 +19,11 @@ from core.outbox import (
     DueMessages,
     OutboxChannel,
     OutboxStatus,
-    customer_channel,
     outbox_key,
     quiet_hours_end,
 )
 from core.records import NotificationRecord
-from db.models import CustomerMessage, MessageThreadRow, OutboxAttempt, OutboxMessage, TicketRow, User, utcnow
-
-# The subject line of each kind of customer message (zh-CN first); the text is the customer_message body.
-CUSTOMER_SUBJECTS = {
-    "registration": "您的工单 {ticket_no} 已受理 / Your ticket {ticket_no} is registered",
-    "resolution": "您的工单 {ticket_no} 已处理 / Your ticket {ticket_no} is resolved",
-    "incident_holding": "您的工单 {ticket_no} 正在紧急处理 / Your ticket {ticket_no} is being handled urgently",
-}
-# A reply on a message thread quotes the thread number, so the customer's answer to it joins the thread.
-THREAD_SUBJECT = "[{thread_id}] 您的留言 / Your message"
+from db.models import CustomerMessage, OutboxAttempt, OutboxMessage, User, utcnow
 
 
 async def enqueue(
@@ -74,50 +64,6 @@ async def enqueue(
     if queued is not None:
         await wake_dispatcher(session)
     return queued is not None
-
-
-async def enqueue_customer_message(session: AsyncSession, *, key: str) -> bool:
-    """Queue the stored customer message `key` to its ticket's customer, by e-mail or SMS as their contact allows
-    (nothing for a landline: the agent calls). In the caller's transaction; True when newly queued."""
-    stored = await session.get(CustomerMessage, key)
-    if stored is None:
-        return False
-    if stored.thread_id is not None:  # a reply on a message thread goes to whoever wrote it
-        return await _enqueue_thread_reply(session, stored, stored.thread_id)
-    if stored.ticket_no is None:
-        return False
-    contact = await session.scalar(select(col(TicketRow.contact)).where(col(TicketRow.ticket_no) == stored.ticket_no))
-    channel = customer_channel(contact)
-    if channel is None:
-        return False
-    subject = CUSTOMER_SUBJECTS.get(stored.kind, "{ticket_no}").format(ticket_no=stored.ticket_no)
-    return await enqueue(
-        session,
-        event=f"customer_message:{key}",
-        subject=stored.ticket_no,
-        recipient=f"customer:{stored.ticket_no}",
-        channel=channel,
-        payload={"subject": subject},
-        source_key=key,
-    )
-
-
-async def _enqueue_thread_reply(session: AsyncSession, stored: CustomerMessage, thread_id: str) -> bool:
-    contact = await session.scalar(
-        select(col(MessageThreadRow.contact)).where(col(MessageThreadRow.thread_id) == thread_id)
-    )
-    channel = customer_channel(contact)
-    if channel is None:
-        return False
-    return await enqueue(
-        session,
-        event=f"customer_message:{stored.key}",
-        subject=thread_id,
-        recipient=f"thread:{thread_id}",
-        channel=channel,
-        payload={"subject": THREAD_SUBJECT.format(thread_id=thread_id)},
-        source_key=stored.key,
-    )
 
 
 async def enqueue_notification(session: AsyncSession, notice: NotificationRecord, *, urgent: bool = False) -> int:

@@ -22,7 +22,7 @@ from api.acts import Acting
 from api.audit import journal
 from api.console.errors import ConsoleRoute, refusal_page, split_errors
 from api.console.forms import ACT_FIELDS, INTAKE_FIELDS, act_values, intake_values, sent_values
-from api.console.rendering import LANGUAGES, render
+from api.console.rendering import LANGUAGES, form_page, render
 from api.console.session import (
     ANON_CSRF_COOKIE,
     LANG_COOKIE,
@@ -380,22 +380,11 @@ async def ticket_list(
     )
 
 
-def _register_page(
-    request: Request, user: ConsoleUser, values: Any, errors: dict[str, str], general: list[str], status_code: int
-) -> Response:
-    return render(
-        request,
-        "ticket_new.html",
-        {"user": user, "fields": INTAKE_FIELDS, "values": values, "errors": errors, "general": general},
-        status_code=status_code,
-    )
-
-
 @router.get("/tickets/new")
 async def new_ticket(request: Request, user: SignedIn, db: DbDep) -> Response:
     """The intake form (agents and supervisors)."""
     await _gate(request, user, db, *INTAKERS)
-    return _register_page(request, user, {}, {}, [], 200)
+    return form_page(request, "ticket_new.html", {"user": user}, INTAKE_FIELDS)
 
 
 @router.post("/tickets/new")
@@ -411,10 +400,19 @@ async def register_ticket(
         check_intake(intake, utcnow())
     except ValidationError as err:
         errors, general = split_errors(field_errors(err.errors()), names)
-        return _register_page(request, user, sent_values(form), errors, general, 422)
+        return form_page(
+            request, "ticket_new.html", {"user": user}, INTAKE_FIELDS, (sent_values(form), errors, general), 422
+        )
     except HTTPException as refused:
         errors, general = split_errors(str(refused.detail), names)
-        return _register_page(request, user, sent_values(form), errors, general, refused.status_code)
+        return form_page(
+            request,
+            "ticket_new.html",
+            {"user": user},
+            INTAKE_FIELDS,
+            (sent_values(form), errors, general),
+            refused.status_code,
+        )
     ticket = (await register(session=session, gateway=gateway, actor=actor, intake=intake, request_id=None)).ticket
     return RedirectResponse(f"/console/tickets/{quote(ticket.ticket_no)}?done=registered", status_code=303)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gettext
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -150,3 +150,22 @@ def render(
     response.headers["X-Frame-Options"] = "DENY"  # no framing: a click on a form is the user's own
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def form_page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    fields: Sequence[tuple[str, str, tuple[str, ...]]],
+    sent: tuple[Any, dict[str, str], list[str]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """A create form (a new ticket, a new check): empty, or with what was `sent` as (values, errors at their
+    fields, general errors) and the refusal's status."""
+    values, errors, general = sent or ({}, {}, [])
+    return render(
+        request,
+        template,
+        context | {"fields": fields, "values": values, "errors": errors, "general": general},
+        status_code=status_code,
+    )

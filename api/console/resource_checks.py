@@ -20,7 +20,7 @@ from starlette.datastructures import FormData
 
 from api.console.errors import ConsoleRoute, split_errors
 from api.console.pages import _acting, _gate, status_listing
-from api.console.rendering import render
+from api.console.rendering import form_page, render
 from api.console.session import ConsoleUser, SignedIn
 from api.deps import STAFF_ROLES, DbDep, GatewayDep, SessionDep
 from api.errors import field_errors
@@ -255,22 +255,11 @@ async def check_list(request: Request, user: SignedIn, session: SessionDep, db: 
     )
 
 
-def _new_page(
-    request: Request, user: ConsoleUser, values: Any, errors: dict[str, str], general: list[str], status_code: int
-) -> Response:
-    return render(
-        request,
-        "resource_check_new.html",
-        {"user": user, "fields": CHECK_FIELDS, "values": values, "errors": errors, "general": general},
-        status_code=status_code,
-    )
-
-
 @router.get("/new")
 async def new_check(request: Request, user: SignedIn, db: DbDep) -> Response:
     """The request form of a check with one item."""
     await _gate(request, user, db, *REQUESTERS)
-    return _new_page(request, user, {}, {}, [], 200)
+    return form_page(request, "resource_check_new.html", {"user": user}, CHECK_FIELDS)
 
 
 def _text(form: FormData, name: str) -> str:
@@ -341,10 +330,17 @@ async def request_check(
         created = await tmf645.create_check(body, actor, session, gateway, Response(), request_id=None)
     except ValidationError as err:
         errors, general = create_errors(field_errors(err.errors()))
-        return _new_page(request, user, sent, errors, general, 422)
+        return form_page(request, "resource_check_new.html", {"user": user}, CHECK_FIELDS, (sent, errors, general), 422)
     except HTTPException as refused:
         errors, general = create_errors(str(refused.detail))
-        return _new_page(request, user, sent, errors, general, refused.status_code)
+        return form_page(
+            request,
+            "resource_check_new.html",
+            {"user": user},
+            CHECK_FIELDS,
+            (sent, errors, general),
+            refused.status_code,
+        )
     return RedirectResponse(f"/console/resource-checks/{created.id}?done=requested", status_code=303)
 
 

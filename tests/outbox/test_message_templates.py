@@ -26,6 +26,7 @@ def test_every_default_template_renders_its_fields_and_a_call_never_reads_the_li
     fields = {"ticket_no": "CS202612020001", "cause": "光模块老化", "solution": "更换", "advice": "巡检"}
     fields |= {"survey_link": "https://kx.example/survey/SECRET", "rating": "dissatisfied", "order_id": "SO1"}
     fields |= {"step": "割接", "window_start": "2026-12-05 01:00", "window_end": "2026-12-05 05:00"}
+    fields |= {"thread_id": "MT202612020001", "text": "已为您升级至 100M。"}
     for kind, template in DEFAULT_TEMPLATES.items():
         text = render(template.text, fields)
         assert "{" not in text and all(fields[name] in text for name in placeholders(template.text)), kind
@@ -34,6 +35,10 @@ def test_every_default_template_renders_its_fields_and_a_call_never_reads_the_li
         MessageTemplates(name="customer", templates={"registration": {"subject": "s", "text": "{contact}"}})
     with pytest.raises(ValueError, match="survey link"):
         MessageTemplates(name="customer", templates={"resolution": {"subject": "s", "text": "{cause}"}})
+    with pytest.raises(ValueError, match="the reply"):
+        MessageTemplates(name="customer", templates={"thread_reply": {"subject": "[{thread_id}]", "text": "您好"}})
+    with pytest.raises(ValueError, match="thread number"):
+        MessageTemplates(name="customer", templates={"thread_reply": {"subject": "您的留言", "text": "{text}"}})
     with pytest.raises(ValueError, match="text only"):
         MessageTemplates(
             name="customer", templates={"resolution": {"subject": "{survey_link}", "text": "{survey_link}"}}
