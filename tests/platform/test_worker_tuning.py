@@ -40,7 +40,7 @@ def test_the_defaults_are_the_measured_choice():
     """The defaults bench/README.md ("Worker tuning") chose; change them there first, with the figures."""
     chosen = Settings()
     assert chosen.worker_max_cached_workflows == 1000
-    assert chosen.worker_max_concurrent_workflow_tasks == 100
+    assert chosen.worker_max_concurrent_workflow_tasks == 5
     assert chosen.worker_max_concurrent_activities == 100
     assert chosen.worker_max_concurrent_local_activities == 100
     assert chosen.worker_workflow_task_pollers == 5
