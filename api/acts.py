@@ -60,7 +60,7 @@ class Acting:
     request_id: str | None  # the Idempotency-Key
 
 
-def staff_acting(
+async def staff_acting(
     actor: Staff, session: SessionDep, gateway: GatewayDep, db: DbDep, request_id: IdempotencyKey = None
 ) -> Acting:
     """A staff member's act (an auditor is refused, and the refusal journaled)."""
@@ -102,16 +102,20 @@ async def start_journaled(
     arg: Any,
     search_attributes: Any,
     write_row: Callable[[], Awaitable[None]],
+    fresh_key: bool = False,
 ) -> str | None:
     """Write a new subject's first read-model row, start its workflow and journal the create: all or nothing.
 
     Returns the subject id an earlier request with the same key registered (and does nothing), else None. A per-key
-    lock makes a concurrent retry wait for the first request and then find what it registered.
+    lock makes a concurrent retry wait for the first request and then find what it registered. `fresh_key`: the
+    request id was made for this request (no Idempotency-Key was sent), so no other request can hold it and neither
+    the lock nor the look-up is needed.
     """
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"{action}:{request_id}"})
-    if (known := await registered_subject(session, request_id, action)) is not None:
-        await session.rollback()
-        return known
+    if not fresh_key:
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"{action}:{request_id}"})
+        if (known := await registered_subject(session, request_id, action)) is not None:
+            await session.rollback()
+            return known
     try:
         await write_row()
         await gateway.start(workflow, arg, workflow_id=subject.workflow_id, search_attributes=search_attributes)
@@ -187,14 +191,17 @@ async def deliver(
     result_type: type[T],
     request_id: str | None,
     precheck: Callable[[], None] | None = None,
+    fresh_key: bool = False,
 ) -> T | None:
     """Send one act as an update deduplicated on its request id; None when that request already took effect.
 
-    A refusal (by `precheck` or by the workflow's validator) changes nothing, is journaled, and is raised as
-    HTTPException 403/404/409/422.
+    Only a key the client sent (an Idempotency-Key) is looked up in the journal: one made here (`request_id` None,
+    or `fresh_key`) cannot have been used. A refusal (by `precheck` or by the workflow's validator) changes nothing,
+    is journaled, and is raised as HTTPException 403/404/409/422.
     """
-    request_id = request_id or str(uuid4())
-    if await already_done(session, request_id):
+    if not request_id:
+        request_id, fresh_key = str(uuid4()), True
+    if not fresh_key and await already_done(session, request_id):
         return None
     try:
         if precheck is not None:

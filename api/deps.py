@@ -1,4 +1,8 @@
-"""FastAPI dependencies: database session, Temporal gateway, the signed-in user and role gates."""
+"""FastAPI dependencies: database session, Temporal gateway, the signed-in user and role gates.
+
+Every dependency is `async def`, even those that only read app state: FastAPI runs a plain `def` dependency in
+its thread pool, a thread hop per dependency per request.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,8 @@ from uuid import uuid4
 import jwt
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from api.gateway import TemporalGateway
 from core.records import AuditRecord
@@ -25,13 +28,13 @@ from infra.settings import Settings
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     """The settings the app was built with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     """The application database."""
     db: Database = request.app.state.db
     return db
@@ -43,7 +46,7 @@ async def get_session(db: Annotated[Database, Depends(get_db)]) -> AsyncIterator
         yield session
 
 
-def get_gateway(request: Request) -> TemporalGateway:
+async def get_gateway(request: Request) -> TemporalGateway:
     """The Temporal gateway."""
     gateway: TemporalGateway = request.app.state.gateway
     return gateway
@@ -57,6 +60,11 @@ DbDep = Annotated[Database, Depends(get_db)]
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
+# Only what an Actor needs, as plain columns: no User entity (password hash and all) loaded on every request.
+_USERS = User.__table__.c  # type: ignore[attr-defined]  # SQLModel tables carry their Table
+_SIGNED_IN = select(_USERS.roles, _USERS.department, _USERS.active).where(_USERS.username == bindparam("username"))
+
+
 async def current_actor(
     token: Annotated[str | None, Depends(oauth2)], settings: SettingsDep, session: SessionDep
 ) -> Actor:
@@ -67,10 +75,10 @@ async def current_actor(
         username = read_token(token, secret=settings.token_secret)
     except jwt.InvalidTokenError:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired token", _UNAUTHORIZED) from None
-    user = await session.scalar(select(User).where(col(User.username) == username))
+    user = (await session.execute(_SIGNED_IN, {"username": username})).first()
     if user is None or not user.active:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "user is unknown or deactivated", _UNAUTHORIZED)
-    return actor_of(user.username, user.roles, user.department)
+    return actor_of(username, user.roles, user.department)
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -104,6 +104,7 @@ class SubjectKind(Generic[R, S]):
             result_type=self.result_type,
             request_id=request_id,
             precheck=still_open,
+            fresh_key=not acting.request_id,
         )
         await acting.session.refresh(row)  # the workflow wrote the read model before answering
         return self.state_of(row)

@@ -8,7 +8,9 @@ with every file under the run's folder.
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -18,7 +20,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from db.migrate import migrate_and_seed
-from infra.devstack import Stack, http_ok, temporal_command, temporal_healthy, wait_until
+from infra.devstack import ROOT, Stack, http_ok, temporal_command, temporal_healthy, wait_until
 from infra.embedded_pg import ensure_database, sqlalchemy_url, start_embedded_postgres
 from infra.settings import Settings
 from infra.temporal import connect
@@ -46,6 +48,24 @@ class BenchStack:
     temporal_address: str
     database_url: str
     meter: CpuMeter
+    memory: MemoryMeter
+    stack: Stack
+
+    def restart_worker(self) -> None:
+        """Stop the product worker cleanly and start it again (its workflow cache starts empty); back when /readyz
+        sees its heartbeat."""
+        child = next(child for child in self.stack.children if child.name == "worker")
+        os.killpg(child.process.pid, signal.SIGTERM)
+        child.process.wait(timeout=60)
+        child.process = subprocess.Popen(
+            child.command,
+            cwd=ROOT,
+            env=child.env,
+            stdout=child.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_until(lambda: http_ok(f"{self.api_url}/readyz"), timeout=90, what="the restarted worker (/readyz)")
 
     async def client(self) -> Client:
         """A Temporal client with the product's data converter (payloads encrypted like the API's)."""
@@ -105,7 +125,12 @@ def bench_stack(
         api_url = f"http://127.0.0.1:{api_port}"
         wait_until(lambda: http_ok(f"{api_url}/readyz"), timeout=90, what="API readiness (/readyz)")
         yield BenchStack(
-            api_url=api_url, temporal_address=address, database_url=database_url, meter=CpuMeter(stack, run_dir / "pg")
+            api_url=api_url,
+            temporal_address=address,
+            database_url=database_url,
+            meter=CpuMeter(stack, run_dir / "pg"),
+            memory=MemoryMeter(stack, run_dir / "pg", temporal_db=run_dir / "temporal.db"),
+            stack=stack,
         )
     finally:
         stack.stop()
@@ -137,8 +162,7 @@ class CpuMeter:
     """CPU seconds used by each part of the stack, to say where a phase's work went."""
 
     def __init__(self, stack: Stack, postgres_dir: Path) -> None:
-        self._pids = {child.name: child.process.pid for child in stack.children}
-        self._pids["bench"] = os.getpid()  # load generator, and the baseline's worker
+        self._stack = stack
         self._postmaster = int((postgres_dir / "postmaster.pid").read_text().split()[0])
 
     def resident_mib(self, name: str) -> float:
@@ -152,6 +176,75 @@ class CpuMeter:
 
     def sample(self) -> dict[str, float]:
         """Cumulative CPU seconds per part (postgres: the postmaster and its live backends)."""
-        usage = {name: _cpu_seconds(pid) for name, pid in self._pids.items()}
+        usage = {child.name: _cpu_seconds(child.process.pid) for child in self._stack.children}  # a restart: new pid
+        usage["bench"] = _cpu_seconds(os.getpid())  # load generator, and the baseline's worker
         usage["postgres"] = sum(_cpu_seconds(pid) for pid in [self._postmaster, *_children(self._postmaster)])
         return usage
+
+
+def _status_kib(pid: int, path: str, key: str) -> int:
+    """One "Key:   N kB" figure of a /proc file of a live process; 0 when it is gone or unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/{path}").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _parents() -> dict[int, int]:
+    """Every live process's parent, from one pass over /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                found[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def _tree(pid: int, parents: dict[int, int]) -> list[int]:
+    """A process and all its descendants."""
+    found, frontier = [pid], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
+@dataclass
+class Memory:
+    """Resident memory of one part of the stack in KiB: RSS summed over its processes, and PSS (shared pages split
+    between the processes that map them, so PostgreSQL's shared buffers count once, not once per backend)."""
+
+    rss: int
+    pss: int
+
+
+class MemoryMeter:
+    """Resident memory of each part of the stack, and what the two databases hold on disk."""
+
+    def __init__(self, stack: Stack, postgres_dir: Path, *, temporal_db: Path) -> None:
+        self._stack = stack
+        self._postmaster = int((postgres_dir / "postmaster.pid").read_text().split()[0])
+        self._temporal_db = temporal_db
+
+    def sample(self) -> dict[str, Memory]:
+        """Memory per part now (each part's whole process tree; postgres: the postmaster and its backends)."""
+        parents = _parents()
+        trees = {child.name: _tree(child.process.pid, parents) for child in self._stack.children}
+        trees["bench"] = [os.getpid()]  # the baseline's worker and cache; alone: the stack's processes are its children
+        trees["postgres"] = _tree(self._postmaster, parents)
+        return {
+            name: Memory(
+                rss=sum(_status_kib(pid, "status", "VmRSS") for pid in pids),
+                pss=sum(_status_kib(pid, "smaps_rollup", "Pss") for pid in pids),
+            )
+            for name, pids in trees.items()
+        }
+
+    def temporal_disk(self) -> int:
+        """Bytes of the dev server's SQLite file with its WAL (PostgreSQL's are asked with pg_database_size)."""
+        return sum(p.stat().st_size for p in self._temporal_db.parent.glob(self._temporal_db.name + "*"))

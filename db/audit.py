@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import RowMapping, select, text
+from sqlalchemy import RowMapping, Table, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -81,24 +81,30 @@ def _keys(session: AsyncSession) -> dict[str, bytes]:
     return keys
 
 
+# The append's statements, built once with their values bound at execution (no statement rebuilt per row).
+_ROWS: Table = AuditEntry.__table__  # type: ignore[attr-defined]  # SQLModel tables carry their Table
+_LOCK_CHAIN = text("SELECT pg_advisory_xact_lock(:key)")
+_CHAIN_HEAD = select(_ROWS.c.row_hash).order_by(_ROWS.c.id.desc()).limit(1)
+_INSERT_ROW = insert(_ROWS).on_conflict_do_nothing(index_elements=["request_id"])
+
+
 async def append(session: AsyncSession, record: AuditRecord) -> None:
-    """Add one journal row sealed with the current key, chained to the last; a repeated request id writes nothing."""
+    """Add one journal row sealed with the current key, chained to the last; a repeated request id writes nothing.
+
+    A repeat is left to the insert's ON CONFLICT on the unique request id (its seal is computed and dropped, the chain
+    does not move), which saves a look-up on every append while the chain lock is held.
+    """
     key_id, key = next(iter(_keys(session).items()))
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
-    if (
-        await session.scalar(select(col(AuditEntry.id)).where(col(AuditEntry.request_id) == record.request_id))
-        is not None
-    ):
-        return
+    await session.execute(_LOCK_CHAIN, {"key": _CHAIN_LOCK})
     values = record.model_dump()
     values["at"] = _utc(record.at)
     values["actor_roles"] = list(record.actor_roles)
     values["details"] = record.model_dump(mode="json")["details"]  # stored exactly as hashed
-    last = await session.scalar(select(col(AuditEntry.row_hash)).order_by(col(AuditEntry.id).desc()).limit(1))
+    last = await session.scalar(_CHAIN_HEAD)
     values["prev_hash"] = last or GENESIS
     values["key_id"] = key_id
     values["row_hash"] = row_digest(values, values["prev_hash"], key)
-    await session.execute(insert(AuditEntry).values(**values).on_conflict_do_nothing(index_elements=["request_id"]))
+    await session.execute(_INSERT_ROW, values)
 
 
 class ChainCheck(BaseModel):

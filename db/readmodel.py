@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, func, literal, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, Table, and_, func, literal, select
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
 from sqlmodel import SQLModel
@@ -14,15 +14,27 @@ from sqlmodel import SQLModel
 T = TypeVar("T", bound=SQLModel)
 
 
+# One statement per (table, key, columns), the values bound at execution: SQLAlchemy then reuses its compiled form
+# and cache key instead of walking thirty-odd values (a whole ticket's JSON among them) on every write.
+_UPSERTS: dict[tuple[type[SQLModel], str, tuple[str, ...]], Insert] = {}
+
+
+def _upsert_statement(table: type[SQLModel], key: str, columns: tuple[str, ...]) -> Insert:
+    found = _UPSERTS.get((table, key, columns))
+    if found is None:
+        target: Table = table.__table__  # type: ignore[attr-defined]  # SQLModel tables carry their Table
+        stmt = insert(target)
+        found = _UPSERTS[(table, key, columns)] = stmt.on_conflict_do_update(
+            index_elements=[key],
+            set_={k: stmt.excluded[k] for k in columns if k != key},
+            where=target.c.revision < stmt.excluded.revision,
+        )
+    return found
+
+
 async def upsert_newer(session: AsyncSession, table: type[SQLModel], key: str, values: dict[str, Any]) -> None:
     """Insert the row, or overwrite it only with a higher `revision`: an older state never wins (the caller commits)."""
-    stmt = insert(table).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[key],
-        set_={k: stmt.excluded[k] for k in values if k != key},
-        where=stmt.table.c.revision < stmt.excluded.revision,
-    )
-    await session.execute(stmt)
+    await session.execute(_upsert_statement(table, key, tuple(values)), values)
 
 
 async def page_of(

@@ -101,6 +101,7 @@ async def start_schedule(
     request_id: IdempotencyKey = None,
 ) -> ScheduleView:
     """Start the subject's callback schedule: monthly callbacks in its first year, quarterly after."""
+    fresh_key = request_id is None  # no Idempotency-Key: the id made here is new
     request_id = request_id or str(uuid4())
     anchor, customer_id = await _anchor(body, session, ZoneInfo(settings.default_timezone))
     workflow_id = workflow_id_for(body.subject_type, body.subject_id)
@@ -130,6 +131,7 @@ async def start_schedule(
                 [SearchAttributePair(ORDER_KIND, "callback"), SearchAttributePair(BUSINESS_REF, body.subject_id)]
             ),
             write_row=nothing_to_write,
+            fresh_key=fresh_key,
         )
     except WorkflowAlreadyStartedError:
         raise HTTPException(

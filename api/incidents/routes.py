@@ -126,6 +126,7 @@ async def declare_incident(
 
     Unknown tickets or people answer 422 and nothing starts; a repeated Idempotency-Key returns the first incident.
     """
+    fresh_key = request_id is None  # no Idempotency-Key: the id made here is new
     request_id = request_id or str(uuid4())
     tickets = list(dict.fromkeys(body.tickets))
     if missing := await _unknown_tickets(session, tickets):
@@ -169,6 +170,7 @@ async def declare_incident(
         arg=start,
         write_row=lambda: upsert_incident(session, first),
         search_attributes=incident_attributes(incident_no),
+        fresh_key=fresh_key,
     )
     if known is not None:
         return await get_incident(known, actor, session)

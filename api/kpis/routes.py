@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from api.deps import SessionDep, SettingsDep, require_roles
 from api.kpis.export import EXPORT_RESPONSES, ExportFormat, table_file
-from api.platform.versioned import versioned_router
+from api.platform.versioned import only_document, versioned_router
 from core.kpis import (
     BY_NAME,
     KPI_TARGETS_NAME,
@@ -183,18 +183,11 @@ async def breach_breakdown(
     return BreachBreakdown(by=by, start=start, end=end, items=items)
 
 
-def _review_targets(document: KpiTargets, now: datetime) -> list[str]:
-    """Only the center's one targets document exists."""
-    if document.name != KPI_TARGETS_NAME:
-        raise ValueError(f"name: KPI targets are published as {KPI_TARGETS_NAME!r}")
-    return []
-
-
 targets = versioned_router(
     prefix="/api/kpi-targets",
     tag="kpi-targets",
     table=KpiTargetsVersion,
     model=KpiTargets,
     noun="KPI targets",
-    review=_review_targets,
+    review=only_document(KPI_TARGETS_NAME, "KPI targets"),
 )

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import HTTPException, Query, Request, status
 
 from api.deps import Admin, SessionDep
-from api.platform.versioned import VersionedKind, VersionOut, publish_version, versioned_router
+from api.platform.versioned import VersionedKind, VersionOut, only_document, publish_version, versioned_router
 from core.calendar import BusinessCalendar, horizon_warnings, parse_ical_days, refuse_unpublishable
 from core.circuits import circuit_type_of
 from core.message_templates import MESSAGE_TEMPLATES_NAME, MessageTemplates
@@ -130,18 +130,11 @@ sla_policies = SLA_POLICIES.router()
 provisioning_rules = PROVISIONING_RULES.router()
 
 
-def review_message_templates(document: MessageTemplates, now: datetime) -> list[str]:
-    """Only the center's one customer templates document exists."""
-    if document.name != MESSAGE_TEMPLATES_NAME:
-        raise ValueError(f"name: customer message templates are published as {MESSAGE_TEMPLATES_NAME!r}")
-    return []
-
-
 message_templates = versioned_router(
     prefix="/api/message-templates",
     tag="message-templates",
     table=MessageTemplatesVersion,
     model=MessageTemplates,
     noun="customer message templates",
-    review=review_message_templates,
+    review=only_document(MESSAGE_TEMPLATES_NAME, "customer message templates"),
 )

@@ -41,6 +41,17 @@ class VersionOut(BaseModel):
 Review = Callable[[Any, datetime], list[str]]
 
 
+def only_document(name: str, noun: str) -> Review:
+    """The review of a kind the center keeps one document of: any other name is refused."""
+
+    def review(document: Any, now: datetime) -> list[str]:
+        if document.name != name:
+            raise ValueError(f"name: {noun} are published as {name!r}")
+        return []
+
+    return review
+
+
 def _out(row: Any, warnings: list[str] | None = None) -> VersionOut:
     return VersionOut(
         name=row.name,

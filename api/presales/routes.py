@@ -82,6 +82,7 @@ async def start_demand(
 ) -> DemandView:
     """Start the demand's workflow: refinement (when the department raised it), product fit; then the check and the
     order as child workflows."""
+    fresh_key = request_id is None  # no Idempotency-Key: the id made here is new
     request_id = request_id or str(uuid4())
     now = utcnow()
     if body.requested_completion <= now:
@@ -110,6 +111,7 @@ async def start_demand(
         search_attributes=TypedSearchAttributes(
             [SearchAttributePair(ORDER_KIND, "presales"), SearchAttributePair(BUSINESS_REF, demand_id)]
         ),
+        fresh_key=fresh_key,
     )
     if known is not None:
         return await get_demand(known, actor, session)

@@ -107,6 +107,7 @@ async def register_order(
 
     An item of a TMF641 order of several items is a provisioning order of its own, `<order id>-<position>`.
     """
+    fresh_key = request_id is None  # no Idempotency-Key: the id made here is new
     request_id = request_id or str(uuid4())
     now = utcnow()
     check_order_dates(spec, now)
@@ -147,6 +148,7 @@ async def register_order(
             ]
         ),
         write_row=lambda: upsert_order(session, order, item),
+        fresh_key=fresh_key,
     )
     return order_of(await load_row(session, known)) if known else order
 

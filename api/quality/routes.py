@@ -21,7 +21,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api.acts import IdempotencyKey, Subject, start_journaled
 from api.deps import GatewayDep, SessionDep, SettingsDep, require_roles
 from api.kpis.routes import MEASURERS
-from api.platform.versioned import versioned_router
+from api.platform.versioned import only_document, versioned_router
 from api.schemas import TaskView
 from api.tasks.routes import tasks_of
 from core.kpis import local_period
@@ -79,6 +79,7 @@ async def start_inspection(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "to: a period is inspected once it is over")
     if await session.get(QualityInspectionRow, inspection_id) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"{inspection_id}: this period is already inspected")
+    fresh_key = request_id is None  # no Idempotency-Key: the id made here is new
     request_id = request_id or str(uuid4())
     workflow_id = f"quality-{inspection_id}"
     arg = InspectionInput(inspection_id=inspection_id, start=start, end=end, requested_by=actor, request_id=request_id)
@@ -104,6 +105,7 @@ async def start_inspection(
             search_attributes=TypedSearchAttributes(
                 [SearchAttributePair(ORDER_KIND, "quality"), SearchAttributePair(BUSINESS_REF, inspection_id)]
             ),
+            fresh_key=fresh_key,
         )
     except WorkflowAlreadyStartedError:
         raise HTTPException(status.HTTP_409_CONFLICT, f"{inspection_id}: this period is already inspected") from None
@@ -145,18 +147,11 @@ async def get_inspection(inspection_id: str, actor: QualityReader, session: Sess
     return InspectionView(inspection=row.detail, tasks=await tasks_of(session, inspection_id))
 
 
-def _review_rules(document: QualityRules, now: datetime) -> list[str]:
-    """Only the center's one rules document exists."""
-    if document.name != QUALITY_RULES_NAME:
-        raise ValueError(f"name: quality rules are published as {QUALITY_RULES_NAME!r}")
-    return []
-
-
 rules = versioned_router(
     prefix="/api/quality-rules",
     tag="quality-rules",
     table=QualityRulesVersion,
     model=QualityRules,
     noun="quality rules",
-    review=_review_rules,
+    review=only_document(QUALITY_RULES_NAME, "quality rules"),
 )

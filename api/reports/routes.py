@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 
 from api.deps import GatewayDep, SessionDep, require_roles
-from api.platform.versioned import versioned_router
+from api.platform.versioned import only_document, versioned_router
 from api.reports.service import NoReportPolicy, start_fault_report, start_quarterly_report
 from api.schemas import Offset
 from core.reports import REPORT_POLICY_NAME, ReportKind, ReportPolicy, ReportStatus
@@ -192,18 +192,11 @@ async def draft_quarterly_report(
     return ReportStarted(report_id=report_id, started=started)
 
 
-def _review_policy(document: ReportPolicy, now: datetime) -> list[str]:
-    """Only the center's one report policy exists."""
-    if document.name != REPORT_POLICY_NAME:
-        raise ValueError(f"name: the report policy is published as {REPORT_POLICY_NAME!r}")
-    return []
-
-
 policies = versioned_router(
     prefix="/api/report-policies",
     tag="report-policies",
     table=ReportPolicyVersion,
     model=ReportPolicy,
     noun="report policy",
-    review=_review_policy,
+    review=only_document(REPORT_POLICY_NAME, "report policies"),
 )

@@ -62,8 +62,9 @@ async def register(
     rename: Callable[[str], str] = str,
 ) -> ResourceCheck:
     """Write a new check's first read-model row and start its workflow; all or nothing, replayed per Idempotency-Key."""
+    fresh_key = request_id is None  # no Idempotency-Key: the id made here is new
     request_id = request_id or str(uuid4())
-    if (earlier := await registered_subject(session, request_id, CREATE_ACTION)) is not None:
+    if not fresh_key and (earlier := await registered_subject(session, request_id, CREATE_ACTION)) is not None:
         return check_of(await load_row(session, earlier))
     now, check_id = utcnow(), new_check_id()
     try:
@@ -94,5 +95,6 @@ async def register(
             [SearchAttributePair(ORDER_KIND, "resource_check"), SearchAttributePair(BUSINESS_REF, check_id)]
         ),
         write_row=lambda: upsert_check(session, check),
+        fresh_key=fresh_key,
     )
     return check_of(await load_row(session, earlier)) if earlier else check

@@ -146,6 +146,7 @@ async def register(
             return Registration(ticket_of(await load_row(session, known)), created=False)
         key = hashlib.sha256(f"{actor.username}\n{external[0]}".encode()).hexdigest()[:48]
         request_id = f"{CREATE_ACTION}.external:{key}"
+    fresh_key = not request_id  # no Idempotency-Key and no externalId: the id made below is new
     request_id = request_id or str(uuid4())
     now = utcnow()
     log = tuple(ProgressEntry(at=now, author=actor.username, kind=kind, text=text) for kind, text in notes)
@@ -188,6 +189,7 @@ async def register(
             [SearchAttributePair(ORDER_KIND, "ticket"), SearchAttributePair(BUSINESS_REF, ticket_no)]
         ),
         write_row=write_row,
+        fresh_key=fresh_key,
     )
     if earlier is None:
         return Registration(ticket, created=True)
