@@ -294,7 +294,8 @@ def main() -> None:
                     await db.dispose()
 
             figures = asyncio.run(go())
-            memory = {part: stack.meter.resident_mib(part) for part in ("worker", "api", "temporal")}
+            resident = stack.memory.sample()
+            memory = {part: resident[part].rss / 1024 for part in ("worker", "api", "temporal")}
         print(report(figures), flush=True)
         print("resident memory at the end (MiB): " + ", ".join(f"{k} {v:.0f}" for k, v in memory.items()), flush=True)
     finally:

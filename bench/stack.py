@@ -165,15 +165,6 @@ class CpuMeter:
         self._stack = stack
         self._postmaster = int((postgres_dir / "postmaster.pid").read_text().split()[0])
 
-    def resident_mib(self, name: str) -> float:
-        """Resident memory of one part of the stack in MiB (VmRSS); 0 when it is gone."""
-        try:
-            status = Path(f"/proc/{self._pids[name]}/status").read_text()
-        except OSError:
-            return 0.0
-        kib = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-        return kib / 1024
-
     def sample(self) -> dict[str, float]:
         """Cumulative CPU seconds per part (postgres: the postmaster and its live backends)."""
         usage = {child.name: _cpu_seconds(child.process.pid) for child in self._stack.children}  # a restart: new pid
