@@ -26,7 +26,9 @@ async def main() -> None:
     cache_bytecode(settings.data_dir)
     if not settings.database_url:
         raise SystemExit("DATABASE_URL is not set")
-    db = Database(settings.database_url, journal_keys=settings.journal_key_ring)
+    db = Database(
+        settings.database_url, pool_size=settings.worker_database_pool_size, journal_keys=settings.journal_key_ring
+    )
     client = await connect(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

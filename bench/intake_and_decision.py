@@ -89,12 +89,15 @@ class Figures:
         return self.kexiang.decision_ms(0.5) / self.baseline.decision_ms(0.5)
 
 
-async def _intake(side: Side, count: int, concurrency: int) -> tuple[Run, float, list[str]]:
+async def _intake(
+    side: Side, count: int, concurrency: int, settle_per_item: float = 0.5
+) -> tuple[Run, float, list[str]]:
     """Create `count` items closed-loop; the run, the seconds until all settled, their ids."""
     ids: list[str] = []
     began = time.perf_counter()
     run = await closed_loop(range(count), concurrency, lambda _: side.create(ids))
-    done = await settle(lambda: side.settled(ids), count, timeout=max(120.0, count * 0.5), what=f"{side.name} settled")
+    timeout = max(120.0, count * settle_per_item)
+    done = await settle(lambda: side.settled(ids), count, timeout=timeout, what=f"{side.name} settled")
     return run, done - began, ids
 
 
@@ -111,6 +114,7 @@ async def measure(
     decisions: int,
     decision_concurrency: int,
     warmup: int,
+    settle_per_item: float = 0.5,
     say: Callable[[str], None] = print,
     cpu: Callable[[], dict[str, float]] | None = None,
 ) -> Figures:
@@ -149,7 +153,7 @@ async def measure(
         for side in sides:
             say(f"intake: {side.name}, {tickets} items at concurrency {concurrency} …")
             async with phase(f"{side.name} intake"):
-                intake[side.name] = await _intake(side, tickets, concurrency)
+                intake[side.name] = await _intake(side, tickets, concurrency, settle_per_item)
         chosen = random.Random(7).sample(range(tickets), min(decisions, tickets))
         runs: dict[str, Run] = {}
         for side in reversed(sides):  # the baseline first: neither side always runs on the fuller server
@@ -215,6 +219,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--decisions", type=int, default=500, help="items decided on each side (a random sample)")
     parser.add_argument("--decision-concurrency", type=int, default=10, help="closed-loop callers during decisions")
     parser.add_argument("--warmup", type=int, default=20, help="items created and decided first, not counted")
+    parser.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=0.5,
+        help="seconds per item the intake may take to settle before the run fails (at least 120 in all)",
+    )
     parser.add_argument("--data-dir", type=Path, default=Path(".data/bench"), help="each run gets a fresh folder here")
     parser.add_argument("--keep-data", action="store_true", help="keep the run's folder (databases, logs)")
     parser.add_argument(
@@ -231,7 +241,25 @@ def _arguments() -> argparse.Namespace:
         metavar="KEY=VALUE",
         help="extra dev-server SQLite pragma, for experiments (make run sets journal_mode=wal)",
     )
+    parser.add_argument(
+        "--worker-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="worker tuning for the product worker, e.g. WORKER_MAX_CACHED_WORKFLOWS=100 (infra/settings.py)",
+    )
     return parser.parse_args()
+
+
+def _worker_env(pairs: list[str]) -> dict[str, str]:
+    """NAME=VALUE pairs as environment variables (names upper-cased, as Settings reads them)."""
+    env = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--worker-setting wants NAME=VALUE, not {pair!r}")
+        env[name.strip().upper()] = value.strip()
+    return env
 
 
 def main() -> None:
@@ -241,8 +269,11 @@ def main() -> None:
     args = _arguments()
     run_dir = (args.data_dir / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")).resolve()
     try:
-        with bench_stack(run_dir, dynamic_config=args.dynamic_config, sqlite_pragmas=args.sqlite_pragma) as stack:
-            print(f"bench: stack up (logs in {run_dir / 'logs'})", flush=True)
+        worker_env = _worker_env(args.worker_setting)
+        with bench_stack(
+            run_dir, dynamic_config=args.dynamic_config, sqlite_pragmas=args.sqlite_pragma, worker_env=worker_env
+        ) as stack:
+            print(f"bench: stack up (logs in {run_dir / 'logs'}), worker {worker_env or 'defaults'}", flush=True)
 
             async def go() -> Figures:
                 client = await stack.client()
@@ -255,6 +286,7 @@ def main() -> None:
                         decisions=args.decisions,
                         decision_concurrency=args.decision_concurrency,
                         warmup=args.warmup,
+                        settle_per_item=args.settle_seconds,
                         say=lambda line: print(f"bench: {line}", flush=True),
                         cpu=stack.meter.sample,
                     )
@@ -262,7 +294,10 @@ def main() -> None:
                     await db.dispose()
 
             figures = asyncio.run(go())
+            resident = stack.memory.sample()
+            memory = {part: resident[part].rss / 1024 for part in ("worker", "api", "temporal")}
         print(report(figures), flush=True)
+        print("resident memory at the end (MiB): " + ", ".join(f"{k} {v:.0f}" for k, v in memory.items()), flush=True)
     finally:
         if not args.keep_data:
             shutil.rmtree(run_dir, ignore_errors=True)

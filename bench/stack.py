@@ -12,7 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,9 +74,16 @@ class BenchStack:
 
 @contextmanager
 def bench_stack(
-    run_dir: Path, *, dynamic_config: Sequence[str] = (), sqlite_pragmas: Sequence[str] = ()
+    run_dir: Path,
+    *,
+    dynamic_config: Sequence[str] = (),
+    sqlite_pragmas: Sequence[str] = (),
+    worker_env: Mapping[str, str] | None = None,
 ) -> Iterator[BenchStack]:
-    """Start everything under run_dir, yield where it answers, stop everything."""
+    """Start everything under run_dir, yield where it answers, stop everything.
+
+    `worker_env` is added to the product worker's environment alone (worker tuning, infra/settings.py WORKER_*).
+    """
     settings = Settings()
     run_dir.mkdir(parents=True, exist_ok=True)
     logs = run_dir / "logs"
@@ -108,7 +115,7 @@ def bench_stack(
             demo_users=True,
         )
         wait_until(lambda: temporal_healthy(address), timeout=60, what="Temporal dev server")
-        stack.spawn("worker", [sys.executable, "worker.py"], env, logs / "worker.log")
+        stack.spawn("worker", [sys.executable, "worker.py"], {**env, **(worker_env or {})}, logs / "worker.log")
         stack.spawn(
             "api",
             [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(api_port)],

@@ -61,6 +61,18 @@ class Settings(BaseSettings):
     temporal_ui_url: str = "http://127.0.0.1:8233"  # Temporal's web UI, linked from the auditor's desk
     worker_heartbeat_seconds: float = 2.5  # how often a worker writes its heartbeat row
     worker_stale_seconds: float = 8.0  # a worker whose newest heartbeat is older than this is dead
+    # Worker tuning, per worker process (infra/worker_factory.py); the figures: bench/README.md, "Worker tuning".
+    # Sticky cache: ~77 KB per workflow; 1000 (the SDK's) holds the hot tickets of one worker. A miss replays.
+    worker_max_cached_workflows: NonNegativeInt = 1000
+    # Workflow tasks at once: 5, not the SDK's 100. One Python process runs them on one core, so more at once
+    # only makes each slower; with 100 a busy box let tasks run past Temporal's 10 s timeout and retry (intake
+    # never settled), with 5 it did. Sticky + normal queue need at least 2.
+    worker_max_concurrent_workflow_tasks: int = Field(default=5, ge=2)
+    worker_max_concurrent_activities: PositiveInt = 100  # SDK default, not swept
+    worker_max_concurrent_local_activities: PositiveInt = 100  # SDK default, not swept
+    worker_workflow_task_pollers: int = Field(default=5, ge=2)  # SDK default, not swept; sticky + normal queue
+    worker_activity_task_pollers: PositiveInt = 5  # SDK default, not swept
+    worker_database_pool_size: PositiveInt = 10  # pooled PostgreSQL connections (plus 10 overflow), docs/sizing.md
     data_dir: str = ".data"
     public_base_url: str = "http://127.0.0.1:8000"  # where customers reach survey links
     group_dispatch_url: str | None = (

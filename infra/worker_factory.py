@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
 from activities.callbacks import CallbackActivities
 from activities.guard import ActivityFailureInterceptor
@@ -141,6 +141,12 @@ def build_worker(
         workflows=workflows,
         workflow_failure_exception_types=DATA_FAILURES,
         interceptors=[ActivityFailureInterceptor(db)],
+        max_cached_workflows=settings.worker_max_cached_workflows,
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+        max_concurrent_local_activities=settings.worker_max_concurrent_local_activities,
+        workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.worker_workflow_task_pollers),
+        activity_task_poller_behavior=PollerBehaviorSimpleMaximum(settings.worker_activity_task_pollers),
         activities=[
             platform.load_policy_snapshot,
             platform.record_task_event,

@@ -18,6 +18,8 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from db.roles import APP_ROLE, OWNER_ROLE
+from db.session import make_async_engine
+from infra.settings import Settings
 from workflows.common import search_attribute_types
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +35,7 @@ EXPECTED_IMAGES = {
     "temporal": "temporalio/server:1.30.1",
     "temporal-init": "temporalio/admin-tools:1.30.1",
     "temporal-ui": "temporalio/ui:2.34.0",
+    "api-lb": "nginx:1.28.0-alpine",
 }
 
 SERVICES = set(EXPECTED_IMAGES) | set(APP_SERVICES)
@@ -50,6 +53,7 @@ EXPECTED_DEPENDS_ON = {
     "migrate": {"postgresql": "service_healthy"},
     "api": AFTER_JOBS,
     "worker": AFTER_JOBS,
+    "api-lb": {"api": "service_healthy"},
 }
 
 EXPECTED_COMMANDS = {
@@ -60,7 +64,13 @@ EXPECTED_COMMANDS = {
     "temporal-init": ["/scripts/init-namespace.sh"],
 }
 
-EXPECTED_PORTS = {"temporal": 7233, "temporal-ui": 8080, "api": 8000}
+EXPECTED_PORTS = {"temporal": 7233, "temporal-ui": 8080, "api-lb": 8000}
+# Run as several replicas: no fixed name, no host port, replicas from the environment with a default of 2 or more.
+SCALED_SERVICES = ("api", "worker")
+LB_CONFIG = ROOT / "deploy/nginx/api-lb.conf"
+SIZING_DOC = ROOT / "docs/sizing.md"
+# Worker settings that are not tuning (they time the heartbeat that readiness reads).
+NOT_TUNING = {"worker_heartbeat_seconds", "worker_stale_seconds"}
 
 APP_ENV = {
     "KEXIANG_ENV": "production",
@@ -168,6 +178,7 @@ def test_depends_on_conditions(services: dict, name: str) -> None:
         ("postgresql", "pg_isready"),
         ("temporal", "7233"),
         ("api", "urlopen('http://localhost:8000/healthz'"),
+        ("api-lb", "http://127.0.0.1:8000/healthz"),
     ],
 )
 def test_healthchecks(services: dict, name: str, probe: str) -> None:
@@ -283,3 +294,84 @@ def test_dockerfile() -> None:
     assert dockerfile.rstrip().endswith('CMD ["python", "worker.py"]')
     ignored = set((ROOT / ".dockerignore").read_text(encoding="utf-8").split())
     assert {".git", ".venv", ".data", ".env"} <= ignored
+
+
+def _default_of(value: object) -> str:
+    """What a `${NAME:-default}` value comes to when NAME is unset (other values as they are)."""
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(value))
+
+
+def _pool_connections(pool_size: int) -> int:
+    """The most connections one of our engines opens: its pool and its overflow (db/session.py)."""
+    pool = make_async_engine("postgresql+psycopg://nobody@nowhere/none", pool_size=pool_size).pool
+    return pool.size() + pool._max_overflow  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", SCALED_SERVICES)
+def test_scaled_services_have_replicas_and_nothing_fixed(services: dict, name: str) -> None:
+    service = services[name]
+    assert "container_name" not in service and "hostname" not in service
+    assert not service.get("ports"), f"{name} replicas would fight over a host port"
+    assert int(_default_of(service["deploy"]["replicas"])) >= 2
+
+
+def test_no_container_names_and_no_host_port_clashes(services: dict) -> None:
+    assert not [name for name, service in services.items() if "container_name" in service]
+    host_ports = [host for service in services.values() for host, _ in _published_ports(service)]
+    assert len(host_ports) == len(set(host_ports)), host_ports
+
+
+def test_the_balancer_reaches_every_api_replica(services: dict) -> None:
+    """api-lb publishes :8000 and proxies to the `api` service name, which Docker resolves to every replica."""
+    conf = LB_CONFIG.read_text(encoding="utf-8")
+    assert ("./deploy/nginx/api-lb.conf", "/etc/nginx/conf.d/default.conf") in _volume_mounts(services["api-lb"])
+    api_port = int(services["api"]["command"][services["api"]["command"].index("--port") + 1])
+    assert [str(api_port)] == [str(port) for port in services["api"]["expose"]]
+    assert re.search(rf"^\s*server api:{api_port} resolve\b", conf, re.MULTILINE), "upstream must re-resolve `api`"
+    assert re.search(r"^\s*zone \w+ \d+k;", conf, re.MULTILINE), "`resolve` needs a shared-memory zone"
+    assert "resolver 127.0.0.11" in conf  # Docker's embedded DNS
+    (listen,) = re.findall(r"^\s*listen (\d+);", conf, re.MULTILINE)
+    assert (8000, int(listen)) in _published_ports(services["api-lb"])
+    # The client's address reaches the sign-in throttle: set (not appended) by nginx, trusted by the api.
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in conf
+    assert _environment(services["api"])["FORWARDED_ALLOW_IPS"] == "*"
+    # The API's own body limits answer (413), not nginx's.
+    (body_limit,) = re.findall(r"client_max_body_size (\d+)m;", conf)
+    assert int(body_limit) * 1024 * 1024 > Settings().max_upload_bytes
+    assert "non_idempotent" not in conf  # a POST (an act, an intake) is never sent twice by the balancer
+
+
+def test_history_shards_are_chosen_and_documented(services: dict) -> None:
+    """The shard count is fixed when the cluster is created: it is set, a power of two, and docs/sizing.md says why."""
+    shards = int(_environment(services["temporal"])["NUM_HISTORY_SHARDS"])
+    assert shards >= 128 and shards & (shards - 1) == 0
+    assert f"{shards} history shards" in SIZING_DOC.read_text(encoding="utf-8")
+
+
+def test_postgres_has_connections_for_the_default_replicas(services: dict) -> None:
+    """max_connections covers Temporal's pools, every api and worker replica at their most, and some to spare."""
+    command = [_default_of(part) for part in services["postgresql"]["command"]]
+    settings = {key: value for key, _, value in (part.partition("=") for part in command[2::2])}
+    assert command[0] == "postgres" and set(command[1::2]) == {"-c"}
+    temporal = _environment(services["temporal"])
+    temporal_connections = int(_default_of(temporal["SQL_MAX_CONNS"])) + int(_default_of(temporal["SQL_VIS_MAX_CONNS"]))
+    per_api = _pool_connections(10) + 1  # the request pool and the gateway's readiness connection
+    per_worker = _pool_connections(Settings().worker_database_pool_size) + 2  # pool, heartbeat, outbox LISTEN
+    replicas = {name: int(_default_of(services[name]["deploy"]["replicas"])) for name in SCALED_SERVICES}
+    needed = temporal_connections + replicas["api"] * per_api + replicas["worker"] * per_worker + 10
+    assert int(settings["max_connections"]) >= needed
+
+
+def test_every_worker_tuning_setting_reaches_the_worker(services: dict) -> None:
+    tuning = {name.upper() for name in Settings.model_fields if name.startswith("worker_")} - {
+        name.upper() for name in NOT_TUNING
+    }
+    env = _environment(services["worker"])
+    assert tuning <= set(env)
+    for name in tuning:  # unset on the host: empty, which Settings reads as "use the default"
+        assert env[name] == f"${{{name}:-}}"
+    assert Settings.model_config.get("env_ignore_empty") is True
+
+
+def test_sizing_doc_is_linked_from_the_readme() -> None:
+    assert "docs/sizing.md" in (ROOT / "README.md").read_text(encoding="utf-8")
