@@ -26,7 +26,11 @@ CHANGED = [ServiceTicketWithUnpatchedPause if w is ServiceTicketWorkflow else w 
 
 async def test_api_streams_a_verdict_per_history_then_the_summary(http, login):
     response = await http.post(
-        "/api/audit/replay", params={"progress": "true"}, json={"histories": DOCUMENTS}, headers=await login("auditor1")
+        "/api/audit/replay",
+        params={"progress": "true"},
+        json={"histories": DOCUMENTS},
+        headers=await login("auditor1"),
+        timeout=180,  # every golden history replays in this one request; the set grows with each patch
     )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/x-ndjson")
