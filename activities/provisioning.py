@@ -8,11 +8,19 @@ from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.platform import write_task_event
 from api.tmf.events import publish_order_change
 from core.numbers import CENTER_ZONE
 from core.outbox import is_urgent
-from core.provisioning import CircuitClosure, CompletionReport, LedgerEntry, OrderSave, ProvisioningRules
-from core.records import NotificationRecord
+from core.provisioning import (
+    CircuitClosure,
+    CompletionReport,
+    LedgerEntry,
+    OrderChange,
+    OrderSave,
+    ProvisioningRules,
+)
+from core.records import NotificationRecord, WriteEcho
 from db import audit as audit_journal
 from db.customer_messages import queue_cutover_notice
 from db.models import Notification
@@ -20,7 +28,14 @@ from db.outbox import enqueue_notification
 from db.provisioning import add_documents, close_circuit, latest_provisioning_rules, upsert_order, write_ledger
 from db.session import Database
 from infra.group_dispatch import GroupDispatch
-from workflows.common import CLOSE_CIRCUIT, LOAD_PROVISIONING_RULES, RECORD_ORDER, REPORT_COMPLETION, WRITE_LEDGER
+from workflows.common import (
+    CLOSE_CIRCUIT,
+    LOAD_PROVISIONING_RULES,
+    RECORD_ORDER,
+    RECORD_ORDER_CHANGE,
+    REPORT_COMPLETION,
+    WRITE_LEDGER,
+)
 
 CUTOVER_CUSTOMER_NOTICE = "cutover_notice_customer"  # the workflow's notice to the customer's contacts
 
@@ -60,6 +75,28 @@ async def _tell_of_jeopardy(session: AsyncSession, save: OrderSave) -> None:
             await enqueue_notification(session, notice, urgent=True)
 
 
+async def _write_order(session: AsyncSession, save: OrderSave) -> None:
+    """The order (newer revisions only), its TMF641 events, new documents, the act's audit row and notices."""
+    await publish_order_change(session, save.order)  # TMF641 listeners, from the row before the write
+    await upsert_order(session, save.order)
+    if save.documents:
+        await add_documents(
+            session, save.order.order_id, save.document_step or "", save.uploaded_by or "", save.documents
+        )
+    if save.audit is not None:
+        await audit_journal.append(session, save.audit)
+    for notice in save.notifications:
+        await session.execute(
+            insert(Notification).values(**notice.model_dump()).on_conflict_do_nothing(index_elements=["key"])
+        )
+        await enqueue_notification(session, notice, urgent=is_urgent(notice.kind))
+        if notice.kind == CUTOVER_CUSTOMER_NOTICE and save.order.cutover is not None:
+            await queue_cutover_notice(
+                session, notice, check_id=save.order.spec.resource_check_id, fields=_cutover_fields(save)
+            )
+    await _tell_of_jeopardy(session, save)
+
+
 class ProvisioningActivities:
     """Activities bound to the application database and the group dispatch system; every write is idempotent."""
 
@@ -77,26 +114,20 @@ class ProvisioningActivities:
     async def record_order(self, save: OrderSave) -> OrderSave:
         """Write the order (newer revisions only), its new documents, the act's audit row and notices at once."""
         async with self._db.session() as session:
-            await publish_order_change(session, save.order)  # TMF641 listeners, from the row before the write
-            await upsert_order(session, save.order)
-            if save.documents:
-                await add_documents(
-                    session, save.order.order_id, save.document_step or "", save.uploaded_by or "", save.documents
-                )
-            if save.audit is not None:
-                await audit_journal.append(session, save.audit)
-            for notice in save.notifications:
-                await session.execute(
-                    insert(Notification).values(**notice.model_dump()).on_conflict_do_nothing(index_elements=["key"])
-                )
-                await enqueue_notification(session, notice, urgent=is_urgent(notice.kind))
-                if notice.kind == CUTOVER_CUSTOMER_NOTICE and save.order.cutover is not None:
-                    await queue_cutover_notice(
-                        session, notice, check_id=save.order.spec.resource_check_id, fields=_cutover_fields(save)
-                    )
-            await _tell_of_jeopardy(session, save)
+            await _write_order(session, save)
             await session.commit()
         return save  # what was written: a local activity's input is not in the history
+
+    @activity.defn(name=RECORD_ORDER_CHANGE)
+    async def record_order_change(self, change: OrderChange) -> WriteEcho:
+        """Write an act's task changes, then the order with what came with it, in one transaction; echo what the
+        auditor's timeline reads (a local activity's input is not in the history), not the whole order."""
+        async with self._db.session() as session:
+            for event in change.tasks:
+                await write_task_event(session, event)
+            await _write_order(session, change)
+            await session.commit()
+        return change.echo()
 
     @activity.defn(name=REPORT_COMPLETION)
     async def report_completion(self, report: CompletionReport) -> str:

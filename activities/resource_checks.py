@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
+from activities.platform import write_task_event
 from api.tmf.events import publish_check_change
-from core.resource_checks import CheckSave
+from core.records import WriteEcho
+from core.resource_checks import CheckChange, CheckSave
 from db import audit as audit_journal
 from db.resource_checks import upsert_check
 from db.session import Database
-from workflows.common import RECORD_RESOURCE_CHECK
+from workflows.common import RECORD_CHECK_CHANGE, RECORD_RESOURCE_CHECK
 
 
 class ResourceCheckActivities:
@@ -22,9 +25,25 @@ class ResourceCheckActivities:
     async def record_resource_check(self, save: CheckSave) -> CheckSave:
         """Write the check (newer revisions only), the audit row and, when asked, the ledger row."""
         async with self._db.session() as session:
-            await publish_check_change(session, save.check)  # TMF645 listeners, from the row before the write
-            await upsert_check(session, save.check, ledger=save.ledger)
-            if save.audit is not None:
-                await audit_journal.append(session, save.audit)
+            await _write_check(session, save)
             await session.commit()
         return save  # what was written: a local activity's input is not in the history
+
+    @activity.defn(name=RECORD_CHECK_CHANGE)
+    async def record_check_change(self, change: CheckChange) -> WriteEcho:
+        """Write an act's task changes, then the check, its audit row and ledger row, in one transaction; echo what
+        the auditor's timeline reads (a local activity's input is not in the history), not the whole check."""
+        async with self._db.session() as session:
+            for event in change.tasks:
+                await write_task_event(session, event)
+            await _write_check(session, change)
+            await session.commit()
+        return change.echo()
+
+
+async def _write_check(session: AsyncSession, save: CheckSave) -> None:
+    """The check (newer revisions only), its TMF645 events, the act's audit row and, when asked, the ledger row."""
+    await publish_check_change(session, save.check)  # TMF645 listeners, from the row before the write
+    await upsert_check(session, save.check, ledger=save.ledger)
+    if save.audit is not None:
+        await audit_journal.append(session, save.audit)

@@ -20,7 +20,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 
 from core.contacts import mask_contacts, masked_contact
-from workflows.common import BUSINESS_REF, RECORD_INCIDENT, RECORD_TASK_EVENT, RECORD_TICKET_CHANGE
+from workflows.common import BUSINESS_REF, RECORD_INCIDENT, RECORD_TASK_EVENT, STATE_CHANGE_WRITES
 
 Kind = Literal[
     "workflow",
@@ -295,7 +295,7 @@ class _Reader:
 
     def _local_activity(self, event: HistoryEvent, a: Any) -> None:
         """A local activity: one marker with its type and result; a write's result is what it wrote (its input),
-        or under read-model-one-write its brief echo (the audit rows and the task changes, not the whole state)."""
+        or under a one-write patch its brief echo (the audit rows and the task changes, not the whole state)."""
         data = _first(a.details["data"])
         name = data.get("activity_type") if isinstance(data, Mapping) else None
         if "result" not in a.details:
@@ -308,7 +308,7 @@ class _Reader:
         self.add(event, "activity", "activity.completed", subject=name, outcome=summarise(written))
         if name == RECORD_TASK_EVENT and isinstance(written, Mapping):
             self._task_event(event, written)
-        elif name == RECORD_TICKET_CHANGE and isinstance(written, Mapping):
+        elif name in STATE_CHANGE_WRITES and isinstance(written, Mapping):
             for change in written.get("tasks", ()):
                 self._task_event(event, change)
 

@@ -17,7 +17,7 @@ from pydantic.alias_generators import to_camel
 
 from core.calendar import Budget, BusinessCalendar
 from core.circuits import CircuitType, CircuitTypeName
-from core.records import AuditRecord, NotificationRecord, PolicyRef
+from core.records import AuditRecord, NotificationRecord, PolicyRef, TaskEvent, WriteEcho
 from core.reservations import ReservationState
 from core.resource_checks import ResourceCheck, check_needs
 from core.roles import GROUP_CUSTOMER, Actor, Role
@@ -696,6 +696,18 @@ class OrderSave(BaseModel):
     document_step: str | None = None
     uploaded_by: str | None = None
     notifications: tuple[NotificationRecord, ...] = ()
+
+
+class OrderChange(OrderSave):
+    """One act's writes under order-one-write: its task changes (written first), then the order with what came with
+    the change, in one transaction."""
+
+    tasks: tuple[TaskEvent, ...] = ()
+
+    def echo(self) -> WriteEcho:
+        """What the write echoes for the timeline (not the whole order)."""
+        order = self.order
+        return WriteEcho.of(order.order_id, order.revision, order.status, self.audit, self.tasks)
 
 
 class CompletionReport(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -160,3 +161,11 @@ class WriteEcho(BaseModel):
     status: str
     audit: AuditRecord | None = None
     tasks: tuple[TaskChange, ...] = ()
+
+    @classmethod
+    def of(
+        cls, subject_id: str, revision: int, status: str, audit: AuditRecord | None, tasks: Iterable[TaskEvent]
+    ) -> WriteEcho:
+        """The echo of a state written at `revision` with its act's audit row and task events."""
+        changes = tuple(TaskChange.of(event) for event in tasks)
+        return cls(subject_id=subject_id, revision=revision, status=status, audit=audit, tasks=changes)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.calendar import Budget
 from core.circuits import CircuitType, known_circuit_type
-from core.records import AuditRecord, PolicyRef
+from core.records import AuditRecord, PolicyRef, TaskEvent, WriteEcho
 from core.reservations import ReservationState
 from core.roles import Actor, Role
 from core.tasks import RefusalCode, TaskRefused
@@ -607,6 +607,18 @@ class CheckSave(BaseModel):
     check: ResourceCheck
     audit: AuditRecord | None = None
     ledger: bool = False
+
+
+class CheckChange(CheckSave):
+    """One act's writes under check-one-write: its task changes (written first), then the check, its audit row and
+    (once finished) its ledger row, in one transaction."""
+
+    tasks: tuple[TaskEvent, ...] = ()
+
+    def echo(self) -> WriteEcho:
+        """What the write echoes for the timeline (not the whole check)."""
+        check = self.check
+        return WriteEcho.of(check.check_id, check.revision, check.status, self.audit, self.tasks)
 
 
 # ---- rules ------------------------------------------------------------------------------------------------

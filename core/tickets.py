@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 
 from core.arbitration import ArbitrationRules
 from core.bounds import MAX_LEAD
-from core.records import AuditRecord, PolicyRef, TaskChange, TaskEvent, WriteEcho
+from core.records import AuditRecord, PolicyRef, TaskEvent, WriteEcho
 from core.resource_checks import ResourceCheckRules, default_resource_check_rules
 from core.roles import Actor, Role
 from core.sla import Priority
@@ -730,7 +730,4 @@ class TicketChange(TicketSave):
     def echo(self) -> WriteEcho:
         """What the write echoes for the timeline (not the whole ticket)."""
         ticket = self.ticket
-        changes = tuple(TaskChange.of(event) for event in self.tasks)
-        return WriteEcho(
-            subject_id=ticket.ticket_no, revision=ticket.revision, status=ticket.status, audit=self.audit, tasks=changes
-        )
+        return WriteEcho.of(ticket.ticket_no, ticket.revision, ticket.status, self.audit, self.tasks)

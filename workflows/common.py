@@ -44,8 +44,10 @@ CLAIM_RESERVATION = "claim_reservation"
 RELEASE_RESERVATION = "release_reservation"
 RELEASE_ORDER_RESERVATIONS = "release_order_reservations"
 RECORD_RESOURCE_CHECK = "record_resource_check"
+RECORD_CHECK_CHANGE = "record_check_change"  # under check-one-write: the check with its act's task changes
 LOAD_PROVISIONING_RULES = "load_provisioning_rules"
 RECORD_ORDER = "record_order"
+RECORD_ORDER_CHANGE = "record_order_change"  # under order-one-write: the order with its act's task changes
 REPORT_COMPLETION = "report_completion"
 WRITE_LEDGER = "write_ledger"
 CLOSE_CIRCUIT = "close_circuit"
@@ -69,6 +71,8 @@ READ_MODEL_LOCAL = "read-model-local"  # patch: read-model loads and writes run 
 # patch: an act's writes go in one local activity with a brief echo and one search-attribute upsert (issue 18).
 # It came after every other patch `patched_since` is asked about, so a run under it records no marker of theirs.
 ONE_WRITE = "read-model-one-write"
+# The writes of a state with its act's task changes, each echoing a WriteEcho (the auditor's timeline reads them).
+STATE_CHANGE_WRITES = (RECORD_TICKET_CHANGE, RECORD_CHECK_CHANGE, RECORD_ORDER_CHANGE)
 
 # Calls to outside systems (the group dispatch system) back off longer and never give up: the order waits.
 EXTERNAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=5))
@@ -88,11 +92,13 @@ async def wait_until(instant: datetime, condition: Callable[[], bool], *, summar
 
 
 def patched_since(patch_id: str) -> bool:
-    """`workflow.patched(patch_id)`, but True without a marker of its own on a run under ONE_WRITE (which implies it).
+    """`workflow.patched(patch_id)`, but True without a marker of its own on a run under ONE_WRITE (which implies it)
+    or under the workflow's own later one-write patch (`HumanTaskBook.one_write_patch`: checks, orders).
 
     Every patch costs a history marker and a search-attribute upsert; a run started under ONE_WRITE runs code that
     has every earlier patch, so asking ONE_WRITE first spares those events. Runs from before keep their markers."""
-    return workflow.patched(ONE_WRITE) or workflow.patched(patch_id)
+    own = getattr(workflow.instance(), "one_write_patch", None)
+    return bool(own and workflow.patched(own)) or workflow.patched(ONE_WRITE) or workflow.patched(patch_id)
 
 
 T = TypeVar("T")

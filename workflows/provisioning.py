@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         MarkCutover,
         Milestone,
         OrderAct,
+        OrderChange,
         OrderInput,
         OrderOutcome,
         OrderSave,
@@ -82,6 +83,7 @@ with workflow.unsafe.imports_passed_through():
         EXTERNAL_TIMEOUT,
         LOAD_PROVISIONING_RULES,
         RECORD_ORDER,
+        RECORD_ORDER_CHANGE,
         RELEASE_ORDER_RESERVATIONS,
         RELEASE_RESERVATION,
         REPORT_COMPLETION,
@@ -99,6 +101,9 @@ SERVICE_CLOSURE = "order-service-closure"
 
 CLAIM_AT_CREATE = "order-claims-reservation-at-create"
 STARTS_CALLBACKS = "order-starts-callbacks"
+# An act's task changes and search-attribute upserts ride with the order's write (record_order_change, brief echo),
+# as read-model-one-write does for tickets; it implies every earlier patch of the order (issue 18).
+ORDER_ONE_WRITE = "order-one-write"
 
 
 def circuit_id_for(order_id: str) -> str:
@@ -113,6 +118,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
     acts = OrderAct
     subject_type = "service_order"
     noun = action_prefix = "order"
+    one_write_patch = ORDER_ONE_WRITE
 
     def __init__(self) -> None:
         super().__init__()
@@ -139,12 +145,12 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         self._state = self._plan(start)
         self.set_status(OrderStatus.ACKNOWLEDGED, "order received")
         await self.save(self.audit(start.created_by, "order.create", start.request_id))
-        if start.spec.reservation_id and workflow.patched(CLAIM_AT_CREATE):
+        if start.spec.reservation_id and self.patched_or_implied(CLAIM_AT_CREATE):
             self._claimed_at_create = True
             if not await self._claim_reservation():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 return self.outcome("finished")
-        if start.spec.cutover is not None and workflow.patched(CUTOVER_NOTICE):
+        if start.spec.cutover is not None and self.patched_or_implied(CUTOVER_NOTICE):
             await self.save(notifications=self._announce_cutover(start.spec.cutover))
         while self.order.current is not None and self.order.cancel is None:
             step = self.order.step(self.order.current)
@@ -155,7 +161,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
             await workflow.wait_condition(self._step_settled(task.task_id))
         if self.order.cancel is not None:
             await self._compensate()
-        elif self.order.spec.action == "delete" and workflow.patched(SERVICE_CLOSURE):
+        elif self.order.spec.action == "delete" and self.patched_or_implied(SERVICE_CLOSURE):
             await self._close_circuit()
         else:
             await self._complete()
@@ -296,7 +302,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
     async def _open_step(self, step: Step) -> HumanTask:
         """The step's task, due at its share of the deadline, with the rules' ladder."""
         assert self._rules is not None
-        async with self._lock:
+        async with self._lock, self.one_write():
             task = await self.open_task(
                 TaskRequest(
                     kind=step.step,
@@ -310,7 +316,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
                 )
             )
             step.task_id, step.opened_at = task.task_id, task.opened_at
-            workflow.upsert_search_attributes([SLA_DUE_AT.value_set(step.due_at)])
+            self.upsert_search([SLA_DUE_AT.value_set(step.due_at)])
             await self.save()
         return task
 
@@ -337,7 +343,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
             case CancelOrder():
                 self._on_cancel(act)
             case MarkCutover():
-                workflow.patched(CUTOVER_NOTICE)
+                self.patched_or_implied(CUTOVER_NOTICE)
                 self._cutover_notices = self._announce_cutover(act.cutover)
             case _:
                 assert_never(act)
@@ -408,7 +414,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         assert act.return_to is not None
         step = order.step(act.return_to)
         redo = [step]
-        if workflow.patched(RETURN_REDOES_DEPENDANTS):
+        if self.patched_or_implied(RETURN_REDOES_DEPENDANTS):
             names = [s.step for s in order.steps]
             redo += [order.step(name) for name in dependants_of(self._plan_rules(order.spec.action), names, step.step)]
         due: datetime | None = None
@@ -461,7 +467,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
             else:
                 kind, step.breached = "breach", True
                 message = f"{step.title}: overdue since {step.due_at.isoformat()}, escalated"
-                workflow.upsert_search_attributes([ESCALATED.value_set(True)])
+                self.upsert_search([ESCALATED.value_set(True)])
             alerts = self.order.jeopardy_alerts
             alerts.append(
                 JeopardyAlert(
@@ -532,7 +538,7 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
             cycle_seconds=order.cycle_seconds,
             documents=documents,
         )
-        if workflow.patched(STARTS_CALLBACKS):
+        if self.patched_or_implied(STARTS_CALLBACKS):
             await self._start_callbacks(order.circuit_id or circuit_id_for(order.order_id))
         self.set_status(OrderStatus.COMPLETED, "circuit completed")
         await self._tell_group_customer(
@@ -635,39 +641,40 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
         order, cancel = self.order, self.order.cancel
         assert cancel is not None
         await workflow.wait_condition(workflow.all_handlers_finished)
-        cancel.state = "inProgress"
-        self.set_status(OrderStatus.PENDING_CANCELLATION, "releasing what the order holds")
-        await self.save()
-        closure = order.spec.action == "delete"  # a cancelled closure leaves the circuit and its reservation alone
-        reason = f"order {order.order_id} cancelled: {cancel.reason}"
-        if self._claimed_at_create:  # only what this order claimed is released
-            released = await db_call(
-                RELEASE_ORDER_RESERVATIONS,
-                ReleaseOrderReservations(order_id=order.order_id, reason=reason),
-                result_type=list[ReservationState],
-            )
-            order.reservation = next(
-                (r for r in released if r.reservation_id == order.spec.reservation_id), order.reservation
-            )
-        elif order.spec.reservation_id and not closure:
-            try:
-                await db_call(
-                    RELEASE_RESERVATION,
-                    ReleaseReservation(
-                        reservation_id=order.spec.reservation_id,
-                        reason=reason,
-                    ),
+        async with self.one_write():  # the cancelled tasks ride with the cancel's last write
+            cancel.state = "inProgress"
+            self.set_status(OrderStatus.PENDING_CANCELLATION, "releasing what the order holds")
+            await self.save()
+            closure = order.spec.action == "delete"  # a cancelled closure leaves the circuit and its reservation alone
+            reason = f"order {order.order_id} cancelled: {cancel.reason}"
+            if self._claimed_at_create:  # only what this order claimed is released
+                released = await db_call(
+                    RELEASE_ORDER_RESERVATIONS,
+                    ReleaseOrderReservations(order_id=order.order_id, reason=reason),
+                    result_type=list[ReservationState],
                 )
-            except ActivityError as err:  # nothing to release (unknown reservation): the cancel goes on
-                workflow.logger.warning("order %s: reservation not released: %s", order.order_id, err.cause)
-        await self.cancel_open_tasks(f"order cancelled: {cancel.reason}")
-        order.current = None
-        now = workflow.now()
-        if not closure:
-            await self._ledger(status="cancelled", cancelled_at=now, cancel_reason=cancel.reason)
-        cancel.state, cancel.effective_at = "done", now
-        self.set_status(OrderStatus.CANCELLED, cancel.reason)
-        await self.save()
+                order.reservation = next(
+                    (r for r in released if r.reservation_id == order.spec.reservation_id), order.reservation
+                )
+            elif order.spec.reservation_id and not closure:
+                try:
+                    await db_call(
+                        RELEASE_RESERVATION,
+                        ReleaseReservation(
+                            reservation_id=order.spec.reservation_id,
+                            reason=reason,
+                        ),
+                    )
+                except ActivityError as err:  # nothing to release (unknown reservation): the cancel goes on
+                    workflow.logger.warning("order %s: reservation not released: %s", order.order_id, err.cause)
+            await self.cancel_open_tasks(f"order cancelled: {cancel.reason}")
+            order.current = None
+            now = workflow.now()
+            if not closure:
+                await self._ledger(status="cancelled", cancelled_at=now, cancel_reason=cancel.reason)
+            cancel.state, cancel.effective_at = "done", now
+            self.set_status(OrderStatus.CANCELLED, cancel.reason)
+            await self.save()
 
     async def _ledger(self, **entry: Any) -> None:
         order, spec = self.order, self.order.spec
@@ -701,8 +708,15 @@ class ProvisioningOrderWorkflow(ActBook[ProvisioningOrder, OrderAct]):
     # ---- helpers -----------------------------------------------------------------------------
 
     async def save(self, audit: AuditRecord | None = None, **extra: Any) -> None:
-        """Write the order (and what came with the change) to the read model."""
-        await self.write(RECORD_ORDER, lambda order: OrderSave(order=order, audit=audit, **extra))
+        """Write the order (and what came with the change) to the read model; under order-one-write with the task
+        changes the act held for it."""
+        if self.under_one_write():
+            await self.write(
+                RECORD_ORDER_CHANGE,
+                lambda order: OrderChange(order=order, audit=audit, tasks=self.take_held(), **extra),
+            )
+        else:
+            await self.write(RECORD_ORDER, lambda order: OrderSave(order=order, audit=audit, **extra))
 
     def outcome(self, message: str) -> OrderOutcome:
         """What an accepted act returns: id, status, revision."""

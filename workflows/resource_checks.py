@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         Chase,
         ChaseLine,
         CheckAct,
+        CheckChange,
         CheckItem,
         CheckOutcome,
         CheckReport,
@@ -63,8 +64,8 @@ with workflow.unsafe.imports_passed_through():
         ESCALATED,
         HOLD_RESERVATION,
         ORDER_KIND,
+        RECORD_CHECK_CHANGE,
         RECORD_RESOURCE_CHECK,
-        RECORD_TASK_EVENT,
         RELEASE_RESERVATION,
         SLA_DUE_AT,
         db_call,
@@ -75,6 +76,9 @@ CIRCUIT_TYPES_PATCH = "circuit-type-vocabulary"
 
 
 EXPIRY_RECORDED = "reservation-expiry-recorded"  # the expiry release says so: the reservation ends `expired`
+# An act's task changes and search-attribute upserts ride with the check's write (record_check_change, brief echo),
+# as read-model-one-write does for tickets; it implies every earlier patch of the check (issue 18).
+CHECK_ONE_WRITE = "check-one-write"
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
@@ -85,6 +89,7 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
     subject_type = action_prefix = "resource_check"
     noun = "check"
     reason_fields = ("reason", "note", "text")
+    one_write_patch = CHECK_ONE_WRITE
 
     def __init__(self) -> None:
         super().__init__()
@@ -119,15 +124,14 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
             policy_name=snapshot.policy.name,
             policy_version=snapshot.policy.version,
         )
-        workflow.upsert_search_attributes(
-            [BUSINESS_REF.value_set(start.check_id), ORDER_KIND.value_set("resource_check")]
-        )
-        self.set_status(CheckStatus.ACKNOWLEDGED, "requested")
+        async with self.one_write():  # the search attributes in one upsert
+            self.upsert_search([BUSINESS_REF.value_set(start.check_id), ORDER_KIND.value_set("resource_check")])
+            self.set_status(CheckStatus.ACKNOWLEDGED, "requested")
         reason: str | None = ""
         while reason is not None and self.check.status != CheckStatus.CANCELLED:
             reason = await self._run_round(reason)
         await workflow.wait_condition(workflow.all_handlers_finished)
-        async with self._lock:
+        async with self._lock, self.one_write():
             await self.cancel_open_tasks(f"check {self.check.status.value}")
             if self.check.status == CheckStatus.CANCELLED:
                 await self._release_all(f"check cancelled: {self.check.cancel_reason}")
@@ -139,14 +143,14 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
 
     async def _run_round(self, reason: str) -> str | None:
         """One round; returns the next round's reason, or None when the check is finished."""
-        async with self._lock:
+        async with self._lock, self.one_write():
             await self._open_round(reason)
         await workflow.wait_condition(self._answered_or_cancelled)
         if self._cancelled():
             return None
         current = self.check.round
         assert current is not None
-        async with self._lock:  # a cancel may have slipped in since the wait: checked again under the lock
+        async with self._lock, self.one_write():  # a cancel may have slipped in since the wait: checked again
             if self._cancelled():
                 return None
             self._consolidate(current)
@@ -156,13 +160,13 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
             await workflow.wait_condition(lambda: self._reviews_settled(current))
             rejected = next((r for r in current.reviews if r.decision == "reject"), None)
             if rejected is not None and not self._cancelled():
-                async with self._lock:
+                async with self._lock, self.one_write():
                     await self.cancel_open_tasks("joint review rejected")
                     current.requester_decision = "review_rejected"
                     current.decision_reason = f"{rejected.department} head: {rejected.comment}"
                     await self.save()
                 return f"joint review rejected by {rejected.department}: {rejected.comment}"
-        async with self._lock:
+        async with self._lock, self.one_write():
             if self._cancelled():
                 return None
             await self._reserve(current)
@@ -276,7 +280,7 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
                 suffix,
                 to_user=head,
             )
-        workflow.upsert_search_attributes([ESCALATED.value_set(True)])
+        self.upsert_search([ESCALATED.value_set(True)])
 
     async def _on_accept(self, act: AcceptResult) -> None:
         current = self.check.round
@@ -378,8 +382,10 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
         )
         self.check.rounds.append(current)
         self.set_status(CheckStatus.CONSULTING, reason or "consulting the departments")
-        workflow.upsert_search_attributes([SLA_DUE_AT.value_set(current.due_at)])
-        canonical = workflow.patched(CIRCUIT_TYPES_PATCH)  # before it, `mpls_vpn` did not match a `mpls-vpn` rule
+        self.upsert_search([SLA_DUE_AT.value_set(current.due_at)])
+        canonical = self.patched_or_implied(
+            CIRCUIT_TYPES_PATCH
+        )  # before it, `mpls_vpn` did not match a `mpls-vpn` rule
         for item in current.items:
             for department in self._rules.departments_for(item, canonical=canonical):
                 line = Line(item_id=item.item_id, department=department)
@@ -492,8 +498,8 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
         released = lambda: all(r.status == ReservationStatus.RELEASED for r in current.reservations)  # noqa: E731
         summary = f"reservations of round {current.number} expire"
         if not await wait_until(current.reservations[0].expires_at, released, summary=summary):
-            async with self._lock:
-                expiry = workflow.patched(EXPIRY_RECORDED)
+            async with self._lock, self.one_write():
+                expiry = self.patched_or_implied(EXPIRY_RECORDED)
                 await self._release(current, "expired: no order claimed it", only_if_unclaimed=True, expiry=expiry)
                 await self.save(ledger=self.check.status in FINISHED)
 
@@ -558,7 +564,7 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
         )
 
     async def _notify(self, line: Line, kind: str, message: str, suffix: str, *, to_user: str | None = None) -> None:
-        """Tell the line's department (or a named person) something, through the task read-model activity."""
+        """Tell the line's department (or a named person) something, through the task read-model write."""
         key = f"{line.task_id}:{suffix}:r{self.check.round.number if self.check.round else 0}"
         notice = NotificationRecord(
             key=key,
@@ -570,11 +576,18 @@ class ResourceCheckWorkflow(ActBook[ResourceCheck, CheckAct]):
             recipient_user=to_user,
             recipient_department=None if to_user else line.department,
         )
-        await db_call(RECORD_TASK_EVENT, TaskEvent(notifications=(notice,)))
+        await self.record_event(TaskEvent(notifications=(notice,)))
 
     async def save(self, audit: AuditRecord | None = None, *, ledger: bool = False) -> None:
-        """Write the check (with the act's audit row, and the ledger row once finished) to the read model."""
-        await self.write(RECORD_RESOURCE_CHECK, lambda check: CheckSave(check=check, audit=audit, ledger=ledger))
+        """Write the check (with the act's audit row, and the ledger row once finished) to the read model; under
+        check-one-write with the task changes the act held for it."""
+        if self.under_one_write():
+            await self.write(
+                RECORD_CHECK_CHANGE,
+                lambda check: CheckChange(check=check, audit=audit, ledger=ledger, tasks=self.take_held()),
+            )
+        else:
+            await self.write(RECORD_RESOURCE_CHECK, lambda check: CheckSave(check=check, audit=audit, ledger=ledger))
 
     def outcome(self, message: str) -> CheckOutcome:
         """What an accepted act returns: id, status, revision."""

@@ -48,7 +48,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.common import (
         LOAD_POLICY_SNAPSHOT,
-        ONE_WRITE,
         RECORD_TASK_EVENT,
         db_call,
         patched_since,
@@ -67,9 +66,11 @@ def refused(code: RefusalCode, message: str) -> ApplicationError:
 class HumanTaskBook:
     """Mixin holding a workflow's human tasks, their ladders and the claim/decide handlers."""
 
-    # A workflow whose state write carries the task changes of the same act (read-model-one-write): inside
-    # `one_write` its task changes and search-attribute upserts are held for that write instead of going one by one.
-    holds_task_writes: ClassVar[bool] = False
+    # The patch under which this workflow's state write carries the task changes of the same act (tickets:
+    # read-model-one-write): inside `one_write` its task changes and search-attribute upserts are held for that
+    # write instead of going one by one. It came after every other patch of the workflow, so it implies them
+    # (`patched_or_implied`). None: the workflow writes every task change at once.
+    one_write_patch: ClassVar[str | None] = None
 
     def __init__(self) -> None:
         self._tasks: dict[str, HumanTask] = {}
@@ -101,8 +102,8 @@ class HumanTaskBook:
     async def one_write(self) -> AsyncIterator[None]:
         """Hold this handler's task changes and search-attribute upserts for the state's next write (one local
         activity per act); whatever no write took is written when the block ends. The outermost block holds; a
-        no-op for workflows that do not hold and for runs from before read-model-one-write."""
-        if self._writes_holder is not None or not self.holds_task_writes or not workflow.patched(ONE_WRITE):
+        no-op for workflows that do not hold and for runs from before their one-write patch."""
+        if self._writes_holder is not None or not self.under_one_write():
             yield
             return
         self._writes_holder = asyncio.current_task()
@@ -113,6 +114,22 @@ class HumanTaskBook:
             self._writes_holder = None
             for event in left:
                 await db_call(RECORD_TASK_EVENT, event)
+
+    def under_one_write(self) -> bool:
+        """True on a run under this workflow's one-write patch (its state writes carry the held task changes)."""
+        return self.one_write_patch is not None and workflow.patched(self.one_write_patch)
+
+    def patched_or_implied(self, patch_id: str) -> bool:
+        """`workflow.patched(patch_id)`, but True without a marker of its own on a run under the one-write patch,
+        which came after it (runs from before ask `patch_id` exactly as they did)."""
+        return self.under_one_write() or workflow.patched(patch_id)
+
+    async def record_event(self, event: TaskEvent) -> None:
+        """Write a task change (or notices alone), or hold it for the state's write when this handler holds."""
+        if self.holds_writes():
+            self._held_tasks.append(event)
+            return
+        await db_call(RECORD_TASK_EVENT, event)
 
     def take_held(self) -> tuple[TaskEvent, ...]:
         """Upsert the held search attributes (one command) and hand over the held task changes for the state write
@@ -541,11 +558,9 @@ class HumanTaskBook:
         breach: BreachRecord | None = None,
     ) -> None:
         """Write the task's current state (and what came with the change) to the read model."""
-        event = TaskEvent(task=task.model_copy(), audit=audit, notifications=notifications, breach=breach)
-        if self.holds_writes():
-            self._held_tasks.append(event)
-            return
-        await db_call(RECORD_TASK_EVENT, event)
+        await self.record_event(
+            TaskEvent(task=task.model_copy(), audit=audit, notifications=notifications, breach=breach)
+        )
 
     @staticmethod
     def _result(task: HumanTask, actor: Actor) -> ActResult:

@@ -96,7 +96,7 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
 
     acts = TicketAct
     subject_type = noun = action_prefix = "ticket"
-    holds_task_writes = True
+    one_write_patch = ONE_WRITE
 
     def __init__(self) -> None:
         super().__init__()

@@ -15,6 +15,7 @@ from temporalio.client import WorkflowHistory
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
 RECORD_ENV = "KX_RECORD_GOLDEN"  # set by scripts/record_golden_histories.py
+EXPORT_ENV = "KX_EXPORT_HISTORIES"  # a folder: every fresh history is written there too (bench/replay_speed.py)
 _PATCH_MARKER = "core_patch"
 
 
