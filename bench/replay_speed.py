@@ -2,6 +2,8 @@
 
     .venv/bin/python -m bench.replay_speed --histories 1000           # the golden histories, repeated
     .venv/bin/python -m bench.replay_speed --source exported/ --histories 5000
+    python scripts/record_golden_histories.py --export /tmp/current   # what today's code records, then
+    .venv/bin/python -m bench.replay_speed --source /tmp/current --histories 500
 
 The histories (tests/replay/histories by default, or any file or folder `audit.cli replay --file` reads) are
 parsed once and repeated up to `--histories`, then replayed the way `python -m audit.cli replay` replays them
