@@ -17,11 +17,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import queue
 import random
 import socket
 import statistics
 import sys
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -224,12 +227,51 @@ def _build_dropped_indexes(conn: psycopg.Connection) -> int:
     return len(kept)
 
 
+def _run_batches(url: str, statements: dict[int, str], jobs: int) -> Iterator[tuple[int, int]]:
+    """Run the batches' statements on `jobs` connections, each taking its own stretch of the batches in order (so
+    two at once are of far-apart tickets and seldom touch the same rollup rows; a deadlock between them is retried:
+    the statement was rolled back whole); (the batch's last row, rows written) as each one finishes."""
+    batches = list(statements)
+    stretches = [batches[n * len(batches) // jobs : (n + 1) * len(batches) // jobs] for n in range(jobs)]
+    done: queue.Queue[tuple[int, int] | BaseException] = queue.Queue()
+
+    def run(stretch: list[int]) -> None:
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("SET synchronous_commit = off")
+                for last in stretch:
+                    for attempt in range(5):
+                        try:
+                            done.put((last, conn.execute(statements[last]).rowcount))
+                            break
+                        except psycopg.errors.DeadlockDetected:
+                            if attempt == 4:
+                                raise
+        except BaseException as err:  # handed to the caller, which raises it
+            done.put(err)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for stretch in stretches:
+            pool.submit(run, stretch)
+        for _ in batches:
+            got = done.get()
+            if isinstance(got, BaseException):
+                raise got
+            yield got
+
+
 def generate(
-    url: str, tickets: int, per_ticket: int, only_kinds: tuple[str, ...] = (), task_rows: int | None = None
+    url: str,
+    tickets: int,
+    per_ticket: int,
+    only_kinds: tuple[str, ...] = (),
+    task_rows: int | None = None,
+    jobs: int = 1,
 ) -> None:
     """Write users, tickets (facts by trigger), tasks, breaches (charges by trigger), checks and orders; an
     interrupted run goes on where it stopped. `only_kinds`: the task rows written now are of those kinds only;
-    `task_rows`: the tasks and their breaches (one in twenty) stop at that many, the year's first tickets'."""
+    `task_rows`: the tasks and their breaches (one in twenty) stop at that many, the year's first tickets';
+    `jobs`: batches written at once, each on a connection of its own."""
     sizes = dict(year=YEAR, tickets=tickets, people=PEOPLE, departments=DEPARTMENTS, customers=CUSTOMERS)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT setseed(0.16)")
@@ -264,11 +306,14 @@ def generate(
             try:
                 if label == "tasks" and pending[label] and _no_ticket_work(conn):
                     conn.execute("ALTER TABLE human_task DISABLE TRIGGER kpi_work_task_new")
+                statements = {}
                 for first, last in pending[label]:
                     series = _TASK_SERIES.format(first=first, last=last, step=step, **tasks)
                     if label == "tasks":
                         series = f"SELECT * FROM ({series}) AS s WHERE {only}"
-                    rows += conn.execute(sql.format(first=first, last=last, task_series=series, **tasks)).rowcount
+                    statements[last] = sql.format(first=first, last=last, task_series=series, **tasks)
+                for last, written_rows in _run_batches(url, statements, jobs):
+                    rows += written_rows
                     rate = rows / (time.monotonic() - began)
                     _say(f"  {label}: {last + 1:>10,} / {total:,} done ({rate:,.0f} rows/s)")
             finally:
@@ -438,6 +483,7 @@ def main(argv: list[str] | None = None) -> None:
         " with --task-rows / --only-kinds), then stop",
     )
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    parser.add_argument("--jobs", type=int, default=1, help="batches generated at once (one connection each)")
     parser.add_argument("--task-rows", type=int, help="stop the tasks (and their breaches) at this many rows")
     parser.add_argument("--within", type=int, default=365, help="ask only periods within the year's first WITHIN days")
     parser.add_argument(
@@ -462,7 +508,7 @@ def main(argv: list[str] | None = None) -> None:
             _say(f"generating {args.tickets:,} tickets and {args.tickets * args.tasks_per_ticket:,} task rows")
             began = time.monotonic()
             only_kinds = tuple(k for k in args.only_kinds.split(",") if k)
-            generate(libpq, args.tickets, args.tasks_per_ticket, only_kinds, args.task_rows)
+            generate(libpq, args.tickets, args.tasks_per_ticket, only_kinds, args.task_rows, args.jobs)
             _say(f"generated in {time.monotonic() - began:.0f} s")
             with psycopg.connect(libpq) as conn:
                 rows = conn.execute("SELECT count(*) FROM human_task").fetchone()[0]  # type: ignore[index]
