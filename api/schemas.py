@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.tasks.completion import TaskCompletion
 from core.bounds import MAX_INT
@@ -22,9 +22,12 @@ class Page(BaseModel, Generic[T]):
     """A page of results with the total count."""
 
     items: list[T]
-    total: int
+    total: int = Field(description="items matching the query; the count cap when `total_capped`")
     offset: int
     limit: int
+    total_capped: bool = Field(
+        default=False, description="true: more items match than the count cap (LIST_COUNT_CAP), `total` is the cap"
+    )
 
 
 class Message(BaseModel):

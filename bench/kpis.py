@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.kpis                      # 1M tickets, 10 tasks each; generation takes minutes
     .venv/bin/python -m bench.kpis --tickets 100000     # smaller, on a loaded machine
     .venv/bin/python -m bench.kpis --reuse              # measure again on the data of the last run (kept)
+    .venv/bin/python -m bench.kpis --fill               # write what a stopped or partial run left out (and stop)
 
 The data goes to .data/bench/kpis (kept, so --reuse can measure again after a change; delete the folder when
 done). Everything is written by INSERT ... SELECT over generate_series inside PostgreSQL, through the ordinary
@@ -16,11 +17,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import queue
 import random
 import socket
 import statistics
 import sys
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -40,6 +44,12 @@ PEOPLE, DEPARTMENTS, CUSTOMERS = 200, 20, 5000
 BATCH = 100_000
 DATA_DIR = Path(".data/bench/kpis")
 BIG_TABLES = ("ticket", "human_task", "sla_breach", "kpi_ticket_cycle", "kpi_breach")
+# The tables each stage writes, itself or by the facts' triggers: their plain indexes are dropped while it loads.
+_WRITES = {
+    "tickets": ("ticket", "kpi_ticket_cycle"),
+    "tasks": ("human_task", "kpi_ticket_cycle", "kpi_followup"),
+    "breaches (one task in 20)": ("sla_breach", "kpi_breach"),
+}
 TASK_KINDS = ("accept", "plan", "resolve", "callback", "second_followup", "support", "rating_followup", "coordinate")
 
 # One row per ticket i: priority, categories, customer, handler and department from i; times and outcomes random.
@@ -88,6 +98,7 @@ SELECT 'ticket-' || no || ':' || j, 'ticket-' || no, kind, no || ': ' || kind, n
        opened, opened + interval '24 hours', 0, 'done', 'bench-' || (t % {people}),
        opened + r * interval '30 hours', 1, now()
   FROM ({task_series}) AS g
+ON CONFLICT (task_id) DO NOTHING
 """
 # The j-th task's identity and times (shared by the tasks and their breaches).
 _TASK_SERIES = """
@@ -107,6 +118,7 @@ SELECT 'ticket-' || no || ':' || j || ':rung2:v0', 'ticket-' || no, 'ticket-' ||
             ELSE 'department bench-dept-' || (t % {departments}) || ' or role engineer' END,
        opened + interval '24 hours', opened + interval '24 hours 1 minute'
   FROM ({task_series}) AS g
+ON CONFLICT (key) DO NOTHING
 """
 
 _CHECKS_AND_ORDERS = """
@@ -155,38 +167,111 @@ def _batches(total: int, size: int = BATCH, start: int = 0) -> list[tuple[int, i
     return [(first, min(first + size, total) - 1) for first in range(start, total, size)]
 
 
-# How far each stage of an interrupted run got (every batch is one statement: written whole or not at all).
-_DONE = {
-    "tickets": "SELECT count(*) FROM ticket WHERE ticket_no LIKE 'CB%'",
-    # (a batch is whole: the last one's end, not its last row, which --only-kinds may have left out)
-    "tasks": f"SELECT ceil((max(substr(task_id, 21)::int) + 1)::numeric / {BATCH})::int * {BATCH} FROM human_task"
-    " WHERE task_id LIKE 'ticket-CB%'",
-    "breaches (one task in 20)": "SELECT count(*) * 20 FROM sla_breach WHERE key LIKE 'ticket-CB%'",
+# How far each stage of an interrupted run got. Tickets are written in order (a batch is one statement: whole or
+# not at all); tasks and breaches are counted per batch, because an `--only-kinds` run leaves batches partly
+# written: a batch short of its rows is written again, the rows it has are kept (ON CONFLICT DO NOTHING: their
+# triggers' facts are not written twice).
+_TICKETS_DONE = "SELECT count(*) FROM ticket WHERE ticket_no LIKE 'CB%'"
+_ROWS_PER_BATCH = {
+    "tasks": "SELECT substr(task_id, 21)::int / {size}, count(*) FROM human_task"
+    " WHERE task_id ~ '^ticket-CB[0-9]{{10}}:[0-9]+$' GROUP BY 1",
+    "breaches (one task in 20)": "SELECT split_part(key, ':', 2)::int / {size}, count(*) FROM sla_breach"
+    " WHERE key ~ '^ticket-CB[0-9]{{10}}:[0-9]+:rung2:v0$' GROUP BY 1",
 }
+# The plain indexes dropped for a load, kept here until built again (so an interrupted run builds them next time).
+_DROPPED = "CREATE TABLE IF NOT EXISTS bench_dropped_index (name text PRIMARY KEY, definition text NOT NULL)"
 
 
-def _declared_indexes(tables: tuple[str, ...]) -> list[str]:
-    """CREATE INDEX IF NOT EXISTS for every plain index db/models.py declares on `tables` (as the migrations do)."""
-    from sqlalchemy.dialects import postgresql
-    from sqlalchemy.schema import CreateIndex
-    from sqlmodel import SQLModel
+def _written_batches(conn: psycopg.Connection, label: str, total: int, step: int) -> set[int]:
+    """The first rows of the batches of stage `label` that hold all their rows."""
+    size = BATCH * step
+    if label == "tickets":
+        done = conn.execute(_TICKETS_DONE).fetchone()[0]  # type: ignore[index]
+        return {first for first, last in _batches(total, size) if last < done}
+    counts: dict[int, int] = dict(conn.execute(_ROWS_PER_BATCH[label].format(size=size)).fetchall())
+    return {
+        first for first, last in _batches(total, size) if counts.get(first // size, 0) >= (last - first) // step + 1
+    }
 
-    import db.models  # noqa: F401  the tables' declarations
 
-    return [
-        str(CreateIndex(index, if_not_exists=True).compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
-        for table in tables
-        for index in SQLModel.metadata.tables[table].indexes
-        if not index.unique
-    ]
+def _no_ticket_work(conn: psycopg.Connection) -> bool:
+    """Whether no kpi_work row belongs to a ticket's workflow (they are checks' and circuits'): then a ticket task's
+    kpi_work_task_new trigger changes nothing, and holding it off while they load leaves the facts as it would."""
+    found = conn.execute("SELECT 1 FROM kpi_work WHERE workflow_id LIKE 'ticket-%' LIMIT 1").fetchone()
+    return found is None
+
+
+def _drop_indexes(conn: psycopg.Connection, tables: set[str]) -> None:
+    """Drop the plain indexes of `tables` (unique ones stay: the triggers' upserts need them), keeping each one's
+    definition in bench_dropped_index, in one transaction."""
+    with conn.transaction():
+        conn.execute(_DROPPED)
+        dropped = conn.execute(
+            "INSERT INTO bench_dropped_index (name, definition)"
+            " SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indrelid WHERE c.relname = ANY (%s) AND NOT i.indisunique"
+            " ON CONFLICT (name) DO NOTHING RETURNING name",
+            (sorted(tables),),
+        ).fetchall()
+        for (name,) in dropped:
+            conn.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+def _build_dropped_indexes(conn: psycopg.Connection) -> int:
+    """Build every index bench_dropped_index keeps, as it was; how many."""
+    conn.execute(_DROPPED)
+    kept = conn.execute("SELECT name, definition FROM bench_dropped_index ORDER BY name").fetchall()
+    for name, definition in kept:
+        conn.execute(definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+        conn.execute("DELETE FROM bench_dropped_index WHERE name = %s", (name,))
+    return len(kept)
+
+
+def _run_batches(url: str, statements: dict[int, str], jobs: int) -> Iterator[tuple[int, int]]:
+    """Run the batches' statements on `jobs` connections, each taking its own stretch of the batches in order (so
+    two at once are of far-apart tickets and seldom touch the same rollup rows; a deadlock between them is retried:
+    the statement was rolled back whole); (the batch's last row, rows written) as each one finishes."""
+    batches = list(statements)
+    stretches = [batches[n * len(batches) // jobs : (n + 1) * len(batches) // jobs] for n in range(jobs)]
+    done: queue.Queue[tuple[int, int] | BaseException] = queue.Queue()
+
+    def run(stretch: list[int]) -> None:
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("SET synchronous_commit = off")
+                for last in stretch:
+                    for attempt in range(5):
+                        try:
+                            done.put((last, conn.execute(statements[last]).rowcount))
+                            break
+                        except psycopg.errors.DeadlockDetected:
+                            if attempt == 4:
+                                raise
+        except BaseException as err:  # handed to the caller, which raises it
+            done.put(err)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for stretch in stretches:
+            pool.submit(run, stretch)
+        for _ in batches:
+            got = done.get()
+            if isinstance(got, BaseException):
+                raise got
+            yield got
 
 
 def generate(
-    url: str, tickets: int, per_ticket: int, only_kinds: tuple[str, ...] = (), task_rows: int | None = None
+    url: str,
+    tickets: int,
+    per_ticket: int,
+    only_kinds: tuple[str, ...] = (),
+    task_rows: int | None = None,
+    jobs: int = 1,
 ) -> None:
     """Write users, tickets (facts by trigger), tasks, breaches (charges by trigger), checks and orders; an
     interrupted run goes on where it stopped. `only_kinds`: the task rows written now are of those kinds only;
-    `task_rows`: the tasks and their breaches (one in twenty) stop at that many, the year's first tickets'."""
+    `task_rows`: the tasks and their breaches (one in twenty) stop at that many, the year's first tickets';
+    `jobs`: batches written at once, each on a connection of its own."""
     sizes = dict(year=YEAR, tickets=tickets, people=PEOPLE, departments=DEPARTMENTS, customers=CUSTOMERS)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT setseed(0.16)")
@@ -207,33 +292,35 @@ def generate(
             ("tasks", _TASKS, min(tickets * per_ticket, task_rows or tickets * per_ticket), 1),
             ("breaches (one task in 20)", _BREACHES, min(tickets * per_ticket, task_rows or tickets * per_ticket), 20),
         )
-        starts = {label: conn.execute(_DONE[label]).fetchone()[0] or 0 for label, *_ in stages}  # type: ignore[index]
-        if any(starts[label] < total for label, _, total, _ in stages):
-            # Bulk loading: the tables' plain indexes are dropped and built again afterwards from their declarations
-            # (unique ones stay, the triggers' upserts need them).
-            indexes = conn.execute(
-                "SELECT i.indexrelid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid"
-                " WHERE c.relname = ANY (%s) AND NOT i.indisunique",
-                (list(BIG_TABLES),),
-            ).fetchall()
-            for (name,) in indexes:
-                conn.execute(f"DROP INDEX {name}")
+        written = {label: _written_batches(conn, label, total, step) for label, _, total, step in stages}
+        pending = {
+            label: [b for b in _batches(total, BATCH * step) if b[0] not in written[label]]
+            for label, _, total, step in stages
+        }
+        _drop_indexes(conn, {table for label, batches in pending.items() if batches for table in _WRITES[label]})
+        conn.execute("ALTER TABLE human_task ENABLE TRIGGER kpi_work_task_new")  # (if a killed run left it off)
         for label, sql, total, step in stages:
-            began, rows, start = time.monotonic(), 0, starts[label]
-            if start:
-                _say(f"  {label}: going on from {start:,}")
-            for first, last in _batches(total, BATCH * step, start):
-                series = _TASK_SERIES.format(first=first, last=last, step=step, **tasks)
-                if label == "tasks":
-                    series = f"SELECT * FROM ({series}) AS s WHERE {only}"
-                rows += conn.execute(sql.format(first=first, last=last, task_series=series, **tasks)).rowcount
-                rate = rows / (time.monotonic() - began)
-                _say(f"  {label}: {last + 1:>10,} / {total:,} done ({rate:,.0f} rows/s)")
+            began, rows = time.monotonic(), 0
+            if len(written[label]):
+                _say(f"  {label}: {len(written[label])} batches of {BATCH * step:,} written before, kept")
+            try:
+                if label == "tasks" and pending[label] and _no_ticket_work(conn):
+                    conn.execute("ALTER TABLE human_task DISABLE TRIGGER kpi_work_task_new")
+                statements = {}
+                for first, last in pending[label]:
+                    series = _TASK_SERIES.format(first=first, last=last, step=step, **tasks)
+                    if label == "tasks":
+                        series = f"SELECT * FROM ({series}) AS s WHERE {only}"
+                    statements[last] = sql.format(first=first, last=last, task_series=series, **tasks)
+                for last, written_rows in _run_batches(url, statements, jobs):
+                    rows += written_rows
+                    rate = rows / (time.monotonic() - began)
+                    _say(f"  {label}: {last + 1:>10,} / {total:,} done ({rate:,.0f} rows/s)")
+            finally:
+                conn.execute("ALTER TABLE human_task ENABLE TRIGGER kpi_work_task_new")
         began = time.monotonic()
-        declared = _declared_indexes(BIG_TABLES)
-        for definition in declared:
-            conn.execute(definition)
-        _say(f"  {len(declared)} indexes built again ({time.monotonic() - began:.0f} s)")
+        built = _build_dropped_indexes(conn)
+        _say(f"  {built} indexes built again ({time.monotonic() - began:.0f} s)")
         # After the indexes, and the tasks before the ledgers: a check's or circuit's facts read its workflow's
         # tasks by workflow id when its ledger row comes.
         began = time.monotonic()
@@ -389,7 +476,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests per KPI first")
     parser.add_argument("--days", type=int, default=30, help="length of each asked period")
     parser.add_argument("--reuse", action="store_true", help="measure on the data left by the last run")
+    parser.add_argument(
+        "--fill",
+        action="store_true",
+        help="write what the kept data lacks of --tickets and --tasks-per-ticket (after a run stopped early or one"
+        " with --task-rows / --only-kinds), then stop",
+    )
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    parser.add_argument("--jobs", type=int, default=1, help="batches generated at once (one connection each)")
     parser.add_argument("--task-rows", type=int, help="stop the tasks (and their breaches) at this many rows")
     parser.add_argument("--within", type=int, default=365, help="ask only periods within the year's first WITHIN days")
     parser.add_argument(
@@ -400,23 +494,27 @@ def main(argv: list[str] | None = None) -> None:
     WITHIN = args.within
     _say(f"load: {load()} on {os.cpu_count()} cores")
     marker = args.data_dir / "generated"
-    if not args.reuse and args.data_dir.exists() and any(args.data_dir.iterdir()):
+    if not (args.reuse or args.fill) and args.data_dir.exists() and any(args.data_dir.iterdir()):
         raise SystemExit(f"{args.data_dir} holds an earlier run: pass --reuse, or delete it to generate anew")
     stack = Stack()
     try:
         url = open_data(stack, args.data_dir)
         libpq = url.replace("postgresql+psycopg://", "postgresql://")
-        if marker.exists():
+        if marker.exists() and not args.fill:
             _say(f"reusing {marker.read_text().strip()}")
         else:
+            if marker.exists():
+                _say(f"filling up {marker.read_text().strip()}")
             _say(f"generating {args.tickets:,} tickets and {args.tickets * args.tasks_per_ticket:,} task rows")
             began = time.monotonic()
             only_kinds = tuple(k for k in args.only_kinds.split(",") if k)
-            generate(libpq, args.tickets, args.tasks_per_ticket, only_kinds, args.task_rows)
+            generate(libpq, args.tickets, args.tasks_per_ticket, only_kinds, args.task_rows, args.jobs)
             _say(f"generated in {time.monotonic() - began:.0f} s")
             with psycopg.connect(libpq) as conn:
                 rows = conn.execute("SELECT count(*) FROM human_task").fetchone()[0]  # type: ignore[index]
             marker.write_text(f"{args.tickets} tickets, {rows} task rows\n")
+        if args.fill:
+            return
         api_url = serve_api(stack, url, args.data_dir)
         _say(f"timing {args.requests} requests per KPI (after {args.warmup} untimed), {args.days}-day periods:")
         results = asyncio.run(measure(api_url, args.requests, args.warmup, args.days))

@@ -284,7 +284,9 @@ class TicketRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_ticket_status_priority", "status", "priority", "created_at"),
         Index("ix_ticket_categories", "categories", postgresql_using="gin"),
-        Index("ix_ticket_handler_status", "handler", "status"),
+        # The TMF621 list's order within a handler's and a customer's tickets (migration 0027).
+        Index("ix_ticket_handler_created", "handler", "created_at"),
+        Index("ix_ticket_customer_created", "customer_id", "created_at"),
         # The quality inspection's sample is drawn from the tickets closed in a period (migration 0025).
         Index("ix_ticket_closed", "closed_at", postgresql_where=text("closed_at IS NOT NULL")),
     )
@@ -295,7 +297,7 @@ class TicketRow(SQLModel, table=True):
     tmf_status: str = Field(max_length=32, index=True)
     priority: str | None = Field(default=None, max_length=16)
     categories: list[str] = _strings()
-    customer_id: str | None = Field(default=None, max_length=64, index=True)
+    customer_id: str | None = Field(default=None, max_length=64)
     customer_name: str | None = Field(default=None, max_length=200)
     industry: str | None = Field(default=None, max_length=100)
     contact: str | None = Field(default=None, max_length=200)  # whole; every response masks it

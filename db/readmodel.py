@@ -60,3 +60,10 @@ async def page_of(
     total = await session.scalar(counted) or 0
     rows = await session.scalars(select(table).where(where).order_by(*order_by).offset(offset).limit(limit))
     return total, list(rows)
+
+
+def capped_total(total: int, count_cap: int | None) -> tuple[int, bool]:
+    """A `page_of` total as a list reports it: (the count, or the cap when it counted past it; whether it did)."""
+    if count_cap is not None and total > count_cap:
+        return count_cap, True
+    return total, False

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     default_calendar: str = "cn-mainland"
     default_sla_policy: str = "standard"
     temporal_rpc_timeout_seconds: float = 5.0
+    # The API's lists (GET /api/tasks, the TMF lists) count at most this many matching rows for their total, then
+    # report the cap and say so (total_capped, X-Total-Count-Capped): an exact count of a million rows on every
+    # request would cost more than the page.
+    list_count_cap: PositiveInt = 10_000
     temporal_ui_url: str = "http://127.0.0.1:8233"  # Temporal's web UI, linked from the auditor's desk
     worker_heartbeat_seconds: float = 2.5  # how often a worker writes its heartbeat row
     worker_stale_seconds: float = 8.0  # a worker whose newest heartbeat is older than this is dead

@@ -242,7 +242,7 @@ async def _inbox_context(
     return {
         "user": user,
         "rows": rows,
-        "total": f"{INBOX_COUNT_CAP}+" if page.total > INBOX_COUNT_CAP else page.total,
+        "total": f"{page.total}+" if page.total_capped else page.total,
         "filters": {"scope": scope, "overdue": overdue, "kind": kind},
         "flash": flash,
         "overseer": user.actor.has_role(*tasks.OVERSEERS),
@@ -580,7 +580,7 @@ async def reveal_contact(
 async def _approvals_page(
     request: Request, user: ConsoleUser, session: SessionDep, refusal: str | None = None, status_code: int = 200
 ) -> Response:
-    page = await tasks.inbox(
+    page = await tasks.inbox_page(
         actor=user.actor,
         session=session,
         scope="candidate",

@@ -192,7 +192,7 @@ async def _check_page(
     row = await load_row(session, check_id)
     [check] = await with_current_reservations(session, [check_of(row)])
     now = utcnow()
-    reviews = await tasks.inbox(
+    reviews = await tasks.inbox_page(
         actor=user.actor,
         session=session,
         scope="candidate",

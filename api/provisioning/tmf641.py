@@ -606,6 +606,7 @@ async def list_service_orders(actor: Reader, session: SessionDep, listing: Order
         *listing.order_by(col(ServiceOrderRow.created_at).desc(), TMF_ID.desc()),
         offset=listing.offset,
         limit=listing.limit,
+        count_cap=listing.count_cap,
     )
     page = listing.page(total, [rows_to_tmf(order) for order in await _with_items(session, rows)])
     return [ServiceOrder.model_validate(o) for o in page]
@@ -726,6 +727,7 @@ async def list_cancel_service_orders(
         *listing.order_by(col(ServiceOrderRow.created_at).desc(), col(ServiceOrderRow.order_id).desc()),
         offset=listing.offset,
         limit=listing.limit,
+        count_cap=listing.count_cap,
     )
     page = listing.page(total, [_cancel_of(order) for order in await _with_items(session, rows)])
     return [CancelServiceOrder.model_validate(cancel) for cancel in page]

@@ -461,6 +461,7 @@ async def list_checks(actor: Reader, session: SessionDep, listing: CheckListing)
         *listing.order_by(col(ResourceCheckRow.created_at).desc(), col(ResourceCheckRow.check_id).desc()),
         offset=listing.offset,
         limit=listing.limit,
+        count_cap=listing.count_cap,
     )
     page = listing.page(total, await rows_to_tmf(session, CHECKS.readable(rows)))
     return [CheckServiceQualification.model_validate(check) for check in page]

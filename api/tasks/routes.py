@@ -11,14 +11,14 @@ from sqlalchemy import and_, false, or_, select
 from sqlmodel import col
 
 from api.acts import Acting, StaffActing, Subject, deliver
-from api.deps import Reader, SessionDep
+from api.deps import Reader, SessionDep, SettingsDep
 from api.schemas import Offset, Page, TaskView
 from api.tasks.completion import completion_of
 from core.contacts import contact_texts, mask_contacts_in
 from core.roles import Actor, Role
 from core.tasks import ActResult, ClaimInput, DecisionInput, RefusalCode, TaskRefused
 from db.models import TaskFields, TaskRow, utcnow
-from db.readmodel import page_of
+from db.readmodel import capped_total, page_of
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -67,6 +67,7 @@ def _candidate_filter(actor: Actor) -> Any:
 async def inbox(
     actor: Reader,
     session: SessionDep,
+    settings: SettingsDep,
     scope: Annotated[
         Literal["mine", "candidate", "all"],
         Query(description="mine: claimed by or assigned to me; candidate: I may act; all: overseers only"),
@@ -79,7 +80,7 @@ async def inbox(
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[TaskView]:
-    """Tasks ordered green channel first (priority), then by due time."""
+    """Tasks ordered green channel first (priority), then by due time; the total counted up to the list count cap."""
     return await inbox_page(
         actor,
         session,
@@ -91,6 +92,7 @@ async def inbox(
         business_ref=business_ref,
         offset=offset,
         limit=limit,
+        count_cap=settings.list_count_cap,
     )
 
 
@@ -108,7 +110,7 @@ async def inbox_page(
     limit: int,
     count_cap: int | None = None,
 ) -> Page[TaskView]:
-    """The inbox query behind `GET /api/tasks` (and the console's My work, which caps its count: `count_cap`)."""
+    """The inbox query behind `GET /api/tasks` and the console's My work; the total stops at `count_cap`."""
     if scope == "all" and not actor.has_role(*OVERSEERS):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "scope=all: supervisor, admin or auditor role required")
     conditions = []
@@ -139,7 +141,8 @@ async def inbox_page(
         limit=limit,
         count_cap=count_cap,
     )
-    return Page(items=[task_view(r) for r in rows], total=total, offset=offset, limit=limit)
+    shown, capped = capped_total(total, count_cap)
+    return Page(items=[task_view(r) for r in rows], total=shown, total_capped=capped, offset=offset, limit=limit)
 
 
 async def _row(session: SessionDep, task_id: str) -> TaskRow:

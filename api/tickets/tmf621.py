@@ -539,6 +539,7 @@ async def list_trouble_tickets(actor: Reader, session: SessionDep, listing: Tick
         *listing.order_by(col(TicketRow.created_at).desc(), col(TicketRow.ticket_no).desc()),
         offset=listing.offset,
         limit=listing.limit,
+        count_cap=listing.count_cap,
     )
     return [
         TroubleTicket.model_validate(t)

@@ -55,6 +55,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.errors import DATABASE_UNAVAILABLE_MESSAGE, field_errors
 from api.gateway import TemporalUnavailable
 from api.schemas import Offset
+from db.readmodel import capped_total
 from db.session import DATABASE_RETRY_AFTER, DATABASE_UNAVAILABLE
 
 TMF_PREFIX = "/tmf-api/"
@@ -113,7 +114,16 @@ class VersionRef(TmfResource):
 LISTED: dict[int | str, dict[str, Any]] = {
     200: {
         "headers": {
-            "X-Total-Count": {"description": "resources matching the filters", "schema": {"type": "integer"}},
+            "X-Total-Count": {
+                "description": "resources matching the filters, counted up to the count cap (LIST_COUNT_CAP, 10,000"
+                " by default); the cap itself when X-Total-Count-Capped is sent",
+                "schema": {"type": "integer"},
+            },
+            "X-Total-Count-Capped": {
+                "description": "`true`, sent only when more resources match than the count cap: X-Total-Count is"
+                " then the cap, not the count",
+                "schema": {"type": "boolean"},
+            },
             "X-Result-Count": {"description": "resources in this page", "schema": {"type": "integer"}},
         }
     }
@@ -415,7 +425,8 @@ class Filters:
     ) -> TmfList:
         """The list query these filters accept (the dependency of a TMF list): every other parameter is refused."""
         conditions = self.conditions(request.query_params.multi_items())
-        return TmfList(response, fields, offset, limit, conditions, self.sort_keys(sort))
+        cap = request.app.state.settings.list_count_cap
+        return TmfList(response, fields, offset, limit, conditions, self.sort_keys(sort), cap)
 
     def sort_keys(self, sort: str | None) -> list[Any]:
         """TMF630 `sort=a,-b`: the ORDER BY of a filterable single-column attribute each (`-` descending)."""
@@ -482,14 +493,19 @@ class TmfList:
     limit: int
     conditions: list[ColumnElement[bool]] = field(default_factory=list)
     sort_keys: list[Any] = field(default_factory=list)
+    count_cap: int | None = None  # the total counts at most this many (settings.list_count_cap)
 
     def order_by(self, *default: Any) -> list[Any]:
         """The `sort=` keys first, then the list's own order (which also breaks ties)."""
         return [*self.sort_keys, *default]
 
     def page(self, total: int, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The resources projected to `fields`, with the X-Total-Count and X-Result-Count headers."""
-        self.response.headers["X-Total-Count"] = str(total)
+        """The resources projected to `fields`, with the X-Total-Count (X-Total-Count-Capped past the count cap)
+        and X-Result-Count headers; `total` as `page_of(count_cap=self.count_cap)` counted it."""
+        shown, capped = capped_total(total, self.count_cap)
+        self.response.headers["X-Total-Count"] = str(shown)
+        if capped:
+            self.response.headers["X-Total-Count-Capped"] = "true"
         self.response.headers["X-Result-Count"] = str(len(resources))
         return [project(resource, self.fields) for resource in resources]
 

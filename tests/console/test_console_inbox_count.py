@@ -44,7 +44,9 @@ async def test_the_inbox_count_stops_past_its_cap_and_the_page_is_the_same(db):
         finally:
             await session.execute(delete(TaskRow).where(col(TaskRow.candidate_department) == department))
             await session.commit()
-    assert exact.total == 7 and capped.total == 6 and under.total == 7  # 6: "more than 5"
+    assert (exact.total, exact.total_capped) == (7, False)
+    assert (capped.total, capped.total_capped) == (5, True)  # "5+": more than the cap of 5
+    assert (under.total, under.total_capped) == (7, False)
     assert (
         [t.task_id for t in capped.items] == [t.task_id for t in exact.items] == [f"{department}:{i}" for i in range(3)]
     )
