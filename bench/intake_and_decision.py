@@ -274,25 +274,14 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _worker_env(pairs: list[str]) -> dict[str, str]:
-    """NAME=VALUE pairs as environment variables (names upper-cased, as Settings reads them)."""
-    env = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise SystemExit(f"--worker-setting wants NAME=VALUE, not {pair!r}")
-        env[name.strip().upper()] = value.strip()
-    return env
-
-
 def main() -> None:
     """Start the stack, measure, print the figures, stop the stack."""
-    from bench.stack import bench_stack  # the stack needs the dev extra; measure() does not
+    from bench.stack import bench_stack, worker_settings  # the stack needs the dev extra; measure() does not
 
     args = _arguments()
     run_dir = (args.data_dir / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")).resolve()
     try:
-        worker_env = _worker_env(args.worker_setting)
+        worker_env = worker_settings(args.worker_setting)
         with bench_stack(
             run_dir, dynamic_config=args.dynamic_config, sqlite_pragmas=args.sqlite_pragma, worker_env=worker_env
         ) as stack:

@@ -140,6 +140,17 @@ def bench_stack(
         stack.stop()
 
 
+def worker_settings(pairs: list[str]) -> dict[str, str]:
+    """NAME=VALUE pairs as environment variables (names upper-cased, as Settings reads them)."""
+    env = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--worker-setting wants NAME=VALUE, not {pair!r}")
+        env[name.strip().upper()] = value.strip()
+    return env
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time a live process has used (Linux /proc); 0 when it is gone."""
     try:

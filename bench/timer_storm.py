@@ -485,6 +485,13 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--only", choices=("kexiang", "baseline"), help="measure one side only (no ratios)")
     parser.add_argument("--data-dir", type=Path, default=Path(".data/bench"), help="each run gets a fresh folder here")
     parser.add_argument("--keep-data", action="store_true", help="keep the run's folder (databases, logs)")
+    parser.add_argument(
+        "--worker-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="product worker tuning, e.g. WORKER_MAX_CACHED_WORKFLOWS=12000 (infra/settings.py)",
+    )
     return parser.parse_args()
 
 
@@ -537,15 +544,16 @@ def report_one(figures: StormFigures) -> str:
 
 def main() -> None:
     """Start the stack, measure both sides, print the figures, stop the stack."""
-    from bench.stack import bench_stack  # the stack needs the dev extra
+    from bench.stack import bench_stack, worker_settings  # the stack needs the dev extra
 
     args = _arguments()
     # A `timeout` or kill stops the stack too (the default SIGTERM would leave server, worker, API and PostgreSQL).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     run_dir = (args.data_dir / datetime.now(UTC).strftime("storm-%Y%m%dT%H%M%S")).resolve()
     try:
-        with bench_stack(run_dir) as stack:
-            _say(f"stack up (logs in {run_dir / 'logs'}), load {_load()[0]:.1f}")
+        worker_env = worker_settings(args.worker_setting)
+        with bench_stack(run_dir, worker_env=worker_env) as stack:
+            _say(f"stack up (logs in {run_dir / 'logs'}), worker {worker_env or 'defaults'}, load {_load()[0]:.1f}")
 
             async def go() -> str:
                 client = await stack.client()
