@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
@@ -14,7 +15,7 @@ from core.records import PolicyRef, TaskEvent
 from core.sla import PolicySnapshot
 from db import audit as audit_journal
 from db.models import Notification, SlaBreach, TaskFields, TaskRow, utcnow
-from db.outbox import enqueue_notification
+from db.outbox import enqueue_notifications
 from db.policies import latest_assignment_rules, latest_calendar, latest_policy
 from db.readmodel import upsert_newer
 from db.session import Database
@@ -59,20 +60,30 @@ class PlatformActivities:
         return event  # what was written: a local activity's input is not in the history
 
 
-async def write_task_event(session: AsyncSession, event: TaskEvent) -> None:
-    """Write a task change, its audit row, notices and breach in the caller's transaction (each write keyed)."""
+# Built once, the values bound at execution (SQLAlchemy reuses the compiled form instead of walking the values).
+_NOTICES: Table = Notification.__table__  # type: ignore[attr-defined]  # SQLModel tables carry their Table
+_BREACHES: Table = SlaBreach.__table__  # type: ignore[attr-defined]
+_INSERT_NOTICE = insert(_NOTICES).on_conflict_do_nothing(index_elements=["key"])
+_INSERT_BREACH = insert(_BREACHES).on_conflict_do_nothing(index_elements=["key"])
+
+
+async def write_task_event(session: AsyncSession, event: TaskEvent, *, journal: bool = True) -> None:
+    """Write a task change, its audit row, notices and breach in the caller's transaction (each write keyed).
+
+    The notices go in one insert with one look-up of the users they reach. The audit row comes last: it takes the
+    journal's chain lock, which every writer waits on until this transaction commits. With `journal=False` the caller
+    appends `event.audit` itself (last in its own transaction)."""
     if event.task is not None:
         await upsert_newer(session, TaskRow, "task_id", task_row_values(event))
-    if event.audit is not None:
-        await audit_journal.append(session, event.audit)
-    for notice in event.notifications:
-        await session.execute(
-            insert(Notification).values(**notice.model_dump()).on_conflict_do_nothing(index_elements=["key"])
-        )
+    if event.notifications:
+        await session.execute(_INSERT_NOTICE, [notice.model_dump() for notice in event.notifications])
         priority = event.task.priority if event.task is not None else 0
-        urgent = is_urgent(notice.kind, breach=event.breach is not None, task_priority=priority)
-        await enqueue_notification(session, notice, urgent=urgent)
-    if event.breach is not None:
-        await session.execute(
-            insert(SlaBreach).values(**event.breach.model_dump()).on_conflict_do_nothing(index_elements=["key"])
+        breach = event.breach is not None
+        await enqueue_notifications(
+            session,
+            [(n, is_urgent(n.kind, breach=breach, task_priority=priority)) for n in event.notifications],
         )
+    if event.breach is not None:
+        await session.execute(_INSERT_BREACH, event.breach.model_dump())
+    if journal and event.audit is not None:
+        await audit_journal.append(session, event.audit)

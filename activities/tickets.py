@@ -40,12 +40,16 @@ class TicketActivities:
         auditor's timeline reads (a local activity's input is not in the history), not the whole ticket."""
         async with self._db.session() as session:
             for event in change.tasks:
-                await write_task_event(session, event)
-            await _write_ticket(session, change)
+                await write_task_event(session, event, journal=False)
+            await _write_ticket(session, change, journal=False)
             if change.survey is not None:
                 await self._queue_survey(session, change.survey)
             if change.archive:
                 await knowledge.upsert_entry(session, change.ticket)
+            # The audit rows last, in the act's order: the journal's chain lock is held only until the commit.
+            for audit in [event.audit for event in change.tasks] + [change.audit]:
+                if audit is not None:
+                    await audit_journal.append(session, audit)
             await session.commit()
         return change.echo()
 
@@ -97,10 +101,11 @@ class TicketActivities:
             await session.commit()
 
 
-async def _write_ticket(session: AsyncSession, save: TicketSave) -> None:
-    """The ticket state (newer revisions only), its TMF621 events, its customer messages and the act's audit row."""
+async def _write_ticket(session: AsyncSession, save: TicketSave, *, journal: bool = True) -> None:
+    """The ticket state (newer revisions only), its TMF621 events, its customer messages and (unless the caller
+    appends it last itself: `journal=False`) the act's audit row."""
     await publish_ticket_change(session, save.ticket)  # TMF621 listeners, from the row before the write
     await upsert_ticket(session, save.ticket)
     await queue_ticket_messages(session, save.ticket)  # the ticket number, the second follow-up contact
-    if save.audit is not None:
+    if journal and save.audit is not None:
         await audit_journal.append(session, save.audit)

@@ -100,6 +100,8 @@ def bench_stack(
         database_url = sqlalchemy_url(postgres.get_uri(), "kexiang")
         temporal_port, ui_port, api_port = _free_ports(3)
         address = f"127.0.0.1:{temporal_port}"
+        # Text messages go to the SMS simulator this API mounts (as in `make run`): without it every customer
+        # message fails and is retried by the outbox for minutes, work that lands in whatever phase comes next.
         # A slow decision is measured rather than cut off by the API's 503 after 5 s (make run's default).
         env = dict(
             os.environ,
@@ -107,6 +109,7 @@ def bench_stack(
             DATABASE_URL=database_url,
             PYTHONUNBUFFERED="1",
             TEMPORAL_RPC_TIMEOUT_SECONDS=str(RPC_TIMEOUT_SECONDS),
+            SMS_GATEWAY_URL=f"http://127.0.0.1:{api_port}/sim/sms/messages",
         )
         command = temporal_command(run_dir, temporal_port, ui_port)
         for value in dynamic_config:

@@ -452,6 +452,12 @@ def report(sides: Sequence[StormFigures]) -> str:
     for figures in sides:
         for failure in figures.failures:
             lines.append(f"{figures.name}: {failure}")
+    return "\n".join(lines + _load_and_cpu(sides))
+
+
+def _load_and_cpu(sides: Sequence[StormFigures]) -> list[str]:
+    """Each side's machine load per phase and CPU per item per process."""
+    lines = []
     for figures in sides:
         loads = ", ".join(f"{phase} {value[0]:.1f}" for phase, value in figures.load.items())
         lines.append(f"{figures.name} uptime load: {loads}")
@@ -463,7 +469,7 @@ def report(sides: Sequence[StormFigures]) -> str:
                 count = max(figures.deadlines, 1)
                 cells = "".join(f"{used.get(part, 0.0) * 1000 / count:>10.1f}" for part in parts)
                 lines.append(f"  {figures.name + ' ' + phase:27}{cells}{sum(used.values()) * 1000 / count:>10.1f}")
-    return "\n".join(lines)
+    return lines
 
 
 def _arguments() -> argparse.Namespace:
@@ -526,7 +532,7 @@ def report_one(figures: StormFigures) -> str:
         cells = ", ".join(f"p{round(s * 100)} {percentile(late, s):.2f}" for s in SHARES)
         lines.append(f"lateness {kind} s: {cells}, max {max(late, default=float('nan')):.2f}")
     lines += [f"{figures.name}: {failure}" for failure in figures.failures]
-    return "\n".join(lines)
+    return "\n".join(lines + _load_and_cpu([figures]))
 
 
 def main() -> None:

@@ -3,6 +3,7 @@ recording an attempt, and the admins' dead letters and resend."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -71,35 +72,57 @@ async def enqueue_notification(session: AsyncSession, notice: NotificationRecord
     role or department) by each channel in their `notify_by` they have an address for; contact details in the text
     masked. A non-urgent one falling in a user's quiet hours waits until they end (in a lane of its own, so it
     holds back nothing urgent). In the caller's transaction; how many messages were newly queued."""
+    return await enqueue_notifications(session, ((notice, urgent),))
+
+
+def _names(notice: NotificationRecord, user: User) -> bool:
+    """True when the notice is addressed to this user (by name, role or department)."""
+    return (
+        (notice.recipient_user is not None and notice.recipient_user == user.username)
+        or (notice.recipient_role is not None and notice.recipient_role in user.roles)
+        or (notice.recipient_department is not None and notice.recipient_department == user.department)
+    )
+
+
+async def enqueue_notifications(session: AsyncSession, notices: Sequence[tuple[NotificationRecord, bool]]) -> int:
+    """`enqueue_notification` for several (notice, urgent) pairs with one look-up of the users they name."""
     named = []
-    if notice.recipient_user:
-        named.append(col(User.username) == notice.recipient_user)
-    if notice.recipient_role:
-        named.append(col(User.roles).contains([notice.recipient_role]))
-    if notice.recipient_department:
-        named.append(col(User.department) == notice.recipient_department)
+    for notice, _ in notices:
+        if notice.recipient_user:
+            named.append(col(User.username) == notice.recipient_user)
+        if notice.recipient_role:
+            named.append(col(User.roles).contains([notice.recipient_role]))
+        if notice.recipient_department:
+            named.append(col(User.department) == notice.recipient_department)
     if not named:
         return 0
-    users = await session.scalars(
-        select(User).where(or_(*named), col(User.active).is_(True), func.cardinality(col(User.notify_by)) > 0)
+    users = list(
+        await session.scalars(
+            select(User)
+            .where(or_(*named), col(User.active).is_(True), func.cardinality(col(User.notify_by)) > 0)
+            .order_by(col(User.username))
+        )
     )
-    payload = {"subject": f"[kexiang] {notice.kind}", "text": mask_contacts(notice.message), "urgent": urgent}
     queued = 0
-    for user in users:
-        held = None if urgent else quiet_hours_end(notice.created_at, user.quiet_from, user.quiet_until, CENTER_ZONE)
-        subject = notice.workflow_id or "staff"
-        for channel in (OutboxChannel(c) for c in user.notify_by if c in ("email", "sms")):
-            if (user.email if channel == OutboxChannel.EMAIL else user.mobile) is None:
-                continue
-            queued += await enqueue(
-                session,
-                event=f"notification:{notice.key}:{channel.value}",
-                subject=f"{subject}~quiet" if held else subject,
-                recipient=f"user:{user.username}",
-                channel=channel,
-                payload=payload,
-                not_before=held,
+    for notice, urgent in notices:
+        payload = {"subject": f"[kexiang] {notice.kind}", "text": mask_contacts(notice.message), "urgent": urgent}
+        for user in (user for user in users if _names(notice, user)):
+            held = (
+                None if urgent else quiet_hours_end(notice.created_at, user.quiet_from, user.quiet_until, CENTER_ZONE)
             )
+            subject = notice.workflow_id or "staff"
+            for channel in (OutboxChannel(c) for c in user.notify_by if c in ("email", "sms")):
+                if (user.email if channel == OutboxChannel.EMAIL else user.mobile) is None:
+                    continue
+                queued += await enqueue(
+                    session,
+                    event=f"notification:{notice.key}:{channel.value}",
+                    subject=f"{subject}~quiet" if held else subject,
+                    recipient=f"user:{user.username}",
+                    channel=channel,
+                    payload=payload,
+                    not_before=held,
+                )
     return queued
 
 

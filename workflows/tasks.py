@@ -56,6 +56,10 @@ with workflow.unsafe.imports_passed_through():
 
 
 ARBITRATION_BINDS = "arbitration-binds-workflow"  # patch: an arbitration decision reassigns the stalled task
+# patch: ladder rungs due at the same instant (a late ladder: a backdated start, a worker back from an outage) fire
+# in one held write in a workflow that holds its writes, instead of one write each (issue 18). Asked only when two
+# or more are due, so a run whose rungs come one at a time records no marker.
+RUNGS_AT_ONCE = "ladder-rungs-at-once"
 
 
 def refused(code: RefusalCode, message: str) -> ApplicationError:
@@ -472,6 +476,24 @@ class HumanTaskBook:
             if not await wait_until(
                 task.ladder_at[task.rungs_fired], changed, summary=summary
             ):  # late rungs fire at once
+                due = self._due_rungs(task)
+                if len(due) > 1 and self.holds_task_writes and workflow.patched(RUNGS_AT_ONCE):
+                    await self._fire_at_once(task, due, changed)
+                else:
+                    await self._fire(task, rung)
+
+    def _due_rungs(self, task: HumanTask) -> list[LadderStep]:
+        """The rungs not yet fired whose instant has come, in ladder order."""
+        now = workflow.now()
+        return [task.ladder[i] for i in range(task.rungs_fired, len(task.ladder)) if task.ladder_at[i] <= now]
+
+    async def _fire_at_once(self, task: HumanTask, rungs: list[LadderStep], changed: Callable[[], bool]) -> None:
+        """Fire rungs due together in one held write: each keeps its notices, audit row and breach, in order."""
+        await workflow.wait_condition(lambda: self._writes_holder is None)  # another handler's write goes first
+        async with self.one_write():
+            for rung in rungs:
+                if changed() or task.suspended:  # a rung's hook closed the task or moved its due
+                    break
                 await self._fire(task, rung)
 
     @staticmethod

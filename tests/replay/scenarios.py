@@ -174,6 +174,20 @@ async def ticket_urgent_unaccepted_escalates(env: WorkflowEnvironment, task_queu
     return flow.handle
 
 
+async def ticket_late_ladder_fires_at_once(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """An urgent ticket created 2 h 30 min ago: reminders and the breach are all due at once (one write)."""
+    created = await env.get_current_time() - timedelta(hours=2, minutes=30)
+    flow = await tickets.TicketFlow.start(env, task_queue, priority=Priority.URGENT, created_at=created)
+
+    async def escalated() -> bool:
+        return (await flow.ticket()).tier == 2
+
+    await eventually(escalated, what="the breach of a ladder already past")
+    await flow.accept()
+    await flow.finish()
+    return flow.handle
+
+
 async def ticket_extension_approved(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
     """The handler asks for more time in advance; a supervisor approves and the deadline moves."""
     flow = await tickets.TicketFlow.start(env, task_queue)
@@ -854,6 +868,7 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
     "ServiceTicket": {
         "resolved-rated-closed": ticket_resolved_rated_closed,
         "urgent-unaccepted-escalates": ticket_urgent_unaccepted_escalates,
+        "late-ladder-fires-at-once": ticket_late_ladder_fires_at_once,
         "extension-approved": ticket_extension_approved,
         "paused-and-resumed": ticket_paused_and_resumed,
         "dissatisfied-second-followup": ticket_dissatisfied_second_followup,

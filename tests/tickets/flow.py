@@ -66,6 +66,7 @@ class TicketFlow:
         *,
         calendar: str | None = None,
         settle: bool = True,
+        created_at: datetime | None = None,
         **intake_changes,
     ) -> TicketFlow:
         """Register a ticket and (unless `settle` is False) wait until it is routed (or waiting for intake)."""
@@ -78,6 +79,7 @@ class TicketFlow:
                 created_by=AGENT,
                 request_id=f"create-{ticket_no}",
                 policy=PolicyRef(calendar=calendar),
+                created_at=created_at,
             ),
             id=workflow_id_for(ticket_no),
             task_queue=task_queue,

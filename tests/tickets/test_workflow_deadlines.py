@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import time, timedelta
 
 import pytest
@@ -11,9 +12,12 @@ from temporalio.client import WorkflowUpdateFailedError
 from core.calendar import BusinessCalendar, WorkingPeriod
 from core.sla import Priority
 from core.tickets import Pause, RequestEscalation, RequestExtension, Resume, TicketStatus
-from db.models import CalendarVersion, Notification, SlaBreach
+from db.models import CalendarVersion, Notification, SlaBreach, TaskRow
+from tests.replay.golden import patch_ids
 from tests.support import SHANGHAI, eventually, next_weekday_at, rid, skip_to
 from tests.tickets.flow import ENGINEER, SUPERVISOR, SUPERVISOR2, TicketFlow
+from workflows.common import RECORD_TASK_EVENT, RECORD_TICKET_CHANGE
+from workflows.tasks import RUNGS_AT_ONCE
 
 
 def ensure_calendar(sync_session, calendar: BusinessCalendar) -> str:
@@ -58,6 +62,45 @@ async def test_urgent_ticket_nobody_accepts_escalates_at_2h(env, worker, task_qu
         breach = s.scalars(select(SlaBreach).where(SlaBreach.workflow_id == ticket.workflow_id)).one()
         assert breach.kind == "accept" and breach.due_at == ticket.created_at + timedelta(hours=2)
     await flow.finish()
+
+
+async def test_a_late_ladder_fires_its_rungs_in_one_write(env, worker, task_queue, sync_session):
+    """Created 2 h 30 min ago (urgent: 2 h to respond), its 50 %, 75 % and 100 % rungs are all due when the ticket
+    starts: each keeps its notices and the breach its row, and after the registration they take one write."""
+    created = await env.get_current_time() - timedelta(hours=2, minutes=30)
+    flow = await TicketFlow.start(env, task_queue, priority=Priority.URGENT, created_at=created)
+
+    async def escalated():
+        state = await flow.ticket()
+        return state if state.tier == 2 else None
+
+    state = await eventually(escalated, what="the breach of a ladder already past")
+    assert state.cycle.breaches == ["accept:department hardware-engineering"]
+    workflow_id = state.workflow_id
+    with sync_session() as s:
+        notices = s.scalars(select(Notification).where(Notification.workflow_id == workflow_id)).all()
+        breach = s.scalars(select(SlaBreach).where(SlaBreach.workflow_id == workflow_id)).one()
+        task = s.scalars(select(TaskRow).where(TaskRow.task_id == breach.task_id)).one()
+    ladder = sorted(n.key.split(":rung")[1].split(":")[0] for n in notices if ":rung" in n.key)
+    assert {rung: ladder.count(rung) for rung in ladder} == {"0": 1, "1": 2, "2": 2}  # the owner (+ supervisors)
+    assert {n.kind for n in notices if ":rung" in n.key} == {"remind", "escalate"}
+    assert breach.due_at == created + timedelta(hours=2) and task.escalation_level == 1
+    history = await flow.handle.fetch_history()
+    assert RUNGS_AT_ONCE in patch_ids(history)
+    writes = [a for a in _local_activities(history) if a in (RECORD_TASK_EVENT, RECORD_TICKET_CHANGE)]
+    assert writes == [RECORD_TICKET_CHANGE, RECORD_TICKET_CHANGE]  # registration; then the three rungs together
+    await flow.finish()
+
+
+def _local_activities(history) -> list[str]:
+    """The activity type of each local-activity marker, in order."""
+    found = []
+    for event in history.events:
+        if event.HasField("marker_recorded_event_attributes"):
+            marker = event.marker_recorded_event_attributes
+            if marker.marker_name == "core_local_activity":
+                found.append(json.loads(marker.details["data"].payloads[0].data)["activity_type"])
+    return found
 
 
 async def test_medium_ticket_on_friday_before_a_holiday_gets_three_working_days(env, worker, task_queue, sync_session):
