@@ -477,7 +477,7 @@ class HumanTaskBook:
                 task.ladder_at[task.rungs_fired], changed, summary=summary
             ):  # late rungs fire at once
                 due = self._due_rungs(task)
-                if len(due) > 1 and self.holds_task_writes and workflow.patched(RUNGS_AT_ONCE):
+                if len(due) > 1 and self.under_one_write() and workflow.patched(RUNGS_AT_ONCE):
                     await self._fire_at_once(task, due, changed)
                 else:
                     await self._fire(task, rung)
