@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core.calendar import BusinessCalendar
 from core.outbox import is_urgent
 from core.records import PolicyRef, TaskEvent
-from core.sla import PolicySnapshot
+from core.sla import PolicySnapshot, SlaPolicy
 from db import audit as audit_journal
-from db.models import Notification, SlaBreach, TaskFields, TaskRow, utcnow
+from db.models import (
+    AssignmentRulesVersion,
+    CalendarVersion,
+    Notification,
+    SlaBreach,
+    SlaPolicyVersion,
+    TaskFields,
+    TaskRow,
+    VersionedSpec,
+    utcnow,
+)
 from db.outbox import enqueue_notification
-from db.policies import latest_assignment_rules, latest_calendar, latest_policy
+from db.policies import latest_version_ids, spec_of
 from db.readmodel import upsert_newer
 from db.session import Database
 from workflows.common import LOAD_POLICY_SNAPSHOT, RECORD_TASK_EVENT
+
+T = TypeVar("T")
 
 
 def task_row_values(event: TaskEvent) -> dict[str, Any]:
@@ -35,20 +49,39 @@ class PlatformActivities:
         self._db = db
         self._default_calendar = default_calendar
         self._default_policy = default_policy
+        # Version rows are immutable, so a spec parsed once is good for every workflow that starts under it.
+        self._versions: dict[tuple[str, int], Any] = {}
 
     @activity.defn(name=LOAD_POLICY_SNAPSHOT)
     async def load_policy_snapshot(self, ref: PolicyRef) -> PolicySnapshot:
-        """The latest versions of the requested (or default) calendar and SLA policy."""
+        """The latest versions of the requested (or default) calendar and SLA policy.
+
+        One query names the newest version rows; a version seen before is not read or parsed again."""
         calendar_name = ref.calendar or self._default_calendar
         policy_name = ref.policy or self._default_policy
         async with self._db.session() as session:
-            calendar = await latest_calendar(session, calendar_name)
-            policy = await latest_policy(session, policy_name)
-            assignment = await latest_assignment_rules(session, ref.assignment or "default")
-        if calendar is None or policy is None:
-            missing = f"calendar {calendar_name}" if calendar is None else f"SLA policy {policy_name}"
-            raise ApplicationError(f"{missing} does not exist", type="PolicyMissing", non_retryable=True)
+            calendar_id, policy_id, assignment_id = await latest_version_ids(
+                session, calendar=calendar_name, policy=policy_name, assignment=ref.assignment or "default"
+            )
+            if calendar_id is None or policy_id is None:
+                missing = f"calendar {calendar_name}" if calendar_id is None else f"SLA policy {policy_name}"
+                raise ApplicationError(f"{missing} does not exist", type="PolicyMissing", non_retryable=True)
+            calendar = await self._version(session, CalendarVersion, calendar_id, BusinessCalendar.model_validate)
+            policy = await self._version(session, SlaPolicyVersion, policy_id, SlaPolicy.model_validate)
+            assignment = None
+            if assignment_id is not None:
+                assignment = await self._version(session, AssignmentRulesVersion, assignment_id, dict)
         return PolicySnapshot(calendar=calendar, policy=policy, assignment=assignment)
+
+    async def _version(
+        self, session: AsyncSession, table: type[VersionedSpec], row_id: int, parse: Callable[[dict[str, Any]], T]
+    ) -> T:
+        """One version row's spec, parsed; read from the database the first time only."""
+        key = (table.__name__, row_id)
+        if key not in self._versions:
+            self._versions[key] = parse(await spec_of(session, table, row_id))
+        parsed: T = self._versions[key]
+        return parsed
 
     @activity.defn(name=RECORD_TASK_EVENT)
     async def record_task_event(self, event: TaskEvent) -> TaskEvent:

@@ -50,3 +50,32 @@ async def next_version(session: AsyncSession, table: type[VersionedSpec], name: 
     """The version number the next edit of `name` gets."""
     current = await session.scalar(select(func.max(col(table.version))).where(col(table.name) == name))
     return (current or 0) + 1
+
+
+async def latest_version_ids(
+    session: AsyncSession, *, calendar: str, policy: str, assignment: str
+) -> tuple[int | None, int | None, int | None]:
+    """The row ids of the newest calendar, SLA policy and assignment-rules versions so named, in one round trip."""
+    newest = (
+        _newest_id(CalendarVersion, calendar).scalar_subquery(),
+        _newest_id(SlaPolicyVersion, policy).scalar_subquery(),
+        _newest_id(AssignmentRulesVersion, assignment).scalar_subquery(),
+    )
+    row = (await session.execute(select(*newest))).one()
+    return row[0], row[1], row[2]
+
+
+async def latest_version_id(session: AsyncSession, table: type[VersionedSpec], name: str) -> int | None:
+    """The row id of the newest version so named."""
+    row_id: int | None = await session.scalar(_newest_id(table, name))
+    return row_id
+
+
+def _newest_id(table: type[VersionedSpec], name: str) -> Any:
+    return select(col(table.id)).where(col(table.name) == name).order_by(col(table.version).desc()).limit(1)
+
+
+async def spec_of(session: AsyncSession, table: type[VersionedSpec], row_id: int) -> dict[str, Any]:
+    """The stored spec of one version row."""
+    spec = await session.scalar(select(col(table.spec)).where(col(table.id) == row_id))
+    return dict(spec or {})
