@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,16 +22,13 @@ from db.models import (
     SlaPolicyVersion,
     TaskFields,
     TaskRow,
-    VersionedSpec,
     utcnow,
 )
 from db.outbox import enqueue_notification
-from db.policies import latest_version_ids, spec_of
+from db.policies import latest_version_ids, parsed_version
 from db.readmodel import upsert_newer
 from db.session import Database
 from workflows.common import LOAD_POLICY_SNAPSHOT, RECORD_TASK_EVENT
-
-T = TypeVar("T")
 
 
 def task_row_values(event: TaskEvent) -> dict[str, Any]:
@@ -49,8 +45,6 @@ class PlatformActivities:
         self._db = db
         self._default_calendar = default_calendar
         self._default_policy = default_policy
-        # Version rows are immutable, so a spec parsed once is good for every workflow that starts under it.
-        self._versions: dict[tuple[str, int], Any] = {}
 
     @activity.defn(name=LOAD_POLICY_SNAPSHOT)
     async def load_policy_snapshot(self, ref: PolicyRef) -> PolicySnapshot:
@@ -66,22 +60,12 @@ class PlatformActivities:
             if calendar_id is None or policy_id is None:
                 missing = f"calendar {calendar_name}" if calendar_id is None else f"SLA policy {policy_name}"
                 raise ApplicationError(f"{missing} does not exist", type="PolicyMissing", non_retryable=True)
-            calendar = await self._version(session, CalendarVersion, calendar_id, BusinessCalendar.model_validate)
-            policy = await self._version(session, SlaPolicyVersion, policy_id, SlaPolicy.model_validate)
+            calendar = await parsed_version(session, CalendarVersion, calendar_id, BusinessCalendar.model_validate)
+            policy = await parsed_version(session, SlaPolicyVersion, policy_id, SlaPolicy.model_validate)
             assignment = None
             if assignment_id is not None:
-                assignment = await self._version(session, AssignmentRulesVersion, assignment_id, dict)
+                assignment = await parsed_version(session, AssignmentRulesVersion, assignment_id, dict)
         return PolicySnapshot(calendar=calendar, policy=policy, assignment=assignment)
-
-    async def _version(
-        self, session: AsyncSession, table: type[VersionedSpec], row_id: int, parse: Callable[[dict[str, Any]], T]
-    ) -> T:
-        """One version row's spec, parsed; read from the database the first time only."""
-        key = (table.__name__, row_id)
-        if key not in self._versions:
-            self._versions[key] = parse(await spec_of(session, table, row_id))
-        parsed: T = self._versions[key]
-        return parsed
 
     @activity.defn(name=RECORD_TASK_EVENT)
     async def record_task_event(self, event: TaskEvent) -> TaskEvent:

@@ -35,7 +35,7 @@ from core.tickets import (
     missing_intake,
 )
 from db.models import AssignmentRulesVersion, TicketExternalRef, TicketRow, User, utcnow
-from db.policies import latest_version_id, spec_of
+from db.policies import latest_parsed
 from db.tickets import allocate_ticket_no, upsert_ticket, workflow_id_for
 from workflows.common import BUSINESS_REF, ORDER_KIND
 
@@ -87,20 +87,10 @@ async def check_colleague(session: AsyncSession, username: str) -> None:
         )
 
 
-# By database and assignment-rules version row (immutable): each version is parsed once per process.
-_TICKET_TYPES: dict[tuple[str, int], TicketTypes] = {}
-
-
 async def ticket_types(session: AsyncSession) -> TicketTypes:
     """The ticketType → category table of the latest default assignment rules (the built-in one without rules)."""
-    row_id = await latest_version_id(session, AssignmentRulesVersion, "default")
-    if row_id is None:
-        return default_ticket_types()
-    key = (str(session.get_bind().engine.url), row_id)
-    if key not in _TICKET_TYPES:
-        spec = await spec_of(session, AssignmentRulesVersion, row_id)
-        _TICKET_TYPES[key] = AssignmentRules.model_validate(spec).ticket_types
-    return _TICKET_TYPES[key]
+    rules = await latest_parsed(session, AssignmentRulesVersion, "default", AssignmentRules.model_validate)
+    return rules.ticket_types if rules else default_ticket_types()
 
 
 def fingerprint(body: BaseModel) -> str:
