@@ -39,17 +39,6 @@ async def latest_policy(session: AsyncSession, name: str) -> SlaPolicy | None:
     return SlaPolicy.model_validate(row.spec) if row else None
 
 
-async def latest_assignment_rules(session: AsyncSession, name: str) -> dict[str, Any] | None:
-    """The newest version of the named assignment rules, as stored."""
-    row = await session.scalar(
-        select(AssignmentRulesVersion)
-        .where(col(AssignmentRulesVersion.name) == name)
-        .order_by(col(AssignmentRulesVersion.version).desc())
-        .limit(1)
-    )
-    return row.spec if row else None
-
-
 async def next_version(session: AsyncSession, table: type[VersionedSpec], name: str) -> int:
     """The version number the next edit of `name` gets."""
     current = await session.scalar(select(func.max(col(table.version))).where(col(table.name) == name))
