@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import URL, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -62,14 +62,14 @@ async def latest_parsed(
 
 
 # Version rows are immutable: a spec is read and parsed once per process, by database, table and row id.
-_PARSED: dict[tuple[str, str, int], Any] = {}
+_PARSED: dict[tuple[URL, str, int], Any] = {}
 
 
 async def parsed_version(
     session: AsyncSession, table: type[VersionedSpec], row_id: int, parse: Callable[[dict[str, Any]], T]
 ) -> T:
     """One version row's spec, parsed; read from the database the first time only."""
-    key = (str(session.get_bind().engine.url), table.__name__, row_id)
+    key = (session.get_bind().engine.url, table.__name__, row_id)
     if key not in _PARSED:
         spec = await session.scalar(select(col(table.spec)).where(col(table.id) == row_id))
         _PARSED[key] = parse(dict(spec or {}))
