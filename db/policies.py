@@ -61,15 +61,15 @@ async def latest_parsed(
     return None if row_id is None else await parsed_version(session, table, row_id, parse)
 
 
-# Version rows are immutable: a spec is read and parsed once per process, by database, table and row id.
-_PARSED: dict[tuple[URL, str, int], Any] = {}
+# Version rows are immutable: a spec is read and parsed once per process, by database, table, row id and parser.
+_PARSED: dict[tuple[URL, str, int, Callable[[dict[str, Any]], Any]], Any] = {}
 
 
 async def parsed_version(
     session: AsyncSession, table: type[VersionedSpec], row_id: int, parse: Callable[[dict[str, Any]], T]
 ) -> T:
     """One version row's spec, parsed; read from the database the first time only."""
-    key = (session.get_bind().engine.url, table.__name__, row_id)
+    key = (session.get_bind().engine.url, table.__name__, row_id, parse)
     if key not in _PARSED:
         spec = await session.scalar(select(col(table.spec)).where(col(table.id) == row_id))
         _PARSED[key] = parse(dict(spec or {}))
