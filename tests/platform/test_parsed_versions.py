@@ -34,5 +34,6 @@ async def test_a_version_is_parsed_once_and_a_newer_one_is_read(db):
     await publish("second")
     assert await latest() == {"marker": "second", "parsed": 2}  # the newer version is read at once
     assert [spec["marker"] for spec in parsed] == ["first", "second"]
-    async with db.session() as session:  # another parser of the same version (API and worker share a process in
-        assert await latest_parsed(session, AssignmentRulesVersion, name, dict) == {"marker": "second"}  # tests)
+    # Another parser of the same version gets its own result (the API and the worker share a process in tests).
+    async with db.session() as session:
+        assert await latest_parsed(session, AssignmentRulesVersion, name, dict) == {"marker": "second"}
