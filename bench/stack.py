@@ -292,6 +292,14 @@ def worker_env(pairs: Sequence[str]) -> dict[str, str]:
     return env
 
 
+def _abort(stack: BenchStack, run_dir: Path | None) -> None:
+    stack.stack.stop()
+    if run_dir is not None:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    print("bench: stopped by SIGTERM", flush=True)
+    os._exit(143)
+
+
 def run_on_stack(
     args: argparse.Namespace,
     measure: Callable[[BenchStack, Client, Database], Awaitable[T]],
@@ -311,6 +319,9 @@ def run_on_stack(
             sqlite_pragmas=getattr(args, "sqlite_pragma", ()),
             worker_env=tuning,
         ) as stack:
+            # Once the stack is up, a SIGTERM stops it from the handler: unwinding asyncio.run waits for every
+            # task to take its cancellation, and a Temporal worker polling a busy server can hold that for minutes.
+            signal.signal(signal.SIGTERM, lambda *_: _abort(stack, None if args.keep_data else run_dir))
             load = os.getloadavg()[0]
             print(f"bench: stack up (logs in {run_dir / 'logs'}), worker {tuning or 'defaults'}, load {load:.1f}")
 
