@@ -7,9 +7,10 @@ from typing import Any
 
 from db.models import AssignmentRulesVersion
 from db.policies import latest_parsed, next_version
+from db.session import Database
 
 
-async def test_a_version_is_parsed_once_and_a_newer_one_is_read(db):
+async def test_a_version_is_parsed_once_and_a_newer_one_is_read(db: Database) -> None:
     name = f"kx-test-cache-{uuid.uuid4().hex[:8]}"
     parsed: list[dict[str, Any]] = []
 
