@@ -10,13 +10,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core.calendar import BusinessCalendar
 from core.outbox import is_urgent
 from core.records import PolicyRef, TaskEvent
-from core.sla import PolicySnapshot
+from core.sla import PolicySnapshot, SlaPolicy
 from db import audit as audit_journal
-from db.models import Notification, SlaBreach, TaskFields, TaskRow, utcnow
+from db.models import (
+    AssignmentRulesVersion,
+    CalendarVersion,
+    Notification,
+    SlaBreach,
+    SlaPolicyVersion,
+    TaskFields,
+    TaskRow,
+    utcnow,
+)
 from db.outbox import enqueue_notifications
-from db.policies import latest_assignment_rules, latest_calendar, latest_policy
+from db.policies import latest_version_ids, parsed_version
 from db.readmodel import upsert_newer
 from db.session import Database
 from workflows.common import LOAD_POLICY_SNAPSHOT, RECORD_TASK_EVENT
@@ -39,16 +49,23 @@ class PlatformActivities:
 
     @activity.defn(name=LOAD_POLICY_SNAPSHOT)
     async def load_policy_snapshot(self, ref: PolicyRef) -> PolicySnapshot:
-        """The latest versions of the requested (or default) calendar and SLA policy."""
+        """The latest versions of the requested (or default) calendar and SLA policy.
+
+        One query names the newest version rows; a version seen before is not read or parsed again."""
         calendar_name = ref.calendar or self._default_calendar
         policy_name = ref.policy or self._default_policy
         async with self._db.session() as session:
-            calendar = await latest_calendar(session, calendar_name)
-            policy = await latest_policy(session, policy_name)
-            assignment = await latest_assignment_rules(session, ref.assignment or "default")
-        if calendar is None or policy is None:
-            missing = f"calendar {calendar_name}" if calendar is None else f"SLA policy {policy_name}"
-            raise ApplicationError(f"{missing} does not exist", type="PolicyMissing", non_retryable=True)
+            calendar_id, policy_id, assignment_id = await latest_version_ids(
+                session, calendar=calendar_name, policy=policy_name, assignment=ref.assignment or "default"
+            )
+            if calendar_id is None or policy_id is None:
+                missing = f"calendar {calendar_name}" if calendar_id is None else f"SLA policy {policy_name}"
+                raise ApplicationError(f"{missing} does not exist", type="PolicyMissing", non_retryable=True)
+            calendar = await parsed_version(session, CalendarVersion, calendar_id, BusinessCalendar.model_validate)
+            policy = await parsed_version(session, SlaPolicyVersion, policy_id, SlaPolicy.model_validate)
+            assignment = None
+            if assignment_id is not None:
+                assignment = await parsed_version(session, AssignmentRulesVersion, assignment_id, dict)
         return PolicySnapshot(calendar=calendar, policy=policy, assignment=assignment)
 
     @activity.defn(name=RECORD_TASK_EVENT)

@@ -35,6 +35,7 @@ from db.models import (
     utcnow,
 )
 from db.outbox import enqueue, enqueue_notification
+from db.policies import latest_parsed
 
 _NOT_YET = (TicketStatus.INTAKE_INCOMPLETE, TicketStatus.CANCELLED)
 # A customer who wants to hear by phone is also called with these (the written message still carries the link).
@@ -43,13 +44,10 @@ CALLED_KINDS = frozenset({"resolution"})
 
 async def latest_message_templates(session: AsyncSession) -> MessageTemplates:
     """The newest published templates document; the built-in templates when none was published."""
-    row = await session.scalar(
-        select(MessageTemplatesVersion)
-        .where(col(MessageTemplatesVersion.name) == MESSAGE_TEMPLATES_NAME)
-        .order_by(col(MessageTemplatesVersion.version).desc())
-        .limit(1)
+    stored = await latest_parsed(
+        session, MessageTemplatesVersion, MESSAGE_TEMPLATES_NAME, MessageTemplates.model_validate
     )
-    return MessageTemplates.model_validate(row.spec) if row else MessageTemplates(name=MESSAGE_TEMPLATES_NAME)
+    return stored or MessageTemplates(name=MESSAGE_TEMPLATES_NAME)
 
 
 async def queue_customer_message(

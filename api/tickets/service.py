@@ -34,8 +34,8 @@ from core.tickets import (
     default_ticket_types,
     missing_intake,
 )
-from db.models import TicketExternalRef, TicketRow, User, utcnow
-from db.policies import latest_assignment_rules
+from db.models import AssignmentRulesVersion, TicketExternalRef, TicketRow, User, utcnow
+from db.policies import latest_parsed
 from db.tickets import allocate_ticket_no, upsert_ticket, workflow_id_for
 from workflows.common import BUSINESS_REF, ORDER_KIND
 
@@ -89,8 +89,8 @@ async def check_colleague(session: AsyncSession, username: str) -> None:
 
 async def ticket_types(session: AsyncSession) -> TicketTypes:
     """The ticketType → category table of the latest default assignment rules (the built-in one without rules)."""
-    stored = await latest_assignment_rules(session, "default")
-    return AssignmentRules.model_validate(stored).ticket_types if stored else default_ticket_types()
+    rules = await latest_parsed(session, AssignmentRulesVersion, "default", AssignmentRules.model_validate)
+    return rules.ticket_types if rules else default_ticket_types()
 
 
 def fingerprint(body: BaseModel) -> str:
