@@ -13,16 +13,13 @@ What each side's "created", "settled" and "decision" mean is in bench/sides.py; 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import random
-import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from temporalio.client import Client
@@ -39,6 +36,9 @@ SETTLED_TARGET = 0.8  # kexiang settled/s at least this share of the baseline's
 DECISION_TARGETS = {0.5: 1.5, 0.99: 2.0}  # kexiang decision percentile at most this multiple of the baseline's
 CPU_TARGET = 2.0  # kexiang CPU per ticket (intake until settled, plus a decision) at most this multiple
 SHARES = (0.5, 0.95, 0.99)
+
+if TYPE_CHECKING:
+    from bench.stack import BenchStack
 
 
 @dataclass
@@ -236,6 +236,8 @@ def report(figures: Figures) -> str:
 
 
 def _arguments() -> argparse.Namespace:
+    from bench.stack import add_stack_arguments  # the stack needs the dev extra
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tickets", type=int, default=2000, help="items created (and left open) on each side")
     parser.add_argument("--concurrency", type=int, default=50, help="closed-loop callers during intake")
@@ -248,82 +250,33 @@ def _arguments() -> argparse.Namespace:
         default=0.5,
         help="seconds per item the intake may take to settle before the run fails (at least 120 in all)",
     )
-    parser.add_argument("--data-dir", type=Path, default=Path(".data/bench"), help="each run gets a fresh folder here")
-    parser.add_argument("--keep-data", action="store_true", help="keep the run's folder (databases, logs)")
-    parser.add_argument(
-        "--dynamic-config",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra Temporal dev-server dynamic config, for experiments (make run sets none)",
-    )
-    parser.add_argument(
-        "--sqlite-pragma",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra dev-server SQLite pragma, for experiments (make run sets journal_mode=wal)",
-    )
-    parser.add_argument(
-        "--worker-setting",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="worker tuning for the product worker, e.g. WORKER_MAX_CACHED_WORKFLOWS=100 (infra/settings.py)",
-    )
+    add_stack_arguments(parser, tuning=True)
     return parser.parse_args()
-
-
-def _worker_env(pairs: list[str]) -> dict[str, str]:
-    """NAME=VALUE pairs as environment variables (names upper-cased, as Settings reads them)."""
-    env = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise SystemExit(f"--worker-setting wants NAME=VALUE, not {pair!r}")
-        env[name.strip().upper()] = value.strip()
-    return env
 
 
 def main() -> None:
     """Start the stack, measure, print the figures, stop the stack."""
-    from bench.stack import bench_stack  # the stack needs the dev extra; measure() does not
+    from bench.stack import run_on_stack  # the stack needs the dev extra; measure() does not
+
+    async def run(stack: BenchStack, client: Client, db: Database) -> tuple[Figures, dict[str, float]]:
+        figures = await measure(
+            Target(stack.api_url, client, db, baseline_queue="bench-baseline"),
+            tickets=args.tickets,
+            concurrency=args.concurrency,
+            decisions=args.decisions,
+            decision_concurrency=args.decision_concurrency,
+            warmup=args.warmup,
+            settle_per_item=args.settle_seconds,
+            say=lambda line: print(f"bench: {line}", flush=True),
+            cpu=stack.meter.sample,
+        )
+        resident = stack.memory.sample()
+        return figures, {part: resident[part].rss / 1024 for part in ("worker", "api", "temporal")}
 
     args = _arguments()
-    run_dir = (args.data_dir / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")).resolve()
-    try:
-        worker_env = _worker_env(args.worker_setting)
-        with bench_stack(
-            run_dir, dynamic_config=args.dynamic_config, sqlite_pragmas=args.sqlite_pragma, worker_env=worker_env
-        ) as stack:
-            print(f"bench: stack up (logs in {run_dir / 'logs'}), worker {worker_env or 'defaults'}", flush=True)
-
-            async def go() -> Figures:
-                client = await stack.client()
-                db = Database(stack.database_url)
-                try:
-                    return await measure(
-                        Target(stack.api_url, client, db, baseline_queue="bench-baseline"),
-                        tickets=args.tickets,
-                        concurrency=args.concurrency,
-                        decisions=args.decisions,
-                        decision_concurrency=args.decision_concurrency,
-                        warmup=args.warmup,
-                        settle_per_item=args.settle_seconds,
-                        say=lambda line: print(f"bench: {line}", flush=True),
-                        cpu=stack.meter.sample,
-                    )
-                finally:
-                    await db.dispose()
-
-            figures = asyncio.run(go())
-            resident = stack.memory.sample()
-            memory = {part: resident[part].rss / 1024 for part in ("worker", "api", "temporal")}
-        print(report(figures), flush=True)
-        print("resident memory at the end (MiB): " + ", ".join(f"{k} {v:.0f}" for k, v in memory.items()), flush=True)
-    finally:
-        if not args.keep_data:
-            shutil.rmtree(run_dir, ignore_errors=True)
+    figures, memory = run_on_stack(args, run)
+    print(report(figures), flush=True)
+    print("resident memory at the end (MiB): " + ", ".join(f"{k} {v:.0f}" for k, v in memory.items()), flush=True)
 
 
 if __name__ == "__main__":

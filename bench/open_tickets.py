@@ -22,15 +22,11 @@ import argparse
 import asyncio
 import os
 import random
-import shutil
-import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -43,7 +39,10 @@ from bench.sides import Baseline, Kexiang, Side, bearer
 from db.seed import DEMO_PASSWORD
 
 if TYPE_CHECKING:
-    from bench.stack import Memory
+    from temporalio.client import Client
+
+    from bench.stack import BenchStack, Memory
+    from db.session import Database
 
 P50_TARGET = 1.5  # kexiang decision p50 at most this multiple of the baseline's (issue 18)
 P99_TARGET = 2.0  # and p99 at most this multiple
@@ -422,6 +421,8 @@ def _mem(memory: dict[str, Memory], parts: list[str]) -> str:
 
 
 def _arguments() -> argparse.Namespace:
+    from bench.stack import add_stack_arguments  # the stack needs the dev extra
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--open", type=int, default=1000, help="items opened and kept open on each side")
     parser.add_argument("--concurrency", type=int, default=10, help="closed-loop callers during the fill")
@@ -440,54 +441,34 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--worker-cache", type=int, default=1000, help="the worker's max_cached_workflows, for the projection"
     )
-    parser.add_argument("--data-dir", type=Path, default=Path(".data/bench"), help="each run gets a fresh folder here")
-    parser.add_argument("--keep-data", action="store_true", help="keep the run's folder (databases, logs)")
+    add_stack_arguments(parser)
     return parser.parse_args()
-
-
-def _stop(*_: object) -> None:
-    raise SystemExit(143)
 
 
 def main() -> None:
     """Start the stack, fill, decide, print the figures, stop the stack."""
-    from bench.stack import bench_stack  # the stack needs the dev extra; measure_open() does not
-    from db.session import Database
+    from bench.stack import run_on_stack  # the stack needs the dev extra; measure_open() does not
+
+    async def run(stack: BenchStack, client: Client, db: Database) -> OpenFigures:
+        return await measure_open(
+            Target(stack.api_url, client, db, baseline_queue="bench-baseline"),
+            open_items=args.open,
+            concurrency=args.concurrency,
+            backlog=args.backlog,
+            decisions=args.decisions,
+            decision_concurrency=args.decision_concurrency,
+            warmup=args.warmup,
+            progress=args.progress,
+            memory=stack.memory.sample,
+            temporal_disk=stack.memory.temporal_disk,
+            cpu=stack.meter.sample,
+            restart_worker=stack.restart_worker if args.evicted else None,
+            say=lambda line: print(f"bench: {line}", flush=True),
+        )
 
     args = _arguments()
-    signal.signal(signal.SIGTERM, _stop)  # `kill PID` stops the stack too (a background job ignores SIGINT)
-    run_dir = (args.data_dir / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")).resolve()
-    try:
-        with bench_stack(run_dir) as stack:
-            print(f"bench: stack up (logs in {run_dir / 'logs'})", flush=True)
-
-            async def go() -> OpenFigures:
-                client = await stack.client()
-                db = Database(stack.database_url)
-                try:
-                    return await measure_open(
-                        Target(stack.api_url, client, db, baseline_queue="bench-baseline"),
-                        open_items=args.open,
-                        concurrency=args.concurrency,
-                        backlog=args.backlog,
-                        decisions=args.decisions,
-                        decision_concurrency=args.decision_concurrency,
-                        warmup=args.warmup,
-                        progress=args.progress,
-                        memory=stack.memory.sample,
-                        temporal_disk=stack.memory.temporal_disk,
-                        cpu=stack.meter.sample,
-                        restart_worker=stack.restart_worker if args.evicted else None,
-                        say=lambda line: print(f"bench: {line}", flush=True),
-                    )
-                finally:
-                    await db.dispose()
-
-            figures = asyncio.run(go())
-        print(report(figures, project=args.project, worker_cache=args.worker_cache), flush=True)
-    finally:
-        if not args.keep_data:
-            shutil.rmtree(run_dir, ignore_errors=True)
+    figures = run_on_stack(args, run)
+    print(report(figures, project=args.project, worker_cache=args.worker_cache), flush=True)
 
 
 if __name__ == "__main__":

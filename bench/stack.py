@@ -7,19 +7,25 @@ with every file under the run's folder.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from temporalio.client import Client
 
 from db.migrate import migrate_and_seed
+from db.session import Database
 from infra.devstack import ROOT, Stack, http_ok, temporal_command, temporal_healthy, wait_until
 from infra.embedded_pg import ensure_database, sqlalchemy_url, start_embedded_postgres
 from infra.settings import Settings
@@ -240,3 +246,94 @@ class MemoryMeter:
     def temporal_disk(self) -> int:
         """Bytes of the dev server's SQLite file with its WAL (PostgreSQL's are asked with pg_database_size)."""
         return sum(p.stat().st_size for p in self._temporal_db.parent.glob(self._temporal_db.name + "*"))
+
+
+T = TypeVar("T")
+
+
+def add_stack_arguments(parser: argparse.ArgumentParser, *, tuning: bool = False) -> None:
+    """The flags of every bench that starts its own stack: where runs live, keeping them, and (tuning) engine and
+    worker settings for experiments."""
+    parser.add_argument("--data-dir", type=Path, default=Path(".data/bench"), help="each run gets a fresh folder here")
+    parser.add_argument("--keep-data", action="store_true", help="keep the run's folder (databases, logs)")
+    if not tuning:
+        return
+    parser.add_argument(
+        "--dynamic-config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra Temporal dev-server dynamic config, for experiments (make run sets none)",
+    )
+    parser.add_argument(
+        "--sqlite-pragma",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra dev-server SQLite pragma, for experiments (make run sets journal_mode=wal)",
+    )
+    parser.add_argument(
+        "--worker-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="worker tuning for the product worker, e.g. WORKER_MAX_CACHED_WORKFLOWS=100 (infra/settings.py)",
+    )
+
+
+def worker_env(pairs: Sequence[str]) -> dict[str, str]:
+    """NAME=VALUE pairs as environment variables (names upper-cased, as Settings reads them)."""
+    env = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--worker-setting wants NAME=VALUE, not {pair!r}")
+        env[name.strip().upper()] = value.strip()
+    return env
+
+
+def _abort(stack: BenchStack, run_dir: Path | None) -> None:
+    stack.stack.stop()
+    if run_dir is not None:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    print("bench: stopped by SIGTERM", flush=True)
+    os._exit(143)
+
+
+def run_on_stack(
+    args: argparse.Namespace,
+    measure: Callable[[BenchStack, Client, Database], Awaitable[T]],
+    *,
+    run_name: str = "",
+) -> T:
+    """Start the stack in a fresh run folder under `--data-dir`, run `measure` with a Temporal client and the
+    database, stop everything (a `kill`'s SIGTERM too) and remove the folder unless `--keep-data`."""
+    # A background job ignores SIGINT; without this a `timeout` or kill would leave server, worker, API and PostgreSQL.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    run_dir = (args.data_dir / datetime.now(UTC).strftime(f"{run_name}%Y%m%dT%H%M%S")).resolve()
+    tuning = worker_env(getattr(args, "worker_setting", ()))
+    try:
+        with bench_stack(
+            run_dir,
+            dynamic_config=getattr(args, "dynamic_config", ()),
+            sqlite_pragmas=getattr(args, "sqlite_pragma", ()),
+            worker_env=tuning,
+        ) as stack:
+            # Once the stack is up, a SIGTERM stops it from the handler: unwinding asyncio.run waits for every
+            # task to take its cancellation, and a Temporal worker polling a busy server can hold that for minutes.
+            signal.signal(signal.SIGTERM, lambda *_: _abort(stack, None if args.keep_data else run_dir))
+            load = os.getloadavg()[0]
+            print(f"bench: stack up (logs in {run_dir / 'logs'}), worker {tuning or 'defaults'}, load {load:.1f}")
+
+            async def go() -> T:
+                client = await stack.client()
+                db = Database(stack.database_url)
+                try:
+                    return await measure(stack, client, db)
+                finally:
+                    await db.dispose()
+
+            return asyncio.run(go())
+    finally:
+        if not args.keep_data:
+            shutil.rmtree(run_dir, ignore_errors=True)

@@ -30,17 +30,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
-import signal
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import text
 from temporalio.client import Client
@@ -81,6 +77,9 @@ _BREACH_SEEN_DDL = (
     "DROP TRIGGER IF EXISTS bench_breach_seen ON sla_breach",
     "CREATE TRIGGER bench_breach_seen AFTER INSERT ON sla_breach FOR EACH ROW EXECUTE FUNCTION bench.note_breach()",
 )
+
+if TYPE_CHECKING:
+    from bench.stack import BenchStack
 
 
 @dataclass(frozen=True)
@@ -468,6 +467,8 @@ def report(sides: Sequence[StormFigures]) -> str:
 
 
 def _arguments() -> argparse.Namespace:
+    from bench.stack import add_stack_arguments  # the stack needs the dev extra
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deadlines", type=int, default=10_000, help="deadlines due within the minute, each side")
     parser.add_argument("--baseline-deadlines", type=int, help="the baseline's count (default: --deadlines)")
@@ -477,8 +478,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--lead-factor", type=float, default=1.5, help="calibrated setup time × this, plus 30 s")
     parser.add_argument("--grace", type=float, default=300.0, help="seconds after the minute to wait for stragglers")
     parser.add_argument("--only", choices=("kexiang", "baseline"), help="measure one side only (no ratios)")
-    parser.add_argument("--data-dir", type=Path, default=Path(".data/bench"), help="each run gets a fresh folder here")
-    parser.add_argument("--keep-data", action="store_true", help="keep the run's folder (databases, logs)")
+    add_stack_arguments(parser)
     return parser.parse_args()
 
 
@@ -531,28 +531,13 @@ def report_one(figures: StormFigures) -> str:
 
 def main() -> None:
     """Start the stack, measure both sides, print the figures, stop the stack."""
-    from bench.stack import bench_stack  # the stack needs the dev extra
+    from bench.stack import run_on_stack  # the stack needs the dev extra
+
+    async def run(stack: BenchStack, client: Client, db: Database) -> str:
+        return await _measure(args, client, db, stack.meter.sample)
 
     args = _arguments()
-    # A `timeout` or kill stops the stack too (the default SIGTERM would leave server, worker, API and PostgreSQL).
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    run_dir = (args.data_dir / datetime.now(UTC).strftime("storm-%Y%m%dT%H%M%S")).resolve()
-    try:
-        with bench_stack(run_dir) as stack:
-            _say(f"stack up (logs in {run_dir / 'logs'}), load {_load()[0]:.1f}")
-
-            async def go() -> str:
-                client = await stack.client()
-                db = Database(stack.database_url)
-                try:
-                    return await _measure(args, client, db, stack.meter.sample)
-                finally:
-                    await db.dispose()
-
-            print(asyncio.run(go()), flush=True)
-    finally:
-        if not args.keep_data:
-            shutil.rmtree(run_dir, ignore_errors=True)
+    print(run_on_stack(args, run, run_name="storm-"), flush=True)
 
 
 if __name__ == "__main__":
