@@ -119,8 +119,12 @@ def create_app(
     for outage in DATABASE_UNAVAILABLE:
         app.add_exception_handler(outage, _database_unavailable)
 
+    # Each request tries the routes in this order until one matches, at ~0.03 ms a route: the KPI routes, held to
+    # p99 ≤ 100 ms (issue 16), come early (their paths are their own: the order changes no match).
     for router in (
         health.router,
+        kpis.router,
+        kpis.targets,
         auth.router,
         users.router,
         config.calendars,
@@ -150,8 +154,6 @@ def create_app(
         hub_router("serviceOrder", "/tmf-api/serviceOrdering/v4", tag="TMF641 service orders"),
         hub_router("checkServiceQualification", "/tmf-api/serviceQualificationManagement/v4", tag="TMF645 checks"),
         reservations.router,
-        kpis.router,
-        kpis.targets,
         quality.router,
         quality.rules,
         incidents.router,

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from bench.kpis import CUSTOMERS, DATA_DIR, DEPARTMENTS, PEOPLE, _figures, _say, load, open_data, serve_api
+from bench.kpis import CUSTOMERS, DATA_DIR, DEPARTMENTS, PEOPLE, Figures, _say, load, open_data, serve_api
 from db.seed import DEMO_PASSWORD
 from infra.devstack import Stack
 
@@ -140,7 +140,8 @@ async def measure(api_url: str, requests: int, warmup: int) -> list[tuple[str, f
                         raise SystemExit(f"{what} {path} {params}: {response.status_code} {response.text[:300]}")
                     if n >= warmup:
                         timings.append(elapsed)
-                p50, p99, most = _figures(timings)
+                figures = Figures.of(timings)
+                p50, p99, most = figures.p50, figures.p99, figures.most
                 results.append((what, p50, p99, most))
                 verdict = "ok" if p99 <= TARGET_MS else "OVER"
                 _say(f"  {what:<42} p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   max {most:7.1f} ms  {verdict}")
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         url = open_data(stack, args.data_dir)
         open_work(url, args.data_dir, args.open)
-        api_url = serve_api(stack, url, args.data_dir)
+        api_url, _ = serve_api(stack, url, args.data_dir)
         _say(f"timing {args.requests} requests per list (after {args.warmup} untimed), target p99 ≤ {TARGET_MS} ms:")
         results = asyncio.run(measure(api_url, args.requests, args.warmup))
         over = [r for r in results if r[2] > TARGET_MS]

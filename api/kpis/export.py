@@ -30,11 +30,12 @@ EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def export_format(
+async def export_format(
     request: Request,
     format: Annotated[Literal["json", "csv", "xlsx"] | None, Query(description="json (default), csv or xlsx")] = None,
 ) -> ExportKind | None:
-    """The file format asked for by `format=` or else by the Accept header; None for JSON."""
+    """The file format asked for by `format=` or else by the Accept header; None for JSON (async: a plain `def`
+    dependency would cost a thread hop per request)."""
     if format is not None:
         return None if format == "json" else format
     accept = request.headers.get("accept", "")

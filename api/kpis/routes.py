@@ -20,7 +20,6 @@ from core.kpis import (
     KpiFilter,
     KpiQuery,
     KpiTargets,
-    definitions,
     judge,
     local_period,
     refuse_filters,
@@ -92,7 +91,7 @@ def _period(settings: Settings, first: str | None, last: str | None) -> tuple[da
 )
 async def list_kpis(actor: Measurer, session: SessionDep, export: ExportFormat) -> Any:
     """Every KPI with the targets and owners currently published (`format=csv|xlsx`: as a file)."""
-    kpis = definitions(await kpi_figures.latest_targets(session))
+    kpis = await kpi_figures.latest_definitions(session)
     return table_file(export, kpis, "kpis") if export else kpis
 
 
@@ -123,7 +122,7 @@ async def kpi(
         customer=_text("customer", customer),
         priority=_priority(priority),
     )
-    [definition] = [k for k in definitions(await kpi_figures.latest_targets(session)) if k.name == name]
+    [definition] = [k for k in await kpi_figures.latest_definitions(session) if k.name == name]
     if not actor.has_role(*MEASURERS) and KpiFilter.DEPARTMENT not in definition.filters:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"{name} is not measured per department")
     try:

@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from db.models import AuditEntry, SlaBreach, TicketRow
+from core.kpis import BY_NAME, KpiTarget, KpiTargets
+from core.roles import Role
+from db.models import AuditEntry, KpiTargetsVersion, SlaBreach, TicketRow
 from tests.support import eventually, skip_to
 from tests.tickets.http_helpers import TT, act, full_intake, routed
 from tests.tickets.test_survey_api import survey_token
@@ -207,3 +209,41 @@ async def test_admin_edits_a_target_journaled(http, login, sync_session):
     assert (await http.post("/api/kpi-targets/other", json={"targets": {}}, headers=admin)).status_code == 422
     assert (await http.post("/api/kpi-targets/center", json={"targets": {}}, headers=supervisor)).status_code == 403
     assert (await http.get("/api/kpi-targets/center", headers=admin)).json()["version"] == version
+
+
+async def test_targets_are_read_once_per_version_and_a_new_version_counts_at_once(http, login, sync_session):
+    """The definitions are kept per published targets version: a version published through the API, or one
+    another API process wrote (a row inserted beside this process), judges the very next answer."""
+    admin, supervisor = await login("admin"), await login("supervisor1")
+    period = {"from": "2026-02-01", "to": "2026-02-02"}
+
+    async def target() -> tuple[float, float]:
+        answer = (await http.get("/api/kpis/callback_rate", params=period, headers=supervisor)).json()
+        listed = (await http.get("/api/kpis", headers=supervisor)).json()
+        return answer["target"], next(k for k in listed if k["name"] == "callback_rate")["target"]
+
+    current = (await http.get("/api/kpi-targets/center", headers=admin)).json()
+    original = current["spec"]["targets"]
+    await target()  # the current version is read and kept
+    changed = original | {"callback_rate": {"target": 0.42, "owner": "supervisor"}}
+    published = await http.post("/api/kpi-targets/center", json={"targets": changed}, headers=admin)
+    assert published.status_code == 201, published.text
+    assert await target() == (0.42, 0.42)
+
+    version = published.json()["version"] + 1
+    beside = KpiTargets(
+        name="center",
+        version=version,
+        targets=original | {"callback_rate": KpiTarget(target=0.43, owner=Role.SUPERVISOR)},
+    )
+    with sync_session() as s:
+        s.add(
+            KpiTargetsVersion(name="center", version=version, spec=beside.model_dump(mode="json"), created_by="admin")
+        )
+        s.commit()
+    assert await target() == (0.43, 0.43)
+
+    restored = await http.post("/api/kpi-targets/center", json={"targets": original}, headers=admin)
+    assert restored.status_code == 201, restored.text
+    kept = original.get("callback_rate", {"target": BY_NAME["callback_rate"].target})["target"]
+    assert await target() == (kept, kept)
