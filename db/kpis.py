@@ -303,11 +303,15 @@ async def sla_breaches(session: AsyncSession, query: KpiQuery) -> KpiFigures:
 
 async def breaches_by_person(session: AsyncSession, query: KpiQuery) -> list[tuple[str, int, int]]:
     """(username, breaches, of which unclaimed) for every person charged with a breach in scope, most first."""
+    # Matched by equal charges (hash joins) and counted once per group and person, rather than by testing every
+    # group's charges against every person's answers (`&&`): 200 people × a month's groups took 100-200 ms.
     sql = f"""
-    WITH g AS ({_BREACH_GROUPS})
-    SELECT u.username, sum(g.n)::int, (sum(g.n) FILTER (WHERE g.responsible <> u.username))::int
-      FROM g JOIN {_USER_ANSWERS} AS u ON u.answers && g.charged
-     GROUP BY u.username ORDER BY 2 DESC, u.username
+    WITH g AS (SELECT row_number() OVER () AS id, grouped.* FROM ({_BREACH_GROUPS}) AS grouped),
+         a AS (SELECT u.username, answer FROM {_USER_ANSWERS} AS u CROSS JOIN LATERAL unnest(u.answers) AS answer),
+         m AS (SELECT DISTINCT g.id, a.username FROM g CROSS JOIN LATERAL unnest(g.charged) AS c JOIN a ON a.answer = c)
+    SELECT m.username, sum(g.n)::int, (sum(g.n) FILTER (WHERE g.responsible <> m.username))::int
+      FROM m JOIN g ON g.id = m.id
+     GROUP BY m.username ORDER BY 2 DESC, m.username
     """
     return [(name, n, unclaimed or 0) for name, n, unclaimed in await session.execute(text(sql), _params(query))]
 
