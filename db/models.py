@@ -688,6 +688,7 @@ class KpiTicketCycleRow(SQLModel, table=True):
                 ("lead", "lead_department", "number = 1"),
                 ("handler", "handler", "number = 1"),
                 ("callback", "callback_person", "number = 1 AND complaint"),
+                ("customer", "customer_id", "number = 1"),  # migration 0028
             )
         ),
     )
