@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert
@@ -12,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 
 from core.calendar import BusinessCalendar
 from core.outbox import is_urgent
-from core.records import PolicyRef, TaskEvent
+from core.records import AuditRecord, PolicyRef, TaskEvent, WriteEcho
 from core.sla import PolicySnapshot, SlaPolicy
 from db import audit as audit_journal
 from db.models import (
@@ -26,7 +27,7 @@ from db.models import (
     utcnow,
 )
 from db.outbox import enqueue_notifications
-from db.policies import latest_version_ids, parsed_version
+from db.policies import frozen_spec, latest_version_refs, parsed_version, thawed
 from db.readmodel import upsert_newer
 from db.session import Database
 from workflows.common import LOAD_POLICY_SNAPSHOT, RECORD_TASK_EVENT
@@ -55,17 +56,17 @@ class PlatformActivities:
         calendar_name = ref.calendar or self._default_calendar
         policy_name = ref.policy or self._default_policy
         async with self._db.session() as session:
-            calendar_id, policy_id, assignment_id = await latest_version_ids(
+            calendar_ref, policy_ref, assignment_ref = await latest_version_refs(
                 session, calendar=calendar_name, policy=policy_name, assignment=ref.assignment or "default"
             )
-            if calendar_id is None or policy_id is None:
-                missing = f"calendar {calendar_name}" if calendar_id is None else f"SLA policy {policy_name}"
+            if calendar_ref is None or policy_ref is None:
+                missing = f"calendar {calendar_name}" if calendar_ref is None else f"SLA policy {policy_name}"
                 raise ApplicationError(f"{missing} does not exist", type="PolicyMissing", non_retryable=True)
-            calendar = await parsed_version(session, CalendarVersion, calendar_id, BusinessCalendar.model_validate)
-            policy = await parsed_version(session, SlaPolicyVersion, policy_id, SlaPolicy.model_validate)
+            calendar = await parsed_version(session, CalendarVersion, calendar_ref, BusinessCalendar.model_validate)
+            policy = await parsed_version(session, SlaPolicyVersion, policy_ref, SlaPolicy.model_validate)
             assignment = None
-            if assignment_id is not None:
-                assignment = await parsed_version(session, AssignmentRulesVersion, assignment_id, dict)
+            if assignment_ref is not None:  # the snapshot carries the rules as data: its own copy of the kept spec
+                assignment = thawed(await parsed_version(session, AssignmentRulesVersion, assignment_ref, frozen_spec))
         return PolicySnapshot(calendar=calendar, policy=policy, assignment=assignment)
 
     @activity.defn(name=RECORD_TASK_EVENT)
@@ -104,3 +105,32 @@ async def write_task_event(session: AsyncSession, event: TaskEvent, *, journal: 
         await session.execute(_INSERT_BREACH, event.breach.model_dump())
     if journal and event.audit is not None:
         await audit_journal.append(session, event.audit)
+
+
+class HeldChange(Protocol):
+    """One act's writes held for one transaction: its task changes, the feature's state and the act's audit row."""
+
+    @property
+    def tasks(self) -> tuple[TaskEvent, ...]: ...
+
+    @property
+    def audit(self) -> AuditRecord | None: ...
+
+    def echo(self) -> WriteEcho: ...
+
+
+async def write_held_change(
+    db: Database, change: HeldChange, write_state: Callable[[AsyncSession], Awaitable[None]]
+) -> WriteEcho:
+    """Write an act's task changes, then its feature's state (`write_state`, which journals nothing), then every
+    audit row in the act's order, in one transaction; echo what the auditor's timeline reads (a local activity's
+    input is not in the history). The audit rows come last: the journal's chain lock is held only until the commit."""
+    async with db.session() as session:
+        for event in change.tasks:
+            await write_task_event(session, event, journal=False)
+        await write_state(session)
+        for audit in [event.audit for event in change.tasks] + [change.audit]:
+            if audit is not None:
+                await audit_journal.append(session, audit)
+        await session.commit()
+    return change.echo()

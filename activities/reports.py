@@ -12,7 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.report_documents import cjk_font_installed, render_pdf, render_xlsx, report_view
-from core.kpis import KpiQuery, definitions, judge, local_period
+from core.kpis import KpiQuery, judge, local_period
 from core.reports import (
     DRAFT_QUARTERLY_REPORT,
     LOAD_REPORT_POLICY,
@@ -103,7 +103,7 @@ async def _kpis(session: AsyncSession, span: QuarterSpan) -> list[dict[str, Any]
     """Every KPI over the quarter and month by month, judged against the published targets."""
     zone = ZoneInfo(span.timezone)
     out = []
-    for kpi in definitions(await kpi_figures.latest_targets(session)):
+    for kpi in await kpi_figures.latest_definitions(session):
         if kpi.name not in kpi_figures.FIGURES:
             continue
         whole = KpiQuery(start=span.start, end=span.end)

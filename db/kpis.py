@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
-from core.kpis import BY_NAME, KPI_TARGETS_NAME, KpiDefinition, KpiFigures, KpiQuery, KpiTargets, definitions
+from core.kpis import BY_NAME, CATALOGUE, KPI_TARGETS_NAME, KpiDefinition, KpiFigures, KpiQuery, KpiTargets, definitions
 from db.models import KpiTargetsVersion
+from db.policies import latest_parsed
 
 
 def _params(query: KpiQuery) -> dict[str, Any]:
@@ -368,39 +367,12 @@ async def figures(session: AsyncSession, name: str, query: KpiQuery) -> KpiFigur
     return await FIGURES[name](session, query)
 
 
-async def latest_targets(session: AsyncSession) -> KpiTargets | None:
-    """The newest published KPI targets."""
-    row = await session.scalar(
-        select(KpiTargetsVersion)
-        .where(col(KpiTargetsVersion.name) == KPI_TARGETS_NAME)
-        .order_by(col(KpiTargetsVersion.version).desc())
-        .limit(1)
-    )
-    return KpiTargets.model_validate(row.spec) if row else None
-
-
-# Which row is the newest targets version: its id and creation instant (a version is immutable; the instant tells
-# a database rebuilt from scratch, whose ids start over, from the one the cache was filled from).
-_TARGETS = KpiTargetsVersion.__table__.c  # type: ignore[attr-defined]  # SQLModel tables carry their Table
-_NEWEST_TARGETS = (
-    select(_TARGETS.id, _TARGETS.created_at)
-    .where(_TARGETS.name == KPI_TARGETS_NAME)
-    .order_by(_TARGETS.version.desc())
-    .limit(1)
-)
-_TARGETS_SPEC = select(_TARGETS.spec).where(_TARGETS.id == bindparam("id"))
-# The definitions of the newest targets version this process has read, with the row they came from.
-_published: tuple[tuple[int, datetime] | None, tuple[KpiDefinition, ...]] | None = None
+def _definitions(spec: dict[str, Any]) -> tuple[KpiDefinition, ...]:
+    return tuple(definitions(KpiTargets.model_validate(spec)))
 
 
 async def latest_definitions(session: AsyncSession) -> tuple[KpiDefinition, ...]:
     """The catalogue with the newest published targets applied; the document is read and checked once per version
-    (each request only asks which version is the newest, so one published by another API process counts at once)."""
-    global _published
-    row = (await session.execute(_NEWEST_TARGETS)).first()
-    newest = (row.id, row.created_at) if row else None
-    if _published is None or _published[0] != newest:
-        spec = await session.scalar(_TARGETS_SPEC, {"id": row.id}) if row else None
-        targets = KpiTargets.model_validate(spec) if spec is not None else None
-        _published = (newest, tuple(definitions(targets)))
-    return _published[1]
+    (each call only asks which version is the newest, so one published by another API process counts at once)."""
+    published = await latest_parsed(session, KpiTargetsVersion, KPI_TARGETS_NAME, _definitions)
+    return CATALOGUE if published is None else published
