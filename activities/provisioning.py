@@ -8,7 +8,7 @@ from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.platform import write_task_event
+from activities.platform import write_held_change
 from api.tmf.events import publish_order_change
 from core.numbers import CENTER_ZONE
 from core.outbox import is_urgent
@@ -75,16 +75,15 @@ async def _tell_of_jeopardy(session: AsyncSession, save: OrderSave) -> None:
             await enqueue_notification(session, notice, urgent=True)
 
 
-async def _write_order(session: AsyncSession, save: OrderSave) -> None:
-    """The order (newer revisions only), its TMF641 events, new documents, the act's audit row and notices."""
+async def _write_order(session: AsyncSession, save: OrderSave, *, journal: bool = True) -> None:
+    """The order (newer revisions only), its TMF641 events, new documents, notices and (unless the caller appends it
+    last itself: `journal=False`) the act's audit row, last."""
     await publish_order_change(session, save.order)  # TMF641 listeners, from the row before the write
     await upsert_order(session, save.order)
     if save.documents:
         await add_documents(
             session, save.order.order_id, save.document_step or "", save.uploaded_by or "", save.documents
         )
-    if save.audit is not None:
-        await audit_journal.append(session, save.audit)
     for notice in save.notifications:
         await session.execute(
             insert(Notification).values(**notice.model_dump()).on_conflict_do_nothing(index_elements=["key"])
@@ -95,6 +94,8 @@ async def _write_order(session: AsyncSession, save: OrderSave) -> None:
                 session, notice, check_id=save.order.spec.resource_check_id, fields=_cutover_fields(save)
             )
     await _tell_of_jeopardy(session, save)
+    if journal and save.audit is not None:
+        await audit_journal.append(session, save.audit)
 
 
 class ProvisioningActivities:
@@ -120,14 +121,9 @@ class ProvisioningActivities:
 
     @activity.defn(name=RECORD_ORDER_CHANGE)
     async def record_order_change(self, change: OrderChange) -> WriteEcho:
-        """Write an act's task changes, then the order with what came with it, in one transaction; echo what the
-        auditor's timeline reads (a local activity's input is not in the history), not the whole order."""
-        async with self._db.session() as session:
-            for event in change.tasks:
-                await write_task_event(session, event)
-            await _write_order(session, change)
-            await session.commit()
-        return change.echo()
+        """Write an act's task changes, the order with what came with it, then the audit rows, in one transaction;
+        echo what the auditor's timeline reads, not the whole order."""
+        return await write_held_change(self._db, change, lambda session: _write_order(session, change, journal=False))
 
     @activity.defn(name=REPORT_COMPLETION)
     async def report_completion(self, report: CompletionReport) -> str:

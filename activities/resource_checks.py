@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
-from activities.platform import write_task_event
+from activities.platform import write_held_change
 from api.tmf.events import publish_check_change
 from core.records import WriteEcho
 from core.resource_checks import CheckChange, CheckSave
@@ -31,19 +31,15 @@ class ResourceCheckActivities:
 
     @activity.defn(name=RECORD_CHECK_CHANGE)
     async def record_check_change(self, change: CheckChange) -> WriteEcho:
-        """Write an act's task changes, then the check, its audit row and ledger row, in one transaction; echo what
-        the auditor's timeline reads (a local activity's input is not in the history), not the whole check."""
-        async with self._db.session() as session:
-            for event in change.tasks:
-                await write_task_event(session, event)
-            await _write_check(session, change)
-            await session.commit()
-        return change.echo()
+        """Write an act's task changes, the check and its ledger row, then the audit rows, in one transaction; echo
+        what the auditor's timeline reads, not the whole check."""
+        return await write_held_change(self._db, change, lambda session: _write_check(session, change, journal=False))
 
 
-async def _write_check(session: AsyncSession, save: CheckSave) -> None:
-    """The check (newer revisions only), its TMF645 events, the act's audit row and, when asked, the ledger row."""
+async def _write_check(session: AsyncSession, save: CheckSave, *, journal: bool = True) -> None:
+    """The check (newer revisions only), its TMF645 events, when asked the ledger row and (unless the caller appends
+    it last itself: `journal=False`) the act's audit row."""
     await publish_check_change(session, save.check)  # TMF645 listeners, from the row before the write
     await upsert_check(session, save.check, ledger=save.ledger)
-    if save.audit is not None:
+    if journal and save.audit is not None:
         await audit_journal.append(session, save.audit)

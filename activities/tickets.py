@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
-from activities.platform import write_task_event
+from activities.platform import write_held_change
 from api.tmf.events import publish_ticket_change
 from core.records import WriteEcho
 from core.tickets import SurveyIssue, Ticket, TicketChange, TicketSave
@@ -36,22 +36,17 @@ class TicketActivities:
 
     @activity.defn(name=RECORD_TICKET_CHANGE)
     async def record_ticket_change(self, change: TicketChange) -> WriteEcho:
-        """Write an act's task changes, then the ticket and its audit row, in one transaction; echo what the
-        auditor's timeline reads (a local activity's input is not in the history), not the whole ticket."""
-        async with self._db.session() as session:
-            for event in change.tasks:
-                await write_task_event(session, event, journal=False)
+        """Write an act's task changes, the ticket, its survey and archive entry, then the audit rows, in one
+        transaction; echo what the auditor's timeline reads, not the whole ticket."""
+
+        async def write_ticket(session: AsyncSession) -> None:
             await _write_ticket(session, change, journal=False)
             if change.survey is not None:
                 await self._queue_survey(session, change.survey)
             if change.archive:
                 await knowledge.upsert_entry(session, change.ticket)
-            # The audit rows last, in the act's order: the journal's chain lock is held only until the commit.
-            for audit in [event.audit for event in change.tasks] + [change.audit]:
-                if audit is not None:
-                    await audit_journal.append(session, audit)
-            await session.commit()
-        return change.echo()
+
+        return await write_held_change(self._db, change, write_ticket)
 
     @activity.defn(name=ISSUE_SURVEY)
     async def issue_survey(self, issue: SurveyIssue) -> None:

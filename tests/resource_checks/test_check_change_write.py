@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.event import listen as event_listen
+from sqlalchemy.event import remove as event_remove
 from temporalio.testing import ActivityEnvironment
 
 from activities.resource_checks import ResourceCheckActivities
@@ -65,3 +67,38 @@ async def test_a_retried_write_writes_everything_once_and_echoes_no_whole_check(
     echoed = echo.model_dump_json()
     assert echo.tasks[0].task["status"] == "done"
     assert request.customer_name not in echoed and "13812345678" not in echoed  # no whole check, no contact
+
+
+async def test_the_audit_rows_come_last_in_the_acts_order(db, sync_session):
+    """The journal's chain lock is taken only after every other write of the act (it is held until the commit), and
+    the rows follow the act: the task's audit row, then the check's."""
+    request = check_input()
+    change = _change(request, revision=1, task_status=TaskStatus.OPEN)
+    [event] = change.tasks
+    task_audit = AuditRecord.by(
+        REQUESTER, "task.open", "task", event.task.task_id, at=NOW, request_id=f"{event.task.task_id}:open"
+    )
+    change = change.model_copy(update={"tasks": (event.model_copy(update={"audit": task_audit}),)})
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    engine = db.engine.sync_engine
+    event_listen(engine, "before_cursor_execute", record)
+    try:
+        await ActivityEnvironment().run(ResourceCheckActivities(db).record_check_change, change)
+    finally:
+        event_remove(engine, "before_cursor_execute", record)
+    first_lock = next(i for i, sql in enumerate(statements) if "pg_advisory_xact_lock" in sql)
+    assert any("resource_check" in sql for sql in statements[:first_lock])
+    assert any("INSERT INTO human_task" in sql for sql in statements[:first_lock])
+    journal = ("pg_advisory_xact_lock", "audit_entry")
+    assert all(any(word in sql for word in journal) for sql in statements[first_lock:]), statements[first_lock:]
+    with sync_session() as s:
+        rows = s.scalars(
+            select(AuditEntry.request_id)
+            .where(AuditEntry.request_id.in_([task_audit.request_id, change.audit.request_id]))
+            .order_by(AuditEntry.id)
+        ).all()
+    assert rows == [task_audit.request_id, change.audit.request_id]
