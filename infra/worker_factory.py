@@ -8,7 +8,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from temporalio.client import Client
@@ -50,8 +50,17 @@ class HeartbeatWorker(Worker):
     own poller list only ages out after a minute. A clean stop removes the row at once.
     """
 
-    def __init__(self, client: Client, *, db: Database, interval: float, **options: Any) -> None:
+    def __init__(
+        self,
+        client: Client,
+        *,
+        db: Database,
+        interval: float,
+        on_stop: Sequence[Callable[[], Awaitable[None]]] = (),
+        **options: Any,
+    ) -> None:
         super().__init__(client, **options)
+        self._on_stop = tuple(on_stop)  # what the worker's activities share (HTTP clients), closed when it stops
         self._db = db.side_pool()  # busy activities holding every pooled connection must not silence the heartbeat
         self._interval = interval
         self._namespace = client.namespace
@@ -79,6 +88,9 @@ class HeartbeatWorker(Worker):
                 async with self._db.session() as session:
                     await heartbeats.forget(session, self.worker_id)
             await self._db.dispose()
+            for close in self._on_stop:
+                with contextlib.suppress(Exception):
+                    await close()
 
     async def _beat_while_running(self) -> None:
         while not self.is_running:  # the first beat as soon as the worker polls: readiness follows at once
@@ -126,10 +138,11 @@ def build_worker(
     incidents = IncidentActivities(db, client)
     report_work = ReportActivities(db)
     callbacks = CallbackActivities(db, client, settings)
+    sms = HttpSmsGateway(settings.sms_url, token=settings.sms_gateway_token)
     outbox = OutboxActivities(
         db,
         mailer=SmtpMailer(settings.smtp_host, settings.smtp_port, sender=settings.smtp_sender),
-        sms=HttpSmsGateway(settings.sms_url, token=settings.sms_gateway_token),
+        sms=sms,
         key_ring=settings.payload_key_ring,
         allow_private_callbacks=settings.private_callbacks_allowed,
     )
@@ -137,6 +150,7 @@ def build_worker(
         client,
         db=db,
         interval=settings.worker_heartbeat_seconds,
+        on_stop=[sms.aclose],
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=workflows,
         workflow_failure_exception_types=DATA_FAILURES,
