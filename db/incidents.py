@@ -13,6 +13,7 @@ from sqlmodel import col
 from core.incidents import OPEN_STATUSES, FaultSignature, Incident, IncidentPolicy
 from core.tickets import TicketStatus
 from db.models import IncidentPolicyVersion, IncidentRow, IncidentTicket, TicketRow, utcnow
+from db.policies import latest_parsed
 from db.readmodel import upsert_newer
 
 
@@ -55,13 +56,7 @@ async def link_tickets(session: AsyncSession, incident_no: str, tickets: list[tu
 
 async def latest_incident_policy(session: AsyncSession, name: str) -> IncidentPolicy | None:
     """The newest version of the named incident policy."""
-    row = await session.scalar(
-        select(IncidentPolicyVersion)
-        .where(col(IncidentPolicyVersion.name) == name)
-        .order_by(col(IncidentPolicyVersion.version).desc())
-        .limit(1)
-    )
-    return IncidentPolicy.model_validate(row.spec) if row is not None else None
+    return await latest_parsed(session, IncidentPolicyVersion, name, IncidentPolicy.model_validate)
 
 
 async def lock_signature(session: AsyncSession, signature: FaultSignature) -> None:

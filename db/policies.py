@@ -21,24 +21,12 @@ T = TypeVar("T")
 
 async def latest_calendar(session: AsyncSession, name: str) -> BusinessCalendar | None:
     """The newest version of a named calendar."""
-    row = await session.scalar(
-        select(CalendarVersion)
-        .where(col(CalendarVersion.name) == name)
-        .order_by(col(CalendarVersion.version).desc())
-        .limit(1)
-    )
-    return BusinessCalendar.model_validate(row.spec) if row else None
+    return await latest_parsed(session, CalendarVersion, name, BusinessCalendar.model_validate)
 
 
 async def latest_policy(session: AsyncSession, name: str) -> SlaPolicy | None:
     """The newest version of a named SLA policy."""
-    row = await session.scalar(
-        select(SlaPolicyVersion)
-        .where(col(SlaPolicyVersion.name) == name)
-        .order_by(col(SlaPolicyVersion.version).desc())
-        .limit(1)
-    )
-    return SlaPolicy.model_validate(row.spec) if row else None
+    return await latest_parsed(session, SlaPolicyVersion, name, SlaPolicy.model_validate)
 
 
 async def next_version(session: AsyncSession, table: type[VersionedSpec], name: str) -> int:

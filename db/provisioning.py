@@ -23,6 +23,7 @@ from core.provisioning import (
     order_state,
 )
 from db.models import CircuitLedgerRow, OrderDocument, ProvisioningRulesVersion, ServiceOrderRow, utcnow
+from db.policies import latest_parsed
 from db.readmodel import upsert_newer
 
 
@@ -33,13 +34,8 @@ def new_order_id(at: datetime) -> str:
 
 async def latest_provisioning_rules(session: AsyncSession, name: str) -> ProvisioningRules:
     """The newest version of the named rules; the built-in defaults when none was published."""
-    row = await session.scalar(
-        select(ProvisioningRulesVersion)
-        .where(col(ProvisioningRulesVersion.name) == name)
-        .order_by(col(ProvisioningRulesVersion.version).desc())
-        .limit(1)
-    )
-    return ProvisioningRules.model_validate(row.spec) if row else default_provisioning_rules()
+    rules = await latest_parsed(session, ProvisioningRulesVersion, name, ProvisioningRules.model_validate)
+    return rules or default_provisioning_rules()
 
 
 def order_row_values(order: ProvisioningOrder) -> dict[str, Any]:

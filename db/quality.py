@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from core.quality import QUALITY_RULES_NAME, ClosedTicket, Inspection, QualityRules
 from db.models import QualityInspectionRow, QualityReviewRow, QualityRulesVersion, utcnow
+from db.policies import latest_parsed
 from db.readmodel import upsert_newer
 
 
@@ -50,13 +50,8 @@ async def upsert_inspection(session: AsyncSession, inspection: Inspection) -> No
 
 async def latest_rules(session: AsyncSession) -> QualityRules:
     """The newest published quality rules, else the defaults."""
-    row = await session.scalar(
-        select(QualityRulesVersion)
-        .where(col(QualityRulesVersion.name) == QUALITY_RULES_NAME)
-        .order_by(col(QualityRulesVersion.version).desc())
-        .limit(1)
-    )
-    return QualityRules.model_validate(row.spec) if row else QualityRules()
+    rules = await latest_parsed(session, QualityRulesVersion, QUALITY_RULES_NAME, QualityRules.model_validate)
+    return rules or QualityRules()
 
 
 async def closed_tickets(session: AsyncSession, start: datetime, end: datetime) -> list[ClosedTicket]:

@@ -15,6 +15,7 @@ from sqlmodel import col
 from core.contacts import mask_contacts
 from core.reports import REPORT_POLICY_NAME, ReportPolicy, ReportRecord
 from db.models import KnowledgeEntry, ReportFile, ReportPolicyVersion, ReportRow, utcnow
+from db.policies import latest_parsed
 
 MEDIA_TYPES = {
     "pdf": "application/pdf",
@@ -24,13 +25,7 @@ MEDIA_TYPES = {
 
 async def latest_policy(session: AsyncSession) -> ReportPolicy | None:
     """The newest published report policy."""
-    row = await session.scalar(
-        select(ReportPolicyVersion)
-        .where(col(ReportPolicyVersion.name) == REPORT_POLICY_NAME)
-        .order_by(col(ReportPolicyVersion.version).desc())
-        .limit(1)
-    )
-    return ReportPolicy.model_validate(row.spec) if row else None
+    return await latest_parsed(session, ReportPolicyVersion, REPORT_POLICY_NAME, ReportPolicy.model_validate)
 
 
 async def record(session: AsyncSession, report: ReportRecord) -> None:
