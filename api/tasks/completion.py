@@ -10,6 +10,7 @@ the values to send as they are (`body`: the act's `type`, the item and departmen
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -48,9 +49,15 @@ class TaskCompletion(BaseModel):
 
 def _fields(act: type[BaseModel], *, given: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
     """(required, optional) body fields of an act, leaving out what the server or the hint fills in."""
+    required, optional = _field_names(act, given)
+    return list(required), list(optional)
+
+
+@cache  # per act and given fields: every inbox row of a kind asks the same
+def _field_names(act: type[BaseModel], given: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     skip = (*_SERVER_FILLED, *given)
     names = [(n, f.is_required()) for n, f in act.model_fields.items() if n not in skip]
-    return [n for n, req in names if req], [n for n, req in names if not req]
+    return tuple(n for n, req in names if req), tuple(n for n, req in names if not req)
 
 
 def _act(path: str, act: type[BaseModel], *, body: dict[str, Any] | None = None, **extra: Any) -> CompletingAct:
