@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import psycopg
+from pydantic import ValidationError
 
 from bench.kpis import CUSTOMERS, DATA_DIR, DEPARTMENTS, PEOPLE, Figures, _say, load, open_data, serve_api
 from db.seed import DEMO_PASSWORD
@@ -54,12 +57,60 @@ _OPEN_WORK = (
     "ANALYZE human_task",
 )
 
+# The opened tickets' stored state made whole (the generated year keeps only what the KPI facts read: a list that
+# cannot read a state leaves the row out, so without this the ticket lists would time empty pages). The template
+# is a real core.tickets.Ticket; each row gets its own number, customer, handler, times and cycles into it.
+_WHOLE_STATE = (
+    "ALTER TABLE ticket DISABLE TRIGGER kpi_ticket_facts",
+    """UPDATE ticket SET detail = %(template)s::jsonb || jsonb_build_object(
+            'ticket_no', ticket_no, 'workflow_id', workflow_id, 'created_at', created_at, 'handler', handler,
+            'candidates_department', candidate_department, 'lead_department', lead_department,
+            'green_channel', green_channel, 'cycles', detail -> 'cycles',
+            'intake', (%(template)s::jsonb -> 'intake') || jsonb_build_object(
+                'customer_id', customer_id, 'customer_name', customer_name, 'priority', priority,
+                'categories', to_jsonb(categories)))
+        WHERE ticket_no > %(cutoff)s AND ticket_no LIKE 'CB%%' AND NOT detail ? 'intake'""",
+    "ALTER TABLE ticket ENABLE TRIGGER kpi_ticket_facts",
+    "VACUUM ANALYZE ticket",
+)
+
+
+def _ticket_template() -> str:
+    """A whole in-progress ticket state as JSON, the fields every opened ticket has in common."""
+    from core.tickets import Channel, Intake, Ticket, TicketStatus
+
+    intake = Intake(
+        industry="制造业",
+        contact="张工 13800138000",
+        channel=Channel.PHONE,
+        preferred_channel=Channel.PHONE,
+        occurred_at=datetime(2026, 1, 1, 8, 0, tzinfo=UTC),
+        scenario="专线中断",
+        description="客户专线中断，联系电话 13800138000",
+        name="专线中断",
+    )
+    ticket = Ticket(
+        ticket_no="template",
+        workflow_id="template",
+        intake=intake,
+        status=TicketStatus.IN_PROGRESS,
+        created_at=datetime(2026, 1, 1, 8, 0, tzinfo=UTC),
+        created_by="agent1",
+        first_responder="agent1",
+        policy_name="default",
+        policy_version=1,
+        calendar_name="default",
+        calendar_version=1,
+        revision=3,
+    )
+    return json.dumps(ticket.model_dump(mode="json"), ensure_ascii=False)
+
 
 def open_work(url: str, data_dir: Path, count: int) -> None:
     """Open the newest `count` tickets again with one open task each, once per kept data set."""
-    marker = data_dir / "open-work"
-    if marker.exists():
-        _say(f"open work kept: {marker.read_text().strip()}")
+    marker, whole = data_dir / "open-work", data_dir / "ticket-state"
+    if marker.exists() and whole.exists():
+        _say(f"open work kept: {marker.read_text().strip()}; {whole.read_text().strip()}")
         return
     began = time.monotonic()
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
@@ -67,10 +118,34 @@ def open_work(url: str, data_dir: Path, count: int) -> None:
         if last is None or last[0] is None:
             raise SystemExit("no generated tickets: run python -m bench.kpis first")
         cutoff = f"CB{int(last[0][2:]) - count:010d}"  # ticket numbers are zero-padded: the newest sort last
-        for statement in _OPEN_WORK:
-            conn.execute(statement, {"cutoff": cutoff} if "%(cutoff)s" in statement else None)
-    marker.write_text(f"{count} tickets in progress with one open task each\n")
-    _say(f"opened {count:,} tickets with one open task each ({time.monotonic() - began:.0f} s)")
+        if not marker.exists():
+            for statement in _OPEN_WORK:
+                conn.execute(statement, {"cutoff": cutoff} if "%(cutoff)s" in statement else None)
+            marker.write_text(f"{count} tickets in progress with one open task each\n")
+            _say(f"opened {count:,} tickets with one open task each ({time.monotonic() - began:.0f} s)")
+        if not whole.exists():
+            values = {"cutoff": cutoff, "template": _ticket_template()}
+            for statement in _WHOLE_STATE:
+                conn.execute(statement, values if "%(cutoff)s" in statement else None)
+            whole.write_text(f"{count} opened tickets with a whole state\n")
+            _say(f"gave {count:,} opened tickets a whole state ({time.monotonic() - began:.0f} s)")
+        _check_states(conn, cutoff)
+
+
+def _check_states(conn: psycopg.Connection, cutoff: str) -> None:
+    """Refuse to time lists whose tickets would be left out: a sample of the opened tickets must read."""
+    from core.tickets import Ticket
+
+    rows = conn.execute(
+        "SELECT ticket_no, detail FROM ticket WHERE ticket_no > %s AND ticket_no LIKE 'CB%%' ORDER BY ticket_no DESC"
+        " LIMIT 50",
+        (cutoff,),
+    ).fetchall()
+    for ticket_no, detail in rows:
+        try:
+            Ticket.model_validate(detail)
+        except ValidationError as err:
+            raise SystemExit(f"ticket {ticket_no}'s generated state does not read: {err}") from None
 
 
 async def _tokens(http: httpx.AsyncClient, users: list[str]) -> dict[str, dict[str, str]]:
@@ -138,6 +213,8 @@ async def measure(api_url: str, requests: int, warmup: int) -> list[tuple[str, f
                     elapsed = (time.perf_counter() - began) * 1000
                     if response.status_code != 200:
                         raise SystemExit(f"{what} {path} {params}: {response.status_code} {response.text[:300]}")
+                    if n == 0 and path.startswith("/tmf-api") and not response.json():
+                        raise SystemExit(f"{what} {path} {params}: an empty page; the lists would time nothing")
                     if n >= warmup:
                         timings.append(elapsed)
                 figures = Figures.of(timings)

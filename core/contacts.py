@@ -35,14 +35,33 @@ def masked_contact(contact: str | None) -> str | None:
     return f"{value[:3]}{'*' * (len(value) - 7)}{value[-4:]}"
 
 
+def _masked_match(match: re.Match[str]) -> str:
+    return masked_contact(match.group()) or ""
+
+
 def mask_contacts(text: str) -> str:
     """Free text with every phone number and e-mail address in it masked like the contact field."""
-    masked = _EMAIL.sub(lambda m: masked_contact(m.group()) or "", text)
-    return _PHONE.sub(lambda m: masked_contact(m.group()) or "", masked)
+    if len(text) < _SHORTEST:
+        return text
+    masked = _EMAIL.sub(_masked_match, text) if "@" in text else text
+    return _PHONE.sub(_masked_match, masked)
+
+
+_SHORTEST = len("a@b.cn")  # nothing shorter is an address, and every phone number is longer
+_PLAIN = (int, float, bool, type(None))
 
 
 def mask_contacts_in(value: Any) -> Any:
     """A copy of a JSON-like value (dicts, lists, strings) with contact details masked in every string."""
+    kind = type(value)  # exact types first: a list page walks thousands of plain JSON values per request
+    if kind is str:
+        return mask_contacts(value)
+    if kind is dict:
+        return {k: mask_contacts_in(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [mask_contacts_in(v) for v in value]
+    if kind in _PLAIN:
+        return value
     if isinstance(value, str):
         return mask_contacts(value)
     if isinstance(value, Mapping):

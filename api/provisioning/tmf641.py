@@ -53,7 +53,6 @@ from uuid import uuid4
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic.alias_generators import to_camel
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -70,6 +69,8 @@ from api.tmf.shared import (
     Filters,
     TmfList,
     TmfRoute,
+    camel,
+    camel_keys,
     dated,
     equals,
     project,
@@ -218,12 +219,8 @@ def _spec_of(body: ServiceOrderCreate, item: OrderItemCreate, where: str) -> Cir
             "requested_completion": "requestedCompletionDate",
             "requested_start": "requestedStartDate",
         }
-        message = field_errors(err.errors(), lambda f: names.get(f, to_camel(f)))
+        message = field_errors(err.errors(), lambda f: names.get(f, camel(f)))
         raise HTTPException(400, "; ".join(where + part for part in message.split("; "))) from None
-
-
-def _camel(data: dict[str, Any]) -> dict[str, Any]:
-    return {to_camel(k): v for k, v in data.items()}
 
 
 def to_tmf(
@@ -315,12 +312,12 @@ def to_tmf(
         "customerId": spec.customer_id,
         "scope": order.scope,
         "currentStep": order.current,
-        "steps": [_camel(s.model_dump(exclude={"doers"})) for s in order.steps],
-        "reviews": [_camel(r.model_dump()) for r in order.reviews],
+        "steps": [camel_keys(s.model_dump(exclude={"doers"})) for s in order.steps],
+        "reviews": [camel_keys(r.model_dump()) for r in order.reviews],
         "circuitId": order.circuit_id,
         "planBasis": order.plan_basis,
-        "resourceCheck": _camel(spec.check.model_dump()) if spec.check else None,
-        "cutover": _camel(order.cutover.model_dump()) if order.cutover else None,
+        "resourceCheck": camel_keys(spec.check.model_dump()) if spec.check else None,
+        "cutover": camel_keys(order.cutover.model_dump()) if order.cutover else None,
         "redo": order.redo,
         "dispatchReceipt": order.dispatch_receipt,
         "timeliness": {"onTime": order.on_time, "cycleSeconds": order.cycle_seconds},

@@ -54,7 +54,20 @@ from api.errors import field_errors
 from api.incidents.tmf621 import incident_to_tmf, with_parents
 from api.tickets.service import TICKETS, check_intake, fingerprint, load_row, perform, register, ticket_of, ticket_types
 from api.tickets.tmf621_models import TmfStatus, TroubleTicket
-from api.tmf.shared import CREATED, LISTED, Fields, Filters, TmfList, TmfRoute, dated, equals, holds, project, tmf_json
+from api.tmf.shared import (
+    CREATED,
+    LISTED,
+    Fields,
+    Filters,
+    TmfList,
+    TmfRoute,
+    camel_keys,
+    dated,
+    equals,
+    holds,
+    project,
+    tmf_json,
+)
 from core.bounds import AwareInstant
 from core.contacts import contact_texts, mask_contacts_in, masked_contact
 from core.roles import Actor, Role
@@ -298,10 +311,6 @@ def status_act(body: TroubleTicketPatch, ticket: Ticket) -> dict[str, Any]:
 # ---- ours → TMF ------------------------------------------------------------------------------------------
 
 
-def _camel(data: dict[str, Any]) -> dict[str, Any]:
-    return {to_camel(k): v for k, v in data.items()}
-
-
 def _parties(ticket: Ticket) -> list[dict[str, str]]:
     """People by username and departments by name, with the part they play; no customer data."""
     people = [("handler", ticket.handler), ("firstResponder", ticket.first_responder), ("owner", ticket.owner)]
@@ -406,8 +415,8 @@ def _resource(ticket: Ticket, last_update: datetime | None) -> dict[str, Any]:
             "calendar": {"name": ticket.calendar_name, "version": ticket.calendar_version},
             "tier": ticket.tier,
             "greenChannel": ticket.green_channel,
-            "cycles": [_camel(c.model_dump()) for c in ticket.cycles],
-            "pauses": [_camel(p.model_dump()) for p in ticket.pauses],
+            "cycles": [camel_keys(c.model_dump()) for c in ticket.cycles],
+            "pauses": [camel_keys(p.model_dump()) for p in ticket.pauses],
         },
     }
     return tmf_json(resource)

@@ -35,7 +35,7 @@ import operator
 import traceback
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import reduce
+from functools import cache, reduce
 from http import HTTPStatus
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -179,6 +179,17 @@ def _partial(annotation: Any, camel: bool, prefix: str) -> Any:
     if origin in (list, tuple, dict):
         return origin[parts]
     return annotation
+
+
+@cache
+def camel(name: str) -> str:
+    """A field's TMF (camelCase) name; kept, since a list page renames the same few fields on every row."""
+    return to_camel(name)
+
+
+def camel_keys(data: dict[str, Any]) -> dict[str, Any]:
+    """A dumped model's fields under their TMF (camelCase) names."""
+    return {camel(k): v for k, v in data.items()}
 
 
 def tmf_json(resource: dict[str, Any]) -> dict[str, Any]:
