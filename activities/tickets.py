@@ -7,8 +7,8 @@ from temporalio import activity
 
 from activities.platform import write_task_event
 from api.tmf.events import publish_ticket_change
-from core.records import WriteEcho
-from core.tickets import SurveyIssue, Ticket, TicketChange, TicketSave
+from core.records import AuditRecord, WriteEcho
+from core.tickets import CREATE_ACTION, SurveyIssue, Ticket, TicketChange, TicketSave
 from db import audit as audit_journal
 from db import knowledge
 from db.customer_messages import queue_resolution_message, queue_ticket_messages
@@ -49,7 +49,7 @@ class TicketActivities:
             # The audit rows last, in the act's order: the journal's chain lock is held only until the commit.
             for audit in [event.audit for event in change.tasks] + [change.audit]:
                 if audit is not None:
-                    await audit_journal.append(session, audit)
+                    await _journal(session, audit)
             await session.commit()
         return change.echo()
 
@@ -108,4 +108,12 @@ async def _write_ticket(session: AsyncSession, save: TicketSave, *, journal: boo
     await upsert_ticket(session, save.ticket)
     await queue_ticket_messages(session, save.ticket)  # the ticket number, the second follow-up contact
     if journal and save.audit is not None:
-        await audit_journal.append(session, save.audit)
+        await _journal(session, save.audit)
+
+
+async def _journal(session: AsyncSession, audit: AuditRecord) -> None:
+    """Append an act's audit row; the create's, which the API journaled with the start, only when it is missing."""
+    if audit.action == CREATE_ACTION:
+        await audit_journal.append_unless_journaled(session, audit)
+    else:
+        await audit_journal.append(session, audit)
