@@ -18,13 +18,17 @@ from temporalio.exceptions import ApplicationError
 
 from core.outbox import (
     OUTBOX_DELIVER,
+    OUTBOX_DELIVER_ROUND,
     OUTBOX_DUE,
+    ROUND_CONCURRENCY,
     DeliveryOutcome,
     DeliveryRequest,
     DueMessages,
     DueQuery,
     OutboxChannel,
     OutboxStatus,
+    RoundOutcome,
+    RoundRequest,
 )
 from db.customer_messages import recipient_contact
 from db.models import (
@@ -74,16 +78,58 @@ class OutboxActivities:
     async def deliver(self, request: DeliveryRequest) -> DeliveryOutcome:
         """Try one message once; a message already delivered or dead is left alone (a retried activity sends at
         most once more, with the same message id, which receivers de-duplicate on)."""
+        beating = asyncio.create_task(_heartbeat())  # a worker that dies mid-send is noticed in seconds
+        try:
+            return await self._attempt(request)
+        finally:
+            beating.cancel()
+
+    @activity.defn(name=OUTBOX_DELIVER_ROUND)
+    async def deliver_round(self, request: RoundRequest) -> RoundOutcome:
+        """Try each of a round's messages once, side by side (at most ROUND_CONCURRENCY at a time), each committed
+        on its own right after its send; one activity for the round instead of one per message.
+
+        A message that cannot be attempted for good (it is gone) answers None and never stops the others. Any
+        other error fails the round after every message had its try, so the round is retried: what was delivered
+        or dead meanwhile is left alone, and what failed is not due again before its backoff ends."""
+        slots = asyncio.Semaphore(ROUND_CONCURRENCY)
+
+        async def attempt(message_id: int) -> DeliveryOutcome:
+            async with slots:
+                return await self._attempt(request.of(message_id))
+
+        beating = asyncio.create_task(_heartbeat())
+        try:
+            results = await asyncio.gather(*(attempt(i) for i in request.message_ids), return_exceptions=True)
+        finally:
+            beating.cancel()
+        outcomes: list[DeliveryOutcome | None] = []
+        for message_id, result in zip(request.message_ids, results, strict=True):
+            if isinstance(result, ApplicationError) and result.non_retryable:
+                log.warning("outbox message %s could not be attempted: %s", message_id, result)
+                outcomes.append(None)
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                outcomes.append(result)
+        return RoundOutcome(outcomes=tuple(outcomes))
+
+    async def _attempt(self, request: DeliveryRequest) -> DeliveryOutcome:
+        """One attempt at one message, committed with its delivery-log row; a message delivered, dead or in its
+        backoff at `request.now` (an earlier try of this very request) is left alone."""
         async with self._db.session() as session:
             message = await session.get(OutboxMessage, request.message_id, with_for_update=True)
             if message is None:
                 raise ApplicationError("no such outbox message", type="OutboxMessageMissing", non_retryable=True)
             if message.status != OutboxStatus.PENDING.value:
                 return DeliveryOutcome(message_id=request.message_id, status=OutboxStatus(message.status))
+            if message.attempts and message.next_attempt_at > request.now:
+                return DeliveryOutcome(
+                    message_id=request.message_id, status=OutboxStatus.PENDING, next_attempt_at=message.next_attempt_at
+                )
             started = utcnow()
             code: int | None = None
             error: str | None = None
-            beating = asyncio.create_task(_heartbeat())  # a worker that dies mid-send is noticed in seconds
             try:
                 code = await self._send(session, message)
                 status, next_at = OutboxStatus.DELIVERED, None
@@ -95,8 +141,6 @@ class OutboxActivities:
                     None if failed.permanent else request.budget.next_attempt_at(message.attempts + 1, request.now)
                 )
                 status = OutboxStatus.PENDING if next_at is not None else OutboxStatus.DEAD
-            finally:
-                beating.cancel()
             attempts = message.attempts + 1
             await record_attempt(
                 session,

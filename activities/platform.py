@@ -120,7 +120,11 @@ class HeldChange(Protocol):
 
 
 async def write_held_change(
-    db: Database, change: HeldChange, write_state: Callable[[AsyncSession], Awaitable[None]]
+    db: Database,
+    change: HeldChange,
+    write_state: Callable[[AsyncSession], Awaitable[None]],
+    *,
+    journal: Callable[[AsyncSession, AuditRecord], Awaitable[None]] = audit_journal.append,
 ) -> WriteEcho:
     """Write an act's task changes, then its feature's state (`write_state`, which journals nothing), then every
     audit row in the act's order, in one transaction; echo what the auditor's timeline reads (a local activity's
@@ -131,6 +135,6 @@ async def write_held_change(
         await write_state(session)
         for audit in [event.audit for event in change.tasks] + [change.audit]:
             if audit is not None:
-                await audit_journal.append(session, audit)
+                await journal(session, audit)
         await session.commit()
     return change.echo()

@@ -7,8 +7,8 @@ from temporalio import activity
 
 from activities.platform import write_held_change
 from api.tmf.events import publish_ticket_change
-from core.records import WriteEcho
-from core.tickets import SurveyIssue, Ticket, TicketChange, TicketSave
+from core.records import AuditRecord, WriteEcho
+from core.tickets import CREATE_ACTION, SurveyIssue, Ticket, TicketChange, TicketSave
 from db import audit as audit_journal
 from db import knowledge
 from db.customer_messages import queue_resolution_message, queue_ticket_messages
@@ -46,7 +46,7 @@ class TicketActivities:
             if change.archive:
                 await knowledge.upsert_entry(session, change.ticket)
 
-        return await write_held_change(self._db, change, write_ticket)
+        return await write_held_change(self._db, change, write_ticket, journal=_journal)
 
     @activity.defn(name=ISSUE_SURVEY)
     async def issue_survey(self, issue: SurveyIssue) -> None:
@@ -103,4 +103,12 @@ async def _write_ticket(session: AsyncSession, save: TicketSave, *, journal: boo
     await upsert_ticket(session, save.ticket)
     await queue_ticket_messages(session, save.ticket)  # the ticket number, the second follow-up contact
     if journal and save.audit is not None:
-        await audit_journal.append(session, save.audit)
+        await _journal(session, save.audit)
+
+
+async def _journal(session: AsyncSession, audit: AuditRecord) -> None:
+    """Append an act's audit row; the create's, which the API journaled with the start, only when it is missing."""
+    if audit.action == CREATE_ACTION:
+        await audit_journal.append_unless_journaled(session, audit)
+    else:
+        await audit_journal.append(session, audit)

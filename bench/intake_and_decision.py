@@ -100,7 +100,8 @@ async def _intake(
     began = time.perf_counter()
     run = await closed_loop(range(count), concurrency, lambda _: side.create(ids))
     timeout = max(120.0, count * settle_per_item)
-    done = await settle(lambda: side.settled(ids), count, timeout=timeout, what=f"{side.name} settled")
+    # only the creates that were answered can settle (a failed one is counted as failed, not waited for)
+    done = await settle(lambda: side.settled(ids), len(ids), timeout=timeout, what=f"{side.name} settled")
     return run, done - began, ids
 
 

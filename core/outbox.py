@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 # Activity, workflow, signal names (workflows call activities by name).
 OUTBOX_DUE = "outbox_due"
 OUTBOX_DELIVER = "outbox_deliver"
+OUTBOX_DELIVER_ROUND = "outbox_deliver_round"  # under ROUND_PATCH: a round's due messages in one activity
+ROUND_PATCH = "outbox-round-one-activity"
+ROUND_CONCURRENCY = 8  # a round's sends at once: each holds a pooled connection (its row lock) while it sends
 KICK_SIGNAL = "kick"
 DISPATCHER_WORKFLOW = "OutboxDispatcher"
 NOTIFY_CHANNEL = "kexiang_outbox"  # the PostgreSQL NOTIFY channel an enqueue wakes the dispatcher with
@@ -98,6 +101,28 @@ class DeliveryOutcome(BaseModel):
     message_id: int
     status: OutboxStatus
     next_attempt_at: datetime | None = None
+
+
+class RoundRequest(BaseModel):
+    """Deliver a round's due messages now, each once; a failure is scheduled by `budget` on the workflow's clock."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_ids: tuple[int, ...]
+    now: datetime
+    budget: RetryBudget = RetryBudget()
+
+    def of(self, message_id: int) -> DeliveryRequest:
+        """The request of one of the round's messages."""
+        return DeliveryRequest(message_id=message_id, now=self.now, budget=self.budget)
+
+
+class RoundOutcome(BaseModel):
+    """What became of each message of a round, in the request's order; None: it could not be attempted at all."""
+
+    model_config = ConfigDict(frozen=True)
+
+    outcomes: tuple[DeliveryOutcome | None, ...]
 
 
 OVERDUE_AFTER = timedelta(minutes=5)  # a pending message due longer ago than this: its channel is stuck

@@ -21,6 +21,10 @@ from core.roles import Actor, Role
 from core.sla import Priority
 from core.tasks import RefusalCode, TaskRefused
 
+# The create's audit action: journaled by the API as it starts the workflow (api/acts.start_journaled), and again
+# (the same request id) with the workflow's first write, which only looks it up (db/audit.append_unless_journaled).
+CREATE_ACTION = "ticket.create"
+
 
 class Category(StrEnum):
     """Ticket categories (multi-select)."""

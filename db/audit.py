@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import RowMapping, Table, select, text
+from sqlalchemy import RowMapping, Table, bindparam, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -105,6 +105,17 @@ async def append(session: AsyncSession, record: AuditRecord) -> None:
     values["key_id"] = key_id
     values["row_hash"] = row_digest(values, values["prev_hash"], key)
     await session.execute(_INSERT_ROW, values)
+
+
+_JOURNALED = select(_ROWS.c.id).where(_ROWS.c.request_id == bindparam("request_id")).limit(1)
+
+
+async def append_unless_journaled(session: AsyncSession, record: AuditRecord) -> None:
+    """`append` a record that is usually journaled already (a create the API journaled as it started the workflow
+    that journals it again): looked up by its request id first, so the usual case takes no chain lock and seals
+    nothing; appended when missing (the workflow started but the API's commit did not happen, or has not yet)."""
+    if await session.scalar(_JOURNALED, {"request_id": record.request_id}) is None:
+        await append(session, record)
 
 
 class ChainCheck(BaseModel):

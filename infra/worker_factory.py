@@ -187,6 +187,7 @@ def build_worker(
             anchor.journal_head,
             outbox.due,
             outbox.deliver,
+            outbox.deliver_round,
             messages.record_message_thread,
             incidents.load_incident_policy,
             incidents.record_incident,

@@ -1,10 +1,11 @@
 """OutboxDispatcher: delivers the outbox (core/outbox.py), lane by lane, forever.
 
 One long-running instance. Each round asks which lane heads are due on the workflow's clock and delivers them
-side by side (one message per lane, so each lane keeps its order); then it waits for a `kick` (the worker's waker
-relays the outbox's PostgreSQL NOTIFY), for the next backoff to end, or for the idle interval. Backoff, retry
-budget and dead letters are decided by the delivery activity on the time this workflow passes it; the activity's
-own retry policy only covers outages (the database, a crash mid-attempt). Continues as new every few hundred rounds.
+side by side (one message per lane, so each lane keeps its order; since ROUND_PATCH all in one activity); then it
+waits for a `kick` (the worker's waker relays the outbox's PostgreSQL NOTIFY), for the next backoff to end, or for
+the idle interval. Backoff, retry budget and dead letters are decided by the delivery activity on the time this
+workflow passes it; the activity's own retry policy only covers outages (the database, a crash mid-attempt).
+Continues as new every few hundred rounds.
 """
 
 from __future__ import annotations
@@ -21,12 +22,17 @@ with workflow.unsafe.imports_passed_through():
         DISPATCHER_WORKFLOW,
         KICK_SIGNAL,
         OUTBOX_DELIVER,
+        OUTBOX_DELIVER_ROUND,
         OUTBOX_DUE,
+        ROUND_CONCURRENCY,
+        ROUND_PATCH,
         DeliveryOutcome,
         DeliveryRequest,
         DispatcherState,
         DueMessages,
         DueQuery,
+        RoundOutcome,
+        RoundRequest,
     )
     from workflows.common import DB_WRITE_RETRY, DB_WRITE_TIMEOUT
 
@@ -56,7 +62,10 @@ class OutboxDispatcherWorkflow:
                 retry_policy=DB_WRITE_RETRY,
             )
             if due.ids:
-                outcomes = await asyncio.gather(*(self._deliver(message_id, state) for message_id in due.ids))
+                if workflow.patched(ROUND_PATCH):
+                    outcomes = await self._deliver_round(due.ids, state)
+                else:
+                    outcomes = await asyncio.gather(*(self._deliver(message_id, state) for message_id in due.ids))
                 if all(outcomes):
                     continue  # more may be due at once; a failed delivery waits for the next kick or look instead
             wait = timedelta(minutes=state.idle_minutes)
@@ -68,6 +77,22 @@ class OutboxDispatcherWorkflow:
                 break
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(state)
+
+    async def _deliver_round(self, ids: tuple[int, ...], state: DispatcherState) -> list[DeliveryOutcome | None]:
+        """The round's messages in one activity (three events and one wake-up instead of those per message)."""
+        try:
+            done: RoundOutcome = await workflow.execute_activity(
+                OUTBOX_DELIVER_ROUND,
+                RoundRequest(message_ids=ids, now=workflow.now(), budget=state.budget),
+                result_type=RoundOutcome,
+                start_to_close_timeout=DELIVERY_TIMEOUT * -(-len(ids) // ROUND_CONCURRENCY),
+                heartbeat_timeout=DELIVERY_HEARTBEAT_TIMEOUT,
+                retry_policy=DB_WRITE_RETRY,
+            )
+        except ActivityError:
+            workflow.logger.warning("outbox round of %d message(s) could not be attempted", len(ids))
+            return [None]
+        return list(done.outcomes)
 
     async def _deliver(self, message_id: int, state: DispatcherState) -> DeliveryOutcome | None:
         """One attempt; None when the activity itself failed for good (one bad message never stops the others)."""

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from core.sla import LadderStep, Priority, PriorityBudgets
     from core.tasks import Candidates, DecisionInput, HumanTask, RefusalCode, TaskRefused, TaskRequest, TaskStatus
     from core.tickets import (
+        CREATE_ACTION,
         Accept,
         ActOutcome,
         AmendIntake,
@@ -139,7 +140,7 @@ class ServiceTicketWorkflow(ActBook[Ticket, TicketAct]):
             log=list(start.log),
         )
         missing = missing_intake(start.intake)
-        created = self.audit(start.created_by, "ticket.create", start.request_id)
+        created = self.audit(start.created_by, CREATE_ACTION, start.request_id)
         if workflow.patched(ONE_WRITE):  # registered and routed (or its intake task opened) in one write
             async with self._lock, self.one_write():
                 self.set_status(

@@ -21,6 +21,7 @@ from api.gateway import TemporalGateway
 from api.subjects import SubjectKind
 from core.roles import Actor, Role
 from core.tickets import (
+    CREATE_ACTION,
     ActOutcome,
     AssignmentRules,
     Intake,
@@ -39,7 +40,6 @@ from db.policies import latest_parsed
 from db.tickets import allocate_ticket_no, upsert_ticket, workflow_id_for
 from workflows.common import BUSINESS_REF, ORDER_KIND
 
-CREATE_ACTION = "ticket.create"
 HANDOVER_ROLES = (Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.DEPARTMENT, Role.COORDINATOR)
 
 TICKETS: SubjectKind[TicketRow, Ticket] = SubjectKind(

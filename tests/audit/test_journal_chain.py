@@ -82,6 +82,19 @@ async def test_a_repeated_request_id_appends_nothing(db, sync_session):
     assert _row(sync_session, record.request_id).reason == record.reason
 
 
+async def test_a_create_journaled_already_is_looked_up_and_a_missing_one_appended(db, sync_session, http, login):
+    journaled, missing = _record(action="ticket.create"), _record(action="ticket.create")
+    await _append(db, journaled)  # the API's row, committed with the start
+    async with db.session() as session:
+        await audit_journal.append_unless_journaled(session, journaled.model_copy(update={"reason": "the echo"}))
+        await audit_journal.append_unless_journaled(session, missing)  # the API's commit never happened
+        await session.commit()
+    assert _row(sync_session, journaled.request_id).reason == journaled.reason
+    assert _row(sync_session, missing.request_id).action == "ticket.create"
+    report = await _verify(http, login)
+    assert report["ok"], report
+
+
 @pytest.mark.parametrize(
     "statement",
     ["UPDATE audit_entry SET reason = 'edited' WHERE id = :id", "DELETE FROM audit_entry WHERE id = :id"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import timedelta
 
 from temporalio.client import WorkflowContinuedAsNewError, WorkflowHandle
@@ -21,7 +22,7 @@ from core.callbacks import Callback, CallbackInput, StopCallbacks, SubjectType
 from core.callbacks import workflow_id_for as callback_workflow_id
 from core.incidents import AssignMember, IncidentLevel, LogNote, Member, StandDown, Team
 from core.journal_anchor import AnchorState
-from core.outbox import KICK_SIGNAL, DispatcherState
+from core.outbox import KICK_SIGNAL, DispatcherState, OutboxChannel
 from core.provisioning import CancelOrder, Cutover, MarkCutover
 from core.provisioning import workflow_id_for as order_workflow_id
 from core.quality import InspectionInput, QualityRules
@@ -47,6 +48,8 @@ from core.tickets import (
     Resume,
     VerifyResolution,
 )
+from db.outbox import enqueue
+from db.session import Database
 from tests.incidents import flow as incidents
 from tests.messages.flow import ThreadFlow
 from tests.platform.test_human_tasks import start_approval
@@ -66,6 +69,7 @@ from workflows.outbox import OutboxDispatcherWorkflow
 from workflows.quality import QualityInspectionWorkflow
 
 Scenario = Callable[[WorkflowEnvironment, str], Awaitable[WorkflowHandle]]
+DATABASE: ContextVar[Database] = ContextVar("the database of the scenario's worker")  # set by the test that runs it
 
 APPROVER = Actor(username="supervisor1", roles=(Role.SUPERVISOR,))
 SOFTWARE_ENGINEER = Actor(username="engineer2", roles=(Role.ENGINEER,), department="software-engineering")
@@ -640,6 +644,23 @@ async def dispatcher_rounds_then_continues(env: WorkflowEnvironment, task_queue:
     return env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
 
 
+async def dispatcher_delivers_a_round(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
+    """Two lanes due at once go out in one round; their listener is gone (dead at once); then the idle rounds."""
+    tag = uuid.uuid4().hex[:8]
+    async with DATABASE.get().session() as session:
+        for lane in ("a", "b"):  # hub 0 is never registered: a permanent failure, nothing leaves the machine
+            await enqueue(
+                session,
+                event=f"scenario:{tag}",
+                subject=f"scenario-{tag}-{lane}",
+                recipient="hub:0",
+                channel=OutboxChannel.WEBHOOK,
+                payload={"event": {"eventType": "ScenarioEvent"}},
+            )
+        await session.commit()
+    return await dispatcher_rounds_then_continues(env, task_queue)
+
+
 # ---- QualityInspection ---------------------------------------------------------------------------
 
 
@@ -904,6 +925,7 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
     },
     "OutboxDispatcher": {
         "rounds-then-continues": dispatcher_rounds_then_continues,
+        "delivers-a-round": dispatcher_delivers_a_round,
     },
     "QualityInspection": {
         "reviewed-acted-checked": quality_reviewed_acted_checked,

@@ -16,13 +16,16 @@ import pytest
 from audit.history import decode_history
 from audit.replay import labelled, replay
 from tests.replay.golden import EXPORT_ENV, RECORD_ENV, golden_path
-from tests.replay.scenarios import SCENARIOS
+from tests.replay.scenarios import DATABASE, SCENARIOS
 
 CASES = [(workflow_type, name) for workflow_type, scenarios in SCENARIOS.items() for name in scenarios]
 
 
 @pytest.mark.parametrize(("workflow_type", "scenario"), CASES, ids=[f"{t}/{s}" for t, s in CASES])
-async def test_scenario_replays_and_has_a_golden_history(env, worker, task_queue, converter, workflow_type, scenario):
+async def test_scenario_replays_and_has_a_golden_history(
+    env, worker, task_queue, converter, db, workflow_type, scenario
+):
+    DATABASE.set(db)
     handle = await SCENARIOS[workflow_type][scenario](env, task_queue)
     history = await decode_history(await handle.fetch_history(), converter.payload_codec)
     report = await replay([history], converter=converter)
