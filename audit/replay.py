@@ -21,11 +21,11 @@ from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError
-from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, WorkflowReplayResult
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker import Replayer, WorkflowReplayResult
 
 from audit.history import WorkflowFilter, fetch_history, list_runs
 from infra.bytecode import cache_bytecode
+from infra.sandbox import workflow_runner
 from workflows.registry import ALL_WORKFLOWS
 
 # e.g. "... Activity machine does not handle this event: HistoryEvent(id: 5, UpsertWorkflowSearchAttributes)"
@@ -165,7 +165,7 @@ async def replay(
     replayer = Replayer(
         workflows=ALL_WORKFLOWS if workflows is None else workflows,
         data_converter=converter,
-        workflow_runner=SandboxedWorkflowRunner() if sandboxed else UnsandboxedWorkflowRunner(),
+        workflow_runner=workflow_runner(sandboxed=sandboxed),
     )
     verdicts: list[Verdict] = []
     async with replayer.workflow_replay_iterator(_aiter(histories)) as results:

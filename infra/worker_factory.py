@@ -32,6 +32,7 @@ from db import heartbeats
 from db.session import Database
 from infra.group_dispatch import HttpGroupDispatch
 from infra.mail import SmtpMailer
+from infra.sandbox import workflow_runner
 from infra.settings import Settings
 from infra.sms import HttpSmsGateway
 from workflows.registry import ALL_WORKFLOWS
@@ -153,6 +154,7 @@ def build_worker(
         on_stop=[sms.aclose],
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=workflows,
+        workflow_runner=workflow_runner(),
         workflow_failure_exception_types=DATA_FAILURES,
         interceptors=[ActivityFailureInterceptor(db)],
         max_cached_workflows=settings.worker_max_cached_workflows,
