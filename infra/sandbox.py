@@ -21,10 +21,7 @@ it needs none of the sandbox's restrictions; through the importer it cost a fift
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from types import CodeType
-from typing import Any
 
 import temporalio.converter
 from temporalio.converter._extstore import StorageDriverStoreContext
@@ -43,10 +40,6 @@ class _ContextLookupInstance(_Instance):
     """The SDK's sandboxed instance, answering the serialization-context look-ups without re-entering the
     sandbox (they run SDK code only)."""
 
-    def _run_code(self, code: str, **extra_globals: Any) -> None:
-        """As the SDK's, with each of its few code strings compiled once instead of at every activation."""
-        super()._run_code(_compiled(code), **extra_globals)  # type: ignore[arg-type]
-
     def get_serialization_context(
         self, command_info: CommandInfo | None
     ) -> temporalio.converter.SerializationContext | None:
@@ -56,11 +49,6 @@ class _ContextLookupInstance(_Instance):
     def get_external_store_context(self, command_info: CommandInfo | None) -> StorageDriverStoreContext:
         """The external-store context the sandboxed instance gives for `command_info`."""
         return self.globals_and_locals[_IN_SANDBOX].get_external_store_context(command_info)  # type: ignore[attr-defined,no-any-return]
-
-
-@functools.cache
-def _compiled(code: str) -> CodeType:
-    return compile(code, "<workflow sandbox>", "exec")
 
 
 @dataclass(frozen=True)
