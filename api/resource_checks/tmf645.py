@@ -55,7 +55,7 @@ from api.deps import GatewayDep, Reader, SessionDep, require_roles
 from api.errors import field_errors
 from api.resource_checks.service import CHECKS, check_of, load_row, register
 from api.resource_checks.tmf645_models import CheckServiceQualification, TaskState
-from api.tmf.shared import CREATED, LISTED, Fields, Filters, TmfList, TmfRoute, dated, equals, project, tmf_json
+from api.tmf.shared import CREATED, LISTED, Fields, Filters, TmfList, TmfRoute, camel, dated, equals, project, tmf_json
 from core.circuits import circuit_type_of, known_circuit_type
 from core.contacts import masked_contact
 from core.reservations import ReservationState, ReservationStatus
@@ -163,7 +163,7 @@ def _item_names(where: str) -> Callable[[str], str]:
 
 def tmf_name(field: str) -> str:
     """The TMF attribute carrying one of our request fields (our field name when TMF has none)."""
-    return REQUEST_NAMES.get(field, ITEM_NAMES.get(field, to_camel(field)))
+    return REQUEST_NAMES.get(field, ITEM_NAMES.get(field, camel(field)))
 
 
 def _characteristic(service: ServiceIn, name: str) -> str | None:

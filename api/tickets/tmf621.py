@@ -61,6 +61,7 @@ from api.tmf.shared import (
     Filters,
     TmfList,
     TmfRoute,
+    camel,
     camel_keys,
     dated,
     equals,
@@ -217,7 +218,7 @@ STATUS_FIELDS = ("status", "status_change_reason", "expected_resolution_date", "
 
 def tmf_name(field: str) -> str:
     """The TMF attribute carrying one of our intake fields."""
-    return to_camel(field)
+    return camel(field)
 
 
 def _channel(ref: ChannelRef) -> Channel:
